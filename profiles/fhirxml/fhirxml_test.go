@@ -42,8 +42,8 @@ func TestDecodePatient(t *testing.T) {
 		"meta":         map[string]any{"profile": []any{"http://example.org/StructureDefinition/p"}},
 		"text": map[string]any{"status": "generated",
 			"div": `<div xmlns="http://www.w3.org/1999/xhtml"><p>Anna <b>de Vries</b></p></div>`},
-		"contained": []any{map[string]any{"resourceType": "Organization", "id": "o1", "name": "Kraamzorg Test"}},
-		"extension": []any{map[string]any{"url": "http://example.org/ext", "valueBoolean": true}},
+		"contained":  []any{map[string]any{"resourceType": "Organization", "id": "o1", "name": "Kraamzorg Test"}},
+		"extension":  []any{map[string]any{"url": "http://example.org/ext", "valueBoolean": true}},
 		"identifier": []any{map[string]any{"system": "http://fhir.nl/fhir/NamingSystem/bsn", "value": "999999990"}},
 		"active":     true,
 		"name": []any{map[string]any{
