@@ -1,0 +1,447 @@
+// Package registry loads FHIR conformance resources (StructureDefinitions,
+// ValueSets, CodeSystems) from FHIR packages and resolves canonical URLs.
+//
+// A source given to Load may be:
+//   - a package folder: a folder holding package/package.json (the npm layout),
+//     or a folder holding package.json directly;
+//   - a package tarball (.tgz or .tar.gz) in the npm layout;
+//   - a package in the standard cache, as "name#version", looked up under
+//     ~/.fhir/packages/name#version/ (or Options.CacheDir);
+//   - any folder of conformance resources in JSON or XML, searched recursively
+//     (sub-folders named archive, examples, example, node_modules and .git are
+//     skipped: they hold instances or superseded copies, not definitions);
+//   - a single JSON or XML file.
+//
+// Loading is lazy: each file is read once and only a handful of fields (url,
+// version, name, type, kind, derivation, baseDefinition) are extracted; the
+// full resource tree is parsed on first use and cached. A Registry is safe for
+// concurrent use once Load has returned. Trees returned by Resource are shared:
+// callers must not modify them.
+//
+// Canonical resolution: "url|version" picks that version (an exact match, or
+// the latest version starting with the given prefix, so "|4.0" finds 4.0.1);
+// a bare "url" picks the resource loaded from the earliest source given to
+// Load that has it, and among several versions in one source the highest.
+package registry
+
+import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/bcbench/bcbench/profiles/fhirxml"
+)
+
+// Package describes one loaded source.
+type Package struct {
+	Name         string            `json:"name"`
+	Version      string            `json:"version"`
+	FHIRVersions []string          `json:"fhirVersions,omitempty"`
+	Dependencies map[string]string `json:"dependencies,omitempty"`
+	Source       string            `json:"source"`    // the path or name#version given to Load
+	Resources    int               `json:"resources"` // conformance resources loaded from it
+	Skipped      []string          `json:"skipped,omitempty"`
+}
+
+// Entry is one conformance resource known to the registry.
+type Entry struct {
+	ResourceType   string
+	URL            string
+	Version        string
+	Name           string
+	ID             string
+	Type           string // StructureDefinition.type
+	Kind           string // StructureDefinition.kind
+	Derivation     string // StructureDefinition.derivation
+	BaseDefinition string
+	FHIRVersion    string
+	Package        *Package
+	File           string
+
+	raw    []byte
+	xml    bool
+	once   sync.Once
+	tree   map[string]any
+	parseE error
+}
+
+// Tree returns the parsed resource (shared; do not modify).
+func (e *Entry) Tree() (map[string]any, error) {
+	e.once.Do(func() {
+		if e.tree != nil {
+			return
+		}
+		e.tree, e.parseE = decode(e.raw, e.xml)
+		e.raw = nil
+	})
+	return e.tree, e.parseE
+}
+
+// Registry holds the loaded conformance resources.
+type Registry struct {
+	packages []*Package
+	byURL    map[string][]*Entry // in load order
+	all      []*Entry
+}
+
+// Options tune Load.
+type Options struct {
+	// CacheDir is the FHIR package cache ("~/.fhir/packages" when empty).
+	CacheDir string
+}
+
+// DefaultCacheDir returns ~/.fhir/packages.
+func DefaultCacheDir() string {
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return filepath.Join(".fhir", "packages")
+	}
+	return filepath.Join(home, ".fhir", "packages")
+}
+
+// conformance lists the resource types the registry keeps.
+var conformance = map[string]bool{
+	"StructureDefinition": true, "ValueSet": true, "CodeSystem": true,
+}
+
+// skipDirs are folder names not searched in folders of resources.
+var skipDirs = map[string]bool{"archive": true, "examples": true, "example": true, "node_modules": true, ".git": true}
+
+// Load reads every source into a new Registry.
+func Load(opts Options, sources ...string) (*Registry, error) {
+	r := &Registry{byURL: map[string][]*Entry{}}
+	for _, s := range sources {
+		if err := r.add(opts, s); err != nil {
+			return nil, err
+		}
+	}
+	return r, nil
+}
+
+// file is one candidate file to index.
+type file struct {
+	name string
+	data []byte
+}
+
+func (r *Registry) add(opts Options, src string) error {
+	path := src
+	if _, err := os.Stat(src); err != nil && strings.Contains(src, "#") {
+		cache := opts.CacheDir
+		if cache == "" {
+			cache = DefaultCacheDir()
+		}
+		path = filepath.Join(cache, src)
+		if _, err := os.Stat(path); err != nil {
+			return fmt.Errorf("load package %s: not in the package cache %s (install it with `bcbench packages install %s`)", src, cache, src)
+		}
+	}
+	st, err := os.Stat(path)
+	if err != nil {
+		return fmt.Errorf("load package %s: %w", src, err)
+	}
+	pkg := &Package{Source: src}
+	var files []file
+	switch {
+	case !st.IsDir() && (strings.HasSuffix(path, ".tgz") || strings.HasSuffix(path, ".tar.gz")):
+		files, err = readTarball(path, pkg)
+	case !st.IsDir():
+		var data []byte
+		data, err = os.ReadFile(path)
+		files = []file{{name: path, data: data}}
+		pkg.Name = filepath.Base(path)
+	default:
+		dir := path
+		if _, err := os.Stat(filepath.Join(path, "package", "package.json")); err == nil {
+			dir = filepath.Join(path, "package")
+		}
+		if data, err := os.ReadFile(filepath.Join(dir, "package.json")); err == nil {
+			if err := json.Unmarshal(data, pkg); err != nil {
+				return fmt.Errorf("load package %s: read package.json: %w", src, err)
+			}
+			pkg.Source = src
+		} else {
+			pkg.Name = filepath.Base(filepath.Clean(path))
+		}
+		files, err = readFolder(dir)
+	}
+	if err != nil {
+		return fmt.Errorf("load package %s: %w", src, err)
+	}
+	entries := index(files, pkg)
+	for _, e := range entries {
+		if e == nil {
+			continue
+		}
+		e.Package = pkg
+		pkg.Resources++
+		r.all = append(r.all, e)
+		if e.URL != "" {
+			r.byURL[e.URL] = append(r.byURL[e.URL], e)
+		}
+	}
+	r.packages = append(r.packages, pkg)
+	return nil
+}
+
+func readFolder(dir string) ([]file, error) {
+	var files []file
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if p != dir && skipDirs[strings.ToLower(d.Name())] {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		n := strings.ToLower(d.Name())
+		if !(strings.HasSuffix(n, ".json") || strings.HasSuffix(n, ".xml")) || n == "package.json" || strings.HasPrefix(n, ".") {
+			return nil
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		files = append(files, file{name: p, data: data})
+		return nil
+	})
+	return files, err
+}
+
+// maxTarEntry bounds one file read from a tarball.
+const maxTarEntry = 64 << 20
+
+func readTarball(path string, pkg *Package) ([]file, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		return nil, fmt.Errorf("read tarball: %w", err)
+	}
+	tr := tar.NewReader(zr)
+	var files []file
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("read tarball: %w", err)
+		}
+		if h.Typeflag != tar.TypeReg {
+			continue
+		}
+		name := strings.TrimPrefix(filepath.ToSlash(h.Name), "./")
+		if !strings.HasPrefix(name, "package/") || strings.Count(name, "/") != 1 {
+			continue // only package/*: examples and other sub-folders are not definitions
+		}
+		base := strings.ToLower(name[len("package/"):])
+		if !strings.HasSuffix(base, ".json") && !strings.HasSuffix(base, ".xml") || strings.HasPrefix(base, ".") {
+			continue
+		}
+		data, err := io.ReadAll(io.LimitReader(tr, maxTarEntry+1))
+		if err != nil {
+			return nil, fmt.Errorf("read tarball %s: %w", name, err)
+		}
+		if len(data) > maxTarEntry {
+			return nil, fmt.Errorf("read tarball %s: larger than %d bytes", name, maxTarEntry)
+		}
+		if base == "package.json" {
+			if err := json.Unmarshal(data, pkg); err != nil {
+				return nil, fmt.Errorf("read package.json: %w", err)
+			}
+			continue
+		}
+		files = append(files, file{name: path + "!" + name, data: data})
+	}
+	if pkg.Name == "" {
+		return nil, errors.New("no package/package.json in the tarball")
+	}
+	return files, nil
+}
+
+// header is the part of a conformance resource the index needs.
+type header struct {
+	ResourceType   string `json:"resourceType"`
+	URL            string `json:"url"`
+	Version        string `json:"version"`
+	Name           string `json:"name"`
+	ID             string `json:"id"`
+	Type           string `json:"type"`
+	Kind           string `json:"kind"`
+	Derivation     string `json:"derivation"`
+	BaseDefinition string `json:"baseDefinition"`
+	FHIRVersion    string `json:"fhirVersion"`
+}
+
+// index extracts headers of files in parallel; non-conformance files become nil.
+func index(files []file, pkg *Package) []*Entry {
+	out := make([]*Entry, len(files))
+	var mu sync.Mutex
+	work := make(chan int)
+	var wg sync.WaitGroup
+	for w := 0; w < runtime.GOMAXPROCS(0); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range work {
+				e, err := entry(files[i])
+				if err != nil {
+					mu.Lock()
+					pkg.Skipped = append(pkg.Skipped, fmt.Sprintf("%s: %v", files[i].name, err))
+					mu.Unlock()
+					continue
+				}
+				out[i] = e
+			}
+		}()
+	}
+	for i := range files {
+		work <- i
+	}
+	close(work)
+	wg.Wait()
+	sort.Strings(pkg.Skipped)
+	return out
+}
+
+func entry(f file) (*Entry, error) {
+	data := bytes.TrimPrefix(f.data, []byte("\xef\xbb\xbf"))
+	trimmed := bytes.TrimSpace(data)
+	if len(trimmed) == 0 {
+		return nil, nil
+	}
+	var h header
+	e := &Entry{File: f.name}
+	if trimmed[0] == '{' {
+		if !bytes.Contains(data, []byte(`"resourceType"`)) {
+			return nil, nil
+		}
+		if err := json.Unmarshal(data, &h); err != nil {
+			return nil, fmt.Errorf("not valid JSON: %w", err)
+		}
+		if !conformance[h.ResourceType] {
+			return nil, nil
+		}
+		e.raw = data
+	} else {
+		if !bytes.Contains(data[:min(len(data), 4096)], []byte("http://hl7.org/fhir")) {
+			return nil, nil
+		}
+		tree, err := fhirxml.Decode(data)
+		if err != nil {
+			return nil, err
+		}
+		rt, _ := tree["resourceType"].(string)
+		if !conformance[rt] {
+			return nil, nil
+		}
+		str := func(k string) string { s, _ := tree[k].(string); return s }
+		h = header{ResourceType: rt, URL: str("url"), Version: str("version"), Name: str("name"), ID: str("id"),
+			Type: str("type"), Kind: str("kind"), Derivation: str("derivation"), BaseDefinition: str("baseDefinition"), FHIRVersion: str("fhirVersion")}
+		e.tree = tree
+		e.xml = true
+	}
+	e.ResourceType, e.URL, e.Version, e.Name, e.ID = h.ResourceType, h.URL, h.Version, h.Name, h.ID
+	e.Type, e.Kind, e.Derivation, e.BaseDefinition, e.FHIRVersion = h.Type, h.Kind, h.Derivation, h.BaseDefinition, h.FHIRVersion
+	return e, nil
+}
+
+func decode(raw []byte, isXML bool) (map[string]any, error) {
+	if isXML {
+		return fhirxml.Decode(raw)
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var m map[string]any
+	if err := dec.Decode(&m); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// Packages lists the loaded sources in load order.
+func (r *Registry) Packages() []*Package { return r.packages }
+
+// Entries lists every loaded conformance resource in load order.
+func (r *Registry) Entries() []*Entry { return r.all }
+
+// Lookup resolves a canonical ("url" or "url|version") to its entry.
+func (r *Registry) Lookup(canonical string) (*Entry, bool) {
+	url, version, _ := strings.Cut(canonical, "|")
+	es := r.byURL[url]
+	if len(es) == 0 {
+		return nil, false
+	}
+	if version != "" {
+		var best *Entry
+		for _, e := range es {
+			if e.Version == version {
+				return e, true
+			}
+			if strings.HasPrefix(e.Version, version+".") && (best == nil || compareVersions(e.Version, best.Version) > 0) {
+				best = e
+			}
+		}
+		return best, best != nil
+	}
+	best := es[0]
+	for _, e := range es[1:] {
+		if e.Package == best.Package && compareVersions(e.Version, best.Version) > 0 {
+			best = e
+		}
+	}
+	return best, true
+}
+
+// Resource returns the parsed tree of a canonical resource; it implements the
+// terminology Source contract. Trees are shared: do not modify.
+func (r *Registry) Resource(canonical string) (map[string]any, bool) {
+	e, ok := r.Lookup(canonical)
+	if !ok {
+		return nil, false
+	}
+	t, err := e.Tree()
+	if err != nil {
+		return nil, false
+	}
+	return t, true
+}
+
+// compareVersions compares dotted versions numerically where both parts are
+// numbers and textually otherwise.
+func compareVersions(a, b string) int {
+	as, bs := strings.Split(a, "."), strings.Split(b, ".")
+	for i := 0; i < len(as) && i < len(bs); i++ {
+		if as[i] == bs[i] {
+			continue
+		}
+		var x, y int
+		if _, err := fmt.Sscanf(as[i], "%d", &x); err == nil {
+			if _, err := fmt.Sscanf(bs[i], "%d", &y); err == nil && x != y {
+				if x < y {
+					return -1
+				}
+				return 1
+			}
+		}
+		return strings.Compare(as[i], bs[i])
+	}
+	return len(as) - len(bs)
+}
