@@ -1,0 +1,108 @@
+package harness
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// maxAdapterReply bounds what the bench reads of an adapter's answer.
+const maxAdapterReply = 1 << 20
+
+// Adapter is the bench's client for a candidate's adapter contract
+// (docs/adapter.md): POST {base}/events registers a scenario event, GET
+// {base}/health says whether the candidate is ready.
+type Adapter struct {
+	// Base is the adapter's base URL, e.g. http://127.0.0.1:8080/bench.
+	Base string
+	// Client sends the requests; it must carry a timeout.
+	Client *http.Client
+	// Token, when set, is sent as a bearer token.
+	Token string
+}
+
+// Receipt is what an adapter answers to a registration.
+type Receipt struct {
+	// Registered is when the candidate says it stored the event.
+	Registered time.Time `json:"registered"`
+	// Resources optionally lists the resources the candidate made, as Type/id.
+	Resources []string `json:"resources,omitempty"`
+}
+
+// Register sends one registration (any JSON-encodable value, normally a
+// fixtures.Registration) and returns the candidate's receipt.
+func (a *Adapter) Register(ctx context.Context, registration any) (Receipt, error) {
+	body, err := json.Marshal(registration)
+	if err != nil {
+		return Receipt{}, fmt.Errorf("encoding registration: %w", err)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSuffix(a.Base, "/")+"/events", bytes.NewReader(body))
+	if err != nil {
+		return Receipt{}, fmt.Errorf("building registration request: %w", err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	reply, status, err := a.do(req)
+	if err != nil {
+		return Receipt{}, fmt.Errorf("registering event: %w", err)
+	}
+	if status != http.StatusOK && status != http.StatusCreated && status != http.StatusAccepted {
+		return Receipt{}, fmt.Errorf("registering event: adapter answered %d: %s", status, snippet(reply))
+	}
+	var r Receipt
+	if len(bytes.TrimSpace(reply)) > 0 {
+		if err := json.Unmarshal(reply, &r); err != nil {
+			return Receipt{}, fmt.Errorf("reading adapter receipt: %w (body %s)", err, snippet(reply))
+		}
+	}
+	return r, nil
+}
+
+// Health returns nil when GET {base}/health answers 200.
+func (a *Adapter) Health(ctx context.Context) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimSuffix(a.Base, "/")+"/health", nil)
+	if err != nil {
+		return fmt.Errorf("building health request: %w", err)
+	}
+	reply, status, err := a.do(req)
+	if err != nil {
+		return fmt.Errorf("asking adapter health: %w", err)
+	}
+	if status != http.StatusOK {
+		return fmt.Errorf("asking adapter health: answered %d: %s", status, snippet(reply))
+	}
+	return nil
+}
+
+func (a *Adapter) do(req *http.Request) ([]byte, int, error) {
+	if a.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+a.Token)
+	}
+	client := a.Client
+	if client == nil {
+		client = &http.Client{Timeout: 30 * time.Second}
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer resp.Body.Close()
+	reply, err := io.ReadAll(io.LimitReader(resp.Body, maxAdapterReply))
+	if err != nil {
+		return nil, resp.StatusCode, fmt.Errorf("reading reply: %w", err)
+	}
+	return reply, resp.StatusCode, nil
+}
+
+// snippet shortens a reply for an error message.
+func snippet(b []byte) string {
+	s := strings.TrimSpace(string(b))
+	if len(s) > 200 {
+		s = s[:200] + "…"
+	}
+	return fmt.Sprintf("%q", s)
+}

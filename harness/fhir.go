@@ -1,0 +1,148 @@
+package harness
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// maxFHIRReply bounds what the bench reads of one FHIR answer.
+const maxFHIRReply = 32 << 20
+
+// FHIR is the bench's client for a candidate's FHIR REST API (JSON).
+type FHIR struct {
+	// Base is the FHIR base URL, e.g. http://127.0.0.1:8080/fhir.
+	Base string
+	// Client sends the requests; it must carry a timeout.
+	Client *http.Client
+	// Token, when set, is sent as a bearer token.
+	Token string
+}
+
+// Resource is a FHIR resource as a JSON-shaped tree.
+type Resource = map[string]any
+
+// StatusError is returned when the server answers with an unexpected status.
+type StatusError struct {
+	URL    string
+	Status int
+	Body   string
+}
+
+func (e *StatusError) Error() string {
+	return fmt.Sprintf("GET %s answered %d: %s", e.URL, e.Status, e.Body)
+}
+
+// Metadata reads the CapabilityStatement at [base]/metadata.
+func (f *FHIR) Metadata(ctx context.Context) (Resource, error) {
+	return f.get(ctx, "metadata", nil)
+}
+
+// Read reads [base]/Type/id.
+func (f *FHIR) Read(ctx context.Context, typ, id string) (Resource, error) {
+	return f.get(ctx, url.PathEscape(typ)+"/"+url.PathEscape(id), nil)
+}
+
+// Search runs a type-level search and returns the entries' resources whose
+// search mode is match (or absent), following next links up to a bound.
+func (f *FHIR) Search(ctx context.Context, typ string, params url.Values) ([]Resource, error) {
+	bundle, err := f.get(ctx, url.PathEscape(typ), params)
+	if err != nil {
+		return nil, err
+	}
+	var out []Resource
+	for page := 0; ; page++ {
+		if bundle["resourceType"] != "Bundle" || bundle["type"] != "searchset" {
+			return nil, fmt.Errorf("searching %s: answer is not a searchset Bundle (resourceType %v, type %v)", typ, bundle["resourceType"], bundle["type"])
+		}
+		entries, _ := bundle["entry"].([]any)
+		for _, e := range entries {
+			entry, _ := e.(map[string]any)
+			res, _ := entry["resource"].(map[string]any)
+			if res == nil {
+				continue
+			}
+			if search, ok := entry["search"].(map[string]any); ok {
+				if mode, _ := search["mode"].(string); mode != "" && mode != "match" {
+					continue
+				}
+			}
+			out = append(out, res)
+		}
+		next := linkURL(bundle, "next")
+		if next == "" || page >= 50 {
+			return out, nil
+		}
+		if bundle, err = f.getURL(ctx, next); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// SearchBundle runs a type-level search and returns the raw Bundle.
+func (f *FHIR) SearchBundle(ctx context.Context, typ string, params url.Values) (Resource, error) {
+	return f.get(ctx, url.PathEscape(typ), params)
+}
+
+func (f *FHIR) get(ctx context.Context, path string, params url.Values) (Resource, error) {
+	u := strings.TrimSuffix(f.Base, "/") + "/" + path
+	if len(params) > 0 {
+		u += "?" + params.Encode()
+	}
+	return f.getURL(ctx, u)
+}
+
+func (f *FHIR) getURL(ctx context.Context, u string) (Resource, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return nil, fmt.Errorf("building request for %s: %w", u, err)
+	}
+	req.Header.Set("Accept", "application/fhir+json")
+	if f.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+f.Token)
+	}
+	client := f.Client
+	if client == nil {
+		client = &http.Client{Timeout: 30 * time.Second}
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("GET %s: %w", u, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxFHIRReply+1))
+	if err != nil {
+		return nil, fmt.Errorf("reading answer of %s: %w", u, err)
+	}
+	if len(body) > maxFHIRReply {
+		return nil, fmt.Errorf("reading answer of %s: larger than %d bytes", u, maxFHIRReply)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, &StatusError{URL: u, Status: resp.StatusCode, Body: snippet(body)}
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	var r Resource
+	if err := dec.Decode(&r); err != nil {
+		return nil, fmt.Errorf("decoding answer of %s: %w (body %s)", u, err, snippet(body))
+	}
+	return r, nil
+}
+
+func linkURL(bundle Resource, relation string) string {
+	links, _ := bundle["link"].([]any)
+	for _, l := range links {
+		link, _ := l.(map[string]any)
+		if link["relation"] == relation {
+			s, _ := link["url"].(string)
+			return s
+		}
+	}
+	return ""
+}

@@ -1,0 +1,262 @@
+// Package xis is the bench's reference care information system (XIS): it
+// takes scenario events through the adapter contract (docs/adapter.md),
+// keeps what it publishes in memory, and serves it as FHIR R4 (JSON) per the
+// Nictiz zib2020 / nl-core and MP9 profiles. With a Defect it becomes a
+// mutant: the same system with one seeded defect, which the bench must catch.
+package xis
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/bcbench/bcbench/fixtures"
+	"github.com/bcbench/bcbench/fixtures/truth"
+)
+
+// Software is the name the reference XIS gives in its CapabilityStatement.
+const Software = "bcbench reference XIS"
+
+// maxEvent bounds the size of one registration.
+const maxEvent = 1 << 20
+
+// Options configure a reference XIS.
+type Options struct {
+	// Version is reported in the CapabilityStatement.
+	Version string
+	// Defect, when set, names a seeded defect from Mutants.
+	Defect string
+	// Now returns the current time; time.Now when nil.
+	Now func() time.Time
+}
+
+// Server is a reference XIS; it is an http.Handler serving /fhir and /bench.
+type Server struct {
+	opts   Options
+	store  *store
+	defect *Mutant
+	mux    *http.ServeMux
+}
+
+// New returns a reference XIS, or an error when the defect is unknown.
+func New(opts Options) (*Server, error) {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Version == "" {
+		opts.Version = "dev"
+	}
+	s := &Server{opts: opts, store: newStore(), mux: http.NewServeMux()}
+	if opts.Defect != "" {
+		m, ok := LookupMutant(opts.Defect)
+		if !ok {
+			return nil, fmt.Errorf("unknown defect %q (known: %s)", opts.Defect, strings.Join(MutantNames(), ", "))
+		}
+		s.defect = &m
+	}
+	s.mux.HandleFunc("GET /bench/health", s.health)
+	s.mux.HandleFunc("POST /bench/events", s.event)
+	s.mux.HandleFunc("POST /bench/reset", s.reset)
+	s.mux.HandleFunc("GET /fhir/metadata", s.metadata)
+	s.mux.HandleFunc("GET /fhir/{type}/{id}", s.read)
+	s.mux.HandleFunc("GET /fhir/{type}", s.search)
+	return s, nil
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+
+func (s *Server) health(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, "application/json", map[string]any{"status": "ok", "software": Software, "version": s.opts.Version})
+}
+
+func (s *Server) reset(w http.ResponseWriter, _ *http.Request) {
+	s.store.reset()
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// event registers one scenario event.
+func (s *Server) event(w http.ResponseWriter, r *http.Request) {
+	var reg fixtures.Registration
+	dec := json.NewDecoder(io.LimitReader(r.Body, maxEvent+1))
+	dec.UseNumber()
+	if err := dec.Decode(&reg); err != nil {
+		writeProblem(w, http.StatusBadRequest, "invalid", fmt.Sprintf("reading registration: %v", err))
+		return
+	}
+	if reg.Event == "" || reg.Client.BSN == "" {
+		writeProblem(w, http.StatusBadRequest, "required", "reading registration: event and client.bsn are required")
+		return
+	}
+	resources, err := truth.R4(reg)
+	if err != nil {
+		writeProblem(w, http.StatusUnprocessableEntity, "processing", fmt.Sprintf("registering %s: %v", reg.Event, err))
+		return
+	}
+	patient := patientID(resources)
+	switch {
+	case reg.Kind == fixtures.Deletion:
+		s.store.erase(patient)
+		writeJSON(w, http.StatusCreated, "application/json", map[string]any{"registered": s.opts.Now().UTC()})
+		return
+	case reg.Consent != nil:
+		s.store.setConsent(patient, *reg.Consent)
+	}
+	if s.defect != nil {
+		s.defect.apply(resources)
+	}
+	stored := make([]string, 0, len(resources))
+	for _, res := range resources {
+		ref, err := s.store.put(res)
+		if err != nil {
+			writeProblem(w, http.StatusInsufficientStorage, "too-costly", err.Error())
+			return
+		}
+		stored = append(stored, ref)
+	}
+	writeJSON(w, http.StatusCreated, "application/json", map[string]any{"registered": s.opts.Now().UTC(), "resources": stored})
+}
+
+func patientID(resources []map[string]any) string {
+	for _, r := range resources {
+		if r["resourceType"] == "Patient" {
+			id, _ := r["id"].(string)
+			return id
+		}
+	}
+	return ""
+}
+
+func (s *Server) metadata(w http.ResponseWriter, r *http.Request) {
+	cs := capabilityStatement(s.opts.Version, s.opts.Now())
+	if s.defect != nil {
+		s.defect.applyMetadata(cs)
+	}
+	writeFHIR(w, http.StatusOK, cs)
+}
+
+func (s *Server) read(w http.ResponseWriter, r *http.Request) {
+	res, ok := s.store.get(r.PathValue("type"), r.PathValue("id"))
+	if !ok {
+		writeProblem(w, http.StatusNotFound, "not-found", fmt.Sprintf("%s/%s is not known", r.PathValue("type"), r.PathValue("id")))
+		return
+	}
+	writeFHIR(w, http.StatusOK, res)
+}
+
+func (s *Server) search(w http.ResponseWriter, r *http.Request) {
+	typ := r.PathValue("type")
+	if !searchable[typ] {
+		writeProblem(w, http.StatusNotFound, "not-supported", fmt.Sprintf("resource type %q is not supported", typ))
+		return
+	}
+	q := r.URL.Query()
+	crit, used, err := parseCriteria(q)
+	if err != nil {
+		writeProblem(w, http.StatusBadRequest, "invalid", err.Error())
+		return
+	}
+	if s.defect != nil && s.defect.leak {
+		crit = nil // the mutant ignores the criteria and returns everything
+	}
+	base := baseURL(r)
+	var entries []any
+	for _, res := range s.store.all(typ) {
+		if crit.match(res) {
+			entries = append(entries, map[string]any{
+				"fullUrl":  base + "/" + typ + "/" + res["id"].(string),
+				"resource": res,
+				"search":   map[string]any{"mode": "match"},
+			})
+		}
+	}
+	self := base + "/" + typ
+	if len(used) > 0 {
+		self += "?" + used.Encode()
+	}
+	bundle := map[string]any{
+		"resourceType": "Bundle",
+		"id":           fmt.Sprintf("search-%d", s.opts.Now().UnixNano()),
+		"type":         "searchset",
+		"total":        len(entries),
+		"link":         []any{map[string]any{"relation": "self", "url": self}},
+	}
+	if len(entries) > 0 {
+		bundle["entry"] = entries
+	}
+	writeFHIR(w, http.StatusOK, bundle)
+}
+
+// baseURL is the absolute FHIR base as the client reached it.
+func baseURL(r *http.Request) string {
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host + "/fhir"
+}
+
+func writeFHIR(w http.ResponseWriter, status int, v any) {
+	writeJSON(w, status, "application/fhir+json; charset=utf-8", v)
+}
+
+func writeJSON(w http.ResponseWriter, status int, contentType string, v any) {
+	body, err := json.Marshal(v)
+	if err != nil {
+		http.Error(w, "encoding answer: "+err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", contentType)
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+}
+
+// writeProblem answers with an OperationOutcome.
+func writeProblem(w http.ResponseWriter, status int, code, msg string) {
+	writeFHIR(w, status, map[string]any{
+		"resourceType": "OperationOutcome",
+		"issue": []any{map[string]any{
+			"severity":    "error",
+			"code":        code,
+			"diagnostics": msg,
+		}},
+	})
+}
+
+var errBadParam = errors.New("bad search parameter")
+
+// parseCriteria reads the supported search parameters; unknown parameters
+// are ignored (lenient handling, FHIR R4 search.html §3.1.1.3.4) and left out
+// of the self link.
+func parseCriteria(q url.Values) (criteria, url.Values, error) {
+	var c criteria
+	used := url.Values{}
+	for name, values := range q {
+		for _, v := range values {
+			switch name {
+			case "_id":
+				c = append(c, idCriterion(v))
+			case "identifier":
+				c = append(c, tokenCriterion{field: "identifier", token: parseToken(v)})
+			case "code":
+				c = append(c, tokenCriterion{field: "code", token: parseToken(v)})
+			case "category":
+				c = append(c, tokenCriterion{field: "category", token: parseToken(v)})
+			case "patient", "subject":
+				if v == "" {
+					return nil, nil, fmt.Errorf("%w: %s is empty", errBadParam, name)
+				}
+				c = append(c, patientCriterion(strings.TrimPrefix(v, "Patient/")))
+			default:
+				continue
+			}
+			used.Add(name, v)
+		}
+	}
+	return c, used, nil
+}

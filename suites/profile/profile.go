@@ -1,0 +1,42 @@
+// Package profile holds the profile-conformance specs: every resource a
+// candidate publishes conforms to the zib / nl-core / MP9 profile it claims,
+// judged by the bench's own validation engine.
+package profile
+
+import (
+	"fmt"
+
+	. "github.com/onsi/ginkgo/v2" //nolint:revive // the DSL reads as prose
+	. "github.com/onsi/gomega"    //nolint:revive
+
+	"github.com/bcbench/bcbench/suites/fact"
+	"github.com/bcbench/bcbench/suites/match"
+	"github.com/bcbench/bcbench/suites/spec"
+)
+
+var _ = Describe("Profielen", func() {
+	for _, s := range spec.Current().Scenarios {
+		Context(fmt.Sprintf("%s (%s)", s.Title, s.ID), func() {
+			spec.It("PRF-01", "elke gepubliceerde resource MOET voldoen aan het profiel dat zij claimt", func(ctx SpecContext) {
+				env := spec.Current()
+				if env.Validator == nil {
+					spec.NotTestable("geen profielvalidatie: " + env.ValidatorProblem)
+				}
+				if _, shared := fact.Expected(s); !shared {
+					spec.NotTestable("in dit scenario hoort na afloop niets gedeeld te zijn")
+				}
+				pub, err := env.PublishedFor(ctx, s)
+				if err != nil {
+					spec.Broke(err)
+				}
+				resources := []map[string]any{pub.Patient}
+				for _, typ := range spec.ResourceTypes(s) {
+					resources = append(resources, pub.Resources[typ]...)
+				}
+				for _, r := range resources {
+					Expect(r).To(match.ConformTo(ctx, env.Validator))
+				}
+			})
+		})
+	}
+})

@@ -1,0 +1,230 @@
+package spec
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/bcbench/bcbench/fixtures"
+	"github.com/bcbench/bcbench/harness"
+)
+
+// BSNSystem is the naming system of the Dutch citizen service number.
+const BSNSystem = "http://fhir.nl/fhir/NamingSystem/bsn"
+
+// Issue is one finding of the profile validator.
+type Issue struct {
+	Severity   string // fatal, error, warning, information
+	Expression string // FHIRPath location
+	Message    string
+}
+
+// Validator checks a resource against the profiles it claims (or the given
+// ones). The suites use it through the ConformTo matcher.
+type Validator interface {
+	Validate(ctx context.Context, resource map[string]any, profiles []string) ([]Issue, error)
+}
+
+// Env is what the specs run against. The run command (or a suite test) fills
+// it, replays the scenarios, then runs the specs.
+type Env struct {
+	// Scenarios replayed in this run, in order.
+	Scenarios []*fixtures.Scenario
+	// Reference is day 0 of every scenario (first day of the last menstruation).
+	Reference time.Time
+	// XIS is the candidate XIS's FHIR API; Adapter its adapter contract.
+	XIS     *harness.FHIR
+	Adapter *harness.Adapter
+	// Validator is nil when no FHIR packages were loaded; profile specs then skip.
+	Validator Validator
+	// ValidatorProblem says why there is no validator, for the skip reason.
+	ValidatorProblem string
+	// Manual, when set, is called instead of the adapter to register an event
+	// (projectathon mode: an operator enters it by hand).
+	Manual func(ctx context.Context, r fixtures.Registration) error
+
+	replays   map[string]*Replay
+	mu        sync.Mutex
+	published map[string]*Published
+}
+
+// Replay is what happened when one scenario was sent to the candidate.
+type Replay struct {
+	Scenario *fixtures.Scenario
+	Events   []Replayed
+}
+
+// Replayed is one event sent to the candidate.
+type Replayed struct {
+	Registration fixtures.Registration
+	Sent         time.Time
+	Receipt      harness.Receipt
+	Err          error
+}
+
+// Failed returns the events the candidate did not accept.
+func (r *Replay) Failed() []Replayed {
+	var out []Replayed
+	for _, e := range r.Events {
+		if e.Err != nil {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+var (
+	currentMu sync.RWMutex
+	current   *Env
+)
+
+// Use makes env the environment of the specs.
+func Use(env *Env) {
+	currentMu.Lock()
+	defer currentMu.Unlock()
+	current = env
+}
+
+// Current returns the environment of the specs; specs call it in their bodies.
+func Current() *Env {
+	currentMu.RLock()
+	defer currentMu.RUnlock()
+	if current == nil {
+		panic("bcbench: the specs have no environment (spec.Use was not called)")
+	}
+	return current
+}
+
+// Replay sends every scenario's events to the candidate, in order. A failed
+// event does not stop the replay; it is kept for the adapter specs. progress,
+// when set, hears which event is being sent.
+func (e *Env) Replay(ctx context.Context, progress func(string)) error {
+	e.replays = map[string]*Replay{}
+	for _, s := range e.Scenarios {
+		regs, err := s.Registrations(e.Reference)
+		if err != nil {
+			return fmt.Errorf("resolving scenario %s: %w", s.ID, err)
+		}
+		rep := &Replay{Scenario: s}
+		for _, r := range regs {
+			if err := ctx.Err(); err != nil {
+				return fmt.Errorf("replaying %s: %w", s.ID, err)
+			}
+			if progress != nil {
+				progress(fmt.Sprintf("%s › %s", s.ID, r.Title))
+			}
+			ev := Replayed{Registration: r, Sent: time.Now()}
+			if e.Manual != nil {
+				ev.Err = e.Manual(ctx, r)
+			} else {
+				ev.Receipt, ev.Err = e.Adapter.Register(ctx, r)
+			}
+			rep.Events = append(rep.Events, ev)
+		}
+		e.replays[s.ID] = rep
+	}
+	return nil
+}
+
+// ReplayOf returns the replay of a scenario.
+func (e *Env) ReplayOf(id string) (*Replay, bool) {
+	r, ok := e.replays[id]
+	return r, ok
+}
+
+// Published is what the candidate publishes for one scenario's client.
+type Published struct {
+	Patient   map[string]any
+	Resources map[string][]map[string]any // by resource type
+	// Referenced holds resources the client's resources refer to that are
+	// not her own (a Medication), by their reference ("Medication/id").
+	Referenced map[string]map[string]any
+}
+
+// Lookup returns a referenced resource fetched with the client's data.
+func (p *Published) Lookup(ref string) map[string]any { return p.Referenced[ref] }
+
+// ErrNoPatient is returned when the candidate publishes no Patient with the
+// client's BSN.
+var ErrNoPatient = errors.New("no Patient with the client's BSN is published")
+
+// PublishedFor fetches (once) what the candidate publishes for a scenario's
+// client: her Patient, found by BSN, and every resource of the types the
+// scenario's facts use, found by patient.
+func (e *Env) PublishedFor(ctx context.Context, s *fixtures.Scenario) (*Published, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if p, ok := e.published[s.ID]; ok {
+		return p, nil
+	}
+	patients, err := e.XIS.Search(ctx, "Patient", url.Values{"identifier": {BSNSystem + "|" + s.Client.BSN}})
+	if err != nil {
+		return nil, fmt.Errorf("searching the client's Patient: %w", err)
+	}
+	p := &Published{Resources: map[string][]map[string]any{}, Referenced: map[string]map[string]any{}}
+	for _, pt := range patients {
+		if hasBSN(pt, s.Client.BSN) {
+			p.Patient = pt
+			break
+		}
+	}
+	if p.Patient == nil {
+		return nil, ErrNoPatient
+	}
+	id, _ := p.Patient["id"].(string)
+	for _, typ := range ResourceTypes(s) {
+		found, err := e.XIS.Search(ctx, typ, url.Values{"patient": {"Patient/" + id}})
+		if err != nil {
+			return nil, fmt.Errorf("searching %s of the client: %w", typ, err)
+		}
+		p.Resources[typ] = found
+		for _, r := range found {
+			med, _ := r["medicationReference"].(map[string]any)
+			ref, _ := med["reference"].(string)
+			typ, id, ok := strings.Cut(ref, "/")
+			if !ok || typ != "Medication" || p.Referenced[ref] != nil {
+				continue
+			}
+			m, err := e.XIS.Read(ctx, typ, id)
+			if err != nil {
+				return nil, fmt.Errorf("reading %s referenced by %v/%v: %w", ref, r["resourceType"], r["id"], err)
+			}
+			p.Referenced[ref] = m
+		}
+	}
+	if e.published == nil {
+		e.published = map[string]*Published{}
+	}
+	e.published[s.ID] = p
+	return p, nil
+}
+
+// ResourceTypes lists the resource types a scenario's facts are published as.
+func ResourceTypes(s *fixtures.Scenario) []string {
+	var types []string
+	for _, ev := range s.Events {
+		for _, f := range ev.Facts {
+			if f.ResourceType != "" && f.ResourceType != "Patient" && !slices.Contains(types, f.ResourceType) {
+				types = append(types, f.ResourceType)
+			}
+		}
+	}
+	slices.Sort(types)
+	return types
+}
+
+func hasBSN(patient map[string]any, bsn string) bool {
+	ids, _ := patient["identifier"].([]any)
+	for _, i := range ids {
+		id, _ := i.(map[string]any)
+		if id["system"] == BSNSystem && id["value"] == bsn {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,125 @@
+// Package spec is the one wrapper over Ginkgo through which every bcbench
+// spec names the requirement(s) it verifies, and the environment the specs
+// run against (the candidate's endpoints, the replayed scenarios, the
+// validator). Requirement labels are added only here.
+package spec
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/onsi/ginkgo/v2"
+
+	"github.com/bcbench/bcbench/requirements"
+)
+
+// ErrorPrefix marks a failure that is the bench's (or the network's) fault,
+// not a wrong answer of the candidate: such a spec counts as error, not fail.
+const ErrorPrefix = "[bench-error] "
+
+var (
+	catalogueOnce sync.Once
+	catalogue     *requirements.Catalogue
+	catalogueErr  error
+)
+
+// Catalogue returns the requirement catalogue the specs are checked against.
+func Catalogue() *requirements.Catalogue {
+	catalogueOnce.Do(func() { catalogue, catalogueErr = requirements.Default() })
+	if catalogueErr != nil {
+		panic(fmt.Sprintf("bcbench: loading the requirement catalogue: %v", catalogueErr))
+	}
+	return catalogue
+}
+
+// Labels returns the Ginkgo labels for requirement IDs, after checking that
+// every ID is in the catalogue. An unknown ID panics while the spec tree is
+// built, so the run stops before any spec starts.
+func Labels(ids ...string) ginkgo.Labels {
+	if len(ids) == 0 {
+		panic("bcbench: a spec must name at least one requirement")
+	}
+	if err := Catalogue().Check(ids...); err != nil {
+		registryMu.Lock()
+		unknown = append(unknown, err.Error())
+		registryMu.Unlock()
+		panic("bcbench: " + err.Error())
+	}
+	return ginkgo.Label(ids...)
+}
+
+var (
+	registryMu sync.Mutex
+	declared   = map[string]bool{}
+	unknown    []string
+)
+
+// declare records a spec for the checked-in conformance list.
+func declare(line string) {
+	registryMu.Lock()
+	defer registryMu.Unlock()
+	declared[line] = true
+}
+
+// Declared returns every spec declared so far as "IDs: text", sorted and
+// without duplicates (a spec declared once per scenario counts once).
+func Declared() []string {
+	registryMu.Lock()
+	defer registryMu.Unlock()
+	out := make([]string, 0, len(declared))
+	for l := range declared {
+		out = append(out, l)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// Unknown returns the problems with requirement IDs seen while the spec tree
+// was built; a run with any must stop before it starts.
+func Unknown() []string {
+	registryMu.Lock()
+	defer registryMu.Unlock()
+	return slices.Clone(unknown)
+}
+
+// It declares a spec that verifies the requirement id. The text says what
+// MOET hold, in words a midwife or an information analyst recognises.
+func It(id, text string, body func(ginkgo.SpecContext)) bool {
+	declare(id + ": " + text)
+	return ginkgo.It(id+": "+text, Labels(id), ginkgo.NodeTimeout(Timeout()), body)
+}
+
+// ItAll declares a spec that verifies several requirements at once.
+func ItAll(ids []string, text string, body func(ginkgo.SpecContext)) bool {
+	declare(strings.Join(ids, ", ") + ": " + text)
+	return ginkgo.It(strings.Join(ids, ", ")+": "+text, Labels(ids...), ginkgo.NodeTimeout(Timeout()), body)
+}
+
+// Broke fails the current spec as a bench error (the candidate could not be
+// reached, answered garbage, or the bench itself failed), not a wrong answer.
+func Broke(err error) {
+	ginkgo.GinkgoHelper()
+	ginkgo.Fail(ErrorPrefix + err.Error())
+}
+
+// NotTestable skips the current spec with a reason: it is reported as skip,
+// never as pass.
+func NotTestable(reason string) {
+	ginkgo.GinkgoHelper()
+	ginkgo.Skip(reason)
+}
+
+var timeout = 2 * time.Minute
+
+// Timeout is the time one spec may take.
+func Timeout() time.Duration { return timeout }
+
+// SetTimeout changes the time one spec may take.
+func SetTimeout(d time.Duration) {
+	if d > 0 {
+		timeout = d
+	}
+}

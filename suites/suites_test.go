@@ -1,0 +1,77 @@
+package suites
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bcbench/bcbench/fixtures"
+	"github.com/bcbench/bcbench/harness"
+	"github.com/bcbench/bcbench/reference/xis"
+	"github.com/bcbench/bcbench/suites/spec"
+)
+
+// TestReferencePassesEverySpec runs every spec against the reference XIS:
+// the reference of a role must pass every requirement (profile validation
+// may skip, with its reason, when no FHIR packages are at hand). It then
+// checks the list of specs against the checked-in conformance.txt (run with
+// UPDATE_CONFORMANCE=1 to rewrite it after adding a spec).
+func TestReferencePassesEverySpec(t *testing.T) {
+	ref, err := xis.New(xis.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(ref)
+	defer srv.Close()
+	client := &http.Client{Timeout: 10 * time.Second}
+	env := &spec.Env{
+		Scenarios:        fixtures.Golden(),
+		Reference:        time.Date(2026, 3, 2, 0, 0, 0, 0, fixtures.Amsterdam),
+		XIS:              &harness.FHIR{Base: srv.URL + "/fhir", Client: client},
+		Adapter:          &harness.Adapter{Base: srv.URL + "/bench", Client: client},
+		ValidatorProblem: "de suites-test laadt geen FHIR-pakketten",
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := env.Replay(ctx, nil); err != nil {
+		t.Fatalf("replaying the golden scenarios: %v", err)
+	}
+	outcomes, err := Run(env, Options{Verbose: testing.Verbose()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(outcomes) == 0 {
+		t.Fatal("no spec ran")
+	}
+	passed := 0
+	for _, o := range outcomes {
+		switch {
+		case o.Status == "pass":
+			passed++
+		case o.Status == "skip" && slices.Contains(o.Requirements, "PRF-01"):
+		case o.Status == "skip" && strings.Contains(o.Failure, "niets"):
+		default:
+			t.Errorf("%s: %s against the reference XIS: %s", o.Name, o.Status, o.Failure)
+		}
+	}
+	t.Logf("%d specs ran against the reference XIS, %d passed", len(outcomes), passed)
+
+	got := strings.Join(Declared(), "\n") + "\n"
+	if os.Getenv("UPDATE_CONFORMANCE") != "" {
+		if err := os.WriteFile("conformance.txt", []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile("conformance.txt")
+	if err != nil {
+		t.Fatalf("reading the checked-in conformance list: %v (run with UPDATE_CONFORMANCE=1)", err)
+	}
+	if string(want) != got {
+		t.Errorf("the specs differ from conformance.txt; review the change and run with UPDATE_CONFORMANCE=1\nwant:\n%s\ngot:\n%s", want, got)
+	}
+}
