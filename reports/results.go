@@ -125,13 +125,16 @@ type Summary struct {
 
 // OutcomeGoal is the degree of realisation of one outcome goal and the subsidy
 // discount that follows from the table of the beleidsregel (seed 001 §5.5).
+// A goal with no requirement in the profile is not assessed: Assessed is false
+// and Realisation and Discount are null, never 100 % and 0 %.
 type OutcomeGoal struct {
-	Goal         int     `json:"goal"`
-	Name         string  `json:"name"`
-	Requirements int     `json:"requirements"`
-	Passed       int     `json:"passed"`
-	Realisation  float64 `json:"realisation"` // percent, 0–100
-	Discount     float64 `json:"discount"`    // percent of the subsidy
+	Goal         int      `json:"goal"`
+	Name         string   `json:"name"`
+	Requirements int      `json:"requirements"`
+	Passed       int      `json:"passed"`
+	Assessed     bool     `json:"assessed"`
+	Realisation  *float64 `json:"realisation"` // percent, 0–100; null when not assessed
+	Discount     *float64 `json:"discount"`    // percent of the subsidy; null when not assessed
 }
 
 // Evidence is one file of the evidence folder with its digest.
