@@ -1,0 +1,488 @@
+// Package snapshot generates StructureDefinition snapshots from a
+// differential and the snapshot of its base definition, the way FHIR profiles
+// without snapshots (all Nictiz zib, nl-core, MP9 and bc-* profiles) must be
+// read before instances can be validated against them.
+//
+// The generator walks the differential in order. Each differential element is
+// found in the base snapshot by its element id; when it is not there yet it is
+// made: a child of a complex element is created by copying the children of the
+// element's type (or of the type's profile, when the element names one, or of
+// the element a contentReference points to), a slice is created by copying the
+// sliced element and its children, and a choice element named by its type
+// (valueQuantity, or value[x]:valueQuantity) is the choice element narrowed to
+// that type. The differential element's properties then replace those of the
+// snapshot element, except constraints and conditions, which are added.
+//
+// Element trees returned by the generator are new maps; the definitions read
+// through the Resolver are never modified.
+package snapshot
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"unicode"
+)
+
+// Resolver finds conformance resources by canonical URL ("url" or "url|version").
+type Resolver interface {
+	Resource(canonical string) (map[string]any, bool)
+}
+
+// Element is one element definition of a snapshot (a JSON-shaped map).
+type Element = map[string]any
+
+// Generator makes and caches snapshots. It is safe for concurrent use.
+type Generator struct {
+	r     Resolver
+	mu    sync.Mutex
+	cache map[string]*result
+}
+
+type result struct {
+	once  sync.Once
+	elems []Element
+	err   error
+}
+
+// New returns a Generator reading definitions from r.
+func New(r Resolver) *Generator {
+	return &Generator{r: r, cache: map[string]*result{}}
+}
+
+// maxChain bounds the base-definition chain (and recursion through type profiles).
+const maxChain = 32
+
+// Snapshot returns the snapshot elements of the StructureDefinition with the
+// given canonical URL: its own snapshot when it has one, else one generated
+// from its differential and its base chain.
+func (g *Generator) Snapshot(canonical string) ([]Element, error) {
+	return g.snapshot(canonical, 0)
+}
+
+func (g *Generator) snapshot(canonical string, depth int) ([]Element, error) {
+	if depth > maxChain {
+		return nil, fmt.Errorf("snapshot %s: base or type-profile chain deeper than %d (a cycle?)", canonical, maxChain)
+	}
+	g.mu.Lock()
+	res, ok := g.cache[canonical]
+	if !ok {
+		res = &result{}
+		g.cache[canonical] = res
+	}
+	g.mu.Unlock()
+	res.once.Do(func() {
+		res.elems, res.err = g.generate(canonical, depth)
+	})
+	return res.elems, res.err
+}
+
+func (g *Generator) generate(canonical string, depth int) ([]Element, error) {
+	sd, ok := g.r.Resource(canonical)
+	if !ok {
+		return nil, fmt.Errorf("snapshot %s: StructureDefinition not found", canonical)
+	}
+	if snap := elements(sd, "snapshot"); len(snap) > 0 {
+		out := make([]Element, len(snap))
+		for i, e := range snap {
+			out[i] = e
+		}
+		return out, nil
+	}
+	baseURL, _ := sd["baseDefinition"].(string)
+	if baseURL == "" {
+		return nil, fmt.Errorf("snapshot %s: no snapshot and no baseDefinition", canonical)
+	}
+	base, err := g.snapshot(baseURL, depth+1)
+	if err != nil {
+		return nil, fmt.Errorf("snapshot %s: base: %w", canonical, err)
+	}
+	b := &builder{g: g, depth: depth, elems: make([]Element, len(base))}
+	for i, e := range base {
+		b.elems[i] = clone(e)
+	}
+	b.reindex()
+	for _, d := range elements(sd, "differential") {
+		if err := b.apply(d); err != nil {
+			return nil, fmt.Errorf("snapshot %s: %w", canonical, err)
+		}
+	}
+	return b.elems, nil
+}
+
+func elements(sd map[string]any, part string) []map[string]any {
+	p, _ := sd[part].(map[string]any)
+	list, _ := p["element"].([]any)
+	out := make([]map[string]any, 0, len(list))
+	for _, e := range list {
+		if m, ok := e.(map[string]any); ok {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+func clone(e Element) Element {
+	c := make(Element, len(e))
+	for k, v := range e {
+		c[k] = v
+	}
+	return c
+}
+
+type builder struct {
+	g     *Generator
+	depth int
+	elems []Element
+	ids   map[string]int
+	alias map[string]string // id as written in a differential → snapshot id
+}
+
+// canon rewrites the leading part of id that names a narrowed choice element
+// (valueQuantity, value[x]:valueQuantity) to the snapshot id (value[x]).
+func (b *builder) canon(id string) string {
+	if len(b.alias) == 0 {
+		return id
+	}
+	for p := 0; p <= len(id); p++ {
+		if p < len(id) && id[p] != '.' {
+			continue
+		}
+		if r, ok := b.alias[id[:p]]; ok {
+			id = r + id[p:]
+			p = len(r)
+		}
+	}
+	return id
+}
+
+func (b *builder) reindex() {
+	b.ids = make(map[string]int, len(b.elems))
+	for i, e := range b.elems {
+		b.ids[ID(e)] = i
+	}
+}
+
+// ID returns an element's id, derived from path and sliceName when absent.
+func ID(e Element) string {
+	if id, ok := e["id"].(string); ok && id != "" {
+		return id
+	}
+	p, _ := e["path"].(string)
+	if s, ok := e["sliceName"].(string); ok && s != "" {
+		return p + ":" + s
+	}
+	return p
+}
+
+func str(e Element, k string) string { s, _ := e[k].(string); return s }
+
+// apply merges one differential element into the snapshot.
+func (b *builder) apply(d Element) error {
+	id := ID(d)
+	if id == "" {
+		return errors.New("differential element without id or path")
+	}
+	i, narrowed, err := b.find(id)
+	if err != nil {
+		return err
+	}
+	merge(b.elems[i], d, narrowed)
+	return nil
+}
+
+// find returns the index of the element with the given id, creating it from
+// type children or as a new slice when needed. narrowed is the type a choice
+// element was narrowed to by its name ("" when not).
+func (b *builder) find(id string) (int, string, error) {
+
+	id = b.canon(id)
+	if i, ok := b.ids[id]; ok {
+		return i, "", nil
+	}
+	// Root of the differential may name a different root (never in practice).
+	cut := strings.LastIndexAny(id, ".")
+	for cut > 0 {
+		if _, ok := b.ids[id[:cut]]; ok {
+			break
+		}
+		// Maybe the parent itself must be created first.
+		if _, _, err := b.findQuiet(id[:cut]); err == nil {
+			break
+		}
+		cut = strings.LastIndexAny(id[:cut], ".")
+	}
+	if cut <= 0 {
+		return 0, "", fmt.Errorf("element %s: no parent in the base", id)
+	}
+	parentID, last := b.canon(id[:cut]), id[cut+1:]
+	pi := b.ids[parentID]
+	name, slice, isSlice := strings.Cut(last, ":")
+	// Choice element named by its type: valueQuantity or value[x]:valueQuantity.
+	if !strings.HasSuffix(name, "[x]") {
+		b.expand(pi)
+		if j, ok := b.ids[parentID+"."+name]; ok && isSlice && slice == name {
+			b.setAlias(id, parentID+"."+name) // STU3: valueQuantity:valueQuantity
+			return j, "", nil
+		}
+		if _, ok := b.ids[parentID+"."+name]; !ok {
+			if base, typ, ok := b.choiceFor(parentID, name); ok {
+				if !isSlice || slice == name {
+					b.setAlias(id, base)
+					return b.ids[base], typ, nil
+				}
+				name = base[len(parentID)+1:]
+			}
+		}
+	} else if isSlice && strings.HasPrefix(slice, strings.TrimSuffix(name, "[x]")) {
+		// value[x]:valueQuantity is the R4 way of narrowing a choice by type.
+		b.expand(pi)
+		if j, ok := b.ids[parentID+"."+slice]; ok {
+			// The base snapshot already renamed the choice (STU3: valueReference).
+			b.setAlias(id, parentID+"."+slice)
+			return j, "", nil
+		}
+		if j, ok := b.ids[parentID+"."+name]; ok {
+			typ := slice[len(name)-3:]
+			if t := typeNamed(b.elems[j], typ); t != "" {
+				b.setAlias(id, parentID+"."+name)
+				return j, t, nil
+			}
+		}
+	}
+	b.expand(pi)
+	baseID := parentID + "." + name
+	bi, ok := b.ids[baseID]
+	if !ok {
+		return 0, "", fmt.Errorf("element %s: %s has no child %q", id, parentID, name)
+	}
+	if !isSlice {
+		return bi, "", nil
+	}
+	return b.addSlice(bi, baseID, slice), "", nil
+}
+
+func (b *builder) setAlias(from, to string) {
+	if b.alias == nil {
+		b.alias = map[string]string{}
+	}
+	b.alias[from] = to
+}
+
+// findQuiet is find for a parent id; it creates the parent when possible.
+func (b *builder) findQuiet(id string) (int, string, error) {
+	if i, ok := b.ids[id]; ok {
+		return i, "", nil
+	}
+	if !strings.Contains(id, ".") {
+		return 0, "", errors.New("no parent")
+	}
+	i, _, err := b.find(id)
+	return i, "", err
+}
+
+// choiceFor finds the choice element under parentID whose name plus a type
+// gives name (value[x] for valueQuantity).
+func (b *builder) choiceFor(parentID, name string) (string, string, bool) {
+	for i := 1; i < len(name); i++ {
+		if !unicode.IsUpper(rune(name[i])) {
+			continue
+		}
+		cid := parentID + "." + name[:i] + "[x]"
+		j, ok := b.ids[cid]
+		if !ok {
+			continue
+		}
+		if t := typeNamed(b.elems[j], name[i:]); t != "" {
+			return cid, t, true
+		}
+	}
+	return "", "", false
+}
+
+// typeNamed returns the type code of e matching a capitalised type suffix.
+func typeNamed(e Element, suffix string) string {
+	types, _ := e["type"].([]any)
+	for _, t := range types {
+		tm, _ := t.(map[string]any)
+		code := str(tm, "code")
+		if strings.EqualFold(code, suffix) {
+			return code
+		}
+	}
+	if len(types) == 0 && suffix != "" {
+		return suffix
+	}
+	return ""
+}
+
+// end returns the index after the subtree (children and slices) of element i.
+func (b *builder) end(i int) int {
+	id := ID(b.elems[i])
+	j := i + 1
+	for j < len(b.elems) {
+		o := ID(b.elems[j])
+		if !strings.HasPrefix(o, id+".") && !strings.HasPrefix(o, id+":") {
+			break
+		}
+		j++
+	}
+	return j
+}
+
+// hasChildren reports whether element i is followed by children in the list.
+func (b *builder) hasChildren(i int) bool {
+	if i+1 >= len(b.elems) {
+		return false
+	}
+	return strings.HasPrefix(ID(b.elems[i+1]), ID(b.elems[i])+".")
+}
+
+func (b *builder) insert(at int, es []Element) {
+	b.elems = append(b.elems[:at], append(es, b.elems[at:]...)...)
+	b.reindex()
+}
+
+// expand gives element i its children from its type when it has none yet.
+func (b *builder) expand(i int) {
+	if b.hasChildren(i) {
+		return
+	}
+	e := b.elems[i]
+	id, path := ID(e), str(e, "path")
+	var src []Element
+	var srcRoot string
+	if ref := str(e, "contentReference"); ref != "" {
+		target := ref[strings.Index(ref, "#")+1:]
+		ti, ok := b.ids[target]
+		if !ok {
+			return
+		}
+		srcRoot = target
+		for j := ti + 1; j < b.end(ti); j++ {
+			if strings.HasPrefix(ID(b.elems[j]), target+".") {
+				src = append(src, b.elems[j])
+			}
+		}
+	} else {
+		types, _ := e["type"].([]any)
+		if len(types) == 0 {
+			return
+		}
+		tm, _ := types[0].(map[string]any)
+		code := str(tm, "code")
+		for _, t := range types[1:] {
+			if m, _ := t.(map[string]any); str(m, "code") != code {
+				return // a choice of types has no single set of children
+			}
+		}
+		canon := ""
+		if len(types) == 1 {
+			if profs, _ := tm["profile"].([]any); len(profs) == 1 {
+				canon, _ = profs[0].(string)
+			} else if p, ok := tm["profile"].(string); ok && code != "Reference" { // STU3
+				canon = p
+			}
+		}
+		if canon == "" && code != "" {
+			canon = TypeURL(code)
+		}
+		if canon == "" {
+			return
+		}
+		snap, err := b.g.snapshot(canon, b.depth+1)
+		if err != nil || len(snap) == 0 {
+			if code == "" {
+				return
+			}
+			if snap, err = b.g.snapshot(TypeURL(code), b.depth+1); err != nil || len(snap) == 0 {
+				return
+			}
+		}
+		srcRoot = ID(snap[0])
+		src = snap[1:]
+	}
+	var add []Element
+	for _, s := range src {
+		sid := ID(s)
+		c := clone(s)
+		c["id"] = id + strings.TrimPrefix(sid, srcRoot)
+		c["path"] = path + strings.TrimPrefix(str(s, "path"), pathOf(srcRoot))
+		add = append(add, c)
+	}
+	b.insert(i+1, add)
+}
+
+// pathOf strips slice names from an id.
+func pathOf(id string) string {
+	if !strings.Contains(id, ":") {
+		return id
+	}
+	parts := strings.Split(id, ".")
+	for k, p := range parts {
+		if n, _, ok := strings.Cut(p, ":"); ok {
+			parts[k] = n
+		}
+	}
+	return strings.Join(parts, ".")
+}
+
+// addSlice creates slice name of the element at bi (id baseID) by copying the
+// element and its children, placed after the existing slices.
+func (b *builder) addSlice(bi int, baseID, name string) int {
+	end := b.end(bi)
+	var add []Element
+	for j := bi; j < end; j++ {
+		o := ID(b.elems[j])
+		if j > bi && !strings.HasPrefix(o, baseID+".") {
+			continue // other slices and their children
+		}
+		c := clone(b.elems[j])
+		if j == bi {
+			c["id"] = baseID + ":" + name
+			c["sliceName"] = name
+			delete(c, "slicing")
+		} else {
+			c["id"] = baseID + ":" + name + strings.TrimPrefix(o, baseID)
+		}
+		add = append(add, c)
+	}
+	b.insert(end, add)
+	return end
+}
+
+// merge applies a differential element to a snapshot element.
+func merge(s, d Element, narrowed string) {
+	for k, v := range d {
+		switch k {
+		case "id", "path", "extension":
+		case "sliceName":
+			if narrowed == "" {
+				s[k] = v
+			}
+		case "constraint", "condition":
+			old, _ := s[k].([]any)
+			add, _ := v.([]any)
+			s[k] = append(append([]any{}, old...), add...)
+		default:
+			s[k] = v
+		}
+	}
+	if narrowed != "" {
+		if _, ok := d["type"]; !ok {
+			s["type"] = []any{map[string]any{"code": narrowed}}
+		}
+	}
+}
+
+// TypeURL returns the canonical URL of a base FHIR type.
+func TypeURL(code string) string {
+	if strings.Contains(code, "/") {
+		return code
+	}
+	if strings.HasPrefix(code, "http://hl7.org/fhirpath/System.") {
+		return ""
+	}
+	return "http://hl7.org/fhir/StructureDefinition/" + code
+}
