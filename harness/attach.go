@@ -1,0 +1,75 @@
+package harness
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+)
+
+// AttachConfig describes a role that already runs at a URL.
+type AttachConfig struct {
+	Role string
+	// URL is the role's base URL (FHIRBase and Adapter are appended).
+	URL      string
+	FHIRBase string // default /fhir
+	Adapter  string // default /bench
+	// Token is sent as a bearer token to the health and metadata endpoints.
+	Token string
+}
+
+// Attach returns a target for a system that already runs: Start waits for
+// its health endpoint and reads its CapabilityStatement's software for the
+// identity; Stop does nothing to the system.
+func Attach(cfg AttachConfig) Target {
+	if cfg.FHIRBase == "" {
+		cfg.FHIRBase = DefaultFHIRBase
+	}
+	if cfg.Adapter == "" {
+		cfg.Adapter = DefaultAdapter
+	}
+	cfg.URL = strings.TrimSuffix(cfg.URL, "/")
+	return &attachTarget{cfg: cfg}
+}
+
+type attachTarget struct {
+	cfg AttachConfig
+
+	mu       sync.Mutex
+	software string
+	started  bool
+}
+
+func (a *attachTarget) Start(ctx context.Context) error {
+	if err := waitHealthy(ctx, a.cfg.URL+a.cfg.Adapter+"/health", a.cfg.Token, nil); err != nil {
+		return fmt.Errorf("attaching to %s at %s: %w", a.cfg.Role, a.cfg.URL, err)
+	}
+	client := &http.Client{Timeout: 10 * time.Second}
+	sw, err := software(ctx, client, a.cfg.URL+a.cfg.FHIRBase+"/metadata", a.cfg.Token)
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.started = true
+	if err != nil {
+		a.software = ""
+		return nil // identity stays the URL alone; Launch notes why
+	}
+	a.software = sw
+	return nil
+}
+
+func (a *attachTarget) Stop(context.Context) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.started = false
+	return nil
+}
+
+func (a *attachTarget) Identity() Identity {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return Identity{Role: a.cfg.Role, Kind: "url", URL: a.cfg.URL, Software: a.software}
+}
+
+func (a *attachTarget) BaseURL() string { return a.cfg.URL }

@@ -1,0 +1,424 @@
+package harness
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/moby/moby/api/types/container"
+	mobynet "github.com/moby/moby/api/types/network"
+	"github.com/testcontainers/testcontainers-go"
+	tclog "github.com/testcontainers/testcontainers-go/log"
+	"github.com/testcontainers/testcontainers-go/network"
+)
+
+// LabelRun is the Docker label put on every container and network of one
+// Launch; CleanupRun removes what carries it.
+const LabelRun = "bcbench.run"
+
+// ContainerConfig describes a container image that serves one role.
+type ContainerConfig struct {
+	Role string
+	// Image is the image reference; it is used as found locally and pulled
+	// only when absent (no registry answers on the bench's machines).
+	Image string
+	// Port is the container port the system listens on.
+	Port int
+	Env  map[string]string
+	// Dockerfile, when set, builds the image first from Context (the image
+	// is removed again on Stop).
+	Dockerfile string
+	Context    string
+	// Network is a Docker network to join, with the role name as alias.
+	Network string
+	// HealthPath is polled until it answers 200 (default /bench/health).
+	HealthPath string
+	// Token is sent as a bearer token to the health endpoint.
+	Token string
+	// Labels are added to the container.
+	Labels map[string]string
+	// StopTimeout is how long the container gets after SIGTERM (default 3 s).
+	StopTimeout time.Duration
+	// Logf receives testcontainers' own messages (default: dropped).
+	Logf func(format string, args ...any)
+}
+
+// Container returns a target that runs an image with testcontainers-go
+// (Ryuk disabled: Stop removes the container explicitly), waits for its
+// health endpoint through the published port on 127.0.0.1, and keeps its
+// logs.
+func Container(cfg ContainerConfig) Target {
+	if cfg.HealthPath == "" {
+		cfg.HealthPath = DefaultAdapter + "/health"
+	}
+	if cfg.StopTimeout <= 0 {
+		cfg.StopTimeout = 3 * time.Second
+	}
+	return &containerTarget{cfg: cfg}
+}
+
+type containerTarget struct {
+	cfg ContainerConfig
+
+	mu       sync.Mutex
+	c        *testcontainers.DockerContainer
+	base     string
+	image    string
+	digest   string
+	logs     []byte
+	stopped  bool
+	terminal error // why it stopped, once known
+}
+
+// tcLogger adapts a printf function to testcontainers' logger.
+type tcLogger func(format string, args ...any)
+
+func (l tcLogger) Printf(format string, args ...any) { l(format, args...) }
+
+func (t *containerTarget) logger() tclog.Logger {
+	if t.cfg.Logf != nil {
+		return tcLogger(t.cfg.Logf)
+	}
+	return tclog.NewNoopLogger()
+}
+
+func (t *containerTarget) Start(ctx context.Context) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.c != nil {
+		return nil
+	}
+	if t.stopped {
+		return fmt.Errorf("starting %s: already stopped", t.cfg.Role)
+	}
+	if err := DockerAvailable(ctx); err != nil {
+		return fmt.Errorf("starting %s from image %s: %w", t.cfg.Role, t.cfg.Image, err)
+	}
+	disableRyuk()
+	port := strconv.Itoa(t.cfg.Port) + "/tcp"
+	req := testcontainers.ContainerRequest{
+		Image:        t.cfg.Image,
+		ExposedPorts: []string{port},
+		Env:          t.cfg.Env,
+		Labels:       t.cfg.Labels,
+		HostConfigModifier: func(hc *container.HostConfig) {
+			// Publish on loopback only: a candidate is not for the LAN.
+			p, err := mobynet.ParsePort(port)
+			if err != nil {
+				return
+			}
+			hc.PortBindings = mobynet.PortMap{p: {{HostIP: netip.MustParseAddr("127.0.0.1"), HostPort: ""}}}
+		},
+	}
+	if t.cfg.Network != "" {
+		req.Networks = []string{t.cfg.Network}
+		req.NetworkAliases = map[string][]string{t.cfg.Network: {t.cfg.Role}}
+	}
+	if t.cfg.Dockerfile != "" {
+		req.Image = ""
+		req.FromDockerfile = testcontainers.FromDockerfile{
+			Context:    t.cfg.Context,
+			Dockerfile: t.cfg.Dockerfile,
+			Repo:       "bcbench/candidate-" + t.cfg.Role,
+			Tag:        strconv.FormatInt(time.Now().UnixNano(), 36),
+			KeepImage:  false,
+		}
+	}
+	c, err := testcontainers.GenericContainer(ctx, testcontainers.GenericContainerRequest{
+		ContainerRequest: req,
+		Started:          true,
+		Logger:           t.logger(),
+	})
+	if err != nil {
+		if c != nil {
+			_ = c.Terminate(context.WithoutCancel(ctx), testcontainers.StopTimeout(0))
+		}
+		return fmt.Errorf("starting %s from image %s: %w", t.cfg.Role, t.imageName(), err)
+	}
+	dc, ok := c.(*testcontainers.DockerContainer)
+	if !ok {
+		_ = c.Terminate(context.WithoutCancel(ctx), testcontainers.StopTimeout(0))
+		return fmt.Errorf("starting %s: unexpected container type %T", t.cfg.Role, c)
+	}
+	t.c = dc
+	if t.image = t.cfg.Image; t.image == "" {
+		t.image = dc.Image
+	}
+	if err := t.startedLocked(ctx, port); err != nil {
+		t.logs = t.fetchLogsLocked(context.WithoutCancel(ctx))
+		tail := logTail(t.logs)
+		t.terminateLocked(context.WithoutCancel(ctx))
+		return fmt.Errorf("starting %s from image %s: %w%s", t.cfg.Role, t.imageName(), err, tail)
+	}
+	return nil
+}
+
+func (t *containerTarget) imageName() string {
+	if t.cfg.Image != "" {
+		return t.cfg.Image
+	}
+	return filepath.Join(t.cfg.Context, t.cfg.Dockerfile)
+}
+
+// startedLocked records the identity and waits for health.
+func (t *containerTarget) startedLocked(ctx context.Context, port string) error {
+	info, err := t.c.Inspect(ctx)
+	if err != nil {
+		return fmt.Errorf("inspecting container: %w", err)
+	}
+	t.digest = info.Image
+	host, err := t.c.Host(ctx)
+	if err != nil {
+		return fmt.Errorf("finding the Docker host: %w", err)
+	}
+	if host == "localhost" {
+		host = "127.0.0.1"
+	}
+	mapped, err := t.c.MappedPort(ctx, port)
+	if err != nil {
+		return fmt.Errorf("finding the published port: %w", err)
+	}
+	t.base = "http://" + net.JoinHostPort(host, strconv.Itoa(int(mapped.Num())))
+	return waitHealthy(ctx, t.base+t.cfg.HealthPath, t.cfg.Token, t.aliveLocked)
+}
+
+// Alive returns nil while the container runs.
+func (t *containerTarget) Alive(ctx context.Context) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.aliveLocked(ctx)
+}
+
+func (t *containerTarget) aliveLocked(ctx context.Context) error {
+	if t.terminal != nil {
+		return t.terminal
+	}
+	if t.c == nil {
+		if t.stopped {
+			return fmt.Errorf("container for %s was stopped by the bench", t.cfg.Role)
+		}
+		return ErrNotStarted
+	}
+	ictx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	st, err := t.c.State(ictx)
+	if err != nil {
+		return fmt.Errorf("container %s is gone: %w", shortID(t.c.GetContainerID()), err)
+	}
+	if st.Running {
+		return nil
+	}
+	msg := fmt.Sprintf("container %s is %s, exit code %d", shortID(t.c.GetContainerID()), st.Status, st.ExitCode)
+	if st.OOMKilled {
+		msg += ", killed for lack of memory"
+	}
+	if st.Error != "" {
+		msg += ": " + st.Error
+	}
+	return errors.New(msg)
+}
+
+func (t *containerTarget) Stop(ctx context.Context) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.stopped = true
+	if t.c == nil {
+		return nil
+	}
+	ctx = context.WithoutCancel(ctx)
+	if t.terminal == nil {
+		if err := t.aliveLocked(ctx); err != nil {
+			t.terminal = err
+		}
+	}
+	t.logs = t.fetchLogsLocked(ctx)
+	return t.terminateLocked(ctx)
+}
+
+func (t *containerTarget) terminateLocked(ctx context.Context) error {
+	c := t.c
+	t.c = nil
+	tctx, cancel := context.WithTimeout(ctx, t.cfg.StopTimeout+20*time.Second)
+	defer cancel()
+	if err := c.Terminate(tctx, testcontainers.StopTimeout(t.cfg.StopTimeout)); err != nil {
+		return fmt.Errorf("removing container for %s: %w", t.cfg.Role, err)
+	}
+	return nil
+}
+
+// fetchLogsLocked reads the container's stdout and stderr (bounded).
+func (t *containerTarget) fetchLogsLocked(ctx context.Context) []byte {
+	if t.c == nil {
+		return t.logs
+	}
+	lctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	rc, err := t.c.Logs(lctx)
+	if err != nil {
+		return append(t.logs, []byte(fmt.Sprintf("[bcbench: reading container logs: %v]\n", err))...)
+	}
+	defer rc.Close()
+	var lb logBuffer
+	_, _ = io.Copy(&lb, io.LimitReader(rc, 64<<20))
+	return lb.bytes()
+}
+
+func (t *containerTarget) Identity() Identity {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return Identity{Role: t.cfg.Role, Kind: "image", Image: t.image, Digest: t.digest}
+}
+
+func (t *containerTarget) BaseURL() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.base
+}
+
+// Logs returns the container's output: live while it runs, as kept at Stop
+// afterwards.
+func (t *containerTarget) Logs(ctx context.Context) ([]byte, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.c != nil {
+		return t.fetchLogsLocked(ctx), nil
+	}
+	return t.logs, nil
+}
+
+// ContainerID returns the Docker container id (empty when not running), for
+// tests and diagnostics.
+func (t *containerTarget) ContainerID() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.c == nil {
+		return ""
+	}
+	return t.c.GetContainerID()
+}
+
+func shortID(id string) string {
+	if len(id) > 12 {
+		return id[:12]
+	}
+	return id
+}
+
+var ryukOnce sync.Once
+
+// disableRyuk turns testcontainers' reaper off: it needs a pulled image,
+// and the bench removes what it starts itself.
+func disableRyuk() {
+	ryukOnce.Do(func() { _ = os.Setenv("TESTCONTAINERS_RYUK_DISABLED", "true") })
+}
+
+// DockerAvailable returns nil when a Docker engine answers GET /_ping at
+// DOCKER_HOST (or the default socket) within a few seconds. testcontainers
+// panics without one, so every container path asks this first.
+func DockerAvailable(ctx context.Context) error {
+	host := os.Getenv("DOCKER_HOST")
+	var candidates []string
+	if host != "" {
+		candidates = []string{host}
+	} else {
+		candidates = append(candidates, "unix:///var/run/docker.sock")
+		if d := os.Getenv("XDG_RUNTIME_DIR"); d != "" {
+			candidates = append(candidates, "unix://"+filepath.Join(d, "docker.sock"))
+		}
+		if h, err := os.UserHomeDir(); err == nil {
+			candidates = append(candidates, "unix://"+filepath.Join(h, ".docker", "run", "docker.sock"))
+		}
+	}
+	var errs []string
+	for _, c := range candidates {
+		err := pingDocker(ctx, c)
+		if err == nil {
+			if host == "" && c != "unix:///var/run/docker.sock" {
+				_ = os.Setenv("DOCKER_HOST", c)
+			}
+			return nil
+		}
+		errs = append(errs, fmt.Sprintf("%s: %v", c, err))
+	}
+	return fmt.Errorf("no Docker engine answers (%s)", strings.Join(errs, "; "))
+}
+
+func pingDocker(ctx context.Context, host string) error {
+	u, err := url.Parse(host)
+	if err != nil {
+		return fmt.Errorf("bad DOCKER_HOST: %w", err)
+	}
+	var dial func(ctx context.Context, _, _ string) (net.Conn, error)
+	base := "http://docker"
+	switch u.Scheme {
+	case "unix":
+		path := u.Path
+		if _, err := os.Stat(path); err != nil {
+			return fmt.Errorf("no socket: %w", err)
+		}
+		dial = func(ctx context.Context, _, _ string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, "unix", path)
+		}
+	case "tcp", "http":
+		base = "http://" + u.Host
+	default:
+		return fmt.Errorf("DOCKER_HOST scheme %q is not checked by the bench; use unix:// or tcp://", u.Scheme)
+	}
+	tr := &http.Transport{Proxy: nil, DialContext: dial, DisableKeepAlives: true}
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Timeout: 3 * time.Second, Transport: tr}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/_ping", nil)
+	if err != nil {
+		return err
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("/_ping answered %d", resp.StatusCode)
+	}
+	return nil
+}
+
+// runNetwork is the Docker network the containers of one Launch share.
+type runNetwork struct {
+	nw *testcontainers.DockerNetwork
+}
+
+// newRunNetwork creates a labelled bridge network for one run.
+func newRunNetwork(ctx context.Context, runID string) (*runNetwork, error) {
+	if err := DockerAvailable(ctx); err != nil {
+		return nil, fmt.Errorf("creating the run's Docker network: %w", err)
+	}
+	disableRyuk()
+	nw, err := network.New(ctx, network.WithLabels(map[string]string{LabelRun: runID}))
+	if err != nil {
+		return nil, fmt.Errorf("creating the run's Docker network: %w", err)
+	}
+	return &runNetwork{nw: nw}, nil
+}
+
+func (n *runNetwork) name() string { return n.nw.Name }
+
+func (n *runNetwork) remove(ctx context.Context) error {
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 20*time.Second)
+	defer cancel()
+	if err := n.nw.Remove(rctx); err != nil {
+		return fmt.Errorf("removing Docker network %s: %w", n.nw.Name, err)
+	}
+	return nil
+}

@@ -1,0 +1,444 @@
+package harness
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// Launch defaults.
+const (
+	DefaultStartupTimeout = 60 * time.Second
+	DefaultRequestTimeout = 30 * time.Second
+	DefaultStopTimeout    = 60 * time.Second
+)
+
+// LaunchOptions tune Launch.
+type LaunchOptions struct {
+	// Builtin gives the handler of the bench's own reference for a role; it
+	// is asked for every role the manifest marks `builtin: true` (the run
+	// command passes reference handlers; the harness never imports them).
+	Builtin func(role string) (http.Handler, error)
+	// StartupTimeout bounds the start of each role until its health
+	// endpoint answers (default 60 s).
+	StartupTimeout time.Duration
+	// RequestTimeout bounds every request the bench sends through a role's
+	// Client and the proxy's wait for answers (default 30 s).
+	RequestTimeout time.Duration
+	// EvidenceDir, when set, receives on Stop one HAR file per role
+	// (<role>.har) and the logs of started roles (<role>.log).
+	EvidenceDir string
+	// MaxBody bounds each body kept in evidence (default 1 MiB).
+	MaxBody int
+	// BenchVersion is written into HAR files.
+	BenchVersion string
+	// Logf, when set, receives progress messages (one line each).
+	Logf func(format string, args ...any)
+}
+
+// Candidate is a started candidate: every role of its manifest, each behind
+// a recording proxy.
+type Candidate struct {
+	Manifest *Manifest
+	// RunID labels the run's containers and network (Docker label bcbench.run).
+	RunID string
+	// Roles holds the started roles, in the bench's order.
+	Roles []*Role
+
+	opts     LaunchOptions
+	network  *runNetwork
+	stopOnce sync.Once
+	stopErr  error
+	warnings []string
+}
+
+// Role is one started role of a candidate.
+type Role struct {
+	// Name is xis, translator, index, viewer or dvza.
+	Name   string
+	Spec   *RoleSpec
+	Target Target
+	Proxy  *Proxy
+	// Token is the bearer token the bench sends (empty for none).
+	Token string
+
+	requestTimeout time.Duration
+	identity       Identity
+}
+
+// URL is where the bench reaches the role: its proxy (so every exchange is
+// recorded), without a trailing slash.
+func (r *Role) URL() string { return r.Proxy.URL() }
+
+// FHIRBase is the role's FHIR base URL through the proxy.
+func (r *Role) FHIRBase() string { return r.Proxy.URL() + r.Spec.FHIRBase }
+
+// AdapterBase is the role's adapter base URL through the proxy.
+func (r *Role) AdapterBase() string { return r.Proxy.URL() + r.Spec.Adapter }
+
+// Identity says exactly what runs in the role, for the report.
+func (r *Role) Identity() Identity { return r.identity }
+
+// Entries returns what the bench exchanged with the role so far.
+func (r *Role) Entries() []Entry { return r.Proxy.Entries() }
+
+// Alive returns nil while the role's target runs (always nil for targets
+// that cannot tell, such as an attached URL).
+func (r *Role) Alive(ctx context.Context) error {
+	if p, ok := r.Target.(Prober); ok {
+		return p.Alive(ctx)
+	}
+	return nil
+}
+
+// Client returns an HTTP client for the role: requests time out after the
+// request timeout, carry the role's bearer token unless they set their own
+// Authorization, and a candidate that cannot be reached (crashed, killed,
+// hanging) yields an *UnreachableError instead of the proxy's 502.
+func (r *Role) Client() *http.Client {
+	return &http.Client{
+		Timeout:   r.requestTimeout,
+		Transport: &roleTransport{role: r, base: http.DefaultTransport},
+	}
+}
+
+// Adapter returns the adapter client for the role (through the proxy).
+func (r *Role) Adapter() *Adapter {
+	return &Adapter{Base: r.AdapterBase(), Client: r.Client(), Token: r.Token}
+}
+
+// UnreachableError says that a role did not answer; Cause says why when the
+// bench can tell (for example the container's exit code).
+type UnreachableError struct {
+	Role   string
+	Detail string
+}
+
+func (e *UnreachableError) Error() string {
+	return fmt.Sprintf("candidate role %s unreachable: %s", e.Role, e.Detail)
+}
+
+type roleTransport struct {
+	role *Role
+	base http.RoundTripper
+}
+
+func (t *roleTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if t.role.Token != "" && req.Header.Get("Authorization") == "" {
+		req = req.Clone(req.Context())
+		req.Header.Set("Authorization", "Bearer "+t.role.Token)
+	}
+	resp, err := t.base.RoundTrip(req)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode == http.StatusBadGateway && resp.Header.Get(ProxyErrorHeader) != "" {
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+		resp.Body.Close()
+		return nil, &UnreachableError{Role: t.role.Name, Detail: strings.TrimSpace(string(b))}
+	}
+	return resp, nil
+}
+
+// Role returns the started role with the given name, or nil.
+func (c *Candidate) Role(name string) *Role {
+	for _, r := range c.Roles {
+		if r.Name == name {
+			return r
+		}
+	}
+	return nil
+}
+
+// Identities returns the identity of every role, for results.json.
+func (c *Candidate) Identities() []Identity {
+	out := make([]Identity, len(c.Roles))
+	for i, r := range c.Roles {
+		out[i] = r.identity
+	}
+	return out
+}
+
+// Warnings lists what went less than perfectly at launch (for instance an
+// attached system without a readable CapabilityStatement).
+func (c *Candidate) Warnings() []string { return append([]string(nil), c.warnings...) }
+
+// Entries returns every recorded exchange of every role, per role in order.
+func (c *Candidate) Entries() []Entry {
+	var out []Entry
+	for _, r := range c.Roles {
+		out = append(out, r.Proxy.Entries()...)
+	}
+	return out
+}
+
+// Alive returns an error naming every role that no longer runs.
+func (c *Candidate) Alive(ctx context.Context) error {
+	var errs []error
+	for _, r := range c.Roles {
+		if err := r.Alive(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("role %s: %w", r.Name, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Launch starts every role of the manifest, each behind a recording proxy,
+// and returns once all answer their health endpoint. When anything fails,
+// or ctx ends, everything already started is stopped before it returns.
+func Launch(ctx context.Context, m *Manifest, opts LaunchOptions) (*Candidate, error) {
+	if m == nil {
+		return nil, errors.New("launching candidate: no manifest")
+	}
+	if opts.StartupTimeout <= 0 {
+		opts.StartupTimeout = DefaultStartupTimeout
+	}
+	if opts.RequestTimeout <= 0 {
+		opts.RequestTimeout = DefaultRequestTimeout
+	}
+	c := &Candidate{Manifest: m, RunID: newRunID(), opts: opts}
+	fail := func(err error) (*Candidate, error) {
+		stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), DefaultStopTimeout)
+		defer cancel()
+		if serr := c.Stop(stopCtx); serr != nil {
+			err = fmt.Errorf("%w (and while cleaning up: %v)", err, serr)
+		}
+		return nil, err
+	}
+	for _, name := range m.RoleNames() {
+		if err := ctx.Err(); err != nil {
+			return fail(fmt.Errorf("launching candidate: %w", err))
+		}
+		spec := m.Roles[name]
+		token, err := spec.Auth.Token()
+		if err != nil {
+			return fail(fmt.Errorf("launching %s: %w", name, err))
+		}
+		target, err := c.target(ctx, name, spec, token)
+		if err != nil {
+			return fail(err)
+		}
+		role := &Role{Name: name, Spec: spec, Target: target, Token: token, requestTimeout: opts.RequestTimeout}
+		// The role is listed before it starts, so that Stop reaches it even
+		// when Start fails half-way.
+		c.Roles = append(c.Roles, role)
+		c.logf("starting %s (%s)", name, spec.Kind())
+		began := time.Now()
+		sctx, cancel := context.WithTimeout(ctx, opts.StartupTimeout)
+		err = target.Start(sctx)
+		cancel()
+		if err != nil {
+			if ctx.Err() == nil && sctx.Err() != nil {
+				err = fmt.Errorf("%w (startup timeout %s)", err, opts.StartupTimeout)
+			}
+			return fail(fmt.Errorf("launching %s: %w", name, err))
+		}
+		var secrets []string
+		if token != "" {
+			secrets = append(secrets, token)
+		}
+		proxy, err := NewProxy(target.BaseURL(), ProxyOptions{
+			Role: name, MaxBody: opts.MaxBody, Secrets: secrets,
+			RequestTimeout: opts.RequestTimeout, BenchVersion: opts.BenchVersion,
+			Diagnose: func() error {
+				dctx, dcancel := context.WithTimeout(context.Background(), 5*time.Second)
+				defer dcancel()
+				return role.Alive(dctx)
+			},
+		})
+		if err != nil {
+			return fail(fmt.Errorf("launching %s: %w", name, err))
+		}
+		role.Proxy = proxy
+		role.identity = target.Identity()
+		if role.identity.Software == "" {
+			sw, err := software(ctx, role.Client(), role.FHIRBase()+"/metadata", "")
+			if err != nil {
+				c.warnings = append(c.warnings, fmt.Sprintf("%s: no software in identity: %v", name, err))
+			}
+			role.identity.Software = sw
+		}
+		c.logf("%s ready at %s in %s", name, target.BaseURL(), time.Since(began).Round(time.Millisecond))
+	}
+	return c, nil
+}
+
+// target builds the driver for one role.
+func (c *Candidate) target(ctx context.Context, name string, spec *RoleSpec, token string) (Target, error) {
+	m := c.Manifest
+	health := spec.Adapter + "/health"
+	switch spec.Kind() {
+	case "image":
+		if c.network == nil {
+			nw, err := newRunNetwork(ctx, c.RunID)
+			if err != nil {
+				return nil, fmt.Errorf("launching %s: %w", name, err)
+			}
+			c.network = nw
+		}
+		ctxDir := spec.Image.Context
+		if ctxDir == "" {
+			ctxDir = "."
+		}
+		cfg := ContainerConfig{
+			Role: name, Image: spec.Image.Name, Port: spec.Image.Port, Env: spec.Image.Env,
+			Network: c.network.name(), HealthPath: health, Token: token,
+			Labels: map[string]string{LabelRun: c.RunID, "bcbench.role": name},
+			Logf:   c.opts.Logf,
+		}
+		if spec.Image.Dockerfile != "" {
+			cfg.Dockerfile = spec.Image.Dockerfile
+			cfg.Context = m.resolve(ctxDir)
+		}
+		return Container(cfg), nil
+	case "command":
+		dir := spec.Command.Dir
+		if dir == "" {
+			dir = "."
+		}
+		path := spec.Command.Path
+		if strings.ContainsRune(path, '/') || strings.ContainsRune(path, filepath.Separator) {
+			path = m.resolve(path)
+		}
+		return Process(ProcessConfig{
+			Role: name, Path: path, Args: spec.Command.Args, Env: spec.Command.Env,
+			Port: spec.Command.Port, Dir: m.resolve(dir), HealthPath: health, Token: token,
+		}), nil
+	case "url":
+		return Attach(AttachConfig{Role: name, URL: spec.URL, FHIRBase: spec.FHIRBase, Adapter: spec.Adapter, Token: token}), nil
+	default:
+		if c.opts.Builtin == nil {
+			return nil, fmt.Errorf("launching %s: the manifest asks for the builtin reference, but none is available", name)
+		}
+		h, err := c.opts.Builtin(name)
+		if err != nil {
+			return nil, fmt.Errorf("launching builtin %s: %w", name, err)
+		}
+		return Serve(name, h), nil
+	}
+}
+
+// Stop ends every role: it writes the evidence (HAR and logs, when
+// EvidenceDir is set), stops the proxies and targets, and removes the run's
+// Docker network. It is idempotent and does its work even when ctx is
+// already cancelled (an interrupted run), bounded by DefaultStopTimeout.
+func (c *Candidate) Stop(ctx context.Context) error {
+	c.stopOnce.Do(func() {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), DefaultStopTimeout)
+		defer cancel()
+		var errs []error
+		for i := len(c.Roles) - 1; i >= 0; i-- {
+			r := c.Roles[i]
+			if r.Proxy != nil {
+				if err := r.Proxy.Close(); err != nil {
+					errs = append(errs, err)
+				}
+			}
+			if err := r.Target.Stop(ctx); err != nil {
+				errs = append(errs, fmt.Errorf("stopping %s: %w", r.Name, err))
+			}
+			if c.opts.EvidenceDir != "" {
+				errs = append(errs, c.writeEvidence(ctx, r))
+			}
+		}
+		if c.network != nil {
+			errs = append(errs, c.network.remove(ctx))
+		}
+		c.stopErr = errors.Join(errs...)
+	})
+	return c.stopErr
+}
+
+// EvidenceFiles returns the paths Stop writes (or wrote) for each role.
+func (c *Candidate) EvidenceFiles() []string {
+	if c.opts.EvidenceDir == "" {
+		return nil
+	}
+	var out []string
+	for _, r := range c.Roles {
+		out = append(out, filepath.Join(c.opts.EvidenceDir, r.Name+".har"))
+		if _, ok := r.Target.(Logger); ok {
+			out = append(out, filepath.Join(c.opts.EvidenceDir, r.Name+".log"))
+		}
+	}
+	return out
+}
+
+func (c *Candidate) writeEvidence(ctx context.Context, r *Role) error {
+	if err := os.MkdirAll(c.opts.EvidenceDir, 0o755); err != nil {
+		return fmt.Errorf("writing evidence: %w", err)
+	}
+	var errs []error
+	if r.Proxy != nil {
+		errs = append(errs, r.Proxy.WriteHAR(filepath.Join(c.opts.EvidenceDir, r.Name+".har")))
+	}
+	if l, ok := r.Target.(Logger); ok {
+		logs, err := l.Logs(ctx)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("reading %s logs: %w", r.Name, err))
+		}
+		if err := os.WriteFile(filepath.Join(c.opts.EvidenceDir, r.Name+".log"), logs, 0o644); err != nil {
+			errs = append(errs, fmt.Errorf("writing %s logs: %w", r.Name, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (c *Candidate) logf(format string, args ...any) {
+	if c.opts.Logf != nil {
+		c.opts.Logf(format, args...)
+	}
+}
+
+func newRunID() string {
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// InterruptContext returns a context that ends on Ctrl-C (SIGINT) or
+// SIGTERM, and a release function. The run command launches and runs under
+// it; Launch cleans up when it ends mid-start, and the run's deferred
+// Candidate.Stop (which ignores cancellation) removes everything after.
+// A second signal while cleaning up is ignored until release is called.
+func InterruptContext(parent context.Context) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(parent)
+	ch := make(chan os.Signal, 2)
+	signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() {
+		select {
+		case <-ch:
+			cancel()
+			// Keep catching signals so that a second Ctrl-C does not kill
+			// the bench half-way through its cleanup.
+			for {
+				select {
+				case <-ch:
+				case <-done:
+					return
+				}
+			}
+		case <-done:
+		}
+	}()
+	var once sync.Once
+	return ctx, func() {
+		once.Do(func() {
+			signal.Stop(ch)
+			close(done)
+			cancel()
+		})
+	}
+}

@@ -1,0 +1,567 @@
+package harness
+
+import (
+	"bytes"
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+	"github.com/santhosh-tekuri/jsonschema/v6/kind"
+	"golang.org/x/text/language"
+	"golang.org/x/text/message"
+	"gopkg.in/yaml.v3"
+)
+
+// Roles lists the roles of the Babyconnect chain, in the order the bench
+// starts them.
+var Roles = []string{"xis", "translator", "index", "viewer", "dvza"}
+
+// Default paths under a role's URL.
+const (
+	DefaultFHIRBase = "/fhir"
+	DefaultAdapter  = "/bench"
+)
+
+// maxManifest bounds the size of a manifest file.
+const maxManifest = 1 << 20
+
+// maxManifestDepth bounds the nesting of a manifest document.
+const maxManifestDepth = 32
+
+//go:embed manifest.schema.json
+var manifestSchema []byte
+
+// ManifestSchema returns the published JSON Schema of the candidate manifest
+// (draft 2020-12). docs/manifest.schema.json is a copy of it.
+func ManifestSchema() []byte { return bytes.Clone(manifestSchema) }
+
+// Manifest says which roles a candidate fills and how the bench reaches or
+// starts each of them.
+type Manifest struct {
+	Name    string               `yaml:"name" json:"name"`
+	Vendor  string               `yaml:"vendor" json:"vendor,omitempty"`
+	Version string               `yaml:"version" json:"version,omitempty"`
+	Roles   map[string]*RoleSpec `yaml:"roles" json:"roles"`
+	// Dir is the directory relative paths are resolved against: the
+	// manifest file's directory, or the working directory for ParseManifest.
+	Dir string `yaml:"-" json:"-"`
+	// Source names where the manifest came from, for messages.
+	Source string `yaml:"-" json:"-"`
+}
+
+// RoleSpec says how to reach one role: exactly one of Image, Command, URL or
+// Builtin is set.
+type RoleSpec struct {
+	Image   *ImageSpec   `yaml:"image" json:"image,omitempty"`
+	Command *CommandSpec `yaml:"command" json:"command,omitempty"`
+	URL     string       `yaml:"url" json:"url,omitempty"`
+	Builtin bool         `yaml:"builtin" json:"builtin,omitempty"`
+	// FHIRBase is the FHIR base path under the role's URL (default /fhir).
+	FHIRBase string `yaml:"fhirBase" json:"fhirBase,omitempty"`
+	// Adapter is the adapter path under the role's URL (default /bench).
+	Adapter string    `yaml:"adapter" json:"adapter,omitempty"`
+	Auth    *AuthSpec `yaml:"auth" json:"auth,omitempty"`
+}
+
+// Kind says which of image, command, url or builtin the role uses.
+func (r *RoleSpec) Kind() string {
+	switch {
+	case r.Image != nil:
+		return "image"
+	case r.Command != nil:
+		return "command"
+	case r.URL != "":
+		return "url"
+	default:
+		return "builtin"
+	}
+}
+
+// ImageSpec is a container image to start.
+type ImageSpec struct {
+	Name string            `yaml:"name" json:"name"`
+	Port int               `yaml:"port" json:"port"`
+	Env  map[string]string `yaml:"env" json:"env,omitempty"`
+	// Dockerfile, when set, builds the image first (relative to Context).
+	Dockerfile string `yaml:"dockerfile" json:"dockerfile,omitempty"`
+	// Context is the build context, relative to the manifest (default its directory).
+	Context string `yaml:"context" json:"context,omitempty"`
+}
+
+// CommandSpec is a local program to start.
+type CommandSpec struct {
+	Path string            `yaml:"path" json:"path"`
+	Args []string          `yaml:"args" json:"args,omitempty"`
+	Env  map[string]string `yaml:"env" json:"env,omitempty"`
+	// Port is where the program listens on 127.0.0.1; 0 picks a free one.
+	Port int    `yaml:"port" json:"port,omitempty"`
+	Dir  string `yaml:"dir" json:"dir,omitempty"`
+}
+
+// AuthSpec holds the credentials the bench sends to a role.
+type AuthSpec struct {
+	BearerToken    string `yaml:"bearerToken" json:"bearerToken,omitempty"`
+	BearerTokenEnv string `yaml:"bearerTokenEnv" json:"bearerTokenEnv,omitempty"`
+}
+
+// Token returns the bearer token to send, reading the environment variable
+// when the manifest names one.
+func (a *AuthSpec) Token() (string, error) {
+	if a == nil {
+		return "", nil
+	}
+	if a.BearerTokenEnv != "" {
+		v, ok := os.LookupEnv(a.BearerTokenEnv)
+		if !ok || v == "" {
+			return "", fmt.Errorf("auth.bearerTokenEnv: environment variable %s is not set", a.BearerTokenEnv)
+		}
+		return v, nil
+	}
+	return a.BearerToken, nil
+}
+
+// Problem is one thing wrong with a manifest.
+type Problem struct {
+	// Line is the 1-based line in the manifest (0 when unknown).
+	Line int
+	// Field is the dotted path of the field, e.g. roles.xis.image.port.
+	Field string
+	// Message says what is wrong.
+	Message string
+}
+
+func (p Problem) String() string {
+	field := p.Field
+	if field == "" {
+		field = "(document)"
+	}
+	if p.Line > 0 {
+		return fmt.Sprintf("line %d: %s: %s", p.Line, field, p.Message)
+	}
+	return fmt.Sprintf("%s: %s", field, p.Message)
+}
+
+// ManifestError lists everything wrong with a manifest.
+type ManifestError struct {
+	Source   string
+	Problems []Problem
+}
+
+func (e *ManifestError) Error() string {
+	parts := make([]string, len(e.Problems))
+	for i, p := range e.Problems {
+		parts[i] = p.String()
+	}
+	src := e.Source
+	if src == "" {
+		src = "manifest"
+	}
+	return fmt.Sprintf("invalid candidate manifest %s: %s", src, strings.Join(parts, "; "))
+}
+
+// LoadManifest reads and validates a manifest file. Relative paths in it are
+// resolved against the file's directory.
+func LoadManifest(path string) (*Manifest, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading candidate manifest: %w", err)
+	}
+	defer f.Close()
+	data, err := readBounded(f, maxManifest)
+	if err != nil {
+		return nil, fmt.Errorf("reading candidate manifest %s: %w", path, err)
+	}
+	m, err := parseManifest(data, path)
+	if err != nil {
+		return nil, err
+	}
+	abs, err := filepath.Abs(filepath.Dir(path))
+	if err != nil {
+		return nil, fmt.Errorf("resolving manifest directory: %w", err)
+	}
+	m.Dir = abs
+	return m, nil
+}
+
+// ParseManifest validates a manifest given as YAML (or JSON). Relative paths
+// are resolved against the working directory; set Dir to change that.
+func ParseManifest(data []byte) (*Manifest, error) {
+	if len(data) > maxManifest {
+		return nil, fmt.Errorf("candidate manifest: larger than %d bytes", maxManifest)
+	}
+	m, err := parseManifest(data, "")
+	if err != nil {
+		return nil, err
+	}
+	if wd, err := os.Getwd(); err == nil {
+		m.Dir = wd
+	}
+	return m, nil
+}
+
+func parseManifest(data []byte, source string) (*Manifest, error) {
+	fail := func(ps ...Problem) error { return &ManifestError{Source: source, Problems: ps} }
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return nil, fail(Problem{Line: yamlErrorLine(err), Message: "not valid YAML: " + strings.TrimPrefix(err.Error(), "yaml: ")})
+	}
+	if doc.Kind == 0 || len(doc.Content) == 0 {
+		return nil, fail(Problem{Line: 1, Message: "empty manifest"})
+	}
+	lines := map[string]int{}
+	value, err := nodeValue(doc.Content[0], "", lines, 0)
+	if err != nil {
+		return nil, fail(*err)
+	}
+	problems := checkRoles(doc.Content[0], value)
+	problems = append(problems, schemaProblems(value, lines)...)
+	if len(problems) > 0 {
+		return nil, fail(sortProblems(problems)...)
+	}
+	var m Manifest
+	if err := doc.Content[0].Decode(&m); err != nil {
+		return nil, fail(Problem{Line: yamlErrorLine(err), Message: err.Error()})
+	}
+	m.Source = source
+	for _, r := range m.Roles {
+		if r.FHIRBase == "" {
+			r.FHIRBase = DefaultFHIRBase
+		}
+		if r.Adapter == "" {
+			r.Adapter = DefaultAdapter
+		}
+		r.FHIRBase = strings.TrimSuffix(r.FHIRBase, "/")
+		r.Adapter = strings.TrimSuffix(r.Adapter, "/")
+	}
+	return &m, nil
+}
+
+// RoleNames returns the roles the manifest names, in the bench's order.
+func (m *Manifest) RoleNames() []string {
+	var out []string
+	for _, r := range Roles {
+		if _, ok := m.Roles[r]; ok {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// resolve makes a manifest-relative path absolute.
+func (m *Manifest) resolve(p string) string {
+	if p == "" || filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(m.Dir, p)
+}
+
+// nodeValue turns a YAML node into plain values (map[string]any, []any,
+// string, int64, float64, bool, nil) and records the line of every field
+// under its JSON pointer.
+func nodeValue(n *yaml.Node, ptr string, lines map[string]int, depth int) (any, *Problem) {
+	if depth > maxManifestDepth {
+		return nil, &Problem{Line: n.Line, Field: pointerField(ptr), Message: "nested too deeply"}
+	}
+	if _, seen := lines[ptr]; !seen {
+		lines[ptr] = n.Line
+	}
+	switch n.Kind {
+	case yaml.DocumentNode:
+		if len(n.Content) == 0 {
+			return nil, nil
+		}
+		return nodeValue(n.Content[0], ptr, lines, depth+1)
+	case yaml.AliasNode:
+		return nil, &Problem{Line: n.Line, Field: pointerField(ptr), Message: "YAML aliases are not allowed in a manifest"}
+	case yaml.MappingNode:
+		obj := make(map[string]any, len(n.Content)/2)
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, v := n.Content[i], n.Content[i+1]
+			if k.Kind != yaml.ScalarNode {
+				return nil, &Problem{Line: k.Line, Field: pointerField(ptr), Message: "keys must be plain strings"}
+			}
+			if k.Value == "<<" {
+				return nil, &Problem{Line: k.Line, Field: pointerField(ptr), Message: "YAML merge keys are not allowed in a manifest"}
+			}
+			if _, dup := obj[k.Value]; dup {
+				return nil, &Problem{Line: k.Line, Field: pointerField(ptr + "/" + escapePointer(k.Value)), Message: "field given twice"}
+			}
+			child := ptr + "/" + escapePointer(k.Value)
+			lines[child] = k.Line
+			val, p := nodeValue(v, child, lines, depth+1)
+			if p != nil {
+				return nil, p
+			}
+			obj[k.Value] = val
+		}
+		return obj, nil
+	case yaml.SequenceNode:
+		arr := make([]any, 0, len(n.Content))
+		for i, c := range n.Content {
+			val, p := nodeValue(c, ptr+"/"+strconv.Itoa(i), lines, depth+1)
+			if p != nil {
+				return nil, p
+			}
+			arr = append(arr, val)
+		}
+		return arr, nil
+	case yaml.ScalarNode:
+		switch n.ShortTag() {
+		case "!!null":
+			return nil, nil
+		case "!!bool":
+			var b bool
+			if err := n.Decode(&b); err != nil {
+				return nil, &Problem{Line: n.Line, Field: pointerField(ptr), Message: err.Error()}
+			}
+			return b, nil
+		case "!!int":
+			var i int64
+			if err := n.Decode(&i); err != nil {
+				return nil, &Problem{Line: n.Line, Field: pointerField(ptr), Message: "number out of range"}
+			}
+			return i, nil
+		case "!!float":
+			var f float64
+			if err := n.Decode(&f); err != nil {
+				return nil, &Problem{Line: n.Line, Field: pointerField(ptr), Message: err.Error()}
+			}
+			return json.Number(strconv.FormatFloat(f, 'g', -1, 64)), nil
+		default:
+			return n.Value, nil
+		}
+	}
+	return nil, &Problem{Line: n.Line, Field: pointerField(ptr), Message: "unsupported YAML node"}
+}
+
+// checkRoles reports roles that name none or several of image, command, url
+// and builtin, with a message that says which.
+func checkRoles(root *yaml.Node, value any) []Problem {
+	obj, ok := value.(map[string]any)
+	if !ok {
+		return nil
+	}
+	roles, ok := obj["roles"].(map[string]any)
+	if !ok {
+		return nil
+	}
+	var out []Problem
+	rolesNode := mappingChild(root, "roles")
+	for name, v := range roles {
+		spec, ok := v.(map[string]any)
+		if !ok {
+			continue // the schema reports the type
+		}
+		var found []string
+		for _, k := range []string{"image", "command", "url", "builtin"} {
+			if _, ok := spec[k]; ok {
+				found = append(found, k)
+			}
+		}
+		if len(found) == 1 {
+			continue
+		}
+		line := 0
+		if rolesNode != nil {
+			if k := mappingKey(rolesNode, name); k != nil {
+				line = k.Line
+			}
+		}
+		msg := "needs exactly one of image, command, url or builtin; found none"
+		if len(found) > 1 {
+			msg = "needs exactly one of image, command, url or builtin; found " + strings.Join(found, " and ")
+		}
+		out = append(out, Problem{Line: line, Field: "roles." + name, Message: msg})
+	}
+	return out
+}
+
+var (
+	compiledSchema *jsonschema.Schema
+	schemaErr      error
+	schemaPrinter  = message.NewPrinter(language.English)
+)
+
+func init() {
+	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(manifestSchema))
+	if err != nil {
+		schemaErr = fmt.Errorf("reading embedded manifest schema: %w", err)
+		return
+	}
+	c := jsonschema.NewCompiler()
+	if err := c.AddResource("manifest.schema.json", doc); err != nil {
+		schemaErr = fmt.Errorf("loading embedded manifest schema: %w", err)
+		return
+	}
+	compiledSchema, schemaErr = c.Compile("manifest.schema.json")
+}
+
+// schemaProblems validates value against the published schema and turns
+// every leaf error into a Problem with its field and line.
+func schemaProblems(value any, lines map[string]int) []Problem {
+	if schemaErr != nil {
+		return []Problem{{Message: schemaErr.Error()}}
+	}
+	err := compiledSchema.Validate(value)
+	if err == nil {
+		return nil
+	}
+	var ve *jsonschema.ValidationError
+	if !errors.As(err, &ve) {
+		return []Problem{{Message: err.Error()}}
+	}
+	var out []Problem
+	var walk func(e *jsonschema.ValidationError)
+	walk = func(e *jsonschema.ValidationError) {
+		if _, ok := e.ErrorKind.(*kind.OneOf); ok {
+			return // checkRoles says it better
+		}
+		if len(e.Causes) > 0 {
+			for _, c := range e.Causes {
+				walk(c)
+			}
+			return
+		}
+		out = append(out, leafProblems(e, lines)...)
+	}
+	walk(ve)
+	return out
+}
+
+func leafProblems(e *jsonschema.ValidationError, lines map[string]int) []Problem {
+	ptr := ""
+	for _, s := range e.InstanceLocation {
+		ptr += "/" + escapePointer(s)
+	}
+	field := pointerField(ptr)
+	line := lines[ptr]
+	switch k := e.ErrorKind.(type) {
+	case *kind.Required:
+		var out []Problem
+		for _, m := range k.Missing {
+			out = append(out, Problem{Line: line, Field: joinField(field, m), Message: "missing (required)"})
+		}
+		return out
+	case *kind.AdditionalProperties:
+		var out []Problem
+		for _, p := range k.Properties {
+			msg := "unknown field"
+			if field == "roles" {
+				msg = "unknown role (want one of " + strings.Join(Roles, ", ") + ")"
+			}
+			out = append(out, Problem{Line: lines[ptr+"/"+escapePointer(p)], Field: joinField(field, p), Message: msg})
+		}
+		return out
+	case *kind.Type:
+		return []Problem{{Line: line, Field: field, Message: fmt.Sprintf("must be %s, not %s", strings.Join(k.Want, " or "), k.Got)}}
+	case *kind.MinProperties:
+		if field == "roles" {
+			return []Problem{{Line: line, Field: field, Message: "names no role; give at least one of " + strings.Join(Roles, ", ")}}
+		}
+	case *kind.Const:
+		return []Problem{{Line: line, Field: field, Message: "must be true (leave the role out to use the bench's reference)"}}
+	case *kind.MaxProperties:
+		if strings.HasSuffix(field, ".auth") {
+			return []Problem{{Line: line, Field: field, Message: "give either bearerToken or bearerTokenEnv, not both"}}
+		}
+	case *kind.Pattern:
+		return []Problem{{Line: line, Field: field, Message: fmt.Sprintf("%q is not of the expected form (%s)", k.Got, k.Want)}}
+	}
+	return []Problem{{Line: line, Field: field, Message: e.ErrorKind.LocalizedString(schemaPrinter)}}
+}
+
+func joinField(parent, child string) string {
+	if parent == "" {
+		return child
+	}
+	return parent + "." + child
+}
+
+// pointerField turns a JSON pointer into a dotted field name.
+func pointerField(ptr string) string {
+	if ptr == "" {
+		return ""
+	}
+	var b strings.Builder
+	for i, seg := range strings.Split(ptr[1:], "/") {
+		seg = strings.ReplaceAll(strings.ReplaceAll(seg, "~1", "/"), "~0", "~")
+		if _, err := strconv.Atoi(seg); err == nil && i > 0 {
+			b.WriteString("[" + seg + "]")
+			continue
+		}
+		if i > 0 {
+			b.WriteByte('.')
+		}
+		b.WriteString(seg)
+	}
+	return b.String()
+}
+
+func escapePointer(s string) string {
+	return strings.ReplaceAll(strings.ReplaceAll(s, "~", "~0"), "/", "~1")
+}
+
+func sortProblems(ps []Problem) []Problem {
+	seen := map[Problem]bool{}
+	out := ps[:0]
+	for _, p := range ps {
+		if !seen[p] {
+			seen[p] = true
+			out = append(out, p)
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if out[i].Line != out[j].Line {
+			return out[i].Line < out[j].Line
+		}
+		return out[i].Field < out[j].Field
+	})
+	return out
+}
+
+func mappingKey(n *yaml.Node, key string) *yaml.Node {
+	if n == nil || n.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			return n.Content[i]
+		}
+	}
+	return nil
+}
+
+func mappingChild(n *yaml.Node, key string) *yaml.Node {
+	if n == nil || n.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			return n.Content[i+1]
+		}
+	}
+	return nil
+}
+
+// yamlErrorLine finds "line N" in a yaml.v3 error.
+func yamlErrorLine(err error) int {
+	s := err.Error()
+	i := strings.Index(s, "line ")
+	if i < 0 {
+		return 0
+	}
+	j := i + len("line ")
+	k := j
+	for k < len(s) && s[k] >= '0' && s[k] <= '9' {
+		k++
+	}
+	n, _ := strconv.Atoi(s[j:k])
+	return n
+}

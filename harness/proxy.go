@@ -1,0 +1,518 @@
+package harness
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptrace"
+	"net/http/httputil"
+	"net/url"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+)
+
+// Proxy defaults.
+const (
+	DefaultMaxBody    = 1 << 20 // bytes of each body kept in evidence
+	DefaultMaxEntries = 20000   // entries kept per proxy
+	// ProxyErrorHeader marks a 502 answer made by the proxy itself because
+	// the candidate could not be reached; the bench's client turns it into
+	// an error.
+	ProxyErrorHeader = "X-Bcbench-Proxy-Error"
+	redacted         = "[REDACTED]"
+)
+
+// ProxyOptions tune a recording proxy.
+type ProxyOptions struct {
+	// Role is recorded in every entry.
+	Role string
+	// MaxBody bounds the bytes of each request and response body kept
+	// (default DefaultMaxBody); the rest is forwarded but not recorded.
+	MaxBody int
+	// MaxEntries bounds the entries kept (default DefaultMaxEntries); later
+	// exchanges are forwarded and counted but not recorded.
+	MaxEntries int
+	// Secrets are literal values (tokens the bench sends) replaced by
+	// [REDACTED] wherever they appear in evidence.
+	Secrets []string
+	// RequestTimeout bounds the wait for the candidate's response headers
+	// (default 30 s).
+	RequestTimeout time.Duration
+	// Diagnose, when set, is asked why the upstream failed (for example
+	// "container exited with code 137") and its answer is added to the error.
+	Diagnose func() error
+	// BenchVersion names the bench in HAR files.
+	BenchVersion string
+}
+
+// Proxy is a recording reverse proxy on loopback in front of one candidate
+// role: every exchange becomes a HAR entry, with secrets redacted.
+type Proxy struct {
+	opts     ProxyOptions
+	upstream *url.URL
+	ln       net.Listener
+	srv      *http.Server
+	rp       *httputil.ReverseProxy
+	tr       *http.Transport
+
+	mu      sync.Mutex
+	entries []Entry
+	dropped int
+	closed  bool
+	done    chan struct{}
+}
+
+// NewProxy starts a recording proxy on 127.0.0.1 that forwards to upstream
+// (an http:// base URL, possibly with a path prefix).
+func NewProxy(upstream string, opts ProxyOptions) (*Proxy, error) {
+	u, err := url.Parse(upstream)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("starting proxy: bad upstream URL %q", upstream)
+	}
+	if opts.MaxBody <= 0 {
+		opts.MaxBody = DefaultMaxBody
+	}
+	if opts.MaxEntries <= 0 {
+		opts.MaxEntries = DefaultMaxEntries
+	}
+	if opts.RequestTimeout <= 0 {
+		opts.RequestTimeout = 30 * time.Second
+	}
+	if opts.BenchVersion == "" {
+		opts.BenchVersion = "dev"
+	}
+	var secrets []string
+	for _, s := range opts.Secrets {
+		if len(s) >= 4 { // shorter values would redact ordinary text
+			secrets = append(secrets, s)
+		}
+	}
+	opts.Secrets = secrets
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("starting proxy: %w", err)
+	}
+	p := &Proxy{opts: opts, upstream: u, ln: ln, done: make(chan struct{})}
+	p.tr = &http.Transport{
+		Proxy:                 nil, // never an outside proxy
+		DialContext:           (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		ResponseHeaderTimeout: opts.RequestTimeout,
+		MaxIdleConns:          64,
+		MaxIdleConnsPerHost:   32,
+		IdleConnTimeout:       60 * time.Second,
+		TLSHandshakeTimeout:   5 * time.Second,
+	}
+	p.rp = &httputil.ReverseProxy{
+		Rewrite: func(r *httputil.ProxyRequest) {
+			r.SetURL(u)
+			r.Out.Host = u.Host
+		},
+		Transport:    &recorder{p: p},
+		ErrorHandler: p.fail,
+		ErrorLog:     nil,
+	}
+	p.srv = &http.Server{
+		Handler:           p.rp,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       60 * time.Second,
+	}
+	go func() {
+		defer close(p.done)
+		_ = p.srv.Serve(ln)
+	}()
+	return p, nil
+}
+
+// URL is where the bench reaches the candidate through the proxy, e.g.
+// http://127.0.0.1:41234 (plus the upstream's path prefix, if any).
+func (p *Proxy) URL() string {
+	return "http://" + p.ln.Addr().String() + strings.TrimSuffix(p.upstream.Path, "/")
+}
+
+// Upstream is the candidate's own address.
+func (p *Proxy) Upstream() string { return strings.TrimSuffix(p.upstream.String(), "/") }
+
+// Entries returns a copy of what was exchanged so far, oldest first.
+func (p *Proxy) Entries() []Entry {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := make([]Entry, len(p.entries))
+	copy(out, p.entries)
+	return out
+}
+
+// Dropped counts exchanges forwarded but not recorded (beyond MaxEntries).
+func (p *Proxy) Dropped() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.dropped
+}
+
+// WriteHAR writes every recorded exchange as a HAR 1.2 file.
+func (p *Proxy) WriteHAR(path string) error {
+	p.mu.Lock()
+	comment := fmt.Sprintf("bcbench recording proxy for role %s in front of %s", p.opts.Role, p.Upstream())
+	if p.dropped > 0 {
+		comment += fmt.Sprintf("; %d later exchanges were forwarded but not recorded (limit %d)", p.dropped, p.opts.MaxEntries)
+	}
+	p.mu.Unlock()
+	return WriteHARFile(path, p.Entries(), p.opts.BenchVersion, comment)
+}
+
+// Close stops the proxy; in-flight exchanges get a short grace period.
+// It is idempotent.
+func (p *Proxy) Close() error {
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return nil
+	}
+	p.closed = true
+	p.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	err := p.srv.Shutdown(ctx)
+	if err != nil {
+		err = p.srv.Close()
+	}
+	<-p.done
+	p.tr.CloseIdleConnections()
+	if err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("stopping proxy: %w", err)
+	}
+	return nil
+}
+
+func (p *Proxy) add(e Entry) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.entries) >= p.opts.MaxEntries {
+		p.dropped++
+		return
+	}
+	p.entries = append(p.entries, e)
+}
+
+// fail answers a request the candidate could not serve.
+func (p *Proxy) fail(w http.ResponseWriter, r *http.Request, err error) {
+	msg := fmt.Sprintf("candidate role %s at %s did not answer: %v", p.opts.Role, p.Upstream(), err)
+	if p.opts.Diagnose != nil {
+		if d := p.opts.Diagnose(); d != nil {
+			msg += " (" + d.Error() + ")"
+		}
+	}
+	w.Header().Set(ProxyErrorHeader, "1")
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.WriteHeader(http.StatusBadGateway)
+	_, _ = io.WriteString(w, msg)
+}
+
+// recorder is the proxy's transport: it forwards and records.
+type recorder struct{ p *Proxy }
+
+func (rec *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
+	p := rec.p
+	start := time.Now()
+	e := Entry{Started: start, StartedDateTime: start.UTC().Format("2006-01-02T15:04:05.000Z07:00"), Role: p.opts.Role}
+	e.Timings = HARTimings{Blocked: -1, DNS: -1, Connect: -1, SSL: -1}
+	var reqBody *capture
+	if req.Body != nil && req.Body != http.NoBody {
+		reqBody = &capture{r: req.Body, max: p.opts.MaxBody}
+		req.Body = reqBody
+	}
+	tt := &traceTimes{}
+	req = req.WithContext(httptrace.WithClientTrace(req.Context(), tt.trace()))
+	resp, err := p.tr.RoundTrip(req)
+	e.Request = p.harRequest(req, reqBody)
+	connect, wrote, firstByte := tt.get()
+	e.Timings.Connect = connect
+	if err != nil {
+		e.Time = ms(time.Since(start))
+		e.Error = p.redactText(err.Error())
+		e.Response = HARResponse{Cookies: []HARCookie{}, Headers: []HARNameValue{}, HTTPVersion: "", Content: HARContent{MimeType: "x-unknown"}}
+		e.Timings.Send, e.Timings.Wait, e.Timings.Receive = 0, e.Time, 0
+		p.add(e)
+		return nil, err
+	}
+	if wrote.IsZero() {
+		wrote = start
+	}
+	if firstByte.IsZero() {
+		firstByte = time.Now()
+	}
+	e.Timings.Send = ms(wrote.Sub(start))
+	e.Timings.Wait = ms(firstByte.Sub(wrote))
+	body := &capture{r: resp.Body, max: p.opts.MaxBody}
+	body.onDone = func(readErr error) {
+		end := time.Now()
+		e.Timings.Receive = ms(end.Sub(firstByte))
+		e.Time = ms(end.Sub(start))
+		e.Response = p.harResponse(resp, body)
+		if readErr != nil && !errors.Is(readErr, io.EOF) {
+			e.Error = p.redactText("reading response body: " + readErr.Error())
+		}
+		p.add(e)
+	}
+	resp.Body = body
+	return resp, nil
+}
+
+// traceTimes collects the moments httptrace reports; the transport calls
+// them from its own goroutines.
+type traceTimes struct {
+	mu               sync.Mutex
+	connStart        time.Time
+	connect          float64
+	wrote, firstByte time.Time
+}
+
+func (t *traceTimes) trace() *httptrace.ClientTrace {
+	return &httptrace.ClientTrace{
+		ConnectStart: func(string, string) { t.mu.Lock(); t.connStart = time.Now(); t.mu.Unlock() },
+		ConnectDone: func(string, string, error) {
+			t.mu.Lock()
+			t.connect = ms(time.Since(t.connStart))
+			t.mu.Unlock()
+		},
+		WroteRequest:         func(httptrace.WroteRequestInfo) { t.mu.Lock(); t.wrote = time.Now(); t.mu.Unlock() },
+		GotFirstResponseByte: func() { t.mu.Lock(); t.firstByte = time.Now(); t.mu.Unlock() },
+	}
+}
+
+func (t *traceTimes) get() (connect float64, wrote, firstByte time.Time) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.connStart.IsZero() {
+		return -1, t.wrote, t.firstByte
+	}
+	return t.connect, t.wrote, t.firstByte
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// capture passes a body through and keeps its first max bytes.
+type capture struct {
+	r      io.ReadCloser
+	max    int
+	buf    bytes.Buffer
+	n      int64
+	once   sync.Once
+	onDone func(error)
+}
+
+func (c *capture) Read(b []byte) (int, error) {
+	n, err := c.r.Read(b)
+	if n > 0 {
+		c.n += int64(n)
+		if room := c.max - c.buf.Len(); room > 0 {
+			c.buf.Write(b[:min(n, room)])
+		}
+	}
+	if err != nil {
+		c.finish(err)
+	}
+	return n, err
+}
+
+func (c *capture) Close() error {
+	err := c.r.Close()
+	c.finish(nil)
+	return err
+}
+
+func (c *capture) finish(err error) {
+	if c.onDone == nil {
+		return
+	}
+	c.once.Do(func() { c.onDone(err) })
+}
+
+func (c *capture) truncated() bool { return c.n > int64(c.buf.Len()) }
+
+func (p *Proxy) harRequest(req *http.Request, body *capture) HARRequest {
+	u := *req.URL
+	u.RawQuery = p.redactQuery(u.Query()).Encode()
+	if req.URL.RawQuery == "" {
+		u.RawQuery = ""
+	}
+	h := HARRequest{
+		Method:      req.Method,
+		URL:         p.redactText(u.String()),
+		HTTPVersion: req.Proto,
+		Cookies:     []HARCookie{},
+		Headers:     p.harHeaders(req.Header),
+		QueryString: []HARNameValue{},
+		HeadersSize: -1,
+		BodySize:    0,
+	}
+	for k, vs := range p.redactQuery(req.URL.Query()) {
+		for _, v := range vs {
+			h.QueryString = append(h.QueryString, HARNameValue{Name: k, Value: v})
+		}
+	}
+	for _, c := range req.Cookies() {
+		h.Cookies = append(h.Cookies, HARCookie{Name: c.Name, Value: redacted})
+	}
+	if body != nil {
+		h.BodySize = body.n
+		text, _ := p.bodyText(body.buf.Bytes(), req.Header.Get("Content-Type"))
+		h.PostData = &HARPostData{MimeType: req.Header.Get("Content-Type"), Text: text}
+		if body.truncated() {
+			h.PostData.Comment = fmt.Sprintf("truncated: first %d of %d bytes recorded", body.buf.Len(), body.n)
+		}
+	}
+	return h
+}
+
+func (p *Proxy) harResponse(resp *http.Response, body *capture) HARResponse {
+	h := HARResponse{
+		Status:      resp.StatusCode,
+		StatusText:  http.StatusText(resp.StatusCode),
+		HTTPVersion: resp.Proto,
+		Cookies:     []HARCookie{},
+		Headers:     p.harHeaders(resp.Header),
+		RedirectURL: p.redactText(resp.Header.Get("Location")),
+		HeadersSize: -1,
+		BodySize:    body.n,
+	}
+	for _, c := range resp.Cookies() {
+		h.Cookies = append(h.Cookies, HARCookie{Name: c.Name, Value: redacted})
+	}
+	text, enc := p.bodyText(body.buf.Bytes(), resp.Header.Get("Content-Type"))
+	h.Content = HARContent{Size: body.n, MimeType: resp.Header.Get("Content-Type"), Text: text, Encoding: enc}
+	if h.Content.MimeType == "" {
+		h.Content.MimeType = "x-unknown"
+	}
+	if body.truncated() {
+		h.Content.Comment = fmt.Sprintf("truncated: first %d of %d bytes recorded", body.buf.Len(), body.n)
+	}
+	return h
+}
+
+// sensitiveHeader reports whether a header's value is a secret.
+func sensitiveHeader(name string) bool {
+	n := strings.ToLower(name)
+	switch n {
+	case "authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key", "api-key":
+		return true
+	}
+	for _, s := range []string{"token", "secret", "password", "session", "apikey", "api-key", "credential"} {
+		if strings.Contains(n, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// sensitiveParams are query, form and JSON field names whose values are
+// secrets. FHIR search parameters such as code or identifier are not.
+var sensitiveParams = map[string]bool{
+	"access_token": true, "id_token": true, "refresh_token": true, "token": true,
+	"client_secret": true, "password": true, "api_key": true, "apikey": true,
+	"assertion": true, "client_assertion": true, "session": true, "sessionid": true,
+	"jwt": true, "secret": true, "authorization": true, "bearer": true,
+	"accesstoken": true, "idtoken": true, "refreshtoken": true, "clientsecret": true,
+}
+
+func (p *Proxy) harHeaders(h http.Header) []HARNameValue {
+	out := []HARNameValue{}
+	for k, vs := range h {
+		for _, v := range vs {
+			if sensitiveHeader(k) {
+				if scheme, _, ok := strings.Cut(v, " "); ok && strings.ToLower(k) == "authorization" {
+					v = scheme + " " + redacted
+				} else {
+					v = redacted
+				}
+			} else {
+				v = p.redactText(v)
+			}
+			out = append(out, HARNameValue{Name: k, Value: v})
+		}
+	}
+	return out
+}
+
+func (p *Proxy) redactQuery(q url.Values) url.Values {
+	out := url.Values{}
+	for k, vs := range q {
+		for _, v := range vs {
+			if sensitiveParams[strings.ToLower(k)] {
+				v = redacted
+			} else {
+				v = p.redactText(v)
+			}
+			out.Add(k, v)
+		}
+	}
+	return out
+}
+
+// secretField finds name/value pairs with a sensitive name in JSON, form
+// and free text: "access_token": "…", access_token=…, password: ….
+var secretField = func() *regexp.Regexp {
+	names := make([]string, 0, len(sensitiveParams))
+	for n := range sensitiveParams {
+		names = append(names, regexp.QuoteMeta(n))
+	}
+	return regexp.MustCompile(`(?i)("?\b(?:` + strings.Join(names, "|") + `)\b"?\s*[:=]\s*)("(?:[^"\\]|\\.)*"|[^\s"&,;}\]]+)`)
+}()
+
+// bearerText finds bearer tokens in free text.
+var bearerText = regexp.MustCompile(`(?i)(\bbearer\s+)[A-Za-z0-9\-._~+/]+=*`)
+
+// redactText removes secrets from text: literal secrets, bearer tokens and
+// values of sensitive fields.
+func (p *Proxy) redactText(s string) string {
+	for _, sec := range p.opts.Secrets {
+		s = strings.ReplaceAll(s, sec, redacted)
+	}
+	if !strings.ContainsAny(s, ":=") && !strings.Contains(strings.ToLower(s), "bearer") {
+		return s
+	}
+	s = bearerText.ReplaceAllString(s, "${1}"+redacted)
+	return secretField.ReplaceAllStringFunc(s, func(m string) string {
+		sub := secretField.FindStringSubmatch(m)
+		if strings.HasPrefix(sub[2], `"`) {
+			return sub[1] + `"` + redacted + `"`
+		}
+		return sub[1] + redacted
+	})
+}
+
+// bodyText renders a captured body for HAR: redacted text when it is UTF-8,
+// base64 otherwise (binary bodies carry no parsable secrets, but literal
+// secrets are still refused: such a body is replaced by a note).
+func (p *Proxy) bodyText(b []byte, _ string) (text, encoding string) {
+	if len(b) == 0 {
+		return "", ""
+	}
+	if utf8.Valid(b) || utf8.Valid(trimPartialRune(b)) {
+		return p.redactText(string(b)), ""
+	}
+	for _, sec := range p.opts.Secrets {
+		if bytes.Contains(b, []byte(sec)) {
+			return "[binary body containing a secret, not recorded]", ""
+		}
+	}
+	return base64.StdEncoding.EncodeToString(b), "base64"
+}
+
+// trimPartialRune drops a rune cut in half at the capture bound.
+func trimPartialRune(b []byte) []byte {
+	for i := 0; i < utf8.UTFMax && len(b) > 0; i++ {
+		if r, _ := utf8.DecodeLastRune(b); r != utf8.RuneError {
+			return b
+		}
+		b = b[:len(b)-1]
+	}
+	return b
+}
