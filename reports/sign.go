@@ -207,10 +207,6 @@ func Verify(envelopePath, pubKeyPath string) error {
 	if st.Type != StatementType || st.PredicateType != PredicateType {
 		return fmt.Errorf("envelope %s: statement type %q / predicate %q, want %q / %q", envelopePath, st.Type, st.PredicateType, StatementType, PredicateType)
 	}
-	if v.cert != nil && (st.Predicate.Finished.Before(v.cert.NotBefore) || st.Predicate.Finished.After(v.cert.NotAfter)) {
-		return fmt.Errorf("envelope %s: signed at %s, outside the certificate's validity %s – %s", envelopePath,
-			st.Predicate.Finished.Format(time.RFC3339), v.cert.NotBefore.Format(time.RFC3339), v.cert.NotAfter.Format(time.RFC3339))
-	}
 
 	root, err := os.OpenRoot(filepath.Dir(envelopePath))
 	if err != nil {

@@ -1,0 +1,162 @@
+package reports
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	"golang.org/x/net/html"
+)
+
+// hostile values a candidate could put into anything that reaches the report.
+var hostile = []string{
+	`<script>alert(1)</script>`,
+	`"><img src=x onerror=alert(2)>`,
+	`'><svg onload=alert(3)>`,
+	`javascript:alert(4)`,
+	`</style><script>alert(5)</script>`,
+	`<a href="javascript:alert(6)">klik</a>`,
+	`<iframe src="https://evil.example/"></iframe>`,
+	`<link rel=stylesheet href=https://evil.example/x.css>`,
+	"<!--",
+	`<meta http-equiv="refresh" content="0;url=https://evil.example/">`,
+}
+
+func hostileResults(t *testing.T) *Results {
+	res := richResults(t)
+	h := strings.Join(hostile, " ")
+	res.Candidate.Name = h
+	res.Candidate.Vendor = h
+	res.Candidate.Version = h
+	res.Candidate.Roles[0].Software = h
+	res.Candidate.Roles[0].Image = h
+	res.Candidate.Roles[2].URL = "javascript:alert(7)"
+	res.Profile.Title = h
+	res.Scenarios = []string{h}
+	res.Problems = []string{h}
+	res.Requirements[1].Reason = h
+	res.Requirements[1].Specs[0].Failure = h
+	res.Requirements[1].Specs[0].Location = h
+	res.Requirements[1].Specs[0].Name = h
+	res.Requirements[0].Evidence = []string{"javascript:alert(8)", `evidence/"><script>alert(9)</script>.har`, "data:text/html,<script>alert(10)</script>"}
+	res.Evidence = append(res.Evidence,
+		Evidence{Path: "javascript:alert(11)", SHA256: h, Kind: h},
+		Evidence{Path: "vbscript:msgbox(12)", Kind: "har"},
+		Evidence{Path: " JaVaScRiPt:alert(13)", Kind: "har"})
+	return res
+}
+
+func TestHTMLStaysInertWithHostileInput(t *testing.T) {
+	out, err := HTML(hostileResults(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := html.Parse(bytes.NewReader(out))
+	if err != nil {
+		t.Fatalf("report.html does not parse: %v", err)
+	}
+	var texts strings.Builder
+	var walk func(n *html.Node)
+	walk = func(n *html.Node) {
+		if n.Type == html.ElementNode {
+			switch n.Data {
+			case "script", "img", "svg", "iframe", "link", "object", "embed", "base", "form":
+				t.Errorf("element <%s> in the report: it can only have come from input", n.Data)
+			case "meta":
+				for _, a := range n.Attr {
+					if a.Key == "http-equiv" && strings.EqualFold(a.Val, "refresh") {
+						t.Error("a meta refresh came from input")
+					}
+				}
+			case "style":
+				if n.Parent == nil || n.Parent.Data != "head" {
+					t.Error("a <style> element outside <head> came from input")
+				}
+			}
+			for _, a := range n.Attr {
+				if strings.HasPrefix(strings.ToLower(a.Key), "on") {
+					t.Errorf("event-handler attribute %s=%q on <%s>", a.Key, a.Val, n.Data)
+				}
+				if a.Key == "href" || a.Key == "src" || a.Key == "action" {
+					v := strings.ToLower(strings.TrimSpace(a.Val))
+					for _, scheme := range []string{"javascript:", "vbscript:", "data:", "http:", "https:"} {
+						if strings.HasPrefix(v, scheme) {
+							t.Errorf("<%s %s=%q>: a %s URL came from input", n.Data, a.Key, a.Val, scheme)
+						}
+					}
+				}
+			}
+		}
+		if n.Type == html.TextNode {
+			texts.WriteString(n.Data)
+		}
+		for c := n.FirstChild; c != nil; c = c.NextSibling {
+			walk(c)
+		}
+	}
+	walk(doc)
+	// The hostile strings must still be shown, as text.
+	shown := texts.String()
+	for _, h := range []string{`<script>alert(1)</script>`, `"><img src=x onerror=alert(2)>`, `javascript:alert(4)`} {
+		if !strings.Contains(shown, h) {
+			t.Errorf("hostile value %q is not shown as text", h)
+		}
+	}
+	if !strings.Contains(string(out), "Content-Security-Policy") {
+		t.Error("the report has no Content-Security-Policy")
+	}
+}
+
+func TestHTMLReadable(t *testing.T) {
+	cases := []struct {
+		name    string
+		res     func() *Results
+		want    []string
+		notWant []string
+	}{
+		{"fail, self-test", func() *Results { return richResults(t) },
+			[]string{"Niet geslaagd", "Zelftest — geen certificaat", "1 MOET-eis", "medicatieveiligheid", "niet beoordeeld",
+				"7,5 %", "50 %", "Het XIS MOET a.", ReasonNotTested, "voldoet niet", `href="evidence/xis.har"`, "ref-xis", "23 november 2026, 13:00:00 UTC"},
+			[]string{"Certificeringsrun", "<script"}},
+		{"pass, certification", func() *Results {
+			r := Assemble(baseInput(t, []string{"MED-01", "STD-01"}, spec("a", Pass, "MED-01", "STD-01")))
+			r.Mode = ModeCertification
+			return r
+		}, []string{"Geslaagd", "Certificeringsrun", "0 %", "100 %"}, []string{"Zelftest", "Niet geslaagd"}},
+		{"incomplete", func() *Results {
+			return Assemble(baseInput(t, []string{"MED-01", "STD-01"}, spec("a", Pass, "MED-01")))
+		},
+			[]string{"Onvolledig", "1 MOET-eis is niet getest"}, []string{"Geslaagd"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			out, err := HTML(tc.res())
+			if err != nil {
+				t.Fatal(err)
+			}
+			s := string(out)
+			for _, w := range tc.want {
+				if !strings.Contains(s, w) {
+					t.Errorf("report lacks %q", w)
+				}
+			}
+			for _, w := range tc.notWant {
+				if strings.Contains(s, w) {
+					t.Errorf("report has %q", w)
+				}
+			}
+		})
+	}
+}
+
+func TestHTMLPutsProblemsFirst(t *testing.T) {
+	out, err := HTML(richResults(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(out)
+	fail, pass := strings.Index(s, ">MED-02<"), strings.Index(s, ">MED-01<")
+	if fail < 0 || pass < 0 || fail > pass {
+		t.Fatalf("failing MED-02 at %d, passing MED-01 at %d: want failures first", fail, pass)
+	}
+}
