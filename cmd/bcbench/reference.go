@@ -1,0 +1,87 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/bcbench/bcbench/reference/xis"
+)
+
+func init() { register(newReferenceCmd) }
+
+func newReferenceCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "reference",
+		Short: "Serve the bench's reference implementation of a role, or list its seeded-defect mutants",
+	}
+	var role, addr, defect string
+	serve := &cobra.Command{
+		Use:   "serve",
+		Short: "Serve a reference role over HTTP (FHIR at /fhir, adapter at /bench)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if role != "xis" {
+				return withCode(exitSetup, fmt.Errorf("unknown role %q: the reference implements xis", role))
+			}
+			srv, err := xis.New(xis.Options{Version: version, Defect: defect})
+			if err != nil {
+				return withCode(exitSetup, err)
+			}
+			ln, err := net.Listen("tcp", addr)
+			if err != nil {
+				return withCode(exitSetup, fmt.Errorf("listening on %s: %w", addr, err))
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "bcbench reference %s listening on http://%s (FHIR /fhir, adapter /bench)\n", role, ln.Addr())
+			return serveUntilSignal(cmd.Context(), ln, srv)
+		},
+	}
+	serve.Flags().StringVar(&role, "role", "xis", "role to serve (xis)")
+	serve.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "address to listen on")
+	serve.Flags().StringVar(&defect, "defect", "", "serve a mutant with this seeded defect (see 'bcbench reference mutants')")
+	mutants := &cobra.Command{
+		Use:   "mutants",
+		Short: "List the seeded-defect mutants and the requirements each must fail",
+		Args:  cobra.NoArgs,
+		Run: func(cmd *cobra.Command, _ []string) {
+			for _, m := range xis.Mutants {
+				fmt.Fprintf(cmd.OutOrStdout(), "%-26s %-14s %s\n", m.Name, strings.Join(m.Violates, ","), m.Description)
+			}
+		},
+	}
+	cmd.AddCommand(serve, mutants)
+	return cmd
+}
+
+// serveUntilSignal serves h on ln until SIGINT/SIGTERM or ctx ends, then
+// shuts down within a few seconds.
+func serveUntilSignal(ctx context.Context, ln net.Listener, h http.Handler) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, WriteTimeout: time.Minute}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		if errors.Is(err, http.ErrServerClosed) {
+			return nil
+		}
+		return err
+	case <-ctx.Done():
+		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		return srv.Shutdown(shutdown)
+	}
+}

@@ -1,0 +1,264 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/bcbench/bcbench/fixtures"
+	"github.com/bcbench/bcbench/profiles/certification"
+	"github.com/bcbench/bcbench/reports"
+	"github.com/bcbench/bcbench/requirements"
+	"github.com/bcbench/bcbench/suites"
+	"github.com/bcbench/bcbench/suites/spec"
+)
+
+func init() { register(newRunCmd) }
+
+// runFlags are the options of `bcbench run`.
+type runFlags struct {
+	candidate string
+	profile   string
+	out       string
+	scenarios []string
+	key       string
+	packages  []string
+	manual    bool
+	reference string // day 0 of the scenarios, YYYY-MM-DD
+	quiet     bool
+	// overrides of the profile's limits
+	requestTimeout, startupTimeout, specTimeout time.Duration
+}
+
+func newRunCmd() *cobra.Command {
+	var f runFlags
+	cmd := &cobra.Command{
+		Use:   "run",
+		Short: "Replay scenarios through a candidate, check it, and write a signed report",
+		Long: `run starts (or attaches to) the candidate's systems, replays the scenarios of the
+certification profile through its adapter, runs the specs of the profile's requirements,
+and writes results.json, junit.xml, report.html, evidence/ and results.dsse.json.
+
+Exit code: 0 verdict pass, 1 verdict fail or incomplete, 2 the bench could not run.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return run(cmd.Context(), f, cmd.ErrOrStderr(), cmd.OutOrStdout()) },
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.candidate, "candidate", "", "candidate manifest (YAML); default: the built-in reference candidates")
+	fl.StringVar(&f.profile, "profile", certification.Default, "certification profile ID")
+	fl.StringVar(&f.out, "out", "bcbench-out", "output folder")
+	fl.StringArrayVar(&f.scenarios, "scenario", nil, "scenario ID to replay (repeatable); default: the profile's scenarios")
+	fl.StringVar(&f.key, "key", "", "signing key (bcbench.key from 'bcbench keys init'); default: a per-user development key, report marked zelftest")
+	fl.StringArrayVar(&f.packages, "package", nil, "FHIR package (folder, .tgz or NAME#VERSION in the cache) for profile validation (repeatable)")
+	fl.BoolVar(&f.manual, "manual", false, "projectathon mode: print each registration for an operator instead of using the adapter")
+	fl.StringVar(&f.reference, "reference-date", "", "day 0 of the scenarios (first day of the last menstruation), YYYY-MM-DD; default: 180 days ago")
+	fl.BoolVar(&f.quiet, "quiet", false, "no progress on stderr")
+	fl.DurationVar(&f.requestTimeout, "request-timeout", 0, "time one request to the candidate may take (default: the profile's limit)")
+	fl.DurationVar(&f.startupTimeout, "startup-timeout", 0, "time the candidate may take to become ready (default: the profile's limit)")
+	fl.DurationVar(&f.specTimeout, "spec-timeout", 0, "time one spec may take (default: the profile's limit)")
+	return cmd
+}
+
+// run does one bench run; its error carries the exit code.
+func run(ctx context.Context, f runFlags, stderr, stdout io.Writer) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	progress := progressPrinter(stderr, f.quiet)
+
+	// 1. Everything that can be wrong with the input is found before anything starts.
+	cat, err := requirements.Default()
+	if err != nil {
+		return withCode(exitSetup, err)
+	}
+	profile, err := certification.Lookup(f.profile)
+	if err != nil {
+		return withCode(exitSetup, err)
+	}
+	for _, o := range []struct {
+		flag time.Duration
+		dst  *time.Duration
+	}{{f.requestTimeout, &profile.Limits.RequestTimeout}, {f.startupTimeout, &profile.Limits.StartupTimeout}, {f.specTimeout, &profile.Limits.SpecTimeout}} {
+		if o.flag > 0 {
+			*o.dst = o.flag
+		}
+	}
+	scenarioIDs := f.scenarios
+	if len(scenarioIDs) == 0 {
+		scenarioIDs = profile.Scenarios
+	}
+	scenarios, err := lookupScenarios(scenarioIDs)
+	if err != nil {
+		return withCode(exitSetup, err)
+	}
+	manifest, err := loadCandidate(f.candidate)
+	if err != nil {
+		return withCode(exitSetup, err)
+	}
+	day0, err := referenceDate(f.reference)
+	if err != nil {
+		return withCode(exitSetup, err)
+	}
+	signer, err := loadSigner(f.key)
+	if err != nil {
+		return withCode(exitSetup, err)
+	}
+	if err := os.MkdirAll(filepath.Join(f.out, "evidence"), 0o755); err != nil {
+		return withCode(exitSetup, fmt.Errorf("creating output folder: %w", err))
+	}
+
+	in := reports.Input{
+		Catalogue: cat,
+		Profile:   reports.ProfileInput{ID: profile.ID, Title: profile.Title, Version: profile.Version, Requirements: profile.Requirements},
+		Bench:     reports.Bench{Version: version, Catalogue: cat.Version},
+		Candidate: reports.Candidate{Name: manifest.Name, Vendor: manifest.Vendor, Version: manifest.Version},
+		Started:   time.Now().UTC(),
+		Scenarios: scenarioIDs,
+	}
+	// finish writes whatever results exist, always.
+	finish := func(code int, cause error) error {
+		in.Finished = time.Now().UTC()
+		res := reports.Assemble(in)
+		if err := reports.WriteAll(f.out, res, signer); err != nil {
+			return withCode(exitSetup, fmt.Errorf("writing the report: %w", err))
+		}
+		fmt.Fprintf(stdout, "verdict %s — %d pass, %d fail, %d error, %d skip, %d not-tested — report: %s\n",
+			res.Verdict, res.Summary.Pass, res.Summary.Fail, res.Summary.Error, res.Summary.Skip, res.Summary.NotTested,
+			filepath.Join(f.out, "report.html"))
+		if cause != nil {
+			return withCode(code, cause)
+		}
+		if res.Verdict != reports.VerdictPass {
+			return withCode(exitFail, fmt.Errorf("verdict %s", res.Verdict))
+		}
+		return nil
+	}
+
+	// 2. Start what must be started, with a recording proxy in front.
+	progress("kandidaat starten: " + manifest.Name)
+	cand, err := launch(ctx, manifest, profile.Limits, version)
+	if cand != nil {
+		defer func() {
+			stopCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			_ = cand.Stop(stopCtx)
+		}()
+	}
+	if err != nil {
+		in.Problems = append(in.Problems, "starting the candidate: "+err.Error())
+		if cand != nil {
+			in.Evidence = cand.WriteEvidence(f.out)
+		}
+		return finish(exitSetup, fmt.Errorf("starting the candidate: %w", err))
+	}
+	in.Candidate.Roles = cand.Identities()
+
+	// 3. Replay the scenarios, 4. run the specs.
+	env := &spec.Env{
+		Scenarios: scenarios, Reference: day0,
+		XIS: cand.FHIR, Adapter: cand.Adapter,
+	}
+	env.Validator, env.ValidatorProblem = loadValidator(f.packages)
+	if f.manual {
+		env.Manual = manualOperator(stderr)
+	}
+	spec.SetTimeout(profile.Limits.SpecTimeout)
+	if err := env.Replay(ctx, func(s string) { progress("registreren: " + s) }); err != nil {
+		in.Problems = append(in.Problems, "replaying the scenarios: "+err.Error())
+		in.Evidence = cand.WriteEvidence(f.out)
+		return finish(exitSetup, err)
+	}
+	outcomes, err := suites.Run(env, suites.Options{
+		Requirements: profile.Requirements,
+		Progress:     func(s string) { progress("controleren: " + s) },
+	})
+	in.Bench.Suite = suites.Digest()
+	if errors.Is(err, suites.ErrUnknownRequirement) {
+		return withCode(exitSetup, err) // nothing ran: a defect of the bench's specs
+	}
+	if err != nil {
+		in.Problems = append(in.Problems, "running the specs: "+err.Error())
+	}
+	for _, o := range outcomes {
+		in.Specs = append(in.Specs, reports.SpecOutcome{
+			Name: o.Name, Requirements: o.Requirements, Status: reports.Status(o.Status),
+			Seconds: o.Seconds, Failure: o.Failure, Location: o.Location,
+		})
+	}
+	if ctx.Err() != nil {
+		in.Problems = append(in.Problems, "interrupted: "+ctx.Err().Error())
+	}
+	in.Evidence = cand.WriteEvidence(f.out)
+	progress("")
+	return finish(exitFail, nil)
+}
+
+func lookupScenarios(ids []string) ([]*fixtures.Scenario, error) {
+	var out []*fixtures.Scenario
+	for _, id := range ids {
+		s, ok := fixtures.Lookup(id)
+		if !ok {
+			var known []string
+			for _, g := range fixtures.Golden() {
+				known = append(known, g.ID)
+			}
+			return nil, fmt.Errorf("unknown scenario %q (known: %s)", id, strings.Join(known, ", "))
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+func referenceDate(s string) (time.Time, error) {
+	if s == "" {
+		now := time.Now().In(fixtures.Amsterdam)
+		return time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, fixtures.Amsterdam).AddDate(0, 0, -180), nil
+	}
+	t, err := time.ParseInLocation(fixtures.DateLayout, s, fixtures.Amsterdam)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("reading --reference-date: %w", err)
+	}
+	return t, nil
+}
+
+func loadSigner(path string) (reports.Signer, error) {
+	if path == "" {
+		s, err := reports.DevSigner()
+		if err != nil {
+			return nil, fmt.Errorf("loading the development key: %w", err)
+		}
+		return s, nil
+	}
+	s, err := reports.LoadSigner(path)
+	if err != nil {
+		return nil, fmt.Errorf("loading --key: %w", err)
+	}
+	return s, nil
+}
+
+// progressPrinter writes one updating line to stderr when it is a terminal,
+// and nothing otherwise.
+func progressPrinter(w io.Writer, quiet bool) func(string) {
+	f, ok := w.(*os.File)
+	if quiet || !ok || !term.IsTerminal(int(f.Fd())) {
+		return func(string) {}
+	}
+	return func(s string) {
+		if len(s) > 100 {
+			s = s[:99] + "…"
+		}
+		fmt.Fprintf(w, "\r\033[K%s", s)
+	}
+}
