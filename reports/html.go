@@ -131,6 +131,11 @@ func HTML(res *Results) ([]byte, error) {
 		{statusLabels[NotTested], "not-tested", s.NotTested},
 		{statusLabels[Skip], "skip", s.Skip},
 	}
+	for i := range v.Counts {
+		if v.Counts[i].N == 0 {
+			v.Counts[i].Class = "zero"
+		}
+	}
 	for _, r := range res.Requirements {
 		hr := htmlRequirement{RequirementResult: r, StatusLabel: label(r.Status), StatusClass: class(r.Status)}
 		for _, sp := range r.Specs {

@@ -122,7 +122,8 @@ func Marshal(res *Results) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// ParseResults checks data against the schema and decodes it.
+// ParseResults checks data against the schema, decodes it and checks that
+// its totals and verdict follow from its requirements.
 func ParseResults(data []byte) (*Results, error) {
 	if err := ValidateJSON(data); err != nil {
 		return nil, err
@@ -132,6 +133,9 @@ func ParseResults(data []byte) (*Results, error) {
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&res); err != nil {
 		return nil, fmt.Errorf("decoding results.json: %w", err)
+	}
+	if err := Consistent(&res); err != nil {
+		return nil, err
 	}
 	return &res, nil
 }
@@ -164,4 +168,40 @@ func readLimited(path string, limit int64) ([]byte, error) {
 		return nil, fmt.Errorf("reading %s: larger than %d bytes", path, limit)
 	}
 	return data, nil
+}
+
+// Consistent checks that the summary, the outcome goals and the verdict of
+// res follow from its requirement statuses, so a hand-edited results.json
+// cannot show "pass" over failed requirements.
+func Consistent(res *Results) error {
+	var p []string
+	if s := summarise(res.Requirements); s != res.Summary {
+		p = append(p, fmt.Sprintf("summary %+v, requirements give %+v", res.Summary, s))
+	}
+	if v := verdict(res.Requirements); v != res.Verdict {
+		p = append(p, fmt.Sprintf("verdict %s, requirements give %s", res.Verdict, v))
+	}
+	want := outcomeGoals(res.Requirements)
+	if len(res.OutcomeGoals) != len(want) {
+		p = append(p, fmt.Sprintf("%d outcome goals, want %d", len(res.OutcomeGoals), len(want)))
+	} else {
+		for i, g := range res.OutcomeGoals {
+			w := want[i]
+			if g.Goal != w.Goal || g.Requirements != w.Requirements || g.Passed != w.Passed || g.Assessed != w.Assessed ||
+				!sameFloat(g.Realisation, w.Realisation) || !sameFloat(g.Discount, w.Discount) {
+				p = append(p, fmt.Sprintf("outcome goal %d does not follow from the requirements", w.Goal))
+			}
+		}
+	}
+	if len(p) > 0 {
+		return fmt.Errorf("results.json is inconsistent: %s", strings.Join(p, "; "))
+	}
+	return nil
+}
+
+func sameFloat(a, b *float64) bool {
+	if a == nil || b == nil {
+		return a == nil && b == nil
+	}
+	return math.Abs(*a-*b) < 1e-9
 }

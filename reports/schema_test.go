@@ -182,3 +182,32 @@ func TestSchemaIsPublished(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestParseResultsRejectsInconsistentTotals(t *testing.T) {
+	cases := []struct {
+		name   string
+		mutate func(m map[string]any)
+		want   string
+	}{
+		{"verdict rewritten to pass", func(m map[string]any) { m["verdict"] = "pass" }, "verdict pass, requirements give fail"},
+		{"summary rewritten", func(m map[string]any) { m["summary"].(map[string]any)["fail"] = 0.0 }, "summary"},
+		{"outcome goal rewritten", func(m map[string]any) {
+			g := m["outcomeGoals"].([]any)[0].(map[string]any)
+			g["realisation"], g["discount"], g["passed"] = 100.0, 0.0, 2.0
+		}, "outcome goal 1"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			m := marshalMap(t, richResults(t))
+			tc.mutate(m)
+			data, _ := json.Marshal(m)
+			if err := ValidateJSON(data); err != nil {
+				t.Fatalf("mutation should still match the schema: %v", err)
+			}
+			_, err := ParseResults(data)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("ParseResults = %v, want an inconsistency naming %q", err, tc.want)
+			}
+		})
+	}
+}
