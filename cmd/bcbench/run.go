@@ -51,7 +51,9 @@ and writes results.json, junit.xml, report.html, evidence/ and results.dsse.json
 
 Exit code: 0 verdict pass, 1 verdict fail or incomplete, 2 the bench could not run.`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return run(cmd.Context(), f, cmd.ErrOrStderr(), cmd.OutOrStdout()) },
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return run(cmd.Context(), f, cmd.ErrOrStderr(), cmd.OutOrStdout())
+		},
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&f.candidate, "candidate", "", "candidate manifest (YAML); default: the built-in reference candidates")
