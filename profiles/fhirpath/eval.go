@@ -540,6 +540,9 @@ func (s *state) child(e *Element, name string, out Collection, n *node) (Collect
 		if s.env.Strict {
 			return nil, evalErr(n, "%s has no element %s", typeName(e.typ), name)
 		}
+		if _, found := m[name]; found && s.isChoiceAlias(e.typ, name) {
+			return nil, evalErr(n, "%s is a choice element: navigate it by its base name (R4 has no polymorphic access by type suffix)", name)
+		}
 	}
 	raw, found := m[name]
 	ext, extFound := m["_"+name]
@@ -586,6 +589,18 @@ func (s *state) choice(m map[string]any, name string, types []string, out Collec
 		}
 	}
 	return out
+}
+
+func (s *state) isChoiceAlias(parent, key string) bool {
+	for i := len(key) - 1; i > 0; i-- {
+		if key[i] < 'A' || key[i] > 'Z' {
+			continue
+		}
+		if info, ok := s.types.Child(parent, key[:i]); ok && info.Choice {
+			return true
+		}
+	}
+	return false
 }
 
 // propertyType returns the type key of JSON property key of a node of type
@@ -746,10 +761,50 @@ func (s *state) isType(v Value, ts typeSpec) bool {
 	return v.TypeInfo().Name == ts.name
 }
 
+// isExactly is the test of as() and ofType(): like is, except that a FHIR
+// primitive type matches only itself (a code is no string for as(string)).
+func (s *state) isExactly(v Value, ts typeSpec) bool {
+	if e, ok := v.(*Element); ok && ts.ns != "System" {
+		if _, prim := builtinPrimitives[ts.name]; prim && e.typ != "" {
+			return typeName(e.typ) == ts.name
+		}
+	}
+	return s.isType(v, ts)
+}
+
+// checkTypeName rejects type names that name no System type and no type the model knows.
+func (s *state) checkTypeName(ts typeSpec, n *node) error {
+	if ts.ns == "System" {
+		if _, ok := systemTypes[ts.name]; ok {
+			return nil
+		}
+		return nil // System.Patient simply matches nothing
+	}
+	if _, ok := systemTypes[ts.name]; ok && ts.ns == "" {
+		return nil
+	}
+	if s.types == nil || s.isKnownType(ts.name) {
+		return nil
+	}
+	if m, ok := s.types.(*Model); ok && m.Knows(ts.name) {
+		return nil
+	}
+	if s.types.Base(ts.name) != "" {
+		return nil
+	}
+	return evalErr(n, "unknown type %s", ts.name)
+}
+
+var systemTypes = map[string]bool{"Boolean": true, "Integer": true, "Decimal": true, "String": true,
+	"Date": true, "DateTime": true, "Time": true, "Quantity": true, "Long": true}
+
 func (s *state) asType(in Collection, ts typeSpec, n *node) (Collection, error) {
+	if err := s.checkTypeName(ts, n); err != nil {
+		return nil, err
+	}
 	out := Collection{}
 	for _, v := range in {
-		if s.isType(v, ts) {
+		if s.isExactly(v, ts) {
 			out = append(out, v)
 		}
 	}

@@ -194,12 +194,18 @@ func init() {
 			return out, nil
 		}),
 		"ofType": {minArgs: 1, maxArgs: 1, typeArg: true, call: func(s *state, n *node, in Collection, fr *frame) (Collection, error) {
+			if err := s.checkTypeName(n.typ, n); err != nil {
+				return nil, err
+			}
 			return s.ofType(in, n.typ), nil
 		}},
 		"is": {minArgs: 1, maxArgs: 1, typeArg: true, call: func(s *state, n *node, in Collection, fr *frame) (Collection, error) {
 			v, err := single(in, n)
 			if err != nil || v == nil {
 				return empty, err
+			}
+			if err := s.checkTypeName(n.typ, n); err != nil {
+				return nil, err
 			}
 			return boolC(s.isType(v, n.typ)), nil
 		}},
@@ -300,7 +306,7 @@ func init() {
 			}
 			cfr := fr
 			if len(in) == 1 {
-				cfr = itemFrame(fr, in[0], 0)
+				cfr = &frame{focus: in, this: in[0], index: fr.index, hasIx: fr.hasIx, total: fr.total, hasT: fr.hasT}
 			}
 			c, err := s.eval(n.args[0], cfr)
 			if err != nil {
@@ -441,6 +447,9 @@ func init() {
 			if err != nil || !ok1 || !ok2 {
 				return empty, err
 			}
+			if pat == "" {
+				return Collection{String(str)}, nil
+			}
 			re, err := compileRegex(pat, false)
 			if err != nil {
 				return nil, evalErr(n, "bad regex: %v", err)
@@ -521,7 +530,7 @@ func init() {
 			}
 			switch f {
 			case "html":
-				return Collection{String(html.EscapeString(str))}, nil
+				return Collection{String(htmlEscaper.Replace(str))}, nil
 			case "json":
 				q := strconv.Quote(str)
 				return Collection{String(q[1 : len(q)-1])}, nil
@@ -537,8 +546,8 @@ func init() {
 			case "html":
 				return Collection{String(html.UnescapeString(str))}, nil
 			case "json":
-				u, err := strconv.Unquote(`"` + str + `"`)
-				if err != nil {
+				u, ok := unescapeJSON(str)
+				if !ok {
 					return empty, nil
 				}
 				return Collection{String(u)}, nil
@@ -843,14 +852,19 @@ func init() {
 			if err != nil || !ok || len(in) != 1 {
 				return empty, err
 			}
-			if s.env.ConformsTo == nil {
-				return empty, nil
+			if s.env.ConformsTo != nil {
+				c, known := s.env.ConformsTo(in[0], p)
+				if !known {
+					return empty, nil
+				}
+				return boolC(c), nil
 			}
-			c, known := s.env.ConformsTo(in[0], p)
-			if !known {
-				return empty, nil
+			// Without a hook only the core type profiles can be answered, by type.
+			typ, core := strings.CutPrefix(p, "http://hl7.org/fhir/StructureDefinition/")
+			if !core || strings.ContainsAny(typ, "/|") || !s.isKnownType(typ) {
+				return nil, evalErr(n, "conformsTo(): cannot check profile %s without a ConformsTo hook", p)
 			}
-			return boolC(c), nil
+			return boolC(s.isType(in[0], typeSpec{ns: "FHIR", name: typ})), nil
 		}),
 		"htmlChecks":        fixed(0, 0, func(*state, *node, Collection, []Collection) (Collection, error) { return boolC(true), nil }),
 		"htmlchecks":        fixed(0, 0, func(*state, *node, Collection, []Collection) (Collection, error) { return boolC(true), nil }),
@@ -959,7 +973,7 @@ func subset(a, b Collection) bool {
 func (s *state) ofType(in Collection, ts typeSpec) Collection {
 	out := Collection{}
 	for _, v := range in {
-		if s.isType(v, ts) {
+		if s.isExactly(v, ts) {
 			out = append(out, v)
 		}
 	}
@@ -1090,7 +1104,7 @@ func toStringValue(v Value) (Value, bool) {
 	case Decimal:
 		return String(x.String()), true
 	case Quantity:
-		return String(x.Value.String() + " '" + x.Unit + "'"), true
+		return String(x.String()), true
 	case Date:
 		return String(x.String()), true
 	case DateTime:
@@ -1352,8 +1366,9 @@ func sortFn(s *state, n *node, in Collection, fr *frame) (Collection, error) {
 			return cmp(items[i].v, items[j].v) < 0
 		}
 		for k := range n.args {
-			c := cmp(items[i].keys[k], items[j].keys[k])
-			if desc[k] {
+			a, b := items[i].keys[k], items[j].keys[k]
+			c := cmp(a, b)
+			if desc[k] && a != nil && b != nil {
 				c = -c
 			}
 			if c != 0 {
@@ -1407,6 +1422,9 @@ func boundaryFn(high bool) func(*state, *node, Collection, []Collection) (Collec
 				return nil, err
 			}
 			if ok {
+				if p < 0 {
+					return empty, nil
+				}
 				prec = p
 			}
 		}
@@ -1484,7 +1502,10 @@ func temporalBoundary(t temporal, prec int64, high bool, allowed []int) (tempora
 		return t, false
 	}
 	out := t
-	for p := t.prec + 1; p <= target; p++ {
+	if out.prec == precHour && target > precHour {
+		out.minute, out.prec = 0, precMinute
+	}
+	for p := out.prec + 1; p <= target; p++ {
 		switch p {
 		case precMonth:
 			out.month = 1
@@ -1636,4 +1657,52 @@ func (s *state) resolveLocal(ref string, from any) (any, bool) {
 		}
 	}
 	return nil, false
+}
+
+var htmlEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;", "'", "&#39;")
+
+// unescapeJSON undoes JSON string escapes (\" \\ \/ \b \f \n \r \t \uXXXX).
+func unescapeJSON(s string) (string, bool) {
+	if !strings.Contains(s, `\`) {
+		return s, true
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c != '\\' {
+			b.WriteByte(c)
+			continue
+		}
+		if i+1 >= len(s) {
+			return "", false
+		}
+		i++
+		switch s[i] {
+		case '"', '\\', '/':
+			b.WriteByte(s[i])
+		case 'b':
+			b.WriteByte('\b')
+		case 'f':
+			b.WriteByte('\f')
+		case 'n':
+			b.WriteByte('\n')
+		case 'r':
+			b.WriteByte('\r')
+		case 't':
+			b.WriteByte('\t')
+		case 'u':
+			if i+4 >= len(s) {
+				return "", false
+			}
+			r, err := strconv.ParseUint(s[i+1:i+5], 16, 32)
+			if err != nil {
+				return "", false
+			}
+			b.WriteRune(rune(r))
+			i += 4
+		default:
+			return "", false
+		}
+	}
+	return b.String(), true
 }

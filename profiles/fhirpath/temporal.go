@@ -293,6 +293,9 @@ func (t temporal) normalised() temporal {
 func compareTemporal(a, b temporal, from int) (c int, ok bool) {
 	if a.tz && b.tz {
 		a, b = a.normalised(), b.normalised()
+	} else if a.tz != b.tz && a.prec >= precHour && b.prec >= precHour {
+		// One has an offset and the other not: the instant is unknown.
+		return 0, false
 	}
 	pa, pb := a.prec, b.prec
 	if pa == precMilli {
@@ -394,13 +397,8 @@ func (t temporal) add(amount Decimal, unit string, isTime bool) (temporal, bool)
 			unit = s.to
 		}
 	}
-	n := truncRat(r)
-	if unit == "second" && !r.IsInt() && prec >= precSecond {
-		// fractional seconds become milliseconds
-		ms := mulRatInt(r, 1000)
-		return t.addUnits(truncRat(ms), "millisecond", isTime), true
-	}
-	return t.addUnits(n, unit, isTime), true
+	// Fractions of the unit are dropped.
+	return t.addUnits(truncRat(r), unit, isTime), true
 }
 
 func unitPrecOf(u string) int {
