@@ -59,7 +59,6 @@ func (s *edSigner) Development() bool        { return s.dev }
 type edVerifier struct {
 	pub   ed25519.PublicKey
 	keyID string
-	cert  *x509.Certificate // set when the key came from a certificate
 }
 
 func (v *edVerifier) Verify(_ context.Context, data, sig []byte) error {
@@ -226,11 +225,11 @@ func loadVerifier(path string) (*edVerifier, error) {
 		return nil, fmt.Errorf("loading public key %s: no PEM block", path)
 	}
 	var pub any
-	var cert *x509.Certificate
 	switch block.Type {
 	case "PUBLIC KEY":
 		pub, err = x509.ParsePKIXPublicKey(block.Bytes)
 	case "CERTIFICATE":
+		var cert *x509.Certificate
 		cert, err = x509.ParseCertificate(block.Bytes)
 		if err == nil {
 			pub = cert.PublicKey
@@ -251,5 +250,5 @@ func loadVerifier(path string) (*edVerifier, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &edVerifier{pub: edPub, keyID: id, cert: cert}, nil
+	return &edVerifier{pub: edPub, keyID: id}, nil
 }

@@ -12,7 +12,9 @@ import (
 	"testing"
 	"time"
 
+	intoto "github.com/in-toto/attestation/go/v1"
 	"github.com/secure-systems-lab/go-securesystemslib/dsse"
+	"google.golang.org/protobuf/encoding/protojson"
 )
 
 func TestInitKeys(t *testing.T) {
@@ -322,4 +324,29 @@ func editEnvelope(t *testing.T, dir string, edit func(e *dsse.Envelope)) {
 	edit(&e)
 	data, _ = json.Marshal(e)
 	os.WriteFile(p, data, 0o644)
+}
+
+// TestStatementIsValidInToto reads our statement with the in-toto project's
+// own Go bindings and runs their validation.
+func TestStatementIsValidInToto(t *testing.T) {
+	dir, _ := signedRun(t)
+	data, _ := os.ReadFile(filepath.Join(dir, EnvelopeFile))
+	var e dsse.Envelope
+	if err := json.Unmarshal(data, &e); err != nil {
+		t.Fatal(err)
+	}
+	payload, err := e.DecodeB64Payload()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st intoto.Statement
+	if err := protojson.Unmarshal(payload, &st); err != nil {
+		t.Fatalf("in-toto bindings cannot read the statement: %v", err)
+	}
+	if err := st.Validate(); err != nil {
+		t.Fatalf("in-toto validation: %v", err)
+	}
+	if st.GetPredicate().GetFields()["verdict"].GetStringValue() != "fail" {
+		t.Fatalf("predicate verdict = %v", st.GetPredicate().GetFields()["verdict"])
+	}
 }
