@@ -471,6 +471,10 @@ func leafProblems(e *jsonschema.ValidationError, lines map[string]int) []Problem
 		if strings.HasSuffix(field, ".auth") {
 			return []Problem{{Line: line, Field: field, Message: "give either bearerToken or bearerTokenEnv, not both"}}
 		}
+	case *kind.Maximum:
+		return []Problem{{Line: line, Field: field, Message: fmt.Sprintf("must be at most %s, not %s", k.Want.RatString(), k.Got.RatString())}}
+	case *kind.Minimum:
+		return []Problem{{Line: line, Field: field, Message: fmt.Sprintf("must be at least %s, not %s", k.Want.RatString(), k.Got.RatString())}}
 	case *kind.Pattern:
 		return []Problem{{Line: line, Field: field, Message: fmt.Sprintf("%q is not of the expected form (%s)", k.Got, k.Want)}}
 	}

@@ -248,6 +248,9 @@ func (rec *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
 	if firstByte.IsZero() {
 		firstByte = time.Now()
 	}
+	if firstByte.Before(wrote) {
+		wrote = firstByte // the answer came before the request was fully sent
+	}
 	e.Timings.Send = ms(wrote.Sub(start))
 	e.Timings.Wait = ms(firstByte.Sub(wrote))
 	body := &capture{r: resp.Body, max: p.opts.MaxBody}
@@ -463,7 +466,9 @@ var secretField = func() *regexp.Regexp {
 	for n := range sensitiveParams {
 		names = append(names, regexp.QuoteMeta(n))
 	}
-	return regexp.MustCompile(`(?i)("?\b(?:` + strings.Join(names, "|") + `)\b"?\s*[:=]\s*)("(?:[^"\\]|\\.)*"|[^\s"&,;}\]]+)`)
+	return regexp.MustCompile(`(?i)((?:^|[^a-z0-9_]|\\u00[0-9a-f]{2})\\?"?(?:` + strings.Join(names, "|") + `)\\?"?\s*[:=]\s*)` +
+		// a JSON string, a JSON string escaped inside another, or a bare value
+		`("(?:[^"\\]|\\.)*"|\\"(?:[^\\"]|\\\\\\"|\\\\[^"])*\\"|[^\s"&,;}\]\\]+)`)
 }()
 
 // bearerText finds bearer tokens in free text.
@@ -481,8 +486,11 @@ func (p *Proxy) redactText(s string) string {
 	s = bearerText.ReplaceAllString(s, "${1}"+redacted)
 	return secretField.ReplaceAllStringFunc(s, func(m string) string {
 		sub := secretField.FindStringSubmatch(m)
-		if strings.HasPrefix(sub[2], `"`) {
+		switch {
+		case strings.HasPrefix(sub[2], `"`):
 			return sub[1] + `"` + redacted + `"`
+		case strings.HasPrefix(sub[2], `\"`):
+			return sub[1] + `\"` + redacted + `\"`
 		}
 		return sub[1] + redacted
 	})

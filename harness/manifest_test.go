@@ -1,0 +1,178 @@
+package harness
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestParseManifestGood(t *testing.T) {
+	m, err := ParseManifest([]byte(`name: Voorbeeld XIS
+vendor: Voorbeeld BV
+version: "2.1"
+roles:
+  xis:
+    image:
+      name: example/xis:2.1
+      port: 8080
+      env:
+        LOG_LEVEL: debug
+        WORKERS: 4
+  index:
+    command:
+      path: ./bin/index
+      args: [serve, --port, "{port}", 7]
+    fhirBase: /r4/
+    adapter: /test-adapter
+    auth:
+      bearerTokenEnv: INDEX_TOKEN
+  viewer:
+    url: https://viewer.test.example:8443/base
+  dvza:
+    builtin: true
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(m.RoleNames(), ","); got != "xis,index,viewer,dvza" {
+		t.Errorf("roles = %s", got)
+	}
+	xis := m.Roles["xis"]
+	if xis.Kind() != "image" || xis.Image.Port != 8080 || xis.Image.Env["WORKERS"] != "4" || xis.FHIRBase != "/fhir" || xis.Adapter != "/bench" {
+		t.Errorf("xis = %+v image %+v", xis, xis.Image)
+	}
+	idx := m.Roles["index"]
+	if idx.Kind() != "command" || idx.FHIRBase != "/r4" || idx.Adapter != "/test-adapter" || idx.Command.Args[2] != "{port}" || idx.Command.Args[3] != "7" {
+		t.Errorf("index = %+v command %+v", idx, idx.Command)
+	}
+	if idx.Auth.BearerTokenEnv != "INDEX_TOKEN" {
+		t.Errorf("auth = %+v", idx.Auth)
+	}
+	if m.Roles["viewer"].Kind() != "url" || m.Roles["dvza"].Kind() != "builtin" {
+		t.Errorf("viewer %s dvza %s", m.Roles["viewer"].Kind(), m.Roles["dvza"].Kind())
+	}
+}
+
+func TestParseManifestBad(t *testing.T) {
+	tests := []struct {
+		name  string
+		yaml  string
+		field string
+		line  int
+		msg   string
+	}{
+		{"no roles", "name: x\n", "roles", 1, "missing"},
+		{"empty roles", "name: x\nroles: {}\n", "roles", 2, "names no role"},
+		{"no name", "roles:\n  xis:\n    builtin: true\n", "name", 1, "missing"},
+		{"role names nothing", "name: x\nroles:\n  xis:\n    fhirBase: /fhir\n", "roles.xis", 3, "found none"},
+		{"image and command", "name: x\nroles:\n  xis:\n    image: {name: a, port: 80}\n    command: {path: b}\n", "roles.xis", 3, "found image and command"},
+		{"url and builtin", "name: x\nroles:\n  index:\n    url: http://a\n    builtin: true\n", "roles.index", 3, "found url and builtin"},
+		{"port wrong type", "name: x\nroles:\n  xis:\n    image:\n      name: a\n      port: eighty\n", "roles.xis.image.port", 6, "must be integer, not string"},
+		{"port out of range", "name: x\nroles:\n  xis:\n    image:\n      name: a\n      port: 70000\n", "roles.xis.image.port", 6, "at most 65535, not 70000"},
+		{"image without port", "name: x\nroles:\n  xis:\n    image:\n      name: a\n", "roles.xis.image.port", 4, "missing"},
+		{"name wrong type", "name: [a, b]\nroles:\n  xis: {builtin: true}\n", "name", 1, "must be string, not array"},
+		{"args wrong type", "name: x\nroles:\n  xis:\n    command:\n      path: a\n      args: serve\n", "roles.xis.command.args", 6, "must be array, not string"},
+		{"env value is a map", "name: x\nroles:\n  xis:\n    command:\n      path: a\n      env:\n        A:\n          b: c\n", "roles.xis.command.env.A", 7, "not object"},
+		{"unknown role", "name: x\nroles:\n  lab:\n    builtin: true\n", "roles.lab", 3, "unknown role"},
+		{"typo field", "name: x\nroles:\n  xis:\n    builtin: true\n    fhirbase: /fhir\n", "roles.xis.fhirbase", 5, "unknown field"},
+		{"top-level typo", "name: x\nvendr: y\nroles:\n  xis: {builtin: true}\n", "vendr", 2, "unknown field"},
+		{"builtin false", "name: x\nroles:\n  xis:\n    builtin: false\n", "roles.xis.builtin", 4, "must be true"},
+		{"bad url", "name: x\nroles:\n  xis:\n    url: ftp://example\n", "roles.xis.url", 4, "expected form"},
+		{"fhirBase without slash", "name: x\nroles:\n  xis:\n    builtin: true\n    fhirBase: fhir\n", "roles.xis.fhirBase", 5, "expected form"},
+		{"auth both", "name: x\nroles:\n  xis:\n    builtin: true\n    auth:\n      bearerToken: abcd\n      bearerTokenEnv: TOKEN\n", "roles.xis.auth", 5, "not both"},
+		{"role is a string", "name: x\nroles:\n  xis: docker\n", "roles.xis", 3, "must be object, not string"},
+		{"not a mapping", "- a\n- b\n", "", 1, "must be object, not array"},
+		{"malformed yaml", "name: x\nroles:\n  xis: [\n", "", 3, "not valid YAML"},
+		{"tab indentation", "name: x\nroles:\n\txis: {}\n", "", 3, "not valid YAML"},
+		{"empty document", "", "", 1, "empty manifest"},
+		{"alias", "name: &n x\nvendor: *n\nroles:\n  xis: {builtin: true}\n", "vendor", 2, "aliases are not allowed"},
+		{"duplicate key", "name: x\nname: y\nroles:\n  xis: {builtin: true}\n", "name", 2, "given twice"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := ParseManifest([]byte(tc.yaml))
+			var me *ManifestError
+			if !errors.As(err, &me) {
+				t.Fatalf("want a *ManifestError, got %v", err)
+			}
+			for _, p := range me.Problems {
+				if p.Field == tc.field && p.Line == tc.line && strings.Contains(p.Message, tc.msg) {
+					return
+				}
+			}
+			t.Errorf("no problem with field %q, line %d, message containing %q; got:\n%s", tc.field, tc.line, tc.msg, err)
+		})
+	}
+}
+
+func TestManifestErrorNamesFileFieldAndLine(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "cand.yaml")
+	if err := os.WriteFile(path, []byte("name: x\nroles:\n  xis:\n    image: {name: a, port: 80}\n    url: http://a\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := LoadManifest(path)
+	if err == nil {
+		t.Fatal("want an error")
+	}
+	want := "cand.yaml: line 3: roles.xis: needs exactly one of image, command, url or builtin; found image and url"
+	if !strings.Contains(err.Error(), want) {
+		t.Errorf("error = %q, want it to contain %q", err, want)
+	}
+}
+
+func TestLoadManifestResolvesAgainstItsDirectory(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "m.yaml")
+	if err := os.WriteFile(path, []byte("name: x\nroles:\n  xis:\n    command: {path: ../bin/bcbench}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	m, err := LoadManifest(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := m.resolve(m.Roles["xis"].Command.Path), filepath.Join(filepath.Dir(dir), "bin", "bcbench"); got != want {
+		t.Errorf("resolved %q, want %q", got, want)
+	}
+}
+
+func TestLoadManifestBounds(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "huge.yaml")
+	if err := os.WriteFile(path, bytes.Repeat([]byte("#"), maxManifest+10), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadManifest(path); err == nil || !strings.Contains(err.Error(), "larger than") {
+		t.Errorf("huge manifest: %v", err)
+	}
+	deep := "name: x\nroles:\n  xis: {builtin: true}\nvendor: " + strings.Repeat("[", 200) + strings.Repeat("]", 200) + "\n"
+	if _, err := ParseManifest([]byte(deep)); err == nil {
+		t.Error("deeply nested manifest accepted")
+	}
+	if _, err := LoadManifest(filepath.Join(t.TempDir(), "absent.yaml")); err == nil {
+		t.Error("absent manifest accepted")
+	}
+}
+
+func TestExampleManifestsValidate(t *testing.T) {
+	files, _ := filepath.Glob(filepath.Join("..", "examples", "*.yaml"))
+	if len(files) == 0 {
+		t.Skip("no examples/*.yaml in this checkout")
+	}
+	for _, f := range files {
+		if _, err := LoadManifest(f); err != nil {
+			t.Errorf("%s: %v", f, err)
+		}
+	}
+}
+
+func TestPublishedSchemaIsTheEmbeddedOne(t *testing.T) {
+	docs, err := os.ReadFile(filepath.Join("..", "docs", "manifest.schema.json"))
+	if err != nil {
+		t.Skipf("docs/manifest.schema.json not in this checkout: %v", err)
+	}
+	if !bytes.Equal(docs, ManifestSchema()) {
+		t.Error("docs/manifest.schema.json differs from harness/manifest.schema.json; run: bcbench candidate schema > docs/manifest.schema.json")
+	}
+}
