@@ -2,6 +2,7 @@ package reports
 
 import (
 	"fmt"
+	"path"
 	"slices"
 	"strings"
 	"time"
@@ -141,7 +142,9 @@ func Assemble(in Input) *Results {
 			})
 			continue
 		}
-		res.Requirements = append(res.Requirements, judge(req, byReq[id]))
+		rr := judge(req, byReq[id])
+		rr.Evidence = withRoleEvidence(rr.Evidence, req.Role, res.Evidence)
+		res.Requirements = append(res.Requirements, rr)
 	}
 	if res.Requirements == nil {
 		res.Requirements = []RequirementResult{}
@@ -370,4 +373,18 @@ func nonNil[T any](s []T) []T {
 		return []T{}
 	}
 	return slices.Clone(s)
+}
+
+// withRoleEvidence adds the evidence files of a requirement's role to the
+// files its specs named: those marked with the role, or unmarked files named
+// after it (evidence/xis.har for role xis).
+func withRoleEvidence(paths []string, role string, all []Evidence) []string {
+	for _, e := range all {
+		stem := strings.TrimSuffix(path.Base(e.Path), path.Ext(e.Path))
+		if (e.Role == role || (e.Role == "" && stem == role)) && !slices.Contains(paths, e.Path) {
+			paths = append(paths, e.Path)
+		}
+	}
+	slices.Sort(paths)
+	return paths
 }

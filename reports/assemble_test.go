@@ -270,3 +270,19 @@ func TestAssembleUsesEmbeddedCatalogueByDefault(t *testing.T) {
 		t.Fatalf("got %+v / catalogue %q", res.Requirements[0], res.Bench.Catalogue)
 	}
 }
+
+func TestRoleEvidenceIsLinked(t *testing.T) {
+	in := baseInput(t, []string{"MED-01", "CLI-01"}, spec("a", Pass, "MED-01", "CLI-01"))
+	in.Evidence = []Evidence{
+		{Path: "evidence/xis.har"},                   // named after role xis
+		{Path: "evidence/pgo-log.har", Role: "dvza"}, // marked with role dvza
+		{Path: "evidence/other.log"},                 // neither
+	}
+	res := Assemble(in)
+	if got := fmt.Sprint(res.Requirements[0].Evidence); got != "[evidence/xis.har]" {
+		t.Errorf("MED-01 (xis) evidence = %s", got)
+	}
+	if got := fmt.Sprint(res.Requirements[1].Evidence); got != "[evidence/pgo-log.har]" {
+		t.Errorf("CLI-01 (dvza) evidence = %s", got)
+	}
+}

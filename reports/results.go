@@ -142,4 +142,8 @@ type Evidence struct {
 	Path   string `json:"path"` // relative to the output folder, e.g. evidence/xis.har
 	SHA256 string `json:"sha256"`
 	Kind   string `json:"kind"` // har, log, resource
+	// Role is the role whose exchanges the file holds (xis, viewer, …). Its
+	// requirements link to it; when empty, a file named after the role
+	// (evidence/xis.har) counts as that role's.
+	Role string `json:"role,omitempty"`
 }
