@@ -222,10 +222,18 @@ func (cs *codeSystem) lookup(c Coding) Result {
 	case cs.complete():
 		return Result{Outcome: NotMember, Message: fmt.Sprintf("unknown code %q in code system %s", c.Code, cs.name())}
 	case cs.hasContent():
-		return Result{Outcome: Unknown, Message: fmt.Sprintf("code %q is not in code system %s, which the packages hold only as a %s; it could not be checked", c.Code, cs.name(), cs.content)}
+		return Result{Outcome: Unknown, Message: fmt.Sprintf("code %q is not in code system %s, which the packages hold only as %s; it could not be checked", c.Code, cs.name(), partialContent(cs.content))}
 	default:
 		return Result{Outcome: Unknown, Message: fmt.Sprintf("code system %s is in the packages without its codes (content %s); code %q could not be checked", cs.name(), contentName(cs.content), c.Code)}
 	}
+}
+
+// partialContent names fragment / example content for messages.
+func partialContent(c string) string {
+	if c == "example" {
+		return "an example"
+	}
+	return "a " + c
 }
 
 func contentName(c string) string {

@@ -17,8 +17,10 @@ package terminology
 
 import (
 	"fmt"
+	"maps"
 	"strings"
 	"sync"
+	"sync/atomic"
 )
 
 // Source gives the service the conformance resources it works from.
@@ -106,10 +108,15 @@ type Expansion struct {
 type Service struct {
 	src Source
 
-	cache sync.Map // canonical -> *valueSet (compiled, immutable)
+	// Compiled ValueSets and indexed CodeSystems are published as immutable
+	// maps (copy on write under mu), so that the hot path reads them without
+	// locks or allocation.
+	cache   atomic.Pointer[map[string]*cacheEntry] // canonical -> compiled ValueSet or error
+	systems atomic.Pointer[map[string]*codeSystem] // canonical -> CodeSystem (nil when not loaded)
 
-	mu      sync.Mutex // serialises compilation (imports recurse inside it)
-	systems sync.Map   // canonical -> *codeSystem (nil when not loaded)
+	mu         sync.Mutex // serialises compilation (imports recurse inside it)
+	newVS      map[string]*cacheEntry
+	newSystems map[string]*codeSystem
 }
 
 // New returns a Service that reads ValueSets and CodeSystems from src.
@@ -180,6 +187,11 @@ func (s *Service) ValidateCodeInSystem(c Coding) Result {
 }
 
 func displayMatches(got string, want []string) bool {
+	for _, w := range want {
+		if w == got || strings.EqualFold(w, got) {
+			return true
+		}
+	}
 	g := normDisplay(got)
 	for _, w := range want {
 		if normDisplay(w) == g {
@@ -206,14 +218,49 @@ func (s *Service) Expand(valueSet string) (*Expansion, error) {
 
 // valueSet returns the compiled ValueSet, compiling it on first use.
 func (s *Service) valueSet(canonical string) (*valueSet, error) {
-	if v, ok := s.cache.Load(canonical); ok {
-		e := v.(*cacheEntry)
-		return e.vs, e.err
+	if m := s.cache.Load(); m != nil {
+		if e, ok := (*m)[canonical]; ok {
+			return e.vs, e.err
+		}
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	vs, err := s.compileLocked(canonical, nil)
-	return vs, err
+	defer s.publishLocked()
+	return s.compileLocked(canonical, nil)
+}
+
+// lookupVSLocked finds a compiled ValueSet, published or not; s.mu is held.
+func (s *Service) lookupVSLocked(canonical string) (*cacheEntry, bool) {
+	if e, ok := s.newVS[canonical]; ok {
+		return e, true
+	}
+	if m := s.cache.Load(); m != nil {
+		e, ok := (*m)[canonical]
+		return e, ok
+	}
+	return nil, false
+}
+
+// publishLocked makes what was compiled under s.mu visible to readers.
+func (s *Service) publishLocked() {
+	if len(s.newVS) > 0 {
+		next := map[string]*cacheEntry{}
+		if m := s.cache.Load(); m != nil {
+			next = maps.Clone(*m)
+		}
+		maps.Copy(next, s.newVS)
+		s.cache.Store(&next)
+		s.newVS = nil
+	}
+	if len(s.newSystems) > 0 {
+		next := map[string]*codeSystem{}
+		if m := s.systems.Load(); m != nil {
+			next = maps.Clone(*m)
+		}
+		maps.Copy(next, s.newSystems)
+		s.systems.Store(&next)
+		s.newSystems = nil
+	}
 }
 
 type cacheEntry struct {
@@ -224,8 +271,7 @@ type cacheEntry struct {
 // compileLocked compiles a ValueSet; s.mu must be held. stack holds the
 // canonicals being compiled in this chain of imports, to stop cycles.
 func (s *Service) compileLocked(canonical string, stack []string) (*valueSet, error) {
-	if v, ok := s.cache.Load(canonical); ok {
-		e := v.(*cacheEntry)
+	if e, ok := s.lookupVSLocked(canonical); ok {
 		return e.vs, e.err
 	}
 	for _, c := range stack {
@@ -247,7 +293,10 @@ func (s *Service) compileLocked(canonical string, stack []string) (*valueSet, er
 	default:
 		vs, err = s.compile(canonical, res, append(stack, canonical))
 	}
-	s.cache.Store(canonical, &cacheEntry{vs: vs, err: err})
+	if s.newVS == nil {
+		s.newVS = map[string]*cacheEntry{}
+	}
+	s.newVS[canonical] = &cacheEntry{vs: vs, err: err}
 	return vs, err
 }
 
@@ -258,11 +307,14 @@ func (s *Service) codeSystem(url, version string) *codeSystem {
 	if version != "" {
 		k = url + "|" + version
 	}
-	if v, ok := s.systems.Load(k); ok {
-		return v.(*codeSystem)
+	if m := s.systems.Load(); m != nil {
+		if cs, ok := (*m)[k]; ok {
+			return cs
+		}
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	defer s.publishLocked()
 	return s.codeSystemLocked(k)
 }
 
@@ -271,8 +323,13 @@ func (s *Service) codeSystem(url, version string) *codeSystem {
 // back to the unversioned lookup (the version actually used is in
 // codeSystem.version).
 func (s *Service) codeSystemLocked(canonical string) *codeSystem {
-	if v, ok := s.systems.Load(canonical); ok {
-		return v.(*codeSystem)
+	if cs, ok := s.newSystems[canonical]; ok {
+		return cs
+	}
+	if m := s.systems.Load(); m != nil {
+		if cs, ok := (*m)[canonical]; ok {
+			return cs
+		}
 	}
 	var cs *codeSystem
 	res, ok := s.src.Resource(canonical)
@@ -283,6 +340,9 @@ func (s *Service) codeSystemLocked(canonical string) *codeSystem {
 	if ok && str(res, "resourceType") == "CodeSystem" {
 		cs = indexCodeSystem(res)
 	}
-	s.systems.Store(canonical, cs)
+	if s.newSystems == nil {
+		s.newSystems = map[string]*codeSystem{}
+	}
+	s.newSystems[canonical] = cs
 	return cs
 }

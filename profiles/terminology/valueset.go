@@ -31,6 +31,7 @@ type valueSet struct {
 	canonical, url, version string
 
 	codes    map[key]*member // codes certainly in the value set (enumerated excludes removed)
+	folded   map[key]key     // lower-cased codes of case-insensitive systems -> key in codes
 	excluded map[key]bool    // enumerated excludes: they also cut into open parts
 	open     []matcher       // included parts that could not be enumerated
 	openExcl []matcher       // excluded parts that could not be enumerated
@@ -109,6 +110,22 @@ func (s *Service) compile(canonical string, res map[string]any, stack []string) 
 	complete := len(vs.open) == 0 && len(vs.openExcl) == 0
 	if hasExpansion && (!hasCompose || !complete) {
 		s.useExpansion(vs, expansion, hasCompose)
+	}
+	// Codes of code systems that say they are not case sensitive also match
+	// in another case.
+	caseless := map[string]bool{}
+	for sys := range vs.systems {
+		if cs := s.codeSystemLocked(sys); cs != nil && !cs.caseSensitive {
+			caseless[sys] = true
+		}
+	}
+	for k := range vs.codes {
+		if caseless[k.system] {
+			if vs.folded == nil {
+				vs.folded = map[key]key{}
+			}
+			vs.folded[key{k.system, strings.ToLower(k.code)}] = k
+		}
 	}
 	return vs, nil
 }
@@ -399,7 +416,7 @@ func (s *Service) enumerate(p *part, cs *codeSystem, system, version string, fil
 		if len(filters) > 0 {
 			what = "codes matching " + filtersText(filters)
 		}
-		desc := fmt.Sprintf("%s of %s, which the packages hold only as a %s", what, cs.name(), cs.content)
+		desc := fmt.Sprintf("%s of %s, which the packages hold only as %s", what, cs.name(), partialContent(cs.content))
 		p.open = append(p.open, matcher{desc: desc, match: func(c Coding) (Outcome, string) {
 			if c.System != system {
 				return NotMember, ""
@@ -482,7 +499,13 @@ func (vs *valueSet) complete() bool { return len(vs.open) == 0 && len(vs.openExc
 // validate decides membership of one coding.
 func (vs *valueSet) validate(c Coding) Result {
 	k := key{c.System, c.Code}
-	if m, ok := vs.codes[k]; ok {
+	m, ok := vs.codes[k]
+	if !ok && vs.folded != nil {
+		if fk, found := vs.folded[key{c.System, strings.ToLower(c.Code)}]; found {
+			m, ok = vs.codes[fk]
+		}
+	}
+	if ok {
 		if m.invalid != "" {
 			return Result{Outcome: NotMember, Message: m.invalid}
 		}

@@ -1,0 +1,84 @@
+package terminology
+
+import (
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// TestCorpusExpandAll expands every ValueSet of HL7 R4 core and Nictiz
+// zib2020 / nl-core, and checks that each code an expansion lists validates
+// as a member (the expansion and ValidateCode agree). It prints how many
+// expansions are complete and why the others are not.
+func TestCorpusExpandAll(t *testing.T) {
+	src := corpus(t)
+	svc := New(src)
+	var urls []string
+	for k, r := range src {
+		if str(r, "resourceType") == "ValueSet" && !strings.Contains(k, "|") {
+			urls = append(urls, k)
+		}
+	}
+	sort.Strings(urls)
+	var complete, incomplete, failed, codes int
+	reasons := map[string]int{}
+	for _, u := range urls {
+		exp, err := svc.Expand(u)
+		if err != nil {
+			failed++
+			t.Logf("cannot expand %s: %v", u, err)
+			continue
+		}
+		if exp.Complete {
+			complete++
+		} else {
+			incomplete++
+			for _, r := range exp.Incomplete {
+				kind := reasonKind(r)
+				reasons[kind]++
+				if testing.Verbose() && (kind == "filter not evaluable" || kind == "other code system not loaded" || kind == "fragment") {
+					t.Logf("%s incomplete: %s", u, r)
+				}
+			}
+		}
+		for _, c := range exp.Contains {
+			codes++
+			r := svc.ValidateCode(u, Coding{System: c.System, Code: c.Code, Display: c.Display})
+			if r.Outcome == NotMember {
+				t.Errorf("%s lists %s#%s but ValidateCode says %v: %s", u, c.System, c.Code, r.Outcome, r.Message)
+			}
+			if r.DisplayWarning != "" {
+				t.Errorf("%s: own display of %s#%s gives a warning: %s", u, c.System, c.Code, r.DisplayWarning)
+			}
+		}
+	}
+	t.Logf("value sets: %d; complete expansions: %d; incomplete: %d; failed: %d; codes listed: %d", len(urls), complete, incomplete, failed, codes)
+	var kinds []string
+	for k, n := range reasons {
+		kinds = append(kinds, k+": "+strconv.Itoa(n))
+	}
+	sort.Strings(kinds)
+	t.Logf("why incomplete: %s", strings.Join(kinds, "; "))
+	if complete == 0 || len(urls) < 500 {
+		t.Errorf("implausible corpus: %d value sets, %d complete", len(urls), complete)
+	}
+}
+
+func reasonKind(r string) string {
+	for _, sys := range []string{"snomed.info", "loinc.org", "urn:oid:2.16.840.1.113883.2.4.4", "unitsofmeasure", "bcp:47", "bcp:13", "iso:std:iso:3166"} {
+		if strings.Contains(r, sys) {
+			return sys
+		}
+	}
+	switch {
+	case strings.Contains(r, "imported value set"):
+		return "import"
+	case strings.Contains(r, "fragment"):
+		return "fragment"
+	case strings.Contains(r, "could not be evaluated"):
+		return "filter not evaluable"
+	}
+	return "other code system not loaded"
+}
+
