@@ -219,29 +219,43 @@ func judge(req requirements.Requirement, specs []SpecOutcome) RequirementResult 
 // maxReason bounds the reason line; the full messages stay in the specs.
 const maxReason = 400
 
-// describe makes a one-line reason from the first spec's message.
+// describe makes a one-line reason: the first spec's message first (what a
+// reader needs), then which spec(s) said so.
 func describe(specs []SpecOutcome, one, many string) string {
 	first := specs[0]
-	msg := firstLine(first.Failure)
-	var b strings.Builder
+	var who string
 	if len(specs) == 1 {
-		fmt.Fprintf(&b, "spec %q %s", first.Name, one)
+		who = fmt.Sprintf("spec %q %s", first.Name, one)
 	} else {
-		fmt.Fprintf(&b, "%d specs %s, o.a. %q", len(specs), many, first.Name)
+		who = fmt.Sprintf("%d specs %s, o.a. %q", len(specs), many, first.Name)
 	}
-	if msg != "" {
-		b.WriteString(": ")
-		b.WriteString(msg)
+	msg := headline(first.Failure)
+	if msg == "" {
+		return truncate(who, maxReason)
 	}
-	return truncate(b.String(), maxReason)
+	return truncate(msg+" ("+who+")", maxReason)
 }
 
-func firstLine(s string) string {
-	s = strings.TrimSpace(s)
-	if i := strings.IndexByte(s, '\n'); i >= 0 {
-		return strings.TrimSpace(s[:i]) + " …"
+// headline is the first line of a message, joined with the next one when the
+// first only introduces it ("2 verschillen:"), marked with … when more follows.
+func headline(s string) string {
+	var lines []string
+	for _, l := range strings.Split(strings.TrimSpace(s), "\n") {
+		if l = strings.TrimSpace(l); l != "" {
+			lines = append(lines, l)
+		}
 	}
-	return s
+	if len(lines) == 0 {
+		return ""
+	}
+	head, n := lines[0], 1
+	if strings.HasSuffix(head, ":") && len(lines) > 1 {
+		head, n = head+" "+lines[1], 2
+	}
+	if len(lines) > n {
+		head += " …"
+	}
+	return head
 }
 
 func truncate(s string, n int) string {

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/bcbench/bcbench/requirements"
 )
@@ -66,7 +67,7 @@ func TestRequirementStatusRules(t *testing.T) {
 		{"one pass", []SpecOutcome{spec("a", Pass, "MED-01")}, Pass, ""},
 		{"pass and skip", []SpecOutcome{spec("a", Pass, "MED-01"), spec("b", Skip, "MED-01")}, Pass, ""},
 		{"only skips", []SpecOutcome{spec("a", Skip, "MED-01"), spec("b", Skip, "MED-01")}, Skip, "2 specs zijn overgeslagen"},
-		{"pass and error", []SpecOutcome{spec("a", Pass, "MED-01"), spec("b", Error, "MED-01")}, Error, `spec "b" brak af: b message …`},
+		{"pass and error", []SpecOutcome{spec("a", Pass, "MED-01"), spec("b", Error, "MED-01")}, Error, `b message … (spec "b" brak af)`},
 		{"error and fail: fail wins", []SpecOutcome{spec("a", Error, "MED-01"), spec("b", Fail, "MED-01")}, Fail, `spec "b" faalde`},
 		{"pass and fail", []SpecOutcome{spec("a", Pass, "MED-01"), spec("z", Fail, "MED-01"), spec("y", Fail, "MED-01")}, Fail, `2 specs faalden, o.a. "y"`},
 		{"unknown spec status is an error", []SpecOutcome{{Name: "a", Status: "pending", Requirements: []string{"MED-01"}}}, Error, "onbekende specstatus"},
@@ -284,5 +285,27 @@ func TestRoleEvidenceIsLinked(t *testing.T) {
 	}
 	if got := fmt.Sprint(res.Requirements[1].Evidence); got != "[evidence/pgo-log.har]" {
 		t.Errorf("CLI-01 (dvza) evidence = %s", got)
+	}
+}
+
+func TestReasonHeadline(t *testing.T) {
+	cases := []struct{ name, in, want string }{
+		{"empty", "", ""},
+		{"one line", "waarde 1, verwacht 2", "waarde 1, verwacht 2"},
+		{"more lines", "eerste\ntweede", "eerste …"},
+		{"introduction joined", "1 verschil(len):\n  parity: geregistreerd 0, gepubliceerd 1", "1 verschil(len): parity: geregistreerd 0, gepubliceerd 1"},
+		{"introduction joined, more follows", "2 verschillen:\na\nb", "2 verschillen: a …"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := headline(tc.in); got != tc.want {
+				t.Fatalf("headline(%q) = %q, want %q", tc.in, got, tc.want)
+			}
+		})
+	}
+	long := strings.Repeat("é", 1000)
+	r := describe([]SpecOutcome{{Name: "x", Failure: long}}, "faalde", "faalden")
+	if len(r) > maxReason+len("…") || !strings.HasSuffix(r, "…") || !utf8.ValidString(r) {
+		t.Fatalf("long reason not cut cleanly: len %d valid %v", len(r), utf8.ValidString(r))
 	}
 }

@@ -39,7 +39,7 @@ func TestJUnitOneCasePerRequirement(t *testing.T) {
 		{"fail is a failure", 1, true, false, false, "\"quoted\""},
 		{"error is an error", 3, false, true, false, "brak af"},
 		{"not-tested is skipped with the reason", 4, false, false, true, "not-tested: " + ReasonNotTested},
-		{"skip is skipped with the reason", 5, false, false, true, "skip: spec"},
+		{"skip is skipped with the reason", 5, false, false, true, "skip: content: who message"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
