@@ -229,8 +229,11 @@ func (b *builder) find(id string) (int, string, error) {
 		if _, ok := b.ids[parentID+"."+name]; !ok {
 			if base, typ, ok := b.choiceFor(parentID, name); ok {
 				if !isSlice || slice == name {
+					// STU3 style: the renamed choice narrows the element to one type.
 					b.setAlias(id, base)
-					return b.ids[base], typ, nil
+					j := b.ids[base]
+					b.elems[j]["type"] = onlyType(b.elems[j], typ)
+					return j, typ, nil
 				}
 				name = base[len(parentID)+1:]
 			}
@@ -246,8 +249,12 @@ func (b *builder) find(id string) (int, string, error) {
 		if j, ok := b.ids[parentID+"."+name]; ok {
 			typ := slice[len(name)-3:]
 			if t := typeNamed(b.elems[j], typ); t != "" {
-				b.setAlias(id, parentID+"."+name)
-				return j, t, nil
+				if _, exists := b.ids[id]; !exists {
+					// A type slice: constraints that apply when the value has that type.
+					k := b.addSlice(j, parentID+"."+name, slice)
+					b.elems[k]["type"] = []any{map[string]any{"code": t}}
+					return k, "", nil
+				}
 			}
 		}
 	}
@@ -374,11 +381,13 @@ func (b *builder) expand(i int) {
 		code := str(tm, "code")
 		for _, t := range types[1:] {
 			if m, _ := t.(map[string]any); str(m, "code") != code {
-				return // a choice of types has no single set of children
+				code, types = "Element", nil // a choice: only the children all types share
+				break
 			}
 		}
 		canon := ""
 		if len(types) == 1 {
+			tm, _ := types[0].(map[string]any)
 			if profs, _ := tm["profile"].([]any); len(profs) == 1 {
 				canon, _ = profs[0].(string)
 			} else if p, ok := tm["profile"].(string); ok && code != "Reference" { // STU3
@@ -442,6 +451,7 @@ func (b *builder) addSlice(bi int, baseID, name string) int {
 		if j == bi {
 			c["id"] = baseID + ":" + name
 			c["sliceName"] = name
+			c["min"] = 0 // a slice is optional unless its differential says otherwise
 			delete(c, "slicing")
 		} else {
 			c["id"] = baseID + ":" + name + strings.TrimPrefix(o, baseID)
@@ -485,4 +495,19 @@ func TypeURL(code string) string {
 		return ""
 	}
 	return "http://hl7.org/fhir/StructureDefinition/" + code
+}
+
+// onlyType keeps the type entries of e with the given code.
+func onlyType(e Element, code string) []any {
+	var out []any
+	types, _ := e["type"].([]any)
+	for _, t := range types {
+		if tm, _ := t.(map[string]any); str(tm, "code") == code {
+			out = append(out, t)
+		}
+	}
+	if len(out) == 0 {
+		out = []any{map[string]any{"code": code}}
+	}
+	return out
 }

@@ -96,7 +96,7 @@ func TestGenerate(t *testing.T) {
 	t.Logf("ids: %s", strings.Join(ids, " "))
 	checks := []struct {
 		name, id, key string
-		want         any
+		want          any
 	}{
 		{"type child expanded", "Obs.code.system", "fixedUri", "http://loinc.org"},
 		{"slice kept from base", "Obs.component:apgar", "min", 1},

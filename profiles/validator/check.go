@@ -1,0 +1,710 @@
+package validator
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/bcbench/bcbench/profiles/outcome"
+	"github.com/bcbench/bcbench/profiles/snapshot"
+	"github.com/bcbench/bcbench/profiles/terminology"
+)
+
+// maxNest bounds how deep validation descends (resources in resources, type
+// profiles in type profiles).
+const maxNest = 64
+
+// run is the state of one validation.
+type run struct {
+	v     *Validator
+	ctx   context.Context
+	out   *outcome.OperationOutcome
+	xml   bool
+	root  map[string]any
+	seen  map[string]bool
+	nest  int
+	quiet bool // trial validation (slice matching): count errors only
+	errs  int
+
+	notEvaluated    int
+	notEvaluatedWhy string
+	truncated       bool
+}
+
+// item is one value of an element in an instance.
+type item struct {
+	val  any            // the value (nil when only _name is present)
+	ext  map[string]any // the _name object of a primitive
+	code string         // type code, when known from a choice suffix
+	path string         // FHIRPath location
+}
+
+func (r *run) issue(sev, code, path, format string, args ...any) {
+	if r.quiet {
+		if sev == outcome.Error || sev == outcome.Fatal {
+			r.errs++
+		}
+		return
+	}
+	msg := fmt.Sprintf(format, args...)
+	key := sev + "|" + path + "|" + msg
+	if r.seen[key] {
+		return
+	}
+	r.seen[key] = true
+	if len(r.out.Issue) >= maxIssues {
+		r.truncated = true
+		return
+	}
+	r.out.Add(sev, code, path, "%s", msg)
+}
+
+// trial validates with fn without reporting and says whether it found no error.
+func (r *run) trial(fn func(t *run)) bool {
+	t := &run{v: r.v, ctx: r.ctx, out: r.out, xml: r.xml, root: r.root, seen: r.seen, nest: r.nest, quiet: true}
+	fn(t)
+	return t.errs == 0
+}
+
+func (r *run) cancelled() bool {
+	if r.ctx == nil {
+		return false
+	}
+	return r.ctx.Err() != nil
+}
+
+// resource validates a resource against its base definition and profiles.
+func (r *run) resource(res map[string]any, path string, base *structure, profiles []string, claimed bool, _ map[string]any) {
+	if r.nest > maxNest {
+		r.issue(outcome.Error, outcome.CodeTooCostly, path, "resources nested deeper than %d", maxNest)
+		return
+	}
+	r.nest++
+	defer func() { r.nest-- }()
+	r.structure(res, base, path, res)
+	for _, p := range profiles {
+		s, err := r.v.comp.structure(p)
+		if err != nil {
+			if claimed {
+				r.issue(outcome.Warning, outcome.CodeNotFound, path, "profile %s claimed in meta.profile could not be used, so it was not checked: %v", p, err)
+			} else {
+				r.issue(outcome.Error, outcome.CodeNotFound, path, "profile %s could not be used: %v", p, err)
+			}
+			continue
+		}
+		if s.typ != base.typ {
+			r.issue(outcome.Error, outcome.CodeStructure, path, "profile %s is for %s, but the resource is a %s", s.label(), s.typ, base.typ)
+			continue
+		}
+		r.structure(res, s, path, res)
+	}
+}
+
+// structure validates a resource (or complex value) against a structure's root.
+func (r *run) structure(obj map[string]any, s *structure, path string, res map[string]any) {
+	r.invariants(s.root, obj, s.typ, path, res)
+	r.object(obj, s.root, s.typ, path, res)
+}
+
+// holder returns the element whose children describe the content of a value
+// of element e with type code.
+func (r *run) holder(e *elem, code string) *elem {
+	if len(e.children) > 0 {
+		return e
+	}
+	if e.contentRef != "" {
+		ref := e.contentRef[strings.Index(e.contentRef, "#")+1:]
+		if t := find(e.owner.root, ref); t != nil {
+			return t
+		}
+		return nil
+	}
+	if code == "" {
+		if len(e.types) == 0 {
+			return nil
+		}
+		code = e.types[0].code
+	}
+	for _, t := range e.types {
+		if t.code == code && len(t.profiles) == 1 {
+			if s, err := r.v.comp.structure(t.profiles[0]); err == nil && s.root != nil {
+				return s.root
+			}
+		}
+	}
+	s, err := r.v.comp.structure(snapshot.TypeURL(code))
+	if err != nil {
+		return nil
+	}
+	return s.root
+}
+
+// find looks an element up by id below root.
+func find(root *elem, id string) *elem {
+	if root.id == id {
+		return root
+	}
+	for _, c := range root.children {
+		if c.id == id || strings.HasPrefix(id, c.id+".") {
+			return find(c, id)
+		}
+	}
+	return nil
+}
+
+// child finds the definition of an instance property name under holder; code
+// is the type a choice suffix selects. typeErr is set when name selects a
+// choice element with a type the element does not allow.
+func child(holder *elem, name string) (c *elem, code string, typeErr string) {
+	if c, ok := holder.byName[name]; ok {
+		if len(c.types) == 1 {
+			code = c.types[0].code
+		}
+		return c, code, ""
+	}
+	for _, c := range holder.children {
+		if !c.choice() {
+			continue
+		}
+		prefix := strings.TrimSuffix(c.name, "[x]")
+		if !strings.HasPrefix(name, prefix) || len(name) == len(prefix) {
+			continue
+		}
+		suffix := name[len(prefix):]
+		if suffix[0] < 'A' || suffix[0] > 'Z' {
+			continue
+		}
+		for _, t := range c.types {
+			if t.code == suffix || isPrimitive(t.code) && strings.EqualFold(t.code, suffix) && strings.ToUpper(t.code[:1])+t.code[1:] == suffix {
+				return c, t.code, ""
+			}
+		}
+		return c, "", suffix
+	}
+	return nil, "", ""
+}
+
+// object validates the properties of a complex value against the children
+// of holder (found from e and its type code).
+func (r *run) object(obj map[string]any, e *elem, code, path string, res map[string]any) {
+	if r.cancelled() {
+		return
+	}
+	h := r.holder(e, code)
+	if h == nil {
+		return
+	}
+	keys := make([]string, 0, len(obj))
+	for k := range obj {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	groups := map[*elem][]item{}
+	isRoot := e.owner != nil && e == e.owner.root && e.owner.kind == "resource"
+	for _, k := range keys {
+		if k == "resourceType" && (isRoot || h == h.owner.root && h.owner.kind == "resource") {
+			continue
+		}
+		if k == "fhir_comments" {
+			continue
+		}
+		name := k
+		if strings.HasPrefix(k, "_") {
+			name = k[1:]
+			if _, both := obj[name]; both {
+				continue // handled with name
+			}
+		}
+		c, ccode, typeErr := child(h, name)
+		if c == nil {
+			r.issue(outcome.Error, outcome.CodeStructure, path+"."+name, "unknown element %q: %s has no element %s", name, label(e), h.path+"."+name)
+			continue
+		}
+		if typeErr != "" {
+			r.issue(outcome.Error, outcome.CodeStructure, path+"."+name, "type %s is not allowed for %s (allowed: %s)", typeErr, c.path, strings.Join(c.typeCodes(), ", "))
+			continue
+		}
+		vals, ok := r.shape(obj[name], c, path+"."+name, name)
+		if !ok {
+			continue
+		}
+		var exts []any
+		if x, has := obj["_"+name]; has {
+			if ccode != "" && !isPrimitive(ccode) {
+				r.issue(outcome.Error, outcome.CodeStructure, path+"._"+name, "_%s is only allowed for primitive elements", name)
+			}
+			exts, _ = r.shape(x, c, path+"._"+name, "_"+name)
+		}
+		n := max(len(vals), len(exts))
+		if len(vals) > 0 && len(exts) > 0 && len(vals) != len(exts) {
+			r.issue(outcome.Error, outcome.CodeStructure, path+"."+name, "%s and _%s have different lengths (%d and %d)", name, name, len(vals), len(exts))
+		}
+		for i := 0; i < n; i++ {
+			it := item{code: ccode, path: path + "." + name}
+			if c.arrayInJSON {
+				it.path = fmt.Sprintf("%s.%s[%d]", path, name, i)
+			}
+			if i < len(vals) {
+				it.val = vals[i]
+			}
+			if i < len(exts) {
+				it.ext, _ = exts[i].(map[string]any)
+				if exts[i] != nil && it.ext == nil {
+					r.issue(outcome.Error, outcome.CodeStructure, it.path, "_%s must hold objects", name)
+				}
+			}
+			if it.val == nil && it.ext == nil {
+				if i < len(vals) && len(exts) == 0 {
+					r.issue(outcome.Error, outcome.CodeStructure, it.path, "null is not a valid value for %s", c.path)
+				}
+				continue
+			}
+			groups[c] = append(groups[c], it)
+		}
+	}
+	for _, c := range h.children {
+		items := groups[c]
+		assigned := r.slices(c, items, path, res)
+		r.cardinality(c, e, len(items), path+"."+c.name)
+		for i, it := range items {
+			d := c
+			if assigned[i] != nil {
+				d = assigned[i]
+			}
+			r.value(it, d, res)
+			if assigned[i] == nil && (c.name == "extension" || c.name == "modifierExtension") {
+				r.extensionByURL(it, res)
+			}
+		}
+	}
+}
+
+// label names the profile an element comes from.
+func label(e *elem) string {
+	if e.owner == nil {
+		return "the definition"
+	}
+	return e.owner.label()
+}
+
+// shape checks the JSON array rule and returns the values as a list.
+func (r *run) shape(v any, c *elem, path, name string) ([]any, bool) {
+	list, isList := v.([]any)
+	switch {
+	case isList && !c.arrayInJSON:
+		if r.xml && len(list) > 0 {
+			return list, true // XML repeats are counted by cardinality
+		}
+		r.issue(outcome.Error, outcome.CodeStructure, path, "%s must be a single value, not an array (%s max 1)", name, c.path)
+		return nil, false
+	case !isList && c.arrayInJSON:
+		if !r.xml {
+			r.issue(outcome.Error, outcome.CodeStructure, path, "%s must be an array (%s repeats)", name, c.path)
+		}
+		return []any{v}, true
+	case isList && len(list) == 0:
+		r.issue(outcome.Error, outcome.CodeStructure, path, "%s is an empty array (leave it out instead)", name)
+		return nil, false
+	case isList:
+		return list, true
+	}
+	return []any{v}, true
+}
+
+func (r *run) cardinality(c, parent *elem, n int, path string) {
+	if n < c.min {
+		r.issue(outcome.Error, outcome.CodeRequired, path, "%s: minimum required = %d, but found %d (%s)", c.path, c.min, n, label(c))
+	}
+	if c.max >= 0 && n > c.max {
+		if c.max == 0 {
+			r.issue(outcome.Error, outcome.CodeStructure, path, "%s is not allowed by %s, but found %d", c.path, label(c), n)
+			return
+		}
+		r.issue(outcome.Error, outcome.CodeStructure, path, "%s: maximum allowed = %d, but found %d (%s)", c.path, c.max, n, label(c))
+	}
+}
+
+// value validates one value against element e.
+func (r *run) value(it item, e *elem, res map[string]any) {
+	code := it.code
+	if code == "" && len(e.types) >= 1 {
+		code = e.types[0].code
+		if len(e.types) > 1 && !e.choice() {
+			// Same code repeated with different targets (STU3 Reference).
+			code = e.types[0].code
+		}
+	}
+	if it.ext != nil {
+		r.object(it.ext, e, "Element", it.path, res)
+		if it.val == nil && e.fixed != nil {
+			r.issue(outcome.Error, outcome.CodeValue, it.path, "%s has no value, but %s requires the fixed value %s", e.path, label(e), show(e.fixed))
+		}
+	}
+	if it.val == nil {
+		return
+	}
+	switch {
+	case code == "Resource" || code == "DomainResource" || (e.owner != nil && e.owner.typ == "Bundle" && strings.HasSuffix(e.path, ".resource")):
+		obj, ok := it.val.(map[string]any)
+		if !ok {
+			r.issue(outcome.Error, outcome.CodeStructure, it.path, "%s must be a resource (a JSON object)", e.path)
+			return
+		}
+		r.inner(obj, it.path, e)
+		return
+	case isPrimitive(code):
+		r.primitive(it.val, code, e, it.path)
+		r.fixedPattern(it.val, e, it.path)
+		r.bindingCheck(it.val, code, e, it.path)
+		r.invariants(e, it.val, code, it.path, res)
+		return
+	}
+	obj, ok := it.val.(map[string]any)
+	if !ok {
+		r.issue(outcome.Error, outcome.CodeStructure, it.path, "%s must be an object (type %s), not %s", e.path, code, jsonKind(it.val))
+		return
+	}
+	if len(obj) == 0 {
+		r.issue(outcome.Error, outcome.CodeStructure, it.path, "%s is an empty object: FHIR elements must have a value or children", e.path)
+		return
+	}
+	r.fixedPattern(obj, e, it.path)
+	r.bindingCheck(obj, code, e, it.path)
+	if code == "Reference" {
+		r.reference(obj, e, it.path, res)
+	}
+	r.object(obj, e, code, it.path, res)
+	r.invariants(e, obj, code, it.path, res)
+	if code == "Extension" {
+		if u, _ := obj["url"].(string); u == "" {
+			r.issue(outcome.Error, outcome.CodeStructure, it.path, "an extension must have a url")
+		}
+	}
+	// Profiles on the type (nl-core-HumanName, an extension definition).
+	for _, t := range e.types {
+		if t.code != code || len(t.profiles) == 0 || r.nest > maxNest {
+			continue
+		}
+		ok := false
+		var firstErr error
+		for _, p := range t.profiles {
+			s, err := r.v.comp.structure(p)
+			if err != nil {
+				firstErr = err
+				continue
+			}
+			if len(t.profiles) == 1 {
+				r.nest++
+				r.structure(obj, s, it.path, res)
+				r.nest--
+				ok = true
+				break
+			}
+			if r.trial(func(t *run) { t.structure(obj, s, it.path, res) }) {
+				ok = true
+				break
+			}
+		}
+		if !ok && firstErr != nil {
+			r.issue(outcome.Warning, outcome.CodeNotFound, it.path, "%s: type profile could not be used, so it was not checked: %v", e.path, firstErr)
+		} else if !ok {
+			r.issue(outcome.Error, outcome.CodeStructure, it.path, "%s does not conform to any of the profiles %s", e.path, strings.Join(t.profiles, ", "))
+		}
+	}
+}
+
+// inner validates a contained or Bundle-entry resource against its base
+// definition and the profiles it claims.
+func (r *run) inner(obj map[string]any, path string, e *elem) {
+	rt, _ := obj["resourceType"].(string)
+	if rt == "" {
+		r.issue(outcome.Error, outcome.CodeStructure, path, "%s holds a resource without resourceType", e.path)
+		return
+	}
+	base, err := r.v.comp.structure(snapshot.TypeURL(rt))
+	if err != nil || base.kind != "resource" {
+		r.issue(outcome.Error, outcome.CodeStructure, path, "unknown resource type %q", rt)
+		return
+	}
+	r.resource(obj, path, base, metaProfiles(obj), true, nil)
+}
+
+// extensionByURL validates an extension that no slice matched against its
+// definition, found by url.
+func (r *run) extensionByURL(it item, res map[string]any) {
+	obj, ok := it.val.(map[string]any)
+	if !ok {
+		return
+	}
+	url, _ := obj["url"].(string)
+	if url == "" {
+		return
+	}
+	s, err := r.v.comp.structure(url)
+	if err != nil {
+		sev := outcome.Warning
+		if strings.HasPrefix(url, "http://hl7.org/fhir/StructureDefinition/") {
+			sev = outcome.Error
+		}
+		r.issue(sev, outcome.CodeStructure, it.path, "extension %s is unknown, so its content was not checked", url)
+		return
+	}
+	if s.typ != "Extension" {
+		r.issue(outcome.Error, outcome.CodeStructure, it.path, "extension url %s names a %s definition, not an extension", url, s.typ)
+		return
+	}
+	if r.nest > maxNest {
+		return
+	}
+	r.nest++
+	r.structure(obj, s, it.path, res)
+	r.nest--
+}
+
+// fixedPattern checks fixed[x] (exact) and pattern[x] (subset) values.
+func (r *run) fixedPattern(v any, e *elem, path string) {
+	if e.fixed != nil && !equal(v, e.fixed) {
+		r.issue(outcome.Error, outcome.CodeValue, path, "%s: value %s does not equal the fixed value %s required by %s", e.path, show(v), show(e.fixed), label(e))
+	}
+	if e.pattern != nil && !matchPattern(v, e.pattern) {
+		r.issue(outcome.Error, outcome.CodeValue, path, "%s: value %s does not match the pattern %s required by %s", e.path, show(v), show(e.pattern), label(e))
+	}
+}
+
+func show(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprint(v)
+	}
+	s := string(b)
+	if len(s) > 200 {
+		s = s[:200] + "…"
+	}
+	return s
+}
+
+// equal compares two tree values exactly (numbers by value).
+func equal(a, b any) bool {
+	switch x := a.(type) {
+	case map[string]any:
+		y, ok := b.(map[string]any)
+		if !ok || len(x) != len(y) {
+			return false
+		}
+		for k, v := range x {
+			if !equal(v, y[k]) {
+				return false
+			}
+		}
+		return true
+	case []any:
+		y, ok := b.([]any)
+		if !ok {
+			return len(x) == 1 && equal(x[0], b)
+		}
+		if len(x) != len(y) {
+			return false
+		}
+		for i := range x {
+			if !equal(x[i], y[i]) {
+				return false
+			}
+		}
+		return true
+	case json.Number:
+		return numEqual(string(x), b)
+	case float64:
+		return numEqual(strconv.FormatFloat(x, 'f', -1, 64), b)
+	}
+	if y, ok := b.([]any); ok && len(y) == 1 {
+		return equal(a, y[0])
+	}
+	switch b.(type) {
+	case json.Number, float64:
+		return equal(b, a)
+	}
+	return a == b
+}
+
+func numEqual(a string, b any) bool {
+	var bs string
+	switch y := b.(type) {
+	case json.Number:
+		bs = string(y)
+	case float64:
+		bs = strconv.FormatFloat(y, 'f', -1, 64)
+	case string:
+		bs = y
+	default:
+		return false
+	}
+	x, err1 := strconv.ParseFloat(a, 64)
+	y, err2 := strconv.ParseFloat(bs, 64)
+	return err1 == nil && err2 == nil && x == y
+}
+
+// matchPattern reports whether v has at least the content of pattern.
+func matchPattern(v, pattern any) bool {
+	switch p := pattern.(type) {
+	case map[string]any:
+		if list, ok := v.([]any); ok {
+			for _, x := range list {
+				if matchPattern(x, p) {
+					return true
+				}
+			}
+			return false
+		}
+		m, ok := v.(map[string]any)
+		if !ok {
+			return false
+		}
+		for k, pv := range p {
+			if k == "id" || k == "extension" && false {
+				continue
+			}
+			mv, ok := m[k]
+			if !ok || !matchPattern(mv, pv) {
+				return false
+			}
+		}
+		return true
+	case []any:
+		list, ok := v.([]any)
+		if !ok {
+			list = []any{v}
+		}
+		for _, pi := range p {
+			found := false
+			for _, x := range list {
+				if matchPattern(x, pi) {
+					found = true
+					break
+				}
+			}
+			if !found {
+				return false
+			}
+		}
+		return true
+	}
+	if list, ok := v.([]any); ok {
+		for _, x := range list {
+			if equal(x, pattern) {
+				return true
+			}
+		}
+		return false
+	}
+	return equal(v, pattern)
+}
+
+// bindingCheck checks coded values against the element's binding.
+func (r *run) bindingCheck(v any, code string, e *elem, path string) {
+	b := e.binding
+	if b == nil || (b.strength != "required" && b.strength != "extensible") {
+		return
+	}
+	var codings []terminology.Coding
+	switch code {
+	case "code", "string", "uri":
+		s, _ := v.(string)
+		if s == "" {
+			return
+		}
+		codings = []terminology.Coding{{Code: s}}
+	case "Coding":
+		m, _ := v.(map[string]any)
+		codings = []terminology.Coding{coding(m)}
+	case "CodeableConcept":
+		m, _ := v.(map[string]any)
+		for _, c := range asList(m["coding"]) {
+			cm, _ := c.(map[string]any)
+			codings = append(codings, coding(cm))
+		}
+		if len(codings) == 0 {
+			if b.strength == "required" {
+				r.issue(outcome.Error, outcome.CodeCodeInvalid, path, "%s: no code given, but a code from %s is required (%s)", e.path, b.valueSet, label(e))
+			}
+			return
+		}
+	case "Quantity", "Age", "Duration", "Distance", "Count", "SimpleQuantity", "MoneyQuantity":
+		m, _ := v.(map[string]any)
+		c := str(m, "code")
+		if c == "" {
+			return
+		}
+		codings = []terminology.Coding{{System: str(m, "system"), Code: c}}
+	default:
+		return
+	}
+	var unknown []string
+	var notMember []string
+	for _, c := range codings {
+		if c.Code == "" {
+			continue
+		}
+		res := r.validateCode(b.valueSet, c)
+		switch res.Outcome {
+		case terminology.Member:
+			return
+		case terminology.Unknown:
+			unknown = append(unknown, res.Message)
+		default:
+			notMember = append(notMember, fmt.Sprintf("%s|%s: %s", c.System, c.Code, res.Message))
+		}
+	}
+	if len(unknown) == 0 && len(notMember) == 0 {
+		return
+	}
+	if len(notMember) > 0 && len(unknown) == 0 {
+		sev := outcome.Error
+		if b.strength == "extensible" {
+			sev = outcome.Warning
+		}
+		r.issue(sev, outcome.CodeCodeInvalid, path, "%s: code not in the %s value set %s (%s): %s", e.path, b.strength, b.valueSet, label(e), strings.Join(notMember, "; "))
+		return
+	}
+	sev := outcome.Warning
+	if b.strength == "extensible" {
+		sev = outcome.Information
+	}
+	r.issue(sev, outcome.CodeNotSupported, path, "%s: membership in the %s value set %s could not be checked: %s", e.path, b.strength, b.valueSet, strings.Join(unknown, "; "))
+}
+
+func coding(m map[string]any) terminology.Coding {
+	return terminology.Coding{System: str(m, "system"), Version: str(m, "version"), Code: str(m, "code"), Display: str(m, "display")}
+}
+
+// expander is the optional part of Terminology used for codes without a system.
+type expander interface {
+	Expand(valueSet string) (*terminology.Expansion, error)
+}
+
+// validateCode checks a coding; a bare code (a code primitive, whose system
+// the ValueSet implies) is looked up in the ValueSet's expansion by code.
+func (r *run) validateCode(vs string, c terminology.Coding) terminology.Result {
+	if c.System != "" {
+		return r.v.term.ValidateCode(vs, c)
+	}
+	x, ok := r.v.term.(expander)
+	if !ok {
+		return r.v.term.ValidateCode(vs, c)
+	}
+	exp, err := x.Expand(vs)
+	if err != nil {
+		return terminology.Result{Outcome: terminology.Unknown, Message: err.Error()}
+	}
+	for _, k := range exp.Contains {
+		if k.Code == c.Code {
+			return terminology.Result{Outcome: terminology.Member}
+		}
+	}
+	if exp.Complete {
+		return terminology.Result{Outcome: terminology.NotMember, Message: fmt.Sprintf("code %q is not in value set %s", c.Code, vs)}
+	}
+	return terminology.Result{Outcome: terminology.Unknown, Message: fmt.Sprintf("code %q is not among the codes of %s that could be enumerated (%s)", c.Code, vs, strings.Join(exp.Incomplete, "; "))}
+}

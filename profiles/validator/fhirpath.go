@@ -1,0 +1,4 @@
+package validator
+
+// newInvariantEngine returns the FHIRPath engine for invariants.
+func newInvariantEngine(v *Validator) invariantEngine { return nil }

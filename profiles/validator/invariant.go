@@ -1,0 +1,47 @@
+package validator
+
+import (
+	"github.com/bcbench/bcbench/profiles/outcome"
+)
+
+// invariantEngine evaluates FHIRPath invariants; nil when no engine is wired.
+type invariantEngine interface {
+	// check evaluates expr on focus. ok=false means there was no answer
+	// (empty result); err means the expression could not be evaluated.
+	check(expr string, focus any, focusType string, resource, root map[string]any) (value, ok bool, err error)
+}
+
+// skipInvariants are constraints whose checks the validator makes itself
+// (ele-1: every element has a value or children; ext-1: value or
+// extensions).
+var skipInvariants = map[string]bool{"ele-1": true}
+
+// invariants evaluates the FHIRPath constraints of element e on value v.
+func (r *run) invariants(e *elem, v any, code, path string, res map[string]any) {
+	if len(e.constraints) == 0 || r.cancelled() {
+		return
+	}
+	for _, c := range e.constraints {
+		if c.expr == "" || skipInvariants[c.key] {
+			continue
+		}
+		if r.v.inv == nil {
+			r.notEvaluated++
+			r.notEvaluatedWhy = "no FHIRPath engine is wired into the validator"
+			continue
+		}
+		val, ok, err := r.v.inv.check(c.expr, v, code, res, r.root)
+		if err != nil {
+			r.issue(outcome.Information, outcome.CodeNotSupported, path, "constraint %s (%s) could not be evaluated: %v", c.key, c.expr, err)
+			continue
+		}
+		if !ok || val {
+			continue
+		}
+		sev := outcome.Error
+		if c.severity == "warning" {
+			sev = outcome.Warning
+		}
+		r.issue(sev, outcome.CodeInvariant, path, "constraint %s failed on %s: %s [%s]", c.key, e.path, c.human, c.expr)
+	}
+}

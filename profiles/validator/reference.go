@@ -1,0 +1,127 @@
+package validator
+
+import (
+	"strings"
+
+	"github.com/bcbench/bcbench/profiles/outcome"
+	"github.com/bcbench/bcbench/profiles/snapshot"
+)
+
+// reference checks a Reference's target type and, when the target resolves
+// (contained, or an entry of the Bundle being validated), its profiles.
+func (r *run) reference(obj map[string]any, e *elem, path string, res map[string]any) {
+	ref, _ := obj["reference"].(string)
+	if ref == "" {
+		return
+	}
+	target, typ := r.resolve(ref, res)
+	if strings.HasPrefix(ref, "#") && target == nil {
+		r.issue(outcome.Error, outcome.CodeStructure, path+".reference", "reference %s: no contained resource with id %q", ref, ref[1:])
+		return
+	}
+	if t, ok := obj["type"].(string); ok && typ == "" {
+		typ = t
+	}
+	var targets []string
+	for _, t := range e.types {
+		if t.code == "Reference" {
+			targets = append(targets, t.targets...)
+		}
+	}
+	if len(targets) == 0 || typ == "" {
+		return
+	}
+	allowed := map[string]bool{}
+	var names []string
+	for _, t := range targets {
+		name := r.typeOf(t)
+		if name == "Resource" || name == "" {
+			return // any resource, or a target we cannot read
+		}
+		allowed[name] = true
+		names = append(names, name)
+	}
+	if !allowed[typ] {
+		r.issue(outcome.Error, outcome.CodeStructure, path+".reference", "reference %s points to a %s, but %s allows only %s (%s)", ref, typ, e.path, strings.Join(names, ", "), label(e))
+		return
+	}
+	if target == nil || r.nest > maxNest {
+		return
+	}
+	var profiles []string
+	for _, t := range targets {
+		if r.typeOf(t) != typ {
+			continue
+		}
+		if t == snapshot.TypeURL(typ) {
+			return // the base type: any resource of that type
+		}
+		profiles = append(profiles, t)
+	}
+	for _, p := range profiles {
+		s, err := r.v.comp.structure(p)
+		if err != nil {
+			return // not loaded: cannot decide
+		}
+		if r.trial(func(t *run) { t.nest++; t.structure(target, s, path, target) }) {
+			return
+		}
+	}
+	r.issue(outcome.Error, outcome.CodeStructure, path+".reference", "reference %s resolves to a %s that conforms to none of the target profiles %s of %s", ref, typ, strings.Join(profiles, ", "), e.path)
+}
+
+// typeOf returns the resource type a target profile constrains.
+func (r *run) typeOf(canonical string) string {
+	if e, ok := r.v.reg.Lookup(canonical); ok && e.Type != "" {
+		return e.Type
+	}
+	if strings.HasPrefix(canonical, "http://hl7.org/fhir/StructureDefinition/") {
+		return strings.TrimPrefix(canonical, "http://hl7.org/fhir/StructureDefinition/")
+	}
+	return ""
+}
+
+// resolve finds the resource a reference points to (contained in res, or in
+// the Bundle under validation) and the referenced type (from the resource or
+// from the reference text).
+func (r *run) resolve(ref string, res map[string]any) (map[string]any, string) {
+	if strings.HasPrefix(ref, "#") {
+		if ref == "#" {
+			return res, str(res, "resourceType")
+		}
+		for _, c := range asList(res["contained"]) {
+			cm, _ := c.(map[string]any)
+			if str(cm, "id") == ref[1:] {
+				return cm, str(cm, "resourceType")
+			}
+		}
+		return nil, ""
+	}
+	if b := r.root; b != nil && str(b, "resourceType") == "Bundle" {
+		for _, en := range asList(b["entry"]) {
+			em, _ := en.(map[string]any)
+			rm, _ := em["resource"].(map[string]any)
+			if rm == nil {
+				continue
+			}
+			full := str(em, "fullUrl")
+			rel := str(rm, "resourceType") + "/" + str(rm, "id")
+			if full == ref || rel == ref || strings.HasSuffix(full, "/"+ref) && !strings.Contains(ref, "://") {
+				return rm, str(rm, "resourceType")
+			}
+		}
+	}
+	// Type from the text: [base/]Type/id[/_history/v]
+	s := ref
+	if i := strings.Index(s, "/_history/"); i >= 0 {
+		s = s[:i]
+	}
+	parts := strings.Split(s, "/")
+	if len(parts) >= 2 {
+		t := parts[len(parts)-2]
+		if e, ok := r.v.reg.Lookup(snapshot.TypeURL(t)); ok && e.Kind == "resource" {
+			return nil, t
+		}
+	}
+	return nil, ""
+}

@@ -1,0 +1,350 @@
+package validator
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/bcbench/bcbench/profiles/outcome"
+	"github.com/bcbench/bcbench/profiles/terminology"
+)
+
+// slices assigns each item of element c to one of its slices (nil: none),
+// and checks slice cardinality, closed and ordered slicing.
+func (r *run) slices(c *elem, items []item, path string, res map[string]any) []*elem {
+	assigned := make([]*elem, len(items))
+	if len(c.slices) == 0 {
+		return assigned
+	}
+	counts := make([]int, len(c.slices))
+	last := -1
+	for i, it := range items {
+		for si, s := range c.slices {
+			if r.matches(it, s, c.slicing, res) {
+				assigned[i] = s
+				counts[si]++
+				if c.slicing != nil && c.slicing.ordered && si < last {
+					r.issue(outcome.Error, outcome.CodeStructure, it.path, "%s: slice %s is out of order (ordered slicing in %s)", c.path, s.sliceName, label(c))
+				}
+				last = si
+				break
+			}
+		}
+		if assigned[i] == nil {
+			if c.slicing != nil && c.slicing.rules == "closed" {
+				r.issue(outcome.Error, outcome.CodeStructure, it.path, "%s: this value matches none of the slices (%s), and the slicing in %s is closed", c.path, sliceNames(c), label(c))
+			}
+			if c.slicing != nil && c.slicing.rules == "openAtEnd" && last >= 0 {
+				last = len(c.slices) // later slices may not follow
+			}
+		}
+	}
+	for si, s := range c.slices {
+		p := path + "." + c.name + ":" + s.sliceName
+		if counts[si] < s.min {
+			r.issue(outcome.Error, outcome.CodeRequired, p, "%s: slice %s requires at least %d, but found %d (%s)", c.path, s.sliceName, s.min, counts[si], label(s))
+		}
+		if s.max >= 0 && counts[si] > s.max {
+			r.issue(outcome.Error, outcome.CodeStructure, p, "%s: slice %s allows at most %d, but found %d (%s)", c.path, s.sliceName, s.max, counts[si], label(s))
+		}
+	}
+	return assigned
+}
+
+func sliceNames(c *elem) string {
+	names := make([]string, len(c.slices))
+	for i, s := range c.slices {
+		names[i] = s.sliceName
+	}
+	return strings.Join(names, ", ")
+}
+
+// matches decides whether an item belongs to slice s.
+func (r *run) matches(it item, s *elem, sl *slicing, res map[string]any) bool {
+	if sl == nil || len(sl.discriminators) == 0 {
+		// No discriminator: the slice is the one the value conforms to.
+		return r.trial(func(t *run) { t.value(it, s, res) })
+	}
+	for _, d := range sl.discriminators {
+		if !r.discriminate(it, s, d, res) {
+			return false
+		}
+	}
+	return true
+}
+
+func (r *run) discriminate(it item, s *elem, d discriminator, res map[string]any) bool {
+	segs := splitPath(d.path)
+	nodes := r.walk([]any{it.val}, segs, res)
+	target, tcode := r.elemAt(s, segs, it.code)
+	switch d.typ {
+	case "value", "pattern":
+		if target == nil {
+			return true
+		}
+		want, isPattern := target.fixed, false
+		if want == nil {
+			want, isPattern = target.pattern, true
+		}
+		if want == nil && last(segs) == "url" && len(s.types) > 0 && len(s.types[0].profiles) > 0 && target != s {
+			want = s.types[0].profiles[0] // extension slice: its url is the profile's
+		}
+		if want == nil && target == s && len(segs) == 1 && segs[0] == "url" {
+			want = extensionURL(s)
+		}
+		if want == nil {
+			if target.binding != nil && target.binding.strength == "required" {
+				return r.inValueSet(nodes, target.binding.valueSet, tcode)
+			}
+			return true // nothing to tell slices apart by
+		}
+		for _, n := range nodes {
+			if isPattern && matchPattern(n, want) || !isPattern && equal(n, want) {
+				return true
+			}
+		}
+		return false
+	case "exists":
+		if target == nil {
+			return true
+		}
+		return (len(nodes) > 0) == (target.min > 0)
+	case "type":
+		if target == nil {
+			return true
+		}
+		for _, n := range nodes {
+			t := it.code
+			if m, ok := n.(map[string]any); ok && str(m, "resourceType") != "" {
+				t = str(m, "resourceType")
+			}
+			for _, c := range target.typeCodes() {
+				if c == t {
+					return true
+				}
+			}
+		}
+		return len(nodes) == 0 && len(target.types) == 0
+	case "profile":
+		if target == nil {
+			return true
+		}
+		var profiles []string
+		for _, t := range target.types {
+			if strings.Contains(d.path, "resolve()") {
+				profiles = append(profiles, t.targets...)
+			} else {
+				profiles = append(profiles, t.profiles...)
+			}
+		}
+		if len(profiles) == 0 {
+			return true
+		}
+		for _, n := range nodes {
+			m, ok := n.(map[string]any)
+			if !ok {
+				continue
+			}
+			for _, p := range profiles {
+				st, err := r.v.comp.structure(p)
+				if err != nil {
+					continue
+				}
+				if r.trial(func(t *run) { t.nest++; t.structure(m, st, it.path, res) }) {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	return true
+}
+
+// extensionURL is the url an extension slice requires: its fixed url child
+// or its type profile.
+func extensionURL(s *elem) any {
+	if u := s.byName["url"]; u != nil && u.fixed != nil {
+		return u.fixed
+	}
+	for _, t := range s.types {
+		if len(t.profiles) > 0 {
+			return t.profiles[0]
+		}
+	}
+	return nil
+}
+
+func (r *run) inValueSet(nodes []any, vs, code string) bool {
+	for _, n := range nodes {
+		var cs []terminology.Coding
+		switch x := n.(type) {
+		case string:
+			cs = append(cs, terminology.Coding{Code: x})
+		case map[string]any:
+			if _, ok := x["coding"]; ok {
+				for _, c := range asList(x["coding"]) {
+					cm, _ := c.(map[string]any)
+					cs = append(cs, coding(cm))
+				}
+			} else {
+				cs = append(cs, coding(x))
+			}
+		}
+		for _, c := range cs {
+			if r.validateCode(vs, c).Outcome == terminology.Member {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func last(s []string) string {
+	if len(s) == 0 {
+		return ""
+	}
+	return s[len(s)-1]
+}
+
+// splitPath splits a discriminator path at dots outside parentheses and quotes.
+func splitPath(p string) []string {
+	var out []string
+	depth, quote, start := 0, false, 0
+	for i := 0; i < len(p); i++ {
+		switch c := p[i]; {
+		case c == '\'':
+			quote = !quote
+		case quote:
+		case c == '(':
+			depth++
+		case c == ')':
+			depth--
+		case c == '.' && depth == 0:
+			out = append(out, p[start:i])
+			start = i + 1
+		}
+	}
+	return append(out, p[start:])
+}
+
+// funcArg returns the argument of a segment like extension('url') or ofType(X).
+func funcArg(seg, fn string) (string, bool) {
+	if !strings.HasPrefix(seg, fn+"(") || !strings.HasSuffix(seg, ")") {
+		return "", false
+	}
+	return strings.Trim(seg[len(fn)+1:len(seg)-1], "'\" "), true
+}
+
+// walk evaluates a simple discriminator path on instance values.
+func (r *run) walk(nodes []any, segs []string, res map[string]any) []any {
+	for _, seg := range segs {
+		var next []any
+		for _, n := range nodes {
+			switch {
+			case seg == "$this" || seg == "":
+				next = append(next, n)
+			case seg == "resolve()":
+				if m, ok := n.(map[string]any); ok {
+					if ref, _ := m["reference"].(string); ref != "" {
+						if t, _ := r.resolve(ref, res); t != nil {
+							next = append(next, t)
+						}
+					}
+				}
+			default:
+				if u, ok := funcArg(seg, "extension"); ok {
+					m, _ := n.(map[string]any)
+					for _, x := range asList(m["extension"]) {
+						if xm, _ := x.(map[string]any); str(xm, "url") == u {
+							next = append(next, xm)
+						}
+					}
+					continue
+				}
+				if t, ok := funcArg(seg, "ofType"); ok {
+					if m, ok := n.(map[string]any); ok && str(m, "resourceType") != "" && str(m, "resourceType") != t {
+						continue
+					}
+					next = append(next, n)
+					continue
+				}
+				m, ok := n.(map[string]any)
+				if !ok {
+					continue
+				}
+				if v, ok := m[seg]; ok {
+					next = append(next, asList(v)...)
+					continue
+				}
+				for k, v := range m { // choice: value → valueQuantity
+					if strings.HasPrefix(k, seg) && len(k) > len(seg) && k[len(seg)] >= 'A' && k[len(seg)] <= 'Z' {
+						next = append(next, asList(v)...)
+					}
+				}
+			}
+		}
+		nodes = next
+	}
+	return nodes
+}
+
+// elemAt finds the element definition a discriminator path points to inside
+// slice s, following types into their definitions where the snapshot does not
+// list children.
+func (r *run) elemAt(s *elem, segs []string, code string) (*elem, string) {
+	cur := s
+	for _, seg := range segs {
+		switch {
+		case seg == "$this" || seg == "" || seg == "resolve()":
+			continue
+		case strings.HasPrefix(seg, "ofType("):
+			t, _ := funcArg(seg, "ofType")
+			code = t
+			continue
+		}
+		if u, ok := funcArg(seg, "extension"); ok {
+			h := r.holder(cur, code)
+			if h == nil {
+				return nil, ""
+			}
+			ext := h.byName["extension"]
+			if ext == nil {
+				return nil, ""
+			}
+			var found *elem
+			for _, sl := range ext.slices {
+				if fmt.Sprint(extensionURL(sl)) == u {
+					found = sl
+					break
+				}
+			}
+			if found == nil {
+				// The extension's own definition.
+				st, err := r.v.comp.structure(u)
+				if err != nil {
+					return nil, ""
+				}
+				found = st.root
+			}
+			cur, code = found, "Extension"
+			continue
+		}
+		h := r.holder(cur, code)
+		if h == nil {
+			return nil, ""
+		}
+		c, ccode, _ := child(h, seg)
+		if c == nil {
+			if x, ok := h.byName[seg+"[x]"]; ok {
+				c = x
+				if len(x.types) == 1 {
+					ccode = x.types[0].code
+				}
+			}
+		}
+		if c == nil {
+			return nil, ""
+		}
+		cur, code = c, ccode
+	}
+	return cur, code
+}

@@ -1,0 +1,331 @@
+package validator
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/bcbench/bcbench/profiles/snapshot"
+)
+
+// structure is a compiled StructureDefinition: its snapshot as a tree.
+type structure struct {
+	url, version, name string
+	typ, kind          string
+	root               *elem
+}
+
+// label names the structure in messages.
+func (s *structure) label() string {
+	if s.name != "" {
+		return s.name + " (" + s.url + ")"
+	}
+	return s.url
+}
+
+// elem is one element definition of a compiled snapshot.
+type elem struct {
+	id, path, name string // name is the last path segment ("value[x]")
+	min, max       int    // max -1: unbounded
+	arrayInJSON    bool   // base max != 1: the element is an array in JSON
+	types          []typeRef
+	fixed, pattern any
+	fixedKey       string // "fixedCode", "patternCodeableConcept"
+	binding        *binding
+	constraints    []constraint
+	slicing        *slicing
+	slices         []*elem
+	sliceName      string
+	children       []*elem
+	byName         map[string]*elem
+	contentRef     string
+	maxLength      int
+	owner          *structure
+}
+
+type typeRef struct {
+	code     string
+	profiles []string
+	targets  []string
+}
+
+type binding struct{ strength, valueSet string }
+
+type constraint struct{ key, severity, human, expr, source string }
+
+type slicing struct {
+	discriminators []discriminator
+	ordered        bool
+	rules          string
+}
+
+type discriminator struct{ typ, path string }
+
+// choice reports whether the element is a choice of types (value[x]).
+func (e *elem) choice() bool { return strings.HasSuffix(e.name, "[x]") }
+
+// typeCodes lists the type codes of the element.
+func (e *elem) typeCodes() []string {
+	out := make([]string, len(e.types))
+	for i, t := range e.types {
+		out[i] = t.code
+	}
+	return out
+}
+
+// compiler caches compiled structures. Safe for concurrent use.
+type compiler struct {
+	gen   *snapshot.Generator
+	src   snapshot.Resolver
+	mu    sync.Mutex
+	cache map[string]*compiled
+}
+
+type compiled struct {
+	once sync.Once
+	s    *structure
+	err  error
+}
+
+func (c *compiler) structure(canonical string) (*structure, error) {
+	c.mu.Lock()
+	cs, ok := c.cache[canonical]
+	if !ok {
+		cs = &compiled{}
+		c.cache[canonical] = cs
+	}
+	c.mu.Unlock()
+	cs.once.Do(func() { cs.s, cs.err = c.compile(canonical) })
+	return cs.s, cs.err
+}
+
+func (c *compiler) compile(canonical string) (*structure, error) {
+	sd, ok := c.src.Resource(canonical)
+	if !ok {
+		return nil, fmt.Errorf("StructureDefinition %s is not loaded", canonical)
+	}
+	if rt, _ := sd["resourceType"].(string); rt != "StructureDefinition" {
+		return nil, fmt.Errorf("%s is a %s, not a StructureDefinition", canonical, rt)
+	}
+	elems, err := c.gen.Snapshot(canonical)
+	if err != nil {
+		return nil, err
+	}
+	if len(elems) == 0 {
+		return nil, fmt.Errorf("StructureDefinition %s has no elements", canonical)
+	}
+	s := &structure{url: str(sd, "url"), version: str(sd, "version"), name: str(sd, "name"), typ: str(sd, "type"), kind: str(sd, "kind")}
+	if s.typ == "" { // STU3 logical or old style: root path
+		s.typ = str(elems[0], "path")
+	}
+	byID := make(map[string]*elem, len(elems))
+	for i, raw := range elems {
+		e := newElem(raw, s)
+		id := snapshot.ID(raw)
+		e.id = id
+		byID[id] = e
+		if i == 0 {
+			s.root = e
+			continue
+		}
+		parent, slice := findParent(byID, id)
+		if parent == nil {
+			continue // malformed snapshot: orphan element
+		}
+		if slice {
+			parent.slices = append(parent.slices, e)
+			continue
+		}
+		parent.children = append(parent.children, e)
+		if parent.byName == nil {
+			parent.byName = map[string]*elem{}
+		}
+		if _, dup := parent.byName[e.name]; !dup {
+			parent.byName[e.name] = e
+		}
+	}
+	// R4 type slices of a choice without explicit slicing: by type.
+	var fix func(e *elem)
+	fix = func(e *elem) {
+		if e.choice() && len(e.slices) > 0 && e.slicing == nil {
+			e.slicing = &slicing{rules: "open", discriminators: []discriminator{{typ: "type", path: "$this"}}}
+		}
+		for _, c := range e.children {
+			fix(c)
+		}
+		for _, c := range e.slices {
+			fix(c)
+		}
+	}
+	fix(s.root)
+	return s, nil
+}
+
+// findParent finds the element an id hangs from: the longest known prefix
+// ending before a '.' (child) or ':' (slice).
+func findParent(byID map[string]*elem, id string) (*elem, bool) {
+	for j := len(id) - 1; j > 0; j-- {
+		if id[j] != '.' && id[j] != ':' {
+			continue
+		}
+		if p, ok := byID[id[:j]]; ok {
+			return p, id[j] == ':'
+		}
+	}
+	return nil, false
+}
+
+func str(m map[string]any, k string) string { s, _ := m[k].(string); return s }
+
+func strList(v any) []string {
+	switch x := v.(type) {
+	case string:
+		return []string{x}
+	case []any:
+		var out []string
+		for _, s := range x {
+			if t, ok := s.(string); ok {
+				out = append(out, t)
+			}
+		}
+		return out
+	}
+	return nil
+}
+
+func toInt(v any, def int) int {
+	switch x := v.(type) {
+	case float64:
+		return int(x)
+	case int:
+		return x
+	case interface{ String() string }:
+		if n, err := strconv.Atoi(x.String()); err == nil {
+			return n
+		}
+	case string:
+		if n, err := strconv.Atoi(x); err == nil {
+			return n
+		}
+	}
+	return def
+}
+
+func parseMax(v any) int {
+	s, _ := v.(string)
+	if s == "*" {
+		return -1
+	}
+	if n, err := strconv.Atoi(s); err == nil {
+		return n
+	}
+	return -1
+}
+
+func newElem(raw map[string]any, s *structure) *elem {
+	path := str(raw, "path")
+	e := &elem{path: path, owner: s, sliceName: str(raw, "sliceName"), contentRef: str(raw, "contentReference")}
+	if i := strings.LastIndexByte(path, '.'); i >= 0 {
+		e.name = path[i+1:]
+	} else {
+		e.name = path
+	}
+	e.min = toInt(raw["min"], 0)
+	e.max = parseMax(raw["max"])
+	if _, ok := raw["max"]; !ok {
+		e.max = -1
+	}
+	e.arrayInJSON = e.max != 1 && e.max != 0
+	if b, ok := raw["base"].(map[string]any); ok {
+		bm := parseMax(b["max"])
+		e.arrayInJSON = bm != 1 && bm != 0
+	}
+	if e.maxLength = toInt(raw["maxLength"], 0); e.maxLength < 0 {
+		e.maxLength = 0
+	}
+	for _, t := range asList(raw["type"]) {
+		tm, _ := t.(map[string]any)
+		code := str(tm, "code")
+		if strings.HasPrefix(code, "http://hl7.org/fhirpath/System.") || code == "" {
+			code = "string"
+			for _, x := range asList(tm["extension"]) {
+				xm, _ := x.(map[string]any)
+				if strings.HasSuffix(str(xm, "url"), "structuredefinition-fhir-type") {
+					if v := str(xm, "valueUrl"); v != "" {
+						code = v
+					} else if v := str(xm, "valueUri"); v != "" {
+						code = v
+					}
+				}
+			}
+			if strings.HasSuffix(path, ".id") || path == "id" {
+				code = "id"
+				if strings.Count(path, ".") > 1 || !isResourceRoot(path) {
+					code = "string" // Element.id is a string
+				}
+			}
+		}
+		e.types = append(e.types, typeRef{code: code, profiles: strList(tm["profile"]), targets: strList(tm["targetProfile"])})
+	}
+	// STU3 Reference type entries keep target profiles in profile.
+	for i, t := range e.types {
+		if t.code == "Reference" && len(t.targets) == 0 && len(t.profiles) > 0 {
+			e.types[i].targets, e.types[i].profiles = t.profiles, nil
+		}
+	}
+	for k, v := range raw {
+		switch {
+		case strings.HasPrefix(k, "fixed"):
+			e.fixed, e.fixedKey = v, k
+		case strings.HasPrefix(k, "pattern"):
+			e.pattern, e.fixedKey = v, k
+		}
+	}
+	if b, ok := raw["binding"].(map[string]any); ok {
+		vs := str(b, "valueSet")
+		if vs == "" {
+			vs = str(b, "valueSetUri")
+		}
+		if vs == "" {
+			if r, ok := b["valueSetReference"].(map[string]any); ok {
+				vs = str(r, "reference")
+			}
+		}
+		if vs != "" {
+			e.binding = &binding{strength: str(b, "strength"), valueSet: vs}
+		}
+	}
+	for _, c := range asList(raw["constraint"]) {
+		cm, _ := c.(map[string]any)
+		e.constraints = append(e.constraints, constraint{key: str(cm, "key"), severity: str(cm, "severity"), human: str(cm, "human"), expr: str(cm, "expression"), source: str(cm, "source")})
+	}
+	if sl, ok := raw["slicing"].(map[string]any); ok {
+		e.slicing = &slicing{rules: str(sl, "rules")}
+		if o, ok := sl["ordered"].(bool); ok {
+			e.slicing.ordered = o
+		}
+		for _, d := range asList(sl["discriminator"]) {
+			dm, _ := d.(map[string]any)
+			e.slicing.discriminators = append(e.slicing.discriminators, discriminator{typ: str(dm, "type"), path: str(dm, "path")})
+		}
+		// STU3 allows discriminator as a plain path list (value type implied).
+		for _, p := range strList(sl["discriminator"]) {
+			e.slicing.discriminators = append(e.slicing.discriminators, discriminator{typ: "value", path: p})
+		}
+	}
+	return e
+}
+
+func isResourceRoot(path string) bool { return strings.Count(path, ".") == 1 }
+
+func asList(v any) []any {
+	switch x := v.(type) {
+	case []any:
+		return x
+	case nil:
+		return nil
+	default:
+		return []any{x}
+	}
+}

@@ -1,0 +1,304 @@
+// Package validator checks FHIR resources (JSON or XML, R4 or STU3) against
+// the base specification and profiles loaded from FHIR packages, and reports
+// the findings as a FHIR OperationOutcome.
+//
+// # Constructing a validator
+//
+// Give the package folders (or .tgz files, or name#version from the package
+// cache, or any folder of conformance resources) and the FHIR version:
+//
+//	v, err := validator.New(validator.Options{
+//		FHIRVersion: "4.0.1",
+//		Packages: []string{
+//			"../shared/corpus/hl7-fhir-core/4.0.1",        // the core package: required
+//			"../shared/corpus/nictiz-r4-zib2020/resources", // zib2020 + nl-core
+//			"../shared/corpus/nictiz-r4-mp9",               // MP9
+//		},
+//	})
+//	out := v.Validate(ctx, data, validator.Request{Profiles: []string{url}})
+//	if out.HasErrors() { fmt.Print(out.Text()) }
+//
+// The core package of the FHIR version must be among the packages (it
+// provides the base definitions and snapshots everything is built on). A
+// registry loaded elsewhere can be shared with Options.Registry. A Validator
+// is safe for concurrent use; compiled profiles are cached.
+//
+// # What is checked
+//
+// For the resource (and every contained or Bundle-entry resource): unknown
+// elements; JSON array or single shape; types and primitive formats;
+// cardinality; fixed and pattern values; bindings through the terminology
+// service (required: error, extensible: warning, preferred/example: not
+// checked; an undecidable code is a warning that says what could not be
+// checked); slicing (value, pattern, exists, type and profile
+// discriminators; open, closed, ordered); extensions by URL against their
+// definitions; references (target types and profiles; resolution inside
+// Bundles and contained resources); FHIRPath invariants (error severity:
+// error, warning severity: warning) when a FHIRPath engine is wired in.
+// The profiles checked are those of Request.Profiles, else those the resource
+// claims in meta.profile; the base definition of the resource type always.
+package validator
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"unicode"
+
+	"github.com/bcbench/bcbench/profiles/fhirxml"
+	"github.com/bcbench/bcbench/profiles/outcome"
+	"github.com/bcbench/bcbench/profiles/registry"
+	"github.com/bcbench/bcbench/profiles/snapshot"
+	"github.com/bcbench/bcbench/profiles/terminology"
+)
+
+// Limits on input.
+const (
+	// MaxInput is the largest resource (in bytes) Validate accepts.
+	MaxInput = 64 << 20
+	// MaxDepth is the deepest JSON nesting Validate accepts.
+	MaxDepth = 500
+	// maxIssues bounds the issues of one outcome.
+	maxIssues = 1000
+)
+
+// Options configure New.
+type Options struct {
+	// FHIRVersion is "4.0.1" (R4, the default) or "3.0.1"/"3.0.2" (STU3).
+	FHIRVersion string
+	// Packages are the sources to load (see profiles/registry.Load).
+	Packages []string
+	// Registry, when set, is used instead of loading Packages.
+	Registry *registry.Registry
+	// CacheDir is the FHIR package cache for name#version sources.
+	CacheDir string
+	// Terminology checks bindings; nil uses terminology.New(registry).
+	Terminology Terminology
+}
+
+// Terminology checks codes against ValueSets; *terminology.Service satisfies it.
+type Terminology interface {
+	ValidateCode(valueSet string, c terminology.Coding) terminology.Result
+}
+
+// Request says how to validate one resource.
+type Request struct {
+	// Format is "json", "xml" or "" (sniffed from the first byte).
+	Format string
+	// Profiles are canonical URLs to validate against; empty means the
+	// profiles the resource claims in meta.profile.
+	Profiles []string
+	// FillPlaceholders replaces Touchstone/Nictiz placeholders such as
+	// ${DATE, T, D, -146} and ${UUID} with concrete values before decoding.
+	FillPlaceholders bool
+}
+
+// Validator validates resources. It is safe for concurrent use.
+type Validator struct {
+	reg     *registry.Registry
+	comp    *compiler
+	term    Terminology
+	version string
+	stu3    bool
+	inv     invariantEngine
+}
+
+// New loads the packages and returns a Validator.
+func New(opts Options) (*Validator, error) {
+	if opts.FHIRVersion == "" {
+		opts.FHIRVersion = "4.0.1"
+	}
+	switch {
+	case strings.HasPrefix(opts.FHIRVersion, "4.0"), strings.HasPrefix(opts.FHIRVersion, "3.0"):
+	default:
+		return nil, fmt.Errorf("new validator: FHIR version %q not supported (4.0.1 or 3.0.1)", opts.FHIRVersion)
+	}
+	reg := opts.Registry
+	if reg == nil {
+		var err error
+		if reg, err = registry.Load(registry.Options{CacheDir: opts.CacheDir}, opts.Packages...); err != nil {
+			return nil, fmt.Errorf("new validator: %w", err)
+		}
+	}
+	v := &Validator{reg: reg, version: opts.FHIRVersion, stu3: strings.HasPrefix(opts.FHIRVersion, "3.")}
+	base := "http://hl7.org/fhir/StructureDefinition/Resource"
+	e, ok := reg.Lookup(base)
+	if !ok {
+		return nil, fmt.Errorf("new validator: the FHIR core package (%s) is not among the packages: %s not found", opts.FHIRVersion, base)
+	}
+	if fv := e.FHIRVersion; fv != "" && fv[:3] != opts.FHIRVersion[:3] {
+		return nil, fmt.Errorf("new validator: the core package loaded is FHIR %s, not %s", fv, opts.FHIRVersion)
+	}
+	v.comp = &compiler{gen: snapshot.New(reg), src: reg, cache: map[string]*compiled{}}
+	v.term = opts.Terminology
+	if v.term == nil {
+		v.term = terminology.New(reg)
+	}
+	v.inv = newInvariantEngine(v)
+	return v, nil
+}
+
+// Registry returns the loaded definitions.
+func (v *Validator) Registry() *registry.Registry { return v.reg }
+
+// FHIRVersion returns the FHIR version the validator was made for.
+func (v *Validator) FHIRVersion() string { return v.version }
+
+// Validate decodes data (JSON or XML) and validates it.
+func (v *Validator) Validate(ctx context.Context, data []byte, req Request) *outcome.OperationOutcome {
+	out := outcome.New()
+	res, isXML, err := Decode(data, req.Format, req.FillPlaceholders)
+	if err != nil {
+		out.Add(outcome.Fatal, outcome.CodeStructure, "", "%v", err)
+		return out
+	}
+	return v.validateTree(ctx, res, isXML, req, out)
+}
+
+// ValidateResource validates an already decoded resource tree (the
+// JSON-shaped tree of profiles/; it is not modified). fromXML relaxes the
+// JSON array rules, which XML input cannot carry.
+func (v *Validator) ValidateResource(ctx context.Context, res map[string]any, fromXML bool, req Request) *outcome.OperationOutcome {
+	return v.validateTree(ctx, res, fromXML, req, outcome.New())
+}
+
+// Decode reads a resource in JSON or XML (format "" sniffs it) into the
+// JSON-shaped tree, bounded by MaxInput and MaxDepth.
+func Decode(data []byte, format string, fill bool) (map[string]any, bool, error) {
+	if len(data) > MaxInput {
+		return nil, false, fmt.Errorf("input is %d bytes, larger than the limit of %d", len(data), MaxInput)
+	}
+	if fill {
+		data = FillPlaceholders(data)
+	}
+	trimmed := bytes.TrimLeft(bytes.TrimPrefix(data, []byte("\xef\xbb\xbf")), " \t\r\n")
+	if format == "" {
+		switch {
+		case len(trimmed) == 0:
+			return nil, false, errors.New("input is empty")
+		case trimmed[0] == '<':
+			format = "xml"
+		default:
+			format = "json"
+		}
+	}
+	switch format {
+	case "xml":
+		m, err := fhirxml.Decode(trimmed)
+		if err != nil {
+			return nil, true, err
+		}
+		return m, true, nil
+	case "json":
+		m, err := decodeJSON(trimmed)
+		return m, false, err
+	}
+	return nil, false, fmt.Errorf("unknown format %q (json or xml)", format)
+}
+
+func decodeJSON(data []byte) (map[string]any, error) {
+	if err := checkDepth(data); err != nil {
+		return nil, err
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, fmt.Errorf("decode fhir json: %w", err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, errors.New("decode fhir json: data after the resource")
+	}
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil, fmt.Errorf("decode fhir json: a resource must be a JSON object, not %s", jsonKind(v))
+	}
+	return m, nil
+}
+
+// checkDepth refuses JSON nested deeper than MaxDepth before decoding it.
+func checkDepth(data []byte) error {
+	depth, inStr, esc := 0, false, false
+	for _, c := range data {
+		switch {
+		case inStr:
+			if esc {
+				esc = false
+			} else if c == '\\' {
+				esc = true
+			} else if c == '"' {
+				inStr = false
+			}
+		case c == '"':
+			inStr = true
+		case c == '{' || c == '[':
+			if depth++; depth > MaxDepth {
+				return fmt.Errorf("decode fhir json: nested deeper than %d", MaxDepth)
+			}
+		case c == '}' || c == ']':
+			depth--
+		}
+	}
+	return nil
+}
+
+func jsonKind(v any) string {
+	switch v.(type) {
+	case []any:
+		return "an array"
+	case string:
+		return "a string"
+	case json.Number:
+		return "a number"
+	case bool:
+		return "a boolean"
+	case nil:
+		return "null"
+	}
+	return "an object"
+}
+
+func (v *Validator) validateTree(ctx context.Context, res map[string]any, isXML bool, req Request, out *outcome.OperationOutcome) *outcome.OperationOutcome {
+	r := &run{v: v, ctx: ctx, out: out, xml: isXML, seen: map[string]bool{}}
+	rt, _ := res["resourceType"].(string)
+	if rt == "" {
+		out.Add(outcome.Error, outcome.CodeStructure, "", "the resource has no resourceType")
+		return out
+	}
+	base, err := v.comp.structure(snapshot.TypeURL(rt))
+	if err != nil || base.kind != "resource" {
+		out.Add(outcome.Error, outcome.CodeStructure, rt, "unknown resource type %q in FHIR %s", rt, v.version)
+		return out
+	}
+	r.root = res
+	profiles := req.Profiles
+	claimed := len(profiles) == 0
+	if claimed {
+		profiles = metaProfiles(res)
+	}
+	r.resource(res, rt, base, profiles, claimed, res)
+	if r.notEvaluated > 0 {
+		out.Add(outcome.Information, outcome.CodeNotSupported, rt,
+			"%d FHIRPath invariant evaluation(s) were not performed: %s", r.notEvaluated, r.notEvaluatedWhy)
+	}
+	if r.truncated {
+		out.Add(outcome.Warning, outcome.CodeTooCostly, rt, "more than %d issues: the rest were not reported", maxIssues)
+	}
+	if len(out.Issue) == 0 {
+		out.Add(outcome.Information, outcome.CodeInformational, "", "no issues found")
+	}
+	out.Sort()
+	return out
+}
+
+func metaProfiles(res map[string]any) []string {
+	meta, _ := res["meta"].(map[string]any)
+	return strList(meta["profile"])
+}
+
+// isPrimitive reports whether a type code is a FHIR primitive.
+func isPrimitive(code string) bool { return code != "" && unicode.IsLower(rune(code[0])) }
