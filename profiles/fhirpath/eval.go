@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 )
@@ -167,17 +167,13 @@ type Env struct {
 }
 
 type state struct {
-	env     *Env
-	types   TypeResolver
-	steps   int
-	max     int
-	now     time.Time
-	nowSet  bool
-	root    Collection
-	vars    map[string]Collection
-	resPtr  Collection
-	rootRes Collection
-	ctxPtr  Collection
+	env    *Env
+	types  TypeResolver
+	steps  int
+	max    int
+	now    time.Time
+	nowSet bool
+	root   Collection
 }
 
 type frame struct {
@@ -201,12 +197,23 @@ func (e *Expression) Evaluate(focus any, env *Env) (out Collection, err error) {
 	if env == nil {
 		env = &Env{}
 	}
-	s := &state{env: env, types: env.Types, max: env.MaxSteps}
+	run := &struct {
+		s   state
+		fr  frame
+		one [1]Value
+	}{}
+	s, fr := &run.s, &run.fr
+	s.env, s.types, s.max = env, env.Types, env.MaxSteps
 	if s.max <= 0 {
 		s.max = DefaultMaxSteps
 	}
-	s.root = toCollection(focus, env.FocusType)
-	fr := &frame{focus: s.root}
+	if el, ok := focus.(*Element); ok {
+		run.one[0] = el
+		s.root = run.one[:]
+	} else {
+		s.root = toCollection(focus, env.FocusType)
+	}
+	fr.focus = s.root
 	if len(s.root) == 1 {
 		fr.this = s.root[0]
 	}
@@ -302,19 +309,17 @@ func (s *state) eval(n *node, fr *frame) (Collection, error) {
 		}
 		return s.navigate(in, n.name, n)
 	case nFunc:
-		var in Collection
-		if n.left == nil {
-			if fr.this != nil {
-				in = Collection{fr.this}
-			} else {
-				in = fr.focus
+		if n.name == "count" {
+			// count() evaluates its own input (to count children cheaply).
+			if n.left == nil {
+				in, _ := s.funcInput(n, fr)
+				return Collection{Integer(len(in))}, nil
 			}
-		} else {
-			var err error
-			in, err = s.eval(n.left, fr)
-			if err != nil {
-				return nil, err
-			}
+			return n.fn.call(s, n, nil, fr)
+		}
+		in, err := s.funcInput(n, fr)
+		if err != nil {
+			return nil, err
 		}
 		return n.fn.call(s, n, in, fr)
 	case nIndexer:
@@ -368,6 +373,15 @@ func (s *state) eval(n *node, fr *frame) (Collection, error) {
 		return s.binary(n, fr)
 	}
 	return nil, evalErr(n, "unsupported expression")
+}
+
+// funcInput evaluates the input of a function call: its left operand, or
+// $this (the frame's focus) for a call at the start of a path.
+func (s *state) funcInput(n *node, fr *frame) (Collection, error) {
+	if n.left == nil {
+		return fr.focus, nil
+	}
+	return s.eval(n.left, fr)
 }
 
 func (s *state) variable(n *node) (Collection, error) {
@@ -431,9 +445,6 @@ func isResourceData(d any) bool {
 // focus returns the focus; anything else is navigation from the focus.
 func (s *state) ident(n *node, fr *frame) (Collection, error) {
 	focus := fr.focus
-	if fr.this != nil {
-		focus = Collection{fr.this}
-	}
 	if n.name != "" && n.name[0] >= 'A' && n.name[0] <= 'Z' {
 		matched := false
 		out := Collection{}
@@ -684,6 +695,68 @@ func newChild(data any, ext map[string]any, typ, name string) *Element {
 	return &Element{data: data, ext: ext, typ: typ, name: name}
 }
 
+// childCount counts the child elements of e without wrapping them.
+func (s *state) childCount(e *Element) int {
+	m, ok := e.data.(map[string]any)
+	if !ok {
+		if e.ext == nil {
+			return 0
+		}
+		n := 0
+		if e.ext["id"] != nil {
+			n++
+		}
+		if a, ok := e.ext["extension"].([]any); ok {
+			n += len(a)
+		} else if e.ext["extension"] != nil {
+			n++
+		}
+		return n
+	}
+	n := 0
+	for k, v := range m {
+		if k == "resourceType" || k == "fhir_comments" {
+			continue
+		}
+		if k[0] == '_' {
+			if _, ok := m[k[1:]]; ok {
+				continue // counted with its value (below)
+			}
+			n += countItems(v)
+			continue
+		}
+		if a, ok := v.([]any); ok {
+			exts, _ := m["_"+k].([]any)
+			for i, it := range a {
+				if it != nil || (i < len(exts) && exts[i] != nil) {
+					n++
+				}
+			}
+			continue
+		}
+		if v != nil || m["_"+k] != nil {
+			n++
+		}
+	}
+	return n
+}
+
+func countItems(v any) int {
+	if a, ok := v.([]any); ok {
+		n := 0
+		for _, it := range a {
+			if it != nil {
+				n++
+			}
+		}
+		return n
+	}
+	if v == nil {
+		return 0
+	}
+	return 1
+}
+
 // children returns all child elements of e (in property-name order).
 func (s *state) children(e *Element, out Collection) Collection {
 	m, ok := e.data.(map[string]any)
@@ -694,7 +767,8 @@ func (s *state) children(e *Element, out Collection) Collection {
 		}
 		return out
 	}
-	keys := make([]string, 0, len(m))
+	var buf [24]string
+	keys := buf[:0]
 	for k := range m {
 		if k == "resourceType" || k == "fhir_comments" {
 			continue
@@ -707,7 +781,7 @@ func (s *state) children(e *Element, out Collection) Collection {
 		}
 		keys = append(keys, k)
 	}
-	sort.Strings(keys)
+	slices.Sort(keys)
 	for _, k := range keys {
 		out = appendElems(out, m[k], m["_"+k], s.propertyType(e.typ, k), k)
 	}

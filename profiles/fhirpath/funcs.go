@@ -94,7 +94,18 @@ func inputString(in Collection, n *node) (string, bool, error) {
 	return singleString(in, n, "input")
 }
 
-func boolC(b bool) Collection { return Collection{Boolean(b)} }
+// Shared one-item boolean results; collections are never modified in place.
+var (
+	trueC  = Collection{Boolean(true)}
+	falseC = Collection{Boolean(false)}
+)
+
+func boolC(b bool) Collection {
+	if b {
+		return trueC
+	}
+	return falseC
+}
 
 var empty = Collection{}
 
@@ -140,9 +151,7 @@ func init() {
 		"supersetOf": fixed(1, 1, func(s *state, n *node, in Collection, a []Collection) (Collection, error) {
 			return boolC(subset(a[0], in)), nil
 		}),
-		"count": fixed(0, 0, func(s *state, n *node, in Collection, _ []Collection) (Collection, error) {
-			return Collection{Integer(len(in))}, nil
-		}),
+		"count": {minArgs: 0, maxArgs: 0, call: countFn},
 		"distinct": fixed(0, 0, func(s *state, n *node, in Collection, _ []Collection) (Collection, error) {
 			if err := s.charge(len(in) * len(in)); err != nil {
 				return nil, err
@@ -1705,4 +1714,30 @@ func unescapeJSON(s string) (string, bool) {
 		}
 	}
 	return b.String(), true
+}
+
+// countFn implements count(). children().count() is counted without
+// materialising the children (ele-1 asks it of every element).
+func countFn(s *state, n *node, in Collection, fr *frame) (Collection, error) {
+	if n.left != nil && n.left.kind == nFunc && n.left.name == "children" {
+		src, err := s.funcInput(n.left, fr)
+		if err != nil {
+			return nil, err
+		}
+		total := 0
+		for _, v := range src {
+			if e, ok := v.(*Element); ok {
+				total += s.childCount(e)
+			}
+		}
+		return Collection{Integer(total)}, nil
+	}
+	var err error
+	if n.left != nil {
+		in, err = s.eval(n.left, fr)
+		if err != nil {
+			return nil, err
+		}
+	}
+	return Collection{Integer(len(in))}, nil
 }
