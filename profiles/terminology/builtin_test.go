@@ -155,3 +155,20 @@ func TestMIME(t *testing.T) {
 		})
 	}
 }
+
+func TestISO3166(t *testing.T) {
+	cases := []struct {
+		code string
+		want Outcome
+	}{
+		{"NL", Member}, {"BE", Member}, {"SS", Member}, {"XX", NotMember}, {"nl", NotMember},
+		{"EU", Unknown}, {"NLD", Unknown}, {"528", Unknown}, {"N1", NotMember}, {"", NotMember},
+	}
+	for _, tc := range cases {
+		t.Run(tc.code, func(t *testing.T) {
+			if got := checkISO3166(tc.code); got.Outcome != tc.want {
+				t.Fatalf("checkISO3166(%q) = %v (%s), want %v", tc.code, got.Outcome, got.Message, tc.want)
+			}
+		})
+	}
+}

@@ -121,6 +121,13 @@ func TestCoreR4ValueSets(t *testing.T) {
 			coding: Coding{System: SystemMIME, Code: "application/fhir+json"}, want: Member},
 		{name: "mimetypes no slash", valueSet: "http://hl7.org/fhir/ValueSet/mimetypes",
 			coding: Coding{System: SystemMIME, Code: "pdf"}, want: NotMember},
+		// ISO 3166 regex filters, checked by rule.
+		{name: "iso3166-1-3 regex filter, alpha-3 unknown", valueSet: "http://hl7.org/fhir/ValueSet/iso3166-1-3",
+			coding: Coding{System: SystemISO3166, Code: "NLD"}, want: Unknown, msg: []string{"alpha-3"}},
+		{name: "iso3166-1-3 regex filter, alpha-2 fails regex", valueSet: "http://hl7.org/fhir/ValueSet/iso3166-1-3",
+			coding: Coding{System: SystemISO3166, Code: "NL"}, want: NotMember},
+		{name: "iso3166-1-2 listed", valueSet: "http://hl7.org/fhir/ValueSet/iso3166-1-2",
+			coding: Coding{System: SystemISO3166, Code: "NL", Display: "Netherlands"}, want: Member},
 		// Not loaded.
 		{name: "value set not loaded", valueSet: "http://example.org/ValueSet/nothing",
 			coding: Coding{System: gender, Code: "male"}, want: Unknown, msg: []string{"not in the loaded packages"}},
@@ -151,6 +158,10 @@ func TestNictizValueSets(t *testing.T) {
 			msg: []string{"urn:oid:2.16.840.1.113883.2.4.4.7", "not-present"}},
 		{name: "LandCodelijsten import GBA table 34", valueSet: land,
 			coding: Coding{System: "urn:oid:2.16.840.1.113883.2.4.4.16.34", Code: "5001", Display: "Canada"}, want: Member},
+		{name: "LandCodelijsten import ISO 3166 NL", valueSet: land,
+			coding: Coding{System: SystemISO3166, Code: "NL"}, want: Member},
+		{name: "LandCodelijsten import ISO 3166 unassigned", valueSet: land,
+			coding: Coding{System: SystemISO3166, Code: "XX"}, want: NotMember},
 		{name: "LandCodelijsten import GBA unknown code", valueSet: land,
 			coding: Coding{System: "urn:oid:2.16.840.1.113883.2.4.4.16.34", Code: "1234"}, want: NotMember},
 	})

@@ -2,6 +2,7 @@ package terminology
 
 import (
 	"fmt"
+	"regexp"
 	"sort"
 	"strings"
 	"sync"
@@ -358,6 +359,9 @@ func (s *Service) compileSystemPart(vs *valueSet, system, version string, inc ma
 			return r.Outcome, r.Message
 		}})
 		p.incomplete = append(p.incomplete, desc)
+	case b != nil && onlyCodeRegex(filters):
+		p.open = append(p.open, builtinRegexMatcher(system, b, filters))
+		p.incomplete = append(p.incomplete, p.open[len(p.open)-1].desc)
 	case b != nil || cs == nil || !cs.hasContent():
 		p.open = append(p.open, externalMatcher(system, cs, filters))
 		p.incomplete = append(p.incomplete, p.open[len(p.open)-1].desc)
@@ -462,6 +466,46 @@ func externalMatcher(system string, cs *codeSystem, filters []filter) matcher {
 			return NotMember, ""
 		}
 		return Unknown, fmt.Sprintf("code %q: filter %s on %s could not be checked (code system %s)", c.Code, ft, system, strings.TrimPrefix(why, "which "))
+	}}
+}
+
+// onlyCodeRegex reports whether every filter is a regex on the code, which
+// can be checked for a code system known by rule.
+func onlyCodeRegex(fs []filter) bool {
+	for _, f := range fs {
+		if f.op != "regex" || (f.property != "code" && f.property != "concept") {
+			return false
+		}
+	}
+	return true
+}
+
+// builtinRegexMatcher checks regex filters on the code of a code system
+// known by rule: the code must match every regex and be valid by the rule.
+func builtinRegexMatcher(system string, b *builtinSystem, fs []filter) matcher {
+	desc := fmt.Sprintf("codes of %s matching %s (checked by rule: %s)", system, filtersText(fs), b.name())
+	res := make([]*regexp.Regexp, len(fs))
+	var bad error
+	for i, f := range fs {
+		res[i], bad = fullRegexp(f.value)
+		if bad != nil {
+			break
+		}
+	}
+	return matcher{desc: desc, match: func(c Coding) (Outcome, string) {
+		if c.System != system {
+			return NotMember, ""
+		}
+		if bad != nil {
+			return Unknown, fmt.Sprintf("code %q: filter on %s could not be checked: %v", c.Code, system, bad)
+		}
+		for i, re := range res {
+			if !re.MatchString(c.Code) {
+				return NotMember, fmt.Sprintf("code %q does not match filter %q", c.Code, fs[i].String())
+			}
+		}
+		r := b.check(c.Code)
+		return r.Outcome, r.Message
 	}}
 }
 
