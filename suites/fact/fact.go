@@ -50,7 +50,9 @@ func Candidates(published map[string][]map[string]any, patientID string, f fixtu
 			continue
 		}
 		if f.Medication != nil {
-			if hasCoding(Product(r, lookup), f.Medication.Product) {
+			// MP9: the category is the only thing that tells the building
+			// blocks sharing a resource type apart (fixtures set Fact.Code to it).
+			if hasCoding(Product(r, lookup), f.Medication.Product) && (f.Code.Code == "" || categoryHas(r, f.Code)) {
 				out = append(out, r)
 			}
 			continue
@@ -60,6 +62,17 @@ func Candidates(published map[string][]map[string]any, patientID string, f fixtu
 		}
 	}
 	return out
+}
+
+// categoryHas says whether the resource's category (a list or, on
+// MedicationDispense and MedicationStatement, a single concept) carries c.
+func categoryHas(r map[string]any, c fixtures.Coding) bool {
+	for _, cc := range list(r["category"]) {
+		if hasCoding(codings(cc), c) {
+			return true
+		}
+	}
+	return false
 }
 
 // refersTo says whether a resource's subject (or patient) is the Patient.
@@ -155,9 +168,17 @@ func codedValueElement(r map[string]any) string {
 // Date says whether the resource's clinically relevant date (effective,
 // onset, authoredOn, occurrence) falls on the given day (YYYY-MM-DD).
 func Date(r map[string]any, day string) (string, bool) {
-	for _, field := range []string{"effectiveDateTime", "effectiveInstant", "onsetDateTime", "authoredOn", "occurrenceDateTime", "recordedDate", "performedDateTime", "dateAsserted"} {
+	for _, field := range []string{"effectiveDateTime", "effectiveInstant", "onsetDateTime", "authoredOn", "occurrenceDateTime", "recordedDate", "performedDateTime", "dateAsserted", "whenHandedOver"} {
 		if s, ok := r[field].(string); ok {
 			return s, strings.HasPrefix(s, day)
+		}
+	}
+	// MP9 ToedieningsAfspraak: its date is an extension.
+	for _, e := range list(r["extension"]) {
+		if m, ok := e.(map[string]any); ok && m["url"] == "http://nictiz.nl/fhir/StructureDefinition/ext-AdministrationAgreement.AdministrationAgreementDateTime" {
+			if s, ok := m["valueDateTime"].(string); ok {
+				return s, strings.HasPrefix(s, day)
+			}
 		}
 	}
 	for _, field := range []string{"effectivePeriod", "occurrencePeriod", "performedPeriod"} {

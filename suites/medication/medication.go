@@ -62,9 +62,13 @@ func agreementFindings(ctx SpecContext, s *fixtures.Scenario, items []fact.Item)
 			continue
 		}
 		var closest []fact.Finding
-		for _, r := range cands {
+		for i, r := range cands {
 			f := fact.Medication(r, it.Event.ID, it.Fact.Key, *it.Fact.Medication, resolve)
-			if closest == nil || len(f) < len(closest) {
+			if len(f) == 0 {
+				closest = nil // an exact match: no findings
+				break
+			}
+			if i == 0 || len(f) < len(closest) {
 				closest = f
 			}
 		}
