@@ -53,8 +53,10 @@ func indexCodeSystem(res map[string]any) *codeSystem {
 		}
 	}
 	var walk func(list []any, parent string, depth int)
+	truncated := false
 	walk = func(list []any, parent string, depth int) {
 		if depth > maxConceptDepth {
+			truncated = true
 			return
 		}
 		for _, item := range list {
@@ -109,6 +111,11 @@ func indexCodeSystem(res map[string]any) *codeSystem {
 		}
 	}
 	walk(arr(res, "concept"), "", 0)
+	if truncated && cs.content == "complete" {
+		// Concepts nested deeper than we read are missing: never call an
+		// absent code NotMember on that basis.
+		cs.content = "fragment"
+	}
 	// Make parent and child links symmetric and free of duplicates.
 	for _, code := range cs.order {
 		con := cs.concepts[code]

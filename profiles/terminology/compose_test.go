@@ -261,3 +261,60 @@ func TestValidateConcept(t *testing.T) {
 		})
 	}
 }
+
+// Malformed or hostile definitions give Unknown / errors, never a panic or a
+// hang.
+func TestMalformedDefinitions(t *testing.T) {
+	deepCS := map[string]any{"resourceType": "CodeSystem", "url": "http://example.org/cs/deep", "content": "complete"}
+	cur := deepCS
+	for i := 0; i < 10000; i++ {
+		child := map[string]any{"code": fmt.Sprintf("c%d", i)}
+		cur["concept"] = []any{child}
+		cur = child
+	}
+	deepExp := map[string]any{"resourceType": "ValueSet", "url": "http://example.org/vs/deep-expansion"}
+	exp := map[string]any{}
+	deepExp["expansion"] = exp
+	cur = exp
+	for i := 0; i < 10000; i++ {
+		child := map[string]any{"system": "http://loinc.org", "code": fmt.Sprintf("%d-0", i)}
+		cur["contains"] = []any{child}
+		cur = child
+	}
+	src := synthetic(t,
+		`{"resourceType":"ValueSet","url":"http://example.org/vs/no-compose"}`,
+		`{"resourceType":"ValueSet","url":"http://example.org/vs/junk","compose":{"include":[1,"a",null,{"system":5,"concept":"x","filter":[{"op":3}]},{"concept":[{"code":"x"}]}],"exclude":"nope"}}`,
+		`{"resourceType":"CodeSystem","url":"http://example.org/vs/not-a-vs","content":"complete"}`,
+		vs("http://example.org/vs/deep-cs", `{"include":[{"system":"http://example.org/cs/deep","filter":[{"property":"concept","op":"is-a","value":"c0"}]}]}`),
+		vs("http://example.org/vs/huge-regex", fmt.Sprintf(`{"include":[{"system":"http://example.org/cs/deep","filter":[{"property":"code","op":"regex","value":%q}]}]}`, strings.Repeat("a", 5000))),
+	)
+	src.add(deepCS)
+	src.add(deepExp)
+	// A chain of imports longer than maxImportDepth.
+	for i := 0; i < 40; i++ {
+		src.add(mustJSON(t, vs(fmt.Sprintf("http://example.org/vs/chain%d", i), fmt.Sprintf(`{"include":[{"valueSet":["http://example.org/vs/chain%d"]}]}`, i+1))))
+	}
+	svc := New(src)
+	code := Coding{System: "http://loinc.org", Code: "1-0"}
+	for _, u := range []string{"no-compose", "junk", "not-a-vs", "deep-cs", "huge-regex", "deep-expansion", "chain0"} {
+		t.Run(u, func(t *testing.T) {
+			r := svc.ValidateCode("http://example.org/vs/"+u, code)
+			if r.Outcome == Member && u != "deep-expansion" {
+				t.Errorf("%s: member: %s", u, r.Message)
+			}
+			if r.Outcome != Member && r.Message == "" {
+				t.Errorf("%s: %v without a message", u, r.Outcome)
+			}
+			_, _ = svc.Expand("http://example.org/vs/" + u)
+		})
+	}
+	if r := svc.ValidateCodeInSystem(Coding{System: "http://example.org/cs/deep", Code: "c9000"}); r.Outcome != Unknown {
+		t.Errorf("code below the nesting limit: %v %s", r.Outcome, r.Message)
+	}
+	if r := svc.ValidateCode("http://example.org/vs/chain0", code); r.Outcome != Unknown || !strings.Contains(r.Message, "deeper") {
+		t.Errorf("import chain: %v %s", r.Outcome, r.Message)
+	}
+	if r := svc.ValidateCode("http://example.org/vs/huge-regex", Coding{System: "http://example.org/cs/deep", Code: "c1"}); r.Outcome != Unknown {
+		t.Errorf("huge regex: %v %s", r.Outcome, r.Message)
+	}
+}
