@@ -338,9 +338,9 @@ func outcomeGoals(rs []RequirementResult) []OutcomeGoal {
 			continue
 		}
 		g.Assessed = true
-		real := Realisation(g.Passed, g.Requirements)
-		disc := Discount(g.Goal, real)
-		g.Realisation, g.Discount = &real, &disc
+		pct := Realisation(g.Passed, g.Requirements)
+		disc := Discount(g.Goal, pct)
+		g.Realisation, g.Discount = &pct, &disc
 	}
 	return goals
 }

@@ -43,6 +43,9 @@ type htmlView struct {
 	Requirements []htmlRequirement
 	Counts       []htmlCount
 	MustOpen     int
+	// RepayAll is set when every outcome goal was assessed and each is
+	// realised below 50 %: then the whole subsidy is repaid (seed 001 §5.5).
+	RepayAll bool
 }
 
 type htmlGoal struct {
@@ -122,6 +125,12 @@ func HTML(res *Results) ([]byte, error) {
 			hg.DiscountText = percent(*g.Discount) + " %"
 		}
 		v.Goals = append(v.Goals, hg)
+	}
+	v.RepayAll = len(res.OutcomeGoals) == 4
+	for _, g := range res.OutcomeGoals {
+		if !g.Assessed || g.Realisation == nil || *g.Realisation >= 50 {
+			v.RepayAll = false
+		}
 	}
 	s := res.Summary
 	v.Counts = []htmlCount{

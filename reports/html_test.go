@@ -117,12 +117,15 @@ func TestHTMLReadable(t *testing.T) {
 		{"fail, self-test", func() *Results { return richResults(t) },
 			[]string{"Niet geslaagd", "Zelftest — geen certificaat", "1 MOET-eis", "medicatieveiligheid", "niet beoordeeld",
 				"7,5 %", "50 %", "Het XIS MOET a.", ReasonNotTested, "voldoet niet", `href="evidence/xis.har"`, "ref-xis", "23 november 2026, 13:00:00 UTC"},
-			[]string{"Certificeringsrun", "<script"}},
+			[]string{"Certificeringsrun", "<script", "terugbetaald"}},
 		{"pass, certification", func() *Results {
 			r := Assemble(baseInput(t, []string{"MED-01", "STD-01"}, spec("a", Pass, "MED-01", "STD-01")))
 			r.Mode = ModeCertification
 			return r
 		}, []string{"Geslaagd", "Certificeringsrun", "0 %", "100 %"}, []string{"Zelftest", "Niet geslaagd"}},
+		{"all goals under 50 %: repay everything", func() *Results {
+			return Assemble(baseInput(t, []string{"MED-01", "CLI-01", "STD-01", "HER-01"}, spec("a", Fail, "MED-01", "CLI-01", "STD-01", "HER-01")))
+		}, []string{"volledige subsidiebedrag worden terugbetaald", "40 %"}, nil},
 		{"incomplete", func() *Results {
 			return Assemble(baseInput(t, []string{"MED-01", "STD-01"}, spec("a", Pass, "MED-01")))
 		},
