@@ -130,6 +130,11 @@ const maxImportDepth = 32
 // ValidateCode says whether the Coding is in the ValueSet with canonical URL
 // valueSet ("url" or "url|version"). With an empty valueSet it checks the
 // code against its code system (see ValidateCodeInSystem).
+//
+// A Coding without a system is a bare code (a FHIR code primitive bound to
+// the ValueSet): its system is the one the ValueSet draws codes from; when
+// the ValueSet draws from several, the code is a member if it is a member
+// under any of them.
 func (s *Service) ValidateCode(valueSet string, c Coding) Result {
 	if valueSet == "" {
 		return s.ValidateCodeInSystem(c)
@@ -137,6 +142,9 @@ func (s *Service) ValidateCode(valueSet string, c Coding) Result {
 	vs, err := s.valueSet(valueSet)
 	if err != nil {
 		return Result{Outcome: Unknown, Message: err.Error()}
+	}
+	if c.System == "" {
+		return vs.validateBare(c)
 	}
 	return vs.validate(c)
 }

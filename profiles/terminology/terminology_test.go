@@ -128,6 +128,17 @@ func TestCoreR4ValueSets(t *testing.T) {
 			coding: Coding{System: SystemISO3166, Code: "NL"}, want: NotMember},
 		{name: "iso3166-1-2 listed", valueSet: "http://hl7.org/fhir/ValueSet/iso3166-1-2",
 			coding: Coding{System: SystemISO3166, Code: "NL", Display: "Netherlands"}, want: Member},
+		// Bare codes (code primitives): the value set's system is implied.
+		{name: "bare code in a one-system value set", valueSet: "http://hl7.org/fhir/ValueSet/administrative-gender",
+			coding: Coding{Code: "female"}, want: Member},
+		{name: "bare code not in the value set", valueSet: "http://hl7.org/fhir/ValueSet/administrative-gender",
+			coding: Coding{Code: "woman"}, want: NotMember},
+		{name: "bare MIME type checked by rule", valueSet: "http://hl7.org/fhir/ValueSet/mimetypes",
+			coding: Coding{Code: "application/pdf"}, want: Member},
+		{name: "bare language checked by rule", valueSet: "http://hl7.org/fhir/ValueSet/all-languages",
+			coding: Coding{Code: "nl_NL"}, want: NotMember},
+		{name: "bare code, SNOMED filter", valueSet: "http://hl7.org/fhir/ValueSet/route-codes",
+			coding: Coding{Code: "26643006"}, want: Unknown, msg: []string{"is-a 284009009"}},
 		// Not loaded.
 		{name: "value set not loaded", valueSet: "http://example.org/ValueSet/nothing",
 			coding: Coding{System: gender, Code: "male"}, want: Unknown, msg: []string{"not in the loaded packages"}},

@@ -37,6 +37,8 @@ type valueSet struct {
 	open     []matcher       // included parts that could not be enumerated
 	openExcl []matcher       // excluded parts that could not be enumerated
 	systems  map[string]bool // systems the value set draws codes from
+	// sortedSystems lists systems in a fixed order (for bare codes).
+	sortedSystems []string
 
 	incomplete []string // why the enumeration is not the whole value set
 	note       string   // how the value set was expanded, when not from compose alone
@@ -112,6 +114,12 @@ func (s *Service) compile(canonical string, res map[string]any, stack []string) 
 	if hasExpansion && (!hasCompose || !complete) {
 		s.useExpansion(vs, expansion, hasCompose)
 	}
+	for sys := range vs.systems {
+		if sys != "" {
+			vs.sortedSystems = append(vs.sortedSystems, sys)
+		}
+	}
+	sort.Strings(vs.sortedSystems)
 	// Codes of code systems that say they are not case sensitive also match
 	// in another case.
 	caseless := map[string]bool{}
@@ -582,6 +590,29 @@ func (vs *valueSet) validate(c Coding) Result {
 		return Result{Outcome: NotMember, Message: fmt.Sprintf("code %q is not in value set %s: the value set has no codes from system %s", c.Code, vs.canonical, c.System)}
 	}
 	return Result{Outcome: NotMember, Message: fmt.Sprintf("code %q (system %s) is not in value set %s", c.Code, c.System, vs.canonical)}
+}
+
+// validateBare checks a code without a system against every system the
+// value set draws from.
+func (vs *valueSet) validateBare(c Coding) Result {
+	if len(vs.systems) == 0 {
+		return Result{Outcome: Unknown, Message: fmt.Sprintf("code %q has no system and value set %s names none; it could not be checked", c.Code, vs.canonical)}
+	}
+	var unknown []string
+	for _, sys := range vs.sortedSystems {
+		c.System = sys
+		r := vs.validate(c)
+		switch r.Outcome {
+		case Member:
+			return r
+		case Unknown:
+			unknown = append(unknown, r.Message)
+		}
+	}
+	if len(unknown) > 0 {
+		return Result{Outcome: Unknown, Message: strings.Join(unknown, "; ")}
+	}
+	return Result{Outcome: NotMember, Message: fmt.Sprintf("code %q is not in value set %s", c.Code, vs.canonical)}
 }
 
 // checkExcludes applies excludes that could not be enumerated.
