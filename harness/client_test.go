@@ -1,0 +1,100 @@
+package harness
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestFHIRClientAnswersBadServersWithErrors(t *testing.T) {
+	cases := []struct {
+		name    string
+		handler http.HandlerFunc
+		want    string
+	}{
+		{"garbage", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("<html>not fhir")) }, "decoding"},
+		{"not a searchset", func(w http.ResponseWriter, _ *http.Request) {
+			w.Write([]byte(`{"resourceType":"Bundle","type":"collection"}`))
+		}, "searchset"},
+		{"server error", func(w http.ResponseWriter, _ *http.Request) { http.Error(w, "boom", 500) }, "500"},
+		{"too large", func(w http.ResponseWriter, _ *http.Request) {
+			w.Write([]byte(`{"resourceType":"Bundle","x":"`))
+			chunk := []byte(strings.Repeat("a", 1<<20))
+			for range 40 {
+				if _, err := w.Write(chunk); err != nil {
+					return
+				}
+			}
+		}, "larger than"},
+		{"hangs", func(_ http.ResponseWriter, r *http.Request) { <-r.Context().Done() }, "Client.Timeout"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			ts := httptest.NewServer(tc.handler)
+			defer ts.Close()
+			f := &FHIR{Base: ts.URL, Client: &http.Client{Timeout: 500 * time.Millisecond}}
+			_, err := f.Search(context.Background(), "Observation", url.Values{"patient": {"p"}})
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("Search() error = %v, want it to mention %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestFHIRSearchFollowsNextAndSkipsIncludes(t *testing.T) {
+	var ts *httptest.Server
+	ts = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Get("page") == "2" {
+			w.Write([]byte(`{"resourceType":"Bundle","type":"searchset","entry":[{"resource":{"resourceType":"Observation","id":"b"}}]}`))
+			return
+		}
+		w.Write([]byte(`{"resourceType":"Bundle","type":"searchset","link":[{"relation":"next","url":"` + ts.URL + `/Observation?page=2"}],
+			"entry":[{"resource":{"resourceType":"Observation","id":"a"},"search":{"mode":"match"}},
+			         {"resource":{"resourceType":"Practitioner","id":"x"},"search":{"mode":"include"}}]}`))
+	}))
+	defer ts.Close()
+	f := &FHIR{Base: ts.URL}
+	got, err := f.Search(context.Background(), "Observation", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[0]["id"] != "a" || got[1]["id"] != "b" {
+		t.Fatalf("Search() = %v, want a and b", got)
+	}
+}
+
+func TestAdapter(t *testing.T) {
+	cases := []struct {
+		name    string
+		status  int
+		body    string
+		wantErr string
+	}{
+		{"accepted with receipt", 201, `{"registered":"2026-11-23T12:00:00Z","resources":["Observation/1"]}`, ""},
+		{"accepted without body", 202, ``, ""},
+		{"refused", 422, `{"resourceType":"OperationOutcome"}`, "422"},
+		{"garbage receipt", 201, `<<<`, "receipt"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if r.Header.Get("Authorization") != "Bearer s3cret" {
+					w.WriteHeader(401)
+					return
+				}
+				w.WriteHeader(tc.status)
+				w.Write([]byte(tc.body))
+			}))
+			defer ts.Close()
+			a := &Adapter{Base: ts.URL, Token: "s3cret"}
+			_, err := a.Register(context.Background(), map[string]string{"event": "e1"})
+			if tc.wantErr == "" && err != nil || tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)) {
+				t.Fatalf("Register() error = %v, want %q", err, tc.wantErr)
+			}
+		})
+	}
+}
