@@ -44,6 +44,8 @@ func TestUCUM(t *testing.T) {
 		{"dB", Member},
 		{"KiBy", Member},
 		{"g{total}", Member},
+		{"{eenheden per dag}", Member},
+		{"{g per week}", Member},
 		{"[CFU]/mL", Member},
 		{"cm[H2O]", Member},
 		{"kcal", Member},
@@ -56,6 +58,8 @@ func TestUCUM(t *testing.T) {
 		{"(mg", NotMember},
 		{"mg}", NotMember},
 		{"{unclosed", NotMember},
+		{"{tab\x01}", NotMember},
+		{"{µg}", NotMember},
 		{"m g", NotMember},
 		{"kh", NotMember}, // hour takes no prefix
 		{"k[in_i]", NotMember},

@@ -164,7 +164,9 @@ func (p *ucumParser) annotation() {
 		return
 	}
 	for j := p.i + 1; j < p.i+end; j++ {
-		if c := p.s[j]; c < 33 || c > 126 || c == '{' {
+		// Printable ASCII, spaces included (as the UCUM reference library
+		// accepts them; real Nictiz data uses "{eenheden per dag}").
+		if c := p.s[j]; c < 32 || c > 126 {
 			p.i = j
 			p.fail(fmt.Sprintf("character %q not allowed in an annotation", c))
 			return

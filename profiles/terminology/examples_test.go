@@ -1,0 +1,72 @@
+package terminology
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/bcbench/bcbench/profiles/fhirxml"
+)
+
+// TestNictizExampleCodings checks every Coding (system + code) in the Nictiz
+// zib2020 / nl-core examples against its code system: codes of complete
+// CodeSystems in the packages must exist, UCUM units must parse. Unknown is
+// fine (SNOMED CT, LOINC, G-Standaard are not in the packages). It prints the
+// counts and every display that differs from the code system's.
+func TestNictizExampleCodings(t *testing.T) {
+	svc := New(corpus(t))
+	files, err := filepath.Glob(filepath.Join(corpusDir(t), "nictiz-r4-zib2020", "examples", "*.xml"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no examples: %v", err)
+	}
+	counts := map[Outcome]int{}
+	warnings := 0
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := fhirxml.Decode(data)
+		if err != nil {
+			t.Errorf("%s: %v", filepath.Base(f), err)
+			continue
+		}
+		walkCodings(res, func(c Coding) {
+			r := svc.ValidateCodeInSystem(c)
+			counts[r.Outcome]++
+			if r.Outcome == NotMember {
+				t.Errorf("%s: %s#%s: %s", filepath.Base(f), c.System, c.Code, r.Message)
+			}
+			if r.DisplayWarning != "" {
+				warnings++
+				t.Logf("%s: %s", filepath.Base(f), r.DisplayWarning)
+			}
+		})
+	}
+	t.Logf("%d example files; codings: %d member, %d unknown, %d not-member; %d display warnings",
+		len(files), counts[Member], counts[Unknown], counts[NotMember], warnings)
+	if counts[Member] < 100 {
+		t.Errorf("only %d codings confirmed; expected the examples to use many in-package codes", counts[Member])
+	}
+}
+
+// walkCodings calls fn for every object with a string system and code
+// (Coding, Quantity).
+func walkCodings(v any, fn func(Coding)) {
+	switch x := v.(type) {
+	case map[string]any:
+		sys, ok1 := x["system"].(string)
+		code, ok2 := x["code"].(string)
+		if ok1 && ok2 {
+			d, _ := x["display"].(string)
+			fn(Coding{System: sys, Code: code, Display: d})
+		}
+		for _, c := range x {
+			walkCodings(c, fn)
+		}
+	case []any:
+		for _, c := range x {
+			walkCodings(c, fn)
+		}
+	}
+}
