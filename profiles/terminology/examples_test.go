@@ -3,6 +3,7 @@ package terminology
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/bcbench/bcbench/profiles/fhirxml"
@@ -14,10 +15,41 @@ import (
 // fine (SNOMED CT, LOINC, G-Standaard are not in the packages). It prints the
 // counts and every display that differs from the code system's.
 func TestNictizExampleCodings(t *testing.T) {
-	svc := New(corpus(t))
-	files, err := filepath.Glob(filepath.Join(corpusDir(t), "nictiz-r4-zib2020", "examples", "*.xml"))
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no examples: %v", err)
+	t.Run("R4 zib2020", func(t *testing.T) {
+		files, err := filepath.Glob(filepath.Join(corpusDir(t), "nictiz-r4-zib2020", "examples", "*.xml"))
+		if err != nil || len(files) == 0 {
+			t.Fatalf("no examples: %v", err)
+		}
+		checkExampleCodings(t, New(corpus(t)), files, 100)
+	})
+	t.Run("STU3 birth care and zib2017", func(t *testing.T) {
+		var files []string
+		for _, dir := range []string{"nictiz-stu3-geboortezorg", "nictiz-stu3-zib2017"} {
+			err := filepath.WalkDir(filepath.Join(corpusDir(t), dir), func(p string, d os.DirEntry, err error) error {
+				if err == nil && !d.IsDir() && strings.HasSuffix(p, ".xml") && strings.Contains(strings.ToLower(p), "example") {
+					files = append(files, p)
+				}
+				return err
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		checkExampleCodings(t, New(corpusSTU3(t)), files, 50,
+			// Upstream defects in nictiz-stu3-geboortezorg/examples/UterusActivity.xml:
+			// "sec" is not UCUM (the second is "s") and Montevideo units have no
+			// UCUM code. Our NotMember verdict is right.
+			"UterusActivity.xml|http://unitsofmeasure.org#sec",
+			"UterusActivity.xml|http://unitsofmeasure.org#MVU")
+	})
+}
+
+// checkExampleCodings fails on every NotMember except the known upstream
+// defects, given as "file|system#code".
+func checkExampleCodings(t *testing.T, svc *Service, files []string, minMembers int, knownDefects ...string) {
+	known := map[string]bool{}
+	for _, k := range knownDefects {
+		known[k] = true
 	}
 	counts := map[Outcome]int{}
 	warnings := 0
@@ -34,7 +66,9 @@ func TestNictizExampleCodings(t *testing.T) {
 		walkCodings(res, func(c Coding) {
 			r := svc.ValidateCodeInSystem(c)
 			counts[r.Outcome]++
-			if r.Outcome == NotMember {
+			if r.Outcome == NotMember && known[filepath.Base(f)+"|"+c.System+"#"+c.Code] {
+				t.Logf("known upstream defect: %s: %s", filepath.Base(f), r.Message)
+			} else if r.Outcome == NotMember {
 				t.Errorf("%s: %s#%s: %s", filepath.Base(f), c.System, c.Code, r.Message)
 			}
 			if r.DisplayWarning != "" {
@@ -45,7 +79,7 @@ func TestNictizExampleCodings(t *testing.T) {
 	}
 	t.Logf("%d example files; codings: %d member, %d unknown, %d not-member; %d display warnings",
 		len(files), counts[Member], counts[Unknown], counts[NotMember], warnings)
-	if counts[Member] < 100 {
+	if counts[Member] < minMembers {
 		t.Errorf("only %d codings confirmed; expected the examples to use many in-package codes", counts[Member])
 	}
 }

@@ -236,6 +236,7 @@ func (p *ucumParser) simpleUnit() {
 		}
 	}
 	if noPrefix != "" {
+		p.i = start
 		p.fail(noPrefix)
 		return
 	}
@@ -245,5 +246,6 @@ func (p *ucumParser) simpleUnit() {
 		}
 		return
 	}
+	p.i = start
 	p.fail(fmt.Sprintf("unknown unit %q", atom))
 }
