@@ -211,3 +211,24 @@ func TestParseResultsRejectsInconsistentTotals(t *testing.T) {
 		})
 	}
 }
+
+// FuzzParseResults: whatever the bytes, ParseResults returns an error or a
+// result that survives a round trip; it never panics.
+func FuzzParseResults(f *testing.F) {
+	good, _ := Marshal(richResults(f))
+	f.Add(good)
+	f.Add([]byte(`{}`))
+	f.Add([]byte(`{"schema":"bcbench.results/v1","requirements":[{"id":"A-1"}]}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		res, err := ParseResults(data)
+		if err != nil {
+			return
+		}
+		if _, err := Marshal(res); err != nil {
+			t.Fatalf("parsed results do not marshal: %v", err)
+		}
+		if _, err := HTML(res); err != nil {
+			t.Fatalf("parsed results do not render: %v", err)
+		}
+	})
+}

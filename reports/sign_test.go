@@ -350,3 +350,24 @@ func TestStatementIsValidInToto(t *testing.T) {
 		t.Fatalf("predicate verdict = %v", st.GetPredicate().GetFields()["verdict"])
 	}
 }
+
+func TestVerifyHostileEnvelopes(t *testing.T) {
+	keys := t.TempDir()
+	InitKeys(keys)
+	cases := map[string]string{
+		"deeply nested":     strings.Repeat("[", 200000) + strings.Repeat("]", 200000),
+		"payload not b64":   `{"payloadType":"application/vnd.in-toto+json","payload":"%%%","signatures":[{"keyid":"","sig":"AA=="}]}`,
+		"signature not b64": `{"payloadType":"application/vnd.in-toto+json","payload":"e30=","signatures":[{"keyid":"","sig":"%%%"}]}`,
+		"empty":             ``,
+	}
+	for name, body := range cases {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			p := filepath.Join(dir, EnvelopeFile)
+			os.WriteFile(p, []byte(body), 0o644)
+			if err := Verify(p, filepath.Join(keys, PubFile)); err == nil {
+				t.Fatal("Verify accepted a hostile envelope")
+			}
+		})
+	}
+}
