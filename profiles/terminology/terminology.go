@@ -1,18 +1,61 @@
 // Package terminology is the offline terminology service the profile
 // validator uses for bindings: it expands ValueSets from their compose (or
 // uses a shipped expansion), checks codes against CodeSystems that are in the
-// loaded packages, and knows a few code systems by rule (UCUM units, BCP-47
-// language tags, MIME types).
+// loaded packages, and knows a few code systems by rule.
 //
 // Every answer is Member, NotMember or Unknown. Unknown always carries a
-// message that says exactly what could not be checked, for example a filter
-// on SNOMED CT or LOINC (whose content is not in the packages), a CodeSystem
-// that is only a fragment, or a ValueSet or CodeSystem that is not loaded. The
-// service never turns "could not check" into a pass or a fail.
+// message that says exactly what could not be checked; the service never
+// turns "could not check" into a pass or a fail.
+//
+// What is decided (Member / NotMember):
+//   - codes a ValueSet lists (compose.include.concept), in any code system,
+//     including SNOMED CT, LOINC and the G-Standaard; a listed code that its
+//     complete CodeSystem does not define is NotMember;
+//   - whole CodeSystems in the packages with content "complete";
+//   - filters on such CodeSystems: is-a, descendent-of, is-not-a,
+//     generalizes, child-of, descendent-leaf, =, in, not-in, regex, exists,
+//     on concept/code, parent/child, display and any declared property; the
+//     hierarchy comes from nested concepts and parent/child/subsumedBy
+//     properties;
+//   - compose.exclude, compose.include.valueSet imports (one import: union;
+//     several, or an import with a system: intersection), "url|version"
+//     canonicals and include.version (falling back to the loaded version);
+//   - a shipped expansion (expansion.contains, nested) when there is no
+//     compose or the compose cannot be evaluated offline;
+//   - code-in-system checks (ValidateCodeInSystem) for complete CodeSystems;
+//   - by rule: UCUM units (http://unitsofmeasure.org: expression syntax with
+//     prefixes, exponents, "." and "/", parentheses, factors, annotations,
+//     and every atom against the UCUM unit table), BCP-47 language tags
+//     (urn:ietf:bcp:47: RFC 5646 syntax, ISO 639-1 languages, ISO 3166-1
+//     regions, common scripts), MIME types (urn:ietf:bcp:13: RFC 6838 syntax
+//     and registered top-level types; subtypes are not checked), ISO 3166-1
+//     alpha-2 country codes (urn:iso:std:iso:3166), and regex filters on the
+//     code of these systems.
+//
+// What is Unknown (with a message naming the part that could not be checked):
+//   - a filter on a code system whose content is not in the packages (SNOMED
+//     CT is-a / descendent-of / in refset, LOINC properties, ...), or any
+//     other filter on a rule-based system (UCUM "canonical");
+//   - a whole code system that is absent or "not-present" (LOINC, the
+//     G-Standaard tables) for a code the ValueSet does not list;
+//   - a code not in a "fragment" or "example" CodeSystem;
+//   - an exclude that cannot be evaluated, when the code is otherwise in;
+//   - a missing ValueSet, a missing or cyclic import, a filter on a code or
+//     property the CodeSystem does not define, a regex Go cannot evaluate;
+//   - a partial shipped expansion (total larger than what it lists);
+//   - a well-formed UCUM unit with a bracketed atom not in the table, a
+//     well-formed language tag with subtags outside the built-in tables, an
+//     alpha-3 / numeric ISO 3166 code, a MIME type with an "x-" top level.
+//
+// A Coding's display is compared (ignoring case and white space) with the
+// code's display and designations in the CodeSystem and ValueSet; a
+// mismatch sets Result.DisplayWarning, a warning-level note. Codes compare
+// case-sensitively unless the CodeSystem says caseSensitive false.
 //
 // ValueSets are compiled once per canonical ("url" or "url|version") and the
-// result is cached; a Service is safe for concurrent use. Validating a code
-// against an expanded ValueSet is a map lookup.
+// result is cached; a Service is safe for concurrent use and reads the cache
+// without locks. Validating a code against an expanded ValueSet is a map
+// lookup.
 package terminology
 
 import (
