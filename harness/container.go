@@ -36,8 +36,8 @@ type ContainerConfig struct {
 	// Port is the container port the system listens on.
 	Port int
 	Env  map[string]string
-	// Dockerfile, when set, builds the image first from Context (the image
-	// is removed again on Stop).
+	// Dockerfile, when set, builds the image first from Context and tags it
+	// Image (the image is kept).
 	Dockerfile string
 	Context    string
 	// Network is a Docker network to join, with the role name as alias.
@@ -105,6 +105,13 @@ func (t *containerTarget) Start(ctx context.Context) error {
 	if err := DockerAvailable(ctx); err != nil {
 		return fmt.Errorf("starting %s from image %s: %w", t.cfg.Role, t.cfg.Image, err)
 	}
+	if t.cfg.Dockerfile == "" {
+		// No registry answers here, and a vendor's image is theirs to
+		// supply: the bench never pulls.
+		if err := imagePresent(ctx, t.cfg.Image); err != nil {
+			return fmt.Errorf("starting %s: %w", t.cfg.Role, err)
+		}
+	}
 	disableRyuk()
 	port := strconv.Itoa(t.cfg.Port) + "/tcp"
 	req := testcontainers.ContainerRequest{
@@ -126,13 +133,16 @@ func (t *containerTarget) Start(ctx context.Context) error {
 		req.NetworkAliases = map[string][]string{t.cfg.Network: {t.cfg.Role}}
 	}
 	if t.cfg.Dockerfile != "" {
+		// The built image is tagged with the manifest's name and kept: it is
+		// the vendor's, and the next run reuses its layers.
+		repo, tag := splitImageRef(t.cfg.Image)
 		req.Image = ""
 		req.FromDockerfile = testcontainers.FromDockerfile{
 			Context:    t.cfg.Context,
 			Dockerfile: t.cfg.Dockerfile,
-			Repo:       "bcbench/candidate-" + t.cfg.Role,
-			Tag:        strconv.FormatInt(time.Now().UnixNano(), 36),
-			KeepImage:  false,
+			Repo:       repo,
+			Tag:        tag,
+			KeepImage:  true,
 		}
 	}
 	c, err := testcontainers.GenericContainer(ctx, testcontainers.GenericContainerRequest{
@@ -178,15 +188,16 @@ func (t *containerTarget) startedLocked(ctx context.Context, port string) error 
 		return fmt.Errorf("inspecting container: %w", err)
 	}
 	t.digest = info.Image
-	host, err := t.c.Host(ctx)
-	if err != nil {
-		return fmt.Errorf("finding the Docker host: %w", err)
-	}
-	if host == "localhost" {
-		host = "127.0.0.1"
-	}
+	// The port is published on the engine's 127.0.0.1 (see the port
+	// bindings above): the driver needs a local engine, and never uses
+	// testcontainers' guess of the host (a gateway address inside a
+	// container), so the bench talks to loopback only.
+	host := "127.0.0.1"
 	mapped, err := t.c.MappedPort(ctx, port)
 	if err != nil {
+		if aerr := t.aliveLocked(ctx); aerr != nil {
+			return aerr
+		}
 		return fmt.Errorf("finding the published port: %w", err)
 	}
 	t.base = "http://" + net.JoinHostPort(host, strconv.Itoa(int(mapped.Num())))
@@ -308,6 +319,15 @@ func (t *containerTarget) ContainerID() string {
 	return t.c.GetContainerID()
 }
 
+// splitImageRef splits repo[:tag] (the tag defaults to latest).
+func splitImageRef(ref string) (repo, tag string) {
+	slash := strings.LastIndex(ref, "/")
+	if colon := strings.LastIndex(ref, ":"); colon > slash {
+		return ref[:colon], ref[colon+1:]
+	}
+	return ref, "latest"
+}
+
 func shortID(id string) string {
 	if len(id) > 12 {
 		return id[:12]
@@ -319,8 +339,13 @@ var ryukOnce sync.Once
 
 // disableRyuk turns testcontainers' reaper off: it needs a pulled image,
 // and the bench removes what it starts itself.
+// It also silences testcontainers' default logger (its banner would go to
+// the bench's stderr); per-container messages go to ContainerConfig.Logf.
 func disableRyuk() {
-	ryukOnce.Do(func() { _ = os.Setenv("TESTCONTAINERS_RYUK_DISABLED", "true") })
+	ryukOnce.Do(func() {
+		_ = os.Setenv("TESTCONTAINERS_RYUK_DISABLED", "true")
+		tclog.SetDefault(tclog.NewNoopLogger())
+	})
 }
 
 // DockerAvailable returns nil when a Docker engine answers GET /_ping at
@@ -355,9 +380,45 @@ func DockerAvailable(ctx context.Context) error {
 }
 
 func pingDocker(ctx context.Context, host string) error {
+	status, _, err := dockerGet(ctx, host, "/_ping")
+	if err != nil {
+		return err
+	}
+	if status != http.StatusOK {
+		return fmt.Errorf("/_ping answered %d", status)
+	}
+	return nil
+}
+
+// dockerHost returns the engine address DockerAvailable settled on.
+func dockerHost() string {
+	if h := os.Getenv("DOCKER_HOST"); h != "" {
+		return h
+	}
+	return "unix:///var/run/docker.sock"
+}
+
+// imagePresent returns nil when the engine has the image locally.
+func imagePresent(ctx context.Context, ref string) error {
+	status, body, err := dockerGet(ctx, dockerHost(), "/images/"+url.PathEscape(ref)+"/json")
+	if err != nil {
+		return fmt.Errorf("looking up image %s: %w", ref, err)
+	}
+	switch status {
+	case http.StatusOK:
+		return nil
+	case http.StatusNotFound:
+		return fmt.Errorf("image %s is not present on this Docker engine; build or load it first (the bench never pulls; for the reference images: make images)", ref)
+	default:
+		return fmt.Errorf("looking up image %s: engine answered %d: %s", ref, status, snippet(body))
+	}
+}
+
+// dockerGet sends GET path to the engine at host (unix:// or tcp://).
+func dockerGet(ctx context.Context, host, path string) (int, []byte, error) {
 	u, err := url.Parse(host)
 	if err != nil {
-		return fmt.Errorf("bad DOCKER_HOST: %w", err)
+		return 0, nil, fmt.Errorf("bad DOCKER_HOST: %w", err)
 	}
 	var dial func(ctx context.Context, _, _ string) (net.Conn, error)
 	base := "http://docker"
@@ -365,7 +426,7 @@ func pingDocker(ctx context.Context, host string) error {
 	case "unix":
 		path := u.Path
 		if _, err := os.Stat(path); err != nil {
-			return fmt.Errorf("no socket: %w", err)
+			return 0, nil, fmt.Errorf("no socket: %w", err)
 		}
 		dial = func(ctx context.Context, _, _ string) (net.Conn, error) {
 			var d net.Dialer
@@ -374,24 +435,22 @@ func pingDocker(ctx context.Context, host string) error {
 	case "tcp", "http":
 		base = "http://" + u.Host
 	default:
-		return fmt.Errorf("DOCKER_HOST scheme %q is not checked by the bench; use unix:// or tcp://", u.Scheme)
+		return 0, nil, fmt.Errorf("DOCKER_HOST scheme %q is not supported by the bench; use unix:// or tcp://", u.Scheme)
 	}
 	tr := &http.Transport{Proxy: nil, DialContext: dial, DisableKeepAlives: true}
 	defer tr.CloseIdleConnections()
 	client := &http.Client{Timeout: 3 * time.Second, Transport: tr}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/_ping", nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+path, nil)
 	if err != nil {
-		return err
+		return 0, nil, err
 	}
 	resp, err := client.Do(req)
 	if err != nil {
-		return err
+		return 0, nil, err
 	}
 	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("/_ping answered %d", resp.StatusCode)
-	}
-	return nil
+	body, _ := readBounded(resp.Body, 1<<20)
+	return resp.StatusCode, body, nil
 }
 
 // runNetwork is the Docker network the containers of one Launch share.

@@ -102,6 +102,26 @@ func (r *Role) Alive(ctx context.Context) error {
 	return nil
 }
 
+// diagnose says why the role stopped answering, when its target can tell.
+// A target that just died may take a moment to be reaped, so it asks for up
+// to a second.
+func (r *Role) diagnose() error {
+	p, ok := r.Target.(Prober)
+	if !ok {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	deadline := time.Now().Add(time.Second)
+	for {
+		err := p.Alive(ctx)
+		if err != nil || time.Now().After(deadline) {
+			return err
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
 // Client returns an HTTP client for the role: requests time out after the
 // request timeout, carry the role's bearer token unless they set their own
 // Authorization, and a candidate that cannot be reached (crashed, killed,
@@ -251,11 +271,7 @@ func Launch(ctx context.Context, m *Manifest, opts LaunchOptions) (*Candidate, e
 		proxy, err := NewProxy(target.BaseURL(), ProxyOptions{
 			Role: name, MaxBody: opts.MaxBody, Secrets: secrets,
 			RequestTimeout: opts.RequestTimeout, BenchVersion: opts.BenchVersion,
-			Diagnose: func() error {
-				dctx, dcancel := context.WithTimeout(context.Background(), 5*time.Second)
-				defer dcancel()
-				return role.Alive(dctx)
-			},
+			Diagnose: func() error { return role.diagnose() },
 		})
 		if err != nil {
 			return fail(fmt.Errorf("launching %s: %w", name, err))

@@ -46,3 +46,26 @@ func fakeCandidate(t testing.TB) string {
 	}
 	return fakePath
 }
+
+var (
+	benchOnce sync.Once
+	benchPath string
+	benchErr  error
+)
+
+// buildBench builds the project's own static bcbench binary, once.
+func buildBench(t testing.TB) string {
+	t.Helper()
+	benchOnce.Do(func() {
+		benchPath = filepath.Join(testBin, "bcbench")
+		cmd := exec.Command("go", "build", "-o", benchPath, "../cmd/bcbench")
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			benchErr = fmt.Errorf("building bcbench: %v\n%s", err, out)
+		}
+	})
+	if benchErr != nil {
+		t.Fatal(benchErr)
+	}
+	return benchPath
+}
