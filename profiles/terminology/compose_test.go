@@ -157,7 +157,8 @@ func TestComposeSynthetic(t *testing.T) {
 		{name: "versioned value set v1", valueSet: ex + "versioned|1", coding: c("pain"), want: Member},
 		{name: "versioned value set v2", valueSet: ex + "versioned|2", coding: c("pain"), want: NotMember},
 		{name: "versioned value set v2 fever", valueSet: ex + "versioned|2", coding: c("fever"), want: Member},
-		{name: "versioned value set absent version", valueSet: ex + "versioned|3", coding: c("fever"), want: Unknown, msg: []string{"versioned|3"}},
+		{name: "absent version falls back to the loaded one, and says so", valueSet: ex + "versioned|3", coding: c("fever"), want: Member, msg: []string{"versioned|3 is not loaded", `version "2"`}},
+		{name: "absent version fallback not member", valueSet: ex + "versioned|3", coding: c("pain"), want: NotMember, msg: []string{"versioned|3 is not loaded"}},
 	})
 
 	exp, err := svc.Expand(ex + "is-a")

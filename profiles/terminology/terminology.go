@@ -258,7 +258,8 @@ func normDisplay(s string) string {
 
 // Expand returns the expansion of the ValueSet with canonical URL valueSet.
 // It fails only when the ValueSet is not loaded or cannot be read; parts that
-// cannot be enumerated make the expansion incomplete (see Expansion).
+// cannot be enumerated make the expansion incomplete (see Expansion). The
+// Expansion is cached and shared: callers must not modify it.
 func (s *Service) Expand(valueSet string) (*Expansion, error) {
 	vs, err := s.valueSet(valueSet)
 	if err != nil {
@@ -334,6 +335,14 @@ func (s *Service) compileLocked(canonical string, stack []string) (*valueSet, er
 		return nil, fmt.Errorf("value set %s: imports nested deeper than %d", canonical, maxImportDepth)
 	}
 	res, ok := s.src.Resource(canonical)
+	versionNote := ""
+	if url, _, versioned := strings.Cut(canonical, "|"); !ok && versioned {
+		// Like the HL7 validator: a version that is not loaded falls back to
+		// the loaded version of the same ValueSet, and says so.
+		if res, ok = s.src.Resource(url); ok {
+			versionNote = fmt.Sprintf("value set %s is not loaded; checked against version %q", canonical, str(res, "version"))
+		}
+	}
 	var vs *valueSet
 	var err error
 	switch {
@@ -343,6 +352,10 @@ func (s *Service) compileLocked(canonical string, stack []string) (*valueSet, er
 		err = fmt.Errorf("%s is a %s, not a ValueSet", canonical, str(res, "resourceType"))
 	default:
 		vs, err = s.compile(canonical, res, append(stack, canonical))
+		if vs != nil && versionNote != "" {
+			vs.versionNote = versionNote
+			vs.note = strings.TrimPrefix(vs.note+"; "+versionNote, "; ")
+		}
 	}
 	if s.newVS == nil {
 		s.newVS = map[string]*cacheEntry{}

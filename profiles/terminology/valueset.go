@@ -42,6 +42,9 @@ type valueSet struct {
 
 	incomplete []string // why the enumeration is not the whole value set
 	note       string   // how the value set was expanded, when not from compose alone
+	// versionNote is set when the requested version was not loaded and
+	// another version was used; it is added to every result's message.
+	versionNote string
 
 	expOnce sync.Once
 	exp     *Expansion
@@ -550,6 +553,15 @@ func (vs *valueSet) complete() bool { return len(vs.open) == 0 && len(vs.openExc
 
 // validate decides membership of one coding.
 func (vs *valueSet) validate(c Coding) Result {
+	r := vs.decide(c)
+	if vs.versionNote != "" {
+		r.Message = strings.TrimPrefix(r.Message+" ("+vs.versionNote+")", " ")
+	}
+	return r
+}
+
+// decide is validate without the version note.
+func (vs *valueSet) decide(c Coding) Result {
 	k := key{c.System, c.Code}
 	m, ok := vs.codes[k]
 	if !ok && vs.folded != nil {
