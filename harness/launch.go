@@ -323,12 +323,8 @@ func (c *Candidate) target(ctx context.Context, name string, spec *RoleSpec, tok
 		if dir == "" {
 			dir = "."
 		}
-		path := spec.Command.Path
-		if strings.ContainsRune(path, '/') || strings.ContainsRune(path, filepath.Separator) {
-			path = m.resolve(path)
-		}
 		return Process(ProcessConfig{
-			Role: name, Path: path, Args: spec.Command.Args, Env: spec.Command.Env,
+			Role: name, Path: m.CommandPath(spec), Args: spec.Command.Args, Env: spec.Command.Env,
 			Port: spec.Command.Port, Dir: m.resolve(dir), HealthPath: health, Token: token,
 		}), nil
 	case "url":

@@ -254,6 +254,20 @@ func (m *Manifest) RoleNames() []string {
 	return out
 }
 
+// CommandPath returns the program a command role runs: a path with a slash
+// resolved against the manifest's directory, a bare name as given (looked
+// up in PATH when started). It is empty for other kinds of role.
+func (m *Manifest) CommandPath(r *RoleSpec) string {
+	if r == nil || r.Command == nil {
+		return ""
+	}
+	p := r.Command.Path
+	if strings.ContainsRune(p, '/') || strings.ContainsRune(p, filepath.Separator) {
+		return m.resolve(p)
+	}
+	return p
+}
+
 // resolve makes a manifest-relative path absolute.
 func (m *Manifest) resolve(p string) string {
 	if p == "" || filepath.IsAbs(p) {
