@@ -217,7 +217,11 @@ func (e *Expression) Evaluate(focus any, env *Env) (out Collection, err error) {
 	if len(s.root) == 1 {
 		fr.this = s.root[0]
 	}
-	return s.eval(e.root, fr)
+	out, err = s.eval(e.root, fr)
+	if err == nil && s.steps > s.max {
+		return nil, ErrStepLimit // a comparison ran out of steps
+	}
+	return out, err
 }
 
 // EvaluateBool evaluates an invariant-style expression: an empty result is
@@ -551,7 +555,7 @@ func (s *state) child(e *Element, name string, out Collection, n *node) (Collect
 		if s.env.Strict {
 			return nil, evalErr(n, "%s has no element %s", typeName(e.typ), name)
 		}
-		if _, found := m[name]; found && s.isChoiceAlias(e.typ, name) {
+		if s.isChoiceAlias(e.typ, name) {
 			return nil, evalErr(n, "%s is a choice element: navigate it by its base name (R4 has no polymorphic access by type suffix)", name)
 		}
 	}

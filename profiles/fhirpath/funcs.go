@@ -7,6 +7,7 @@ import (
 	"html"
 	"math"
 	"math/big"
+	"reflect"
 	"regexp"
 	"sort"
 	"strconv"
@@ -146,23 +147,23 @@ func init() {
 		"allFalse": fixed(0, 0, boolAgg(func(bs []bool) bool { return all(bs, false) })),
 		"anyFalse": fixed(0, 0, boolAgg(func(bs []bool) bool { return anyOf(bs, false) })),
 		"subsetOf": fixed(1, 1, func(s *state, n *node, in Collection, a []Collection) (Collection, error) {
-			return boolC(subset(in, a[0])), nil
+			return boolC(subset(s, in, a[0])), nil
 		}),
 		"supersetOf": fixed(1, 1, func(s *state, n *node, in Collection, a []Collection) (Collection, error) {
-			return boolC(subset(a[0], in)), nil
+			return boolC(subset(s, a[0], in)), nil
 		}),
 		"count": {minArgs: 0, maxArgs: 0, call: countFn},
 		"distinct": fixed(0, 0, func(s *state, n *node, in Collection, _ []Collection) (Collection, error) {
 			if err := s.charge(len(in) * len(in)); err != nil {
 				return nil, err
 			}
-			return union(in, nil), nil
+			return union(s, in, nil), nil
 		}),
 		"isDistinct": fixed(0, 0, func(s *state, n *node, in Collection, _ []Collection) (Collection, error) {
 			if err := s.charge(len(in) * len(in)); err != nil {
 				return nil, err
 			}
-			return boolC(len(union(in, nil)) == len(in)), nil
+			return boolC(len(union(s, in, nil)) == len(in)), nil
 		}),
 		// filtering and projection
 		"where": lazy(1, 1, filter),
@@ -188,7 +189,7 @@ func init() {
 						return nil, err
 					}
 					for _, x := range r {
-						if containsItem(out, x) {
+						if containsItem(s, out, x) {
 							continue
 						}
 						if err := s.charge(len(out)); err != nil {
@@ -281,7 +282,7 @@ func init() {
 			}
 			out := Collection{}
 			for _, v := range in {
-				if containsItem(a[0], v) && !containsItem(out, v) {
+				if containsItem(s, a[0], v) && !containsItem(s, out, v) {
 					out = append(out, v)
 				}
 			}
@@ -293,7 +294,7 @@ func init() {
 			}
 			out := Collection{}
 			for _, v := range in {
-				if !containsItem(a[0], v) {
+				if !containsItem(s, a[0], v) {
 					out = append(out, v)
 				}
 			}
@@ -303,7 +304,7 @@ func init() {
 			if err := s.charge(len(in) * (len(a[0]) + 1)); err != nil {
 				return nil, err
 			}
-			return union(in, a[0]), nil
+			return union(s, in, a[0]), nil
 		}),
 		"combine": fixed(1, 1, func(s *state, n *node, in Collection, a []Collection) (Collection, error) {
 			out := make(Collection, 0, len(in)+len(a[0]))
@@ -947,14 +948,9 @@ func anyOf(bs []bool, want bool) bool {
 	return false
 }
 
-func containsItem(c Collection, v Value) bool {
+func containsItem(s *state, c Collection, v Value) bool {
 	for _, o := range c {
-		if e1, ok := o.(*Element); ok {
-			if e2, ok := v.(*Element); ok && sameNode(e1, e2) {
-				return true
-			}
-		}
-		if eq, ok := equalItems(o, v, false); ok && eq {
+		if eq, ok := equalItems(s, o, v, false); ok && eq {
 			return true
 		}
 	}
@@ -965,14 +961,14 @@ func sameNode(a, b *Element) bool {
 	ma, ok1 := a.data.(map[string]any)
 	mb, ok2 := b.data.(map[string]any)
 	if ok1 && ok2 {
-		return fmt.Sprintf("%p", ma) == fmt.Sprintf("%p", mb)
+		return reflect.ValueOf(ma).UnsafePointer() == reflect.ValueOf(mb).UnsafePointer()
 	}
 	return false
 }
 
-func subset(a, b Collection) bool {
+func subset(s *state, a, b Collection) bool {
 	for _, v := range a {
-		if !containsItem(b, v) {
+		if !containsItem(s, b, v) {
 			return false
 		}
 	}

@@ -25,15 +25,15 @@ func (s *state) binary(n *node, fr *frame) (Collection, error) {
 		if err := s.charge(len(l) * len(r)); err != nil {
 			return nil, err
 		}
-		return union(l, r), nil
+		return union(s, l, r), nil
 	case "=":
-		return equalOp(l, r, false), nil
+		return equalOp(s, l, r, false), nil
 	case "!=":
-		return notOf(equalOp(l, r, false)), nil
+		return notOf(equalOp(s, l, r, false)), nil
 	case "~":
-		return equalOp(l, r, true), nil
+		return equalOp(s, l, r, true), nil
 	case "!~":
-		return notOf(equalOp(l, r, true)), nil
+		return notOf(equalOp(s, l, r, true)), nil
 	case "<", ">", "<=", ">=":
 		return compareOp(l, r, n)
 	case "in", "contains":
@@ -50,7 +50,7 @@ func (s *state) binary(n *node, fr *frame) (Collection, error) {
 			return nil, err
 		}
 		for _, v := range r {
-			if eq, ok := equalItems(l[0], v, false); ok && eq {
+			if eq, ok := equalItems(s, l[0], v, false); ok && eq {
 				return Collection{Boolean(true)}, nil
 			}
 		}
@@ -184,11 +184,11 @@ func asInteger(v Value) (int64, bool) {
 	return 0, false
 }
 
-func union(l, r Collection) Collection {
+func union(s *state, l, r Collection) Collection {
 	out := make(Collection, 0, len(l)+len(r))
 	add := func(v Value) {
 		for _, o := range out {
-			if eq, ok := equalItems(o, v, false); ok && eq {
+			if eq, ok := equalItems(s, o, v, false); ok && eq {
 				return
 			}
 		}
@@ -204,7 +204,7 @@ func union(l, r Collection) Collection {
 }
 
 // equalOp implements = (equiv false) and ~ (equiv true) on collections.
-func equalOp(l, r Collection, equiv bool) Collection {
+func equalOp(s *state, l, r Collection, equiv bool) Collection {
 	if !equiv {
 		if len(l) == 0 || len(r) == 0 {
 			return Collection{}
@@ -213,7 +213,7 @@ func equalOp(l, r Collection, equiv bool) Collection {
 			return Collection{Boolean(false)}
 		}
 		for i := range l {
-			eq, ok := equalItems(l[i], r[i], false)
+			eq, ok := equalItems(s, l[i], r[i], false)
 			if !ok {
 				return Collection{}
 			}
@@ -236,7 +236,7 @@ func equalOp(l, r Collection, equiv bool) Collection {
 			if used[j] {
 				continue
 			}
-			if eq, ok := equalItems(a, b, true); ok && eq {
+			if eq, ok := equalItems(s, a, b, true); ok && eq {
 				used[j], found = true, true
 				break
 			}
@@ -250,25 +250,28 @@ func equalOp(l, r Collection, equiv bool) Collection {
 
 // equalItems compares two items; ok is false when equality is unknown
 // (dates of different precision, incomparable quantities).
-func equalItems(a, b Value, equiv bool) (eq bool, ok bool) {
+func equalItems(s *state, a, b Value, equiv bool) (eq bool, ok bool) {
 	ea, aIsElem := a.(*Element)
 	eb, bIsElem := b.(*Element)
+	if aIsElem && bIsElem && sameNode(ea, eb) {
+		return true, true
+	}
 	if aIsElem && bIsElem && (!ea.isPrimitiveData() || !eb.isPrimitiveData()) {
 		if ea.isPrimitiveData() != eb.isPrimitiveData() {
 			return false, true
 		}
-		return deepEqual(ea.data, eb.data, equiv), true
+		return deepEqual(s, ea.data, eb.data, equiv), true
 	}
 	if aIsElem && !ea.isPrimitiveData() {
 		if q, isQ := b.(Quantity); isQ {
 			if qa, ok := quantityOf(ea); ok {
-				return equalItems(qa, q, equiv)
+				return equalItems(s, qa, q, equiv)
 			}
 		}
 		return false, true
 	}
 	if bIsElem && !eb.isPrimitiveData() {
-		return equalItems(b, a, equiv)
+		return equalItems(s, b, a, equiv)
 	}
 	av, aok := toSystem(a)
 	bv, bok := toSystem(b)
@@ -296,7 +299,7 @@ func equalItems(a, b Value, equiv bool) (eq bool, ok bool) {
 		case Decimal:
 			return decimalsEqual(DecimalFromInt(int64(x)), y, equiv), true
 		case Quantity:
-			return equalItems(Quantity{Value: DecimalFromInt(int64(x)), Unit: "1"}, y, equiv)
+			return equalItems(s, Quantity{Value: DecimalFromInt(int64(x)), Unit: "1"}, y, equiv)
 		}
 		return false, true
 	case Decimal:
@@ -306,7 +309,7 @@ func equalItems(a, b Value, equiv bool) (eq bool, ok bool) {
 		case Decimal:
 			return decimalsEqual(x, y, equiv), true
 		case Quantity:
-			return equalItems(Quantity{Value: x, Unit: "1"}, y, equiv)
+			return equalItems(s, Quantity{Value: x, Unit: "1"}, y, equiv)
 		}
 		return false, true
 	case Quantity:
@@ -324,7 +327,7 @@ func equalItems(a, b Value, equiv bool) (eq bool, ok bool) {
 			}
 			return c == 0, true
 		case Integer, Decimal:
-			return equalItems(b, a, equiv)
+			return equalItems(s, b, a, equiv)
 		}
 		return false, true
 	case Date, DateTime, Time:
@@ -408,7 +411,14 @@ func normaliseSpace(s string) string {
 
 // deepEqual compares two tree nodes; with equiv, strings compare case- and
 // space-insensitively.
-func deepEqual(a, b any, equiv bool) bool {
+func deepEqual(s *state, a, b any, equiv bool) bool {
+	if s != nil {
+		// Comparing large subtrees costs steps like anything else.
+		s.steps++
+		if s.steps > s.max {
+			return false
+		}
+	}
 	switch x := a.(type) {
 	case map[string]any:
 		y, ok := b.(map[string]any)
@@ -421,7 +431,7 @@ func deepEqual(a, b any, equiv bool) bool {
 				continue
 			}
 			w, ok := y[k]
-			if !ok || !deepEqual(v, w, equiv) {
+			if !ok || !deepEqual(s, v, w, equiv) {
 				return false
 			}
 			cnt++
@@ -439,7 +449,7 @@ func deepEqual(a, b any, equiv bool) bool {
 			return false
 		}
 		for i := range x {
-			if !deepEqual(x[i], y[i], equiv) {
+			if !deepEqual(s, x[i], y[i], equiv) {
 				return false
 			}
 		}
