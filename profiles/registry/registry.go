@@ -129,6 +129,26 @@ func Load(opts Options, sources ...string) (*Registry, error) {
 	return r, nil
 }
 
+// With returns a new Registry holding r's resources followed by those of
+// sources; r is not changed. Use it to add a few definitions (a test's
+// supporting profiles) to a loaded core package without reloading it.
+func (r *Registry) With(opts Options, sources ...string) (*Registry, error) {
+	n := &Registry{
+		packages: append([]*Package{}, r.packages...),
+		byURL:    make(map[string][]*Entry, len(r.byURL)+16),
+		all:      append([]*Entry{}, r.all...),
+	}
+	for k, v := range r.byURL {
+		n.byURL[k] = v
+	}
+	for _, s := range sources {
+		if err := n.add(opts, s); err != nil {
+			return nil, err
+		}
+	}
+	return n, nil
+}
+
 // file is one candidate file to index.
 type file struct {
 	name string
@@ -188,7 +208,7 @@ func (r *Registry) add(opts Options, src string) error {
 		pkg.Resources++
 		r.all = append(r.all, e)
 		if e.URL != "" {
-			r.byURL[e.URL] = append(r.byURL[e.URL], e)
+			r.byURL[e.URL] = append(r.byURL[e.URL][:len(r.byURL[e.URL]):len(r.byURL[e.URL])], e)
 		}
 	}
 	r.packages = append(r.packages, pkg)

@@ -29,6 +29,8 @@ type run struct {
 	quiet bool // trial validation (slice matching): count errors only
 	errs  int
 
+	containers []map[string]any // resources holding the one being validated
+
 	notEvaluated    int
 	notEvaluatedWhy string
 	truncated       bool
@@ -203,9 +205,9 @@ func (r *run) object(obj map[string]any, e *elem, code, path string, res map[str
 	}
 	sort.Strings(keys)
 	groups := map[*elem][]item{}
-	isRoot := e.owner != nil && e == e.owner.root && e.owner.kind == "resource"
+	isRoot := str(obj, "resourceType") != "" && (e.owner == nil || e == e.owner.root)
 	for _, k := range keys {
-		if k == "resourceType" && (isRoot || h == h.owner.root && h.owner.kind == "resource") {
+		if k == "resourceType" && (isRoot || e.owner != nil && e == e.owner.root || h.owner != nil && h == h.owner.root) {
 			continue
 		}
 		if k == "fhir_comments" {
@@ -275,12 +277,16 @@ func (r *run) object(obj map[string]any, e *elem, code, path string, res map[str
 				d = assigned[i]
 			}
 			r.value(it, d, res)
-			if assigned[i] == nil && (c.name == "extension" || c.name == "modifierExtension") {
+			if assigned[i] == nil && (c.name == "extension" || c.name == "modifierExtension") && !(h.owner != nil && h.owner.url == extensionBase) {
 				r.extensionByURL(it, res)
 			}
 		}
 	}
 }
+
+// extensionBase is the base Extension definition: sub-extensions of an
+// extension are checked by the extension's own definition, not by url alone.
+const extensionBase = "http://hl7.org/fhir/StructureDefinition/Extension"
 
 // label names the profile an element comes from.
 func label(e *elem) string {
@@ -353,7 +359,7 @@ func (r *run) value(it item, e *elem, res map[string]any) {
 			r.issue(outcome.Error, outcome.CodeStructure, it.path, "%s must be a resource (a JSON object)", e.path)
 			return
 		}
-		r.inner(obj, it.path, e)
+		r.inner(obj, it.path, e, res)
 		return
 	case isPrimitive(code):
 		r.primitive(it.val, code, e, it.path)
@@ -418,7 +424,7 @@ func (r *run) value(it item, e *elem, res map[string]any) {
 
 // inner validates a contained or Bundle-entry resource against its base
 // definition and the profiles it claims.
-func (r *run) inner(obj map[string]any, path string, e *elem) {
+func (r *run) inner(obj map[string]any, path string, e *elem, container map[string]any) {
 	rt, _ := obj["resourceType"].(string)
 	if rt == "" {
 		r.issue(outcome.Error, outcome.CodeStructure, path, "%s holds a resource without resourceType", e.path)
@@ -429,7 +435,9 @@ func (r *run) inner(obj map[string]any, path string, e *elem) {
 		r.issue(outcome.Error, outcome.CodeStructure, path, "unknown resource type %q", rt)
 		return
 	}
+	r.containers = append(r.containers, container)
 	r.resource(obj, path, base, metaProfiles(obj), true, nil)
+	r.containers = r.containers[:len(r.containers)-1]
 }
 
 // extensionByURL validates an extension that no slice matched against its
@@ -445,11 +453,7 @@ func (r *run) extensionByURL(it item, res map[string]any) {
 	}
 	s, err := r.v.comp.structure(url)
 	if err != nil {
-		sev := outcome.Warning
-		if strings.HasPrefix(url, "http://hl7.org/fhir/StructureDefinition/") {
-			sev = outcome.Error
-		}
-		r.issue(sev, outcome.CodeStructure, it.path, "extension %s is unknown, so its content was not checked", url)
+		r.issue(outcome.Warning, outcome.CodeStructure, it.path, "extension %s is unknown, so its content was not checked", url)
 		return
 	}
 	if s.typ != "Extension" {

@@ -30,7 +30,11 @@ func (r *run) invariants(e *elem, v any, code, path string, res map[string]any) 
 			r.notEvaluatedWhy = "no FHIRPath engine is wired into the validator"
 			continue
 		}
-		val, ok, err := r.v.inv.check(c.expr, v, code, res, r.root)
+		focusType := code
+		if code == "BackboneElement" || code == "Element" && e.path != "Element" {
+			focusType = e.path + "#" + code
+		}
+		val, ok, err := r.v.inv.check(c.expr, v, focusType, res, r.root)
 		if err != nil {
 			r.issue(outcome.Information, outcome.CodeNotSupported, path, "constraint %s (%s) could not be evaluated: %v", c.key, c.expr, err)
 			continue

@@ -89,10 +89,17 @@ func (r *run) resolve(ref string, res map[string]any) (map[string]any, string) {
 		if ref == "#" {
 			return res, str(res, "resourceType")
 		}
-		for _, c := range asList(res["contained"]) {
-			cm, _ := c.(map[string]any)
-			if str(cm, "id") == ref[1:] {
-				return cm, str(cm, "resourceType")
+		// In a contained resource, "#id" points into the container.
+		holders := []map[string]any{res}
+		if n := len(r.containers); n > 0 {
+			holders = append(holders, r.containers[n-1])
+		}
+		for _, h := range holders {
+			for _, c := range asList(h["contained"]) {
+				cm, _ := c.(map[string]any)
+				if str(cm, "id") == ref[1:] {
+					return cm, str(cm, "resourceType")
+				}
 			}
 		}
 		return nil, ""

@@ -92,6 +92,12 @@ func (r *run) discriminate(it item, s *elem, d discriminator, res map[string]any
 			want = extensionURL(s)
 		}
 		if want == nil {
+			if len(nodes) == 0 {
+				return true
+			}
+			if target.max == 0 {
+				return false
+			}
 			if target.binding != nil && target.binding.strength == "required" {
 				return r.inValueSet(nodes, target.binding.valueSet, tcode)
 			}
@@ -111,6 +117,22 @@ func (r *run) discriminate(it item, s *elem, d discriminator, res map[string]any
 	case "type":
 		if target == nil {
 			return true
+		}
+		if l := last(segs); l != "$this" && l != "" && !strings.Contains(l, "(") {
+			// The type of a choice element is in its property name.
+			for _, p := range r.walk([]any{it.val}, segs[:len(segs)-1], res) {
+				m, _ := p.(map[string]any)
+				for k := range m {
+					if !strings.HasPrefix(k, l) || len(k) == len(l) {
+						continue
+					}
+					for _, c := range target.typeCodes() {
+						if strings.EqualFold(c, k[len(l):]) {
+							return true
+						}
+					}
+				}
+			}
 		}
 		for _, n := range nodes {
 			t := it.code

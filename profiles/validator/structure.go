@@ -261,7 +261,7 @@ func newElem(raw map[string]any, s *structure) *elem {
 			}
 			if strings.HasSuffix(path, ".id") || path == "id" {
 				code = "id"
-				if strings.Count(path, ".") > 1 || !isResourceRoot(path) {
+				if strings.Count(path, ".") > 1 || s.kind != "resource" {
 					code = "string" // Element.id is a string
 				}
 			}
