@@ -17,6 +17,8 @@ type Mutant struct {
 	resource    func(map[string]any) // changes one published resource in place
 	metadata    func(map[string]any) // changes the CapabilityStatement in place
 	leak        bool                 // searches ignore their criteria
+	keepConsent bool                 // ignores withdrawn consent
+	keepDeleted bool                 // ignores deletion requests
 }
 
 func (m *Mutant) apply(resources []map[string]any) {
@@ -110,9 +112,21 @@ var Mutants = []Mutant{
 		metadata:    func(cs map[string]any) { cs["fhirVersion"] = "3.0.2" },
 	},
 	{
-		Name: "lekkende-zoekvraag", Violates: []string{"API-02"},
+		// Ignoring the criteria also hands out the data of clients who
+		// withdrew consent or asked for deletion: the trust specs catch that too.
+		Name: "lekkende-zoekvraag", Violates: []string{"API-02", "VTR-01", "VTR-02"},
 		Description: "een zoekvraag negeert de zoekcriteria en geeft gegevens van alle cliënten",
 		leak:        true,
+	},
+	{
+		Name: "negeert-intrekking", Violates: []string{"VTR-01"},
+		Description: "het XIS blijft gegevens delen nadat de cliënt haar toestemming heeft ingetrokken",
+		keepConsent: true,
+	},
+	{
+		Name: "vernietigt-niet", Violates: []string{"VTR-02"},
+		Description: "het XIS bevestigt een verzoek tot vernietiging maar bewaart de gegevens",
+		keepDeleted: true,
 	},
 	{
 		Name: "naam-verwisseld", Violates: []string{"INH-05"},

@@ -101,10 +101,12 @@ func (s *Server) event(w http.ResponseWriter, r *http.Request) {
 	patient := patientID(resources)
 	switch {
 	case reg.Kind == fixtures.Deletion:
-		s.store.erase(patient)
+		if s.defect == nil || !s.defect.keepDeleted {
+			s.store.erase(patient)
+		}
 		writeJSON(w, http.StatusCreated, "application/json", map[string]any{"registered": s.opts.Now().UTC()})
 		return
-	case reg.Consent != nil:
+	case reg.Consent != nil && (s.defect == nil || !s.defect.keepConsent):
 		s.store.setConsent(patient, *reg.Consent)
 	}
 	if s.defect != nil {

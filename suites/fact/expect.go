@@ -38,3 +38,37 @@ func Expected(s *fixtures.Scenario) (items []Item, shared bool) {
 	}
 	return items, !deleted
 }
+
+// Withholding says why nothing of a client may be shared at the end of a
+// scenario.
+type Withholding string
+
+// The reasons a client's data must not be shared.
+const (
+	Shared    Withholding = ""
+	Withdrawn Withholding = "withdrawn" // consent withdrawn and not given again
+	Deleted   Withholding = "deleted"   // deletion requested, nothing registered since
+)
+
+// Withheld tells whether, and why, nothing of the scenario's client may be
+// shared once every event is registered.
+func Withheld(s *fixtures.Scenario) Withholding {
+	consent, deleted := true, false
+	for _, ev := range s.Events {
+		switch {
+		case ev.Kind == fixtures.Deletion:
+			deleted = true
+		case ev.Consent != nil:
+			consent = *ev.Consent
+		case len(ev.Facts) > 0:
+			deleted = false
+		}
+	}
+	switch {
+	case !consent:
+		return Withdrawn
+	case deleted:
+		return Deleted
+	}
+	return Shared
+}
