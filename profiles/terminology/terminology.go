@@ -20,6 +20,10 @@
 //   - compose.exclude, compose.include.valueSet imports (one import: union;
 //     several, or an import with a system: intersection), "url|version"
 //     canonicals and include.version (falling back to the loaded version);
+//   - filters on code systems whose content is not loaded, where the code
+//     alone decides: is-a / generalizes X holds for X itself, descendent-of
+//     / is-not-a X fails for X itself, "concept = X" names one code, and a
+//     regex on the code needs only the code;
 //   - a shipped expansion (expansion.contains, nested) when there is no
 //     compose or the compose cannot be evaluated offline;
 //   - code-in-system checks (ValidateCodeInSystem) for complete CodeSystems;

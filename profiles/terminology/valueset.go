@@ -472,12 +472,60 @@ func externalMatcher(system string, cs *codeSystem, filters []filter) matcher {
 	}
 	ft := filtersText(filters)
 	desc := fmt.Sprintf("codes of %s matching filter %s, %s", system, ft, why)
+	regexes := make([]*regexp.Regexp, len(filters))
+	for i, f := range filters {
+		if f.op == "regex" && (f.property == "concept" || f.property == "code") {
+			regexes[i], _ = fullRegexp(f.value) // nil when Go cannot evaluate it: undecided
+		}
+	}
 	return matcher{desc: desc, match: func(c Coding) (Outcome, string) {
 		if c.System != system {
 			return NotMember, ""
 		}
-		return Unknown, fmt.Sprintf("code %q: filter %s on %s could not be checked (code system %s)", c.Code, ft, system, strings.TrimPrefix(why, "which "))
+		// Some filters decide a code without the code system's content: the
+		// filter's own code is-a itself and no descendant of itself, "="
+		// names one code, a regex on the code needs only the code.
+		var undecided []filter
+		for i, f := range filters {
+			decided, match := decideByCode(f, regexes[i], c.Code)
+			if !decided {
+				undecided = append(undecided, f)
+				continue
+			}
+			if !match {
+				return NotMember, fmt.Sprintf("code %q does not match filter %q on %s", c.Code, f.String(), system)
+			}
+		}
+		if len(undecided) == 0 {
+			return Member, ""
+		}
+		return Unknown, fmt.Sprintf("code %q: filter %s on %s could not be checked (code system %s)", c.Code, filtersText(undecided), system, strings.TrimPrefix(why, "which "))
 	}}
+}
+
+// decideByCode evaluates a filter on a code system whose content is not
+// loaded, where the code alone decides it.
+func decideByCode(f filter, re *regexp.Regexp, code string) (decided, match bool) {
+	if f.property != "concept" && f.property != "code" {
+		return false, false
+	}
+	switch f.op {
+	case "is-a", "generalizes":
+		if code == f.value {
+			return true, true
+		}
+	case "descendent-of", "is-not-a":
+		if code == f.value {
+			return true, false
+		}
+	case "=":
+		return true, code == f.value
+	case "regex":
+		if re != nil {
+			return true, re.MatchString(code)
+		}
+	}
+	return false, false
 }
 
 // onlyCodeRegex reports whether every filter is a regex on the code, which
@@ -576,7 +624,7 @@ func (vs *valueSet) decide(c Coding) Result {
 		r := Result{Outcome: Member, DisplayWarning: displayWarning(c, m.displays)}
 		return vs.checkExcludes(c, r)
 	}
-	var unknown []string
+	var unknown, why []string
 	for _, o := range vs.open {
 		out, msg := o.match(c)
 		switch out {
@@ -587,6 +635,10 @@ func (vs *valueSet) decide(c Coding) Result {
 			return vs.checkExcludes(c, Result{Outcome: Member, Message: msg})
 		case Unknown:
 			unknown = append(unknown, msg)
+		default:
+			if msg != "" {
+				why = append(why, msg)
+			}
 		}
 	}
 	if len(unknown) > 0 {
@@ -601,7 +653,11 @@ func (vs *valueSet) decide(c Coding) Result {
 	if !vs.systems[c.System] {
 		return Result{Outcome: NotMember, Message: fmt.Sprintf("code %q is not in value set %s: the value set has no codes from system %s", c.Code, vs.canonical, c.System)}
 	}
-	return Result{Outcome: NotMember, Message: fmt.Sprintf("code %q (system %s) is not in value set %s", c.Code, c.System, vs.canonical)}
+	msg := fmt.Sprintf("code %q (system %s) is not in value set %s", c.Code, c.System, vs.canonical)
+	if len(why) > 0 {
+		msg += ": " + strings.Join(why, "; ")
+	}
+	return Result{Outcome: NotMember, Message: msg}
 }
 
 // validateBare checks a code without a system against every system the
