@@ -1,15 +1,45 @@
 package main
 
 import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/bcbench/bcbench/profiles/validator"
 	"github.com/bcbench/bcbench/suites/spec"
 )
 
-// loadValidator builds the profile validator from FHIR packages. Without
+// packagesEnv names extra FHIR packages for profile validation, separated
+// like PATH; --package adds to them.
+const packagesEnv = "BCBENCH_PACKAGES"
+
+// loadValidator builds the profile validator from FHIR packages (R4). Without
 // packages there is no validator and the profile specs skip with the reason
 // returned, so a profile that selects them cannot pass.
 func loadValidator(packages []string) (spec.Validator, string) {
-	if len(packages) == 0 {
-		return nil, "geen FHIR-pakketten opgegeven (--package); profielconformiteit is niet getoetst"
+	if env := os.Getenv(packagesEnv); env != "" {
+		packages = append(filepath.SplitList(env), packages...)
 	}
-	return nil, "de validatie-engine is in deze build nog niet aangesloten"
+	if len(packages) == 0 {
+		return nil, "geen FHIR-pakketten opgegeven (--package of " + packagesEnv + "); profielconformiteit is niet getoetst"
+	}
+	v, err := validator.New(validator.Options{FHIRVersion: "4.0.1", Packages: packages})
+	if err != nil {
+		return nil, fmt.Sprintf("de FHIR-pakketten konden niet geladen worden (%s): %v", strings.Join(packages, ", "), err)
+	}
+	return engine{v}, ""
+}
+
+// engine adapts the validation engine to what the specs need.
+type engine struct{ v *validator.Validator }
+
+func (e engine) Validate(ctx context.Context, resource map[string]any, profiles []string) ([]spec.Issue, error) {
+	out := e.v.ValidateResource(ctx, resource, false, validator.Request{Profiles: profiles})
+	issues := make([]spec.Issue, 0, len(out.Issue))
+	for _, i := range out.Issue {
+		issues = append(issues, spec.Issue{Severity: i.Severity, Expression: strings.Join(i.Expression, ", "), Message: i.Diagnostics})
+	}
+	return issues, nil
 }

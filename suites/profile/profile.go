@@ -33,10 +33,26 @@ var _ = Describe("Profielen", func() {
 				for _, typ := range spec.ResourceTypes(s) {
 					resources = append(resources, pub.Resources[typ]...)
 				}
-				for _, r := range resources {
-					Expect(r).To(match.ConformTo(ctx, env.Validator))
-				}
+				Expect(nonConforming(ctx, env.Validator, resources)).To(match.HaveNoProblems())
 			})
 		})
 	}
 })
+
+// nonConforming validates every resource against the profiles it claims and
+// lists each one that has an error, with its errors.
+func nonConforming(ctx SpecContext, v spec.Validator, resources []map[string]any) []string {
+	GinkgoHelper()
+	var problems []string
+	for _, r := range resources {
+		m := match.ConformTo(ctx, v)
+		ok, err := m.Match(r)
+		if err != nil {
+			spec.Broke(err)
+		}
+		if !ok {
+			problems = append(problems, m.FailureMessage(r))
+		}
+	}
+	return problems
+}
