@@ -237,6 +237,20 @@ func TestBounds(t *testing.T) {
 			t.Errorf("deep equality: %s, %v", render(eq), err)
 		}
 	})
+	t.Run("growing values", func(t *testing.T) {
+		for _, expr := range []string{
+			"'ab'.repeat($this + $this).count()",
+			"'ab'.repeat($this & $this).count()",
+			"1.1.repeat($this * $this).count()",
+			"(1.5 'm').repeat($this * $this).count()",
+			"'abcdefgh'.repeat($this.replace('a', $this)).count()",
+		} {
+			_, err := MustCompile(expr).Evaluate(patient, nil)
+			if err == nil {
+				t.Errorf("%s: want an error", expr)
+			}
+		}
+	})
 	t.Run("hostile regex and replace", func(t *testing.T) {
 		for _, expr := range []string{
 			"'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa!'.matches('(a+)+$')",

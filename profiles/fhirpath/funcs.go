@@ -441,8 +441,8 @@ func init() {
 			if err != nil || !ok1 || !ok2 {
 				return empty, err
 			}
-			if len(str) > 0 && len(rep) > 0 && pat == "" && len(str)*len(rep) > 1<<22 {
-				return nil, evalErr(n, "replace() result too large")
+			if k := strings.Count(str, pat); len(str)+k*len(rep) > MaxStringLength {
+				return nil, evalErr(n, "replace() result longer than %d bytes", MaxStringLength)
 			}
 			return Collection{String(strings.ReplaceAll(str, pat, rep))}, nil
 		}),
@@ -463,6 +463,9 @@ func init() {
 			re, err := compileRegex(pat, false)
 			if err != nil {
 				return nil, evalErr(n, "bad regex: %v", err)
+			}
+			if k := len(re.FindAllStringIndex(str, -1)); len(str)+k*len(rep) > MaxStringLength {
+				return nil, evalErr(n, "replaceMatches() result longer than %d bytes", MaxStringLength)
 			}
 			return Collection{String(re.ReplaceAllString(str, rep))}, nil
 		}),
@@ -494,6 +497,13 @@ func init() {
 					return nil, evalErr(n, "join() needs strings")
 				}
 				parts = append(parts, string(str))
+			}
+			size := len(sep) * len(parts)
+			for _, p := range parts {
+				size += len(p)
+			}
+			if size > MaxStringLength {
+				return nil, evalErr(n, "join() result longer than %d bytes", MaxStringLength)
 			}
 			return Collection{String(strings.Join(parts, sep))}, nil
 		}),

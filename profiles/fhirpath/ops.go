@@ -64,6 +64,9 @@ func (s *state) binary(n *node, fr *frame) (Collection, error) {
 		if err != nil {
 			return nil, err
 		}
+		if len(ls)+len(rs) > MaxStringLength {
+			return nil, evalErr(n, "string result longer than %d bytes", MaxStringLength)
+		}
 		return Collection{String(ls + rs)}, nil
 	}
 	return arithmetic(n, l, r)
@@ -605,6 +608,9 @@ func arithmetic(n *node, l, r Collection) (Collection, error) {
 	switch x := a.(type) {
 	case String:
 		if y, ok := b.(String); ok && n.name == "+" {
+			if len(x)+len(y) > MaxStringLength {
+				return nil, evalErr(n, "string result longer than %d bytes", MaxStringLength)
+			}
 			return Collection{x + y}, nil
 		}
 	case Integer:
@@ -703,6 +709,16 @@ func intArith(n *node, a, b int64) (Collection, error) {
 }
 
 func decArith(n *node, a, b Decimal) (Collection, error) {
+	c, err := decArith1(n, a, b)
+	if err == nil && len(c) == 1 {
+		if d, ok := c[0].(Decimal); ok && d.tooBig() {
+			return nil, evalErr(n, "decimal result too large")
+		}
+	}
+	return c, err
+}
+
+func decArith1(n *node, a, b Decimal) (Collection, error) {
 	switch n.name {
 	case "+":
 		return Collection{a.add(b)}, nil

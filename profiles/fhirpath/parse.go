@@ -13,6 +13,9 @@ const (
 	MaxExpressionLength = 64 << 10
 	// MaxNesting is the deepest nesting of sub-expressions Compile accepts.
 	MaxNesting = 200
+	// MaxStringLength bounds strings an evaluation builds (concatenation,
+	// replace, join).
+	MaxStringLength = 8 << 20
 )
 
 type tokKind int

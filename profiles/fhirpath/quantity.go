@@ -334,13 +334,22 @@ func quantityArith(n *node, a, b Quantity) (Collection, error) {
 		}
 		return Collection{Quantity{Value: a.Value.sub(bv), Unit: a.Unit}}, nil
 	case "*":
-		return Collection{Quantity{Value: a.Value.mul(b.Value), Unit: productUnit(a.Unit, b.Unit, '.')}}, nil
+		v := a.Value.mul(b.Value)
+		u := productUnit(a.Unit, b.Unit, '.')
+		if v.tooBig() || len(u) > 200 {
+			return nil, evalErr(n, "quantity result too large")
+		}
+		return Collection{Quantity{Value: v, Unit: u}}, nil
 	case "/":
 		v, ok := a.Value.div(b.Value)
 		if !ok {
 			return Collection{}, nil
 		}
-		return Collection{Quantity{Value: v, Unit: productUnit(a.Unit, b.Unit, '/')}}, nil
+		u := productUnit(a.Unit, b.Unit, '/')
+		if v.tooBig() || len(u) > 200 {
+			return nil, evalErr(n, "quantity result too large")
+		}
+		return Collection{Quantity{Value: v, Unit: u}}, nil
 	}
 	return nil, evalErr(n, "cannot apply %s to quantities", n.name)
 }

@@ -275,6 +275,13 @@ func floorRat(x *big.Rat) *big.Int {
 	return q
 }
 
+// tooBig reports a value whose exact representation has grown beyond any
+// clinical use (repeated multiplication), which would cost unbounded memory.
+func (d Decimal) tooBig() bool {
+	r := d.rat()
+	return r.Num().BitLen() > 4096 || r.Denom().BitLen() > 4096 || d.scale > 1000
+}
+
 func (d Decimal) isInt() bool { return d.rat().IsInt() }
 
 func (q Quantity) String() string {
