@@ -238,6 +238,10 @@ func (s *Service) ValidateCodeInSystem(c Coding) Result {
 		return Result{Outcome: Unknown, Message: fmt.Sprintf("code system %s is not in the loaded packages; code %q could not be checked", c.System, c.Code)}
 	}
 	r := cs.lookup(c)
+	if c.Version != "" && cs.version != "" && c.Version != cs.version {
+		note := fmt.Sprintf("code system %s version %q is not loaded; checked against version %q", c.System, c.Version, cs.version)
+		r.Message = strings.TrimPrefix(r.Message+" ("+note+")", " ")
+	}
 	return r
 }
 

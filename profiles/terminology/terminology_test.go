@@ -189,6 +189,7 @@ func TestValidateCodeInSystem(t *testing.T) {
 		{"complete system known code", Coding{System: gender, Code: "female"}, Member, ""},
 		{"complete system unknown code", Coding{System: gender, Code: "fem"}, NotMember, "unknown code"},
 		{"v3 nested code", Coding{System: v3ActCode, Code: "ACUTE"}, Member, ""},
+		{"version not loaded says so", Coding{System: gender, Version: "9.9", Code: "male"}, Member, `version "9.9" is not loaded`},
 		{"snomed not loaded", Coding{System: snomed, Code: "22852002"}, Unknown, "could not be checked"},
 		{"G-Standaard not present", Coding{System: "urn:oid:2.16.840.1.113883.2.4.4.1.750", Code: "1"}, Unknown, "content not-present"},
 		{"ucum rule", Coding{System: SystemUCUM, Code: "mg/dL"}, Member, ""},
