@@ -36,6 +36,7 @@ type runFlags struct {
 	manual    bool
 	reference string // day 0 of the scenarios, YYYY-MM-DD
 	quiet     bool
+	verbose   bool
 	// overrides of the profile's limits
 	requestTimeout, startupTimeout, specTimeout time.Duration
 }
@@ -65,6 +66,7 @@ Exit code: 0 verdict pass, 1 verdict fail or incomplete, 2 the bench could not r
 	fl.BoolVar(&f.manual, "manual", false, "projectathon mode: print each registration for an operator instead of using the adapter")
 	fl.StringVar(&f.reference, "reference-date", "", "day 0 of the scenarios (first day of the last menstruation), YYYY-MM-DD; default: 180 days ago")
 	fl.BoolVar(&f.quiet, "quiet", false, "no progress on stderr")
+	fl.BoolVar(&f.verbose, "verbose", false, "progress on stderr as timestamped lines, also when it is not a terminal")
 	fl.DurationVar(&f.requestTimeout, "request-timeout", 0, "time one request to the candidate may take (default: the profile's limit)")
 	fl.DurationVar(&f.startupTimeout, "startup-timeout", 0, "time the candidate may take to become ready (default: the profile's limit)")
 	fl.DurationVar(&f.specTimeout, "spec-timeout", 0, "time one spec may take (default: the profile's limit)")
@@ -78,7 +80,7 @@ func run(ctx context.Context, f runFlags, stderr, stdout io.Writer) error {
 	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	progress := progressPrinter(stderr, f.quiet)
+	progress := progressPrinter(stderr, f.quiet, f.verbose)
 
 	// 1. Everything that can be wrong with the input is found before anything starts.
 	cat, err := requirements.Default()
@@ -172,6 +174,7 @@ func run(ctx context.Context, f runFlags, stderr, stdout io.Writer) error {
 		Scenarios: scenarios, Reference: day0,
 		XIS: cand.FHIR, Adapter: cand.Adapter,
 	}
+	progress("FHIR-pakketten laden")
 	env.Validator, env.ValidatorProblem = loadValidator(f.packages)
 	if f.manual {
 		env.Manual = manualOperator(stderr)
@@ -203,8 +206,10 @@ func run(ctx context.Context, f runFlags, stderr, stdout io.Writer) error {
 		in.Problems = append(in.Problems, "interrupted: "+ctx.Err().Error())
 	}
 	in.Evidence = cand.WriteEvidence(f.out)
-	progress("")
-	return finish(exitFail, nil)
+	progress("rapport schrijven")
+	err = finish(exitFail, nil)
+	progress("klaar")
+	return err
 }
 
 func lookupScenarios(ids []string) ([]*fixtures.Scenario, error) {
@@ -252,7 +257,15 @@ func loadSigner(path string) (reports.Signer, error) {
 
 // progressPrinter writes one updating line to stderr when it is a terminal,
 // and nothing otherwise.
-func progressPrinter(w io.Writer, quiet bool) func(string) {
+func progressPrinter(w io.Writer, quiet, verbose bool) func(string) {
+	if verbose {
+		start := time.Now()
+		return func(s string) {
+			if s != "" {
+				fmt.Fprintf(w, "%7.3fs %s\n", time.Since(start).Seconds(), s)
+			}
+		}
+	}
 	f, ok := w.(*os.File)
 	if quiet || !ok || !term.IsTerminal(int(f.Fd())) {
 		return func(string) {}
