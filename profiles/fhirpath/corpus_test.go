@@ -1,7 +1,7 @@
 package fhirpath
 
 import (
-	"encoding/json"
+	"bytes"
 	"os"
 	"path/filepath"
 	"sort"
@@ -131,5 +131,76 @@ func TestCoreInvariantsOnNictizExamples(t *testing.T) {
 		t.Logf("false: %s ×%d", k, falses[k])
 	}
 	t.Logf("%d invariant evaluations on %d examples: %d errors, %d distinct false", evaluated, len(files), errs, len(falses))
-	_ = json.Valid
+}
+
+// TestCorpusInvariantsCompile compiles every invariant expression found in
+// the conformance resources of the corpus (R4 and STU3 core, Nictiz zib2020,
+// nl-core, MP9, zib2017, birth care), JSON and XML.
+func TestCorpusInvariantsCompile(t *testing.T) {
+	corpus := corpusDir(t)
+	seen := map[string]string{}
+	var walk func(v any, file string)
+	walk = func(v any, file string) {
+		switch x := v.(type) {
+		case map[string]any:
+			for k, vv := range x {
+				if k == "constraint" {
+					cs, _ := vv.([]any)
+					for _, c := range cs {
+						cm, _ := c.(map[string]any)
+						if expr, _ := cm["expression"].(string); expr != "" {
+							if _, dup := seen[expr]; !dup {
+								seen[expr] = file
+							}
+						}
+					}
+				}
+				walk(vv, file)
+			}
+		case []any:
+			for _, vv := range x {
+				walk(vv, file)
+			}
+		}
+	}
+	err := filepath.WalkDir(corpus, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		if strings.Contains(p, "fhir-test-cases") || !(strings.HasSuffix(p, ".json") || strings.HasSuffix(p, ".xml")) {
+			return nil
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		if !bytes.Contains(data, []byte("constraint")) || !bytes.Contains(data, []byte("StructureDefinition")) {
+			return nil
+		}
+		var m map[string]any
+		if strings.HasSuffix(p, ".json") {
+			m, err = decodeJSON(data)
+		} else {
+			m, err = fhirxml.Decode(data)
+		}
+		if err != nil {
+			return nil // not a resource; other tests cover the decoders
+		}
+		walk(m, p)
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("walking the corpus: %v", err)
+	}
+	if len(seen) == 0 {
+		t.Skip("no invariants found in the corpus")
+	}
+	bad := 0
+	for expr, file := range seen {
+		if _, err := Compile(expr); err != nil {
+			bad++
+			t.Errorf("%s: %q: %v", filepath.Base(file), expr, err)
+		}
+	}
+	t.Logf("%d distinct invariant expressions, %d do not compile", len(seen), bad)
 }

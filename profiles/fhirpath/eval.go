@@ -375,6 +375,16 @@ func (s *state) eval(n *node, fr *frame) (Collection, error) {
 		return s.asType(in, n.typ, n)
 	case nBinary:
 		return s.binary(n, fr)
+	case nList:
+		out := Collection{}
+		for _, a := range n.args {
+			r, err := s.eval(a, fr)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, r...)
+		}
+		return out, nil
 	}
 	return nil, evalErr(n, "unsupported expression")
 }

@@ -247,6 +247,7 @@ const (
 	nBinary                   // left op right
 	nIs                       // left is type
 	nAs                       // left as type
+	nList                     // {a, b, c}
 )
 
 type node struct {
@@ -503,10 +504,28 @@ func (p *parser) term() (*node, error) {
 			}
 			return n, nil
 		case "{":
-			if err := p.expect("}"); err != nil {
-				return nil, err
+			if p.isOp("}") {
+				p.next()
+				return &node{kind: nLiteral, lit: Collection{}, pos: t.pos}, nil
 			}
-			return &node{kind: nLiteral, lit: Collection{}, pos: t.pos}, nil
+			// A collection literal {a, b, c}: not in FHIRPath 2.0, but used by
+			// published profiles (Nictiz MP9); it concatenates its items.
+			var items []*node
+			for {
+				it, err := p.expr(0)
+				if err != nil {
+					return nil, err
+				}
+				items = append(items, it)
+				if p.isOp(",") {
+					p.next()
+					continue
+				}
+				if err := p.expect("}"); err != nil {
+					return nil, err
+				}
+				return &node{kind: nList, args: items, pos: t.pos}, nil
+			}
 		}
 		return nil, &SyntaxError{t.pos, fmt.Sprintf("unexpected %q", t.text)}
 	case tString:
