@@ -37,8 +37,11 @@ const Namespace = "http://hl7.org/fhir"
 // MaxDepth is the deepest element nesting Decode accepts.
 const MaxDepth = 500
 
-//go:embed shape.txt.gz
-var shapeGz []byte
+//go:embed shape-r4.txt.gz
+var shapeR4 []byte
+
+//go:embed shape-stu3.txt.gz
+var shapeSTU3 []byte
 
 // info is what the table knows about one element path.
 type info struct {
@@ -46,16 +49,35 @@ type info struct {
 	types   []string // type codes; "@Path" for a content reference
 }
 
+// table is the element table of one FHIR version (or the union).
+type table struct {
+	shape   map[string]info // "Patient.name" → info
+	choices map[string]info // "Observation.value" → info of Observation.value[x]
+}
+
 var (
-	shapeOnce sync.Once
-	shape     map[string]info // "Patient.name" → info
-	choices   map[string]info // "Observation.value" → info of Observation.value[x]
+	shapeOnce                 sync.Once
+	union, tableR4, tableSTU3 *table
 )
 
 func loadShape() {
-	shape = map[string]info{}
-	choices = map[string]info{}
-	zr, err := gzip.NewReader(bytes.NewReader(shapeGz))
+	tableR4 = readTable(shapeR4)
+	tableSTU3 = readTable(shapeSTU3)
+	union = &table{shape: map[string]info{}, choices: map[string]info{}}
+	for _, t := range []*table{tableSTU3, tableR4} { // R4 wins where they differ
+		for k, v := range t.shape {
+			union.shape[k] = v
+		}
+		for k, v := range t.choices {
+			union.choices[k] = v
+		}
+	}
+}
+
+func readTable(gz []byte) *table {
+	t := &table{shape: map[string]info{}, choices: map[string]info{}}
+	shape, choices := t.shape, t.choices
+	zr, err := gzip.NewReader(bytes.NewReader(gz))
 	if err != nil {
 		panic("fhirxml: embedded shape table is corrupt: " + err.Error())
 	}
@@ -75,6 +97,7 @@ func loadShape() {
 		}
 		shape[f[0]] = in
 	}
+	return t
 }
 
 // Element describes an element path of the base specification as Decode sees
@@ -82,7 +105,7 @@ func loadShape() {
 // It reports false for paths the built-in table does not know.
 func Element(path string) (repeats bool, types []string, ok bool) {
 	shapeOnce.Do(loadShape)
-	in, ok := shape[path]
+	in, ok := union.shape[path]
 	return in.repeats, in.types, ok
 }
 
@@ -95,11 +118,11 @@ func IsPrimitive(typ string) bool {
 // lookup finds the element named name inside the type context ctx. It returns
 // the element's info and the single type that applies (choice elements are
 // narrowed by their suffix).
-func lookup(ctx, name string) (info, string, bool) {
+func (tb *table) lookup(ctx, name string) (info, string, bool) {
 	if ctx == "" {
 		return info{}, "", false
 	}
-	if in, ok := shape[ctx+"."+name]; ok {
+	if in, ok := tb.shape[ctx+"."+name]; ok {
 		t := ""
 		if len(in.types) > 0 {
 			t = in.types[0]
@@ -110,7 +133,7 @@ func lookup(ctx, name string) (info, string, bool) {
 		if !unicode.IsUpper(rune(name[i])) {
 			continue
 		}
-		in, ok := choices[ctx+"."+name[:i]]
+		in, ok := tb.choices[ctx+"."+name[:i]]
 		if !ok {
 			continue
 		}
@@ -124,10 +147,26 @@ func lookup(ctx, name string) (info, string, bool) {
 	return info{}, "", false
 }
 
-// Decode parses one FHIR resource in XML into the JSON-shaped tree.
+// Decode parses one FHIR resource in XML into the JSON-shaped tree, using
+// the union of the R4 and STU3 element tables (R4 wins where they differ).
 func Decode(data []byte) (map[string]any, error) {
+	return DecodeVersion(data, "")
+}
+
+// DecodeVersion is Decode with the element table of one FHIR version:
+// "4.0.1" (or any 4.x) for R4, "3.0.1"/"3.0.2" (any 3.x) for STU3, "" for
+// the union. Elements whose shape differs between the versions (STU3
+// Condition.clinicalStatus is a code, R4 a CodeableConcept) decode exactly.
+func DecodeVersion(data []byte, fhirVersion string) (map[string]any, error) {
 	shapeOnce.Do(loadShape)
-	d := &decoder{data: data, x: xml.NewDecoder(bytes.NewReader(data))}
+	tb := union
+	switch {
+	case strings.HasPrefix(fhirVersion, "4."):
+		tb = tableR4
+	case strings.HasPrefix(fhirVersion, "3."):
+		tb = tableSTU3
+	}
+	d := &decoder{data: data, x: xml.NewDecoder(bytes.NewReader(data)), tb: tb}
 	d.x.Strict = true
 	for {
 		tok, err := d.x.Token()
@@ -175,6 +214,7 @@ func Decode(data []byte) (map[string]any, error) {
 type decoder struct {
 	data []byte
 	x    *xml.Decoder
+	tb   *table
 }
 
 // child is one decoded child element, kept in document order per name.
@@ -230,7 +270,7 @@ func (d *decoder) object(start xml.StartElement, ctx string, depth int) (map[str
 			}
 		case xml.StartElement:
 			name := t.Name.Local
-			in, typ, known := lookup(ctx, name)
+			in, typ, known := d.tb.lookup(ctx, name)
 			if in.repeats {
 				forced[name] = true
 			}

@@ -108,6 +108,24 @@ func TestDecodeShapes(t *testing.T) {
 	}
 }
 
+func TestDecodeVersion(t *testing.T) {
+	x := []byte(`<Condition xmlns="http://hl7.org/fhir"><clinicalStatus value="active"/></Condition>`)
+	stu3, err := DecodeVersion(x, "3.0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stu3["clinicalStatus"] != "active" {
+		t.Errorf("STU3 clinicalStatus = %#v, want the code \"active\"", stu3["clinicalStatus"])
+	}
+	r4, err := DecodeVersion([]byte(`<Condition xmlns="http://hl7.org/fhir"><clinicalStatus><text value="x"/></clinicalStatus></Condition>`), "4.0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := r4["clinicalStatus"].(map[string]any); !ok {
+		t.Errorf("R4 clinicalStatus = %#v, want a CodeableConcept object", r4["clinicalStatus"])
+	}
+}
+
 func TestDecodeErrors(t *testing.T) {
 	deep := strings.Repeat("<extension>", 10000) + strings.Repeat("</extension>", 10000)
 	tests := []struct {

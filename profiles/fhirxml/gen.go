@@ -1,12 +1,13 @@
 //go:build ignore
 
-// Command gen writes shape.txt.gz, the element table Decode uses to give XML
+// Command gen writes shape-r4.txt.gz and shape-stu3.txt.gz, the element
+// tables Decode uses to give XML
 // input its JSON shape. It reads the base StructureDefinitions (snapshots) of
 // one or more FHIR core packages and records, for every element path of every
 // base type and resource, whether it repeats and which types it has. Only facts
 // (paths, cardinalities, type names) are kept.
 //
-//	go run gen.go ../../../shared/corpus/hl7-fhir-core/4.0.1/package ../../../shared/corpus/hl7-fhir-core/3.0.1/package
+//	go run gen.go r4=../../../shared/corpus/hl7-fhir-core/4.0.1/package stu3=../../../shared/corpus/hl7-fhir-core/3.0.1/package
 package main
 
 import (
@@ -45,64 +46,70 @@ type definition struct {
 }
 
 func main() {
+	for _, arg := range os.Args[1:] {
+		name, dir, ok := strings.Cut(arg, "=")
+		if !ok {
+			log.Fatalf("argument %q: want NAME=DIR", arg)
+		}
+		write("shape-"+name+".txt.gz", table(dir))
+	}
+}
+
+func table(dir string) map[string]string {
 	rows := map[string]string{}
-	for _, dir := range os.Args[1:] {
-		files, err := filepath.Glob(filepath.Join(dir, "StructureDefinition-*.json"))
+	files, err := filepath.Glob(filepath.Join(dir, "StructureDefinition-*.json"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, f := range files {
+		data, err := os.ReadFile(f)
 		if err != nil {
 			log.Fatal(err)
 		}
-		for _, f := range files {
-			data, err := os.ReadFile(f)
-			if err != nil {
-				log.Fatal(err)
-			}
-			var sd definition
-			if err := json.Unmarshal(data, &sd); err != nil {
-				log.Fatalf("%s: %v", f, err)
-			}
-			if sd.ResourceType != "StructureDefinition" || sd.Derivation == "constraint" || sd.Kind == "logical" {
+		var sd definition
+		if err := json.Unmarshal(data, &sd); err != nil {
+			log.Fatalf("%s: %v", f, err)
+		}
+		if sd.ResourceType != "StructureDefinition" || sd.Derivation == "constraint" || sd.Kind == "logical" {
+			continue
+		}
+		for _, e := range sd.Snapshot.Element {
+			if !strings.Contains(e.Path, ".") {
 				continue
 			}
-			for _, e := range sd.Snapshot.Element {
-				if !strings.Contains(e.Path, ".") {
-					continue
-				}
-				var types []string
-				if e.ContentReference != "" {
-					types = []string{"@" + strings.TrimPrefix(e.ContentReference, "#")}
-				}
-				for _, t := range e.Type {
-					code := t.Code
-					if strings.HasPrefix(code, "http://hl7.org/fhirpath/System.") || code == "" {
-						code = "string"
-						for _, x := range t.Extension {
-							if strings.HasSuffix(x.URL, "structuredefinition-fhir-type") {
-								code = x.ValueURL
-							}
+			var types []string
+			if e.ContentReference != "" {
+				types = []string{"@" + strings.TrimPrefix(e.ContentReference, "#")}
+			}
+			for _, t := range e.Type {
+				code := t.Code
+				if strings.HasPrefix(code, "http://hl7.org/fhirpath/System.") || code == "" {
+					code = "string"
+					for _, x := range t.Extension {
+						if strings.HasSuffix(x.URL, "structuredefinition-fhir-type") {
+							code = x.ValueURL
 						}
 					}
-					types = append(types, code)
 				}
-				flag := "1"
-				if e.Max != "1" && e.Max != "0" {
-					flag = "*"
-				}
-				if old, ok := rows[e.Path]; ok && strings.HasPrefix(old, "*") {
-					flag = "*" // repeats in either version
-				}
-				if _, ok := rows[e.Path]; ok && flag == "1" {
-					continue // keep the first (R4) reading
-				}
-				rows[e.Path] = flag + "\t" + strings.Join(types, ",")
+				types = append(types, code)
 			}
+			flag := "1"
+			if e.Max != "1" && e.Max != "0" {
+				flag = "*"
+			}
+			rows[e.Path] = flag + "\t" + strings.Join(types, ",")
 		}
 	}
+	return rows
+}
+
+func write(name string, rows map[string]string) {
 	keys := make([]string, 0, len(rows))
 	for k := range rows {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
-	out, err := os.Create("shape.txt.gz")
+	out, err := os.Create(name)
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -151,7 +151,7 @@ func (v *Validator) FHIRVersion() string { return v.version }
 // Validate decodes data (JSON or XML) and validates it.
 func (v *Validator) Validate(ctx context.Context, data []byte, req Request) *outcome.OperationOutcome {
 	out := outcome.New()
-	res, isXML, err := Decode(data, req.Format, req.FillPlaceholders)
+	res, isXML, err := decode(data, req.Format, req.FillPlaceholders, v.version)
 	if err != nil {
 		out.Add(outcome.Fatal, outcome.CodeStructure, "", "%v", err)
 		return out
@@ -167,8 +167,14 @@ func (v *Validator) ValidateResource(ctx context.Context, res map[string]any, fr
 }
 
 // Decode reads a resource in JSON or XML (format "" sniffs it) into the
-// JSON-shaped tree, bounded by MaxInput and MaxDepth.
+// JSON-shaped tree, bounded by MaxInput and MaxDepth. XML is read with the
+// element tables of both FHIR versions (see fhirxml.Decode); the validator
+// itself reads XML with the table of its own version.
 func Decode(data []byte, format string, fill bool) (map[string]any, bool, error) {
+	return decode(data, format, fill, "")
+}
+
+func decode(data []byte, format string, fill bool, version string) (map[string]any, bool, error) {
 	if len(data) > MaxInput {
 		return nil, false, fmt.Errorf("input is %d bytes, larger than the limit of %d", len(data), MaxInput)
 	}
@@ -188,7 +194,7 @@ func Decode(data []byte, format string, fill bool) (map[string]any, bool, error)
 	}
 	switch format {
 	case "xml":
-		m, err := fhirxml.Decode(trimmed)
+		m, err := fhirxml.DecodeVersion(trimmed, version)
 		if err != nil {
 			return nil, true, err
 		}
