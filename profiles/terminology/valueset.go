@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 )
@@ -653,7 +654,7 @@ func (vs *valueSet) decide(c Coding) Result {
 	if !vs.systems[c.System] {
 		return Result{Outcome: NotMember, Message: fmt.Sprintf("code %q is not in value set %s: the value set has no codes from system %s", c.Code, vs.canonical, c.System)}
 	}
-	msg := fmt.Sprintf("code %q (system %s) is not in value set %s", c.Code, c.System, vs.canonical)
+	msg := "code " + strconv.Quote(c.Code) + " (system " + c.System + ") is not in value set " + vs.canonical
 	if len(why) > 0 {
 		msg += ": " + strings.Join(why, "; ")
 	}
