@@ -322,3 +322,28 @@ func FuzzEvaluate(f *testing.F) {
 		}
 	})
 }
+
+func TestEvaluateBool(t *testing.T) {
+	patient := mustTree(t, apiPatient)
+	tests := []struct {
+		name, expr   string
+		value, known bool
+	}{
+		{"true", "name.exists()", true, true},
+		{"false", "name.empty()", false, true},
+		{"empty is no answer", "name.where(false).exists().where(false)", false, false},
+		{"single non-boolean is true", "id", true, true},
+		{"several items are true, as in the Java validator (STU3 ele-1)", "true | false", true, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			v, known, err := MustCompile(tc.expr).EvaluateBool(patient, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if v != tc.value || known != tc.known {
+				t.Errorf("%s = (%v, %v), want (%v, %v)", tc.expr, v, known, tc.value, tc.known)
+			}
+		})
+	}
+}

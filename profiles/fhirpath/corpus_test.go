@@ -18,9 +18,9 @@ type invariant struct {
 
 // coreInvariants returns the constraints of the R4 core snapshots, by the
 // type key they apply to (a type name, or the element path of a backbone element).
-func coreInvariants(t *testing.T) map[string][]invariant {
+func coreInvariants(t *testing.T, version string) map[string][]invariant {
 	t.Helper()
-	dir := filepath.Join(corpusDir(t), "hl7-fhir-core", "4.0.1", "package")
+	dir := filepath.Join(corpusDir(t), "hl7-fhir-core", version, "package")
 	files, err := filepath.Glob(filepath.Join(dir, "StructureDefinition-*.json"))
 	if err != nil || len(files) == 0 {
 		t.Skipf("no R4 core StructureDefinitions: %v", err)
@@ -70,12 +70,21 @@ func coreInvariants(t *testing.T) map[string][]invariant {
 // are listed (the examples are expected to satisfy them, so each one is
 // either an engine defect or a defect of the example).
 func TestCoreInvariantsOnNictizExamples(t *testing.T) {
-	invs := coreInvariants(t)
-	model := loadR4Model(t)
-	files, _ := filepath.Glob(filepath.Join(corpusDir(t), "nictiz-r4-zib2020", "examples", "*.xml"))
-	if len(files) == 0 {
-		t.Skip("no Nictiz zib2020 examples in the corpus")
+	for _, tc := range []struct{ name, version, examples string }{
+		{"R4 zib2020", "4.0.1", "nictiz-r4-zib2020/examples"},
+		{"STU3 birth care", "3.0.1", "nictiz-stu3-geboortezorg/examples"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			files, _ := filepath.Glob(filepath.Join(corpusDir(t), tc.examples, "*.xml"))
+			if len(files) == 0 {
+				t.Skipf("no examples in %s", tc.examples)
+			}
+			checkCoreInvariants(t, coreInvariants(t, tc.version), loadModel(t, tc.version), files)
+		})
 	}
+}
+
+func checkCoreInvariants(t *testing.T, invs map[string][]invariant, model *Model, files []string) {
 	all := MustCompile("descendants()")
 	evaluated, falses, errs := 0, map[string]int{}, 0
 	for _, f := range files {

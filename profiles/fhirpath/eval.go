@@ -224,16 +224,20 @@ func (e *Expression) Evaluate(focus any, env *Env) (out Collection, err error) {
 	return out, err
 }
 
-// EvaluateBool evaluates an invariant-style expression: an empty result is
-// reported as ok=false (no answer), a single boolean as its value, and a
-// single non-boolean item as true.
+// EvaluateBool evaluates an invariant: an empty result is ok=false (no
+// answer), a single boolean is its value, and any other non-empty result is
+// true. Treating a result of several items as true (rather than as the
+// singleton error of the specification) is what the HL7 Java validator does,
+// and STU3's ele-1, "hasValue() | (children().count() > id.count())", needs it.
 func (e *Expression) EvaluateBool(focus any, env *Env) (value bool, ok bool, err error) {
 	c, err := e.Evaluate(focus, env)
 	if err != nil {
 		return false, false, err
 	}
-	b, ok, err := singletonBool(c, e.root)
-	return b, ok, err
+	if len(c) > 1 {
+		return true, true, nil
+	}
+	return singletonBool(c, e.root)
 }
 
 func toCollection(v any, typ string) Collection {

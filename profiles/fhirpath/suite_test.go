@@ -38,16 +38,26 @@ func corpusDir(t testing.TB) string {
 }
 
 var (
-	r4ModelOnce sync.Once
-	r4Model     *Model
-	r4ModelErr  error
+	modelMu sync.Mutex
+	models  = map[string]*Model{}
 )
 
 // loadR4Model builds the type model from the R4 core StructureDefinitions in the corpus.
-func loadR4Model(t testing.TB) *Model {
+func loadR4Model(t testing.TB) *Model { return loadModel(t, "4.0.1") }
+
+// loadModel builds (once) the type model of a FHIR version from the core
+// StructureDefinitions in the corpus.
+func loadModel(t testing.TB, version string) *Model {
 	t.Helper()
-	dir := filepath.Join(corpusDir(t), "hl7-fhir-core", "4.0.1", "package")
-	r4ModelOnce.Do(func() {
+	dir := filepath.Join(corpusDir(t), "hl7-fhir-core", version, "package")
+	modelMu.Lock()
+	defer modelMu.Unlock()
+	if m, ok := models[version]; ok {
+		return m
+	}
+	var r4ModelErr error
+	var r4Model *Model
+	func() {
 		files, err := filepath.Glob(filepath.Join(dir, "StructureDefinition-*.json"))
 		if err != nil || len(files) == 0 {
 			r4ModelErr = fmt.Errorf("no StructureDefinitions in %s: %v", dir, err)
@@ -73,10 +83,11 @@ func loadR4Model(t testing.TB) *Model {
 			defs = append(defs, m)
 		}
 		r4Model = NewModel(defs)
-	})
+	}()
 	if r4ModelErr != nil {
-		t.Fatalf("loading R4 model: %v", r4ModelErr)
+		t.Fatalf("loading the %s model: %v", version, r4ModelErr)
 	}
+	models[version] = r4Model
 	return r4Model
 }
 
