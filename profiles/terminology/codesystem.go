@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
-	"sort"
 	"strconv"
 	"strings"
 )
@@ -509,18 +508,4 @@ func fullRegexp(expr string) (*regexp.Regexp, error) {
 		return nil, fmt.Errorf("regex %q cannot be evaluated here: %w", expr, err)
 	}
 	return re, nil
-}
-
-// sortedCodes returns the keys of a code set in definition order.
-func (cs *codeSystem) sortedCodes(set map[string]bool) []string {
-	out := make([]string, 0, len(set))
-	for _, code := range cs.order {
-		if set[code] {
-			out = append(out, code)
-		}
-	}
-	if len(out) < len(set) { // codes not in the CodeSystem (cannot happen for filters)
-		sort.Strings(out)
-	}
-	return out
 }
