@@ -15,6 +15,9 @@ const (
 	SystemMIME = "urn:ietf:bcp:13"
 	// SystemISO3166 is ISO 3166 country codes.
 	SystemISO3166 = "urn:iso:std:iso:3166"
+	// SystemISO6391 is ISO 639-1 two-letter language codes (by OID, as
+	// Nictiz uses it).
+	SystemISO6391 = "urn:oid:1.0.639.1"
 )
 
 // builtinSystem checks codes of a code system by rule.
@@ -31,6 +34,15 @@ var builtins = map[string]*builtinSystem{
 	SystemBCP47:   {label: "BCP-47 tag syntax, ISO 639-1 languages and ISO 3166-1 regions", rule: checkBCP47},
 	SystemMIME:    {label: "MIME type syntax and registered top-level types", rule: checkMIME},
 	SystemISO3166: {label: "ISO 3166-1 alpha-2 country codes", rule: checkISO3166},
+	SystemISO6391: {label: "ISO 639-1 language codes", rule: checkISO6391},
+}
+
+// checkISO6391 checks a two-letter ISO 639-1 language code (lower case).
+func checkISO6391(code string) Result {
+	if len(code) == 2 && isAlpha(code) && bcpLanguages[code] {
+		return Result{Outcome: Member}
+	}
+	return Result{Outcome: NotMember, Message: fmt.Sprintf("%q is not an ISO 639-1 language code (two lower-case letters from ISO 639-1)", code)}
 }
 
 // Exceptionally reserved ISO 3166-1 alpha-2 codes: in use, not assigned.

@@ -176,3 +176,16 @@ func TestISO3166(t *testing.T) {
 		})
 	}
 }
+
+func TestISO6391(t *testing.T) {
+	for _, tc := range []struct {
+		code string
+		want Outcome
+	}{{"nl", Member}, {"en", Member}, {"fy", Member}, {"NL", NotMember}, {"xx", NotMember}, {"nld", NotMember}, {"", NotMember}} {
+		t.Run(tc.code, func(t *testing.T) {
+			if got := checkISO6391(tc.code); got.Outcome != tc.want {
+				t.Fatalf("checkISO6391(%q) = %v (%s), want %v", tc.code, got.Outcome, got.Message, tc.want)
+			}
+		})
+	}
+}

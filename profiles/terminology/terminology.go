@@ -33,8 +33,8 @@
 //     (urn:ietf:bcp:47: RFC 5646 syntax, ISO 639-1 languages, ISO 3166-1
 //     regions, common scripts), MIME types (urn:ietf:bcp:13: RFC 6838 syntax
 //     and registered top-level types; subtypes are not checked), ISO 3166-1
-//     alpha-2 country codes (urn:iso:std:iso:3166), and regex filters on the
-//     code of these systems.
+//     alpha-2 country codes (urn:iso:std:iso:3166), ISO 639-1 language codes
+//     (urn:oid:1.0.639.1), and regex filters on the code of these systems.
 //
 // What is Unknown (with a message naming the part that could not be checked):
 //   - a filter on a code system whose content is not in the packages (SNOMED
