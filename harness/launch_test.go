@@ -361,3 +361,35 @@ func TestStopNeverStarted(t *testing.T) {
 		}
 	}
 }
+
+func TestReferenceProcessExample(t *testing.T) {
+	m, err := LoadManifest(filepath.Join("..", "examples", "reference-process.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	repoBin, _ := filepath.Abs(filepath.Join("..", "bin", "bcbench"))
+	if got := m.CommandPath(m.Roles["xis"]); got != repoBin {
+		t.Errorf("example runs %s, want the repository's %s", got, repoBin)
+	}
+	bin := buildBench(t)
+	m.Roles["xis"].Command.Path = bin // a fresh build rather than whatever bin/ holds
+	evidence := t.TempDir()
+	c, err := Launch(context.Background(), m, LaunchOptions{EvidenceDir: evidence})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Stop(context.Background())
+	xis := c.Role("xis")
+	sum, _ := fileSHA256(bin)
+	if id := xis.Identity(); id.Kind != "command" || id.SHA256 != sum || id.Software == "" {
+		t.Errorf("identity = %+v", id)
+	}
+	if err := xis.Adapter().Health(context.Background()); err != nil {
+		t.Error(err)
+	}
+	pid := xis.Target.(*processTarget).PID()
+	if err := c.Stop(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	waitGone(t, pid)
+}

@@ -64,7 +64,7 @@ type Proxy struct {
 	tr       *http.Transport
 
 	mu      sync.Mutex
-	entries []Entry
+	entries []*pending
 	dropped int
 	closed  bool
 	done    chan struct{}
@@ -116,6 +116,7 @@ func NewProxy(upstream string, opts ProxyOptions) (*Proxy, error) {
 			r.Out.Host = u.Host
 		},
 		Transport:    &recorder{p: p},
+		BufferPool:   copyBuffers{},
 		ErrorHandler: p.fail,
 		ErrorLog:     nil,
 	}
@@ -140,13 +141,56 @@ func (p *Proxy) URL() string {
 // Upstream is the candidate's own address.
 func (p *Proxy) Upstream() string { return strings.TrimSuffix(p.upstream.String(), "/") }
 
-// Entries returns a copy of what was exchanged so far, oldest first.
+// Entries returns a copy of what was exchanged so far, oldest first, with
+// secrets redacted. Exchanges are recorded raw and rendered (redacted) on
+// the first call that sees them, which keeps the redaction off the
+// exchange's own path.
 func (p *Proxy) Entries() []Entry {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	out := make([]Entry, len(p.entries))
-	copy(out, p.entries)
+	for i, pe := range p.entries {
+		if pe.req != nil {
+			p.render(pe)
+		}
+		out[i] = pe.e
+	}
 	return out
+}
+
+// pending is an exchange as recorded, rendered into its HAR entry when
+// first asked for.
+type pending struct {
+	e    Entry
+	req  *reqInfo
+	resp *respInfo // nil when the exchange failed
+}
+
+type reqInfo struct {
+	method, proto string
+	url           *url.URL
+	header        http.Header
+	body          *capture
+}
+
+type respInfo struct {
+	status int
+	proto  string
+	header http.Header
+	body   *capture
+}
+
+// render fills pe.e from the raw exchange, redacting secrets, and drops the
+// raw data.
+func (p *Proxy) render(pe *pending) {
+	pe.e.Request = p.harRequest(pe.req)
+	if pe.resp != nil {
+		pe.e.Response = p.harResponse(pe.resp)
+	} else {
+		pe.e.Response = HARResponse{Cookies: []HARCookie{}, Headers: []HARNameValue{}, Content: HARContent{MimeType: "x-unknown"}}
+	}
+	pe.e.Error = p.redactText(pe.e.Error)
+	pe.req, pe.resp = nil, nil
 }
 
 // Dropped counts exchanges forwarded but not recorded (beyond MaxEntries).
@@ -191,14 +235,14 @@ func (p *Proxy) Close() error {
 	return nil
 }
 
-func (p *Proxy) add(e Entry) {
+func (p *Proxy) add(pe *pending) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if len(p.entries) >= p.opts.MaxEntries {
 		p.dropped++
 		return
 	}
-	p.entries = append(p.entries, e)
+	p.entries = append(p.entries, pe)
 }
 
 // fail answers a request the candidate could not serve.
@@ -214,6 +258,14 @@ func (p *Proxy) fail(w http.ResponseWriter, r *http.Request, err error) {
 	w.WriteHeader(http.StatusBadGateway)
 	_, _ = io.WriteString(w, msg)
 }
+
+// copyBuffers reuses the proxy's 32 KiB copy buffers across exchanges.
+type copyBuffers struct{}
+
+var copyBufferPool = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+
+func (copyBuffers) Get() []byte  { return *copyBufferPool.Get().(*[]byte) }
+func (copyBuffers) Put(b []byte) { copyBufferPool.Put(&b) }
 
 // recorder is the proxy's transport: it forwards and records.
 type recorder struct{ p *Proxy }
@@ -231,15 +283,15 @@ func (rec *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
 	tt := &traceTimes{}
 	req = req.WithContext(httptrace.WithClientTrace(req.Context(), tt.trace()))
 	resp, err := p.tr.RoundTrip(req)
-	e.Request = p.harRequest(req, reqBody)
+	pe := &pending{req: &reqInfo{method: req.Method, proto: req.Proto, url: req.URL, header: req.Header, body: reqBody}}
 	connect, wrote, firstByte := tt.get()
 	e.Timings.Connect = connect
 	if err != nil {
 		e.Time = ms(time.Since(start))
-		e.Error = p.redactText(err.Error())
-		e.Response = HARResponse{Cookies: []HARCookie{}, Headers: []HARNameValue{}, HTTPVersion: "", Content: HARContent{MimeType: "x-unknown"}}
+		e.Error = err.Error()
 		e.Timings.Send, e.Timings.Wait, e.Timings.Receive = 0, e.Time, 0
-		p.add(e)
+		pe.e = e
+		p.add(pe)
 		return nil, err
 	}
 	if wrote.IsZero() {
@@ -254,15 +306,17 @@ func (rec *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
 	e.Timings.Send = ms(wrote.Sub(start))
 	e.Timings.Wait = ms(firstByte.Sub(wrote))
 	body := &capture{r: resp.Body, max: p.opts.MaxBody}
+	info := &respInfo{status: resp.StatusCode, proto: resp.Proto, header: resp.Header, body: body}
 	body.onDone = func(readErr error) {
 		end := time.Now()
 		e.Timings.Receive = ms(end.Sub(firstByte))
 		e.Time = ms(end.Sub(start))
-		e.Response = p.harResponse(resp, body)
 		if readErr != nil && !errors.Is(readErr, io.EOF) {
-			e.Error = p.redactText("reading response body: " + readErr.Error())
+			e.Error = "reading response body: " + readErr.Error()
 		}
-		p.add(e)
+		pe.e = e
+		pe.resp = info
+		p.add(pe)
 	}
 	resp.Body = body
 	return resp, nil
@@ -340,34 +394,33 @@ func (c *capture) finish(err error) {
 
 func (c *capture) truncated() bool { return c.n > int64(c.buf.Len()) }
 
-func (p *Proxy) harRequest(req *http.Request, body *capture) HARRequest {
-	u := *req.URL
-	u.RawQuery = p.redactQuery(u.Query()).Encode()
-	if req.URL.RawQuery == "" {
-		u.RawQuery = ""
+func (p *Proxy) harRequest(r *reqInfo) HARRequest {
+	u := *r.url
+	if u.RawQuery != "" {
+		u.RawQuery = p.redactQuery(r.url.Query()).Encode()
 	}
 	h := HARRequest{
-		Method:      req.Method,
+		Method:      r.method,
 		URL:         p.redactText(u.String()),
-		HTTPVersion: req.Proto,
+		HTTPVersion: r.proto,
 		Cookies:     []HARCookie{},
-		Headers:     p.harHeaders(req.Header),
+		Headers:     p.harHeaders(r.header),
 		QueryString: []HARNameValue{},
 		HeadersSize: -1,
 		BodySize:    0,
 	}
-	for k, vs := range p.redactQuery(req.URL.Query()) {
+	for k, vs := range p.redactQuery(r.url.Query()) {
 		for _, v := range vs {
 			h.QueryString = append(h.QueryString, HARNameValue{Name: k, Value: v})
 		}
 	}
-	for _, c := range req.Cookies() {
+	for _, c := range (&http.Request{Header: r.header}).Cookies() {
 		h.Cookies = append(h.Cookies, HARCookie{Name: c.Name, Value: redacted})
 	}
-	if body != nil {
+	if body := r.body; body != nil {
 		h.BodySize = body.n
-		text, _ := p.bodyText(body.buf.Bytes(), req.Header.Get("Content-Type"))
-		h.PostData = &HARPostData{MimeType: req.Header.Get("Content-Type"), Text: text}
+		text, _ := p.bodyText(body.buf.Bytes())
+		h.PostData = &HARPostData{MimeType: r.header.Get("Content-Type"), Text: text}
 		if body.truncated() {
 			h.PostData.Comment = fmt.Sprintf("truncated: first %d of %d bytes recorded", body.buf.Len(), body.n)
 		}
@@ -375,27 +428,27 @@ func (p *Proxy) harRequest(req *http.Request, body *capture) HARRequest {
 	return h
 }
 
-func (p *Proxy) harResponse(resp *http.Response, body *capture) HARResponse {
+func (p *Proxy) harResponse(r *respInfo) HARResponse {
 	h := HARResponse{
-		Status:      resp.StatusCode,
-		StatusText:  http.StatusText(resp.StatusCode),
-		HTTPVersion: resp.Proto,
+		Status:      r.status,
+		StatusText:  http.StatusText(r.status),
+		HTTPVersion: r.proto,
 		Cookies:     []HARCookie{},
-		Headers:     p.harHeaders(resp.Header),
-		RedirectURL: p.redactText(resp.Header.Get("Location")),
+		Headers:     p.harHeaders(r.header),
+		RedirectURL: p.redactText(r.header.Get("Location")),
 		HeadersSize: -1,
-		BodySize:    body.n,
+		BodySize:    r.body.n,
 	}
-	for _, c := range resp.Cookies() {
+	for _, c := range (&http.Response{Header: r.header}).Cookies() {
 		h.Cookies = append(h.Cookies, HARCookie{Name: c.Name, Value: redacted})
 	}
-	text, enc := p.bodyText(body.buf.Bytes(), resp.Header.Get("Content-Type"))
-	h.Content = HARContent{Size: body.n, MimeType: resp.Header.Get("Content-Type"), Text: text, Encoding: enc}
+	text, enc := p.bodyText(r.body.buf.Bytes())
+	h.Content = HARContent{Size: r.body.n, MimeType: r.header.Get("Content-Type"), Text: text, Encoding: enc}
 	if h.Content.MimeType == "" {
 		h.Content.MimeType = "x-unknown"
 	}
-	if body.truncated() {
-		h.Content.Comment = fmt.Sprintf("truncated: first %d of %d bytes recorded", body.buf.Len(), body.n)
+	if r.body.truncated() {
+		h.Content.Comment = fmt.Sprintf("truncated: first %d of %d bytes recorded", r.body.buf.Len(), r.body.n)
 	}
 	return h
 }
@@ -480,7 +533,7 @@ func (p *Proxy) redactText(s string) string {
 	for _, sec := range p.opts.Secrets {
 		s = strings.ReplaceAll(s, sec, redacted)
 	}
-	if !strings.ContainsAny(s, ":=") && !strings.Contains(strings.ToLower(s), "bearer") {
+	if !mayHoldSecret(s) {
 		return s
 	}
 	s = bearerText.ReplaceAllString(s, "${1}"+redacted)
@@ -496,10 +549,25 @@ func (p *Proxy) redactText(s string) string {
 	})
 }
 
+// secretHints are substrings of every sensitive name (sensitiveParams) and
+// of "bearer": text without any of them has nothing for the patterns.
+var secretHints = []string{"token", "secret", "password", "api_key", "apikey", "assertion", "session", "jwt", "authorization", "bearer"}
+
+// mayHoldSecret is a quick case-insensitive test before the patterns run.
+func mayHoldSecret(s string) bool {
+	lower := strings.ToLower(s)
+	for _, h := range secretHints {
+		if strings.Contains(lower, h) {
+			return true
+		}
+	}
+	return false
+}
+
 // bodyText renders a captured body for HAR: redacted text when it is UTF-8,
 // base64 otherwise (binary bodies carry no parsable secrets, but literal
 // secrets are still refused: such a body is replaced by a note).
-func (p *Proxy) bodyText(b []byte, _ string) (text, encoding string) {
+func (p *Proxy) bodyText(b []byte) (text, encoding string) {
 	if len(b) == 0 {
 		return "", ""
 	}
