@@ -261,7 +261,7 @@ func TestHangingCandidateIsBoundedInTime(t *testing.T) {
 	defer close(release)
 	out := filepath.Join(t.TempDir(), "out")
 	start := time.Now()
-	code, text := bench(t, "run", "--candidate", attachManifest(t, ts.URL), "--out", out, "--quiet", "--request-timeout", "1s")
+	code, text := bench(t, "run", "--candidate", attachManifest(t, ts.URL), "--out", out, "--quiet", "--request-timeout", "1s", "--scenario", "ongecompliceerd", "--scenario", "hypertensie")
 	if code != 1 {
 		t.Fatalf("exit %d, want 1\n%s", code, text)
 	}

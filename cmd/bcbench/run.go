@@ -6,16 +6,15 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
 	"github.com/bcbench/bcbench/fixtures"
+	"github.com/bcbench/bcbench/harness"
 	"github.com/bcbench/bcbench/profiles/certification"
 	"github.com/bcbench/bcbench/reports"
 	"github.com/bcbench/bcbench/requirements"
@@ -78,7 +77,7 @@ func run(ctx context.Context, f runFlags, stderr, stdout io.Writer) error {
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	ctx, stop := harness.InterruptContext(ctx)
 	defer stop()
 	progress := progressPrinter(stderr, f.quiet, f.verbose)
 
@@ -152,22 +151,28 @@ func run(ctx context.Context, f runFlags, stderr, stdout io.Writer) error {
 
 	// 2. Start what must be started, with a recording proxy in front.
 	progress("kandidaat starten: " + manifest.Name)
-	cand, err := launch(ctx, manifest, profile.Limits, version)
-	if cand != nil {
-		defer func() {
-			stopCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			defer cancel()
-			_ = cand.Stop(stopCtx)
-		}()
-	}
+	evidenceDir := filepath.Join(f.out, "evidence")
+	cand, err := launch(ctx, manifest, profile.Limits, evidenceDir, func(format string, args ...any) { progress(fmt.Sprintf(format, args...)) })
 	if err != nil {
 		in.Problems = append(in.Problems, "starting the candidate: "+err.Error())
-		if cand != nil {
-			in.Evidence = cand.WriteEvidence(f.out)
-		}
+		in.Evidence = evidence(f.out)
 		return finish(exitSetup, fmt.Errorf("starting the candidate: %w", err))
 	}
-	in.Candidate.Roles = cand.Identities()
+	stopped := false
+	stopCandidate := func() {
+		if stopped {
+			return
+		}
+		stopped = true
+		stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+		defer cancel()
+		if err := cand.Stop(stopCtx); err != nil {
+			in.Problems = append(in.Problems, "stopping the candidate: "+err.Error())
+		}
+		in.Evidence = evidence(f.out)
+	}
+	defer stopCandidate()
+	in.Candidate.Roles = identities(cand.Identities())
 
 	// 3. Replay the scenarios, 4. run the specs.
 	env := &spec.Env{
@@ -182,7 +187,7 @@ func run(ctx context.Context, f runFlags, stderr, stdout io.Writer) error {
 	spec.SetTimeout(profile.Limits.SpecTimeout)
 	if err := env.Replay(ctx, func(s string) { progress("registreren: " + s) }); err != nil {
 		in.Problems = append(in.Problems, "replaying the scenarios: "+err.Error())
-		in.Evidence = cand.WriteEvidence(f.out)
+		stopCandidate()
 		return finish(exitSetup, err)
 	}
 	outcomes, err := suites.Run(env, suites.Options{
@@ -205,7 +210,8 @@ func run(ctx context.Context, f runFlags, stderr, stdout io.Writer) error {
 	if ctx.Err() != nil {
 		in.Problems = append(in.Problems, "interrupted: "+ctx.Err().Error())
 	}
-	in.Evidence = cand.WriteEvidence(f.out)
+	progress("kandidaat stoppen")
+	stopCandidate()
 	progress("rapport schrijven")
 	err = finish(exitFail, nil)
 	progress("klaar")

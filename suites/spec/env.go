@@ -50,7 +50,14 @@ type Env struct {
 
 	replays   map[string]*Replay
 	mu        sync.Mutex
-	published map[string]*Published
+	published map[string]fetched
+}
+
+// fetched is a cached answer of PublishedFor: a candidate that hangs or
+// breaks costs one timeout per scenario, not one per spec.
+type fetched struct {
+	p   *Published
+	err error
 }
 
 // Replay is what happened when one scenario was sent to the candidate.
@@ -159,9 +166,18 @@ var ErrNoPatient = errors.New("no Patient with the client's BSN is published")
 func (e *Env) PublishedFor(ctx context.Context, s *fixtures.Scenario) (*Published, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if p, ok := e.published[s.ID]; ok {
-		return p, nil
+	if f, ok := e.published[s.ID]; ok {
+		return f.p, f.err
 	}
+	if e.published == nil {
+		e.published = map[string]fetched{}
+	}
+	p, err := e.fetch(ctx, s)
+	e.published[s.ID] = fetched{p, err}
+	return p, err
+}
+
+func (e *Env) fetch(ctx context.Context, s *fixtures.Scenario) (*Published, error) {
 	patients, err := e.XIS.Search(ctx, "Patient", url.Values{"identifier": {BSNSystem + "|" + s.Client.BSN}})
 	if err != nil {
 		return nil, fmt.Errorf("searching the client's Patient: %w", err)
@@ -197,10 +213,6 @@ func (e *Env) PublishedFor(ctx context.Context, s *fixtures.Scenario) (*Publishe
 			p.Referenced[ref] = m
 		}
 	}
-	if e.published == nil {
-		e.published = map[string]*Published{}
-	}
-	e.published[s.ID] = p
 	return p, nil
 }
 
