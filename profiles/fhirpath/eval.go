@@ -321,7 +321,7 @@ func (s *state) eval(n *node, fr *frame) (Collection, error) {
 			// count() evaluates its own input (to count children cheaply).
 			if n.left == nil {
 				in, _ := s.funcInput(n, fr)
-				return Collection{Integer(len(in))}, nil
+				return intC(len(in)), nil
 			}
 			return n.fn.call(s, n, nil, fr)
 		}

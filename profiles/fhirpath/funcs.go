@@ -101,6 +101,21 @@ var (
 	falseC = Collection{Boolean(false)}
 )
 
+// smallInts holds shared one-item collections for counts.
+var smallInts = func() (c [256]Collection) {
+	for i := range c {
+		c[i] = Collection{Integer(i)}
+	}
+	return c
+}()
+
+func intC(i int) Collection {
+	if i >= 0 && i < len(smallInts) {
+		return smallInts[i]
+	}
+	return Collection{Integer(i)}
+}
+
 func boolC(b bool) Collection {
 	if b {
 		return trueC
@@ -841,8 +856,7 @@ func init() {
 			if !ok {
 				return boolC(false), nil
 			}
-			_, has := e.system()
-			return boolC(has), nil
+			return boolC(e.data != nil && e.isPrimitiveData()), nil
 		}),
 		"getValue": fixed(0, 0, func(s *state, n *node, in Collection, _ []Collection) (Collection, error) {
 			if len(in) != 1 {
@@ -1736,7 +1750,7 @@ func countFn(s *state, n *node, in Collection, fr *frame) (Collection, error) {
 				total += s.childCount(e)
 			}
 		}
-		return Collection{Integer(total)}, nil
+		return intC(total), nil
 	}
 	var err error
 	if n.left != nil {
@@ -1745,5 +1759,5 @@ func countFn(s *state, n *node, in Collection, fr *frame) (Collection, error) {
 			return nil, err
 		}
 	}
-	return Collection{Integer(len(in))}, nil
+	return intC(len(in)), nil
 }

@@ -51,10 +51,10 @@ func (s *state) binary(n *node, fr *frame) (Collection, error) {
 		}
 		for _, v := range r {
 			if eq, ok := equalItems(s, l[0], v, false); ok && eq {
-				return Collection{Boolean(true)}, nil
+				return trueC, nil
 			}
 		}
-		return Collection{Boolean(false)}, nil
+		return falseC, nil
 	case "&":
 		ls, err := concatOperand(l, n)
 		if err != nil {
@@ -109,15 +109,15 @@ func (s *state) logic(n *node, fr *frame) (Collection, error) {
 	switch n.name {
 	case "and":
 		if lok && !lb {
-			return Collection{Boolean(false)}, nil
+			return falseC, nil
 		}
 	case "or":
 		if lok && lb {
-			return Collection{Boolean(true)}, nil
+			return trueC, nil
 		}
 	case "implies":
 		if lok && !lb {
-			return Collection{Boolean(true)}, nil
+			return trueC, nil
 		}
 	}
 	r, err := s.eval(n.right, fr)
@@ -131,28 +131,28 @@ func (s *state) logic(n *node, fr *frame) (Collection, error) {
 	switch n.name {
 	case "and":
 		if rok && !rb {
-			return Collection{Boolean(false)}, nil
+			return falseC, nil
 		}
 		if lok && rok {
-			return Collection{Boolean(true)}, nil
+			return trueC, nil
 		}
 	case "or":
 		if rok && rb {
-			return Collection{Boolean(true)}, nil
+			return trueC, nil
 		}
 		if lok && rok {
-			return Collection{Boolean(false)}, nil
+			return falseC, nil
 		}
 	case "xor":
 		if lok && rok {
-			return Collection{Boolean(lb != rb)}, nil
+			return boolC(lb != rb), nil
 		}
 	case "implies":
 		if rok && rb {
-			return Collection{Boolean(true)}, nil
+			return trueC, nil
 		}
 		if lok && rok {
-			return Collection{Boolean(false)}, nil
+			return falseC, nil
 		}
 	}
 	return Collection{}, nil
@@ -507,7 +507,7 @@ func compareOp(l, r Collection, n *node) (Collection, error) {
 	case ">=":
 		res = c >= 0
 	}
-	return Collection{Boolean(res)}, nil
+	return boolC(res), nil
 }
 
 func compareItems(a, b Value, n *node) (int, bool, error) {
