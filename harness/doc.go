@@ -1,0 +1,86 @@
+// Package harness starts, reaches and stops the systems under test, records
+// every exchange with them as evidence, and always cleans up.
+//
+// # Candidate manifest
+//
+// A candidate is described by a YAML manifest (schema: ManifestSchema, also
+// docs/manifest.schema.json and `bcbench candidate schema`):
+//
+//	name: Voorbeeld XIS
+//	vendor: Voorbeeld BV
+//	version: 4.2.0
+//	roles:                       # xis, translator, index, viewer, dvza
+//	  xis:                       # exactly one of image, command, url, builtin
+//	    image: {name: voorbeeld/xis:4.2.0, port: 8080, env: {K: v}}
+//	    # image: {name: t, port: 8080, dockerfile: Dockerfile, context: .}  (built first, tagged name, kept)
+//	    # command: {path: ../bin/xis, args: [--port, "{port}"], env: {}, port: 0, dir: .}
+//	    # url: https://xis.test.example
+//	    # builtin: true          (the bench's own reference, served in-process)
+//	    fhirBase: /fhir          # default
+//	    adapter: /bench          # default; health is {adapter}/health
+//	    auth: {bearerTokenEnv: XIS_TOKEN}   # or bearerToken: literal
+//
+// LoadManifest and ParseManifest validate against the schema and return a
+// *ManifestError whose Problems name the field (roles.xis.image.port) and
+// the line. Relative paths (command.path with a slash, command.dir,
+// image.context) are resolved against the manifest's directory; a bare
+// command name is looked up in PATH. {port} in args and env is replaced by
+// the port, which the bench picks when command.port is 0 (also in $PORT).
+//
+// # Running a candidate
+//
+// Launch starts every role of a manifest, in the order of Roles, each behind
+// a recording Proxy on 127.0.0.1, and returns a *Candidate once every health
+// endpoint answers:
+//
+//	ctx, release := harness.InterruptContext(ctx)   // Ctrl-C/SIGTERM end ctx
+//	defer release()
+//	c, err := harness.Launch(ctx, m, harness.LaunchOptions{
+//		Builtin:        func(role string) (http.Handler, error) { … },   // reference handlers
+//		StartupTimeout: time.Minute, RequestTimeout: 30 * time.Second,
+//		EvidenceDir:    filepath.Join(out, "evidence"),                   // <role>.har, <role>.log
+//	})
+//	if err != nil { … exit 2 … }                     // nothing is left running
+//	defer c.Stop(context.Background())               // idempotent, ignores cancellation
+//	xis := c.Role("xis")
+//	xis.Adapter().Register(ctx, registration)        // POST {adapter}/events through the proxy
+//	xis.Client().Get(xis.FHIRBase() + "/Patient")    // timeouts, bearer token
+//	xis.Identity()                                   // for results.json
+//	xis.Entries()                                    // what was exchanged (timeliness, logging)
+//
+// Drivers, each a Target: Container (testcontainers-go, Ryuk off, explicit
+// removal, port published on 127.0.0.1, one labelled Docker network per run
+// with the role name as alias, logs kept; the image must be present locally:
+// the bench never pulls), Process (own process group, killed with its
+// children, logs kept), Attach (an already running URL; identity from the URL
+// and the CapabilityStatement's software) and Serve (an in-process handler;
+// identity: the bench binary's sha256). Identities: image and image ID
+// (sha256:…), binary path and sha256, or URL and software; Launch adds the
+// CapabilityStatement's software where the driver did not.
+//
+// # Faults
+//
+// A role that stops answering (crashed, killed, hanging past the request
+// timeout) makes Role.Client return an *UnreachableError whose Detail says
+// why when the target can tell ("container … is exited, exit code 137",
+// "process … exited: exit status 3"); Candidate.Alive names every role that
+// no longer runs. Launch stops everything it started when it fails or ctx
+// ends; Stop removes every container and the run's network and kills every
+// process, also after an interrupt.
+//
+// # Evidence
+//
+// Every exchange through a proxy is kept as a HAR 1.2 entry (headers,
+// bodies up to MaxBody, timings, role, and the error of a failed exchange).
+// Secrets are redacted when entries are rendered (Entries, WriteHAR):
+// Authorization and cookie values, headers named like tokens or keys, query,
+// form and JSON fields such as access_token, client_secret and password,
+// bearer tokens in text, and the manifest's own tokens wherever they appear.
+//
+// # Manual mode
+//
+// An Operator (NewOperator) is a Registrar like the Adapter: it prints each
+// registration step in Dutch for a person at a projectathon and waits for
+// "j" (done), "n" (skipped: ErrSkipped) or "stop" (ErrAborted), with a
+// timeout per step (ErrOperatorTimeout).
+package harness
