@@ -91,8 +91,18 @@
 //
 // TestOfficialSuite runs the official FHIRPath R4 suite from the corpus and
 // prints the score and every failure; see its comment for how tests are
-// counted. Not supported: static (compile-time) type checking, so strict-mode
-// tests that need it fail (testPolymorphismAsB, testDollarOrderNotAllowed),
-// and three decimal boundary cases whose expected values contradict the
-// others.
+// counted. Not supported: static (compile-time) type checking, so the two
+// strict-mode tests that need it fail (testPolymorphismAsB: a property of a
+// type the expression cannot have; testDollarOrderNotAllowed: an ordered
+// function on children()).
+//
+// Extensions beyond FHIRPath 2.0 that published profiles or the suite use:
+// collection literals {a, b} (Nictiz MP9 invariants), sort(), lowBoundary(),
+// highBoundary(), precision(), comparable(), matchesFull(), encode(),
+// decode(), escape(), unescape(), split(), join(), trim() and long literals.
+//
+// # Sharing
+//
+// Evaluate reads Env and never modifies it or the tree, so one Env (and one
+// Model) may serve any number of concurrent evaluations.
 package fhirpath

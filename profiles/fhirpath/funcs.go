@@ -1492,6 +1492,11 @@ func boundaryFn(high bool) func(*state, *node, Collection, []Collection) (Collec
 	}
 }
 
+// decimalBoundary returns the least (or greatest) value d may stand for,
+// given its precision, at prec decimal places. The rounding follows the HL7
+// Java implementation, which the official suite reflects: for a non-negative
+// value the low boundary is truncated and the high boundary rounded half up
+// at prec places; a negative value mirrors its absolute value.
 func decimalBoundary(d Decimal, prec int64, high bool) Collection {
 	if prec == -1 {
 		prec = 8
@@ -1499,7 +1504,13 @@ func decimalBoundary(d Decimal, prec int64, high bool) Collection {
 	if prec < 0 || prec > 28 {
 		return empty
 	}
-	// The value stands for the interval of half a unit in its last place.
+	if d.rat().Sign() < 0 {
+		b := decimalBoundary(d.neg(), prec, !high)
+		if len(b) == 1 {
+			return Collection{b[0].(Decimal).neg()}
+		}
+		return b
+	}
 	half := new(big.Rat).SetFrac(big.NewInt(5), new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(d.scale+1)), nil))
 	r := new(big.Rat).Set(d.rat())
 	if high {
@@ -1509,10 +1520,10 @@ func decimalBoundary(d Decimal, prec int64, high bool) Collection {
 	}
 	x := Decimal{r: r, scale: int(prec)}
 	if int(prec) >= d.scale+1 {
-		return Collection{Decimal{r: r, scale: int(prec)}}
+		return Collection{x}
 	}
 	if high {
-		return Collection{x.ceilN(int(prec))}
+		return Collection{x.round(int(prec))}
 	}
 	return Collection{x.floorN(int(prec))}
 }
