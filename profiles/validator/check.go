@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -30,6 +29,7 @@ type run struct {
 	errs  int
 
 	containers []map[string]any // resources holding the one being validated
+	checked    map[string]bool  // primitive formats and invariants already evaluated, by location
 
 	notEvaluated    int
 	notEvaluatedWhy string
@@ -86,7 +86,18 @@ func (r *run) resource(res map[string]any, path string, base *structure, profile
 	}
 	r.nest++
 	defer func() { r.nest-- }()
-	r.structure(res, base, path, res)
+	// A profile's snapshot holds every element and constraint of the base
+	// definition, so the base is checked on its own only when no profile
+	// of the resource's type can be used.
+	var usable []*structure
+	for _, p := range profiles {
+		if s, err := r.v.comp.structure(p); err == nil && s.typ == base.typ {
+			usable = append(usable, s)
+		}
+	}
+	if len(usable) == 0 {
+		r.structure(res, base, path, res)
+	}
 	for _, p := range profiles {
 		s, err := r.v.comp.structure(p)
 		if err != nil {
@@ -199,14 +210,9 @@ func (r *run) object(obj map[string]any, e *elem, code, path string, res map[str
 	if h == nil {
 		return
 	}
-	keys := make([]string, 0, len(obj))
-	for k := range obj {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	groups := map[*elem][]item{}
+	groups := make(map[*elem][]item, len(obj))
 	isRoot := str(obj, "resourceType") != "" && (e.owner == nil || e == e.owner.root)
-	for _, k := range keys {
+	for k := range obj {
 		if k == "resourceType" && (isRoot || e.owner != nil && e == e.owner.root || h.owner != nil && h == h.owner.root) {
 			continue
 		}
@@ -362,7 +368,15 @@ func (r *run) value(it item, e *elem, res map[string]any) {
 		r.inner(obj, it.path, e, res)
 		return
 	case isPrimitive(code):
-		r.primitive(it.val, code, e, it.path)
+		if k := it.path + "|" + code; !r.checked[k] {
+			if r.checked == nil {
+				r.checked = map[string]bool{}
+			}
+			r.checked[k] = true
+			r.primitive(it.val, code, e, it.path)
+		} else if e.maxLength > 0 {
+			r.primitive(it.val, code, e, it.path) // the profile's maxLength
+		}
 		r.fixedPattern(it.val, e, it.path)
 		r.bindingCheck(it.val, code, e, it.path)
 		r.invariants(e, it.val, code, it.path, res)
@@ -403,9 +417,15 @@ func (r *run) value(it item, e *elem, res map[string]any) {
 				continue
 			}
 			if len(t.profiles) == 1 {
-				r.nest++
-				r.structure(obj, s, it.path, res)
-				r.nest--
+				// object() already walked the profile's elements (holder
+				// picks the single type profile); its root constraints remain.
+				if len(e.children) == 0 {
+					r.invariants(s.root, obj, s.typ, it.path, res)
+				} else {
+					r.nest++
+					r.structure(obj, s, it.path, res)
+					r.nest--
+				}
 				ok = true
 				break
 			}

@@ -25,6 +25,14 @@ func (r *run) invariants(e *elem, v any, code, path string, res map[string]any) 
 		if c.expr == "" || skipInvariants[c.key] {
 			continue
 		}
+		memo := "inv|" + path + "|" + c.key + "|" + c.expr
+		if r.checked[memo] {
+			continue // inherited by several structures: evaluated once
+		}
+		if r.checked == nil {
+			r.checked = map[string]bool{}
+		}
+		r.checked[memo] = true
 		if r.v.inv == nil {
 			r.notEvaluated++
 			r.notEvaluatedWhy = "no FHIRPath engine is wired into the validator"

@@ -3,7 +3,6 @@ package validator
 import (
 	"encoding/base64"
 	"encoding/json"
-	"encoding/xml"
 	"fmt"
 	"regexp"
 	"strconv"
@@ -148,47 +147,152 @@ func clip(s string) string {
 }
 
 // checkXHTML checks that a narrative is a well-formed xhtml div without
-// active content.
+// active content. It is a small scanner (tags, comments, CDATA, quoted
+// attributes), far cheaper than a full XML decoder on every narrative.
 func checkXHTML(s string) error {
-	d := xml.NewDecoder(strings.NewReader(s))
-	d.Strict = true
-	d.Entity = xml.HTMLEntity
-	first := true
-	depth := 0
-	for {
-		tok, err := d.Token()
-		if err != nil {
-			if depth == 0 && !first && err.Error() == "EOF" {
-				return nil
+	if !strings.HasPrefix(s, "<div") && !strings.HasPrefix(s, "<xhtml:div") {
+		return fmt.Errorf("the narrative must start with a <div> element")
+	}
+	var stack []string
+	i, roots := 0, 0
+	for i < len(s) {
+		lt := strings.IndexByte(s[i:], '<')
+		if lt < 0 {
+			if len(stack) == 0 && strings.TrimSpace(s[i:]) != "" {
+				return fmt.Errorf("text outside the div")
 			}
-			return fmt.Errorf("not well-formed: %v", err)
+			break
 		}
-		switch t := tok.(type) {
-		case xml.StartElement:
-			if first {
-				if t.Name.Local != "div" || t.Name.Space != "http://www.w3.org/1999/xhtml" {
-					return fmt.Errorf("the root must be a div in the xhtml namespace, found <%s> in %q", t.Name.Local, t.Name.Space)
+		if len(stack) == 0 && strings.TrimSpace(s[i:i+lt]) != "" {
+			return fmt.Errorf("text outside the div")
+		}
+		i += lt
+		switch {
+		case strings.HasPrefix(s[i:], "<!--"):
+			end := strings.Index(s[i+4:], "-->")
+			if end < 0 {
+				return fmt.Errorf("unclosed comment")
+			}
+			i += 4 + end + 3
+			continue
+		case strings.HasPrefix(s[i:], "<![CDATA["):
+			end := strings.Index(s[i:], "]]>")
+			if end < 0 {
+				return fmt.Errorf("unclosed CDATA section")
+			}
+			i += end + 3
+			continue
+		case strings.HasPrefix(s[i:], "<!"), strings.HasPrefix(s[i:], "<?"):
+			return fmt.Errorf("declarations and processing instructions are not allowed in a narrative")
+		}
+		// Find the end of the tag, skipping quoted attribute values.
+		j, quote := i+1, byte(0)
+		for ; j < len(s); j++ {
+			c := s[j]
+			if quote != 0 {
+				if c == quote {
+					quote = 0
 				}
-				first = false
-			} else if depth == 0 {
+				continue
+			}
+			if c == '"' || c == '\'' {
+				quote = c
+			} else if c == '>' {
+				break
+			} else if c == '<' {
+				return fmt.Errorf("'<' inside a tag")
+			}
+		}
+		if j >= len(s) {
+			return fmt.Errorf("unclosed tag")
+		}
+		tag := s[i+1 : j]
+		i = j + 1
+		if strings.HasPrefix(tag, "/") {
+			name := strings.TrimSpace(tag[1:])
+			if len(stack) == 0 || stack[len(stack)-1] != name {
+				return fmt.Errorf("end tag </%s> does not match", name)
+			}
+			stack = stack[:len(stack)-1]
+			continue
+		}
+		selfClosing := strings.HasSuffix(tag, "/")
+		tag = strings.TrimSuffix(tag, "/")
+		name, attrs, _ := strings.Cut(tag, " ")
+		if k := strings.IndexAny(name, "\t\r\n"); k >= 0 {
+			name, attrs = name[:k], name[k:]
+		}
+		if name == "" {
+			return fmt.Errorf("empty tag name")
+		}
+		local := strings.ToLower(name[strings.IndexByte(name, ':')+1:])
+		if len(stack) == 0 {
+			if roots++; roots > 1 {
 				return fmt.Errorf("more than one root element")
 			}
-			switch strings.ToLower(t.Name.Local) {
-			case "script", "form", "input", "iframe", "object", "embed", "base", "link", "style", "meta", "applet", "frame", "frameset":
-				return fmt.Errorf("element <%s> is not allowed in a narrative", t.Name.Local)
+			if local != "div" || !strings.Contains(attrs, "http://www.w3.org/1999/xhtml") {
+				return fmt.Errorf("the root must be a div in the xhtml namespace")
 			}
-			for _, a := range t.Attr {
-				if strings.HasPrefix(strings.ToLower(a.Name.Local), "on") {
-					return fmt.Errorf("event attribute %s is not allowed in a narrative", a.Name.Local)
+		}
+		if forbidden[local] {
+			return fmt.Errorf("element <%s> is not allowed in a narrative", name)
+		}
+		for _, n := range attrNames(attrs) {
+			if len(n) > 2 && strings.HasPrefix(strings.ToLower(n), "on") {
+				return fmt.Errorf("event attribute %s is not allowed in a narrative", n)
+			}
+		}
+		if !selfClosing {
+			stack = append(stack, name)
+		}
+	}
+	if len(stack) > 0 {
+		return fmt.Errorf("element <%s> is not closed", stack[len(stack)-1])
+	}
+	return nil
+}
+
+// forbidden are the xhtml elements FHIR narratives may not contain.
+var forbidden = map[string]bool{"script": true, "form": true, "input": true, "iframe": true, "object": true, "embed": true,
+	"base": true, "link": true, "style": true, "meta": true, "applet": true, "frame": true, "frameset": true, "button": true, "select": true, "textarea": true}
+
+// attrNames returns the attribute names of a tag's attribute text, skipping
+// quoted values.
+func attrNames(attrs string) []string {
+	var names []string
+	i := 0
+	for i < len(attrs) {
+		for i < len(attrs) && (attrs[i] == ' ' || attrs[i] == '\t' || attrs[i] == '\r' || attrs[i] == '\n') {
+			i++
+		}
+		start := i
+		for i < len(attrs) && attrs[i] != '=' && attrs[i] != ' ' && attrs[i] != '\t' && attrs[i] != '\r' && attrs[i] != '\n' {
+			i++
+		}
+		if i > start {
+			names = append(names, attrs[start:i])
+		}
+		for i < len(attrs) && (attrs[i] == ' ' || attrs[i] == '\t' || attrs[i] == '\r' || attrs[i] == '\n') {
+			i++
+		}
+		if i < len(attrs) && attrs[i] == '=' {
+			i++
+			for i < len(attrs) && (attrs[i] == ' ' || attrs[i] == '\t') {
+				i++
+			}
+			if i < len(attrs) && (attrs[i] == '"' || attrs[i] == '\'') {
+				q := attrs[i]
+				end := strings.IndexByte(attrs[i+1:], q)
+				if end < 0 {
+					return names
 				}
-			}
-			depth++
-		case xml.EndElement:
-			depth--
-		case xml.CharData:
-			if depth == 0 && strings.TrimSpace(string(t)) != "" {
-				return fmt.Errorf("text outside the div")
+				i += end + 2
+			} else {
+				for i < len(attrs) && attrs[i] != ' ' {
+					i++
+				}
 			}
 		}
 	}
+	return names
 }

@@ -151,6 +151,14 @@ func (c *compiler) compile(canonical string) (*structure, error) {
 		if e.choice() && len(e.slices) > 0 && e.slicing == nil {
 			e.slicing = &slicing{rules: "open", discriminators: []discriminator{{typ: "type", path: "$this"}}}
 		}
+		// Extensions are sliced by url unless a profile says otherwise.
+		if (e.name == "extension" || e.name == "modifierExtension") && len(e.slices) > 0 && (e.slicing == nil || len(e.slicing.discriminators) == 0) {
+			rules := "open"
+			if e.slicing != nil && e.slicing.rules != "" {
+				rules = e.slicing.rules
+			}
+			e.slicing = &slicing{rules: rules, discriminators: []discriminator{{typ: "value", path: "url"}}}
+		}
 		for _, c := range e.children {
 			fix(c)
 		}

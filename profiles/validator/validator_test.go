@@ -115,3 +115,26 @@ func TestFillPlaceholders(t *testing.T) {
 		t.Errorf("date with time: %s", got)
 	}
 }
+
+func TestCheckXHTML(t *testing.T) {
+	const ns = ` xmlns="http://www.w3.org/1999/xhtml"`
+	tests := []struct {
+		name, div string
+		ok        bool
+	}{
+		{"simple", `<div` + ns + `><p>Anna <b>de Vries</b></p></div>`, true},
+		{"attribute with on-word value", `<div` + ns + `><td title="onafhankelijk lopen">x</td></div>`, true},
+		{"self closing and comment", `<div` + ns + `><br/><!-- note --><img src="a.png" alt="a"/></div>`, true},
+		{"script", `<div` + ns + `><script>alert(1)</script></div>`, false},
+		{"event attribute", `<div` + ns + `><p onclick="x()">a</p></div>`, false},
+		{"unbalanced", `<div` + ns + `><p>a</div>`, false},
+		{"no namespace", `<div><p>a</p></div>`, false},
+		{"not a div", `<p` + ns + `>a</p>`, false},
+		{"text after", `<div` + ns + `>a</div>tail`, false},
+	}
+	for _, tc := range tests {
+		if err := checkXHTML(tc.div); (err == nil) != tc.ok {
+			t.Errorf("%s: error %v, want ok=%v", tc.name, err, tc.ok)
+		}
+	}
+}
