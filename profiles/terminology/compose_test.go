@@ -258,8 +258,8 @@ func TestValidateConcept(t *testing.T) {
 		codings []Coding
 		want    Outcome
 	}{
-		{"any member wins", []Coding{{System: "http://snomed.info/sct", Code: "1"}, {System: fs, Code: "pain"}}, Member},
-		{"unknown beats not-member", []Coding{{System: fs, Code: "fever"}, {System: "http://snomed.info/sct", Code: "1"}}, Unknown},
+		{"any member wins", []Coding{{System: "http://snomed.info/sct", Code: "38341003"}, {System: fs, Code: "pain"}}, Member},
+		{"unknown beats not-member", []Coding{{System: fs, Code: "fever"}, {System: "http://snomed.info/sct", Code: "38341003"}}, Unknown},
 		{"all not-member", []Coding{{System: fs, Code: "fever"}, {System: fs, Code: "other"}}, NotMember},
 		{"no codings", nil, NotMember},
 	}

@@ -40,7 +40,13 @@ func TestNictizExampleCodings(t *testing.T) {
 			// "sec" is not UCUM (the second is "s") and Montevideo units have no
 			// UCUM code. Our NotMember verdict is right.
 			"UterusActivity.xml|http://unitsofmeasure.org#sec",
-			"UterusActivity.xml|http://unitsofmeasure.org#MVU")
+			"UterusActivity.xml|http://unitsofmeasure.org#MVU",
+			// AmnioticFluid.xml codes "Geen bijzonderheden" as SNOMED "1", which
+			// is no SNOMED CT identifier; FetalMonitoring.xml has 4289339006,
+			// whose check digit fails (289339006, without the leading 4, is the
+			// valid identifier for the display it gives).
+			"AmnioticFluid.xml|http://snomed.info/sct#1",
+			"FetalMonitoring.xml|http://snomed.info/sct#4289339006")
 	})
 }
 

@@ -24,6 +24,9 @@
 //     alone decides: is-a / generalizes X holds for X itself, descendent-of
 //     / is-not-a X fails for X itself, "concept = X" names one code, and a
 //     regex on the code needs only the code;
+//   - SNOMED CT and LOINC codes whose identifier is malformed (SNOMED CT:
+//     Verhoeff check digit, concept partition; LOINC: form and mod 10 check
+//     digit) are NotMember wherever their content would otherwise be needed;
 //   - a shipped expansion (expansion.contains, nested) when there is no
 //     compose or the compose cannot be evaluated offline;
 //   - code-in-system checks (ValidateCodeInSystem) for complete CodeSystems;
@@ -234,6 +237,11 @@ func (s *Service) ValidateCodeInSystem(c Coding) Result {
 		return b.check(c.Code)
 	}
 	cs := s.codeSystem(c.System, c.Version)
+	if cs == nil || !cs.complete() {
+		if msg, bad := badIdentifier(c.System, c.Code); bad {
+			return Result{Outcome: NotMember, Message: msg}
+		}
+	}
 	if cs == nil {
 		return Result{Outcome: Unknown, Message: fmt.Sprintf("code system %s is not in the loaded packages; code %q could not be checked", c.System, c.Code)}
 	}

@@ -87,6 +87,8 @@ func TestCoreR4ValueSets(t *testing.T) {
 		// SNOMED CT is not in the packages: the filter decides, so Unknown.
 		{name: "SNOMED is-a filter is unknown", valueSet: "http://hl7.org/fhir/ValueSet/route-codes",
 			coding: Coding{System: snomed, Code: "26643006"}, want: Unknown, msg: []string{"is-a 284009009", snomed, "could not be checked"}},
+		{name: "SNOMED filter, code with a wrong check digit", valueSet: "http://hl7.org/fhir/ValueSet/route-codes",
+			coding: Coding{System: snomed, Code: "26643007"}, want: NotMember, msg: []string{"check digit"}},
 		{name: "SNOMED filter value set, other system", valueSet: "http://hl7.org/fhir/ValueSet/route-codes",
 			coding: Coding{System: loinc, Code: "26643006"}, want: NotMember},
 		// A shipped expansion of a LOINC parent filter (total 8, all 8 listed).
@@ -191,6 +193,9 @@ func TestValidateCodeInSystem(t *testing.T) {
 		{"v3 nested code", Coding{System: v3ActCode, Code: "ACUTE"}, Member, ""},
 		{"version not loaded says so", Coding{System: gender, Version: "9.9", Code: "male"}, Member, `version "9.9" is not loaded`},
 		{"snomed not loaded", Coding{System: snomed, Code: "22852002"}, Unknown, "could not be checked"},
+		{"snomed description id is no concept", Coding{System: snomed, Code: "751689013"}, NotMember, "description"},
+		{"loinc wrong check digit", Coding{System: loinc, Code: "8480-5"}, NotMember, "check digit"},
+		{"loinc valid code unknown", Coding{System: loinc, Code: "8480-6"}, Unknown, "could not be checked"},
 		{"G-Standaard not present", Coding{System: "urn:oid:2.16.840.1.113883.2.4.4.1.750", Code: "1"}, Unknown, "content not-present"},
 		{"ucum rule", Coding{System: SystemUCUM, Code: "mg/dL"}, Member, ""},
 		{"no system", Coding{Code: "x"}, Unknown, "no system"},

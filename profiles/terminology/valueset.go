@@ -437,6 +437,9 @@ func (s *Service) enumerate(p *part, cs *codeSystem, system, version string, fil
 			if c.System != system {
 				return NotMember, ""
 			}
+			if msg, bad := badIdentifier(system, c.Code); bad {
+				return NotMember, msg
+			}
 			return Unknown, fmt.Sprintf("code %q is not in code system %s as far as the packages hold it (content %s); whether it is one of the %s could not be checked", c.Code, cs.name(), cs.content, what)
 		}})
 		p.incomplete = append(p.incomplete, desc)
@@ -468,6 +471,9 @@ func externalMatcher(system string, cs *codeSystem, filters []filter) matcher {
 			if c.System != system {
 				return NotMember, ""
 			}
+			if msg, bad := badIdentifier(system, c.Code); bad {
+				return NotMember, msg
+			}
 			return Unknown, fmt.Sprintf("code %q: the value set includes all of code system %s, %s; whether the code exists could not be checked", c.Code, system, why)
 		}}
 	}
@@ -482,6 +488,9 @@ func externalMatcher(system string, cs *codeSystem, filters []filter) matcher {
 	return matcher{desc: desc, match: func(c Coding) (Outcome, string) {
 		if c.System != system {
 			return NotMember, ""
+		}
+		if msg, bad := badIdentifier(system, c.Code); bad {
+			return NotMember, msg
 		}
 		// Some filters decide a code without the code system's content: the
 		// filter's own code is-a itself and no descendant of itself, "="
