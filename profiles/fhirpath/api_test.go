@@ -237,6 +237,30 @@ func TestBounds(t *testing.T) {
 			t.Errorf("deep equality: %s, %v", render(eq), err)
 		}
 	})
+	t.Run("large bundle within the default budget", func(t *testing.T) {
+		entries := make([]any, 20_000)
+		for i := range entries {
+			entries[i] = map[string]any{"fullUrl": fmt.Sprintf("urn:uuid:%08d-0000-4000-8000-000000000000", i),
+				"resource": map[string]any{"resourceType": "Observation", "id": fmt.Sprint(i), "status": "final"}}
+		}
+		bundle := map[string]any{"resourceType": "Bundle", "type": "collection", "entry": entries}
+		for _, expr := range []string{
+			"entry.fullUrl.isDistinct()",
+			"(entry.where(fullUrl.exists()).select(fullUrl&iif(resource.meta.versionId.exists(), resource.meta.versionId, ''))).isDistinct()",
+			"entry.resource.id.distinct().count() = 20000",
+			"(entry.resource.id | entry.resource.id).count() = 20000",
+			"entry.resource.id.exclude(entry.resource.id.take(10)).count() = 19990",
+		} {
+			start := time.Now()
+			ok, known, err := MustCompile(expr).EvaluateBool(bundle, nil)
+			if err != nil || !known || !ok {
+				t.Errorf("%s: %v %v %v", expr, ok, known, err)
+			}
+			if d := time.Since(start); d > 5*time.Second {
+				t.Logf("%s took %v", expr, d)
+			}
+		}
+	})
 	t.Run("growing values", func(t *testing.T) {
 		for _, expr := range []string{
 			"'ab'.repeat($this + $this).count()",

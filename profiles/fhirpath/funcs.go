@@ -169,13 +169,13 @@ func init() {
 		}),
 		"count": {minArgs: 0, maxArgs: 0, call: countFn},
 		"distinct": fixed(0, 0, func(s *state, n *node, in Collection, _ []Collection) (Collection, error) {
-			if err := s.charge(len(in) * len(in)); err != nil {
+			if err := s.charge(len(in)); err != nil {
 				return nil, err
 			}
 			return union(s, in, nil), nil
 		}),
 		"isDistinct": fixed(0, 0, func(s *state, n *node, in Collection, _ []Collection) (Collection, error) {
-			if err := s.charge(len(in) * len(in)); err != nil {
+			if err := s.charge(len(in)); err != nil {
 				return nil, err
 			}
 			return boolC(len(union(s, in, nil)) == len(in)), nil
@@ -195,6 +195,7 @@ func init() {
 		}),
 		"repeat": lazy(1, 1, func(s *state, n *node, in Collection, fr *frame) (Collection, error) {
 			out := Collection{}
+			seen := &valueSet{s: s}
 			queue := in
 			for len(queue) > 0 {
 				var next Collection
@@ -203,12 +204,12 @@ func init() {
 					if err != nil {
 						return nil, err
 					}
+					if err := s.charge(len(r)); err != nil {
+						return nil, err
+					}
 					for _, x := range r {
-						if containsItem(s, out, x) {
+						if !seen.add(x) {
 							continue
-						}
-						if err := s.charge(len(out)); err != nil {
-							return nil, err
 						}
 						out = append(out, x)
 						next = append(next, x)
@@ -292,31 +293,33 @@ func init() {
 			return in[:k], nil
 		}),
 		"intersect": fixed(1, 1, func(s *state, n *node, in Collection, a []Collection) (Collection, error) {
-			if err := s.charge(len(in) * (len(a[0]) + 1)); err != nil {
+			if err := s.charge(len(in) + len(a[0])); err != nil {
 				return nil, err
 			}
+			other, done := newValueSet(s, a[0]), &valueSet{s: s}
 			out := Collection{}
 			for _, v := range in {
-				if containsItem(s, a[0], v) && !containsItem(s, out, v) {
+				if other.has(v) && done.add(v) {
 					out = append(out, v)
 				}
 			}
 			return out, nil
 		}),
 		"exclude": fixed(1, 1, func(s *state, n *node, in Collection, a []Collection) (Collection, error) {
-			if err := s.charge(len(in) * (len(a[0]) + 1)); err != nil {
+			if err := s.charge(len(in) + len(a[0])); err != nil {
 				return nil, err
 			}
+			other := newValueSet(s, a[0])
 			out := Collection{}
 			for _, v := range in {
-				if !containsItem(s, a[0], v) {
+				if !other.has(v) {
 					out = append(out, v)
 				}
 			}
 			return out, nil
 		}),
 		"union": fixed(1, 1, func(s *state, n *node, in Collection, a []Collection) (Collection, error) {
-			if err := s.charge(len(in) * (len(a[0]) + 1)); err != nil {
+			if err := s.charge(len(in) + len(a[0])); err != nil {
 				return nil, err
 			}
 			return union(s, in, a[0]), nil
@@ -972,15 +975,6 @@ func anyOf(bs []bool, want bool) bool {
 	return false
 }
 
-func containsItem(s *state, c Collection, v Value) bool {
-	for _, o := range c {
-		if eq, ok := equalItems(s, o, v, false); ok && eq {
-			return true
-		}
-	}
-	return false
-}
-
 func sameNode(a, b *Element) bool {
 	ma, ok1 := a.data.(map[string]any)
 	mb, ok2 := b.data.(map[string]any)
@@ -991,8 +985,9 @@ func sameNode(a, b *Element) bool {
 }
 
 func subset(s *state, a, b Collection) bool {
+	set := newValueSet(s, b)
 	for _, v := range a {
-		if !containsItem(s, b, v) {
+		if !set.has(v) {
 			return false
 		}
 	}

@@ -22,7 +22,7 @@ func (s *state) binary(n *node, fr *frame) (Collection, error) {
 	}
 	switch n.name {
 	case "|":
-		if err := s.charge(len(l) * len(r)); err != nil {
+		if err := s.charge(len(l) + len(r)); err != nil {
 			return nil, err
 		}
 		return union(s, l, r), nil
@@ -189,19 +189,16 @@ func asInteger(v Value) (int64, bool) {
 
 func union(s *state, l, r Collection) Collection {
 	out := make(Collection, 0, len(l)+len(r))
-	add := func(v Value) {
-		for _, o := range out {
-			if eq, ok := equalItems(s, o, v, false); ok && eq {
-				return
-			}
-		}
-		out = append(out, v)
-	}
+	vs := &valueSet{s: s}
 	for _, v := range l {
-		add(v)
+		if vs.add(v) {
+			out = append(out, v)
+		}
 	}
 	for _, v := range r {
-		add(v)
+		if vs.add(v) {
+			out = append(out, v)
+		}
 	}
 	return out
 }
