@@ -35,12 +35,21 @@ func r4Sources(root string) []string {
 
 func TestLoadCorpusR4(t *testing.T) {
 	root := corpus(t)
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
 	start := time.Now()
 	r, err := Load(Options{}, r4Sources(root)...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("loaded R4 core + zib2020/nl-core + MP9 in %v", time.Since(start))
+	took := time.Since(start)
+	runtime.ReadMemStats(&after)
+	peak := after.HeapAlloc - before.HeapAlloc
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	t.Logf("loaded R4 core + zib2020/nl-core + MP9 in %v; heap after load %d MB (before GC %d MB), %d MB allocated in total (bar: < 3 s, < 500 MB)",
+		took, (after.HeapAlloc-before.HeapAlloc)>>20, peak>>20, (after.TotalAlloc-before.TotalAlloc)>>20)
 	for _, p := range r.Packages() {
 		t.Logf("package %s#%s from %s: %d resources, %d skipped", p.Name, p.Version, p.Source, p.Resources, len(p.Skipped))
 	}
