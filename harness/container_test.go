@@ -154,16 +154,10 @@ func TestContainerStartFailures(t *testing.T) {
 				spec = fmt.Sprintf(tc.yaml, newRunID())
 			}
 			m := mustParse(t, "name: x\nroles:\n  xis:\n    "+spec+"\n")
-			var c *Candidate
-			var runID string
+			runID := newRunID()
 			start := time.Now()
-			c, err := Launch(context.Background(), m, LaunchOptions{StartupTimeout: 20 * time.Second, Logf: func(f string, a ...any) {
-				if strings.HasPrefix(f, "starting") {
-					return
-				}
-			}})
+			c, err := Launch(context.Background(), m, LaunchOptions{StartupTimeout: 20 * time.Second, RunID: runID})
 			if err == nil {
-				runID = c.RunID
 				c.Stop(context.Background())
 				t.Fatal("launch succeeded")
 			}
@@ -173,10 +167,8 @@ func TestContainerStartFailures(t *testing.T) {
 			if d := time.Since(start); d > 20*time.Second {
 				t.Errorf("took %s", d)
 			}
-			_ = runID
-			// Nothing labelled by any bcbench run of this test is left.
-			if left := docker(t, "ps", "-a", "-q", "--filter", "label="+LabelRun); left != "" {
-				t.Errorf("containers left: %s", left)
+			if left := leftovers(t, runID); left != "" {
+				t.Errorf("left behind by the failed launch: %s", left)
 			}
 		})
 	}

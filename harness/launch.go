@@ -45,6 +45,8 @@ type LaunchOptions struct {
 	BenchVersion string
 	// Logf, when set, receives progress messages (one line each).
 	Logf func(format string, args ...any)
+	// RunID labels the run's containers and network (default: random).
+	RunID string
 }
 
 // Candidate is a started candidate: every role of its manifest, each behind
@@ -227,7 +229,10 @@ func Launch(ctx context.Context, m *Manifest, opts LaunchOptions) (*Candidate, e
 	if opts.RequestTimeout <= 0 {
 		opts.RequestTimeout = DefaultRequestTimeout
 	}
-	c := &Candidate{Manifest: m, RunID: newRunID(), opts: opts}
+	if opts.RunID == "" {
+		opts.RunID = newRunID()
+	}
+	c := &Candidate{Manifest: m, RunID: opts.RunID, opts: opts}
 	fail := func(err error) (*Candidate, error) {
 		stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), DefaultStopTimeout)
 		defer cancel()

@@ -8,6 +8,7 @@
 # Environment:
 #   TAG          image tag (default dev)
 #   BCBENCH_BIN  a static bcbench binary to use instead of building one
+#   VERSION      the version built into the binary (default: git describe)
 #   GO           the go command (default go)
 set -euo pipefail
 
@@ -31,7 +32,8 @@ trap 'rm -rf "$ctx"' EXIT
 if [[ -n "${BCBENCH_BIN:-}" ]]; then
 	cp "$BCBENCH_BIN" "$ctx/bcbench"
 else
-	(cd "$root" && CGO_ENABLED=0 "$go" build -trimpath -o "$ctx/bcbench" ./cmd/bcbench)
+	version="${VERSION:-$(git -C "$root" describe --tags --always --dirty 2>/dev/null || echo dev)}"
+	(cd "$root" && CGO_ENABLED=0 "$go" build -trimpath -ldflags "-s -w -X main.version=$version" -o "$ctx/bcbench" ./cmd/bcbench)
 fi
 
 roles=("$@")
