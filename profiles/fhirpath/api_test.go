@@ -150,6 +150,16 @@ func TestInvariantOnDataType(t *testing.T) {
 	}
 }
 
+func TestModelContentReference(t *testing.T) {
+	model := loadR4Model(t)
+	// A validator walking a profile names nested items by their own path.
+	item := map[string]any{"linkId": "1.1", "type": "boolean", "enableWhen": []any{map[string]any{"question": "1", "operator": "exists", "answerBoolean": true}}}
+	got, err := MustCompile("enableWhen.answer.is(boolean) and type.is(code)").Evaluate(item, &Env{Types: model, FocusType: "Questionnaire.item.item#BackboneElement"})
+	if err != nil || render(got) != "[Boolean:true]" {
+		t.Errorf("nested item typed through its content reference: %s, %v", render(got), err)
+	}
+}
+
 func TestStrict(t *testing.T) {
 	model := loadR4Model(t)
 	obs := mustTree(t, benchObservation)

@@ -40,6 +40,7 @@ type ChildInfo struct {
 type Model struct {
 	children map[string]map[string]ChildInfo // path or type name → child name → info
 	base     map[string]string
+	alias    map[string]string // element path with a contentReference → the path it reuses
 }
 
 // NewModel builds a Model from StructureDefinitions (JSON-shaped trees) that
@@ -47,7 +48,7 @@ type Model struct {
 // "specialization", or the roots Element, Resource and Base) are used;
 // profiles (constraints) are skipped: they do not introduce types.
 func NewModel(defs []map[string]any) *Model {
-	m := &Model{children: map[string]map[string]ChildInfo{}, base: map[string]string{}}
+	m := &Model{children: map[string]map[string]ChildInfo{}, base: map[string]string{}, alias: map[string]string{}}
 	for _, sd := range defs {
 		if sd["resourceType"] != "StructureDefinition" {
 			continue
@@ -83,6 +84,7 @@ func NewModel(defs []map[string]any) *Model {
 			if ref, ok := el["contentReference"].(string); ok {
 				target := ref[strings.IndexByte(ref, '#')+1:]
 				info.Types = []string{target + "#" + m.elementType(elems, target)}
+				m.alias[path] = target
 			}
 			types, _ := el["type"].([]any)
 			for _, t := range types {
@@ -181,7 +183,15 @@ func fhirTypeCode(code string, t map[string]any) string {
 // a type, such as SimpleQuantity) are looked up along their base chain.
 func (m *Model) Child(parent, name string) (ChildInfo, bool) {
 	if i := strings.IndexByte(parent, '#'); i >= 0 {
-		kids := m.children[parent[:i]]
+		path := parent[:i]
+		for k := 0; k < 10; k++ { // Questionnaire.item.item reuses Questionnaire.item
+			target, ok := m.alias[path]
+			if !ok {
+				break
+			}
+			path = target
+		}
+		kids := m.children[path]
 		c, ok := kids[name]
 		if ok || kids != nil {
 			return c, ok
