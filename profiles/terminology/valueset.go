@@ -459,11 +459,14 @@ func filtersText(fs []filter) string {
 // system known only by rule.
 func externalMatcher(system string, cs *codeSystem, filters []filter) matcher {
 	why := "which is not in the loaded packages"
+	reason := "that code system is not in the loaded packages"
 	if cs != nil {
 		why = fmt.Sprintf("which the packages hold without its codes (content %s)", contentName(cs.content))
+		reason = fmt.Sprintf("the packages hold that code system without its codes (content %s)", contentName(cs.content))
 	}
 	if b := builtinFor(system); b != nil {
 		why = "which bcbench knows only by rule (" + b.name() + "), not by filter"
+		reason = "bcbench checks that code system by rule (" + b.name() + "), not by filter"
 	}
 	if len(filters) == 0 {
 		desc := fmt.Sprintf("all codes of %s, %s", system, why)
@@ -509,7 +512,7 @@ func externalMatcher(system string, cs *codeSystem, filters []filter) matcher {
 		if len(undecided) == 0 {
 			return Member, ""
 		}
-		return Unknown, fmt.Sprintf("code %q: filter %s on %s could not be checked (code system %s)", c.Code, filtersText(undecided), system, strings.TrimPrefix(why, "which "))
+		return Unknown, fmt.Sprintf("code %q: filter %s on %s could not be checked: %s", c.Code, filtersText(undecided), system, reason)
 	}}
 }
 
