@@ -25,6 +25,7 @@ func newReferenceCmd() *cobra.Command {
 		Short: "Serve the bench's reference implementation of a role, or list its seeded-defect mutants",
 	}
 	var role, addr, defect string
+	var delay time.Duration
 	serve := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve a reference role over HTTP (FHIR at /fhir, adapter at /bench)",
@@ -33,21 +34,34 @@ func newReferenceCmd() *cobra.Command {
 			if role != "xis" {
 				return withCode(exitSetup, fmt.Errorf("unknown role %q: the reference implements xis", role))
 			}
+			if defect == "" {
+				defect = os.Getenv("BCBENCH_REFERENCE_DEFECT")
+			}
+			if delay == 0 {
+				if d, err := time.ParseDuration(os.Getenv("BCBENCH_REFERENCE_DELAY")); err == nil {
+					delay = d
+				}
+			}
 			srv, err := xis.New(xis.Options{Version: version, Defect: defect})
 			if err != nil {
 				return withCode(exitSetup, err)
+			}
+			var h http.Handler = srv
+			if delay > 0 {
+				h = slow(srv, delay)
 			}
 			ln, err := net.Listen("tcp", addr)
 			if err != nil {
 				return withCode(exitSetup, fmt.Errorf("listening on %s: %w", addr, err))
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "bcbench reference %s listening on http://%s (FHIR /fhir, adapter /bench)\n", role, ln.Addr())
-			return serveUntilSignal(cmd.Context(), ln, srv)
+			return serveUntilSignal(cmd.Context(), ln, h)
 		},
 	}
 	serve.Flags().StringVar(&role, "role", "xis", "role to serve (xis)")
 	serve.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "address to listen on")
-	serve.Flags().StringVar(&defect, "defect", "", "serve a mutant with this seeded defect (see 'bcbench reference mutants')")
+	serve.Flags().StringVar(&defect, "defect", "", "serve a mutant with this seeded defect (see 'bcbench reference mutants'); env BCBENCH_REFERENCE_DEFECT")
+	serve.Flags().DurationVar(&delay, "delay", 0, "answer every FHIR and event request this much later (for fault tests); env BCBENCH_REFERENCE_DELAY")
 	mutants := &cobra.Command{
 		Use:   "mutants",
 		Short: "List the seeded-defect mutants and the requirements each must fail",
@@ -84,4 +98,18 @@ func serveUntilSignal(ctx context.Context, ln net.Listener, h http.Handler) erro
 		defer cancel()
 		return srv.Shutdown(shutdown)
 	}
+}
+
+// slow delays every request except the health check.
+func slow(h http.Handler, d time.Duration) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !strings.HasSuffix(r.URL.Path, "/health") {
+			select {
+			case <-time.After(d):
+			case <-r.Context().Done():
+				return
+			}
+		}
+		h.ServeHTTP(w, r)
+	})
 }
