@@ -103,7 +103,7 @@ func (g *Generator) generate(canonical string, depth int) ([]Element, error) {
 		b.elems[i] = clone(e)
 	}
 	b.reindex()
-	for _, d := range elements(sd, "differential") {
+	for _, d := range withIDs(elements(sd, "differential")) {
 		if err := b.apply(d); err != nil {
 			return nil, fmt.Errorf("snapshot %s: %w", canonical, err)
 		}
@@ -508,6 +508,49 @@ func onlyType(e Element, code string) []any {
 	}
 	if len(out) == 0 {
 		out = []any{map[string]any{"code": code}}
+	}
+	return out
+}
+
+// withIDs gives differential elements without an id (older and hand-written
+// profiles) the id their position implies: an element belongs to the slice
+// most recently opened on its ancestor path.
+func withIDs(diff []map[string]any) []map[string]any {
+	ctx := map[string]string{} // path → id of the element that path currently means
+	out := make([]map[string]any, len(diff))
+	for i, d := range diff {
+		path := str(d, "path")
+		if id := str(d, "id"); id != "" || path == "" {
+			out[i] = d
+			if id != "" && path != "" {
+				ctx[path] = id
+			}
+			continue
+		}
+		id := path
+		for q := path; ; {
+			dot := strings.LastIndexByte(q, '.')
+			if dot < 0 {
+				break
+			}
+			q = q[:dot]
+			if cid, ok := ctx[q]; ok {
+				id = cid + path[len(q):]
+				break
+			}
+		}
+		if sn := str(d, "sliceName"); sn != "" {
+			id += ":" + sn
+		}
+		for k := range ctx {
+			if strings.HasPrefix(k, path+".") {
+				delete(ctx, k)
+			}
+		}
+		ctx[path] = id
+		c := clone(d)
+		c["id"] = id
+		out[i] = c
 	}
 	return out
 }

@@ -213,7 +213,7 @@ func (r *run) object(obj map[string]any, e *elem, code, path string, res map[str
 	groups := make(map[*elem][]item, len(obj))
 	isRoot := str(obj, "resourceType") != "" && (e.owner == nil || e == e.owner.root)
 	for k := range obj {
-		if k == "resourceType" && (isRoot || e.owner != nil && e == e.owner.root || h.owner != nil && h == h.owner.root) {
+		if k == "resourceType" && (isRoot || e.owner != nil && e == e.owner.root || h.owner != nil && h == h.owner.root || r.v.isResourceType(code)) {
 			continue
 		}
 		if k == "fhir_comments" {
@@ -359,13 +359,30 @@ func (r *run) value(it item, e *elem, res map[string]any) {
 		return
 	}
 	switch {
-	case code == "Resource" || code == "DomainResource" || (e.owner != nil && e.owner.typ == "Bundle" && strings.HasSuffix(e.path, ".resource")):
+	case code == "Resource" || code == "DomainResource" || r.v.isResourceType(code) || (e.owner != nil && e.owner.typ == "Bundle" && strings.HasSuffix(e.path, ".resource")):
 		obj, ok := it.val.(map[string]any)
 		if !ok {
 			r.issue(outcome.Error, outcome.CodeStructure, it.path, "%s must be a resource (a JSON object)", e.path)
 			return
 		}
 		r.inner(obj, it.path, e, res)
+		rt := str(obj, "resourceType")
+		if len(e.children) > 0 && rt != "" {
+			// A profile constrains the resource in place.
+			r.object(obj, e, rt, it.path, obj)
+		}
+		for _, t := range e.types {
+			if t.code != rt && t.code != "Resource" && t.code != "DomainResource" {
+				continue
+			}
+			for _, p := range t.profiles {
+				if s, err := r.v.comp.structure(p); err == nil && s.typ == rt && r.nest <= maxNest {
+					r.nest++
+					r.structure(obj, s, it.path, obj)
+					r.nest--
+				}
+			}
+		}
 		return
 	case isPrimitive(code):
 		if k := it.path + "|" + code; !r.checked[k] {

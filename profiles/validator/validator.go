@@ -105,7 +105,11 @@ type Validator struct {
 	version string
 	stu3    bool
 	inv     invariantEngine
+	rtypes  map[string]bool // resource type names of the FHIR version
 }
+
+// isResourceType reports whether code names a resource type.
+func (v *Validator) isResourceType(code string) bool { return v.rtypes[code] }
 
 // New loads the packages and returns a Validator.
 func New(opts Options) (*Validator, error) {
@@ -132,6 +136,12 @@ func New(opts Options) (*Validator, error) {
 	}
 	if fv := e.FHIRVersion; fv != "" && fv[:3] != opts.FHIRVersion[:3] {
 		return nil, fmt.Errorf("new validator: the core package loaded is FHIR %s, not %s", fv, opts.FHIRVersion)
+	}
+	v.rtypes = map[string]bool{}
+	for _, en := range reg.Entries() {
+		if en.ResourceType == "StructureDefinition" && en.Kind == "resource" && en.Derivation != "constraint" && en.Type != "" {
+			v.rtypes[en.Type] = true
+		}
 	}
 	v.comp = &compiler{gen: snapshot.New(reg), src: reg, cache: map[string]*compiled{}}
 	v.term = opts.Terminology
