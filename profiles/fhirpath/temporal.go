@@ -324,22 +324,6 @@ func compareTemporal(a, b temporal, from int) (c int, ok bool) {
 	return 0, true
 }
 
-// toTime converts a temporal with at least day precision to time.Time (UTC wall clock, offset applied).
-func (t temporal) goTime() time.Time {
-	m, d := t.month, t.day
-	if m == 0 {
-		m = 1
-	}
-	if d == 0 {
-		d = 1
-	}
-	loc := time.UTC
-	if t.tz {
-		loc = time.FixedZone("", t.offset*60)
-	}
-	return time.Date(t.year, time.Month(m), d, t.hour, t.minute, t.second, t.nano, loc)
-}
-
 func fromGoTime(tm time.Time, prec int, tz bool, offset int, fracDigits int) temporal {
 	return temporal{
 		year: tm.Year(), month: int(tm.Month()), day: tm.Day(),
@@ -355,47 +339,36 @@ func (t temporal) add(amount Decimal, unit string, isTime bool) (temporal, bool)
 	if unit == "" {
 		return t, false
 	}
-	// Express the amount at the value's precision.
-	unitPrec := map[string]int{"year": precYear, "month": precMonth, "week": precDay, "day": precDay,
-		"hour": precHour, "minute": precMinute, "second": precSecond, "millisecond": precMilli}[unit]
-	if isTime && unitPrec < precHour {
-		return t, false
+	if isTime && unitPrecOf(unit) < precHour {
+		return t, false // a Time has no date to move
 	}
 	r := amount.rat()
-	mult := map[string]int64{"week": 7}
-	if m, ok := mult[unit]; ok {
-		r = mulRatInt(r, m)
-		unit = "day"
+	if unit == "week" {
+		r, unit = mulRatInt(r, 7), "day"
 	}
-	// Convert finer units down to the value's precision.
-	prec := t.prec
-	if prec == precMilli {
-		prec = precMilli
-	}
-	type step struct {
+	// A unit finer than the value's precision is converted to the coarser
+	// unit first (24 hours on a date are a day).
+	steps := []struct {
 		from, to string
 		factor   int64
-		prec     int
+	}{
+		{"millisecond", "second", 1000},
+		{"second", "minute", 60},
+		{"minute", "hour", 60},
+		{"hour", "day", 24},
+		{"day", "month", 0},
+		{"month", "year", 12},
 	}
-	steps := []step{
-		{"millisecond", "second", 1000, precSecond},
-		{"second", "minute", 60, precMinute},
-		{"minute", "hour", 60, precHour},
-		{"hour", "day", 24, precDay},
-		{"day", "month", 0, precMonth},
-		{"month", "year", 12, precYear},
-	}
-	for _, s := range steps {
-		if unit == s.from && prec < unitPrecOf(s.from) {
-			if s.factor == 0 {
-				// days cannot be expressed in months exactly: drop them
-				r = new(big.Rat)
-				unit = s.to
-				continue
-			}
-			r = quoRatInt(r, s.factor)
-			unit = s.to
+	for _, st := range steps {
+		if unit != st.from || t.prec >= unitPrecOf(st.from) {
+			continue
 		}
+		if st.factor == 0 {
+			r = new(big.Rat) // days are no exact number of months: nothing to add
+		} else {
+			r = quoRatInt(r, st.factor)
+		}
+		unit = st.to
 	}
 	// Fractions of the unit are dropped.
 	return t.addUnits(truncRat(r), unit, isTime), true

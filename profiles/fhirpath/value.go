@@ -123,8 +123,6 @@ func DecimalFromInt(i int64) Decimal {
 	return Decimal{r: new(big.Rat).SetInt64(i)}
 }
 
-func decimalFromRat(r *big.Rat, scale int) Decimal { return Decimal{r: r, scale: scale} }
-
 // Rat returns the exact value (a copy).
 func (d Decimal) Rat() *big.Rat {
 	if d.r == nil {
@@ -282,8 +280,6 @@ func (d Decimal) tooBig() bool {
 	return r.Num().BitLen() > 4096 || r.Denom().BitLen() > 4096 || d.scale > 1000
 }
 
-func (d Decimal) isInt() bool { return d.rat().IsInt() }
-
 func (q Quantity) String() string {
 	if isCalendarUnit(q.Unit) {
 		return q.Value.String() + " " + q.Unit
@@ -297,7 +293,6 @@ type Element struct {
 	ext  map[string]any // the "_name" companion of a primitive (id, extension)
 	typ  string         // type key: FHIR type name, or an element path for backbone elements
 	name string         // the JSON property name it was reached by
-	path string         // FHIRPath location (for diagnostics), "" when not tracked
 }
 
 // NewElement wraps a node of the tree (a map[string]any for a resource or
