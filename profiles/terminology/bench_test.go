@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -96,4 +97,27 @@ func BenchmarkFirstExpansion(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkExpandAllCorpus expands every ValueSet of HL7 R4 core and Nictiz
+// zib2020 / nl-core / MP9 with a cold Service: the worst case of a validator
+// run that touches every binding.
+func BenchmarkExpandAllCorpus(b *testing.B) {
+	src := corpus(b)
+	var urls []string
+	for k, r := range src {
+		if str(r, "resourceType") == "ValueSet" && !strings.Contains(k, "|") {
+			urls = append(urls, k)
+		}
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		svc := New(src)
+		for _, u := range urls {
+			if _, err := svc.Expand(u); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.ReportMetric(float64(len(urls)), "valuesets")
 }

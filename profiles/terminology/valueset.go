@@ -54,6 +54,7 @@ type valueSet struct {
 // part is one compose.include or compose.exclude, compiled.
 type part struct {
 	codes      map[key]*member
+	shared     bool // codes belongs to an imported value set: copy, never modify
 	open       []matcher
 	incomplete []string
 	systems    []string
@@ -83,6 +84,10 @@ func (s *Service) compile(canonical string, res map[string]any, stack []string) 
 				continue
 			}
 			p := s.compilePart(vs, m, stack)
+			if len(vs.codes) == 0 && !p.shared && p.codes != nil {
+				// The first include's map becomes the value set's (no copy).
+				vs.codes, p.codes = p.codes, nil
+			}
 			for k, v := range p.codes {
 				if old, ok := vs.codes[k]; ok { // listed twice: keep both displays
 					merged := *old
@@ -228,7 +233,7 @@ func (s *Service) compilePart(vs *valueSet, inc map[string]any, stack []string) 
 	case sys == nil && len(imports) == 1:
 		imp := imports[0]
 		if len(imp.openExcl) == 0 {
-			p.codes = imp.codes
+			p.codes, p.shared = imp.codes, true
 		}
 		if !imp.complete() {
 			p.open = append(p.open, importMatcher(imp))
@@ -306,7 +311,7 @@ func (s *Service) compilePart(vs *valueSet, inc map[string]any, stack []string) 
 
 // compileSystemPart compiles the system / concept / filter half of an include.
 func (s *Service) compileSystemPart(vs *valueSet, system, version string, inc map[string]any) part {
-	p := part{codes: map[key]*member{}, systems: []string{system}}
+	p := part{codes: make(map[key]*member, len(arr(inc, "concept"))), systems: []string{system}}
 	canon := system
 	if version != "" {
 		canon = system + "|" + version
@@ -325,6 +330,7 @@ func (s *Service) compileSystemPart(vs *valueSet, system, version string, inc ma
 	}
 	// Listed codes decide membership whether or not the system is loaded.
 	if len(concepts) > 0 {
+		slab := make([]member, 0, len(concepts)) // one allocation for all members
 		for _, c := range concepts {
 			cm, ok := c.(map[string]any)
 			if !ok {
@@ -334,7 +340,8 @@ func (s *Service) compileSystemPart(vs *valueSet, system, version string, inc ma
 			if code == "" {
 				continue
 			}
-			mem := &member{version: version}
+			slab = append(slab, member{version: version})
+			mem := &slab[len(slab)-1]
 			if d := str(cm, "display"); d != "" {
 				mem.displays = append(mem.displays, d)
 			}
