@@ -809,7 +809,7 @@ func init() {
 			out := Collection{}
 			for _, v := range in {
 				t := v.TypeInfo()
-				out = append(out, NewElement(map[string]any{"namespace": t.Namespace, "name": t.Name}, "SimpleTypeInfo"))
+				out = append(out, &Element{data: map[string]any{"namespace": t.Namespace, "name": t.Name}})
 			}
 			return out, nil
 		}),

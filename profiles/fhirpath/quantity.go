@@ -13,7 +13,7 @@ import (
 // annotations. Quantities whose units it cannot read compare only when their
 // unit strings are identical.
 
-type dims [8]int8 // m g s mol K m[Hg] [iU] eq
+type dims [7]int8 // m g s mol K [iU] eq
 
 type unitDef struct {
 	factor *big.Rat // size in base units
@@ -33,10 +33,10 @@ var ucumAtoms = map[string]atom{
 	"s":        {"1", dims{0, 0, 1}, true},
 	"mol":      {"1", dims{0, 0, 0, 1}, true},
 	"K":        {"1", dims{0, 0, 0, 0, 1}, true},
-	"m[Hg]":    {"1", dims{0, 0, 0, 0, 0, 1}, true},
-	"[iU]":     {"1", dims{0, 0, 0, 0, 0, 0, 1}, true},
-	"[IU]":     {"1", dims{0, 0, 0, 0, 0, 0, 1}, true},
-	"eq":       {"1", dims{0, 0, 0, 0, 0, 0, 0, 1}, true},
+	"m[Hg]":    {"133322000", dims{-1, 1, -2}, true}, // 133.322 kPa
+	"[iU]":     {"1", dims{0, 0, 0, 0, 0, 1}, true},
+	"[IU]":     {"1", dims{0, 0, 0, 0, 0, 1}, true},
+	"eq":       {"1", dims{0, 0, 0, 0, 0, 0, 1}, true},
 	"U":        {"1/60000000", dims{0, 0, -1, 1}, true},
 	"L":        {"1/1000", dims{3}, true},
 	"l":        {"1/1000", dims{3}, true},
