@@ -27,6 +27,10 @@
 //   - SNOMED CT and LOINC codes whose identifier is malformed (SNOMED CT:
 //     Verhoeff check digit, concept partition; LOINC: form and mod 10 check
 //     digit) are NotMember wherever their content would otherwise be needed;
+//   - the implicit ValueSets of SNOMED CT (http://snomed.info/sct?fhir_vs,
+//     ?fhir_vs=isa/X, ?fhir_vs=refset/X) and LOINC (http://loinc.org/vs,
+//     http://loinc.org/vs/X) are built from their URL (and are then mostly
+//     Unknown, see below);
 //   - a shipped expansion (expansion.contains, nested) when there is no
 //     compose or the compose cannot be evaluated offline;
 //   - code-in-system checks (ValidateCodeInSystem) for complete CodeSystems;
@@ -359,6 +363,9 @@ func (s *Service) compileLocked(canonical string, stack []string) (*valueSet, er
 			versionNote = fmt.Sprintf("value set %s is not loaded; checked against version %q", canonical, str(res, "version"))
 		}
 	}
+	if !ok {
+		res, ok = implicitValueSet(canonical)
+	}
 	var vs *valueSet
 	var err error
 	switch {
@@ -425,4 +432,35 @@ func (s *Service) codeSystemLocked(canonical string) *codeSystem {
 	}
 	s.newSystems[canonical] = cs
 	return cs
+}
+
+// implicitValueSet builds the ValueSets that SNOMED CT and LOINC define by URL
+// (FHIR "implicit value sets"): http://snomed.info/sct?fhir_vs (all),
+// ?fhir_vs=isa/X, ?fhir_vs=refset/X; http://loinc.org/vs (all) and
+// http://loinc.org/vs/X (an answer list or panel, which needs LOINC content).
+func implicitValueSet(canonical string) (map[string]any, bool) {
+	url, _, _ := strings.Cut(canonical, "|")
+	include := map[string]any{}
+	switch {
+	case url == "http://snomed.info/sct?fhir_vs":
+		include["system"] = systemSNOMED
+	case strings.HasPrefix(url, "http://snomed.info/sct?fhir_vs=isa/"):
+		include["system"] = systemSNOMED
+		include["filter"] = []any{map[string]any{"property": "concept", "op": "is-a", "value": strings.TrimPrefix(url, "http://snomed.info/sct?fhir_vs=isa/")}}
+	case strings.HasPrefix(url, "http://snomed.info/sct?fhir_vs=refset/"):
+		include["system"] = systemSNOMED
+		include["filter"] = []any{map[string]any{"property": "concept", "op": "in", "value": strings.TrimPrefix(url, "http://snomed.info/sct?fhir_vs=refset/")}}
+	case url == "http://loinc.org/vs":
+		include["system"] = systemLOINC
+	case strings.HasPrefix(url, "http://loinc.org/vs/"):
+		include["system"] = systemLOINC
+		include["filter"] = []any{map[string]any{"property": "answer-list", "op": "=", "value": strings.TrimPrefix(url, "http://loinc.org/vs/")}}
+	default:
+		return nil, false
+	}
+	return map[string]any{
+		"resourceType": "ValueSet",
+		"url":          url,
+		"compose":      map[string]any{"include": []any{include}},
+	}, true
 }
