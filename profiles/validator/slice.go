@@ -74,6 +74,13 @@ func (r *run) matches(it item, s *elem, sl *slicing, res map[string]any) bool {
 
 func (r *run) discriminate(it item, s *elem, d discriminator, res map[string]any) bool {
 	segs := splitPath(d.path)
+	// x.reference.resolve() is x.resolve(): the target profiles are on x.
+	for i := 1; i < len(segs); i++ {
+		if segs[i] == "resolve()" && segs[i-1] == "reference" {
+			segs = append(append([]string{}, segs[:i-1]...), segs[i:]...)
+			break
+		}
+	}
 	nodes := r.walk([]any{it.val}, segs, res)
 	target, tcode := r.elemAt(s, segs, it.code)
 	switch d.typ {
@@ -90,6 +97,30 @@ func (r *run) discriminate(it item, s *elem, d discriminator, res map[string]any
 		}
 		if want == nil && target == s && len(segs) == 1 && segs[0] == "url" {
 			want = extensionURL(s)
+		}
+		if want == nil {
+			// The discriminator points at a sliced element (or into one): a
+			// value matches when it matches one of the fixed values or
+			// patterns the slices along the path give.
+			found := false
+			for _, sl := range r.candidates(s, segs, it.code) {
+				w, pat := sl.fixed, false
+				if w == nil {
+					w, pat = sl.pattern, true
+				}
+				if w == nil {
+					continue
+				}
+				found = true
+				for _, n := range nodes {
+					if pat && matchPattern(n, w) || !pat && equal(n, w) {
+						return true
+					}
+				}
+			}
+			if found {
+				return false
+			}
 		}
 		if want == nil {
 			if len(nodes) == 0 {
@@ -161,6 +192,7 @@ func (r *run) discriminate(it item, s *elem, d discriminator, res map[string]any
 		if len(profiles) == 0 {
 			return true
 		}
+		// An unresolvable reference matches no profile slice.
 		for _, n := range nodes {
 			m, ok := n.(map[string]any)
 			if !ok {
@@ -265,6 +297,11 @@ func (r *run) walk(nodes []any, segs []string, res map[string]any) []any {
 			case seg == "$this" || seg == "":
 				next = append(next, n)
 			case seg == "resolve()":
+				if ref, ok := n.(string); ok {
+					if t, _ := r.resolve(ref, res); t != nil {
+						next = append(next, t)
+					}
+				}
 				if m, ok := n.(map[string]any); ok {
 					if ref, _ := m["reference"].(string); ref != "" {
 						if t, _ := r.resolve(ref, res); t != nil {
@@ -369,4 +406,44 @@ func (r *run) elemAt(s *elem, segs []string, code string) (*elem, string) {
 		cur, code = c, ccode
 	}
 	return cur, code
+}
+
+// candidates lists the element definitions a discriminator path can reach
+// inside slice s when every sliced element on the way may be taken through
+// any of its slices.
+func (r *run) candidates(s *elem, segs []string, code string) []*elem {
+	type state struct {
+		e    *elem
+		code string
+	}
+	cur := []state{{s, code}}
+	for _, seg := range segs {
+		if seg == "$this" || seg == "" || seg == "resolve()" || strings.Contains(seg, "(") {
+			continue
+		}
+		var next []state
+		for _, st := range cur {
+			h := r.holder(st.e, st.code)
+			if h == nil {
+				continue
+			}
+			c, ccode, _ := child(h, seg)
+			if c == nil {
+				continue
+			}
+			next = append(next, state{c, ccode})
+			for _, sl := range c.slices {
+				next = append(next, state{sl, ccode})
+			}
+		}
+		cur = next
+		if len(cur) > 64 {
+			cur = cur[:64]
+		}
+	}
+	out := make([]*elem, len(cur))
+	for i, st := range cur {
+		out[i] = st.e
+	}
+	return out
 }
