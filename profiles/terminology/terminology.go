@@ -60,7 +60,9 @@
 //
 // A Coding's display is compared (ignoring case and white space) with the
 // code's display and designations in the CodeSystem and ValueSet; a
-// mismatch sets Result.DisplayWarning, a warning-level note. Codes compare
+// mismatch sets Result.DisplayWarning, a warning-level note. Only codes of
+// CodeSystems in the packages are checked: for SNOMED CT or LOINC codes a
+// ValueSet lists, the other synonyms are not known offline. Codes compare
 // case-sensitively unless the CodeSystem says caseSensitive false.
 //
 // ValueSets are compiled once per canonical ("url" or "url|version") and the

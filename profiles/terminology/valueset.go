@@ -16,6 +16,11 @@ type key struct{ system, code string }
 type member struct {
 	version  string
 	displays []string // the first is the preferred display
+	// checkDisplay is set when the displays come from a CodeSystem in the
+	// packages, so a display outside them is worth a warning. Displays known
+	// only from a ValueSet listing or a shipped expansion of an external
+	// system (SNOMED CT has many synonyms) are not checked.
+	checkDisplay bool
 	abstract bool
 	invalid  string // set when the code is listed but its complete CodeSystem does not define it
 }
@@ -92,6 +97,7 @@ func (s *Service) compile(canonical string, res map[string]any, stack []string) 
 				if old, ok := vs.codes[k]; ok { // listed twice: keep both displays
 					merged := *old
 					merged.displays = append(append([]string(nil), old.displays...), v.displays...)
+					merged.checkDisplay = old.checkDisplay || v.checkDisplay
 					vs.codes[k] = &merged
 					continue
 				}
@@ -358,6 +364,7 @@ func (s *Service) compileSystemPart(vs *valueSet, system, version string, inc ma
 			case cs != nil:
 				if con := cs.concept(code); con != nil {
 					mem.displays = append(con.displays(), mem.displays...)
+					mem.checkDisplay = true
 					mem.abstract = con.abstract
 				} else if cs.complete() {
 					mem.invalid = fmt.Sprintf("code %q is listed by value set %s but is not defined in code system %s", code, vs.canonical, cs.name())
@@ -423,7 +430,7 @@ func (s *Service) enumerate(p *part, cs *codeSystem, system, version string, fil
 	}
 	add := func(code string) {
 		con := cs.concepts[code]
-		p.codes[key{system, code}] = &member{version: version, displays: con.displays(), abstract: con.abstract}
+		p.codes[key{system, code}] = &member{version: version, displays: con.displays(), abstract: con.abstract, checkDisplay: true}
 	}
 	if set == nil {
 		for _, code := range cs.order {
@@ -641,7 +648,10 @@ func (vs *valueSet) decide(c Coding) Result {
 		if m.invalid != "" {
 			return Result{Outcome: NotMember, Message: m.invalid}
 		}
-		r := Result{Outcome: Member, DisplayWarning: displayWarning(c, m.displays)}
+		r := Result{Outcome: Member}
+		if m.checkDisplay {
+			r.DisplayWarning = displayWarning(c, m.displays)
+		}
 		return vs.checkExcludes(c, r)
 	}
 	var unknown, why []string
