@@ -21,8 +21,8 @@ type member struct {
 	// only from a ValueSet listing or a shipped expansion of an external
 	// system (SNOMED CT has many synonyms) are not checked.
 	checkDisplay bool
-	abstract bool
-	invalid  string // set when the code is listed but its complete CodeSystem does not define it
+	abstract     bool
+	invalid      string // set when the code is listed but its complete CodeSystem does not define it
 }
 
 // matcher decides membership for a part of a value set that could not be
