@@ -2,6 +2,7 @@ package harness
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -416,6 +417,11 @@ func imagePresent(ctx context.Context, ref string) error {
 
 // dockerGet sends GET path to the engine at host (unix:// or tcp://).
 func dockerGet(ctx context.Context, host, path string) (int, []byte, error) {
+	return dockerDo(ctx, host, http.MethodGet, path)
+}
+
+// dockerDo sends one bodiless request to the engine at host.
+func dockerDo(ctx context.Context, host, method, path string) (int, []byte, error) {
 	u, err := url.Parse(host)
 	if err != nil {
 		return 0, nil, fmt.Errorf("bad DOCKER_HOST: %w", err)
@@ -439,8 +445,11 @@ func dockerGet(ctx context.Context, host, path string) (int, []byte, error) {
 	}
 	tr := &http.Transport{Proxy: nil, DialContext: dial, DisableKeepAlives: true}
 	defer tr.CloseIdleConnections()
-	client := &http.Client{Timeout: 3 * time.Second, Transport: tr}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+path, nil)
+	client := &http.Client{Timeout: 30 * time.Second, Transport: tr}
+	if method == http.MethodGet {
+		client.Timeout = 3 * time.Second
+	}
+	req, err := http.NewRequestWithContext(ctx, method, base+path, nil)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -480,4 +489,55 @@ func (n *runNetwork) remove(ctx context.Context) error {
 		return fmt.Errorf("removing Docker network %s: %w", n.nw.Name, err)
 	}
 	return nil
+}
+
+// RemoveLeftovers removes the containers and networks labelled by a run
+// (LabelRun=runID), or by any bench run when runID is empty: what a bench
+// that was killed outright (SIGKILL) could not remove itself. It returns
+// the ids it removed.
+func RemoveLeftovers(ctx context.Context, runID string) (removed []string, err error) {
+	if err := DockerAvailable(ctx); err != nil {
+		return nil, err
+	}
+	label := LabelRun
+	if runID != "" {
+		label += "=" + runID
+	}
+	filters, _ := json.Marshal(map[string][]string{"label": {label}})
+	q := url.QueryEscape(string(filters))
+	host := dockerHost()
+	var errs []error
+	list := func(path string) []string {
+		status, body, err := dockerGet(ctx, host, path)
+		if err != nil || status != http.StatusOK {
+			errs = append(errs, fmt.Errorf("listing %s: %v (status %d)", path, err, status))
+			return nil
+		}
+		var items []struct {
+			ID string `json:"Id"`
+		}
+		if err := json.Unmarshal(body, &items); err != nil {
+			errs = append(errs, fmt.Errorf("listing %s: %w", path, err))
+		}
+		ids := make([]string, 0, len(items))
+		for _, it := range items {
+			ids = append(ids, it.ID)
+		}
+		return ids
+	}
+	remove := func(path, id string) {
+		status, body, err := dockerDo(ctx, host, http.MethodDelete, path)
+		if err != nil || (status != http.StatusNoContent && status != http.StatusOK && status != http.StatusNotFound) {
+			errs = append(errs, fmt.Errorf("removing %s: %v (status %d %s)", shortID(id), err, status, snippet(body)))
+			return
+		}
+		removed = append(removed, shortID(id))
+	}
+	for _, id := range list("/containers/json?all=1&filters=" + q) {
+		remove("/containers/"+id+"?force=1&v=1", id)
+	}
+	for _, id := range list("/networks?filters=" + q) {
+		remove("/networks/"+id, id)
+	}
+	return removed, errors.Join(errs...)
 }

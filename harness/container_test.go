@@ -216,3 +216,30 @@ func TestReferenceImageExample(t *testing.T) {
 		t.Errorf("left behind: %s", left)
 	}
 }
+
+func TestRemoveLeftovers(t *testing.T) {
+	requireDocker(t)
+	image := "bcbench-test/fakecandidate:" + newRunID()
+	if out, err := exec.Command("docker", "build", "-q", "-t", image, fakeImageContext(t)).CombinedOutput(); err != nil {
+		t.Fatalf("docker build: %v\n%s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("docker", "rmi", "-f", image).Run() })
+	m := mustParse(t, fmt.Sprintf("name: x\nroles:\n  xis:\n    image: {name: %q, port: 8080}\n", image))
+	c, err := Launch(context.Background(), m, LaunchOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// As if the bench had been killed outright: nothing called Stop.
+	removed, err := RemoveLeftovers(context.Background(), c.RunID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(removed) != 2 {
+		t.Errorf("removed %v, want the container and the network", removed)
+	}
+	if left := leftovers(t, c.RunID); left != "" {
+		t.Errorf("left: %s", left)
+	}
+	// Stop afterwards still returns (with an error about what was gone).
+	_ = c.Stop(context.Background())
+}

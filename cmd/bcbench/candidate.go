@@ -1,12 +1,14 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -18,7 +20,7 @@ func init() { register(newCandidateCmd) }
 func newCandidateCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "candidate",
-		Short: "Check a candidate manifest, or print its JSON Schema",
+		Short: "Check a candidate manifest, print its JSON Schema, or clean up after a killed run",
 	}
 	check := &cobra.Command{
 		Use:   "check FILE",
@@ -41,7 +43,32 @@ cannot be read.`,
 			return err
 		},
 	}
-	cmd.AddCommand(check, schema)
+	var runID string
+	cleanup := &cobra.Command{
+		Use:   "cleanup",
+		Short: "Remove containers and networks left by a bench run that was killed outright",
+		Long: `Remove the Docker containers and networks labelled bcbench.run (of one run
+with --run, of every run otherwise). A run removes its own on exit and on
+Ctrl-C; this is for a bench that was killed with SIGKILL.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, cancel := context.WithTimeout(cmd.Context(), 2*time.Minute)
+			defer cancel()
+			removed, err := harness.RemoveLeftovers(ctx, runID)
+			for _, id := range removed {
+				fmt.Fprintln(cmd.OutOrStdout(), "removed", id)
+			}
+			if err != nil {
+				return withCode(exitSetup, fmt.Errorf("cleaning up: %w", err))
+			}
+			if len(removed) == 0 {
+				fmt.Fprintln(cmd.OutOrStdout(), "nothing left by bench runs")
+			}
+			return nil
+		},
+	}
+	cleanup.Flags().StringVar(&runID, "run", "", "only this run's id (the bcbench.run label)")
+	cmd.AddCommand(check, schema, cleanup)
 	return cmd
 }
 
