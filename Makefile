@@ -15,9 +15,14 @@ export TESTCONTAINERS_RYUK_DISABLED := true
 build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/bcbench ./cmd/bcbench
 
+# FHIR packages for profile validation: the HL7 and Nictiz packages of the
+# shared corpus when it is beside the checkout (see README).
+CORPUS   ?= $(SHARED)/corpus
+PACKAGES ?= $(wildcard $(CORPUS)/hl7-fhir-core/4.0.1) $(wildcard $(CORPUS)/nictiz-r4-zib2020/resources) $(wildcard $(CORPUS)/nictiz-r4-mp9)
+
 demo: build
 	@rm -rf bcbench-out
-	./bin/bcbench run --out bcbench-out; code=$$?; \
+	./bin/bcbench run --out bcbench-out $(addprefix --package ,$(PACKAGES)); code=$$?; \
 	  echo "report: $$(pwd)/bcbench-out/report.html (results.json, junit.xml, evidence/, results.dsse.json beside it)"; \
 	  exit $$code
 

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -56,6 +57,25 @@ func bench(t *testing.T, args ...string) (int, string) {
 		t.Fatalf("running bcbench %v: %v", args, err)
 		return -1, ""
 	}
+}
+
+// corpusPackages returns --package arguments for the R4 core and Nictiz
+// packages of the shared corpus, or skips the test when it is absent.
+func corpusPackages(t *testing.T) []string {
+	t.Helper()
+	dir, _ := os.Getwd()
+	for ; dir != filepath.Dir(dir); dir = filepath.Dir(dir) {
+		c := filepath.Join(dir, "shared", "corpus")
+		if _, err := os.Stat(filepath.Join(c, "hl7-fhir-core", "4.0.1")); err == nil {
+			return []string{
+				"--package", filepath.Join(c, "hl7-fhir-core", "4.0.1"),
+				"--package", filepath.Join(c, "nictiz-r4-zib2020", "resources"),
+				"--package", filepath.Join(c, "nictiz-r4-mp9"),
+			}
+		}
+	}
+	t.Skip("the shared corpus (../shared/corpus) with the FHIR packages is not beside the checkout")
+	return nil
 }
 
 // attachManifest writes a manifest that attaches to a running XIS at url.
@@ -109,7 +129,7 @@ func TestDefaultRunPassesAndVerifies(t *testing.T) {
 		}
 		return 0, string(o)
 	}
-	code, text := run("run", "--out", out, "--quiet")
+	code, text := run(append([]string{"run", "--out", out, "--quiet"}, corpusPackages(t)...)...)
 	if code != 0 {
 		t.Fatalf("bcbench run on the default = exit %d, want 0\n%s", code, text)
 	}
@@ -152,40 +172,49 @@ func TestMutants(t *testing.T) {
 	for _, m := range xis.Mutants {
 		variants = append(variants, variant{name: m.Name, defect: m.Name, violates: m.Violates})
 	}
+	packages := corpusPackages(t)
+	var mu sync.Mutex
 	caught, falseFailures := 0, 0
-	for _, v := range variants {
-		t.Run(v.name, func(t *testing.T) {
-			srv, err := xis.New(xis.Options{Defect: v.defect})
-			if err != nil {
-				t.Fatal(err)
-			}
-			ts := httptest.NewServer(srv)
-			defer ts.Close()
-			out := filepath.Join(t.TempDir(), "out")
-			code, text := bench(t, "run", "--candidate", attachManifest(t, ts.URL), "--out", out, "--quiet")
-			var want []string
-			for _, id := range v.violates {
-				want = append(want, id+"=fail")
-			}
-			got := failed(readResults(t, out))
-			if v.defect == "" && len(got) > 0 {
-				falseFailures = len(got)
-			}
-			if !slices.Equal(got, want) {
-				t.Fatalf("requirements not passed = %v, want %v\n%s", got, want, text)
-			}
-			wantCode := 1
-			if len(want) == 0 || onlyShould(v.violates) {
-				wantCode = 0
-			}
-			if code != wantCode {
-				t.Fatalf("exit %d, want %d\n%s", code, wantCode, text)
-			}
-			if v.defect != "" {
-				caught++
-			}
-		})
-	}
+	t.Run("each", func(t *testing.T) {
+		for _, v := range variants {
+			t.Run(v.name, func(t *testing.T) {
+				t.Parallel()
+				srv, err := xis.New(xis.Options{Defect: v.defect})
+				if err != nil {
+					t.Fatal(err)
+				}
+				ts := httptest.NewServer(srv)
+				defer ts.Close()
+				out := filepath.Join(t.TempDir(), "out")
+				code, text := bench(t, append([]string{"run", "--candidate", attachManifest(t, ts.URL), "--out", out, "--quiet"}, packages...)...)
+				var want []string
+				for _, id := range v.violates {
+					want = append(want, id+"=fail")
+				}
+				got := failed(readResults(t, out))
+				if v.defect == "" && len(got) > 0 {
+					mu.Lock()
+					falseFailures = len(got)
+					mu.Unlock()
+				}
+				if !slices.Equal(got, want) {
+					t.Fatalf("requirements not passed = %v, want %v\n%s", got, want, text)
+				}
+				wantCode := 1
+				if len(want) == 0 || onlyShould(v.violates) {
+					wantCode = 0
+				}
+				if code != wantCode {
+					t.Fatalf("exit %d, want %d\n%s", code, wantCode, text)
+				}
+				if v.defect != "" {
+					mu.Lock()
+					caught++
+					mu.Unlock()
+				}
+			})
+		}
+	})
 	t.Logf("mutation score: %d/%d mutants caught exactly; false failures on the reference: %d", caught, len(xis.Mutants), falseFailures)
 }
 

@@ -66,6 +66,9 @@ var Mutants = []Mutant{
 			if r["resourceType"] == "Observation" {
 				if meta, ok := r["meta"].(map[string]any); ok {
 					delete(meta, "profile")
+					if len(meta) == 0 {
+						delete(r, "meta") // an empty element is not valid FHIR (ele-1)
+					}
 				}
 			}
 		},
@@ -127,6 +130,15 @@ var Mutants = []Mutant{
 		Name: "vernietigt-niet", Violates: []string{"VTR-02"},
 		Description: "het XIS bevestigt een verzoek tot vernietiging maar bewaart de gegevens",
 		keepDeleted: true,
+	},
+	{
+		Name: "ongeldige-status", Violates: []string{"PRF-01"},
+		Description: "observaties dragen een status buiten de verplichte waardelijst (FHIR observation-status)",
+		resource: func(r map[string]any) {
+			if r["resourceType"] == "Observation" {
+				r["status"] = "afgerond"
+			}
+		},
 	},
 	{
 		Name: "naam-verwisseld", Violates: []string{"INH-05"},
