@@ -62,7 +62,11 @@
 //     a type at the start of a path that the focus is not, is an error
 //     instead of an empty result (the official suite's mode="strict").
 //     Polymorphic access by type suffix (Observation.valueQuantity) is an
-//     error whenever the model knows the parent, as in R4.
+//     error whenever the model knows the parent, as in R4. In Strict mode
+//     paths are also checked against the model before evaluation, so
+//     (Observation.value as Period).unit fails even when value is no Period.
+//   - CheckOrdered: an ordered function (first(), skip(), an indexer, ...)
+//     directly on children() or descendants() is an error.
 //   - MaxSteps (default DefaultMaxSteps) and Ctx bound the evaluation: a
 //     hostile expression or input ends with ErrStepLimit or the context's
 //     error, never a hang. Compile bounds expression length
@@ -91,15 +95,22 @@
 //
 // TestOfficialSuite runs the official FHIRPath R4 suite from the corpus and
 // prints the score and every failure; see its comment for how tests are
-// counted. Not supported: static (compile-time) type checking, so the two
-// strict-mode tests that need it fail (testPolymorphismAsB: a property of a
-// type the expression cannot have; testDollarOrderNotAllowed: an ordered
-// function on children()).
+// counted. Static checks run only in Strict mode (and for CheckOrdered),
+// just before evaluation, because Compile has no model: they follow paths,
+// as, ofType and indexers, and stop at anything else.
 //
 // Extensions beyond FHIRPath 2.0 that published profiles or the suite use:
 // collection literals {a, b} (Nictiz MP9 invariants), sort(), lowBoundary(),
 // highBoundary(), precision(), comparable(), matchesFull(), encode(),
 // decode(), escape(), unescape(), split(), join(), trim() and long literals.
+//
+// Where the specification leaves room, the engine does what the official
+// suite (and so the HL7 Java implementation) expects: as() and ofType() match
+// FHIR primitive types exactly (a code is no string there, though
+// is(string) is true); date arithmetic drops fractions of the unit (+ 0.1 's'
+// adds nothing); comparing a date-time with an offset to one without, at
+// hour precision or finer, is empty; a decimal's high boundary is rounded
+// half up and its low boundary truncated at the requested precision.
 //
 // # Sharing
 //

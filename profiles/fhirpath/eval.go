@@ -160,6 +160,10 @@ type Env struct {
 	// error (instead of an empty result), and likewise a type name that does
 	// not match the focus at the start of a path.
 	Strict bool
+	// CheckOrdered makes an ordered function (first, last, tail, skip, take,
+	// single, an indexer) applied directly to children() or descendants(),
+	// whose order the specification leaves open, an error before evaluation.
+	CheckOrdered bool
 	// MaxSteps bounds the number of evaluation steps (0: DefaultMaxSteps).
 	MaxSteps int
 	// Ctx, when set, cancels the evaluation.
@@ -216,6 +220,13 @@ func (e *Expression) Evaluate(focus any, env *Env) (out Collection, err error) {
 	fr.focus = s.root
 	if len(s.root) == 1 {
 		fr.this = s.root[0]
+	}
+	if (env.Strict || env.CheckOrdered) && s.types != nil && len(s.root) == 1 {
+		if el, ok := s.root[0].(*Element); ok && el.typ != "" {
+			if _, err := s.staticTypes(e.root, []string{el.typ}); err != nil {
+				return nil, err
+			}
+		}
 	}
 	out, err = s.eval(e.root, fr)
 	if err == nil && s.steps > s.max {
@@ -901,4 +912,85 @@ func (s *state) asType(in Collection, ts typeSpec, n *node) (Collection, error) 
 		}
 	}
 	return out, nil
+}
+
+// staticTypes infers the type keys an expression can produce from the
+// focus types, for Strict mode: a path that names an element no possible
+// type has is an error before anything is evaluated. nil means unknown (the
+// check stops there).
+func (s *state) staticTypes(n *node, focus []string) ([]string, error) {
+	switch n.kind {
+	case nIdent, nMember:
+		in := focus
+		if n.kind == nMember {
+			var err error
+			if in, err = s.staticTypes(n.left, focus); err != nil || in == nil {
+				return nil, err
+			}
+		} else if n.name != "" && n.name[0] >= 'A' && n.name[0] <= 'Z' {
+			for _, t := range in {
+				if s.typeMatches(t, n.name) {
+					return []string{n.name}, nil
+				}
+			}
+		}
+		var out []string
+		for _, t := range in {
+			switch typeName(t) {
+			case "Resource", "DomainResource", "Element", "BackboneElement", "Base":
+				if !strings.Contains(t, "#") {
+					return nil, nil // the concrete type is known only at run time
+				}
+			}
+			if info, ok := s.types.Child(t, n.name); ok {
+				out = append(out, info.Types...)
+			}
+		}
+		if len(out) == 0 {
+			names := make([]string, len(in))
+			for i, t := range in {
+				names[i] = typeName(t)
+			}
+			return nil, evalErr(n, "no element %s on %s", n.name, strings.Join(names, " or "))
+		}
+		return out, nil
+	case nAs:
+		if _, err := s.staticTypes(n.left, focus); err != nil {
+			return nil, err
+		}
+		return []string{n.typ.name}, nil
+	case nIndexer:
+		if err := s.checkOrdered(n, n.left); err != nil {
+			return nil, err
+		}
+		return s.staticTypes(n.left, focus)
+	case nFunc:
+		switch n.name {
+		case "first", "last", "tail", "skip", "take", "single":
+			if err := s.checkOrdered(n, n.left); err != nil {
+				return nil, err
+			}
+		}
+		if n.left != nil {
+			if _, err := s.staticTypes(n.left, focus); err != nil {
+				return nil, err
+			}
+		}
+		if n.name == "as" || n.name == "ofType" {
+			return []string{n.typ.name}, nil
+		}
+	}
+	return nil, nil
+}
+
+// checkOrdered rejects an ordered function applied to the unordered result
+// of children() or descendants() (Env.CheckOrdered).
+func (s *state) checkOrdered(n, input *node) error {
+	if !s.env.CheckOrdered || input == nil || input.kind != nFunc {
+		return nil
+	}
+	if input.name == "children" || input.name == "descendants" {
+		return evalErr(n, "%s() is unordered: an ordered function cannot follow it", input.name)
+	}
+	return nil
 }

@@ -115,6 +115,7 @@ type suiteTest struct {
 	Predicate  string `xml:"predicate,attr"`
 	Mode       string `xml:"mode,attr"`
 	Ordered    string `xml:"ordered,attr"`
+	CheckOrder string `xml:"checkOrderedFunctions,attr"`
 	Expression struct {
 		Text    string `xml:",chardata"`
 		Invalid string `xml:"invalid,attr"`
@@ -131,7 +132,8 @@ type suiteTest struct {
 // Counting: every <test> is one case. A test whose expression is marked
 // invalid (syntax, semantic, execution) passes when Compile or Evaluate
 // returns any error; the engine does not classify its errors into those
-// three kinds. mode="strict" tests run with Env.Strict. A predicate="true"
+// three kinds. mode="strict" tests run with Env.Strict and
+// checkOrderedFunctions="true" with Env.CheckOrdered. A predicate="true"
 // test compares exists() of the result. Tests of features the engine does
 // not support count as failures; nothing is skipped.
 func TestOfficialSuite(t *testing.T) {
@@ -203,7 +205,7 @@ func runSuiteCase(tc suiteTest, model *Model, input func(string) (map[string]any
 		}
 		focus = m
 	}
-	env := &Env{Types: model, Strict: tc.Mode == "strict", Now: time.Now()}
+	env := &Env{Types: model, Strict: tc.Mode == "strict", CheckOrdered: tc.CheckOrder == "true", Now: time.Now()}
 	expr, err := Compile(tc.Expression.Text)
 	var got Collection
 	if err == nil {
