@@ -2,6 +2,7 @@ package validator
 
 import (
 	"context"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -53,3 +54,59 @@ func TestNictizExamples(t *testing.T) {
 // knownExceptions are examples that fail because of an upstream defect,
 // documented in docs/validation-exceptions.md.
 var knownExceptions = map[string]string{}
+
+// TestNictizFixtures validates the MP9 R4 certification fixtures and the
+// STU3 birth-care examples; every file must pass, except the example defects
+// written down in docs/validation-exceptions.md.
+func TestNictizFixtures(t *testing.T) {
+	root := corpus(t)
+	sets := []struct {
+		name    string
+		v       func(testing.TB) *Validator
+		pattern string
+		defects map[string]string
+	}{
+		{"MP9 R4 certification fixtures", r4, "nictiz-testscripts/output/R4/MP9-3-0-0-beta/MO/Cert/_reference/fixtures", nil},
+		{"STU3 birth-care examples", stu3, "nictiz-stu3-geboortezorg/examples", map[string]string{
+			"DocumentReference2df7051b-f3de-45c5-8e31-8a29e5da0b5d.json": "DocumentReference.context.encounter references an EpisodeOfCare (base allows only Encounter)",
+		}},
+	}
+	for _, set := range sets {
+		t.Run(set.name, func(t *testing.T) {
+			var files []string
+			filepath.WalkDir(filepath.Join(root, set.pattern), func(p string, d fs.DirEntry, err error) error {
+				if err == nil && !d.IsDir() && (strings.HasSuffix(p, ".xml") || strings.HasSuffix(p, ".json")) {
+					files = append(files, p)
+				}
+				return nil
+			})
+			if len(files) == 0 {
+				t.Skipf("no files under %s", set.pattern)
+			}
+			v := set.v(t)
+			pass, excepted := 0, 0
+			for _, f := range files {
+				data, err := os.ReadFile(f)
+				if err != nil {
+					t.Fatal(err)
+				}
+				out := v.Validate(context.Background(), data, Request{FillPlaceholders: true})
+				if !out.HasErrors() {
+					pass++
+					continue
+				}
+				if why, ok := set.defects[filepath.Base(f)]; ok {
+					excepted++
+					t.Logf("known example defect %s: %s", filepath.Base(f), why)
+					continue
+				}
+				var msgs []string
+				for _, is := range out.Errors() {
+					msgs = append(msgs, strings.Join(is.Expression, ",")+": "+is.Diagnostics)
+				}
+				t.Errorf("%s:\n      %s", filepath.Base(f), strings.Join(msgs, "\n      "))
+			}
+			t.Logf("%s: %d of %d pass with no error, %d known example defects", set.name, pass, len(files), excepted)
+		})
+	}
+}

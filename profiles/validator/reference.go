@@ -63,6 +63,9 @@ func (r *run) reference(obj map[string]any, e *elem, path string, res map[string
 		if err != nil {
 			return // not loaded: cannot decide
 		}
+		if s.typ != typ {
+			continue
+		}
 		if r.trial(func(t *run) { t.nest++; t.structure(target, s, path, target) }) {
 			return
 		}

@@ -203,6 +203,9 @@ func (r *run) discriminate(it item, s *elem, d discriminator, res map[string]any
 				if err != nil {
 					continue
 				}
+				if rt := str(m, "resourceType"); rt != "" && st.typ != rt {
+					continue // a profile of another resource type
+				}
 				if r.trial(func(t *run) { t.nest++; t.structure(m, st, it.path, res) }) {
 					return true
 				}
@@ -428,6 +431,14 @@ func (r *run) candidates(s *elem, segs []string, code string) []*elem {
 				continue
 			}
 			c, ccode, _ := child(h, seg)
+			if c == nil {
+				if x, ok := h.byName[seg+"[x]"]; ok {
+					c = x
+					if len(x.types) == 1 {
+						ccode = x.types[0].code
+					}
+				}
+			}
 			if c == nil {
 				continue
 			}
