@@ -27,6 +27,10 @@ MY MZ NA NC NE NF NG NI NL NO NP NR NU NZ OM PA PE PF PG PH PK PL PM PN PR PS PT
 RS RU RW SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS ST SV SX SY SZ TC TD TF TG TH TJ TK TL
 TM TN TO TR TT TV TW TZ UA UG UM US UY UZ VA VC VE VG VI VN VU WF WS YE YT ZA ZM ZW`
 
+// UN M.49 area codes the IANA registry lists as region subtags.
+const unM49Regions = `001 002 003 005 009 011 013 014 015 017 018 019 021 029 030 034 035 039 053 054 057 061
+142 143 145 150 151 154 155 202 419`
+
 // A few common ISO 15924 scripts; others are Unknown.
 const iso15924 = `Latn Cyrl Arab Grek Hebr Hans Hant Deva Jpan Kore Thai Armn Geor Beng Taml Ethi Hira Kana Hang`
 
@@ -39,6 +43,7 @@ var (
 	bcpLanguages = set(strings.Fields(iso6391), strings.ToLower)
 	bcpRegions   = set(strings.Fields(iso3166), strings.ToLower)
 	bcpScripts   = set(strings.Fields(iso15924), strings.ToLower)
+	bcpM49       = set(strings.Fields(unM49Regions), strings.ToLower)
 	bcpWhole     = set(strings.Fields(bcp47Whole), strings.ToLower)
 )
 
@@ -52,9 +57,10 @@ func set(list []string, norm func(string) string) map[string]bool {
 
 // checkBCP47 checks a language tag against the RFC 5646 syntax. A well-formed
 // tag is Member when its language is an ISO 639-1 code, its region (if any) an
-// ISO 3166-1 code and its script (if any) a common script; a well-formed tag
-// with other subtags (three-letter languages, variants, extensions, numeric
-// regions) is Unknown, because the IANA registry is not available offline.
+// ISO 3166-1 code or a UN M.49 area the registry lists, and its script (if
+// any) a common script; a well-formed tag with other subtags (three-letter
+// languages, variants, extensions, other regions) is Unknown, because the
+// IANA registry is not available offline.
 func checkBCP47(code string) Result {
 	bad := func(why string) Result {
 		return Result{Outcome: NotMember, Message: fmt.Sprintf("%q is not a valid BCP-47 language tag: %s", code, why)}
@@ -117,7 +123,9 @@ func checkBCP47(code string) Result {
 			}
 			i++
 		case len(st) == 3 && isDigits(st):
-			unchecked = append(unchecked, "region "+st)
+			if !bcpM49[st] {
+				unchecked = append(unchecked, "region "+st)
+			}
 			i++
 		}
 	}
