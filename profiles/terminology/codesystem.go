@@ -110,6 +110,12 @@ func indexCodeSystem(res map[string]any) *codeSystem {
 		}
 	}
 	walk(arr(res, "concept"), "", 0)
+	if cs.content == "complete" && len(cs.concepts) == 0 {
+		// A "complete" CodeSystem without a single concept (R4 core has
+		// message-events and v3-policyHolderRole) is not a reason to reject
+		// every code.
+		cs.content = "declared complete, but without any concept"
+	}
 	if truncated && cs.content == "complete" {
 		// Concepts nested deeper than we read are missing: never call an
 		// absent code NotMember on that basis.

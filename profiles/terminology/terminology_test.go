@@ -198,6 +198,7 @@ func TestValidateCodeInSystem(t *testing.T) {
 		{"loinc valid code unknown", Coding{System: loinc, Code: "8480-6"}, Unknown, "could not be checked"},
 		{"G-Standaard not present", Coding{System: "urn:oid:2.16.840.1.113883.2.4.4.1.750", Code: "1"}, Unknown, "content not-present"},
 		{"ucum rule", Coding{System: SystemUCUM, Code: "mg/dL"}, Member, ""},
+		{"complete but empty code system", Coding{System: "http://hl7.org/fhir/message-events", Code: "admin-notify"}, Unknown, "without any concept"},
 		{"no system", Coding{Code: "x"}, Unknown, "no system"},
 		{"empty value set means code system", Coding{System: gender, Code: "nope"}, NotMember, "unknown code"},
 	}
