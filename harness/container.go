@@ -482,14 +482,6 @@ func newRunNetwork(ctx context.Context, runID string) (*runNetwork, error) {
 
 func (n *runNetwork) name() string { return n.nw.Name }
 
-func (n *runNetwork) remove(ctx context.Context) error {
-	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 20*time.Second)
-	defer cancel()
-	if err := n.nw.Remove(rctx); err != nil {
-		return fmt.Errorf("removing Docker network %s: %w", n.nw.Name, err)
-	}
-	return nil
-}
 
 // RemoveLeftovers removes the containers and networks labelled by a run
 // (LabelRun=runID), or by any bench run when runID is empty: what a bench

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/signal"
@@ -131,8 +132,18 @@ func (r *Role) diagnose() error {
 func (r *Role) Client() *http.Client {
 	return &http.Client{
 		Timeout:   r.requestTimeout,
-		Transport: &roleTransport{role: r, base: http.DefaultTransport},
+		Transport: &roleTransport{role: r, base: benchTransport},
 	}
+}
+
+// benchTransport carries the bench's requests to the proxies on loopback:
+// never through an outside proxy, connections reused.
+var benchTransport = &http.Transport{
+	Proxy:               nil,
+	DialContext:         (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+	MaxIdleConns:        64,
+	MaxIdleConnsPerHost: 16,
+	IdleConnTimeout:     60 * time.Second,
 }
 
 // Adapter returns the adapter client for the role (through the proxy).
@@ -370,7 +381,12 @@ func (c *Candidate) Stop(ctx context.Context) error {
 			}
 		}
 		if c.network != nil {
-			errs = append(errs, c.network.remove(ctx))
+			// One sweep by the run's label removes the network and anything
+			// a start cut short left behind (a container created while its
+			// start was cancelled).
+			if _, err := RemoveLeftovers(ctx, c.RunID); err != nil {
+				errs = append(errs, fmt.Errorf("removing the run's Docker network and leftovers: %w", err))
+			}
 		}
 		c.stopErr = errors.Join(errs...)
 	})
