@@ -89,6 +89,9 @@ func (r *run) resource(res map[string]any, path string, base *structure, profile
 	// A profile's snapshot holds every element and constraint of the base
 	// definition, so the base is checked on its own only when no profile
 	// of the resource's type can be used.
+	if str(res, "resourceType") == "Bundle" {
+		r.bundle(res, path)
+	}
 	var usable []*structure
 	for _, p := range profiles {
 		if s, err := r.v.comp.structure(p); err == nil && s.typ == base.typ {
@@ -216,7 +219,7 @@ func (r *run) object(obj map[string]any, e *elem, code, path string, res map[str
 		if k == "resourceType" && (isRoot || e.owner != nil && e == e.owner.root || h.owner != nil && h == h.owner.root || r.v.isResourceType(code)) {
 			continue
 		}
-		if k == "fhir_comments" {
+		if k == "fhir_comments" && r.v.stu3 {
 			continue
 		}
 		name := k
@@ -284,7 +287,7 @@ func (r *run) object(obj map[string]any, e *elem, code, path string, res map[str
 			}
 			r.value(it, d, res)
 			if assigned[i] == nil && (c.name == "extension" || c.name == "modifierExtension") && !(h.owner != nil && h.owner.url == extensionBase) {
-				r.extensionByURL(it, res)
+				r.extensionByURL(it, res, h.owner != nil && h.owner.typ == "Extension")
 			}
 		}
 	}
@@ -385,6 +388,7 @@ func (r *run) value(it item, e *elem, res map[string]any) {
 		}
 		return
 	case isPrimitive(code):
+		r.bounds(it.val, code, e, it.path)
 		if k := it.path + "|" + code; !r.checked[k] {
 			if r.checked == nil {
 				r.checked = map[string]bool{}
@@ -410,6 +414,10 @@ func (r *run) value(it item, e *elem, res map[string]any) {
 	}
 	r.fixedPattern(obj, e, it.path)
 	r.bindingCheck(obj, code, e, it.path)
+	r.bounds(obj, code, e, it.path)
+	if code == "Attachment" {
+		r.attachment(obj, it.path)
+	}
 	if code == "Reference" {
 		r.reference(obj, e, it.path, res)
 	}
@@ -479,7 +487,7 @@ func (r *run) inner(obj map[string]any, path string, e *elem, container map[stri
 
 // extensionByURL validates an extension that no slice matched against its
 // definition, found by url.
-func (r *run) extensionByURL(it item, res map[string]any) {
+func (r *run) extensionByURL(it item, res map[string]any, inExt bool) {
 	obj, ok := it.val.(map[string]any)
 	if !ok {
 		return
@@ -488,9 +496,24 @@ func (r *run) extensionByURL(it item, res map[string]any) {
 	if url == "" {
 		return
 	}
+	if !strings.Contains(url, ":") {
+		if inExt {
+			r.issue(outcome.Error, outcome.CodeStructure, it.path, "sub-extension url %q is not defined by the extension that holds it", url)
+		} else {
+			r.issue(outcome.Error, outcome.CodeStructure, it.path, "extension url %q must be an absolute URL", url)
+		}
+		return
+	}
 	s, err := r.v.comp.structure(url)
 	if err != nil {
-		r.issue(outcome.Warning, outcome.CodeStructure, it.path, "extension %s is unknown, so its content was not checked", url)
+		// HL7's own extensions live in packages that are often not loaded
+		// (the extensions pack); any other unknown extension is an error,
+		// as the HL7 validator reports it.
+		if strings.HasPrefix(url, "http://hl7.org/fhir/") {
+			r.issue(outcome.Warning, outcome.CodeStructure, it.path, "extension %s is not in the loaded packages, so its content was not checked", url)
+		} else {
+			r.issue(outcome.Error, outcome.CodeStructure, it.path, "extension %s is unknown (not in the loaded packages), so it is not allowed here", url)
+		}
 		return
 	}
 	if s.typ != "Extension" {

@@ -19,6 +19,10 @@ func (r *run) reference(obj map[string]any, e *elem, path string, res map[string
 		r.issue(outcome.Error, outcome.CodeStructure, path+".reference", "reference %s: no contained resource with id %q", ref, ref[1:])
 		return
 	}
+	if target == nil && r.root != nil && str(r.root, "resourceType") == "Bundle" && str(r.root, "type") == "document" &&
+		!strings.Contains(ref, ":") && !strings.HasPrefix(ref, "#") && strings.Count(ref, "/") == 1 {
+		r.issue(outcome.Error, outcome.CodeNotFound, path+".reference", "reference %s: no entry of this document Bundle has it (references in a document must resolve inside the Bundle)", ref)
+	}
 	if t, ok := obj["type"].(string); ok && typ == "" {
 		typ = t
 	}
@@ -116,7 +120,7 @@ func (r *run) resolve(ref string, res map[string]any) (map[string]any, string) {
 			}
 			full := str(em, "fullUrl")
 			rel := str(rm, "resourceType") + "/" + str(rm, "id")
-			if full == ref || rel == ref || strings.HasSuffix(full, "/"+ref) && !strings.Contains(ref, "://") {
+			if full == ref || full == "" && rel == ref || strings.HasSuffix(full, "/"+ref) && !strings.Contains(ref, "://") {
 				return rm, str(rm, "resourceType")
 			}
 		}

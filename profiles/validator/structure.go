@@ -41,6 +41,9 @@ type elem struct {
 	byName         map[string]*elem
 	contentRef     string
 	maxLength      int
+	minLength      int
+	minValue       any // minValue[x]
+	maxValue       any // maxValue[x]
 	owner          *structure
 }
 
@@ -282,8 +285,17 @@ func newElem(raw map[string]any, s *structure) *elem {
 			e.types[i].targets, e.types[i].profiles = t.profiles, nil
 		}
 	}
+	for _, x := range asList(raw["extension"]) {
+		if xm, _ := x.(map[string]any); str(xm, "url") == "http://hl7.org/fhir/StructureDefinition/minLength" {
+			e.minLength = toInt(xm["valueInteger"], 0)
+		}
+	}
 	for k, v := range raw {
 		switch {
+		case strings.HasPrefix(k, "minValue"):
+			e.minValue = v
+		case strings.HasPrefix(k, "maxValue"):
+			e.maxValue = v
 		case strings.HasPrefix(k, "fixed"):
 			e.fixed, e.fixedKey = v, k
 		case strings.HasPrefix(k, "pattern"):

@@ -38,6 +38,11 @@ func TestChecks(t *testing.T) {
 		{"contained not found", `{"resourceType":"Patient","managingOrganization":{"reference":"#org"}}`, nil, "no contained resource"},
 		{"contained checked", `{"resourceType":"Patient","contained":[{"resourceType":"Organization","id":"org","bogus":true}],"managingOrganization":{"reference":"#org"}}`, nil, "unknown element"},
 		{"unknown extension warns", `{"resourceType":"Patient","extension":[{"url":"http://hl7.org/fhir/StructureDefinition/does-not-exist","valueString":"x"}]}`, nil, ""},
+		{"unknown extension", `{"resourceType":"Patient","extension":[{"url":"http://example.org/fhir/StructureDefinition/nope","valueString":"x"}]}`, nil, "is unknown"},
+		{"relative extension url", `{"resourceType":"Patient","extension":[{"url":"nope","valueString":"x"}]}`, nil, "absolute URL"},
+		{"bundle fullUrl mismatch", `{"resourceType":"Bundle","type":"collection","entry":[{"fullUrl":"http://example.org/fhir/Patient/a","resource":{"resourceType":"Patient","id":"b"}}]}`, nil, "must end with"},
+		{"bundle duplicate fullUrl", `{"resourceType":"Bundle","type":"collection","entry":[{"fullUrl":"urn:uuid:2c1f7e2a-1d3b-4c1e-9c1a-0d0a1b2c3d4e","resource":{"resourceType":"Patient"}},{"fullUrl":"urn:uuid:2c1f7e2a-1d3b-4c1e-9c1a-0d0a1b2c3d4e","resource":{"resourceType":"Patient"}}]}`, nil, "duplicate entry"},
+		{"attachment size", `{"resourceType":"DocumentReference","status":"current","content":[{"attachment":{"data":"aGVsbG8=","size":6}}]}`, nil, "Attachment.size"},
 		{"extension checked against definition", `{"resourceType":"Patient","extension":[{"url":"http://hl7.org/fhir/StructureDefinition/patient-birthPlace","valueString":"Utrecht"}]}`, nil, "not allowed"},
 		{"unknown resource type", `{"resourceType":"Patiënt"}`, nil, "unknown resource type"},
 		{"xhtml script", `{"resourceType":"Patient","text":{"status":"generated","div":"<div xmlns=\"http://www.w3.org/1999/xhtml\"><script>alert(1)</script></div>"}}`, nil, "not allowed in a narrative"},
@@ -81,7 +86,7 @@ func TestChecks(t *testing.T) {
 }
 
 // wantWarning lists valid cases that must carry a warning.
-var wantWarning = map[string]string{"unknown extension warns": "is unknown"}
+var wantWarning = map[string]string{"unknown extension warns": "not in the loaded packages"}
 
 // TestLargeInput checks that a 50 MB input is refused or handled in bounded
 // time and gives an issue, not a crash.

@@ -1,0 +1,93 @@
+package validator
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"math/big"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/bcbench/bcbench/profiles/outcome"
+)
+
+// bounds checks minValue[x], maxValue[x] and the minLength extension.
+func (r *run) bounds(v any, code string, e *elem, path string) {
+	if e.minLength > 0 {
+		if s, ok := v.(string); ok && utf8.RuneCountInString(s) < e.minLength {
+			r.issue(outcome.Error, outcome.CodeValue, path, "%s: value is shorter than the minimum length %d (%s)", e.path, e.minLength, label(e))
+		}
+	}
+	if e.minValue == nil && e.maxValue == nil {
+		return
+	}
+	if e.minValue != nil {
+		if c, ok := compareBound(v, e.minValue); ok && c < 0 {
+			r.issue(outcome.Error, outcome.CodeValue, path, "%s: value %s is less than the minimum %s (%s)", e.path, show(v), show(e.minValue), label(e))
+		}
+	}
+	if e.maxValue != nil {
+		if c, ok := compareBound(v, e.maxValue); ok && c > 0 {
+			r.issue(outcome.Error, outcome.CodeValue, path, "%s: value %s is greater than the maximum %s (%s)", e.path, show(v), show(e.maxValue), label(e))
+		}
+	}
+}
+
+// compareBound compares a value with a bound of the same kind: numbers,
+// date/time strings of the same precision, or Quantities with the same unit
+// code. ok is false when they cannot be compared.
+func compareBound(v, bound any) (int, bool) {
+	switch b := bound.(type) {
+	case json.Number:
+		x, ok1 := new(big.Rat).SetString(numText(v))
+		y, ok2 := new(big.Rat).SetString(string(b))
+		if !ok1 || !ok2 {
+			return 0, false
+		}
+		return x.Cmp(y), true
+	case string:
+		s, ok := v.(string)
+		if !ok || len(s) < 4 || len(b) < 4 {
+			return 0, false
+		}
+		n := min(len(s), len(b))
+		return strings.Compare(s[:n], b[:n]), true
+	case map[string]any:
+		m, ok := v.(map[string]any)
+		if !ok || str(m, "code") != str(b, "code") || str(m, "system") != str(b, "system") {
+			return 0, false
+		}
+		return compareBound(m["value"], b["value"])
+	}
+	return 0, false
+}
+
+func numText(v any) string {
+	switch x := v.(type) {
+	case json.Number:
+		return string(x)
+	case string:
+		return x
+	}
+	return ""
+}
+
+// attachment checks that a stated size matches the inline data.
+func (r *run) attachment(obj map[string]any, path string) {
+	data, ok := obj["data"].(string)
+	if !ok {
+		return
+	}
+	size, ok := obj["size"].(json.Number)
+	if !ok {
+		return
+	}
+	raw, err := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(data), ""))
+	if err != nil {
+		return // reported by the base64Binary check
+	}
+	if string(size) != itoa(len(raw)) {
+		r.issue(outcome.Error, outcome.CodeValue, path+".size", "Attachment.size is %s, but the data is %d bytes", size, len(raw))
+	}
+}
+
+func itoa(n int) string { return big.NewInt(int64(n)).String() }
