@@ -7,8 +7,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"regexp"
-	"strconv"
 	"text/tabwriter"
 	"time"
 
@@ -55,27 +53,11 @@ func newScenariosListCmd() *cobra.Command {
 	}
 }
 
-var generatedID = regexp.MustCompile(`^g([0-9]{1,20})-([0-9]{5})$`)
-
 // findScenario returns a golden scenario, or a generated one named
 // g<seed>-<nnnnn> (regenerated from its seed).
 func findScenario(id string) (*fixtures.Scenario, error) {
 	if s, ok := fixtures.Lookup(id); ok {
 		return s, nil
-	}
-	if m := generatedID.FindStringSubmatch(id); m != nil {
-		seed, err := strconv.ParseUint(m[1], 10, 64)
-		n, _ := strconv.Atoi(m[2])
-		if err == nil && n >= 1 && n <= maxGenerate {
-			var found *fixtures.Scenario
-			i := 0
-			for s := range fixtures.Population(seed, n) {
-				if i++; i == n {
-					found = s
-				}
-			}
-			return found, nil
-		}
 	}
 	return nil, fmt.Errorf("no scenario %q (see `bcbench scenarios list`, or use g<seed>-<nnnnn> for a generated one)", id)
 }
