@@ -345,14 +345,21 @@ func FuzzEvaluate(f *testing.F) {
 		f.Add(seed)
 	}
 	patient := mustTree(f, apiPatient)
+	envs := []*Env{{MaxSteps: 100_000}}
+	if _, ok := findCorpus(); ok {
+		model := loadR4Model(f)
+		envs = append(envs, &Env{MaxSteps: 100_000, Types: model}, &Env{MaxSteps: 100_000, Types: model, Strict: true, CheckOrdered: true})
+	}
 	f.Fuzz(func(t *testing.T, expr string) {
 		e, err := Compile(expr)
 		if err != nil {
 			return
 		}
-		_, err = e.Evaluate(patient, &Env{MaxSteps: 100_000})
-		if err != nil && strings.Contains(err.Error(), "internal error") {
-			t.Fatalf("%q: %v", expr, err)
+		for _, env := range envs {
+			_, err = e.Evaluate(patient, env)
+			if err != nil && strings.Contains(err.Error(), "internal error") {
+				t.Fatalf("%q: %v", expr, err)
+			}
 		}
 	})
 }

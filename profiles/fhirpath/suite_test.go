@@ -20,18 +20,26 @@ import (
 // shared/corpus child and returns that corpus path.
 func corpusDir(t testing.TB) string {
 	t.Helper()
+	c, ok := findCorpus()
+	if !ok {
+		t.Skip("no shared/corpus above the working directory: the FHIR corpus is needed for this test")
+	}
+	return c
+}
+
+func findCorpus() (string, bool) {
 	dir, err := os.Getwd()
 	if err != nil {
-		t.Fatalf("getting working directory: %v", err)
+		return "", false
 	}
 	for {
 		c := filepath.Join(dir, "shared", "corpus")
 		if st, err := os.Stat(c); err == nil && st.IsDir() {
-			return c
+			return c, true
 		}
 		parent := filepath.Dir(dir)
 		if parent == dir {
-			t.Skip("no shared/corpus above the working directory: the FHIR corpus is needed for this test")
+			return "", false
 		}
 		dir = parent
 	}
