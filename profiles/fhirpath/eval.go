@@ -10,7 +10,7 @@ import (
 )
 
 // DefaultMaxSteps bounds one evaluation when Env.MaxSteps is zero.
-const DefaultMaxSteps = 10_000_000
+const DefaultMaxSteps = 2_000_000
 
 // ErrStepLimit is returned when an evaluation exceeds its step budget.
 var ErrStepLimit = errors.New("fhirpath: evaluation step limit exceeded")
