@@ -2,7 +2,9 @@ package validator
 
 import (
 	"context"
+	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -141,5 +143,46 @@ func TestCheckXHTML(t *testing.T) {
 		if err := checkXHTML(tc.div); (err == nil) != tc.ok {
 			t.Errorf("%s: error %v, want ok=%v", tc.name, err, tc.ok)
 		}
+	}
+}
+
+// TestConcurrent validates the same examples from several goroutines at once
+// (run with -race) and checks that the verdicts do not change.
+func TestConcurrent(t *testing.T) {
+	v := r4(t)
+	docs := [][]byte{
+		[]byte(`{"resourceType":"Patient","id":"p1","active":true,"name":[{"family":"Jansen"}]}`),
+		[]byte(`{"resourceType":"Patient","active":"yes"}`),
+		[]byte(`<Patient xmlns="http://hl7.org/fhir"><active value="true"/></Patient>`),
+		[]byte(`{"resourceType":"Patient","identifier":[{"system":"http://fhir.nl/fhir/NamingSystem/bsn","value":"999911120"}],"meta":{"profile":["http://nictiz.nl/fhir/StructureDefinition/nl-core-Patient"]}}`),
+	}
+	want := make([]bool, len(docs))
+	for i, d := range docs {
+		want[i] = v.Validate(context.Background(), d, Request{}).HasErrors()
+	}
+	// A fresh validator on the same definitions: its profiles are compiled
+	// concurrently by the goroutines below.
+	fresh, err := New(Options{FHIRVersion: "4.0.1", Registry: v.Registry()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v = fresh
+	var wg sync.WaitGroup
+	errs := make(chan string, 64)
+	for g := 0; g < 8; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i, d := range docs {
+				if got := v.Validate(context.Background(), d, Request{}).HasErrors(); got != want[i] {
+					errs <- fmt.Sprintf("doc %d: HasErrors %v, want %v", i, got, want[i])
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
 	}
 }
