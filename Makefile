@@ -22,7 +22,8 @@ PACKAGES ?= $(wildcard $(CORPUS)/hl7-fhir-core/4.0.1) $(wildcard $(CORPUS)/nicti
 
 demo: build
 	@rm -rf bcbench-out
-	./bin/bcbench run --out bcbench-out $(addprefix --package ,$(PACKAGES)); code=$$?; \
+	@echo "./bin/bcbench run --out bcbench-out $(addprefix --package ,$(PACKAGES))"; \
+	  ./bin/bcbench run --out bcbench-out $(addprefix --package ,$(PACKAGES)); code=$$?; \
 	  echo "report: $$(pwd)/bcbench-out/report.html (results.json, junit.xml, evidence/, results.dsse.json beside it)"; \
 	  exit $$code
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -29,13 +30,19 @@ func referenceImage(t *testing.T) {
 	}
 }
 
-// leftovers lists the containers and networks a run left behind.
-func leftovers(t *testing.T) string {
+// runID returns a fresh run ID for a test run (passed as BCBENCH_RUN_ID).
+func runID() string {
+	return fmt.Sprintf("e2e%d", time.Now().UnixNano())
+}
+
+// leftovers lists the containers and networks the run left behind.
+func leftovers(t *testing.T, id string) string {
 	t.Helper()
 	var out []string
+	label := "label=" + harness.LabelRun + "=" + id
 	for _, args := range [][]string{
-		{"ps", "-a", "--filter", "label=" + harness.LabelRun, "--format", "{{.Names}}"},
-		{"network", "ls", "--filter", "label=" + harness.LabelRun, "--format", "{{.Name}}"},
+		{"ps", "-a", "--filter", label, "--format", "{{.Names}}"},
+		{"network", "ls", "--filter", label, "--format", "{{.Name}}"},
 	} {
 		b, err := exec.Command("docker", args...).Output()
 		if err != nil {
@@ -51,7 +58,9 @@ func leftovers(t *testing.T) string {
 func TestRunAgainstTheReferenceImage(t *testing.T) {
 	referenceImage(t)
 	out := filepath.Join(t.TempDir(), "out")
-	code, text := bench(t, "run", "--candidate", "../../examples/reference-image.yaml", "--out", out, "--quiet")
+	id := runID()
+	t.Setenv("BCBENCH_RUN_ID", id)
+	code, text := bench(t, append([]string{"run", "--candidate", "../../examples/reference-image.yaml", "--out", out, "--quiet"}, corpusPackages(t)...)...)
 	if code != 0 {
 		t.Fatalf("exit %d, want 0\n%s", code, text)
 	}
@@ -62,7 +71,7 @@ func TestRunAgainstTheReferenceImage(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(out, "evidence", "xis.log")); err != nil {
 		t.Errorf("container logs not kept as evidence: %v", err)
 	}
-	if left := leftovers(t); left != "" {
+	if left := leftovers(t, id); left != "" {
 		t.Fatalf("the run left behind:\n%s", left)
 	}
 	t.Logf("image run passed; digest %s", res.Candidate.Roles[0].Digest)
@@ -77,8 +86,9 @@ func TestKilledContainerEndsTheRunCleanly(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := filepath.Join(dir, "out")
+	id := runID()
 	cmd := exec.Command(bin, "run", "--candidate", manifest, "--out", out, "--quiet", "--request-timeout", "3s")
-	cmd.Env = append(os.Environ(), "XDG_CONFIG_HOME="+filepath.Join(dir, "config"))
+	cmd.Env = append(os.Environ(), "XDG_CONFIG_HOME="+filepath.Join(dir, "config"), "BCBENCH_RUN_ID="+id)
 	var stderr strings.Builder
 	cmd.Stderr, cmd.Stdout = &stderr, &stderr
 	if err := cmd.Start(); err != nil {
@@ -89,9 +99,9 @@ func TestKilledContainerEndsTheRunCleanly(t *testing.T) {
 	killed := false
 	for time.Now().Before(deadline) && !killed {
 		time.Sleep(500 * time.Millisecond)
-		b, _ := exec.Command("docker", "ps", "-q", "--filter", "label=bcbench.role=xis", "--filter", "status=running").Output()
-		for _, id := range strings.Fields(string(b)) {
-			if exec.Command("docker", "kill", id).Run() == nil {
+		b, _ := exec.Command("docker", "ps", "-q", "--filter", "label="+harness.LabelRun+"="+id, "--filter", "status=running").Output()
+		for _, c := range strings.Fields(string(b)) {
+			if exec.Command("docker", "kill", c).Run() == nil {
 				killed = true
 			}
 		}
@@ -116,7 +126,7 @@ func TestKilledContainerEndsTheRunCleanly(t *testing.T) {
 	if res.Verdict == reports.VerdictPass {
 		t.Fatalf("verdict pass after the candidate was killed")
 	}
-	if left := leftovers(t); left != "" {
+	if left := leftovers(t, id); left != "" {
 		t.Fatalf("the run left behind:\n%s", left)
 	}
 	t.Logf("killed mid-run: exit %d, verdict %s, %d error, %d fail", code, res.Verdict, res.Summary.Error, res.Summary.Fail)
@@ -131,8 +141,9 @@ func TestInterruptedRunCleansUp(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := filepath.Join(dir, "out")
+	id := runID()
 	cmd := exec.Command(bin, "run", "--candidate", manifest, "--out", out, "--quiet")
-	cmd.Env = append(os.Environ(), "XDG_CONFIG_HOME="+filepath.Join(dir, "config"))
+	cmd.Env = append(os.Environ(), "XDG_CONFIG_HOME="+filepath.Join(dir, "config"), "BCBENCH_RUN_ID="+id)
 	var stderr strings.Builder
 	cmd.Stderr, cmd.Stdout = &stderr, &stderr
 	if err := cmd.Start(); err != nil {
@@ -140,7 +151,7 @@ func TestInterruptedRunCleansUp(t *testing.T) {
 	}
 	deadline := time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) {
-		b, _ := exec.Command("docker", "ps", "-q", "--filter", "label=bcbench.role=xis", "--filter", "status=running").Output()
+		b, _ := exec.Command("docker", "ps", "-q", "--filter", "label="+harness.LabelRun+"="+id, "--filter", "status=running").Output()
 		if strings.TrimSpace(string(b)) != "" {
 			break
 		}
@@ -165,7 +176,7 @@ func TestInterruptedRunCleansUp(t *testing.T) {
 	if res.Verdict == reports.VerdictPass {
 		t.Fatal("verdict pass after an interrupted run")
 	}
-	if left := leftovers(t); left != "" {
+	if left := leftovers(t, id); left != "" {
 		t.Fatalf("the interrupted run left behind:\n%s", left)
 	}
 	t.Logf("interrupted: verdict %s, problems %v", res.Verdict, res.Problems)

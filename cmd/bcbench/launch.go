@@ -68,6 +68,9 @@ func launch(ctx context.Context, m *harness.Manifest, limits certification.Limit
 		EvidenceDir:    evidenceDir,
 		BenchVersion:   version,
 		Logf:           logf,
+		// BCBENCH_RUN_ID lets a CI pipeline find (and clean) the run's
+		// containers and network by the Docker label bcbench.run.
+		RunID: os.Getenv("BCBENCH_RUN_ID"),
 	})
 	if err != nil {
 		return nil, err
