@@ -176,3 +176,52 @@ func TestPublishedSchemaIsTheEmbeddedOne(t *testing.T) {
 		t.Error("docs/manifest.schema.json differs from harness/manifest.schema.json; run: bcbench candidate schema > docs/manifest.schema.json")
 	}
 }
+
+// FuzzParseManifest: any input gives a manifest or an error, never a panic,
+// and every problem of an error names a line within the input.
+func FuzzParseManifest(f *testing.F) {
+	for _, seed := range []string{
+		"name: x\nroles:\n  xis: {builtin: true}\n",
+		"name: x\nroles:\n  xis:\n    image: {name: a, port: 80, env: {A: 1}}\n",
+		"name: x\nroles:\n  xis:\n    command: {path: a, args: [b, 1, true]}\n    auth: {bearerToken: t}\n",
+		"name: &a x\nroles: *a\n", "[", "{}", "null", "name: x\nroles:\n  xis: {url: 'http://a', url: b}\n",
+	} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		m, err := ParseManifest(data)
+		if err == nil {
+			if len(m.Roles) == 0 {
+				t.Fatal("a valid manifest without roles")
+			}
+			for name, r := range m.Roles {
+				kinds := 0
+				if r.Image != nil {
+					kinds++
+				}
+				if r.Command != nil {
+					kinds++
+				}
+				if r.URL != "" {
+					kinds++
+				}
+				if r.Builtin {
+					kinds++
+				}
+				if kinds != 1 {
+					t.Fatalf("role %s valid with %d kinds", name, kinds)
+				}
+			}
+			return
+		}
+		var me *ManifestError
+		if errors.As(err, &me) {
+			lines := bytes.Count(data, []byte("\n")) + bytes.Count(data, []byte("\r")) + 2
+			for _, p := range me.Problems {
+				if p.Line < 0 || p.Line > lines {
+					t.Fatalf("problem on line %d of a %d-line input: %v", p.Line, lines, p)
+				}
+			}
+		}
+	})
+}
