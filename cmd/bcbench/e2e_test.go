@@ -342,3 +342,33 @@ func TestReportStaysInertWithHostileCandidate(t *testing.T) {
 		t.Errorf("report.html does not show the candidate's value escaped")
 	}
 }
+
+// TestGarbageAnswersAreBenchErrorsNotPasses: a candidate whose FHIR API
+// answers garbage gets error (or fail) for what it affects, never pass.
+func TestGarbageAnswersAreBenchErrorsNotPasses(t *testing.T) {
+	ref, _ := xis.New(xis.Options{})
+	garbage := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/fhir/") && r.URL.Path != "/fhir/metadata" {
+			w.Header().Set("Content-Type", "application/fhir+json")
+			w.Write([]byte("{\"resourceType\":\"Bundle\",\x00\xff garbage"))
+			return
+		}
+		ref.ServeHTTP(w, r)
+	})
+	ts := httptest.NewServer(garbage)
+	defer ts.Close()
+	out := filepath.Join(t.TempDir(), "out")
+	code, text := bench(t, "run", "--candidate", attachManifest(t, ts.URL), "--out", out, "--quiet", "--scenario", "ongecompliceerd")
+	if code != 1 {
+		t.Fatalf("exit %d, want 1\n%s", code, text)
+	}
+	res := readResults(t, out)
+	for _, r := range res.Requirements {
+		if r.ID == "INH-01" && r.Status != reports.Error {
+			t.Fatalf("INH-01 is %s with a garbage-answering candidate, want error (%s)", r.Status, r.Reason)
+		}
+		if r.Status == reports.Pass && r.ID != "API-01" && r.ID != "ADP-01" {
+			t.Errorf("%s passed although every FHIR answer was garbage", r.ID)
+		}
+	}
+}
