@@ -94,6 +94,16 @@ func TestValidateCommand(t *testing.T) {
 			}
 		})
 	}
+	// Through cobra: flags are wired and the exit codes reach main.
+	if code := execute([]string{"validate", "--package", core, "--format", "json", good}); code != exitPass {
+		t.Errorf("bcbench validate good.json: exit %d", code)
+	}
+	if code := execute([]string{"validate", "--package", core, "--fhir-version", "4.0.1", bad}); code != exitFail {
+		t.Errorf("bcbench validate bad.json: exit %d", code)
+	}
+	if code := execute([]string{"validate", "--package", core, "--fhir-version", "9.9", good}); code != exitSetup {
+		t.Errorf("unsupported FHIR version: exit %d", code)
+	}
 	var out bytes.Buffer
 	err := runValidate(nil, &out, validateOptions{packages: []string{core}, format: "text", fhirVersion: "4.0.1"}, []string{dir})
 	if exitCode(err) != exitFail || !strings.Contains(out.String(), "FAIL "+bad) || !strings.Contains(out.String(), "3 file(s) checked, 1 with errors") {
