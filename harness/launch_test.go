@@ -393,3 +393,16 @@ func TestReferenceProcessExample(t *testing.T) {
 	}
 	waitGone(t, pid)
 }
+
+func TestLogBufferKeepsTheTail(t *testing.T) {
+	var l logBuffer
+	line := []byte(strings.Repeat("x", 1023) + "\n")
+	for i := 0; i < 3*maxLog/len(line); i++ {
+		l.Write(line)
+	}
+	l.Write([]byte("the last line\n"))
+	got := l.bytes()
+	if len(got) > maxLog+100 || !strings.HasSuffix(string(got), "the last line\n") || !strings.HasPrefix(string(got), "[bcbench: first ") {
+		t.Errorf("kept %d bytes, starting %q", len(got), got[:40])
+	}
+}

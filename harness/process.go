@@ -240,10 +240,12 @@ func (l *logBuffer) Write(b []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.buf.Write(b)
-	if over := l.buf.Len() - maxLog; over > 0 {
+	// Trim only when twice the bound is reached, so that a chatty program
+	// costs amortised constant work per byte.
+	if l.buf.Len() >= 2*maxLog {
+		over := l.buf.Len() - maxLog
 		l.dropped += int64(over)
-		l.buf.Next(over)
-		rest := bytes.Clone(l.buf.Bytes())
+		rest := bytes.Clone(l.buf.Bytes()[over:])
 		l.buf.Reset()
 		l.buf.Write(rest)
 	}
@@ -253,10 +255,15 @@ func (l *logBuffer) Write(b []byte) (int, error) {
 func (l *logBuffer) bytes() []byte {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.dropped > 0 {
-		return append([]byte(fmt.Sprintf("[bcbench: first %d bytes of the log dropped]\n", l.dropped)), l.buf.Bytes()...)
+	b := l.buf.Bytes()
+	dropped := l.dropped
+	if over := len(b) - maxLog; over > 0 {
+		b, dropped = b[over:], dropped+int64(over)
 	}
-	return bytes.Clone(l.buf.Bytes())
+	if dropped > 0 {
+		return append([]byte(fmt.Sprintf("[bcbench: first %d bytes of the log dropped]\n", dropped)), b...)
+	}
+	return bytes.Clone(b)
 }
 
 // tail returns the last lines of the log for an error message.
