@@ -80,7 +80,7 @@ func (s *servedTarget) Stop(ctx context.Context) error {
 
 func (s *servedTarget) Identity() Identity {
 	path, sum := selfIdentity()
-	return Identity{Role: s.role, Kind: "builtin", Binary: path, SHA256: sum, URL: s.BaseURL()}
+	return Identity{Role: s.role, Kind: "builtin", Binary: path, SHA256: sum}
 }
 
 func (s *servedTarget) BaseURL() string {
