@@ -29,7 +29,7 @@ type run struct {
 	errs  int
 
 	containers []map[string]any // resources holding the one being validated
-	checked    map[string]bool  // primitive formats and invariants already evaluated, by location
+	checked    map[memoKey]bool // primitive formats and invariants already evaluated, by location
 
 	notEvaluated    int
 	notEvaluatedWhy string
@@ -389,9 +389,9 @@ func (r *run) value(it item, e *elem, res map[string]any) {
 		return
 	case isPrimitive(code):
 		r.bounds(it.val, code, e, it.path)
-		if k := it.path + "|" + code; !r.checked[k] {
+		if k := (memoKey{it.path, code}); !r.checked[k] {
 			if r.checked == nil {
-				r.checked = map[string]bool{}
+				r.checked = map[memoKey]bool{}
 			}
 			r.checked[k] = true
 			r.primitive(it.val, code, e, it.path)

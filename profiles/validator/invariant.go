@@ -25,12 +25,12 @@ func (r *run) invariants(e *elem, v any, code, path string, res map[string]any) 
 		if c.expr == "" || skipInvariants[c.key] {
 			continue
 		}
-		memo := "inv|" + path + "|" + c.key + "|" + c.expr
+		memo := memoKey{path: path, what: c.key}
 		if r.checked[memo] {
 			continue // inherited by several structures: evaluated once
 		}
 		if r.checked == nil {
-			r.checked = map[string]bool{}
+			r.checked = map[memoKey]bool{}
 		}
 		r.checked[memo] = true
 		if r.v.inv == nil {
@@ -57,3 +57,7 @@ func (r *run) invariants(e *elem, v any, code, path string, res map[string]any) 
 		r.issue(sev, outcome.CodeInvariant, path, "constraint %s failed on %s: %s [%s]", c.key, e.path, c.human, c.expr)
 	}
 }
+
+// memoKey names a check already made at a location: an invariant key
+// ("dom-2") or a primitive type code ("dateTime"); the two never coincide.
+type memoKey struct{ path, what string }
