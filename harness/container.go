@@ -482,7 +482,6 @@ func newRunNetwork(ctx context.Context, runID string) (*runNetwork, error) {
 
 func (n *runNetwork) name() string { return n.nw.Name }
 
-
 // RemoveLeftovers removes the containers and networks labelled by a run
 // (LabelRun=runID), or by any bench run when runID is empty: what a bench
 // that was killed outright (SIGKILL) could not remove itself. It returns
