@@ -77,107 +77,67 @@ func TestRunAgainstTheReferenceImage(t *testing.T) {
 	t.Logf("image run passed; digest %s", res.Candidate.Roles[0].Digest)
 }
 
-func TestKilledContainerEndsTheRunCleanly(t *testing.T) {
+// TestFaultsEndTheRunCleanly starts a slow reference image, then kills its
+// container or interrupts the bench mid-run: the run must end with exit 1 or
+// 2, write results.json without a pass, and leave no container or network.
+func TestFaultsEndTheRunCleanly(t *testing.T) {
 	referenceImage(t)
-	dir := t.TempDir()
-	manifest := filepath.Join(dir, "slow.yaml")
-	doc := "name: trage referentie\nversion: dev\nroles:\n  xis:\n    image:\n      name: bcbench/reference-xis:dev\n      port: 8080\n      env:\n        BCBENCH_REFERENCE_DELAY: 150ms\n"
-	if err := os.WriteFile(manifest, []byte(doc), 0o644); err != nil {
-		t.Fatal(err)
+	cases := []struct {
+		name  string
+		fault func(cmd *exec.Cmd, container string) error
+	}{
+		{"container killed", func(_ *exec.Cmd, c string) error { return exec.Command("docker", "kill", c).Run() }},
+		{"bench interrupted (Ctrl-C)", func(cmd *exec.Cmd, _ string) error { return cmd.Process.Signal(os.Interrupt) }},
 	}
-	out := filepath.Join(dir, "out")
-	id := runID()
-	cmd := exec.Command(bin, "run", "--candidate", manifest, "--out", out, "--quiet", "--request-timeout", "3s")
-	cmd.Env = append(os.Environ(), "XDG_CONFIG_HOME="+filepath.Join(dir, "config"), "BCBENCH_RUN_ID="+id)
-	var stderr strings.Builder
-	cmd.Stderr, cmd.Stdout = &stderr, &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	// Wait until the container runs and the replay is under way, then kill it.
-	deadline := time.Now().Add(60 * time.Second)
-	killed := false
-	for time.Now().Before(deadline) && !killed {
-		time.Sleep(500 * time.Millisecond)
-		b, _ := exec.Command("docker", "ps", "-q", "--filter", "label="+harness.LabelRun+"="+id, "--filter", "status=running").Output()
-		for _, c := range strings.Fields(string(b)) {
-			if exec.Command("docker", "kill", c).Run() == nil {
-				killed = true
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			manifest := filepath.Join(dir, "slow.yaml")
+			doc := "name: trage referentie\nversion: dev\nroles:\n  xis:\n    image:\n      name: bcbench/reference-xis:dev\n      port: 8080\n      env:\n        BCBENCH_REFERENCE_DELAY: 150ms\n"
+			if err := os.WriteFile(manifest, []byte(doc), 0o644); err != nil {
+				t.Fatal(err)
 			}
-		}
+			out, id := filepath.Join(dir, "out"), runID()
+			cmd := exec.Command(bin, "run", "--candidate", manifest, "--out", out, "--quiet", "--request-timeout", "3s")
+			cmd.Env = append(os.Environ(), "XDG_CONFIG_HOME="+filepath.Join(dir, "config"), "BCBENCH_RUN_ID="+id)
+			var stderr strings.Builder
+			cmd.Stderr, cmd.Stdout = &stderr, &stderr
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			// Wait until the container runs, give the replay time to get under
+			// way (each request takes 150 ms), then strike.
+			var container string
+			for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline) && container == ""; {
+				time.Sleep(200 * time.Millisecond)
+				b, _ := exec.Command("docker", "ps", "-q", "--filter", "label="+harness.LabelRun+"="+id, "--filter", "status=running").Output()
+				container = strings.TrimSpace(string(b))
+			}
+			time.Sleep(2 * time.Second)
+			if container == "" || tc.fault(cmd, container) != nil {
+				cmd.Process.Kill()
+				t.Fatalf("the candidate container never ran\n%s", stderr.String())
+			}
+			done := make(chan error, 1)
+			go func() { done <- cmd.Wait() }()
+			select {
+			case <-done:
+			case <-time.After(3 * time.Minute):
+				cmd.Process.Kill()
+				t.Fatalf("the run did not end\n%s", stderr.String())
+			}
+			code := cmd.ProcessState.ExitCode()
+			if code != 1 && code != 2 {
+				t.Fatalf("exit %d, want 1 or 2\n%s", code, stderr.String())
+			}
+			res := readResults(t, out)
+			if res.Verdict == reports.VerdictPass {
+				t.Fatal("verdict pass after the fault")
+			}
+			if left := leftovers(t, id); left != "" {
+				t.Fatalf("the run left behind:\n%s", left)
+			}
+			t.Logf("%s: exit %d, verdict %s, %d error, %d fail, problems %v", tc.name, code, res.Verdict, res.Summary.Error, res.Summary.Fail, res.Problems)
+		})
 	}
-	if !killed {
-		cmd.Process.Kill()
-		t.Fatalf("the candidate container never ran\n%s", stderr.String())
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case <-done:
-	case <-time.After(3 * time.Minute):
-		cmd.Process.Kill()
-		t.Fatalf("the run did not end after its candidate was killed\n%s", stderr.String())
-	}
-	code := cmd.ProcessState.ExitCode()
-	if code != 1 && code != 2 {
-		t.Fatalf("exit %d, want 1 or 2\n%s", code, stderr.String())
-	}
-	res := readResults(t, out)
-	if res.Verdict == reports.VerdictPass {
-		t.Fatalf("verdict pass after the candidate was killed")
-	}
-	if left := leftovers(t, id); left != "" {
-		t.Fatalf("the run left behind:\n%s", left)
-	}
-	t.Logf("killed mid-run: exit %d, verdict %s, %d error, %d fail", code, res.Verdict, res.Summary.Error, res.Summary.Fail)
-}
-
-func TestInterruptedRunCleansUp(t *testing.T) {
-	referenceImage(t)
-	dir := t.TempDir()
-	manifest := filepath.Join(dir, "slow.yaml")
-	doc := "name: trage referentie\nversion: dev\nroles:\n  xis:\n    image:\n      name: bcbench/reference-xis:dev\n      port: 8080\n      env:\n        BCBENCH_REFERENCE_DELAY: 150ms\n"
-	if err := os.WriteFile(manifest, []byte(doc), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	out := filepath.Join(dir, "out")
-	id := runID()
-	cmd := exec.Command(bin, "run", "--candidate", manifest, "--out", out, "--quiet")
-	cmd.Env = append(os.Environ(), "XDG_CONFIG_HOME="+filepath.Join(dir, "config"), "BCBENCH_RUN_ID="+id)
-	var stderr strings.Builder
-	cmd.Stderr, cmd.Stdout = &stderr, &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	deadline := time.Now().Add(60 * time.Second)
-	for time.Now().Before(deadline) {
-		b, _ := exec.Command("docker", "ps", "-q", "--filter", "label="+harness.LabelRun+"="+id, "--filter", "status=running").Output()
-		if strings.TrimSpace(string(b)) != "" {
-			break
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-	time.Sleep(time.Second)
-	if err := cmd.Process.Signal(os.Interrupt); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case <-done:
-	case <-time.After(2 * time.Minute):
-		cmd.Process.Kill()
-		t.Fatalf("the run did not end after Ctrl-C\n%s", stderr.String())
-	}
-	if code := cmd.ProcessState.ExitCode(); code != 1 && code != 2 {
-		t.Fatalf("exit %d after Ctrl-C, want 1 or 2\n%s", code, stderr.String())
-	}
-	res := readResults(t, out)
-	if res.Verdict == reports.VerdictPass {
-		t.Fatal("verdict pass after an interrupted run")
-	}
-	if left := leftovers(t, id); left != "" {
-		t.Fatalf("the interrupted run left behind:\n%s", left)
-	}
-	t.Logf("interrupted: verdict %s, problems %v", res.Verdict, res.Problems)
 }
