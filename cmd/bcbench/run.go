@@ -36,6 +36,9 @@ type runFlags struct {
 	reference string // day 0 of the scenarios, YYYY-MM-DD
 	quiet     bool
 	verbose   bool
+	// a generated population replayed after the named scenarios
+	population int
+	seed       uint64
 	// overrides of the profile's limits
 	requestTimeout, startupTimeout, specTimeout time.Duration
 }
@@ -65,6 +68,8 @@ Exit code: 0 verdict pass, 1 verdict fail or incomplete, 2 the bench could not r
 	fl.BoolVar(&f.manual, "manual", false, "projectathon mode: print each registration for an operator instead of using the adapter")
 	fl.StringVar(&f.reference, "reference-date", "", "day 0 of the scenarios (first day of the last menstruation), YYYY-MM-DD; default: 180 days ago")
 	fl.BoolVar(&f.quiet, "quiet", false, "no progress on stderr")
+	fl.IntVar(&f.population, "population", 0, "also replay this many generated pregnancies (0–10000), for coverage and load")
+	fl.Uint64Var(&f.seed, "seed", 1, "seed of the generated population (same seed, same pregnancies)")
 	fl.BoolVar(&f.verbose, "verbose", false, "progress on stderr as timestamped lines, also when it is not a terminal")
 	fl.DurationVar(&f.requestTimeout, "request-timeout", 0, "time one request to the candidate may take (default: the profile's limit)")
 	fl.DurationVar(&f.startupTimeout, "startup-timeout", 0, "time the candidate may take to become ready (default: the profile's limit)")
@@ -105,6 +110,13 @@ func run(ctx context.Context, f runFlags, stderr, stdout io.Writer) error {
 	scenarios, err := lookupScenarios(scenarioIDs)
 	if err != nil {
 		return withCode(exitSetup, err)
+	}
+	if f.population < 0 || f.population > maxPopulation {
+		return withCode(exitSetup, fmt.Errorf("--population %d is outside 0–%d", f.population, maxPopulation))
+	}
+	for _, s := range fixtures.Generate(f.seed, f.population) {
+		scenarios = append(scenarios, s)
+		scenarioIDs = append(scenarioIDs, s.ID)
 	}
 	manifest, err := loadCandidate(f.candidate)
 	if err != nil {
@@ -217,6 +229,9 @@ func run(ctx context.Context, f runFlags, stderr, stdout io.Writer) error {
 	progress("klaar")
 	return err
 }
+
+// maxPopulation bounds --population: each pregnancy is a few dozen requests.
+const maxPopulation = 10000
 
 func lookupScenarios(ids []string) ([]*fixtures.Scenario, error) {
 	var out []*fixtures.Scenario
