@@ -85,7 +85,6 @@ func TestCoreInvariantsOnNictizExamples(t *testing.T) {
 }
 
 func checkCoreInvariants(t *testing.T, invs map[string][]invariant, model *Model, files []string) {
-	all := MustCompile("descendants()")
 	evaluated, falses, errs := 0, map[string]int{}, 0
 	for _, f := range files {
 		data, err := os.ReadFile(f)
@@ -100,34 +99,46 @@ func checkCoreInvariants(t *testing.T, invs map[string][]invariant, model *Model
 			t.Logf("%s: not decodable: %v", filepath.Base(f), err)
 			continue
 		}
-		env := &Env{Resource: res, RootResource: res, Types: model}
-		root := NewElement(res, "")
-		elems, err := all.Evaluate(root, env)
-		if err != nil {
-			t.Fatalf("%s: descendants(): %v", filepath.Base(f), err)
+		walker := &state{env: &Env{}, types: model, max: 1 << 60}
+		// Each element is checked against the constraints of its type (or
+		// backbone path) and those declared on its path in its parent's type.
+		type item struct {
+			e      *Element
+			parent string
+			env    *Env
 		}
-		elems = append(Collection{root}, elems...)
-		for _, v := range elems {
-			e := v.(*Element)
+		stack := []item{{NewElement(res, ""), "", &Env{Resource: res, RootResource: res, Types: model}}}
+		for len(stack) > 0 {
+			it := stack[len(stack)-1]
+			stack = stack[:len(stack)-1]
+			e, env := it.e, it.env
+			if isResourceData(e.data) && it.parent != "" {
+				env = &Env{Resource: e.data, RootResource: res, Types: model} // contained or inline
+			}
 			key := e.typ
 			if i := strings.IndexByte(key, '#'); i >= 0 {
 				key = key[:i]
 			}
-			if isResourceData(e.data) && e != root {
-				// a contained or inline resource is its own %resource
-				env = &Env{Resource: e.data, RootResource: res, Types: model}
+			keys := []string{key}
+			if it.parent != "" && !strings.Contains(key, ".") {
+				keys = append(keys, it.parent+"."+e.name)
 			}
-			for _, inv := range invs[key] {
-				evaluated++
-				ok, known, err := inv.compiled.EvaluateBool(e, env)
-				if err != nil {
-					errs++
-					t.Errorf("%s: %s on %s: %v\n    %s", filepath.Base(f), inv.key, key, err, inv.expr)
-					continue
+			for _, k := range keys {
+				for _, inv := range invs[k] {
+					evaluated++
+					ok, known, err := inv.compiled.EvaluateBool(e, env)
+					if err != nil {
+						errs++
+						t.Errorf("%s: %s on %s: %v\n    %s", filepath.Base(f), inv.key, k, err, inv.expr)
+						continue
+					}
+					if known && !ok {
+						falses[inv.key+" ("+inv.severity+") "+filepath.Base(f)]++
+					}
 				}
-				if known && !ok {
-					falses[inv.key+" ("+inv.severity+") "+filepath.Base(f)]++
-				}
+			}
+			for _, c := range walker.children(e, nil) {
+				stack = append(stack, item{c.(*Element), key, env})
 			}
 		}
 	}

@@ -99,6 +99,13 @@
 // just before evaluation, because Compile has no model: they follow paths,
 // as, ofType and indexers, and stop at anything else.
 //
+// FHIR functions: extension(), hasValue(), getValue(), resolve(),
+// memberOf() and conformsTo() (through the hooks), htmlChecks() (txt-1,
+// txt-2: an XHTML div of the allowed narrative elements and attributes, no
+// scripts or event handlers, with some content). subsumes(), subsumedBy(),
+// elementDefinition(), slice() and checkModifiers() are not implemented:
+// calling them is an evaluation error, never a silent answer.
+//
 // Extensions beyond FHIRPath 2.0 that published profiles or the suite use:
 // collection literals {a, b} (Nictiz MP9 invariants), sort(), lowBoundary(),
 // highBoundary(), precision(), comparable(), matchesFull(), encode(),

@@ -903,13 +903,13 @@ func init() {
 			}
 			return boolC(s.isType(in[0], typeSpec{ns: "FHIR", name: typ})), nil
 		}),
-		"htmlChecks":        fixed(0, 0, func(*state, *node, Collection, []Collection) (Collection, error) { return boolC(true), nil }),
-		"htmlchecks":        fixed(0, 0, func(*state, *node, Collection, []Collection) (Collection, error) { return boolC(true), nil }),
-		"subsumes":          fixed(1, 1, func(*state, *node, Collection, []Collection) (Collection, error) { return empty, nil }),
-		"subsumedBy":        fixed(1, 1, func(*state, *node, Collection, []Collection) (Collection, error) { return empty, nil }),
-		"elementDefinition": fixed(0, 0, func(*state, *node, Collection, []Collection) (Collection, error) { return empty, nil }),
-		"slice":             fixed(2, 2, func(*state, *node, Collection, []Collection) (Collection, error) { return empty, nil }),
-		"checkModifiers":    fixed(1, 1, func(_ *state, _ *node, in Collection, _ []Collection) (Collection, error) { return in, nil }),
+		"htmlChecks":        fixed(0, 0, htmlChecksFn),
+		"htmlchecks":        fixed(0, 0, htmlChecksFn),
+		"subsumes":          unsupported(1),
+		"subsumedBy":        unsupported(1),
+		"elementDefinition": unsupported(0),
+		"slice":             unsupported(2),
+		"checkModifiers":    unsupported(1),
 	}
 }
 
@@ -1766,4 +1766,32 @@ func countFn(s *state, n *node, in Collection, fr *frame) (Collection, error) {
 		}
 	}
 	return intC(len(in)), nil
+}
+
+// unsupported binds a FHIR function the engine does not implement: calling
+// it is an evaluation error, never a silent answer.
+func unsupported(args int) *function {
+	return fixed(args, args, func(s *state, n *node, in Collection, _ []Collection) (Collection, error) {
+		return nil, evalErr(n, "%s() is not supported", n.name)
+	})
+}
+
+// htmlChecksFn applies htmlChecks to a Narrative.div (or a Narrative).
+func htmlChecksFn(s *state, n *node, in Collection, _ []Collection) (Collection, error) {
+	v, err := single(in, n)
+	if err != nil || v == nil {
+		return empty, err
+	}
+	if e, ok := v.(*Element); ok {
+		if m, ok := e.data.(map[string]any); ok {
+			div, _ := m["div"].(string)
+			return boolC(htmlChecks(div)), nil
+		}
+	}
+	sv, _ := toSystem(v)
+	str, ok := sv.(String)
+	if !ok {
+		return nil, evalErr(n, "htmlChecks() needs XHTML text")
+	}
+	return boolC(htmlChecks(string(str))), nil
 }
