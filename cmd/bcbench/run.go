@@ -194,7 +194,15 @@ func run(ctx context.Context, f runFlags, stderr, stdout io.Writer) error {
 	progress("FHIR-pakketten laden")
 	env.Validator, env.ValidatorProblem = loadValidator(f.packages)
 	if f.manual {
-		env.Manual = manualOperator(stderr)
+		events := 0
+		for _, s := range scenarios {
+			events += len(s.Events)
+		}
+		op := harness.NewOperator(os.Stdin, stdout, 0, events)
+		env.Manual = func(ctx context.Context, r fixtures.Registration) error {
+			_, err := op.Register(ctx, r)
+			return err
+		}
 	}
 	spec.SetTimeout(profile.Limits.SpecTimeout)
 	if err := env.Replay(ctx, func(s string) { progress("registreren: " + s) }); err != nil {
