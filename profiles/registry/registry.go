@@ -313,6 +313,10 @@ type header struct {
 // index extracts headers of files in parallel; non-conformance files become nil.
 func index(files []file, pkg *Package) []*Entry {
 	out := make([]*Entry, len(files))
+	version := "" // XML is read with the element table of the package's FHIR version
+	if len(pkg.FHIRVersions) > 0 {
+		version = pkg.FHIRVersions[0]
+	}
 	var mu sync.Mutex
 	work := make(chan int)
 	var wg sync.WaitGroup
@@ -321,7 +325,7 @@ func index(files []file, pkg *Package) []*Entry {
 		go func() {
 			defer wg.Done()
 			for i := range work {
-				e, err := entry(files[i])
+				e, err := entry(files[i], version)
 				if err != nil {
 					mu.Lock()
 					pkg.Skipped = append(pkg.Skipped, fmt.Sprintf("%s: %v", files[i].name, err))
@@ -341,7 +345,7 @@ func index(files []file, pkg *Package) []*Entry {
 	return out
 }
 
-func entry(f file) (*Entry, error) {
+func entry(f file, fhirVersion string) (*Entry, error) {
 	data := bytes.TrimPrefix(f.data, []byte("\xef\xbb\xbf"))
 	trimmed := bytes.TrimSpace(data)
 	if len(trimmed) == 0 {
@@ -364,7 +368,7 @@ func entry(f file) (*Entry, error) {
 		if !bytes.Contains(data[:min(len(data), 4096)], []byte("http://hl7.org/fhir")) {
 			return nil, nil
 		}
-		tree, err := fhirxml.Decode(data)
+		tree, err := fhirxml.DecodeVersion(data, fhirVersion)
 		if err != nil {
 			return nil, err
 		}

@@ -280,6 +280,9 @@ func (r *run) object(obj map[string]any, e *elem, code, path string, res map[str
 		items := groups[c]
 		assigned := r.slices(c, items, path, res)
 		r.cardinality(c, e, len(items), path+"."+c.name)
+		if c.name == "extension" || c.name == "modifierExtension" {
+			r.contexts(items, obj, e, h, code)
+		}
 		for i, it := range items {
 			d := c
 			if assigned[i] != nil {
@@ -771,4 +774,38 @@ func (r *run) validateCode(vs string, c terminology.Coding) terminology.Result {
 		return terminology.Result{Outcome: terminology.NotMember, Message: fmt.Sprintf("code %q is not in value set %s", c.Code, vs)}
 	}
 	return terminology.Result{Outcome: terminology.Unknown, Message: fmt.Sprintf("code %q is not among the codes of %s that could be enumerated (%s)", c.Code, vs, strings.Join(exp.Incomplete, "; "))}
+}
+
+// contexts checks every extension in items against the contexts its
+// definition allows; obj is the object holding them, described by e, h and code.
+func (r *run) contexts(items []item, obj map[string]any, e, h *elem, code string) {
+	hs := host{paths: []string{e.path}, types: []string{code}}
+	for _, p := range []string{h.path, e.basePath, h.basePath} {
+		if p != "" && p != e.path {
+			hs.paths = append(hs.paths, p)
+		}
+	}
+	if code == "Element" { // the _name object of a primitive: the primitive's type
+		hs.types = e.typeCodes()
+	}
+	if rt := str(obj, "resourceType"); rt != "" {
+		hs.root = true
+		hs.types = append(hs.types, rt)
+	}
+	if code == "Extension" {
+		hs.extURL = str(obj, "url")
+	}
+	for _, it := range items {
+		m, ok := it.val.(map[string]any)
+		if !ok {
+			continue
+		}
+		url := str(m, "url")
+		if !strings.Contains(url, ":") {
+			continue // a sub-extension of a complex extension
+		}
+		if s, err := r.v.comp.structure(url); err == nil && s.typ == "Extension" {
+			r.extensionContext(s, hs, it.path)
+		}
+	}
 }

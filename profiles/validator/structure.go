@@ -14,7 +14,11 @@ type structure struct {
 	url, version, name string
 	typ, kind          string
 	root               *elem
+	contexts           []extContext // where an extension may be used
 }
+
+// extContext is one place an extension definition allows itself.
+type extContext struct{ typ, expr string }
 
 // label names the structure in messages.
 func (s *structure) label() string {
@@ -27,6 +31,7 @@ func (s *structure) label() string {
 // elem is one element definition of a compiled snapshot.
 type elem struct {
 	id, path, name string // name is the last path segment ("value[x]")
+	basePath       string // ElementDefinition.base.path: the path where the element was first defined
 	min, max       int    // max -1: unbounded
 	arrayInJSON    bool   // base max != 1: the element is an array in JSON
 	types          []typeRef
@@ -119,6 +124,18 @@ func (c *compiler) compile(canonical string) (*structure, error) {
 		return nil, fmt.Errorf("StructureDefinition %s has no elements", canonical)
 	}
 	s := &structure{url: str(sd, "url"), version: str(sd, "version"), name: str(sd, "name"), typ: str(sd, "type"), kind: str(sd, "kind")}
+	for _, c := range asList(sd["context"]) {
+		switch x := c.(type) {
+		case map[string]any: // R4
+			s.contexts = append(s.contexts, extContext{typ: str(x, "type"), expr: str(x, "expression")})
+		case string: // STU3: contextType applies to all
+			t := str(sd, "contextType")
+			if t == "resource" || t == "datatype" {
+				t = "element"
+			}
+			s.contexts = append(s.contexts, extContext{typ: t, expr: x})
+		}
+	}
 	if s.typ == "" { // STU3 logical or old style: root path
 		s.typ = str(elems[0], "path")
 	}
@@ -249,6 +266,7 @@ func newElem(raw map[string]any, s *structure) *elem {
 	}
 	e.arrayInJSON = e.max != 1 && e.max != 0
 	if b, ok := raw["base"].(map[string]any); ok {
+		e.basePath = str(b, "path")
 		bm := parseMax(b["max"])
 		e.arrayInJSON = bm != 1 && bm != 0
 	}

@@ -105,8 +105,12 @@ type Validator struct {
 	version string
 	stu3    bool
 	inv     invariantEngine
-	rtypes  map[string]bool // resource type names of the FHIR version
+	rtypes  map[string]bool   // resource type names of the FHIR version
+	bases   map[string]string // type name → the type it specialises (Age → Quantity)
 }
+
+// baseType returns the type a type specialises or constrains ("" at the top).
+func (v *Validator) baseType(t string) string { return v.bases[t] }
 
 // isResourceType reports whether code names a resource type.
 func (v *Validator) isResourceType(code string) bool { return v.rtypes[code] }
@@ -138,7 +142,14 @@ func New(opts Options) (*Validator, error) {
 		return nil, fmt.Errorf("new validator: the core package loaded is FHIR %s, not %s", fv, opts.FHIRVersion)
 	}
 	v.rtypes = map[string]bool{}
+	v.bases = map[string]string{}
 	for _, en := range reg.Entries() {
+		if en.ResourceType == "StructureDefinition" && en.Derivation != "" && en.BaseDefinition != "" && strings.HasPrefix(en.URL, "http://hl7.org/fhir/StructureDefinition/") {
+			name := en.URL[strings.LastIndexByte(en.URL, '/')+1:]
+			if _, done := v.bases[name]; !done && name != "" {
+				v.bases[name] = en.BaseDefinition[strings.LastIndexByte(en.BaseDefinition, '/')+1:]
+			}
+		}
 		if en.ResourceType == "StructureDefinition" && en.Kind == "resource" && en.Derivation != "constraint" && en.Type != "" {
 			v.rtypes[en.Type] = true
 		}
