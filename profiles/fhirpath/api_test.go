@@ -364,6 +364,26 @@ func FuzzEvaluate(f *testing.F) {
 	})
 }
 
+func TestElementSystemValue(t *testing.T) {
+	model := loadR4Model(t)
+	obs := mustTree(t, benchObservation)
+	got, err := MustCompile("effective | component[0].value.value | status | code").Evaluate(obs, &Env{Types: model})
+	if err != nil || len(got) != 4 {
+		t.Fatalf("evaluating: %s, %v", render(got), err)
+	}
+	want := []string{"fhirpath.DateTime 2026-03-01T10:10:00+01:00", "fhirpath.Decimal 120", "fhirpath.String final", "complex"}
+	for i, v := range got {
+		sv, ok := v.(*Element).SystemValue()
+		g := "complex"
+		if ok {
+			g = fmt.Sprintf("%T %v", sv, sv)
+		}
+		if g != want[i] {
+			t.Errorf("item %d: SystemValue() = %s, want %s", i, g, want[i])
+		}
+	}
+}
+
 func TestEvaluateBool(t *testing.T) {
 	patient := mustTree(t, apiPatient)
 	tests := []struct {

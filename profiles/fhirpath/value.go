@@ -319,6 +319,11 @@ func (e *Element) FHIRType() string { return typeName(e.typ) }
 // Name returns the JSON property name the element was reached by, "" for the root.
 func (e *Element) Name() string { return e.name }
 
+// SystemValue returns the System value of a primitive element (a FHIR date
+// as a Date, a code as a String, ...); ok is false for complex elements and
+// for primitives that carry only extensions.
+func (e *Element) SystemValue() (v Value, ok bool) { return e.system() }
+
 // TypeInfo implements Value.
 func (e *Element) TypeInfo() TypeInfo { return TypeInfo{"FHIR", typeName(e.typ)} }
 
