@@ -112,7 +112,7 @@ func DefaultCacheDir() string {
 
 // conformance lists the resource types the registry keeps.
 var conformance = map[string]bool{
-	"StructureDefinition": true, "ValueSet": true, "CodeSystem": true,
+	"StructureDefinition": true, "ValueSet": true, "CodeSystem": true, "Questionnaire": true,
 }
 
 // skipDirs are folder names not searched in folders of resources.

@@ -89,8 +89,11 @@ func (r *run) resource(res map[string]any, path string, base *structure, profile
 	// A profile's snapshot holds every element and constraint of the base
 	// definition, so the base is checked on its own only when no profile
 	// of the resource's type can be used.
-	if str(res, "resourceType") == "Bundle" {
+	switch str(res, "resourceType") {
+	case "Bundle":
 		r.bundle(res, path)
+	case "QuestionnaireResponse":
+		r.questionnaireResponse(res, path)
 	}
 	var usable []*structure
 	for _, p := range profiles {

@@ -1,0 +1,281 @@
+package validator
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/bcbench/bcbench/profiles/outcome"
+	"github.com/bcbench/bcbench/profiles/terminology"
+)
+
+// answerTypes maps a Questionnaire item type to the answer value[x] types it
+// accepts.
+var answerTypes = map[string][]string{
+	"boolean": {"Boolean"}, "decimal": {"Decimal"}, "integer": {"Integer"}, "date": {"Date"},
+	"dateTime": {"DateTime"}, "time": {"Time"}, "string": {"String"}, "text": {"String"},
+	"url": {"Uri"}, "choice": {"Coding"}, "open-choice": {"Coding", "String"},
+	"attachment": {"Attachment"}, "reference": {"Reference"}, "quantity": {"Quantity"},
+}
+
+// questionnaireResponse checks a QuestionnaireResponse against the
+// Questionnaire it answers, when that Questionnaire is loaded.
+func (r *run) questionnaireResponse(qr map[string]any, path string) {
+	ref := str(qr, "questionnaire")
+	if m, ok := qr["questionnaire"].(map[string]any); ok { // STU3: a Reference
+		ref = str(m, "reference")
+	}
+	if ref == "" {
+		return
+	}
+	q := r.findQuestionnaire(ref)
+	if q == nil {
+		r.issue(outcome.Warning, outcome.CodeNotFound, path+".questionnaire", "questionnaire %s is not loaded, so the answers were not checked against it", ref)
+		return
+	}
+	all := map[string][]any{} // linkId → answers anywhere in the response, for enableWhen
+	collectAnswers(asList(qr["item"]), all)
+	completed := str(qr, "status") == "completed"
+	r.qrItems(asList(qr["item"]), asList(q["item"]), path, all, completed)
+}
+
+func (r *run) findQuestionnaire(ref string) map[string]any {
+	if t, ok := r.v.reg.Resource(ref); ok && str(t, "resourceType") == "Questionnaire" {
+		return t
+	}
+	id := ref[strings.LastIndexByte(ref, '/')+1:]
+	for _, e := range r.v.reg.Entries() {
+		if e.ResourceType == "Questionnaire" && (e.ID == id || strings.HasSuffix(e.URL, "/"+id)) {
+			if t, err := e.Tree(); err == nil {
+				return t
+			}
+		}
+	}
+	return nil
+}
+
+func collectAnswers(items []any, into map[string][]any) {
+	for _, it := range items {
+		m, _ := it.(map[string]any)
+		id := str(m, "linkId")
+		for _, a := range asList(m["answer"]) {
+			into[id] = append(into[id], a)
+			am, _ := a.(map[string]any)
+			collectAnswers(asList(am["item"]), into)
+		}
+		collectAnswers(asList(m["item"]), into)
+	}
+}
+
+func (r *run) qrItems(ritems, qitems []any, path string, all map[string][]any, completed bool) {
+	byID := map[string]map[string]any{}
+	for _, q := range qitems {
+		qm, _ := q.(map[string]any)
+		byID[str(qm, "linkId")] = qm
+	}
+	count := map[string]int{}
+	for i, it := range ritems {
+		m, _ := it.(map[string]any)
+		p := fmt.Sprintf("%s.item[%d]", path, i)
+		id := str(m, "linkId")
+		q := byID[id]
+		if q == nil {
+			r.issue(outcome.Error, outcome.CodeStructure, p, "linkId %q is not an item of the questionnaire at this level", id)
+			continue
+		}
+		if count[id]++; count[id] == 2 && !isTrue(q["repeats"]) {
+			r.issue(outcome.Error, outcome.CodeStructure, p, "only one response item with linkId %q is allowed (the question does not repeat)", id)
+		}
+		enabled, known := r.enabled(q, all)
+		answers := asList(m["answer"])
+		if known && !enabled && (len(answers) > 0 || len(asList(m["item"])) > 0) {
+			r.issue(outcome.Error, outcome.CodeStructure, p, "item %q is answered although its enableWhen conditions disable it", id)
+		}
+		typ := str(q, "type")
+		switch typ {
+		case "group":
+			if len(answers) > 0 {
+				r.issue(outcome.Error, outcome.CodeStructure, p, "group item %q cannot have answers", id)
+			}
+			r.qrItems(asList(m["item"]), asList(q["item"]), p, all, completed)
+			continue
+		case "display":
+			if len(answers) > 0 {
+				r.issue(outcome.Error, outcome.CodeStructure, p, "display item %q cannot have answers", id)
+			}
+			continue
+		}
+		if len(answers) > 1 && !isTrue(q["repeats"]) {
+			r.issue(outcome.Error, outcome.CodeStructure, p, "item %q has %d answers, but the question does not repeat", id, len(answers))
+		}
+		for j, a := range answers {
+			am, _ := a.(map[string]any)
+			r.qrAnswer(am, q, fmt.Sprintf("%s.answer[%d]", p, j))
+			r.qrItems(asList(am["item"]), asList(q["item"]), fmt.Sprintf("%s.answer[%d]", p, j), all, completed)
+		}
+		if len(asList(m["item"])) > 0 {
+			r.qrItems(asList(m["item"]), asList(q["item"]), p, all, completed)
+		}
+	}
+	if !completed {
+		return
+	}
+	for _, q := range qitems {
+		qm, _ := q.(map[string]any)
+		if !isTrue(qm["required"]) || count[str(qm, "linkId")] > 0 {
+			continue
+		}
+		if enabled, known := r.enabled(qm, all); known && !enabled || !known {
+			continue
+		}
+		r.issue(outcome.Error, outcome.CodeRequired, path, "no answer for the required item %q", str(qm, "linkId"))
+	}
+}
+
+func isTrue(v any) bool { b, _ := v.(bool); return b }
+
+// qrAnswer checks one answer's type, options, length and bounds.
+func (r *run) qrAnswer(a map[string]any, q map[string]any, path string) {
+	typ := str(q, "type")
+	var key, suffix string
+	for k := range a {
+		if strings.HasPrefix(k, "value") && len(k) > 5 {
+			key, suffix = k, k[5:]
+		}
+	}
+	if key == "" {
+		return
+	}
+	v := a[key]
+	if allowed, ok := answerTypes[typ]; ok {
+		match := false
+		for _, t := range allowed {
+			match = match || t == suffix
+		}
+		if !match {
+			r.issue(outcome.Error, outcome.CodeStructure, path, "the answer must be of type %s for item %q (type %s), not %s", strings.Join(allowed, " or "), str(q, "linkId"), typ, suffix)
+			return
+		}
+	}
+	if s, ok := v.(string); ok {
+		if ml := toInt(q["maxLength"], 0); ml > 0 && len([]rune(s)) > ml {
+			r.issue(outcome.Error, outcome.CodeValue, path, "the answer is longer than maxLength %d of item %q", ml, str(q, "linkId"))
+		}
+	}
+	for _, x := range asList(q["extension"]) {
+		xm, _ := x.(map[string]any)
+		var bound any
+		for k, bv := range xm {
+			if strings.HasPrefix(k, "value") {
+				bound = bv
+			}
+		}
+		switch str(xm, "url") {
+		case "http://hl7.org/fhir/StructureDefinition/minValue":
+			if c, ok := compareBound(v, bound); ok && c < 0 {
+				r.issue(outcome.Error, outcome.CodeValue, path, "the answer %s is less than the minimum %s of item %q", show(v), show(bound), str(q, "linkId"))
+			}
+		case "http://hl7.org/fhir/StructureDefinition/maxValue":
+			if c, ok := compareBound(v, bound); ok && c > 0 {
+				r.issue(outcome.Error, outcome.CodeValue, path, "the answer %s is greater than the maximum %s of item %q", show(v), show(bound), str(q, "linkId"))
+			}
+		}
+	}
+	options := asList(q["answerOption"])
+	if len(options) == 0 {
+		options = asList(q["option"]) // STU3
+	}
+	if len(options) > 0 && (typ == "choice" || typ == "open-choice" && suffix == "Coding" || typ != "choice" && typ != "open-choice") {
+		for _, o := range options {
+			om, _ := o.(map[string]any)
+			for k, ov := range om {
+				if !strings.HasPrefix(k, "value") {
+					continue
+				}
+				if k != key {
+					continue
+				}
+				if c, ok := ov.(map[string]any); ok {
+					if vm, ok := v.(map[string]any); ok && str(vm, "code") == str(c, "code") && (str(c, "system") == "" || str(vm, "system") == str(c, "system")) {
+						return
+					}
+				} else if equal(v, ov) {
+					return
+				}
+			}
+		}
+		r.issue(outcome.Error, outcome.CodeCodeInvalid, path, "the answer %s is not one of the options of item %q", show(v), str(q, "linkId"))
+		return
+	}
+	vs := str(q, "answerValueSet")
+	if m, ok := q["options"].(map[string]any); ok { // STU3
+		vs = str(m, "reference")
+	}
+	if vs != "" && suffix == "Coding" && !strings.HasPrefix(vs, "#") {
+		vm, _ := v.(map[string]any)
+		res := r.validateCode(vs, coding(vm))
+		switch res.Outcome {
+		case terminology.NotMember:
+			r.issue(outcome.Error, outcome.CodeCodeInvalid, path, "the answer is not in the value set %s of item %q: %s", vs, str(q, "linkId"), res.Message)
+		case terminology.Unknown:
+			r.issue(outcome.Warning, outcome.CodeNotSupported, path, "whether the answer is in the value set %s could not be checked: %s", vs, res.Message)
+		}
+	}
+}
+
+// enabled evaluates an item's enableWhen (R4 operators =, !=, exists;
+// STU3 hasAnswer and answer[x]). known is false when a condition uses an
+// operator this check does not evaluate.
+func (r *run) enabled(q map[string]any, all map[string][]any) (enabled, known bool) {
+	conds := asList(q["enableWhen"])
+	if len(conds) == 0 {
+		return true, true
+	}
+	anyOf := str(q, "enableBehavior") != "all"
+	results := make([]bool, 0, len(conds))
+	for _, c := range conds {
+		cm, _ := c.(map[string]any)
+		answers := all[str(cm, "question")]
+		op := str(cm, "operator")
+		if h, ok := cm["hasAnswer"].(bool); ok { // STU3
+			results = append(results, (len(answers) > 0) == h)
+			continue
+		}
+		var want any
+		var wantKey string
+		for k, v := range cm {
+			if strings.HasPrefix(k, "answer") {
+				want, wantKey = v, "value"+k[6:]
+			}
+		}
+		switch op {
+		case "exists":
+			b, _ := want.(bool)
+			results = append(results, (len(answers) > 0) == b)
+		case "=", "!=", "":
+			hit := false
+			for _, a := range answers {
+				am, _ := a.(map[string]any)
+				got := am[wantKey]
+				if gm, ok := got.(map[string]any); ok {
+					if wm, ok := want.(map[string]any); ok {
+						hit = hit || str(gm, "code") == str(wm, "code") && str(gm, "system") == str(wm, "system")
+					}
+				} else if got != nil {
+					hit = hit || equal(got, want)
+				}
+			}
+			results = append(results, hit == (op != "!="))
+		default:
+			return true, false
+		}
+	}
+	for _, b := range results {
+		if anyOf && b {
+			return true, true
+		}
+		if !anyOf && !b {
+			return false, true
+		}
+	}
+	return !anyOf, true
+}
