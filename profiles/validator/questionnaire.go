@@ -2,6 +2,7 @@ package validator
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 
 	"github.com/bcbench/bcbench/profiles/outcome"
@@ -13,7 +14,7 @@ import (
 var answerTypes = map[string][]string{
 	"boolean": {"Boolean"}, "decimal": {"Decimal"}, "integer": {"Integer"}, "date": {"Date"},
 	"dateTime": {"DateTime"}, "time": {"Time"}, "string": {"String"}, "text": {"String"},
-	"url": {"Uri"}, "choice": {"Coding"}, "open-choice": {"Coding", "String"},
+	"url": {"Uri"}, "choice": {"Coding", "String", "Integer", "Date", "Time"}, "open-choice": {"Coding", "String", "Integer", "Date", "Time"},
 	"attachment": {"Attachment"}, "reference": {"Reference"}, "quantity": {"Quantity"},
 }
 
@@ -72,7 +73,8 @@ func (r *run) qrItems(ritems, qitems []any, path string, all map[string][]any, c
 		qm, _ := q.(map[string]any)
 		byID[str(qm, "linkId")] = qm
 	}
-	count := map[string]int{}
+	count := map[string]int{}    // response items per linkId
+	answered := map[string]int{} // answers (or, for groups, sub-items) per linkId
 	for i, it := range ritems {
 		m, _ := it.(map[string]any)
 		p := fmt.Sprintf("%s.item[%d]", path, i)
@@ -87,6 +89,13 @@ func (r *run) qrItems(ritems, qitems []any, path string, all map[string][]any, c
 		}
 		enabled, known := r.enabled(q, all)
 		answers := asList(m["answer"])
+		answered[id] += len(answers) + len(asList(m["item"]))
+		if n := toInt(ext(q, "http://hl7.org/fhir/StructureDefinition/questionnaire-maxOccurs"), 0); n > 0 && len(answers) > n {
+			r.issue(outcome.Error, outcome.CodeStructure, p, "item %q allows at most %d answers, but has %d", id, n, len(answers))
+		}
+		if n := toInt(ext(q, "http://hl7.org/fhir/StructureDefinition/questionnaire-minOccurs"), 0); n > 0 && len(answers) < n {
+			r.issue(outcome.Error, outcome.CodeStructure, p, "item %q needs at least %d answers, but has %d", id, n, len(answers))
+		}
 		if known && !enabled && (len(answers) > 0 || len(asList(m["item"])) > 0) {
 			r.issue(outcome.Error, outcome.CodeStructure, p, "item %q is answered although its enableWhen conditions disable it", id)
 		}
@@ -121,7 +130,7 @@ func (r *run) qrItems(ritems, qitems []any, path string, all map[string][]any, c
 	}
 	for _, q := range qitems {
 		qm, _ := q.(map[string]any)
-		if !isTrue(qm["required"]) || count[str(qm, "linkId")] > 0 {
+		if !isTrue(qm["required"]) || answered[str(qm, "linkId")] > 0 || str(qm, "type") == "display" {
 			continue
 		}
 		if enabled, known := r.enabled(qm, all); known && !enabled || !known {
@@ -157,6 +166,11 @@ func (r *run) qrAnswer(a map[string]any, q map[string]any, path string) {
 		}
 	}
 	if s, ok := v.(string); ok {
+		if re, ok := ext(q, "http://hl7.org/fhir/StructureDefinition/regex").(string); ok {
+			if rx, err := regexp.Compile("^(?:" + re + ")$"); err == nil && !rx.MatchString(s) {
+				r.issue(outcome.Error, outcome.CodeValue, path, "the answer %q does not match the pattern %s of item %q", s, re, str(q, "linkId"))
+			}
+		}
 		if ml := toInt(q["maxLength"], 0); ml > 0 && len([]rune(s)) > ml {
 			r.issue(outcome.Error, outcome.CodeValue, path, "the answer is longer than maxLength %d of item %q", ml, str(q, "linkId"))
 		}
@@ -278,4 +292,20 @@ func (r *run) enabled(q map[string]any, all map[string][]any) (enabled, known bo
 		}
 	}
 	return !anyOf, true
+}
+
+// ext returns the value[x] of the first extension with the url, or nil.
+func ext(m map[string]any, url string) any {
+	for _, x := range asList(m["extension"]) {
+		xm, _ := x.(map[string]any)
+		if str(xm, "url") != url {
+			continue
+		}
+		for k, v := range xm {
+			if strings.HasPrefix(k, "value") {
+				return v
+			}
+		}
+	}
+	return nil
 }
