@@ -149,6 +149,23 @@ func (r *run) discriminate(it item, s *elem, d discriminator, res map[string]any
 		if target == nil {
 			return true
 		}
+		if last(segs) == "resolve()" {
+			// The type of the referenced resource against the target types.
+			var want []string
+			for _, t := range target.types {
+				for _, tp := range t.targets {
+					want = append(want, r.typeOf(tp))
+				}
+			}
+			for _, n := range nodes {
+				for _, w := range want {
+					if str(n.(map[string]any), "resourceType") == w {
+						return true
+					}
+				}
+			}
+			return false
+		}
 		if l := last(segs); l != "$this" && l != "" && !strings.Contains(l, "(") {
 			// The type of a choice element is in its property name.
 			for _, p := range r.walk([]any{it.val}, segs[:len(segs)-1], res) {
