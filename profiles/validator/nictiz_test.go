@@ -111,3 +111,49 @@ func TestNictizFixtures(t *testing.T) {
 		})
 	}
 }
+
+// TestNictizMutations seeds one defect at a time into real Nictiz examples
+// (which validate cleanly) and checks that each defect is reported as an
+// error: a validator that passes everything would pass this test's
+// baseline but fail every mutant.
+func TestNictizMutations(t *testing.T) {
+	v := r4(t)
+	dir := filepath.Join(corpus(t), "nictiz-r4-zib2020/examples")
+	tests := []struct {
+		name, file, from, to, want string
+	}{
+		{"wrong code of the zib", "nl-core-Pregnancy.Gravidity-01.xml", `<code value="161732006"/>`, `<code value="161732007"/>`, "Observation.code"},
+		{"integer that is not whole", "nl-core-Pregnancy.Gravidity-01.xml", `<valueInteger value="2"/>`, `<valueInteger value="2.5"/>`, "not a valid integer"},
+		{"value type the element does not allow", "nl-core-Pregnancy.Gravidity-01.xml", `<valueInteger value="2"/>`, `<valueMoney><value value="2"/></valueMoney>`, "not allowed"},
+		{"status outside the required value set", "nl-core-Pregnancy.Gravidity-01.xml", `<status value="final"/>`, `<status value="klaar"/>`, "required value set"},
+		{"missing required status", "nl-core-BodyWeight-01.xml", `<status value="final"/>`, ``, "minimum required"},
+		{"unknown element", "nl-core-BodyWeight-01.xml", `<valueQuantity>`, `<gewicht value="1"/><valueQuantity>`, "unknown element"},
+		{"decimal that is no number", "nl-core-BodyWeight-01.xml", `<value value="2400"/>`, `<value value="2400g"/>`, "valueQuantity.value"},
+		{"impossible date", "nl-core-BodyWeight-01.xml", `<effectiveDateTime value="2013-02-06"/>`, `<effectiveDateTime value="2013-02-30"/>`, "calendar date"},
+		{"gender not a code of the value set", "nl-core-Patient-01.xml", `<gender value="female">`, `<gender value="vrouw">`, "gender"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			data, err := os.ReadFile(filepath.Join(dir, tc.file))
+			if err != nil {
+				t.Skip(err)
+			}
+			base := v.Validate(context.Background(), data, Request{FillPlaceholders: true})
+			if base.HasErrors() {
+				t.Fatalf("baseline %s has errors:\n%s", tc.file, base.Text())
+			}
+			mutant := strings.Replace(string(data), tc.from, tc.to, 1)
+			if mutant == string(data) {
+				t.Fatalf("mutation %q not applied to %s", tc.from, tc.file)
+			}
+			out := v.Validate(context.Background(), []byte(mutant), Request{FillPlaceholders: true})
+			found := false
+			for _, is := range out.Errors() {
+				found = found || strings.Contains(is.Diagnostics+strings.Join(is.Expression, ","), tc.want)
+			}
+			if !found {
+				t.Errorf("defect not reported as an error mentioning %q:\n%s", tc.want, out.Text())
+			}
+		})
+	}
+}
