@@ -48,6 +48,7 @@ type Package struct {
 	Name         string            `json:"name"`
 	Version      string            `json:"version"`
 	FHIRVersions []string          `json:"fhirVersions,omitempty"`
+	VersionList  []string          `json:"fhir-version-list,omitempty"` // older core packages
 	Dependencies map[string]string `json:"dependencies,omitempty"`
 	Source       string            `json:"source"`    // the path or name#version given to Load
 	Resources    int               `json:"resources"` // conformance resources loaded from it
@@ -99,6 +100,10 @@ type Registry struct {
 type Options struct {
 	// CacheDir is the FHIR package cache ("~/.fhir/packages" when empty).
 	CacheDir string
+	// FHIRVersion is the version XML resources are read as when a package
+	// does not say (fhirVersions in package.json); "" reads R4 and STU3
+	// shapes alike (R4 wins where they differ).
+	FHIRVersion string
 }
 
 // DefaultCacheDir returns ~/.fhir/packages.
@@ -199,7 +204,10 @@ func (r *Registry) add(opts Options, src string) error {
 	if err != nil {
 		return fmt.Errorf("load package %s: %w", src, err)
 	}
-	entries := index(files, pkg)
+	if len(pkg.FHIRVersions) == 0 {
+		pkg.FHIRVersions = pkg.VersionList
+	}
+	entries := index(files, pkg, opts.FHIRVersion)
 	for _, e := range entries {
 		if e == nil {
 			continue
@@ -311,9 +319,9 @@ type header struct {
 }
 
 // index extracts headers of files in parallel; non-conformance files become nil.
-func index(files []file, pkg *Package) []*Entry {
+func index(files []file, pkg *Package, version string) []*Entry {
 	out := make([]*Entry, len(files))
-	version := "" // XML is read with the element table of the package's FHIR version
+	// XML is read with the element table of the package's FHIR version.
 	if len(pkg.FHIRVersions) > 0 {
 		version = pkg.FHIRVersions[0]
 	}

@@ -128,7 +128,7 @@ func New(opts Options) (*Validator, error) {
 	reg := opts.Registry
 	if reg == nil {
 		var err error
-		if reg, err = registry.Load(registry.Options{CacheDir: opts.CacheDir}, opts.Packages...); err != nil {
+		if reg, err = registry.Load(registry.Options{CacheDir: opts.CacheDir, FHIRVersion: opts.FHIRVersion}, opts.Packages...); err != nil {
 			return nil, fmt.Errorf("new validator: %w", err)
 		}
 	}
