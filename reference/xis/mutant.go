@@ -2,6 +2,7 @@ package xis
 
 import (
 	"encoding/json"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -95,8 +96,10 @@ var Mutants = []Mutant{
 		},
 	},
 	{
-		Name: "labetalol-zonder-periode", Violates: []string{"MP9-01"},
-		Description: "de MedicatieAfspraak mist de gebruiksperiode",
+		// Without its end date an ended agreement looks current, so the
+		// overview is wrong as well.
+		Name: "zonder-gebruiksperiode", Violates: []string{"MP9-01", "MP9-04"},
+		Description: "MedicatieAfspraken missen de gebruiksperiode",
 		resource: func(r map[string]any) {
 			if r["resourceType"] != "MedicationRequest" {
 				return
@@ -107,6 +110,31 @@ var Mutants = []Mutant{
 				u, _ := m["url"].(string)
 				return strings.HasSuffix(u, "TimeInterval.Period") || strings.HasSuffix(u, "TimeInterval-Period")
 			})
+		},
+	},
+	{
+		Name: "mbh-per-bouwsteen", Violates: []string{"MP9-02"},
+		Description: "elke medicatiebouwsteen krijgt een eigen MBH-id, zodat de bouwstenen van één behandeling niet meer verbonden zijn",
+		resource: func(r map[string]any) {
+			for _, e := range asList(r["extension"]) {
+				ext, _ := e.(map[string]any)
+				if u, _ := ext["url"].(string); strings.HasSuffix(u, "ext-PharmaceuticalTreatment.Identifier") {
+					if id, ok := ext["valueIdentifier"].(map[string]any); ok {
+						id["value"] = fmt.Sprint(id["value"], "-", r["id"])
+					}
+				}
+			}
+		},
+	},
+	{
+		// Without the stop type a stop agreement no longer cancels the one it
+		// refers to, so the overview shows the stopped medicine in use.
+		Name: "geen-stoptype", Violates: []string{"MP9-03", "MP9-04"},
+		Description: "een gestopte MedicatieAfspraak wordt zonder stoptype gepubliceerd",
+		resource: func(r map[string]any) {
+			if r["resourceType"] == "MedicationRequest" {
+				delete(r, "modifierExtension")
+			}
 		},
 	},
 	{

@@ -90,3 +90,161 @@ func firstMap(v any) map[string]any {
 	m, _ := l[0].(map[string]any)
 	return m
 }
+
+// TreatmentURL is the MP9 extension that carries the MBH id (medicamenteuze
+// behandeling) linking the building blocks of one treatment.
+const TreatmentURL = "http://nictiz.nl/fhir/StructureDefinition/ext-PharmaceuticalTreatment.Identifier"
+
+// StopTypeURL is the MP9 modifier extension that stops or suspends a treatment.
+const StopTypeURL = "http://nictiz.nl/fhir/StructureDefinition/ext-StopType"
+
+// registrationURL is the MP9 extension with the registration date/time.
+const registrationURL = "http://nictiz.nl/fhir/StructureDefinition/ext-RegistrationDateTime"
+
+// Treatment returns the MBH id (system|value) of a published building block.
+func Treatment(r map[string]any) string {
+	for _, e := range list(r["extension"]) {
+		ext, _ := e.(map[string]any)
+		if ext["url"] == TreatmentURL {
+			id, _ := ext["valueIdentifier"].(map[string]any)
+			s, _ := id["system"].(string)
+			v, _ := id["value"].(string)
+			if v != "" {
+				return s + "|" + v
+			}
+		}
+	}
+	return ""
+}
+
+// StopType returns the stop type coding of a published building block.
+func StopType(r map[string]any) []map[string]any {
+	for _, e := range list(r["modifierExtension"]) {
+		ext, _ := e.(map[string]any)
+		if ext["url"] == StopTypeURL {
+			return codings(ext["valueCodeableConcept"])
+		}
+	}
+	return nil
+}
+
+// Agreement is a MedicatieAfspraak reduced to what the medication overview
+// needs, published or registered.
+type Agreement struct {
+	ID        string // business identifier value
+	Prior     string // identifier value of the agreement it changes or stops
+	Product   []map[string]any
+	Treatment string
+	Stopped   bool
+	Start     string // period of use, YYYY-MM-DD…; "" when absent
+	End       string
+}
+
+// Agreements reads the client's published MedicatieAfspraken.
+func Agreements(published map[string][]map[string]any, patientID string, lookup func(string) map[string]any) []Agreement {
+	var out []Agreement
+	for _, r := range published["MedicationRequest"] {
+		if !refersTo(r, patientID) || !categoryHas(r, fixtures.Coding{System: "http://snomed.info/sct", Code: blockCategory["MedicatieAfspraak"]}) {
+			continue
+		}
+		a := Agreement{Product: Product(r, lookup), Treatment: Treatment(r), Stopped: len(StopType(r)) > 0}
+		if id := firstMap(r["identifier"]); id != nil {
+			a.ID, _ = id["value"].(string)
+		}
+		if prior, ok := r["priorPrescription"].(map[string]any); ok {
+			id, _ := prior["identifier"].(map[string]any)
+			a.Prior, _ = id["value"].(string)
+		}
+		a.Start, _ = periodOfUse(r)["start"].(string)
+		a.End, _ = periodOfUse(r)["end"].(string)
+		out = append(out, a)
+	}
+	return out
+}
+
+// Registered turns a scenario's MedicatieAfspraak facts into agreements.
+func Registered(s *fixtures.Scenario, resolve func(int) string) []Agreement {
+	items, _ := Expected(s)
+	var out []Agreement
+	for _, it := range items {
+		m := it.Fact.Medication
+		if m == nil || m.Block != "MedicatieAfspraak" {
+			continue
+		}
+		a := Agreement{ID: m.ID, Prior: m.Prior, Treatment: m.Treatment, Stopped: m.StopType != nil, Start: resolve(m.StartDay),
+			Product: []map[string]any{{"system": m.Product.System, "code": m.Product.Code}}}
+		if m.EndDay != nil {
+			a.End = resolve(*m.EndDay)
+		}
+		out = append(out, a)
+	}
+	return out
+}
+
+// Overview is the medication overview at a moment (YYYY-MM-DD) derived from
+// agreements, as MP9 derives it from the MedicatieAfspraken: an agreement is
+// in effect when it is not itself a stop, no stop agreement refers to it,
+// and its period of use has begun and not ended. It returns the agreements
+// in effect.
+func Overview(agreements []Agreement, moment string) []Agreement {
+	stopped := map[string]bool{}
+	for _, a := range agreements {
+		if a.Stopped && a.Prior != "" {
+			stopped[a.Prior] = true
+		}
+	}
+	var out []Agreement
+	for _, a := range agreements {
+		if a.Stopped || a.ID != "" && stopped[a.ID] {
+			continue
+		}
+		if a.Start != "" && day(a.Start) > moment || a.End != "" && day(a.End) <= moment {
+			continue
+		}
+		out = append(out, a)
+	}
+	return out
+}
+
+// CompareOverviews lists the differences between the overview derived from
+// the registration and the one derived from the publication: a product in
+// use that is missing, and a product shown in use that is not.
+func CompareOverviews(registered, published []Agreement, moment string) []string {
+	has := func(list []Agreement, c map[string]any) bool {
+		for _, a := range list {
+			for _, p := range a.Product {
+				if p["code"] == c["code"] && p["system"] == c["system"] {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	var out []string
+	for _, r := range registered {
+		if !has(published, r.Product[0]) {
+			out = append(out, fmt.Sprintf("op %s is %s in gebruik (MBH %s), maar het gepubliceerde medicatieoverzicht toont het niet", moment, show(r.Product[0]["code"]), r.Treatment))
+		}
+	}
+	for _, p := range published {
+		found := false
+		for _, c := range p.Product {
+			found = found || has(registered, c)
+		}
+		if !found {
+			out = append(out, fmt.Sprintf("op %s toont het gepubliceerde medicatieoverzicht %s (MBH %s) in gebruik, maar volgens de registratie is het dat niet", moment, show(p.Product), p.Treatment))
+		}
+	}
+	return out
+}
+
+// LastDay returns the day (YYYY-MM-DD) of a scenario's last event.
+func LastDay(s *fixtures.Scenario, resolve func(int) string) string {
+	last := 0
+	for _, ev := range s.Events {
+		last = max(last, ev.Day)
+	}
+	return resolve(last)
+}
+
+func day(s string) string { return s[:min(len(s), 10)] }

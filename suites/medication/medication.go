@@ -5,6 +5,7 @@ package medication
 
 import (
 	"fmt"
+	"sort"
 
 	. "github.com/onsi/ginkgo/v2" //nolint:revive // the DSL reads as prose
 	. "github.com/onsi/gomega"    //nolint:revive
@@ -25,9 +26,128 @@ var _ = Describe("Medicatie", func() {
 			spec.It("MP9-01", "elk voorschrift MOET als MedicatieAfspraak met middel, dosering en gebruiksperiode gepubliceerd zijn", func(ctx SpecContext) {
 				Expect(agreementFindings(ctx, s, agreements)).To(match.HaveNoFindings())
 			})
+			spec.It("MP9-02", "alle bouwstenen van één behandeling MOETEN hetzelfde MBH-id dragen", func(ctx SpecContext) {
+				Expect(treatmentProblems(ctx, s)).To(match.HaveNoProblems())
+			})
+			if stops := stopItems(s); len(stops) > 0 {
+				spec.It("MP9-03", "een gestopte of gewijzigde MedicatieAfspraak MOET haar stoptype dragen", func(ctx SpecContext) {
+					Expect(stopTypeProblems(ctx, s, stops)).To(match.HaveNoProblems())
+				})
+			}
+			spec.It("MP9-04", "het medicatieoverzicht uit de publicatie MOET gelijk zijn aan dat uit de registratie", func(ctx SpecContext) {
+				Expect(overviewProblems(ctx, s)).To(match.HaveNoProblems())
+			})
 		})
 	}
 })
+
+// published fetches the client's publication, failing or breaking the spec
+// when it cannot.
+func published(ctx SpecContext, s *fixtures.Scenario) (*spec.Published, string) {
+	GinkgoHelper()
+	pub, err := spec.Current().PublishedFor(ctx, s)
+	if err != nil {
+		if err == spec.ErrNoPatient {
+			Fail(fmt.Sprintf("het XIS publiceert geen Patient met BSN %s", s.Client.BSN))
+		}
+		spec.Broke(err)
+	}
+	pid, _ := pub.Patient["id"].(string)
+	return pub, pid
+}
+
+func resolver() func(int) string {
+	ref := spec.Current().Reference
+	return func(day int) string { return fixtures.Date(ref, day).Format(fixtures.DateLayout) }
+}
+
+// treatmentProblems: per registered treatment (MBH), every published block
+// of it carries one and the same MBH id, and no two treatments share one.
+func treatmentProblems(ctx SpecContext, s *fixtures.Scenario) []string {
+	GinkgoHelper()
+	pub, pid := published(ctx, s)
+	items, _ := fact.Expected(s)
+	ids := map[string]map[string]bool{} // registered treatment → published MBH ids
+	for _, it := range items {
+		m := it.Fact.Medication
+		if m == nil {
+			continue
+		}
+		if ids[m.Treatment] == nil {
+			ids[m.Treatment] = map[string]bool{}
+		}
+		for _, r := range fact.Candidates(pub.Resources, pid, it.Fact, pub.Lookup) {
+			ids[m.Treatment][fact.Treatment(r)] = true
+		}
+	}
+	var problems []string
+	owner := map[string]string{}
+	for treatment, found := range ids {
+		if len(found) != 1 {
+			problems = append(problems, fmt.Sprintf("behandeling %s: de bouwstenen dragen %d verschillende MBH-id's %v, verwacht 1", treatment, len(found), keys(found)))
+		}
+		for id := range found {
+			if id == "" {
+				problems = append(problems, fmt.Sprintf("behandeling %s: een bouwsteen draagt geen MBH-id", treatment))
+			} else if other, taken := owner[id]; taken && other != treatment {
+				problems = append(problems, fmt.Sprintf("behandelingen %s en %s delen MBH-id %s", other, treatment, id))
+			}
+			owner[id] = treatment
+		}
+	}
+	return problems
+}
+
+// stopItems returns the registered agreements that carry a stop type.
+func stopItems(s *fixtures.Scenario) []fact.Item {
+	var out []fact.Item
+	for _, it := range blocks(s, "MedicatieAfspraak") {
+		if it.Fact.Medication.StopType != nil {
+			out = append(out, it)
+		}
+	}
+	return out
+}
+
+// stopTypeProblems: for every registered stop, a published agreement of the
+// same product carries its stop type.
+func stopTypeProblems(ctx SpecContext, s *fixtures.Scenario, stops []fact.Item) []string {
+	GinkgoHelper()
+	pub, pid := published(ctx, s)
+	var problems []string
+	for _, it := range stops {
+		want := *it.Fact.Medication.StopType
+		found := false
+		for _, r := range fact.Candidates(pub.Resources, pid, it.Fact, pub.Lookup) {
+			found = found || fact.HasCoding(fact.StopType(r), want)
+		}
+		if !found {
+			problems = append(problems, fmt.Sprintf("%s › %s: geen gepubliceerde MedicatieAfspraak draagt stoptype %s (%s)", it.Event.ID, it.Fact.Key, want.Code, want.Display))
+		}
+	}
+	return problems
+}
+
+// overviewProblems compares the medication overview at the end of the
+// scenario, derived from the registration and from the publication.
+func overviewProblems(ctx SpecContext, s *fixtures.Scenario) []string {
+	GinkgoHelper()
+	pub, pid := published(ctx, s)
+	resolve := resolver()
+	moment := fact.LastDay(s, resolve)
+	registered := fact.Overview(fact.Registered(s, resolve), moment)
+	shown := fact.Overview(fact.Agreements(pub.Resources, pid, pub.Lookup), moment)
+	return fact.CompareOverviews(registered, shown, moment)
+}
+
+func keys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
 
 // blocks returns the expected medication facts of one MP9 building block.
 func blocks(s *fixtures.Scenario, block string) []fact.Item {

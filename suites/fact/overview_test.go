@@ -1,0 +1,72 @@
+package fact
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestOverview(t *testing.T) {
+	insulin := []map[string]any{{"system": "g", "code": "insuline"}}
+	labetalol := []map[string]any{{"system": "g", "code": "labetalol"}}
+	cases := []struct {
+		name   string
+		list   []Agreement
+		moment string
+		want   []string // product codes in effect
+	}{
+		{"open agreement", []Agreement{{ID: "a", Product: labetalol, Start: "2026-01-01"}}, "2026-02-01", []string{"labetalol"}},
+		{"not begun yet", []Agreement{{ID: "a", Product: labetalol, Start: "2026-03-01"}}, "2026-02-01", nil},
+		{"ended", []Agreement{{ID: "a", Product: labetalol, Start: "2026-01-01", End: "2026-01-15T00:00:00+01:00"}}, "2026-02-01", nil},
+		{"ends on the moment", []Agreement{{ID: "a", Product: labetalol, Start: "2026-01-01", End: "2026-02-01"}}, "2026-02-01", nil},
+		{"stopped by a stop agreement", []Agreement{
+			{ID: "a", Product: insulin, Start: "2026-01-01"},
+			{ID: "a-stop", Prior: "a", Stopped: true, Product: insulin, Start: "2026-01-01", End: "2026-01-20"},
+		}, "2026-02-01", nil},
+		{"changed: old stopped, new in effect", []Agreement{
+			{ID: "a", Product: insulin, Start: "2026-01-01"},
+			{ID: "a-stop", Prior: "a", Stopped: true, Product: insulin, End: "2026-01-20"},
+			{ID: "b", Product: insulin, Start: "2026-01-20"},
+		}, "2026-02-01", []string{"insuline"}},
+		{"a stop without a reference stops nothing else", []Agreement{
+			{ID: "a", Product: insulin, Start: "2026-01-01"},
+			{ID: "x", Stopped: true, Product: insulin},
+		}, "2026-02-01", []string{"insuline"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var got []string
+			for _, a := range Overview(tc.list, tc.moment) {
+				got = append(got, a.Product[0]["code"].(string))
+			}
+			if strings.Join(got, ",") != strings.Join(tc.want, ",") {
+				t.Fatalf("Overview() = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestCompareOverviews(t *testing.T) {
+	ins := Agreement{Treatment: "mbh1", Product: []map[string]any{{"system": "g", "code": "insuline"}}}
+	lab := Agreement{Treatment: "mbh2", Product: []map[string]any{{"system": "g", "code": "labetalol"}}}
+	labWithATC := Agreement{Treatment: "x", Product: []map[string]any{{"system": "atc", "code": "C07AG01"}, {"system": "g", "code": "labetalol"}}}
+	cases := []struct {
+		name               string
+		registered, shown  []Agreement
+		wantProblems       int
+		wantProblemMention string
+	}{
+		{"equal", []Agreement{ins, lab}, []Agreement{lab, ins}, 0, ""},
+		{"another coding of the same product", []Agreement{lab}, []Agreement{labWithATC}, 0, ""},
+		{"missing", []Agreement{ins, lab}, []Agreement{lab}, 1, "insuline"},
+		{"shown but stopped", []Agreement{lab}, []Agreement{lab, ins}, 1, "insuline"},
+		{"both empty", nil, nil, 0, ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got := CompareOverviews(tc.registered, tc.shown, "2026-02-01")
+			if len(got) != tc.wantProblems || tc.wantProblemMention != "" && !strings.Contains(strings.Join(got, " "), tc.wantProblemMention) {
+				t.Fatalf("CompareOverviews() = %v, want %d problem(s) mentioning %q", got, tc.wantProblems, tc.wantProblemMention)
+			}
+		})
+	}
+}
