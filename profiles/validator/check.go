@@ -259,7 +259,7 @@ func (r *run) object(obj map[string]any, e *elem, code, path string, res map[str
 		for i := 0; i < n; i++ {
 			it := item{code: ccode, path: path + "." + name}
 			if c.arrayInJSON {
-				it.path = fmt.Sprintf("%s.%s[%d]", path, name, i)
+				it.path = path + "." + name + "[" + strconv.Itoa(i) + "]"
 			}
 			if i < len(vals) {
 				it.val = vals[i]
@@ -764,14 +764,12 @@ func (r *run) validateCode(vs string, c terminology.Coding) terminology.Result {
 	if !ok {
 		return r.v.term.ValidateCode(vs, c)
 	}
-	exp, err := x.Expand(vs)
+	exp, codes, err := r.v.expansion(x, vs)
 	if err != nil {
 		return terminology.Result{Outcome: terminology.Unknown, Message: err.Error()}
 	}
-	for _, k := range exp.Contains {
-		if k.Code == c.Code {
-			return terminology.Result{Outcome: terminology.Member}
-		}
+	if codes[c.Code] {
+		return terminology.Result{Outcome: terminology.Member}
 	}
 	if exp.Complete {
 		return terminology.Result{Outcome: terminology.NotMember, Message: fmt.Sprintf("code %q is not in value set %s", c.Code, vs)}
@@ -811,4 +809,29 @@ func (r *run) contexts(items []item, obj map[string]any, e, h *elem, code string
 			r.extensionContext(s, hs, it.path)
 		}
 	}
+}
+
+// cachedExpansion is a ValueSet expansion with its codes as a set, for codes
+// without a system.
+type cachedExpansion struct {
+	exp   *terminology.Expansion
+	codes map[string]bool
+	err   error
+}
+
+// expansion expands a ValueSet once per validator.
+func (v *Validator) expansion(x expander, vs string) (*terminology.Expansion, map[string]bool, error) {
+	if c, ok := v.expansions.Load(vs); ok {
+		ce := c.(*cachedExpansion)
+		return ce.exp, ce.codes, ce.err
+	}
+	exp, err := x.Expand(vs)
+	ce := &cachedExpansion{exp: exp, err: err, codes: map[string]bool{}}
+	if exp != nil {
+		for _, k := range exp.Contains {
+			ce.codes[k.Code] = true
+		}
+	}
+	v.expansions.Store(vs, ce)
+	return ce.exp, ce.codes, ce.err
 }

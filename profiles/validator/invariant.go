@@ -1,6 +1,8 @@
 package validator
 
 import (
+	"strings"
+
 	"github.com/bcbench/bcbench/profiles/outcome"
 )
 
@@ -11,10 +13,11 @@ type invariantEngine interface {
 	check(expr string, focus any, focusType string, resource, root map[string]any) (value, ok bool, err error)
 }
 
-// skipInvariants are constraints whose checks the validator makes itself
-// (ele-1: every element has a value or children; ext-1: value or
-// extensions).
-var skipInvariants = map[string]bool{"ele-1": true}
+// skipInvariants are constraints whose checks the validator makes itself:
+// ele-1 (every element has a value or children: empty objects, arrays and
+// strings are errors), txt-1 and txt-2 (the narrative's xhtml rules and
+// non-whitespace content: checkXHTML, far cheaper than htmlChecks()).
+var skipInvariants = map[string]bool{"ele-1": true, "txt-1": true, "txt-2": true}
 
 // invariants evaluates the FHIRPath constraints of element e on value v.
 func (r *run) invariants(e *elem, v any, code, path string, res map[string]any) {
@@ -23,6 +26,12 @@ func (r *run) invariants(e *elem, v any, code, path string, res map[string]any) 
 	}
 	for _, c := range e.constraints {
 		if c.expr == "" || skipInvariants[c.key] {
+			continue
+		}
+		if fast, ok := r.nativeInvariant(c, v); ok {
+			if !fast {
+				r.issue(outcome.Error, outcome.CodeInvariant, path, "constraint %s failed on %s: %s [%s]", c.key, e.path, c.human, c.expr)
+			}
 			continue
 		}
 		memo := memoKey{path: path, what: c.key}
@@ -61,3 +70,33 @@ func (r *run) invariants(e *elem, v any, code, path string, res map[string]any) 
 // memoKey names a check already made at a location: an invariant key
 // ("dom-2") or a primitive type code ("dateTime"); the two never coincide.
 type memoKey struct{ path, what string }
+
+// nativeInvariant decides the most frequent core invariants without
+// FHIRPath where the answer is plain: dom-2..dom-5 hold trivially for a
+// resource without contained resources, and ext-1 says an extension has a
+// value or sub-extensions, not both and not neither.
+func (r *run) nativeInvariant(c constraint, v any) (holds, decided bool) {
+	m, ok := v.(map[string]any)
+	if !ok {
+		return false, false
+	}
+	switch c.key {
+	case "dom-2", "dom-3", "dom-4", "dom-5":
+		if _, has := m["contained"]; !has && strings.HasPrefix(c.expr, "contained.") {
+			return true, true
+		}
+	case "ext-1":
+		if c.expr != "extension.exists() != value.exists()" {
+			return false, false
+		}
+		_, hasExt := m["extension"]
+		hasValue := false
+		for k := range m {
+			if strings.HasPrefix(k, "value") && len(k) > 5 && k[5] >= 'A' && k[5] <= 'Z' {
+				hasValue = true
+			}
+		}
+		return hasExt != hasValue, true
+	}
+	return false, false
+}

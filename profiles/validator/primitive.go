@@ -249,7 +249,30 @@ func checkXHTML(s string) error {
 	if len(stack) > 0 {
 		return fmt.Errorf("element <%s> is not closed", stack[len(stack)-1])
 	}
+	if !hasContent(s) {
+		return fmt.Errorf("the narrative has no content (txt-2: it must have some non-whitespace text or an image)")
+	}
 	return nil
+}
+
+// hasContent reports whether an xhtml fragment has non-whitespace text
+// outside its tags, or an image.
+func hasContent(s string) bool {
+	in := false
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '<':
+			in = true
+			if strings.HasPrefix(s[i:], "<img") {
+				return true
+			}
+		case c == '>':
+			in = false
+		case !in && c != ' ' && c != '\t' && c != '\r' && c != '\n':
+			return true
+		}
+	}
+	return false
 }
 
 // forbidden are the xhtml elements FHIR narratives may not contain.

@@ -47,6 +47,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 	"unicode"
 
 	"github.com/bcbench/bcbench/profiles/fhirxml"
@@ -107,6 +108,8 @@ type Validator struct {
 	inv     invariantEngine
 	rtypes  map[string]bool   // resource type names of the FHIR version
 	bases   map[string]string // type name → the type it specialises (Age → Quantity)
+
+	expansions sync.Map // ValueSet canonical → *cachedExpansion
 }
 
 // baseType returns the type a type specialises or constrains ("" at the top).

@@ -138,6 +138,8 @@ func TestCheckXHTML(t *testing.T) {
 		{"no namespace", `<div><p>a</p></div>`, false},
 		{"not a div", `<p` + ns + `>a</p>`, false},
 		{"text after", `<div` + ns + `>a</div>tail`, false},
+		{"no content", `<div` + ns + `> <p> </p> </div>`, false},
+		{"image only", `<div` + ns + `><img src="#a"/></div>`, true},
 	}
 	for _, tc := range tests {
 		if err := checkXHTML(tc.div); (err == nil) != tc.ok {
