@@ -118,6 +118,18 @@ func (r *run) primitive(v any, code string, e *elem, path string) {
 				break
 			}
 		}
+	case "code":
+		if !validCode(s) {
+			r.issue(outcome.Error, outcome.CodeValue, path, "%s: %q is not a valid code", e.path, clip(s))
+		}
+	case "id":
+		if !validID(s) {
+			r.issue(outcome.Error, outcome.CodeValue, path, "%s: %q is not a valid id", e.path, clip(s))
+		}
+	case "uri", "url", "canonical":
+		if strings.ContainsAny(s, " \t\r\n") {
+			r.issue(outcome.Error, outcome.CodeValue, path, "%s: %q is not a valid %s", e.path, clip(s), code)
+		}
 	default:
 		if re := formats[code]; re != nil && !re.MatchString(s) {
 			r.issue(outcome.Error, outcome.CodeValue, path, "%s: %q is not a valid %s", e.path, clip(s), code)
@@ -318,4 +330,36 @@ func attrNames(attrs string) []string {
 		}
 	}
 	return names
+}
+
+// validCode checks the code format [^\s]+( [^\s]+)* without a regexp.
+func validCode(s string) bool {
+	if s == "" || s[0] == ' ' || s[len(s)-1] == ' ' {
+		return false
+	}
+	for i, c := range s {
+		switch c {
+		case '\t', '\r', '\n', '\v', '\f':
+			return false
+		case ' ':
+			if s[i-1] == ' ' {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// validID checks the id format [A-Za-z0-9\-\.]{1,64} without a regexp.
+func validID(s string) bool {
+	if len(s) == 0 || len(s) > 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '.') {
+			return false
+		}
+	}
+	return true
 }

@@ -29,6 +29,8 @@ func TestChecks(t *testing.T) {
 		{"bad date format", `{"resourceType":"Patient","birthDate":"03-02-1990"}`, nil, "not a valid date"},
 		{"dateTime without zone", `{"resourceType":"Observation","status":"final","code":{"text":"x"},"effectiveDateTime":"2020-01-01T10:00:00"}`, nil, "not a valid dateTime"},
 		{"bad id", `{"resourceType":"Patient","id":"a b"}`, nil, "not a valid id"},
+		{"bad code", `{"resourceType":"Patient","gender":"fe  male"}`, nil, "not a valid code"},
+		{"uri with space", `{"resourceType":"Patient","implicitRules":"http://a b"}`, nil, "not a valid uri"},
 		{"bad decimal type", `{"resourceType":"Observation","status":"final","code":{"text":"x"},"valueQuantity":{"value":"1.5"}}`, nil, "must be a JSON number"},
 		{"missing required", `{"resourceType":"Observation","code":{"text":"x"}}`, nil, "minimum required"},
 		{"required binding", `{"resourceType":"Observation","status":"done","code":{"text":"x"}}`, nil, "required value set"},
