@@ -34,7 +34,9 @@
 // discriminators; open, closed, ordered); extensions by URL against their
 // definitions; references (target types and profiles; resolution inside
 // Bundles and contained resources); FHIRPath invariants (error severity:
-// error, warning severity: warning) when a FHIRPath engine is wired in.
+// error, warning severity: warning) through profiles/fhirpath; Bundle rules
+// (fullUrl, duplicates, references in documents); QuestionnaireResponse
+// answers against their Questionnaire. docs/validation.md has the details.
 // The profiles checked are those of Request.Profiles, else those the resource
 // claims in meta.profile; the base definition of the resource type always.
 package validator
