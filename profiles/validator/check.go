@@ -720,6 +720,9 @@ func (r *run) bindingCheck(v any, code string, e *elem, path string) {
 		res := r.validateCode(b.valueSet, c)
 		switch res.Outcome {
 		case terminology.Member:
+			if res.DisplayWarning != "" {
+				r.issue(displaySeverity, outcome.CodeInvalid, path, "%s: %s", e.path, res.DisplayWarning)
+			}
 			return
 		case terminology.Unknown:
 			unknown = append(unknown, res.Message)
@@ -748,6 +751,12 @@ func (r *run) bindingCheck(v any, code string, e *elem, path string) {
 func coding(m map[string]any) terminology.Coding {
 	return terminology.Coding{System: str(m, "system"), Version: str(m, "version"), Code: str(m, "code"), Display: str(m, "display")}
 }
+
+// displaySeverity is the severity of a display that is not one of the
+// code's known displays: a warning, as the HL7 validator's
+// display-issues-are-warnings mode has it (the Nictiz examples carry Dutch
+// and abbreviated displays, e.g. "Inpatient" for v3-ActCode IMP).
+const displaySeverity = outcome.Warning
 
 // expander is the optional part of Terminology used for codes without a system.
 type expander interface {

@@ -38,7 +38,8 @@
 // (fullUrl, duplicates, references in documents); QuestionnaireResponse
 // answers against their Questionnaire. docs/validation.md has the details.
 // The profiles checked are those of Request.Profiles, else those the resource
-// claims in meta.profile; the base definition of the resource type always.
+// claims in meta.profile; the base definition of the resource type always
+// (through the profiles, whose snapshots contain it, or on its own).
 package validator
 
 import (
