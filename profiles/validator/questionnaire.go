@@ -3,6 +3,7 @@ package validator
 import (
 	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/bcbench/bcbench/profiles/outcome"
@@ -194,6 +195,9 @@ func (r *run) qrAnswer(a map[string]any, q map[string]any, path string) {
 			}
 		}
 	}
+	if suffix == "Quantity" {
+		r.qrQuantity(v, q, path)
+	}
 	options := asList(q["answerOption"])
 	if len(options) == 0 {
 		options = asList(q["option"]) // STU3
@@ -308,4 +312,89 @@ func ext(m map[string]any, url string) any {
 		}
 	}
 	return nil
+}
+
+// ucumScale gives simple UCUM units as a dimension and a factor to its base
+// unit, enough to compare metric Quantities (m and km, g and kg, L and mL).
+var ucumScale = map[string]struct {
+	dim    string
+	factor float64
+}{
+	"m": {"length", 1}, "km": {"length", 1000}, "cm": {"length", 0.01}, "mm": {"length", 0.001}, "[mi_i]": {"length", 1609.344},
+	"g": {"mass", 1}, "kg": {"mass", 1000}, "mg": {"mass", 0.001}, "ug": {"mass", 1e-6},
+	"L": {"volume", 1}, "mL": {"volume", 0.001}, "dL": {"volume", 0.1},
+	"s": {"time", 1}, "min": {"time", 60}, "h": {"time", 3600}, "d": {"time", 86400},
+}
+
+// qrQuantity checks a Quantity answer against the item's unit options, unit
+// value set and minimum/maximum Quantities.
+func (r *run) qrQuantity(v any, q map[string]any, path string) {
+	a, _ := v.(map[string]any)
+	id := str(q, "linkId")
+	var units []map[string]any
+	for _, x := range asList(q["extension"]) {
+		xm, _ := x.(map[string]any)
+		switch str(xm, "url") {
+		case "http://hl7.org/fhir/StructureDefinition/questionnaire-unitOption":
+			if c, ok := xm["valueCoding"].(map[string]any); ok {
+				units = append(units, c)
+			}
+		case "http://hl7.org/fhir/StructureDefinition/questionnaire-unitValueSet":
+			vs := str(xm, "valueCanonical")
+			res := r.validateCode(vs, terminology.Coding{System: str(a, "system"), Code: str(a, "code")})
+			if res.Outcome != terminology.Member {
+				r.issue(outcome.Error, outcome.CodeCodeInvalid, path, "the unit of the answer is not in the unit value set %s of item %q", vs, id)
+			}
+		case "http://hl7.org/fhir/uv/sdc/StructureDefinition/sdc-questionnaire-minQuantity",
+			"http://hl7.org/fhir/uv/sdc/StructureDefinition/sdc-questionnaire-maxQuantity":
+			b, _ := xm["valueQuantity"].(map[string]any)
+			isMin := strings.HasSuffix(str(xm, "url"), "minQuantity")
+			c, ok := compareQuantity(a, b)
+			switch {
+			case !ok:
+				r.issue(outcome.Error, outcome.CodeValue, path, "the answer %s cannot be compared to the bound %s of item %q (no formal or compatible UCUM units)", show(a), show(b), id)
+			case isMin && c < 0:
+				r.issue(outcome.Error, outcome.CodeValue, path, "the answer %s is less than the minimum %s of item %q", show(a), show(b), id)
+			case !isMin && c > 0:
+				r.issue(outcome.Error, outcome.CodeValue, path, "the answer %s is greater than the maximum %s of item %q", show(a), show(b), id)
+			}
+		}
+	}
+	if len(units) > 0 {
+		for _, u := range units {
+			if str(u, "code") == str(a, "code") && str(u, "system") == str(a, "system") {
+				return
+			}
+		}
+		r.issue(outcome.Error, outcome.CodeCodeInvalid, path, "the unit of the answer %s is not one of the unit options of item %q", show(a), id)
+	}
+}
+
+// compareQuantity compares two Quantities with UCUM codes, converting
+// between the simple metric units of ucumScale.
+func compareQuantity(a, b map[string]any) (int, bool) {
+	const ucum = "http://unitsofmeasure.org"
+	if str(a, "system") != ucum || str(b, "system") != ucum || str(a, "code") == "" || str(b, "code") == "" {
+		return 0, false
+	}
+	x, err1 := strconv.ParseFloat(numText(a["value"]), 64)
+	y, err2 := strconv.ParseFloat(numText(b["value"]), 64)
+	if err1 != nil || err2 != nil {
+		return 0, false
+	}
+	if ca, cb := str(a, "code"), str(b, "code"); ca != cb {
+		ua, oka := ucumScale[ca]
+		ub, okb := ucumScale[cb]
+		if !oka || !okb || ua.dim != ub.dim {
+			return 0, false
+		}
+		x, y = x*ua.factor, y*ub.factor
+	}
+	switch {
+	case x < y:
+		return -1, true
+	case x > y:
+		return 1, true
+	}
+	return 0, true
 }
