@@ -127,13 +127,22 @@ var Mutants = []Mutant{
 		},
 	},
 	{
-		// Without the stop type a stop agreement no longer cancels the one it
-		// refers to, so the overview shows the stopped medicine in use.
-		Name: "geen-stoptype", Violates: []string{"MP9-03", "MP9-04"},
+		// Without its stop type a stop agreement reads as a change that ends
+		// on the stop date: the overview stays the same, only MP9-03 sees it.
+		Name: "geen-stoptype", Violates: []string{"MP9-03"},
 		Description: "een gestopte MedicatieAfspraak wordt zonder stoptype gepubliceerd",
 		resource: func(r map[string]any) {
 			if r["resourceType"] == "MedicationRequest" {
 				delete(r, "modifierExtension")
+			}
+		},
+	},
+	{
+		Name: "stop-zonder-verwijzing", Violates: []string{"MP9-04"},
+		Description: "een stop-MedicatieAfspraak verwijst niet naar de afspraak die zij stopt, zodat die in het overzicht actief blijft",
+		resource: func(r map[string]any) {
+			if r["resourceType"] == "MedicationRequest" && r["modifierExtension"] != nil {
+				delete(r, "priorPrescription")
 			}
 		},
 	},

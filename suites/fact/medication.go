@@ -3,7 +3,9 @@ package fact
 import (
 	"fmt"
 	"math/big"
+	"sort"
 	"strings"
+	"time"
 
 	"github.com/bcbench/bcbench/fixtures"
 )
@@ -135,7 +137,7 @@ type Agreement struct {
 	Prior     string // identifier value of the agreement it changes or stops
 	Product   []map[string]any
 	Treatment string
-	Stopped   bool
+	StopType  string // SNOMED code of the stop type, "" for none
 	Start     string // period of use, YYYY-MM-DD…; "" when absent
 	End       string
 }
@@ -147,7 +149,10 @@ func Agreements(published map[string][]map[string]any, patientID string, lookup 
 		if !refersTo(r, patientID) || !categoryHas(r, fixtures.Coding{System: "http://snomed.info/sct", Code: blockCategory["MedicatieAfspraak"]}) {
 			continue
 		}
-		a := Agreement{Product: Product(r, lookup), Treatment: Treatment(r), Stopped: len(StopType(r)) > 0}
+		a := Agreement{Product: Product(r, lookup), Treatment: Treatment(r)}
+		if st := StopType(r); len(st) > 0 {
+			a.StopType, _ = st[0]["code"].(string)
+		}
 		if id := firstMap(r["identifier"]); id != nil {
 			a.ID, _ = id["value"].(string)
 		}
@@ -162,48 +167,83 @@ func Agreements(published map[string][]map[string]any, patientID string, lookup 
 	return out
 }
 
-// Registered turns a scenario's MedicatieAfspraak facts into agreements.
-func Registered(s *fixtures.Scenario, resolve func(int) string) []Agreement {
-	items, _ := Expected(s)
+// Registered returns the ground truth of the medication overview on the
+// given day: the scenario's MedicatieAfspraken in force (fixtures derives
+// them from the registered building blocks).
+func Registered(s *fixtures.Scenario, day int) []Agreement {
 	var out []Agreement
-	for _, it := range items {
-		m := it.Fact.Medication
-		if m == nil || m.Block != "MedicatieAfspraak" {
-			continue
-		}
-		a := Agreement{ID: m.ID, Prior: m.Prior, Treatment: m.Treatment, Stopped: m.StopType != nil, Start: resolve(m.StartDay),
-			Product: []map[string]any{{"system": m.Product.System, "code": m.Product.Code}}}
-		if m.EndDay != nil {
-			a.End = resolve(*m.EndDay)
-		}
-		out = append(out, a)
+	for _, m := range fixtures.MedicationOverview(s, "MedicatieAfspraak", day) {
+		out = append(out, Agreement{ID: m.ID, Treatment: m.Treatment,
+			Product: []map[string]any{{"system": m.Product.System, "code": m.Product.Code}}})
 	}
 	return out
 }
 
-// Overview is the medication overview at a moment (YYYY-MM-DD) derived from
-// agreements, as MP9 derives it from the MedicatieAfspraken: an agreement is
-// in effect when it is not itself a stop, no stop agreement refers to it,
-// and its period of use has begun and not ended. It returns the agreements
-// in effect.
-func Overview(agreements []Agreement, moment string) []Agreement {
-	stopped := map[string]bool{}
-	for _, a := range agreements {
-		if a.Stopped && a.Prior != "" {
-			stopped[a.Prior] = true
+// Stop type codes (SNOMED CT) of MP9 3.0.
+const (
+	stopCanceled = "89925002" // geannuleerd: the agreement and the one it refers to never applied
+)
+
+// Overview is the medication overview on a day (YYYY-MM-DD) as it follows
+// from published MedicatieAfspraken, by the MP9 rules: a stop agreement is
+// not itself in force and ends the agreement it refers to on its own end
+// date (a cancellation drops both); a changed agreement ends the one it
+// refers to the day before it starts; an agreement is in force from the
+// start to the end of its period of use, both inclusive.
+func Overview(agreements []Agreement, day string) []Agreement {
+	type state struct {
+		a       Agreement
+		end     string
+		dropped bool
+	}
+	states := make([]*state, len(agreements))
+	byID := map[string]*state{}
+	for i, a := range agreements {
+		states[i] = &state{a: a, end: dayOf(a.End)}
+		if a.ID != "" {
+			byID[a.ID] = states[i]
+		}
+	}
+	clip := func(st *state, last string) {
+		if last != "" && (st.end == "" || last < st.end) {
+			st.end = last
+		}
+	}
+	for _, st := range states {
+		prior := byID[st.a.Prior]
+		switch {
+		case st.a.StopType == stopCanceled:
+			st.dropped = true
+			if prior != nil {
+				prior.dropped = true
+			}
+		case st.a.StopType != "":
+			st.dropped = true
+			if prior != nil {
+				clip(prior, dayOf(st.a.End))
+			}
+		case prior != nil:
+			clip(prior, dayBefore(dayOf(st.a.Start)))
 		}
 	}
 	var out []Agreement
-	for _, a := range agreements {
-		if a.Stopped || a.ID != "" && stopped[a.ID] {
+	for _, st := range states {
+		if st.dropped || st.a.Start != "" && dayOf(st.a.Start) > day || st.end != "" && day > st.end {
 			continue
 		}
-		if a.Start != "" && day(a.Start) > moment || a.End != "" && day(a.End) <= moment {
-			continue
-		}
-		out = append(out, a)
+		out = append(out, st.a)
 	}
 	return out
+}
+
+func dayOf(s string) string { return s[:min(len(s), 10)] }
+
+func dayBefore(d string) string {
+	t, err := time.Parse(fixtures.DateLayout, d)
+	if err != nil {
+		return ""
+	}
+	return t.AddDate(0, 0, -1).Format(fixtures.DateLayout)
 }
 
 // CompareOverviews lists the differences between the overview derived from
@@ -238,13 +278,21 @@ func CompareOverviews(registered, published []Agreement, moment string) []string
 	return out
 }
 
-// LastDay returns the day (YYYY-MM-DD) of a scenario's last event.
-func LastDay(s *fixtures.Scenario, resolve func(int) string) string {
+// Moments returns the days (relative to the reference date) on which the
+// medication overview is compared: every day an event happened, and the day
+// after the last one, in order.
+func Moments(s *fixtures.Scenario) []int {
+	seen := map[int]bool{}
+	var days []int
 	last := 0
 	for _, ev := range s.Events {
+		if !seen[ev.Day] {
+			seen[ev.Day] = true
+			days = append(days, ev.Day)
+		}
 		last = max(last, ev.Day)
 	}
-	return resolve(last)
+	days = append(days, last+1)
+	sort.Ints(days)
+	return days
 }
-
-func day(s string) string { return s[:min(len(s), 10)] }

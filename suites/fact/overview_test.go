@@ -17,19 +17,26 @@ func TestOverview(t *testing.T) {
 		{"open agreement", []Agreement{{ID: "a", Product: labetalol, Start: "2026-01-01"}}, "2026-02-01", []string{"labetalol"}},
 		{"not begun yet", []Agreement{{ID: "a", Product: labetalol, Start: "2026-03-01"}}, "2026-02-01", nil},
 		{"ended", []Agreement{{ID: "a", Product: labetalol, Start: "2026-01-01", End: "2026-01-15T00:00:00+01:00"}}, "2026-02-01", nil},
-		{"ends on the moment", []Agreement{{ID: "a", Product: labetalol, Start: "2026-01-01", End: "2026-02-01"}}, "2026-02-01", nil},
+		{"ends on the day: still in force", []Agreement{{ID: "a", Product: labetalol, Start: "2026-01-01", End: "2026-02-01"}}, "2026-02-01", []string{"labetalol"}},
 		{"stopped by a stop agreement", []Agreement{
 			{ID: "a", Product: insulin, Start: "2026-01-01"},
-			{ID: "a-stop", Prior: "a", Stopped: true, Product: insulin, Start: "2026-01-01", End: "2026-01-20"},
+			{ID: "a-stop", Prior: "a", StopType: "410546004", Product: insulin, Start: "2026-01-01", End: "2026-01-20"},
 		}, "2026-02-01", nil},
-		{"changed: old stopped, new in effect", []Agreement{
+		{"stop takes effect at its end date", []Agreement{
 			{ID: "a", Product: insulin, Start: "2026-01-01"},
-			{ID: "a-stop", Prior: "a", Stopped: true, Product: insulin, End: "2026-01-20"},
-			{ID: "b", Product: insulin, Start: "2026-01-20"},
+			{ID: "a-stop", Prior: "a", StopType: "410546004", Product: insulin, Start: "2026-01-01", End: "2026-02-10"},
 		}, "2026-02-01", []string{"insuline"}},
+		{"cancelled: neither applies", []Agreement{
+			{ID: "a", Product: insulin, Start: "2026-01-01", End: "2026-03-01"},
+			{ID: "a-x", Prior: "a", StopType: "89925002", Product: insulin, Start: "2026-01-01", End: "2026-03-01"},
+		}, "2026-02-01", nil},
+		{"changed: the new agreement ends the old one", []Agreement{
+			{ID: "a", Product: insulin, Start: "2026-01-01"},
+			{ID: "b", Prior: "a", Product: labetalol, Start: "2026-01-20"},
+		}, "2026-02-01", []string{"labetalol"}},
 		{"a stop without a reference stops nothing else", []Agreement{
 			{ID: "a", Product: insulin, Start: "2026-01-01"},
-			{ID: "x", Stopped: true, Product: insulin},
+			{ID: "x", StopType: "410546004", Product: insulin},
 		}, "2026-02-01", []string{"insuline"}},
 	}
 	for _, tc := range cases {

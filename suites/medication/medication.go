@@ -128,16 +128,20 @@ func stopTypeProblems(ctx SpecContext, s *fixtures.Scenario, stops []fact.Item) 
 	return problems
 }
 
-// overviewProblems compares the medication overview at the end of the
-// scenario, derived from the registration and from the publication.
+// overviewProblems compares the medication overview derived from the
+// registration with the one derived from the publication, on every day an
+// event happened and on the day after the last one.
 func overviewProblems(ctx SpecContext, s *fixtures.Scenario) []string {
 	GinkgoHelper()
 	pub, pid := published(ctx, s)
+	agreements := fact.Agreements(pub.Resources, pid, pub.Lookup)
 	resolve := resolver()
-	moment := fact.LastDay(s, resolve)
-	registered := fact.Overview(fact.Registered(s, resolve), moment)
-	shown := fact.Overview(fact.Agreements(pub.Resources, pid, pub.Lookup), moment)
-	return fact.CompareOverviews(registered, shown, moment)
+	var problems []string
+	for _, day := range fact.Moments(s) {
+		moment := resolve(day)
+		problems = append(problems, fact.CompareOverviews(fact.Registered(s, day), fact.Overview(agreements, moment), moment)...)
+	}
+	return problems
 }
 
 func keys(m map[string]bool) []string {
