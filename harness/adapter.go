@@ -79,10 +79,20 @@ func (a *Adapter) Health(ctx context.Context) error {
 }
 
 func (a *Adapter) do(req *http.Request) ([]byte, int, error) {
-	if a.Token != "" {
-		req.Header.Set("Authorization", "Bearer "+a.Token)
+	reply, status, err := send(a.Client, req, a.Token, maxAdapterReply)
+	if err != nil {
+		return nil, status, err
 	}
-	client := a.Client
+	return reply, status, nil
+}
+
+// send sends a request with an optional bearer token through client (a
+// client with a 30 s timeout when nil) and reads at most limit bytes of the
+// answer; a longer answer is an error.
+func send(client *http.Client, req *http.Request, token string, limit int64) ([]byte, int, error) {
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
 	if client == nil {
 		client = &http.Client{Timeout: 30 * time.Second}
 	}
@@ -91,11 +101,14 @@ func (a *Adapter) do(req *http.Request) ([]byte, int, error) {
 		return nil, 0, err
 	}
 	defer resp.Body.Close()
-	reply, err := io.ReadAll(io.LimitReader(resp.Body, maxAdapterReply))
+	body, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
 	if err != nil {
-		return nil, resp.StatusCode, fmt.Errorf("reading reply: %w", err)
+		return nil, resp.StatusCode, fmt.Errorf("reading answer: %w", err)
 	}
-	return reply, resp.StatusCode, nil
+	if int64(len(body)) > limit {
+		return nil, resp.StatusCode, fmt.Errorf("reading answer: larger than %d bytes", limit)
+	}
+	return body, resp.StatusCode, nil
 }
 
 // snippet shortens a reply for an error message.

@@ -5,11 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
-	"time"
 )
 
 // maxFHIRReply bounds what the bench reads of one FHIR answer.
@@ -104,27 +102,12 @@ func (f *FHIR) getURL(ctx context.Context, u string) (Resource, error) {
 		return nil, fmt.Errorf("building request for %s: %w", u, err)
 	}
 	req.Header.Set("Accept", "application/fhir+json")
-	if f.Token != "" {
-		req.Header.Set("Authorization", "Bearer "+f.Token)
-	}
-	client := f.Client
-	if client == nil {
-		client = &http.Client{Timeout: 30 * time.Second}
-	}
-	resp, err := client.Do(req)
+	body, status, err := send(f.Client, req, f.Token, maxFHIRReply)
 	if err != nil {
 		return nil, fmt.Errorf("GET %s: %w", u, err)
 	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxFHIRReply+1))
-	if err != nil {
-		return nil, fmt.Errorf("reading answer of %s: %w", u, err)
-	}
-	if len(body) > maxFHIRReply {
-		return nil, fmt.Errorf("reading answer of %s: larger than %d bytes", u, maxFHIRReply)
-	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, &StatusError{URL: u, Status: resp.StatusCode, Body: snippet(body)}
+	if status != http.StatusOK {
+		return nil, &StatusError{URL: u, Status: status, Body: snippet(body)}
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
