@@ -24,6 +24,9 @@ func (r *run) bundle(b map[string]any, path string) {
 	if self > 1 {
 		r.issue(outcome.Error, outcome.CodeInvalid, path+".link", "the link relation 'self' may occur only once, found %d", self)
 	}
+	if typ == "document" && str(b, "timestamp") == "" && !r.v.stu3 {
+		r.issue(outcome.Error, outcome.CodeRequired, path, "a document Bundle must have a timestamp (Bundle.timestamp)")
+	}
 	seen := map[string]int{}
 	for i, en := range asList(b["entry"]) {
 		em, _ := en.(map[string]any)

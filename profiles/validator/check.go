@@ -427,6 +427,11 @@ func (r *run) value(it item, e *elem, res map[string]any) {
 	if code == "Reference" {
 		r.reference(obj, e, it.path, res)
 	}
+	if code == "Coding" {
+		if sys := str(obj, "system"); sys != "" && !strings.Contains(sys, ":") {
+			r.issue(outcome.Error, outcome.CodeValue, it.path+".system", "Coding.system %q must be an absolute URI, not a local reference", sys)
+		}
+	}
 	r.object(obj, e, code, it.path, res)
 	r.invariants(e, obj, code, it.path, res)
 	if code == "Extension" {

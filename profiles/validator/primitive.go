@@ -127,8 +127,15 @@ func (r *run) primitive(v any, code string, e *elem, path string) {
 			r.issue(outcome.Error, outcome.CodeValue, path, "%s: %q is not a valid id", e.path, clip(s))
 		}
 	case "uri", "url", "canonical":
-		if strings.ContainsAny(s, " \t\r\n") {
+		switch {
+		case strings.ContainsAny(s, " \t\r\n"):
 			r.issue(outcome.Error, outcome.CodeValue, path, "%s: %q is not a valid %s", e.path, clip(s), code)
+		case strings.HasPrefix(s, "urn:uuid:") && !formats["uuid"].MatchString(s) || strings.HasPrefix(s, "urn:uuid:") && strings.ToLower(s) != s:
+			r.issue(outcome.Error, outcome.CodeValue, path, "%s: %q is not a valid UUID URI (lower-case hex, 8-4-4-4-12)", e.path, clip(s))
+		case strings.HasPrefix(s, "urn:oid:") && !formats["oid"].MatchString(s):
+			r.issue(outcome.Error, outcome.CodeValue, path, "%s: %q is not a valid OID URI", e.path, clip(s))
+		case code == "canonical" && !strings.HasPrefix(s, "#") && !strings.Contains(s, ":"):
+			r.issue(outcome.Error, outcome.CodeValue, path, "%s: canonical URL %q must be absolute (or a #fragment)", e.path, clip(s))
 		}
 	default:
 		if re := formats[code]; re != nil && !re.MatchString(s) {
@@ -261,6 +268,9 @@ func checkXHTML(s string) error {
 	if len(stack) > 0 {
 		return fmt.Errorf("element <%s> is not closed", stack[len(stack)-1])
 	}
+	if err := checkEntities(s); err != nil {
+		return err
+	}
 	if !hasContent(s) {
 		return fmt.Errorf("the narrative has no content (txt-2: it must have some non-whitespace text or an image)")
 	}
@@ -362,4 +372,28 @@ func validID(s string) bool {
 		}
 	}
 	return true
+}
+
+// checkEntities allows only the XML entities and character references in a
+// narrative (HTML entities such as &reg; are not XML).
+func checkEntities(s string) error {
+	for i := strings.IndexByte(s, '&'); i >= 0; {
+		end := strings.IndexByte(s[i:], ';')
+		if end < 0 {
+			return fmt.Errorf("unterminated entity reference")
+		}
+		name := s[i+1 : i+end]
+		switch {
+		case name == "amp" || name == "lt" || name == "gt" || name == "quot" || name == "apos":
+		case strings.HasPrefix(name, "#") && len(name) > 1:
+		default:
+			return fmt.Errorf("invalid entity &%s; (only XML entities and character references are allowed)", clip(name))
+		}
+		next := strings.IndexByte(s[i+end:], '&')
+		if next < 0 {
+			break
+		}
+		i += end + next
+	}
+	return nil
 }

@@ -14,7 +14,16 @@ func (r *run) reference(obj map[string]any, e *elem, path string, res map[string
 	if ref == "" {
 		return
 	}
+	if strings.ContainsAny(ref, " \t\r\n") {
+		r.issue(outcome.Error, outcome.CodeValue, path+".reference", "%q is not a valid reference (it contains white space)", ref)
+		return
+	}
 	target, typ := r.resolve(ref, res)
+	if target != nil && !strings.HasPrefix(ref, "#") && !strings.Contains(ref, ":") {
+		if parts := strings.Split(ref, "/"); len(parts) >= 2 && parts[len(parts)-2] != typ && r.v.isResourceType(parts[len(parts)-2]) {
+			r.issue(outcome.Error, outcome.CodeStructure, path+".reference", "reference %s resolves in the Bundle to a %s", ref, typ)
+		}
+	}
 	if strings.HasPrefix(ref, "#") && target == nil {
 		r.issue(outcome.Error, outcome.CodeStructure, path+".reference", "reference %s: no contained resource with id %q", ref, ref[1:])
 		return
