@@ -1,6 +1,7 @@
 package validator
 
 import (
+	"encoding/json"
 	"fmt"
 	"regexp"
 	"strconv"
@@ -102,6 +103,10 @@ func (r *run) qrItems(ritems, qitems []any, path string, all map[string][]any, c
 		}
 		typ := str(q, "type")
 		switch typ {
+		case "question":
+			if len(answers) > 0 {
+				r.issue(outcome.Error, outcome.CodeStructure, p, "item %q is of the abstract type question and cannot have answers", id)
+			}
 		case "group":
 			if len(answers) > 0 {
 				r.issue(outcome.Error, outcome.CodeStructure, p, "group item %q cannot have answers", id)
@@ -116,6 +121,9 @@ func (r *run) qrItems(ritems, qitems []any, path string, all map[string][]any, c
 		}
 		if len(answers) > 1 && !isTrue(q["repeats"]) {
 			r.issue(outcome.Error, outcome.CodeStructure, p, "item %q has %d answers, but the question does not repeat", id, len(answers))
+		}
+		if len(answers) > 1 {
+			r.exclusiveOptions(answers, q, p)
 		}
 		for j, a := range answers {
 			am, _ := a.(map[string]any)
@@ -197,6 +205,17 @@ func (r *run) qrAnswer(a map[string]any, q map[string]any, path string) {
 	}
 	if suffix == "Quantity" {
 		r.qrQuantity(v, q, path)
+	}
+	if suffix == "Attachment" {
+		r.qrAttachment(v, q, path)
+	}
+	if suffix == "Decimal" {
+		if n := toInt(ext(q, "http://hl7.org/fhir/StructureDefinition/maxDecimalPlaces"), -1); n >= 0 {
+			txt := numText(v)
+			if dot := strings.IndexByte(txt, '.'); dot >= 0 && len(strings.TrimRight(txt[dot+1:], "eE0123456789+-")) == 0 && len(txt)-dot-1 > n {
+				r.issue(outcome.Error, outcome.CodeValue, path, "the answer %s has more than %d decimal places (item %q)", txt, n, str(q, "linkId"))
+			}
+		}
 	}
 	options := asList(q["answerOption"])
 	if len(options) == 0 {
@@ -397,4 +416,49 @@ func compareQuantity(a, b map[string]any) (int, bool) {
 		return 1, true
 	}
 	return 0, true
+}
+
+// qrAttachment checks an attachment answer's mime type and size.
+func (r *run) qrAttachment(v any, q map[string]any, path string) {
+	a, _ := v.(map[string]any)
+	var types []string
+	for _, x := range asList(q["extension"]) {
+		xm, _ := x.(map[string]any)
+		if str(xm, "url") == "http://hl7.org/fhir/StructureDefinition/mimeType" {
+			types = append(types, str(xm, "valueCode"))
+		}
+	}
+	if ct := str(a, "contentType"); len(types) > 0 && ct != "" {
+		ok := false
+		for _, t := range types {
+			ok = ok || t == ct
+		}
+		if !ok {
+			r.issue(outcome.Error, outcome.CodeValue, path, "the attachment's mime type %s is not allowed for item %q (allowed: %s)", ct, str(q, "linkId"), strings.Join(types, ", "))
+		}
+	}
+	if maxSize := numText(ext(q, "http://hl7.org/fhir/StructureDefinition/maxSize")); maxSize != "" {
+		if c, ok := compareBound(a["size"], json.Number(maxSize)); ok && c > 0 {
+			r.issue(outcome.Error, outcome.CodeValue, path, "the attachment is larger than the maximum size %s of item %q", maxSize, str(q, "linkId"))
+		}
+	}
+}
+
+// exclusiveOptions reports an exclusive answer option chosen together with
+// other answers.
+func (r *run) exclusiveOptions(answers []any, q map[string]any, path string) {
+	for _, o := range asList(q["answerOption"]) {
+		om, _ := o.(map[string]any)
+		if ex, _ := ext(om, "http://hl7.org/fhir/StructureDefinition/questionnaire-optionExclusive").(bool); !ex {
+			continue
+		}
+		oc, _ := om["valueCoding"].(map[string]any)
+		for _, a := range answers {
+			am, _ := a.(map[string]any)
+			if vc, ok := am["valueCoding"].(map[string]any); ok && oc != nil && str(vc, "code") == str(oc, "code") && str(vc, "system") == str(oc, "system") {
+				r.issue(outcome.Error, outcome.CodeStructure, path, "answer %s|%s is an exclusive option: nothing else may be selected with it", str(oc, "system"), str(oc, "code"))
+				return
+			}
+		}
+	}
 }

@@ -18,6 +18,18 @@ func (r *run) reference(obj map[string]any, e *elem, path string, res map[string
 		r.issue(outcome.Error, outcome.CodeValue, path+".reference", "%q is not a valid reference (it contains white space)", ref)
 		return
 	}
+	if !strings.HasPrefix(ref, "#") && !strings.HasPrefix(ref, "urn:") {
+		s := ref
+		if i := strings.Index(s, "/_history/"); i >= 0 {
+			s = s[:i]
+		}
+		if parts := strings.Split(s, "/"); len(parts) >= 2 {
+			if t := parts[len(parts)-2]; t != "" && t[0] >= 'A' && t[0] <= 'Z' && !r.v.isResourceType(t) && !strings.Contains(t, ".") && !strings.Contains(t, ":") {
+				r.issue(outcome.Error, outcome.CodeValue, path+".reference", "reference %s names the resource type %s, which FHIR %s does not have", ref, t, r.v.version)
+				return
+			}
+		}
+	}
 	target, typ := r.resolve(ref, res)
 	if target != nil && !strings.HasPrefix(ref, "#") && !strings.Contains(ref, ":") {
 		if parts := strings.Split(ref, "/"); len(parts) >= 2 && parts[len(parts)-2] != typ && r.v.isResourceType(parts[len(parts)-2]) {
