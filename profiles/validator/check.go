@@ -30,6 +30,7 @@ type run struct {
 
 	containers []map[string]any // resources holding the one being validated
 	checked    map[memoKey]bool // primitive formats and invariants already evaluated, by location
+	multi      bool             // a resource is walked against several structures
 
 	notEvaluated    int
 	notEvaluatedWhy string
@@ -103,6 +104,9 @@ func (r *run) resource(res map[string]any, path string, base *structure, profile
 	}
 	if len(usable) == 0 {
 		r.structure(res, base, path, res)
+	}
+	if len(usable) > 1 {
+		r.multi = true
 	}
 	for _, p := range profiles {
 		s, err := r.v.comp.structure(p)
@@ -395,7 +399,9 @@ func (r *run) value(it item, e *elem, res map[string]any) {
 		return
 	case isPrimitive(code):
 		r.bounds(it.val, code, e, it.path)
-		if k := (memoKey{it.path, code}); !r.checked[k] {
+		if !r.multi {
+			r.primitive(it.val, code, e, it.path)
+		} else if k := (memoKey{it.path, code}); !r.checked[k] {
 			if r.checked == nil {
 				r.checked = map[memoKey]bool{}
 			}
