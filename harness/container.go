@@ -47,7 +47,8 @@ type ContainerConfig struct {
 	HealthPath string
 	// Token is sent as a bearer token to the health endpoint.
 	Token string
-	// Labels are added to the container.
+	// Labels are added to the container, which always carries LabelRun
+	// ("standalone" unless Labels set it) so that RemoveLeftovers finds it.
 	Labels map[string]string
 	// StopTimeout is how long the container gets after SIGTERM (default 3 s).
 	StopTimeout time.Duration
@@ -115,11 +116,15 @@ func (t *containerTarget) Start(ctx context.Context) error {
 	}
 	disableRyuk()
 	port := strconv.Itoa(t.cfg.Port) + "/tcp"
+	labels := map[string]string{LabelRun: "standalone", "bcbench.role": t.cfg.Role}
+	for k, v := range t.cfg.Labels {
+		labels[k] = v
+	}
 	req := testcontainers.ContainerRequest{
 		Image:        t.cfg.Image,
 		ExposedPorts: []string{port},
 		Env:          t.cfg.Env,
-		Labels:       t.cfg.Labels,
+		Labels:       labels,
 		HostConfigModifier: func(hc *container.HostConfig) {
 			// Publish on loopback only: a candidate is not for the LAN.
 			p, err := mobynet.ParsePort(port)

@@ -56,6 +56,12 @@ for role in "${roles[@]}"; do
 	if ! docker buildx version >/dev/null 2>&1; then
 		export DOCKER_BUILDKIT=0
 	fi
+	old="$(docker image inspect -f '{{.Id}}' "bcbench/reference-$role:$tag" 2>/dev/null || true)"
 	id="$(docker build --quiet --label "org.opencontainers.image.title=bcbench reference $role" -t "bcbench/reference-$role:$tag" "$ctx" 2> >(grep -v -e DEPRECATED -e 'legacy builder' -e 'buildx component' -e 'docs.docker.com/go/buildx' -e 'BuildKit is currently disabled' -e 'environment-variable' -e '^\s*$' >&2))"
+	# The image this tag named before is now dangling: remove it (kept
+	# when a container still uses it).
+	if [[ -n "$old" && "$old" != "$id" ]]; then
+		docker rmi "$old" >/dev/null 2>&1 || true
+	fi
 	echo "bcbench/reference-$role:$tag $id"
 done
