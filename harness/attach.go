@@ -39,7 +39,6 @@ type attachTarget struct {
 
 	mu       sync.Mutex
 	software string
-	started  bool
 }
 
 func (a *attachTarget) Start(ctx context.Context) error {
@@ -48,23 +47,17 @@ func (a *attachTarget) Start(ctx context.Context) error {
 	}
 	client := &http.Client{Timeout: 10 * time.Second}
 	sw, err := software(ctx, client, a.cfg.URL+a.cfg.FHIRBase+"/metadata", a.cfg.Token)
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	a.started = true
 	if err != nil {
-		a.software = ""
 		return nil // identity stays the URL alone; Launch notes why
 	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
 	a.software = sw
 	return nil
 }
 
-func (a *attachTarget) Stop(context.Context) error {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	a.started = false
-	return nil
-}
+// Stop leaves the attached system alone: the bench did not start it.
+func (a *attachTarget) Stop(context.Context) error { return nil }
 
 func (a *attachTarget) Identity() Identity {
 	a.mu.Lock()
