@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os/exec"
 	"sort"
 	"strings"
@@ -120,4 +121,25 @@ func BenchmarkLaunchImage(b *testing.B) {
 		b.StartTimer()
 	}
 	reportMedian(b, durations)
+}
+
+// BenchmarkRenderEntry measures what the proxy defers off the exchange
+// path: turning one recorded exchange (a FHIR read with a bearer token)
+// into a redacted HAR entry, paid once when Entries or WriteHAR first sees it.
+func BenchmarkRenderEntry(b *testing.B) {
+	p := &Proxy{opts: ProxyOptions{Secrets: []string{"tok-0123456789"}}}
+	u, _ := url.Parse("http://127.0.0.1:8080/fhir/Patient?identifier=999901023&_count=10")
+	reqHeader := http.Header{"Authorization": {"Bearer tok-0123456789"}, "Accept": {"application/fhir+json"}}
+	respHeader := http.Header{"Content-Type": {"application/fhir+json"}, "Date": {"Mon, 23 Nov 2026 13:00:00 GMT"}}
+	body := &capture{max: DefaultMaxBody}
+	body.buf.WriteString(patientJSON)
+	body.n = int64(len(patientJSON))
+	b.ReportAllocs()
+	for b.Loop() {
+		pe := &pending{req: &reqInfo{method: "GET", proto: "HTTP/1.1", url: u, header: reqHeader}, resp: &respInfo{status: 200, proto: "HTTP/1.1", header: respHeader, body: body}}
+		p.render(pe)
+		if pe.e.Response.Content.Size == 0 {
+			b.Fatal("nothing rendered")
+		}
+	}
 }

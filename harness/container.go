@@ -404,6 +404,15 @@ func dockerHost() string {
 	return "unix:///var/run/docker.sock"
 }
 
+// ImagePresent returns nil when the local Docker engine has the image (the
+// bench never pulls), and says what to do otherwise.
+func ImagePresent(ctx context.Context, ref string) error {
+	if err := DockerAvailable(ctx); err != nil {
+		return err
+	}
+	return imagePresent(ctx, ref)
+}
+
 // imagePresent returns nil when the engine has the image locally.
 func imagePresent(ctx context.Context, ref string) error {
 	status, body, err := dockerGet(ctx, dockerHost(), "/images/"+url.PathEscape(ref)+"/json")
@@ -414,7 +423,11 @@ func imagePresent(ctx context.Context, ref string) error {
 	case http.StatusOK:
 		return nil
 	case http.StatusNotFound:
-		return fmt.Errorf("image %s is not present on this Docker engine; build or load it first (the bench never pulls; for the reference images: make images)", ref)
+		hint := "build or load it first (docker build, docker load): the bench never pulls"
+		if strings.HasPrefix(ref, "bcbench/reference-") {
+			hint = "build it first with make images: the bench never pulls"
+		}
+		return fmt.Errorf("image %s is not present on this Docker engine; %s", ref, hint)
 	default:
 		return fmt.Errorf("looking up image %s: engine answered %d: %s", ref, status, snippet(body))
 	}

@@ -111,6 +111,12 @@ func describeRole(m *harness.Manifest, r *harness.RoleSpec) string {
 		s := "image " + r.Image.Name + fmt.Sprintf(" port %d", r.Image.Port)
 		if r.Image.Dockerfile != "" {
 			s += " (built from " + r.Image.Dockerfile + ")"
+		} else {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			if err := harness.ImagePresent(ctx, r.Image.Name); err != nil {
+				s += " (note: " + err.Error() + ")"
+			}
 		}
 		return s + "; " + paths
 	case "command":
