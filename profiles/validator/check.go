@@ -288,7 +288,7 @@ func (r *run) object(obj map[string]any, e *elem, code, path string, res map[str
 		assigned := r.slices(c, items, path, res)
 		r.cardinality(c, e, len(items), path+"."+c.name)
 		if c.name == "extension" || c.name == "modifierExtension" {
-			r.contexts(items, obj, e, h, code)
+			r.contexts(items, obj, e, h, code, res)
 		}
 		for i, it := range items {
 			d := c
@@ -799,8 +799,8 @@ func (r *run) validateCode(vs string, c terminology.Coding) terminology.Result {
 
 // contexts checks every extension in items against the contexts its
 // definition allows; obj is the object holding them, described by e, h and code.
-func (r *run) contexts(items []item, obj map[string]any, e, h *elem, code string) {
-	hs := host{paths: []string{e.path}, types: []string{code}}
+func (r *run) contexts(items []item, obj map[string]any, e, h *elem, code string, res map[string]any) {
+	hs := host{paths: []string{e.path}, types: []string{code}, obj: obj, res: res}
 	for _, p := range []string{h.path, e.basePath, h.basePath} {
 		if p != "" && p != e.path {
 			hs.paths = append(hs.paths, p)

@@ -1,22 +1,27 @@
 package validator
 
 import (
+	"reflect"
 	"strings"
+
+	"github.com/bcbench/bcbench/profiles/fhirpath"
 
 	"github.com/bcbench/bcbench/profiles/outcome"
 )
 
 // host describes the element an extension sits on.
 type host struct {
-	paths  []string // element paths: "Patient.name", "HumanName", "Address.line"
-	types  []string // type codes: "HumanName", "string", or the resource type
-	root   bool     // the extension is on a resource
-	extURL string   // the url of the extension it sits in (complex extensions)
+	paths  []string       // element paths: "Patient.name", "HumanName", "Address.line"
+	types  []string       // type codes: "HumanName", "string", or the resource type
+	root   bool           // the extension is on a resource
+	extURL string         // the url of the extension it sits in (complex extensions)
+	obj    map[string]any // the object holding the extension
+	res    map[string]any // the resource it is in
 }
 
 // extensionContext checks that extension definition s may be used on h.
 func (r *run) extensionContext(s *structure, h host, path string) {
-	if len(s.contexts) == 0 {
+	if len(s.contexts) == 0 || contextFree(path) || s.url == "http://hl7.org/fhir/StructureDefinition/structuredefinition-fhir-type" {
 		return
 	}
 	var allowed []string
@@ -27,10 +32,7 @@ func (r *run) extensionContext(s *structure, h host, path string) {
 		allowed = append(allowed, c.expr)
 	}
 	where := strings.Join(h.paths, ", ")
-	// A warning, not an error: the context rules are checked by element path
-	// and type only (fhirpath contexts are not evaluated), so a mismatch is
-	// reported without failing the resource.
-	r.issue(outcome.Warning, outcome.CodeBusinessRule, path, "extension %s is not allowed here (on %s); its definition allows it on %s", s.url, where, strings.Join(allowed, ", "))
+	r.issue(outcome.Error, outcome.CodeBusinessRule, path, "extension %s is not allowed here (on %s); its definition allows it on %s", s.url, where, strings.Join(allowed, ", "))
 }
 
 func (r *run) contextAllows(c extContext, h host) bool {
@@ -38,8 +40,10 @@ func (r *run) contextAllows(c extContext, h host) bool {
 	case "extension":
 		return c.expr == h.extURL || strings.TrimSuffix(c.expr, "|") == h.extURL
 	case "element", "":
+	case "fhirpath":
+		return r.fhirpathContext(c.expr, h)
 	default:
-		return true // fhirpath contexts are not evaluated: allowed
+		return true
 	}
 	e := c.expr
 	if i := strings.Index(e, "#"); i >= 0 { // url#path form
@@ -78,6 +82,44 @@ func (r *run) contextAllows(c extContext, h host) bool {
 				return true
 			}
 			t = r.v.baseType(t)
+		}
+	}
+	return false
+}
+
+// contextFree reports locations where extensions are data, not use: values
+// of any type inside definitions (ElementDefinition fixed[x], pattern[x],
+// example, defaultValue[x], min/maxValue[x]) and Parameters values.
+func contextFree(path string) bool {
+	for _, p := range []string{".fixed", ".pattern", ".example", ".defaultValue", ".minValue", ".maxValue", "Parameters.parameter"} {
+		if strings.Contains(path, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// fhirpathContext evaluates a fhirpath context on the resource and reports
+// whether the holding object is among the elements it selects.
+func (r *run) fhirpathContext(expr string, h host) bool {
+	f, ok := r.v.inv.(*fhirpathEngine)
+	if !ok || h.obj == nil || h.res == nil {
+		return true // cannot evaluate: allow
+	}
+	e, err := f.compile(expr)
+	if err != nil {
+		return true
+	}
+	out, err := e.Evaluate(h.res, &fhirpath.Env{Resource: h.res, RootResource: r.root, Types: f.types(), MaxSteps: 100000})
+	if err != nil {
+		return true
+	}
+	want := reflect.ValueOf(h.obj).Pointer()
+	for _, v := range out {
+		if el, ok := v.(*fhirpath.Element); ok {
+			if m, ok := el.Data().(map[string]any); ok && reflect.ValueOf(m).Pointer() == want {
+				return true
+			}
 		}
 	}
 	return false

@@ -68,16 +68,23 @@ func (f *fhirpathEngine) types() *fhirpath.Model {
 	return f.model
 }
 
-func (f *fhirpathEngine) check(expr string, focus any, focusType string, resource, root map[string]any) (bool, bool, error) {
+// compile compiles an expression once.
+func (f *fhirpathEngine) compile(expr string) (*fhirpath.Expression, error) {
 	c, ok := f.exprs.Load(expr)
 	if !ok {
 		e, err := fhirpath.Compile(expr)
 		c, _ = f.exprs.LoadOrStore(expr, &compiledExpr{e: e, err: err})
 	}
 	ce := c.(*compiledExpr)
-	if ce.err != nil {
-		return false, false, ce.err
+	return ce.e, ce.err
+}
+
+func (f *fhirpathEngine) check(expr string, focus any, focusType string, resource, root map[string]any) (bool, bool, error) {
+	compiled, err := f.compile(expr)
+	if err != nil {
+		return false, false, err
 	}
+	ce := &compiledExpr{e: compiled}
 	env := &fhirpath.Env{
 		Resource:     resource,
 		RootResource: root,

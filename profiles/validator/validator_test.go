@@ -43,6 +43,7 @@ func TestChecks(t *testing.T) {
 		{"contained checked", `{"resourceType":"Patient","contained":[{"resourceType":"Organization","id":"org","bogus":true}],"managingOrganization":{"reference":"#org"}}`, nil, "unknown element"},
 		{"unknown extension warns", `{"resourceType":"Patient","extension":[{"url":"http://hl7.org/fhir/StructureDefinition/does-not-exist","valueString":"x"}]}`, nil, ""},
 		{"unknown extension", `{"resourceType":"Patient","extension":[{"url":"http://example.org/fhir/StructureDefinition/nope","valueString":"x"}]}`, nil, "is unknown"},
+		{"extension used outside its context", `{"resourceType":"Observation","status":"final","code":{"text":"x"},"extension":[{"url":"http://hl7.org/fhir/StructureDefinition/patient-birthPlace","valueAddress":{"city":"Utrecht"}}]}`, nil, "not allowed here"},
 		{"relative extension url", `{"resourceType":"Patient","extension":[{"url":"nope","valueString":"x"}]}`, nil, "absolute URL"},
 		{"bundle fullUrl mismatch", `{"resourceType":"Bundle","type":"collection","entry":[{"fullUrl":"http://example.org/fhir/Patient/a","resource":{"resourceType":"Patient","id":"b"}}]}`, nil, "must end with"},
 		{"bundle duplicate fullUrl", `{"resourceType":"Bundle","type":"collection","entry":[{"fullUrl":"urn:uuid:2c1f7e2a-1d3b-4c1e-9c1a-0d0a1b2c3d4e","resource":{"resourceType":"Patient"}},{"fullUrl":"urn:uuid:2c1f7e2a-1d3b-4c1e-9c1a-0d0a1b2c3d4e","resource":{"resourceType":"Patient"}}]}`, nil, "duplicate entry"},
