@@ -116,6 +116,10 @@ func (t *containerTarget) Start(ctx context.Context) error {
 	}
 	disableRyuk()
 	port := strconv.Itoa(t.cfg.Port) + "/tcp"
+	env := make(map[string]string, len(t.cfg.Env))
+	for k, v := range t.cfg.Env {
+		env[k] = strings.ReplaceAll(v, "{port}", strconv.Itoa(t.cfg.Port))
+	}
 	labels := map[string]string{LabelRun: "standalone", "bcbench.role": t.cfg.Role}
 	for k, v := range t.cfg.Labels {
 		labels[k] = v
@@ -123,7 +127,7 @@ func (t *containerTarget) Start(ctx context.Context) error {
 	req := testcontainers.ContainerRequest{
 		Image:        t.cfg.Image,
 		ExposedPorts: []string{port},
-		Env:          t.cfg.Env,
+		Env:          env,
 		Labels:       labels,
 		HostConfigModifier: func(hc *container.HostConfig) {
 			// Publish on loopback only: a candidate is not for the LAN.

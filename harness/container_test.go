@@ -70,7 +70,7 @@ func TestContainerLaunchBuildNetworkKill(t *testing.T) {
 	m := mustParse(t, fmt.Sprintf(`name: fake in containers
 roles:
   xis:
-    image: {name: %q, port: 8080, dockerfile: Dockerfile, context: %q, env: {FAKE_ECHO_ENV: from-manifest}}
+    image: {name: %q, port: 8080, dockerfile: Dockerfile, context: %q, env: {FAKE_ECHO_ENV: "from-manifest-{port}"}}
   index:
     image: {name: %q, port: 8080, dockerfile: Dockerfile, context: %q}
 `, image, dir, image, dir))
@@ -91,7 +91,7 @@ roles:
 		t.Errorf("published on %s, want loopback", xis.Target.BaseURL())
 	}
 	body, err := get(t, xis, "/echo")
-	if err != nil || !strings.Contains(body, `"env":"from-manifest"`) {
+	if err != nil || !strings.Contains(body, `"env":"from-manifest-8080"`) {
 		t.Errorf("echo: %s %v", body, err)
 	}
 	// The roles share the run's network: the xis reaches the index by name.

@@ -406,3 +406,18 @@ func TestLogBufferKeepsTheTail(t *testing.T) {
 		t.Errorf("kept %d bytes, starting %q", len(got), got[:40])
 	}
 }
+
+func TestLaunchProcessPortTaken(t *testing.T) {
+	busy := httptest.NewServer(fhirStub("someone else"))
+	defer busy.Close()
+	port := strings.TrimPrefix(busy.URL, "http://127.0.0.1:")
+	m := mustParse(t, fmt.Sprintf("name: x\nroles:\n  xis:\n    command: {path: %s, args: [--addr, \"127.0.0.1:{port}\"], port: %s}\n", fakeCandidate(t), port))
+	c, err := Launch(context.Background(), m, LaunchOptions{})
+	if err == nil {
+		c.Stop(context.Background())
+		t.Fatal("launched against a port another server holds")
+	}
+	if !strings.Contains(err.Error(), "already in use") {
+		t.Errorf("error = %v", err)
+	}
+}

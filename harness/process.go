@@ -96,6 +96,11 @@ func (p *processTarget) Start(ctx context.Context) error {
 			p.mu.Unlock()
 			return fmt.Errorf("starting %s: %w", p.cfg.Role, err)
 		}
+	} else if err := portFree(port); err != nil {
+		// Something else answers there already: its health would pass for
+		// the program the bench is about to start.
+		p.mu.Unlock()
+		return fmt.Errorf("starting %s: %w", p.cfg.Role, err)
 	}
 	sub := strings.NewReplacer("{port}", strconv.Itoa(port))
 	args := make([]string, len(p.cfg.Args))
@@ -227,6 +232,16 @@ func freePort() (int, error) {
 	}
 	defer ln.Close()
 	return ln.Addr().(*net.TCPAddr).Port, nil
+}
+
+// portFree returns an error when something already listens on the
+// loopback port.
+func portFree(port int) error {
+	ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port))
+	if err != nil {
+		return fmt.Errorf("port %d is already in use on 127.0.0.1 (a program left running?): %w", port, err)
+	}
+	return ln.Close()
 }
 
 // logBuffer keeps the last maxLog bytes written to it; safe for concurrent use.
