@@ -245,6 +245,9 @@ func (r *run) object(obj map[string]any, e *elem, code, path string, res map[str
 			r.issue(outcome.Error, outcome.CodeStructure, path+"."+name, "type %s is not allowed for %s (allowed: %s)", typeErr, c.path, strings.Join(c.typeCodes(), ", "))
 			continue
 		}
+		if v, present := obj[name]; present && v == nil {
+			r.issue(outcome.Error, outcome.CodeStructure, path+"."+name, "%s is null: a property must have a value (leave it out, or use _%s alone for extensions)", name, name)
+		}
 		vals, ok := r.shape(obj[name], c, path+"."+name, name)
 		if !ok {
 			continue
@@ -363,6 +366,9 @@ func (r *run) value(it item, e *elem, res map[string]any) {
 		}
 	}
 	if it.ext != nil {
+		if _, hasExt := it.ext["extension"]; !hasExt && it.val == nil {
+			r.issue(outcome.Error, outcome.CodeStructure, it.path, "%s has neither a value nor extensions (ele-1: all FHIR elements must have a value or children)", e.path)
+		}
 		r.object(it.ext, e, "Element", it.path, res)
 		if it.val == nil && e.fixed != nil {
 			r.issue(outcome.Error, outcome.CodeValue, it.path, "%s has no value, but %s requires the fixed value %s", e.path, label(e), show(e.fixed))
