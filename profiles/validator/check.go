@@ -806,6 +806,9 @@ func (r *run) validateCode(vs string, c terminology.Coding) terminology.Result {
 // contexts checks every extension in items against the contexts its
 // definition allows; obj is the object holding them, described by e, h and code.
 func (r *run) contexts(items []item, obj map[string]any, e, h *elem, code string, res map[string]any) {
+	if e.owner != nil && e.owner.url == extensionBase {
+		return // inside an extension walked generically: its definition's walk checks this
+	}
 	hs := host{paths: []string{e.path}, types: []string{code}, obj: obj, res: res}
 	for _, p := range []string{h.path, e.basePath, h.basePath} {
 		if p != "" && p != e.path {
@@ -821,6 +824,8 @@ func (r *run) contexts(items []item, obj map[string]any, e, h *elem, code string
 	}
 	if code == "Extension" {
 		hs.extURL = str(obj, "url")
+	} else if e.owner != nil && e.owner.typ == "Extension" && e.owner.url != extensionBase {
+		hs.extURL = e.owner.url // inside an extension's value
 	}
 	for _, it := range items {
 		m, ok := it.val.(map[string]any)
