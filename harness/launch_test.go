@@ -421,3 +421,16 @@ func TestLaunchProcessPortTaken(t *testing.T) {
 		t.Errorf("error = %v", err)
 	}
 }
+
+func TestLaunchImageWithoutDocker(t *testing.T) {
+	t.Setenv("DOCKER_HOST", "unix://"+filepath.Join(t.TempDir(), "no-docker.sock"))
+	m := mustParse(t, "name: x\nroles:\n  xis:\n    image: {name: bcbench/reference-xis:dev, port: 8080}\n")
+	start := time.Now()
+	_, err := Launch(context.Background(), m, LaunchOptions{})
+	if err == nil || !strings.Contains(err.Error(), "no Docker engine answers") {
+		t.Errorf("error = %v, want one saying no Docker engine answers", err)
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("took %s", d)
+	}
+}
