@@ -66,7 +66,9 @@
 // "process … exited: exit status 3"); Candidate.Alive names every role that
 // no longer runs. Launch stops everything it started when it fails or ctx
 // ends; Stop removes every container and the run's network and kills every
-// process, also after an interrupt.
+// process, also after an interrupt (a final sweep by the run's Docker label,
+// LabelRun, catches what a cut-short start left). RemoveLeftovers (`bcbench
+// candidate cleanup`) removes what a bench killed outright left behind.
 //
 // # Evidence
 //
