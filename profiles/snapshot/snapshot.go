@@ -466,7 +466,26 @@ func (b *builder) addSlice(bi int, baseID, name string) int {
 func merge(s, d Element, narrowed string) {
 	for k, v := range d {
 		switch k {
-		case "id", "path", "extension":
+		case "id", "path":
+		case "extension":
+			// Element extensions (minLength, translatable, ...): the
+			// differential's replace the base's with the same url.
+			add, _ := v.([]any)
+			urls := map[string]bool{}
+			for _, x := range add {
+				if xm, ok := x.(map[string]any); ok {
+					urls[str(xm, "url")] = true
+				}
+			}
+			var out []any
+			old, _ := s[k].([]any)
+			for _, x := range old {
+				if xm, ok := x.(map[string]any); ok && urls[str(xm, "url")] {
+					continue
+				}
+				out = append(out, x)
+			}
+			s[k] = append(out, add...)
 		case "sliceName":
 			if narrowed == "" {
 				s[k] = v
