@@ -355,10 +355,13 @@ func (t *traceTimes) get() (connect float64, wrote, firstByte time.Time) {
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
-// capture passes a body through and keeps its first max bytes.
+// capture passes a body through and keeps its first max bytes. A request
+// body may still be read by the transport after RoundTrip returns, so the
+// kept bytes are guarded.
 type capture struct {
 	r      io.ReadCloser
 	max    int
+	mu     sync.Mutex
 	buf    bytes.Buffer
 	n      int64
 	once   sync.Once
@@ -368,10 +371,12 @@ type capture struct {
 func (c *capture) Read(b []byte) (int, error) {
 	n, err := c.r.Read(b)
 	if n > 0 {
+		c.mu.Lock()
 		c.n += int64(n)
 		if room := c.max - c.buf.Len(); room > 0 {
 			c.buf.Write(b[:min(n, room)])
 		}
+		c.mu.Unlock()
 	}
 	if err != nil {
 		c.finish(err)
@@ -392,7 +397,13 @@ func (c *capture) finish(err error) {
 	c.once.Do(func() { c.onDone(err) })
 }
 
-func (c *capture) truncated() bool { return c.n > int64(c.buf.Len()) }
+// snapshot returns the kept bytes, the size seen so far, and whether the
+// kept bytes are fewer.
+func (c *capture) snapshot() (kept []byte, size int64, truncated bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return bytes.Clone(c.buf.Bytes()), c.n, c.n > int64(c.buf.Len())
+}
 
 func (p *Proxy) harRequest(r *reqInfo) HARRequest {
 	u := *r.url
@@ -417,18 +428,20 @@ func (p *Proxy) harRequest(r *reqInfo) HARRequest {
 	for _, c := range (&http.Request{Header: r.header}).Cookies() {
 		h.Cookies = append(h.Cookies, HARCookie{Name: c.Name, Value: redacted})
 	}
-	if body := r.body; body != nil {
-		h.BodySize = body.n
-		text, _ := p.bodyText(body.buf.Bytes())
+	if r.body != nil {
+		kept, size, truncated := r.body.snapshot()
+		h.BodySize = size
+		text, _ := p.bodyText(kept)
 		h.PostData = &HARPostData{MimeType: r.header.Get("Content-Type"), Text: text}
-		if body.truncated() {
-			h.PostData.Comment = fmt.Sprintf("truncated: first %d of %d bytes recorded", body.buf.Len(), body.n)
+		if truncated {
+			h.PostData.Comment = fmt.Sprintf("truncated: first %d of %d bytes recorded", len(kept), size)
 		}
 	}
 	return h
 }
 
 func (p *Proxy) harResponse(r *respInfo) HARResponse {
+	kept, size, truncated := r.body.snapshot()
 	h := HARResponse{
 		Status:      r.status,
 		StatusText:  http.StatusText(r.status),
@@ -437,18 +450,18 @@ func (p *Proxy) harResponse(r *respInfo) HARResponse {
 		Headers:     p.harHeaders(r.header),
 		RedirectURL: p.redactText(r.header.Get("Location")),
 		HeadersSize: -1,
-		BodySize:    r.body.n,
+		BodySize:    size,
 	}
 	for _, c := range (&http.Response{Header: r.header}).Cookies() {
 		h.Cookies = append(h.Cookies, HARCookie{Name: c.Name, Value: redacted})
 	}
-	text, enc := p.bodyText(r.body.buf.Bytes())
-	h.Content = HARContent{Size: r.body.n, MimeType: r.header.Get("Content-Type"), Text: text, Encoding: enc}
+	text, enc := p.bodyText(kept)
+	h.Content = HARContent{Size: size, MimeType: r.header.Get("Content-Type"), Text: text, Encoding: enc}
 	if h.Content.MimeType == "" {
 		h.Content.MimeType = "x-unknown"
 	}
-	if r.body.truncated() {
-		h.Content.Comment = fmt.Sprintf("truncated: first %d of %d bytes recorded", r.body.buf.Len(), r.body.n)
+	if truncated {
+		h.Content.Comment = fmt.Sprintf("truncated: first %d of %d bytes recorded", len(kept), size)
 	}
 	return h
 }
