@@ -33,7 +33,10 @@ type Resolver interface {
 // Element is one element definition of a snapshot (a JSON-shaped map).
 type Element = map[string]any
 
-// Generator makes and caches snapshots. It is safe for concurrent use.
+// Generator makes and caches snapshots. It is safe for concurrent use: a
+// snapshot is generated without holding a lock (two goroutines may both make
+// it; the first result is kept), so cyclic definitions end in an error, never
+// in a deadlock.
 type Generator struct {
 	r     Resolver
 	mu    sync.Mutex
@@ -41,7 +44,6 @@ type Generator struct {
 }
 
 type result struct {
-	once  sync.Once
 	elems []Element
 	err   error
 }
@@ -58,27 +60,38 @@ const maxChain = 32
 // given canonical URL: its own snapshot when it has one, else one generated
 // from its differential and its base chain.
 func (g *Generator) Snapshot(canonical string) ([]Element, error) {
-	return g.snapshot(canonical, 0)
+	return g.snapshot(canonical, nil)
 }
 
-func (g *Generator) snapshot(canonical string, depth int) ([]Element, error) {
-	if depth > maxChain {
-		return nil, fmt.Errorf("snapshot %s: base or type-profile chain deeper than %d (a cycle?)", canonical, maxChain)
-	}
+// snapshot returns a cached snapshot or makes one; chain lists the
+// canonicals being generated on this call path.
+func (g *Generator) snapshot(canonical string, chain []string) ([]Element, error) {
 	g.mu.Lock()
 	res, ok := g.cache[canonical]
-	if !ok {
-		res = &result{}
-		g.cache[canonical] = res
+	g.mu.Unlock()
+	if ok {
+		return res.elems, res.err
+	}
+	for _, c := range chain {
+		if c == canonical {
+			return nil, fmt.Errorf("snapshot %s: definitions refer to each other in a cycle (%s)", canonical, strings.Join(append(chain, canonical), " → "))
+		}
+	}
+	if len(chain) >= maxChain {
+		return nil, fmt.Errorf("snapshot %s: base or type-profile chain deeper than %d", canonical, maxChain)
+	}
+	elems, err := g.generate(canonical, append(chain[:len(chain):len(chain)], canonical))
+	g.mu.Lock()
+	if prev, ok := g.cache[canonical]; ok {
+		elems, err = prev.elems, prev.err // another goroutine was first
+	} else {
+		g.cache[canonical] = &result{elems: elems, err: err}
 	}
 	g.mu.Unlock()
-	res.once.Do(func() {
-		res.elems, res.err = g.generate(canonical, depth)
-	})
-	return res.elems, res.err
+	return elems, err
 }
 
-func (g *Generator) generate(canonical string, depth int) ([]Element, error) {
+func (g *Generator) generate(canonical string, chain []string) ([]Element, error) {
 	sd, ok := g.r.Resource(canonical)
 	if !ok {
 		return nil, fmt.Errorf("snapshot %s: StructureDefinition not found", canonical)
@@ -94,11 +107,11 @@ func (g *Generator) generate(canonical string, depth int) ([]Element, error) {
 	if baseURL == "" {
 		return nil, fmt.Errorf("snapshot %s: no snapshot and no baseDefinition", canonical)
 	}
-	base, err := g.snapshot(baseURL, depth+1)
+	base, err := g.snapshot(baseURL, chain)
 	if err != nil {
 		return nil, fmt.Errorf("snapshot %s: base: %w", canonical, err)
 	}
-	b := &builder{g: g, depth: depth, elems: make([]Element, len(base))}
+	b := &builder{g: g, chain: chain, elems: make([]Element, len(base))}
 	for i, e := range base {
 		b.elems[i] = clone(e)
 	}
@@ -133,7 +146,7 @@ func clone(e Element) Element {
 
 type builder struct {
 	g     *Generator
-	depth int
+	chain []string // canonicals being generated on this call path
 	elems []Element
 	ids   map[string]int
 	alias map[string]string // id as written in a differential → snapshot id
@@ -400,12 +413,12 @@ func (b *builder) expand(i int) {
 		if canon == "" {
 			return
 		}
-		snap, err := b.g.snapshot(canon, b.depth+1)
+		snap, err := b.g.snapshot(canon, b.chain)
 		if err != nil || len(snap) == 0 {
 			if code == "" {
 				return
 			}
-			if snap, err = b.g.snapshot(TypeURL(code), b.depth+1); err != nil || len(snap) == 0 {
+			if snap, err = b.g.snapshot(TypeURL(code), b.chain); err != nil || len(snap) == 0 {
 				return
 			}
 		}

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/bcbench/bcbench/profiles/registry"
 )
@@ -164,5 +165,37 @@ func TestGenerateCorpus(t *testing.T) {
 			}
 			t.Logf("%s: generated %d snapshots, %d failed", set.name, n-failed, failed)
 		})
+	}
+}
+
+// TestCycles checks that definitions referring to each other end in an
+// error (or a fallback to the base type), never in a hang.
+func TestCycles(t *testing.T) {
+	const hl7 = "http://hl7.org/fhir/StructureDefinition/"
+	r := mapResolver{
+		hl7 + "Obs":    sd(hl7+"Obs", "", []any{el("Obs"), el("Obs.code", "type", typ("Coding"))}, nil),
+		hl7 + "Coding": sd(hl7+"Coding", "", []any{el("Coding"), el("Coding.code", "type", typ("code"))}, nil),
+		"http://x/a":   sd("http://x/a", "http://x/b", nil, []any{el("Obs.code", "min", 1)}),
+		"http://x/b":   sd("http://x/b", "http://x/a", nil, []any{el("Obs.code", "min", 1)}),
+		"http://x/self": sd("http://x/self", hl7+"Obs", nil, []any{
+			el("Obs.code", "type", []any{map[string]any{"code": "Coding", "profile": []any{"http://x/self"}}}),
+			el("Obs.code.code", "fixedCode", "x"),
+		}),
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		g := New(r)
+		if _, err := g.Snapshot("http://x/a"); err == nil || !strings.Contains(err.Error(), "cycle") {
+			t.Errorf("base cycle: error %v, want a cycle error", err)
+		}
+		if _, err := g.Snapshot("http://x/self"); err != nil {
+			t.Errorf("self-referencing type profile: %v (want the base type's children as fallback)", err)
+		}
+	}()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("snapshot generation hangs on cyclic definitions")
 	}
 }
