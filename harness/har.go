@@ -159,5 +159,11 @@ func ReadHARFile(path string) (*HAR, error) {
 	if err := json.NewDecoder(io.LimitReader(f, 1<<30)).Decode(&h); err != nil {
 		return nil, fmt.Errorf("reading HAR %s: %w", path, err)
 	}
+	for i := range h.Log.Entries {
+		e := &h.Log.Entries[i]
+		if t, err := time.Parse(time.RFC3339Nano, e.StartedDateTime); err == nil {
+			e.Started = t
+		}
+	}
 	return &h, nil
 }

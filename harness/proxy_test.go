@@ -91,6 +91,9 @@ func TestProxyRecordsHAR(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if !h.Log.Entries[0].Started.Equal(e.Started.Truncate(time.Millisecond)) {
+		t.Errorf("read back started %v, recorded %v", h.Log.Entries[0].Started, e.Started)
+	}
 	if h.Log.Version != "1.2" || h.Log.Creator.Name != "bcbench" || h.Log.Creator.Version != "test" || len(h.Log.Entries) != 1 {
 		t.Errorf("HAR log = %+v", h.Log)
 	}
