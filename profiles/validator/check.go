@@ -530,9 +530,10 @@ func (r *run) extensionByURL(it item, res map[string]any, inExt bool) {
 	s, err := r.v.comp.structure(url)
 	if err != nil {
 		// HL7's own extensions live in packages that are often not loaded
-		// (the extensions pack); any other unknown extension is an error,
-		// as the HL7 validator reports it.
-		if strings.HasPrefix(url, "http://hl7.org/fhir/") {
+		// (the extensions pack), and example.org is the domain examples use
+		// (the HL7 validator accepts it); any other unknown extension is an
+		// error, as the HL7 validator reports it.
+		if strings.HasPrefix(url, "http://hl7.org/fhir/") || exampleDomain(url) {
 			r.issue(outcome.Warning, outcome.CodeStructure, it.path, "extension %s is not in the loaded packages, so its content was not checked", url)
 		} else {
 			r.issue(outcome.Error, outcome.CodeStructure, it.path, "extension %s is unknown (not in the loaded packages), so it is not allowed here", url)
@@ -865,4 +866,15 @@ func (v *Validator) expansion(x expander, vs string) (*terminology.Expansion, ma
 	}
 	v.expansions.Store(vs, ce)
 	return ce.exp, ce.codes, ce.err
+}
+
+// exampleDomain says whether a URL is on example.org, the domain FHIR
+// examples use for made-up extensions.
+func exampleDomain(url string) bool {
+	for _, p := range []string{"http://example.org/", "https://example.org/"} {
+		if strings.HasPrefix(url, p) {
+			return true
+		}
+	}
+	return false
 }

@@ -23,6 +23,7 @@ type manifestCase struct {
 	File       string          `json:"file"`
 	Version    string          `json:"version"`
 	Module     string          `json:"module"`
+	Comments   bool            `json:"allow-comments"`
 	UseTest    *bool           `json:"use-test"`
 	Supporting []string        `json:"supporting"`
 	Profiles   []string        `json:"profiles"`
@@ -156,7 +157,7 @@ func TestManifestAgreement(t *testing.T) {
 			total++
 			mod := byModule[c.Module]
 			mod[1]++
-			out := v.Validate(context.Background(), input, Request{Profiles: profiles})
+			out := v.Validate(context.Background(), input, Request{Profiles: profiles, AllowComments: c.Comments})
 			got := len(out.Errors())
 			if (got > 0) == (want > 0) {
 				agree++

@@ -99,6 +99,10 @@ type Request struct {
 	// FillPlaceholders replaces Touchstone/Nictiz placeholders such as
 	// ${DATE, T, D, -146} and ${UUID} with concrete values before decoding.
 	FillPlaceholders bool
+	// AllowComments accepts // and /* */ comments in JSON input (JSON5
+	// style), as some authoring tools write them; they are reported as a
+	// warning and ignored.
+	AllowComments bool
 }
 
 // Validator validates resources. It is safe for concurrent use.
@@ -178,12 +182,66 @@ func (v *Validator) FHIRVersion() string { return v.version }
 // Validate decodes data (JSON or XML) and validates it.
 func (v *Validator) Validate(ctx context.Context, data []byte, req Request) *outcome.OperationOutcome {
 	out := outcome.New()
+	commented := false
+	if req.AllowComments {
+		data, commented = StripComments(data)
+	}
 	res, isXML, err := decode(data, req.Format, req.FillPlaceholders, v.version)
 	if err != nil {
 		out.Add(outcome.Fatal, outcome.CodeStructure, "", "%v", err)
 		return out
 	}
+	if commented {
+		out.Add(outcome.Warning, outcome.CodeStructure, "", "the JSON holds comments; they were ignored (FHIR JSON has no comments)")
+	}
 	return v.validateTree(ctx, res, isXML, req, out)
+}
+
+// StripComments removes // line and /* block */ comments outside JSON
+// strings, and says whether there were any. Offsets of the remaining
+// text change; content does not.
+func StripComments(data []byte) ([]byte, bool) {
+	if !bytes.Contains(data, []byte("/")) {
+		return data, false
+	}
+	out := make([]byte, 0, len(data))
+	inStr, esc, found := false, false, false
+	for i := 0; i < len(data); i++ {
+		c := data[i]
+		switch {
+		case inStr:
+			out = append(out, c)
+			if esc {
+				esc = false
+			} else if c == '\\' {
+				esc = true
+			} else if c == '"' {
+				inStr = false
+			}
+		case c == '"':
+			inStr = true
+			out = append(out, c)
+		case c == '/' && i+1 < len(data) && data[i+1] == '/':
+			found = true
+			for i < len(data) && data[i] != '\n' {
+				i++
+			}
+			if i < len(data) {
+				out = append(out, '\n')
+			}
+		case c == '/' && i+1 < len(data) && data[i+1] == '*':
+			found = true
+			end := bytes.Index(data[i+2:], []byte("*/"))
+			if end < 0 {
+				return out, true // an unclosed comment swallows the rest; decoding then says what is missing
+			}
+			i += 2 + end + 1
+			out = append(out, ' ')
+		default:
+			out = append(out, c)
+		}
+	}
+	return out, found
 }
 
 // ValidateResource validates an already decoded resource tree (the
