@@ -36,7 +36,11 @@ func TestFHIRClientAnswersBadServersWithErrors(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			ts := httptest.NewServer(tc.handler)
 			defer ts.Close()
-			f := &FHIR{Base: ts.URL, Client: &http.Client{Timeout: 500 * time.Millisecond}}
+			timeout := 5 * time.Second // time enough to send 40 MB, also under -race
+			if tc.name == "hangs" {
+				timeout = 500 * time.Millisecond
+			}
+			f := &FHIR{Base: ts.URL, Client: &http.Client{Timeout: timeout}}
 			_, err := f.Search(context.Background(), "Observation", url.Values{"patient": {"p"}})
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("Search() error = %v, want it to mention %q", err, tc.want)

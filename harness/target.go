@@ -1,6 +1,3 @@
-// Package harness starts, reaches and stops the systems under test: the
-// Target interface and its drivers (container, process, attach), the
-// candidate manifest, the recording proxy and the adapter client.
 package harness
 
 import (
