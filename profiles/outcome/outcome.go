@@ -24,6 +24,7 @@ const (
 	CodeValue         = "value"
 	CodeInvariant     = "invariant"
 	CodeInvalid       = "invalid"
+	CodeSecurity      = "security"
 	CodeCodeInvalid   = "code-invalid"
 	CodeNotFound      = "not-found"
 	CodeNotSupported  = "not-supported"

@@ -24,6 +24,7 @@ type manifestCase struct {
 	Version    string          `json:"version"`
 	Module     string          `json:"module"`
 	Comments   bool            `json:"allow-comments"`
+	Security   bool            `json:"security-checks"`
 	UseTest    *bool           `json:"use-test"`
 	Supporting []string        `json:"supporting"`
 	Profiles   []string        `json:"profiles"`
@@ -157,7 +158,7 @@ func TestManifestAgreement(t *testing.T) {
 			total++
 			mod := byModule[c.Module]
 			mod[1]++
-			out := v.Validate(context.Background(), input, Request{Profiles: profiles, AllowComments: c.Comments})
+			out := v.Validate(context.Background(), input, Request{Profiles: profiles, AllowComments: c.Comments, SecurityChecks: c.Security})
 			got := len(out.Errors())
 			if (got > 0) == (want > 0) {
 				agree++

@@ -118,6 +118,14 @@ func (r *run) primitive(v any, code string, e *elem, path string) {
 				break
 			}
 		}
+		if tag := htmlTag.FindString(s); tag != "" {
+			switch {
+			case code == "markdown":
+				r.issue(outcome.Error, outcome.CodeSecurity, path, "%s: the markdown holds what looks like an embedded HTML tag (%s); markdown must not carry HTML", e.path, clip(tag))
+			case r.security:
+				r.issue(outcome.Error, outcome.CodeSecurity, path, "%s: the string holds what looks like an embedded HTML tag (%s), which security checks do not allow", e.path, clip(tag))
+			}
+		}
 	case "code":
 		if !validCode(s) {
 			r.issue(outcome.Error, outcome.CodeValue, path, "%s: %q is not a valid code", e.path, clip(s))
@@ -143,6 +151,9 @@ func (r *run) primitive(v any, code string, e *elem, path string) {
 		}
 	}
 }
+
+// htmlTag finds text that looks like an HTML start or end tag.
+var htmlTag = regexp.MustCompile(`</?[a-zA-Z][a-zA-Z0-9]*(\s[^<>]*)?/?>`)
 
 func hasZone(s string) bool {
 	t := s[strings.Index(s, "T"):]

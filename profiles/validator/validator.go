@@ -103,6 +103,10 @@ type Request struct {
 	// style), as some authoring tools write them; they are reported as a
 	// warning and ignored.
 	AllowComments bool
+	// SecurityChecks makes text that looks like embedded HTML in string
+	// values an error (the HL7 validator's security checks), for systems
+	// whose strings may end up in a web page unescaped.
+	SecurityChecks bool
 }
 
 // Validator validates resources. It is safe for concurrent use.
@@ -354,7 +358,7 @@ func jsonKind(v any) string {
 }
 
 func (v *Validator) validateTree(ctx context.Context, res map[string]any, isXML bool, req Request, out *outcome.OperationOutcome) *outcome.OperationOutcome {
-	r := &run{v: v, ctx: ctx, out: out, xml: isXML, seen: map[string]bool{}}
+	r := &run{v: v, ctx: ctx, out: out, xml: isXML, seen: map[string]bool{}, security: req.SecurityChecks}
 	rt, _ := res["resourceType"].(string)
 	if rt == "" {
 		out.Add(outcome.Error, outcome.CodeStructure, "", "the resource has no resourceType")
