@@ -438,3 +438,17 @@ func parseQuantityString(s string) (Quantity, bool) {
 	}
 	return Quantity{}, false
 }
+
+// CompareUCUM compares two quantities written in UCUM units (value as
+// decimal text): -1, 0 or 1 when both units are understood and of the same
+// dimension, ok false otherwise.
+func CompareUCUM(value1, unit1, value2, unit2 string) (int, bool) {
+	d1, ok1 := parseUnit(unit1)
+	d2, ok2 := parseUnit(unit2)
+	v1, okv1 := new(big.Rat).SetString(value1)
+	v2, okv2 := new(big.Rat).SetString(value2)
+	if !ok1 || !ok2 || !okv1 || !okv2 || d1.dims != d2.dims {
+		return 0, false
+	}
+	return new(big.Rat).Mul(v1, d1.factor).Cmp(new(big.Rat).Mul(v2, d2.factor)), true
+}

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/bcbench/bcbench/profiles/fhirpath"
 	"github.com/bcbench/bcbench/profiles/outcome"
 )
 
@@ -53,10 +54,16 @@ func compareBound(v, bound any) (int, bool) {
 		return strings.Compare(s[:n], b[:n]), true
 	case map[string]any:
 		m, ok := v.(map[string]any)
-		if !ok || str(m, "code") != str(b, "code") || str(m, "system") != str(b, "system") {
+		if !ok || str(m, "system") != str(b, "system") {
 			return 0, false
 		}
-		return compareBound(m["value"], b["value"])
+		if str(m, "code") == str(b, "code") {
+			return compareBound(m["value"], b["value"])
+		}
+		if str(m, "system") != "http://unitsofmeasure.org" {
+			return 0, false
+		}
+		return fhirpath.CompareUCUM(numText(m["value"]), str(m, "code"), numText(b["value"]), str(b, "code"))
 	}
 	return 0, false
 }
