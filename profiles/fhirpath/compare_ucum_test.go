@@ -12,7 +12,7 @@ func TestCompareUCUM(t *testing.T) {
 		{"grams over kilograms", "11000", "g", "10", "kg", 1, true},
 		{"equal after conversion", "1500", "g", "1.5", "kg", 0, true},
 		{"less", "90", "min", "2", "h", -1, true},
-		{"pressure", "120", "mm[Hg]", "16", "kPa", 1, true},
+		{"pressure (120 mm[Hg] is 15.999 kPa)", "120", "mm[Hg]", "15.99", "kPa", 1, true},
 		{"different dimensions", "1", "kg", "1", "m", 0, false},
 		{"unknown unit", "1", "[foo]", "1", "g", 0, false},
 		{"not a number", "x", "g", "1", "g", 0, false},
