@@ -1,12 +1,14 @@
 package questionnaire
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"math/big"
 	"regexp"
 	"strings"
 
+	"github.com/bcbench/bcbench/profiles/fhirpath"
 	"github.com/bcbench/bcbench/profiles/outcome"
 )
 
@@ -156,6 +158,13 @@ func (c *checker) attachment(v any, q map[string]any, p string) {
 	if ct := str(a, "contentType"); ct != "" && len(types) > 0 && !contains(types, ct) {
 		c.add(outcome.Error, outcome.CodeValue, p, "the attachment's content type %s is not allowed for item %q (allowed: %s)", ct, id, strings.Join(types, ", "))
 	}
+	if data := str(a, "data"); data != "" && a["size"] != nil {
+		if raw, err := base64.StdEncoding.DecodeString(data); err == nil {
+			if r, ok := compare(a["size"], json.Number(fmt.Sprint(len(raw)))); ok && r != 0 {
+				c.add(outcome.Error, outcome.CodeValue, p, "the attachment's stated size %s does not match the size of its data, %d bytes", show(a["size"]), len(raw))
+			}
+		}
+	}
 	if limit := extValue(q, extMaxSize); limit != nil {
 		if r, ok := compare(a["size"], limit); ok && r > 0 {
 			c.add(outcome.Error, outcome.CodeValue, p, "the attachment's size %s is larger than the maximum %s of item %q", show(a["size"]), show(limit), id)
@@ -174,15 +183,19 @@ func (c *checker) reference(v any, q map[string]any, p string) {
 			allowed = append(allowed, str(xm, "valueCode"))
 		}
 	}
-	if len(allowed) == 0 {
-		return
-	}
 	ref := str(r, "reference")
+	if strings.ContainsAny(ref, " \t\n") {
+		c.add(outcome.Error, outcome.CodeStructure, p+".value.ofType(Reference)", "the reference %q is not a valid reference", ref)
+	}
 	typ := str(r, "type")
 	if typ == "" && ref != "" {
 		typ = c.targetType(ref)
 	}
-	if typ != "" && !contains(allowed, typ) {
+	if typ != "" && c.env.IsResourceType != nil && !c.env.IsResourceType(typ) {
+		c.add(outcome.Error, outcome.CodeStructure, p+".value.ofType(Reference)", "the resource type %s in the reference %s is not a resource type", typ, ref)
+		return
+	}
+	if typ != "" && len(allowed) > 0 && !contains(allowed, typ) {
 		c.add(outcome.Error, outcome.CodeStructure, p+".value.ofType(Reference)", "the resource type %s in the reference %s is not allowed for item %q (allowed: %s)", typ, ref, str(q, "linkId"), strings.Join(allowed, ", "))
 	}
 }
@@ -209,12 +222,38 @@ func (c *checker) targetType(ref string) string {
 // quantity checks a Quantity answer's unit against the item's unit options.
 func (c *checker) quantity(v any, q map[string]any, p string) {
 	a, _ := v.(map[string]any)
+	id := str(q, "linkId")
 	var units []map[string]any
 	for _, x := range list(q["extension"]) {
 		xm, _ := x.(map[string]any)
-		if str(xm, "url") == extUnitOption {
+		switch str(xm, "url") {
+		case extUnitOption:
 			if u, ok := xm["valueCoding"].(map[string]any); ok {
 				units = append(units, u)
+			}
+		case extUnitValueSet:
+			vs := str(xm, "valueCanonical")
+			if vs == "" {
+				vs = str(xm, "valueUri")
+			}
+			if str(a, "code") == "" {
+				c.add(outcome.Error, outcome.CodeCodeInvalid, p, "the answer %s has no unit code, so its unit is not in the unit value set %s of item %q", show(a), vs, id)
+			} else if c.env.MemberOf != nil {
+				if member, known := c.env.MemberOf(vs, str(a, "system"), str(a, "code")); known && !member {
+					c.add(outcome.Error, outcome.CodeCodeInvalid, p, "the unit %s|%s of the answer is not in the unit value set %s of item %q", str(a, "system"), str(a, "code"), vs, id)
+				}
+			}
+		case extMinQuantity, extMaxQuantity:
+			b, _ := xm["valueQuantity"].(map[string]any)
+			isMin := str(xm, "url") == extMinQuantity
+			r, ok := compareQuantity(a, b)
+			switch {
+			case !ok:
+				c.add(outcome.Error, outcome.CodeValue, p, "the answer %s cannot be compared with the bound %s of item %q (both need a UCUM code of the same dimension)", showQuantity(a), showQuantity(b), id)
+			case isMin && r < 0:
+				c.add(outcome.Error, outcome.CodeValue, p, "the answer %s is less than the minimum %s of item %q", showQuantity(a), showQuantity(b), id)
+			case !isMin && r > 0:
+				c.add(outcome.Error, outcome.CodeValue, p, "the answer %s is greater than the maximum %s of item %q", showQuantity(a), showQuantity(b), id)
 			}
 		}
 	}
@@ -227,6 +266,25 @@ func (c *checker) quantity(v any, q map[string]any, p string) {
 		}
 	}
 	c.add(outcome.Error, outcome.CodeCodeInvalid, p, "the unit of the answer %s is not one of the unit options of item %q", show(a), str(q, "linkId"))
+}
+
+const ucum = "http://unitsofmeasure.org"
+
+// compareQuantity compares two Quantities with UCUM codes, converting
+// between units of the same dimension.
+func compareQuantity(a, b map[string]any) (int, bool) {
+	if str(a, "system") != ucum || str(b, "system") != ucum || str(a, "code") == "" || str(b, "code") == "" {
+		return 0, false
+	}
+	return fhirpath.CompareUCUM(numText(a["value"]), str(a, "code"), numText(b["value"]), str(b, "code"))
+}
+
+func showQuantity(q map[string]any) string {
+	u := str(q, "code")
+	if u == "" {
+		u = str(q, "unit")
+	}
+	return strings.TrimSpace(numText(q["value"]) + " " + u)
 }
 
 // --- tree helpers ---

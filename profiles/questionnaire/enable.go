@@ -132,6 +132,13 @@ func CheckQuestionnaire(q map[string]any, path string) []Issue {
 	}
 	c := &checker{byLink: map[string]map[string]any{}}
 	indexItems(list(q["item"]), c.byLink, 0)
+	seen := map[string]bool{}
+	for _, id := range linkIDs(list(q["item"]), nil, 0) {
+		if seen[id] {
+			c.add(outcome.Error, outcome.CodeInvariant, path, "que-2: the linkId %q is used by more than one item; link ids must be unique within the questionnaire", id)
+		}
+		seen[id] = true
+	}
 	c.questionnaireItems(list(q["item"]), path, 0)
 	return c.out
 }
@@ -196,4 +203,19 @@ func indexLinks(items []any, into map[string]bool, depth int) {
 		into[str(m, "linkId")] = true
 		indexLinks(list(m["item"]), into, depth+1)
 	}
+}
+
+// linkIDs lists every item's linkId in document order.
+func linkIDs(items []any, into []string, depth int) []string {
+	if depth > MaxDepth {
+		return into
+	}
+	for _, it := range items {
+		m, _ := it.(map[string]any)
+		if id := str(m, "linkId"); id != "" {
+			into = append(into, id)
+		}
+		into = linkIDs(list(m["item"]), into, depth+1)
+	}
+	return into
 }

@@ -45,6 +45,13 @@ type Env struct {
 	// DisplayOK says whether display is a valid display of system|code.
 	// known=false means the code system is not available.
 	DisplayOK func(system, code, display string) (ok, known bool)
+	// FHIRVersion is the FHIR version of the resources ("3.0.1" for STU3);
+	// empty means R4.
+	FHIRVersion string
+	// IsResourceType says whether a name is a resource type of the FHIR
+	// version; nil leaves the type in a reference answer unchecked unless
+	// the item restricts it.
+	IsResourceType func(name string) bool
 }
 
 // Extension URLs used by the checks.
@@ -61,6 +68,9 @@ const (
 	extAllowedResource  = "http://hl7.org/fhir/StructureDefinition/questionnaire-allowedResource"
 	extOptionExclusive  = "http://hl7.org/fhir/StructureDefinition/questionnaire-optionExclusive"
 	extUnitOption       = "http://hl7.org/fhir/StructureDefinition/questionnaire-unitOption"
+	extUnitValueSet     = "http://hl7.org/fhir/StructureDefinition/questionnaire-unitValueSet"
+	extMinQuantity      = "http://hl7.org/fhir/uv/sdc/StructureDefinition/sdc-questionnaire-minQuantity"
+	extMaxQuantity      = "http://hl7.org/fhir/uv/sdc/StructureDefinition/sdc-questionnaire-maxQuantity"
 	extEnableWhenExpr   = "http://hl7.org/fhir/uv/sdc/StructureDefinition/sdc-questionnaire-enableWhenExpression"
 	extEnableWhenKanta  = "http://phr.kanta.fi/StructureDefinition/fiphr-ext-questionnaire-enablewhen"
 )
@@ -163,7 +173,7 @@ func Check(ctx context.Context, qr map[string]any, q map[string]any, env Env) []
 	if path == "" {
 		path = "QuestionnaireResponse"
 	}
-	_, c.stu3 = qr["questionnaire"].(map[string]any)
+	c.stu3 = strings.HasPrefix(env.FHIRVersion, "3.")
 	indexItems(list(q["item"]), c.byLink, 0)
 	collect(list(qr["item"]), c.all, 0)
 	completed := str(qr, "status") == "completed"
@@ -320,16 +330,22 @@ func (c *checker) item(m, q map[string]any, p string, completed bool, depth int)
 		c.add(outcome.Error, outcome.CodeStructure, p, "the item %q needs at least %d answers, but has %d", id, n, len(answers))
 	}
 	c.exclusive(answers, q, p)
+	children := list(q["item"])
 	for j, a := range answers {
 		am, _ := a.(map[string]any)
 		ap := fmt.Sprintf("%s.answer[%d]", p, j)
 		c.answer(am, q, ap)
-		if sub := list(am["item"]); len(sub) > 0 {
-			c.items(sub, list(q["item"]), ap, completed, depth+1)
+		if sub := list(am["item"]); len(sub) > 0 || len(children) > 0 {
+			// Each answer carries the item's child questions; required
+			// ones must be answered under every answer.
+			c.items(sub, children, ap, completed, depth+1)
 		}
 	}
 	if sub := list(m["item"]); len(sub) > 0 {
-		c.items(sub, list(q["item"]), p, completed, depth+1)
+		if !c.stu3 {
+			c.add(outcome.Error, outcome.CodeStructure, p, "the item %q is not a group, so its child items belong under answer.item, not item", id)
+		}
+		c.items(sub, children, p, completed && len(answers) == 0, depth+1)
 	}
 }
 

@@ -3,6 +3,7 @@ package questionnaire
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -304,7 +305,7 @@ func TestHostileNesting(t *testing.T) {
 		root := map[string]any{}
 		cur := root
 		for i := 0; i < depth; i++ {
-			next := map[string]any{"linkId": "g", "type": "group"}
+			next := map[string]any{"linkId": fmt.Sprint("g", i), "type": "group"}
 			cur["item"] = []any{next}
 			cur = next
 		}
