@@ -375,6 +375,9 @@ func (r *run) value(it item, e *elem, res map[string]any) {
 		if it.val == nil && e.fixed != nil {
 			r.issue(outcome.Error, outcome.CodeValue, it.path, "%s has no value, but %s requires the fixed value %s", e.path, label(e), show(e.fixed))
 		}
+		if it.val == nil {
+			r.valuePresence(it, e)
+		}
 	}
 	if it.val == nil {
 		return
@@ -879,4 +882,25 @@ func exampleDomain(url string) bool {
 		}
 	}
 	return false
+}
+
+// valuePresence checks a primitive that carries only extensions against the
+// profile's mustHaveValue and valueAlternatives.
+func (r *run) valuePresence(it item, e *elem) {
+	if e.mustHaveValue {
+		r.issue(outcome.Error, outcome.CodeRequired, it.path, "%s must have a value (%s requires it), not only extensions", e.path, label(e))
+		return
+	}
+	if len(e.valueAlternatives) == 0 {
+		return
+	}
+	for _, x := range asList(it.ext["extension"]) {
+		xm, _ := x.(map[string]any)
+		for _, alt := range e.valueAlternatives {
+			if str(xm, "url") == alt {
+				return
+			}
+		}
+	}
+	r.issue(outcome.Error, outcome.CodeRequired, it.path, "%s has no value, and none of the extensions allowed in its place (%s) (%s)", e.path, strings.Join(e.valueAlternatives, ", "), label(e))
 }

@@ -47,9 +47,14 @@ type elem struct {
 	contentRef     string
 	maxLength      int
 	minLength      int
-	minValue       any // minValue[x]
-	maxValue       any // maxValue[x]
-	owner          *structure
+	// mustHaveValue and valueAlternatives (R5 element properties, used in
+	// R4 through cross-version extensions): a primitive must carry a value,
+	// or else one of the listed extensions.
+	mustHaveValue     bool
+	valueAlternatives []string
+	minValue          any // minValue[x]
+	maxValue          any // maxValue[x]
+	owner             *structure
 }
 
 type typeRef struct {
@@ -304,8 +309,16 @@ func newElem(raw map[string]any, s *structure) *elem {
 		}
 	}
 	for _, x := range asList(raw["extension"]) {
-		if xm, _ := x.(map[string]any); str(xm, "url") == "http://hl7.org/fhir/StructureDefinition/minLength" {
+		xm, _ := x.(map[string]any)
+		switch str(xm, "url") {
+		case "http://hl7.org/fhir/StructureDefinition/minLength":
 			e.minLength = toInt(xm["valueInteger"], 0)
+		case "http://hl7.org/fhir/5.0/StructureDefinition/extension-ElementDefinition.mustHaveValue":
+			e.mustHaveValue, _ = xm["valueBoolean"].(bool)
+		case "http://hl7.org/fhir/5.0/StructureDefinition/extension-ElementDefinition.valueAlternatives":
+			if u := str(xm, "valueCanonical"); u != "" {
+				e.valueAlternatives = append(e.valueAlternatives, u)
+			}
 		}
 	}
 	for k, v := range raw {
