@@ -399,12 +399,27 @@ func compare(a, b any) (int, bool) {
 }
 
 func compareNum(a, b string) (int, bool) {
-	x, ok1 := new(big.Rat).SetString(a)
-	y, ok2 := new(big.Rat).SetString(b)
-	if !ok1 || !ok2 || len(a) > 64 || len(b) > 64 {
+	x, ok1 := number(a)
+	y, ok2 := number(b)
+	if !ok1 || !ok2 {
 		return 0, false
 	}
 	return x.Cmp(y), true
+}
+
+// number parses a decimal's text, refusing long texts and large exponents
+// (which would make big.Rat allocate without bound).
+func number(s string) (*big.Rat, bool) {
+	if s == "" || len(s) > 64 {
+		return nil, false
+	}
+	if i := strings.IndexAny(s, "eE"); i >= 0 {
+		var exp int
+		if _, err := fmt.Sscan(s[i+1:], &exp); err != nil || exp > 400 || exp < -400 {
+			return nil, false
+		}
+	}
+	return new(big.Rat).SetString(s)
 }
 
 // same reports whether an answer equals an option or enableWhen value:

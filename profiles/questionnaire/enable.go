@@ -60,8 +60,15 @@ func enableExpression(q map[string]any) string {
 }
 
 func (c *checker) evalEnable(expr string) (bool, bool) {
-	x, err := fhirpath.Compile(expr)
-	if err != nil {
+	x, seen := c.exprs[expr]
+	if !seen {
+		x, _ = fhirpath.Compile(expr)
+		if c.exprs == nil {
+			c.exprs = map[string]*fhirpath.Expression{}
+		}
+		c.exprs[expr] = x
+	}
+	if x == nil {
 		return true, false
 	}
 	env := &fhirpath.Env{Resource: c.qr, Ctx: c.ctx}

@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/bcbench/bcbench/profiles/fhirpath"
 	"github.com/bcbench/bcbench/profiles/outcome"
 )
 
@@ -94,6 +95,7 @@ type checker struct {
 	done   bool
 	stu3   bool
 	byLink map[string]map[string]any // linkId → questionnaire item, anywhere
+	exprs  map[string]*fhirpath.Expression
 }
 
 func (c *checker) add(sev, code, path, format string, args ...any) {
