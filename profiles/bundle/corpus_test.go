@@ -1,0 +1,327 @@
+package bundle_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/bcbench/bcbench/profiles/bundle"
+	"github.com/bcbench/bcbench/profiles/fhirxml"
+	"github.com/bcbench/bcbench/profiles/outcome"
+	"github.com/bcbench/bcbench/profiles/registry"
+	"github.com/bcbench/bcbench/profiles/validator"
+)
+
+// corpus finds shared/corpus by walking up from the working directory.
+func corpus(t testing.TB) string {
+	dir, _ := os.Getwd()
+	for {
+		c := filepath.Join(dir, "shared", "corpus")
+		if st, err := os.Stat(c); err == nil && st.IsDir() {
+			return c
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Skip("no shared/corpus found in a parent directory; corpus tests need the shared reference data")
+		}
+		dir = parent
+	}
+}
+
+// decodeTree reads JSON or FHIR XML into the tree Check takes.
+func decodeTree(data []byte, version string) (map[string]any, error) {
+	trimmed := bytes.TrimLeft(bytes.TrimPrefix(data, []byte("\xef\xbb\xbf")), " \t\r\n")
+	if len(trimmed) > 0 && trimmed[0] == '<' {
+		return fhirxml.DecodeVersion(trimmed, version)
+	}
+	dec := json.NewDecoder(bytes.NewReader(trimmed))
+	dec.UseNumber()
+	var m map[string]any
+	if err := dec.Decode(&m); err != nil {
+		return nil, fmt.Errorf("decode json: %w", err)
+	}
+	return m, nil
+}
+
+// manifestCase is the part of a fhir-test-cases validator test this test reads.
+type manifestCase struct {
+	Name       string          `json:"name"`
+	File       string          `json:"file"`
+	Version    string          `json:"version"`
+	Comments   bool            `json:"allow-comments"`
+	Supporting []string        `json:"supporting"`
+	Profiles   []string        `json:"profiles"`
+	Packages   []string        `json:"packages"`
+	Java       json.RawMessage `json:"java"`
+	Profile    *struct {
+		Source     string          `json:"source"`
+		Supporting []string        `json:"supporting"`
+		Java       json.RawMessage `json:"java"`
+	} `json:"profile"`
+}
+
+// bundleCases are the manifest cases on which the validator alone
+// disagreed with the Java validator and that were put down to Bundle rules.
+var bundleCases = []string{
+	"bundle-id-3", "bundle-id-4", "bundle-id-5", "bundle-bad-by-param",
+	"bundle-document-versioned-references-bad", "bundle-documentation-miss-last-updated",
+	"message", "bad-bundle-reference-type-4", "bundle-ihe-bad", "document-good", "dr-example-org",
+}
+
+// javaErrors reads a java expectation: a path under outcomes/ to an
+// OperationOutcome, or an inline {errorCount}.
+func javaErrors(dir string, raw json.RawMessage) (int, bool) {
+	var path string
+	if json.Unmarshal(raw, &path) == nil {
+		data, err := os.ReadFile(filepath.Join(dir, "outcomes", path))
+		if err != nil {
+			return 0, false
+		}
+		var oo struct {
+			Issue []struct{ Severity string } `json:"issue"`
+		}
+		if json.Unmarshal(data, &oo) != nil {
+			return 0, false
+		}
+		n := 0
+		for _, is := range oo.Issue {
+			if is.Severity == "error" || is.Severity == "fatal" {
+				n++
+			}
+		}
+		return n, true
+	}
+	var inline struct {
+		ErrorCount *int `json:"errorCount"`
+	}
+	if json.Unmarshal(raw, &inline) == nil && inline.ErrorCount != nil {
+		return *inline.ErrorCount, true
+	}
+	return 0, false
+}
+
+func loadManifest(t *testing.T) (string, []manifestCase) {
+	dir := filepath.Join(corpus(t), "fhir-test-cases/validator")
+	data, err := os.ReadFile(filepath.Join(dir, "manifest.json"))
+	if err != nil {
+		t.Skipf("no validator manifest in the corpus: %v", err)
+	}
+	var m struct {
+		Cases []manifestCase `json:"test-cases"`
+	}
+	if err := json.Unmarshal(data, &m); err != nil {
+		t.Fatal(err)
+	}
+	return dir, m.Cases
+}
+
+func fhirVersion(v string) (string, bool) {
+	switch v {
+	case "4.0", "4.0.1":
+		return "4.0.1", true
+	case "3.0", "3.0.1":
+		return "3.0.1", true
+	}
+	return "", false
+}
+
+func errorsOf(is []outcome.Issue) []outcome.Issue {
+	var out []outcome.Issue
+	for _, i := range is {
+		if i.Severity == outcome.Error || i.Severity == outcome.Fatal {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+func describe(is []outcome.Issue, n int) string {
+	var msgs []string
+	for _, i := range is {
+		msgs = append(msgs, strings.Join(i.Expression, ",")+": "+i.Diagnostics)
+		if len(msgs) == n {
+			break
+		}
+	}
+	return strings.Join(msgs, " | ")
+}
+
+// TestManifestBundleCases runs the manifest cases put down to Bundle rules
+// through the validator alone and through the validator plus Check, and
+// prints the verdict agreement of both with the Java validator.
+func TestManifestBundleCases(t *testing.T) {
+	dir, cases := loadManifest(t)
+	root := corpus(t)
+	cores := map[string]*registry.Registry{}
+	want := map[string]bool{}
+	for _, n := range bundleCases {
+		want[n] = true
+	}
+	total, alone, merged, improved, worsened := 0, 0, 0, 0, 0
+	var remaining []string
+	for _, c := range cases {
+		if !want[c.Name] {
+			continue
+		}
+		version, ok := fhirVersion(c.Version)
+		if !ok {
+			t.Fatalf("case %s: version %q is not R4 or STU3", c.Name, c.Version)
+		}
+		core, ok := cores[version]
+		if !ok {
+			var err error
+			if core, err = registry.Load(registry.Options{}, filepath.Join(root, "hl7-fhir-core", version)); err != nil {
+				t.Fatal(err)
+			}
+			cores[version] = core
+		}
+		var extra []string
+		files := append(append([]string{}, c.Supporting...), c.Profiles...)
+		if c.Profile != nil {
+			files = append(append(files, c.Profile.Supporting...), c.Profile.Source)
+		}
+		for _, f := range files {
+			if f != "" {
+				extra = append(extra, filepath.Join(dir, f))
+			}
+		}
+		reg, err := core.With(registry.Options{}, extra...)
+		if err != nil {
+			t.Fatalf("case %s: load supporting files: %v", c.Name, err)
+		}
+		v, err := validator.New(validator.Options{FHIRVersion: version, Registry: reg})
+		if err != nil {
+			t.Fatal(err)
+		}
+		input, err := os.ReadFile(filepath.Join(dir, c.File))
+		if err != nil {
+			t.Fatal(err)
+		}
+		tree, err := decodeTree(input, version)
+		if err != nil {
+			t.Fatalf("case %s: %v", c.Name, err)
+		}
+		extraIssues := errorsOf(bundle.Check(tree, version))
+		run := func(label string, javaN int, profiles []string) {
+			total++
+			out := v.Validate(context.Background(), input, validator.Request{Profiles: profiles, AllowComments: c.Comments})
+			base := out.Errors()
+			a := (len(base) > 0) == (javaN > 0)
+			m := (len(base)+len(extraIssues) > 0) == (javaN > 0)
+			if a {
+				alone++
+			}
+			if m {
+				merged++
+			}
+			switch {
+			case m && !a:
+				improved++
+			case a && !m:
+				worsened++
+			}
+			if len(extraIssues) > 0 {
+				t.Logf("%s (%s): bundle.Check errors: %s", c.Name, label, describe(extraIssues, 4))
+			}
+			if !m {
+				remaining = append(remaining, fmt.Sprintf("%s (%s, %s): java %d error(s), validator %d, bundle.Check %d %s",
+					c.Name, c.Version, label, javaN, len(base), len(extraIssues), describe(append(base, extraIssues...), 2)))
+			}
+		}
+		if n, ok := javaErrors(dir, c.Java); ok {
+			run("base", n, nil)
+		}
+		if c.Profile != nil && c.Profile.Source != "" {
+			if n, ok := javaErrors(dir, c.Profile.Java); ok {
+				p, err := registry.Load(registry.Options{}, filepath.Join(dir, c.Profile.Source))
+				if err == nil && len(p.Entries()) > 0 {
+					run("profile", n, []string{p.Entries()[0].URL})
+				}
+			}
+		}
+	}
+	t.Logf("bundle cases: %d/%d agree with validator alone, %d/%d with validator + bundle.Check (%d fixed, %d broken)", alone, total, merged, total, improved, worsened)
+	for _, r := range remaining {
+		t.Logf("remaining disagreement: %s", r)
+	}
+	if total == 0 {
+		t.Fatal("none of the bundle cases found in the manifest")
+	}
+	if worsened > 0 {
+		t.Errorf("bundle.Check turned %d agreeing verdicts into disagreements", worsened)
+	}
+	if merged <= alone {
+		t.Errorf("bundle.Check fixed no verdict (%d/%d before and after)", alone, total)
+	}
+}
+
+// TestNoFalseErrors checks that Check gives no error on the Bundles the
+// Java validator finds error-free (manifest cases with 0 errors, R4 and
+// STU3) and on the Nictiz Bundles of the corpus.
+func TestNoFalseErrors(t *testing.T) {
+	dir, cases := loadManifest(t)
+	root := corpus(t)
+	checked := map[string]int{}
+	var bad []string
+	try := func(kind, path, version string) {
+		data, err := os.ReadFile(path)
+		if err != nil || len(data) > validator.MaxInput {
+			return
+		}
+		tree, err := decodeTree(data, version)
+		if err != nil || tree["resourceType"] != "Bundle" {
+			return
+		}
+		checked[kind]++
+		if errs := errorsOf(bundle.Check(tree, version)); len(errs) > 0 {
+			rel, _ := filepath.Rel(root, path)
+			bad = append(bad, fmt.Sprintf("%s %s: %s", kind, rel, describe(errs, 3)))
+		}
+	}
+	for _, c := range cases {
+		version, ok := fhirVersion(c.Version)
+		if !ok || len(c.Packages) > 0 {
+			continue
+		}
+		if n, ok := javaErrors(dir, c.Java); !ok || n != 0 {
+			continue
+		}
+		try("manifest (java: 0 errors)", filepath.Join(dir, c.File), version)
+	}
+	trees := []struct{ kind, dir, version string }{
+		{"nictiz zib2020 examples (R4)", "nictiz-r4-zib2020/examples", "4.0.1"},
+		{"nictiz testscripts (R4)", "nictiz-testscripts/output/R4", "4.0.1"},
+		{"nictiz ada_2_fhir-r4 (R4)", "nictiz-hl7-mappings/ada_2_fhir-r4", "4.0.1"},
+		{"nictiz ada_2_fhir geboortezorg (STU3)", "nictiz-hl7-mappings/ada_2_fhir/geboortezorg", "3.0.1"},
+		{"nictiz stu3 geboortezorg (STU3)", "nictiz-stu3-geboortezorg", "3.0.1"},
+	}
+	for _, tr := range trees {
+		_ = filepath.WalkDir(filepath.Join(root, tr.dir), func(p string, d fs.DirEntry, err error) error {
+			if err != nil || d.IsDir() {
+				return nil
+			}
+			if ext := filepath.Ext(p); ext == ".xml" || ext == ".json" {
+				try(tr.kind, p, tr.version)
+			}
+			return nil
+		})
+	}
+	n := 0
+	for k, c := range checked {
+		t.Logf("checked %d Bundles: %s", c, k)
+		n += c
+	}
+	t.Logf("checked %d Bundles in all; %d with a bundle.Check error", n, len(bad))
+	for _, b := range bad {
+		t.Errorf("false error: %s", b)
+	}
+	if n == 0 {
+		t.Fatal("no Bundle found in the corpus")
+	}
+}
