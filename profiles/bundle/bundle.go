@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/bcbench/bcbench/profiles/outcome"
@@ -444,8 +445,11 @@ func (c *checker) resolve(ref string, from *entry) (found []*entry, ok bool) {
 			cands = c.byLocal[target]
 		}
 	}
+	if version == "" {
+		return cands, true
+	}
 	for _, e := range cands {
-		if version == "" || e.version == version {
+		if e.version == version {
 			found = append(found, e)
 		}
 	}
@@ -579,4 +583,69 @@ func orDash(s string) string {
 		return "no fullUrl"
 	}
 	return s
+}
+
+// CheckAt is Check for a Bundle found at path (a nested Bundle, such as
+// "Bundle.entry[3].resource"): the locations of the issues start at path
+// instead of "Bundle".
+func CheckAt(b map[string]any, fhirVersion, path string) []outcome.Issue {
+	issues := Check(b, fhirVersion)
+	if path == "" || path == "Bundle" {
+		return issues
+	}
+	for i := range issues {
+		for j, e := range issues[i].Expression {
+			if rest, ok := strings.CutPrefix(e, "Bundle"); ok {
+				issues[i].Expression[j] = path + rest
+			}
+		}
+	}
+	return issues
+}
+
+// Select returns the indexes of the entries a bundle validation rule
+// names, as the HL7 validator's -bundle option (and the manifest's
+// "bundle-param") writes them: "Type" is every entry whose resource is of
+// that type, "Type:N" the N-th of them counting from 0, "Type:id" the one
+// whose resource has that id. The caller validates the selected entries'
+// resources against the rule's profile.
+func Select(b map[string]any, rule string) ([]int, error) {
+	typ, which, hasWhich := strings.Cut(rule, ":")
+	if typ == "" || (hasWhich && which == "") {
+		return nil, fmt.Errorf("select bundle entries: rule %q is not Type, Type:index or Type:id", rule)
+	}
+	n := -1
+	if hasWhich {
+		if v, err := strconv.Atoi(which); err == nil {
+			if v < 0 {
+				return nil, fmt.Errorf("select bundle entries: rule %q has a negative index", rule)
+			}
+			n = v
+		}
+	}
+	list, _ := b["entry"].([]any)
+	var out []int
+	count := 0
+	for i, en := range list {
+		if i >= MaxEntries {
+			break
+		}
+		em, _ := en.(map[string]any)
+		res, _ := em["resource"].(map[string]any)
+		if str(res, "resourceType") != typ {
+			continue
+		}
+		switch {
+		case !hasWhich:
+			out = append(out, i)
+		case n >= 0:
+			if count == n {
+				out = append(out, i)
+			}
+		case str(res, "id") == which:
+			out = append(out, i)
+		}
+		count++
+	}
+	return out, nil
 }

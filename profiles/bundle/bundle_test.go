@@ -2,6 +2,7 @@ package bundle
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -212,7 +213,7 @@ func TestCheckBounded(t *testing.T) {
 		deep = map[string]any{"extension": []any{deep}}
 	}
 	entries := []any{map[string]any{"fullUrl": "urn:uuid:d", "resource": map[string]any{"resourceType": "Basic", "extension": []any{deep}}}}
-	for i := 0; i < 3000; i++ {
+	for i := 0; i < 1200; i++ {
 		entries = append(entries,
 			map[string]any{"fullUrl": "http://x/Patient/p", "resource": map[string]any{"resourceType": "Patient", "id": "p"}},
 			map[string]any{"fullUrl": "urn:uuid:o", "resource": map[string]any{"resourceType": "Observation", "subject": map[string]any{"reference": "http://x/Patient/p"}}})
@@ -223,5 +224,45 @@ func TestCheckBounded(t *testing.T) {
 	}
 	if last := got[len(got)-1]; last.Code != outcome.CodeTooCostly {
 		t.Errorf("last issue should say the list was cut: %+v", last)
+	}
+}
+
+func TestCheckAt(t *testing.T) {
+	b := tree(t, `{"resourceType":"Bundle","type":"message","entry":[{"fullUrl":"urn:uuid:1","resource":{"resourceType":"Patient"}}]}`)
+	got := CheckAt(b, "3.0.1", "Bundle.entry[2].resource")
+	if len(got) != 1 || strings.Join(got[0].Expression, ",") != "Bundle.entry[2].resource.entry[0]" {
+		t.Fatalf("locations not rebased: %s", dump(got))
+	}
+}
+
+func TestSelect(t *testing.T) {
+	b := tree(t, `{"resourceType":"Bundle","type":"collection","entry":[
+		{"resource":{"resourceType":"Patient","id":"a"}},{"resource":{"resourceType":"Observation","id":"o"}},
+		{"resource":{"resourceType":"Patient","id":"b"}},"junk",{"resource":7}]}`)
+	tests := []struct {
+		name, rule string
+		want       []int
+		fails      bool
+	}{
+		{"every entry of a type", "Patient", []int{0, 2}, false},
+		{"first of a type", "Patient:0", []int{0}, false},
+		{"second of a type counts that type only", "Patient:1", []int{2}, false},
+		{"by id", "Patient:b", []int{2}, false},
+		{"index past the end selects nothing", "Patient:9", nil, false},
+		{"type not present", "Condition", nil, false},
+		{"empty rule", "", nil, true},
+		{"empty selector", "Patient:", nil, true},
+		{"negative index", "Patient:-1", nil, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := Select(b, tc.rule)
+			if (err != nil) != tc.fails {
+				t.Fatalf("error %v, want failure %v", err, tc.fails)
+			}
+			if fmt.Sprint(got) != fmt.Sprint(tc.want) {
+				t.Errorf("got %v, want %v", got, tc.want)
+			}
+		})
 	}
 }

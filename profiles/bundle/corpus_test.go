@@ -51,15 +51,19 @@ func decodeTree(data []byte, version string) (map[string]any, error) {
 
 // manifestCase is the part of a fhir-test-cases validator test this test reads.
 type manifestCase struct {
-	Name       string          `json:"name"`
-	File       string          `json:"file"`
-	Version    string          `json:"version"`
-	Comments   bool            `json:"allow-comments"`
-	Supporting []string        `json:"supporting"`
-	Profiles   []string        `json:"profiles"`
-	Packages   []string        `json:"packages"`
-	Java       json.RawMessage `json:"java"`
-	Profile    *struct {
+	Name       string   `json:"name"`
+	File       string   `json:"file"`
+	Version    string   `json:"version"`
+	Comments   bool     `json:"allow-comments"`
+	Supporting []string `json:"supporting"`
+	Profiles   []string `json:"profiles"`
+	Packages   []string `json:"packages"`
+	BundleRule *struct {
+		Rule    string `json:"rule"`
+		Profile string `json:"profile"`
+	} `json:"bundle-param"`
+	Java    json.RawMessage `json:"java"`
+	Profile *struct {
 		Source     string          `json:"source"`
 		Supporting []string        `json:"supporting"`
 		Java       json.RawMessage `json:"java"`
@@ -163,7 +167,7 @@ func TestManifestBundleCases(t *testing.T) {
 	for _, n := range bundleCases {
 		want[n] = true
 	}
-	total, alone, merged, improved, worsened := 0, 0, 0, 0, 0
+	total, alone, merged, withParam, improved, worsened := 0, 0, 0, 0, 0, 0
 	var remaining []string
 	for _, c := range cases {
 		if !want[c.Name] {
@@ -208,17 +212,49 @@ func TestManifestBundleCases(t *testing.T) {
 			t.Fatalf("case %s: %v", c.Name, err)
 		}
 		extraIssues := errorsOf(bundle.Check(tree, version))
+		var paramIssues []outcome.Issue
+		if c.BundleRule != nil {
+			// The case names entries to validate against a profile (the
+			// HL7 validator's -bundle option): select them and validate
+			// each resource against it.
+			idx, err := bundle.Select(tree, c.BundleRule.Rule)
+			if err != nil {
+				t.Fatalf("case %s: %v", c.Name, err)
+			}
+			entries, _ := tree["entry"].([]any)
+			for _, i := range idx {
+				res := entries[i].(map[string]any)["resource"]
+				data, err := json.Marshal(res)
+				if err != nil {
+					t.Fatal(err)
+				}
+				out := v.Validate(context.Background(), data, validator.Request{Format: "json", Profiles: []string{c.BundleRule.Profile}})
+				for _, is := range out.Errors() {
+					for j, e := range is.Expression {
+						is.Expression[j] = fmt.Sprintf("Bundle.entry[%d].resource", i)
+						if k := strings.IndexByte(e, '.'); k >= 0 {
+							is.Expression[j] += e[k:]
+						}
+					}
+					paramIssues = append(paramIssues, is)
+				}
+			}
+		}
 		run := func(label string, javaN int, profiles []string) {
 			total++
 			out := v.Validate(context.Background(), input, validator.Request{Profiles: profiles, AllowComments: c.Comments})
 			base := out.Errors()
 			a := (len(base) > 0) == (javaN > 0)
 			m := (len(base)+len(extraIssues) > 0) == (javaN > 0)
+			p := (len(base)+len(extraIssues)+len(paramIssues) > 0) == (javaN > 0)
 			if a {
 				alone++
 			}
 			if m {
 				merged++
+			}
+			if p {
+				withParam++
 			}
 			switch {
 			case m && !a:
@@ -229,7 +265,10 @@ func TestManifestBundleCases(t *testing.T) {
 			if len(extraIssues) > 0 {
 				t.Logf("%s (%s): bundle.Check errors: %s", c.Name, label, describe(extraIssues, 4))
 			}
-			if !m {
+			if len(paramIssues) > 0 {
+				t.Logf("%s (%s): entries selected by bundle.Select(%q), validated against %s: %s", c.Name, label, c.BundleRule.Rule, c.BundleRule.Profile, describe(paramIssues, 4))
+			}
+			if !p {
 				remaining = append(remaining, fmt.Sprintf("%s (%s, %s): java %d error(s), validator %d, bundle.Check %d %s",
 					c.Name, c.Version, label, javaN, len(base), len(extraIssues), describe(append(base, extraIssues...), 2)))
 			}
@@ -246,7 +285,8 @@ func TestManifestBundleCases(t *testing.T) {
 			}
 		}
 	}
-	t.Logf("bundle cases: %d/%d agree with validator alone, %d/%d with validator + bundle.Check (%d fixed, %d broken)", alone, total, merged, total, improved, worsened)
+	t.Logf("bundle cases: %d/%d agree with validator alone, %d/%d with validator + bundle.Check (%d fixed, %d broken), %d/%d when bundle-param entries are also validated (bundle.Select)",
+		alone, total, merged, total, improved, worsened, withParam, total)
 	for _, r := range remaining {
 		t.Logf("remaining disagreement: %s", r)
 	}
