@@ -51,13 +51,17 @@ func decodeTree(data []byte, version string) (map[string]any, error) {
 
 // manifestCase is the part of a fhir-test-cases validator test this test reads.
 type manifestCase struct {
-	Name       string   `json:"name"`
-	File       string   `json:"file"`
-	Version    string   `json:"version"`
-	Comments   bool     `json:"allow-comments"`
-	Supporting []string `json:"supporting"`
-	Profiles   []string `json:"profiles"`
-	Packages   []string `json:"packages"`
+	Name       string          `json:"name"`
+	File       string          `json:"file"`
+	Version    string          `json:"version"`
+	Comments   bool            `json:"allow-comments"`
+	Supporting []string        `json:"supporting"`
+	Profiles   []string        `json:"profiles"`
+	Packages   []string        `json:"packages"`
+	UseTest    *bool           `json:"use-test"`
+	Module     string          `json:"module"`
+	Logical    json.RawMessage `json:"logical"`
+	TxDep      json.RawMessage `json:"tx-dependent"`
 	BundleRule *struct {
 		Rule    string `json:"rule"`
 		Profile string `json:"profile"`
@@ -363,5 +367,133 @@ func TestNoFalseErrors(t *testing.T) {
 	}
 	if n == 0 {
 		t.Fatal("no Bundle found in the corpus")
+	}
+}
+
+// inScope mirrors the scope of the validator's manifest bar: R4 and STU3,
+// enabled, no internet packages, no logical models, no terminology-server
+// cases, input present.
+func inScope(dir string, c manifestCase) bool {
+	if c.UseTest != nil && !*c.UseTest {
+		return false
+	}
+	if _, ok := fhirVersion(c.Version); !ok || len(c.Packages) > 0 || len(c.Logical) > 0 || c.Module == "tx" || len(c.TxDep) > 0 {
+		return false
+	}
+	_, err := os.Stat(filepath.Join(dir, c.File))
+	return err == nil
+}
+
+// bundlesIn calls fn for every Bundle in a resource tree (the root or
+// nested), with its FHIRPath location.
+func bundlesIn(v any, path string, depth int, fn func(map[string]any, string)) {
+	if depth > bundle.MaxDepth {
+		return
+	}
+	switch x := v.(type) {
+	case map[string]any:
+		if x["resourceType"] == "Bundle" {
+			fn(x, path)
+		}
+		for k, child := range x {
+			bundlesIn(child, path+"."+k, depth+1, fn)
+		}
+	case []any:
+		for i, child := range x {
+			bundlesIn(child, fmt.Sprintf("%s[%d]", path, i), depth+1, fn)
+		}
+	}
+}
+
+// TestManifestProjection runs every in-scope R4/STU3 manifest case the way
+// the validator's bar does, adds the errors CheckAt gives for every Bundle
+// in the input (what the proposed hook in the validator would add), and
+// prints the agreement before and after with every verdict that changes.
+func TestManifestProjection(t *testing.T) {
+	if testing.Short() {
+		t.Skip("whole-manifest run; skipped with -short")
+	}
+	dir, cases := loadManifest(t)
+	root := corpus(t)
+	cores := map[string]*registry.Registry{}
+	total, before, after := 0, 0, 0
+	var changed []string
+	for _, c := range cases {
+		if !inScope(dir, c) {
+			continue
+		}
+		version, _ := fhirVersion(c.Version)
+		core, ok := cores[version]
+		if !ok {
+			var err error
+			if core, err = registry.Load(registry.Options{}, filepath.Join(root, "hl7-fhir-core", version)); err != nil {
+				t.Fatal(err)
+			}
+			cores[version] = core
+		}
+		var extra []string
+		files := append(append([]string{}, c.Supporting...), c.Profiles...)
+		if c.Profile != nil {
+			files = append(append(files, c.Profile.Supporting...), c.Profile.Source)
+		}
+		for _, f := range files {
+			if f != "" {
+				extra = append(extra, filepath.Join(dir, f))
+			}
+		}
+		reg, err := core.With(registry.Options{}, extra...)
+		if err != nil {
+			continue // the bar leaves these out too
+		}
+		v, err := validator.New(validator.Options{FHIRVersion: version, Registry: reg})
+		if err != nil {
+			t.Fatal(err)
+		}
+		input, err := os.ReadFile(filepath.Join(dir, c.File))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var added []outcome.Issue
+		if tree, err := decodeTree(input, version); err == nil {
+			rt, _ := tree["resourceType"].(string)
+			bundlesIn(tree, rt, 0, func(b map[string]any, path string) {
+				added = append(added, errorsOf(bundle.CheckAt(b, version, path))...)
+			})
+		}
+		run := func(label string, javaN int, profiles []string) {
+			total++
+			out := v.Validate(context.Background(), input, validator.Request{Profiles: profiles, AllowComments: c.Comments})
+			n := len(out.Errors())
+			a := (n > 0) == (javaN > 0)
+			b := (n+len(added) > 0) == (javaN > 0)
+			if a {
+				before++
+			}
+			if b {
+				after++
+			}
+			if a != b {
+				changed = append(changed, fmt.Sprintf("%s (%s, %s): java %d error(s), validator %d, bundle.CheckAt +%d: agree %v -> %v", c.Name, c.Version, label, javaN, n, len(added), a, b))
+			}
+		}
+		if n, ok := javaErrors(dir, c.Java); ok {
+			run("base", n, nil)
+		}
+		if c.Profile != nil && c.Profile.Source != "" {
+			if n, ok := javaErrors(dir, c.Profile.Java); ok {
+				p, err := registry.Load(registry.Options{}, filepath.Join(dir, c.Profile.Source))
+				if err == nil && len(p.Entries()) > 0 {
+					run("profile", n, []string{p.Entries()[0].URL})
+				}
+			}
+		}
+	}
+	pct := func(n int) float64 { return 100 * float64(n) / float64(max(total, 1)) }
+	t.Logf("whole manifest, R4 + STU3 in scope: %d/%d (%.1f %%) agree with the validator alone, %d/%d (%.1f %%) with bundle.CheckAt errors added", before, total, pct(before), after, total, pct(after))
+	for _, ch := range changed {
+		t.Logf("verdict changed: %s", ch)
+	}
+	if after < before {
+		t.Errorf("adding bundle.CheckAt lowers the agreement (%d -> %d)", before, after)
 	}
 }
