@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"sort"
@@ -81,6 +82,11 @@ func launch(ctx context.Context, m *harness.Manifest, limits certification.Limit
 		return nil, fmt.Errorf("the candidate has no role xis")
 	}
 	client := x.Client()
+	client.Transport, err = proxyOnly(client.Transport, x.Proxy)
+	if err != nil {
+		_ = c.Stop(context.WithoutCancel(ctx))
+		return nil, err
+	}
 	return &running{
 		Candidate: c,
 		FHIR:      &harness.FHIR{Base: x.FHIRBase(), Client: client, Token: x.Token},
@@ -115,4 +121,38 @@ func evidence(out string) []reports.Evidence {
 	}
 	sort.Slice(files, func(i, j int) bool { return files[i].Path < files[j].Path })
 	return files
+}
+
+// proxyOnly keeps every request the bench sends to a role on the role's
+// recording proxy, so that every exchange is evidence and a candidate cannot
+// point the bench at another host: a URL on the candidate's own address (an
+// absolute next link or redirect it built from its own base) goes through
+// the proxy instead, and one anywhere else is refused.
+func proxyOnly(base http.RoundTripper, p *harness.Proxy) (http.RoundTripper, error) {
+	proxy, err := url.Parse(p.URL())
+	if err != nil {
+		return nil, fmt.Errorf("reading the proxy's address: %w", err)
+	}
+	upstream, err := url.Parse(p.Upstream())
+	if err != nil {
+		return nil, fmt.Errorf("reading the candidate's address: %w", err)
+	}
+	return &onProxy{base: base, proxy: proxy.Host, upstream: upstream.Host}, nil
+}
+
+type onProxy struct {
+	base            http.RoundTripper
+	proxy, upstream string
+}
+
+func (o *onProxy) RoundTrip(req *http.Request) (*http.Response, error) {
+	switch req.URL.Host {
+	case o.proxy:
+	case o.upstream:
+		req = req.Clone(req.Context())
+		req.URL.Scheme, req.URL.Host, req.Host = "http", o.proxy, ""
+	default:
+		return nil, fmt.Errorf("the candidate sent the bench to %s, outside its recording proxy: refused", req.URL.Redacted())
+	}
+	return o.base.RoundTrip(req)
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log"
 	"os"
 	"path/filepath"
 	"strings"
@@ -82,9 +83,13 @@ func run(ctx context.Context, f runFlags, stderr, stdout io.Writer) error {
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	ctx, stop := harness.InterruptContext(ctx)
-	defer stop()
 	progress := progressPrinter(stderr, f.quiet, f.verbose)
+	if !f.verbose {
+		// The standard library logs through the standard logger (the proxy's
+		// ReverseProxy: "read error during body copy" when a candidate cuts
+		// a body short); the HAR records those, stderr keeps its one line.
+		log.SetOutput(io.Discard)
+	}
 
 	// 1. Everything that can be wrong with the input is found before anything starts.
 	cat, err := requirements.Default()
@@ -130,6 +135,12 @@ func run(ctx context.Context, f runFlags, stderr, stdout io.Writer) error {
 	if err != nil {
 		return withCode(exitSetup, err)
 	}
+	// Ctrl-C and SIGTERM cancel the run from here on, so that the candidate
+	// is stopped and the results are written. Before, nothing was started
+	// and their default (end the process) is right, also when reading an
+	// input blocks (a FIFO without writer, a hung network mount).
+	ctx, stop := harness.InterruptContext(ctx)
+	defer stop()
 	if err := os.MkdirAll(filepath.Join(f.out, "evidence"), 0o755); err != nil {
 		return withCode(exitSetup, fmt.Errorf("creating output folder: %w", err))
 	}
