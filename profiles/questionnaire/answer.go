@@ -83,8 +83,12 @@ func (c *checker) answer(a, q map[string]any, p string) {
 	switch {
 	case suffix == "Coding":
 		coding, _ := v.(map[string]any)
-		if c.env.MemberOf != nil && str(coding, "code") != "" {
-			if member, known := c.env.MemberOf(vs, str(coding, "system"), str(coding, "code")); known && !member {
+		if str(coding, "code") != "" {
+			member, known := c.member(vs, str(coding, "system"), str(coding, "code"))
+			switch {
+			case !known:
+				c.add(outcome.Warning, outcome.CodeNotSupported, p, "whether the code %s|%s is in the value set %s of item %q could not be checked offline", str(coding, "system"), str(coding, "code"), vs, id)
+			case !member:
 				c.add(outcome.Error, outcome.CodeCodeInvalid, p, "the code %s|%s is not in the value set %s of item %q", str(coding, "system"), str(coding, "code"), vs, id)
 				return
 			}
@@ -92,10 +96,22 @@ func (c *checker) answer(a, q map[string]any, p string) {
 		c.display(v, p)
 	case suffix == "String" && (typ == "string" || typ == "text"):
 		s, _ := v.(string)
-		if member, known := c.stringInValueSet(vs, s); known && !member {
+		member, known := c.stringInValueSet(vs, s)
+		switch {
+		case !known:
+			c.add(outcome.Warning, outcome.CodeNotSupported, p, "whether the value %q is a code of the value set %s of item %q could not be checked offline", s, vs, id)
+		case !member:
 			c.add(outcome.Error, outcome.CodeCodeInvalid, p, "the value %q is not in the list of allowed values of item %q (value set %s)", s, id, vs)
 		}
 	}
+}
+
+// member asks the terminology hook; without one nothing is known.
+func (c *checker) member(vs, system, code string) (member, known bool) {
+	if c.env.MemberOf == nil {
+		return false, false
+	}
+	return c.env.MemberOf(vs, system, code)
 }
 
 // display checks a Coding answer's display against its code system.
@@ -238,10 +254,10 @@ func (c *checker) quantity(v any, q map[string]any, p string) {
 			}
 			if str(a, "code") == "" {
 				c.add(outcome.Error, outcome.CodeCodeInvalid, p, "the answer %s has no unit code, so its unit is not in the unit value set %s of item %q", show(a), vs, id)
-			} else if c.env.MemberOf != nil {
-				if member, known := c.env.MemberOf(vs, str(a, "system"), str(a, "code")); known && !member {
-					c.add(outcome.Error, outcome.CodeCodeInvalid, p, "the unit %s|%s of the answer is not in the unit value set %s of item %q", str(a, "system"), str(a, "code"), vs, id)
-				}
+			} else if member, known := c.member(vs, str(a, "system"), str(a, "code")); !known {
+				c.add(outcome.Warning, outcome.CodeNotSupported, p, "whether the unit %s|%s is in the unit value set %s of item %q could not be checked offline", str(a, "system"), str(a, "code"), vs, id)
+			} else if !member {
+				c.add(outcome.Error, outcome.CodeCodeInvalid, p, "the unit %s|%s of the answer is not in the unit value set %s of item %q", str(a, "system"), str(a, "code"), vs, id)
 			}
 		case extMinQuantity, extMaxQuantity:
 			b, _ := xm["valueQuantity"].(map[string]any)

@@ -66,6 +66,7 @@ func TestCheck(t *testing.T) {
 		q    string
 		qr   string
 		want []string // substrings of the expected error messages, in order; none means valid
+		warn string   // a substring of an expected warning
 	}{
 		{name: "valid boolean answer",
 			q:  `{"item":[{"linkId":"a","type":"boolean","required":true}]}`,
@@ -157,8 +158,9 @@ func TestCheck(t *testing.T) {
 			qr:   `{"item":[{"linkId":"a","answer":[{"valueCoding":{"system":"http://example.org","code":"a","display":"Bee"}}]}]}`,
 			want: []string{"wrong display"}},
 		{name: "value set the hook cannot decide",
-			q:  `{"item":[{"linkId":"a","type":"choice","answerValueSet":"http://example.org/unknown-vs"}]}`,
-			qr: `{"item":[{"linkId":"a","answer":[{"valueCoding":{"system":"http://other.org","code":"z"}}]}]}`},
+			q:    `{"item":[{"linkId":"a","type":"choice","answerValueSet":"http://example.org/unknown-vs"}]}`,
+			qr:   `{"item":[{"linkId":"a","answer":[{"valueCoding":{"system":"http://other.org","code":"z"}}]}]}`,
+			warn: "could not be checked offline"},
 		{name: "string answer that is not a code of the value set",
 			q:    `{"item":[{"linkId":"a","type":"string","repeats":true,"answerValueSet":"http://example.org/vs"}]}`,
 			qr:   `{"item":[{"linkId":"a","answer":[{"valueString":"a"},{"valueString":"Alpha"}]}]}`,
@@ -217,7 +219,17 @@ func TestCheck(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			errs := errorsOf(Check(context.Background(), tree(t, tc.qr), tree(t, tc.q), testEnv))
+			all := Check(context.Background(), tree(t, tc.qr), tree(t, tc.q), testEnv)
+			if tc.warn != "" {
+				found := false
+				for _, is := range all {
+					found = found || is.Severity == outcome.Warning && strings.Contains(is.Diagnostics, tc.warn)
+				}
+				if !found {
+					t.Errorf("want a warning mentioning %q, got %+v", tc.warn, all)
+				}
+			}
+			errs := errorsOf(all)
 			if len(errs) != len(tc.want) {
 				t.Fatalf("got %d error(s), want %d: %+v", len(errs), len(tc.want), errs)
 			}
