@@ -5,7 +5,8 @@
 // references must be in the Bundle), the message rules (messaging.html), the
 // search set rules (search modes, ids, the types the self link asked for),
 // and the STU3 document and message rules that R4 moved into invariants
-// (bdl-10, bdl-11, bdl-12).
+// (bdl-10, bdl-11, bdl-12); and, as warnings, updates in transactions and
+// batches whose resource does not carry the id of the URL.
 //
 // Input is a JSON-shaped tree (map[string]any, []any, string, json.Number,
 // bool), as encoding/json or profiles/fhirxml produce it. Check is bounded
@@ -115,6 +116,8 @@ func Check(b map[string]any, fhirVersion string) []outcome.Issue {
 		c.document(b, list)
 	case "message":
 		c.message(list)
+	case "transaction", "batch":
+		c.updates(list)
 	}
 	if c.btype != "history" {
 		c.references()
@@ -264,6 +267,36 @@ func (c *checker) message(list []any) {
 		found, ok := c.resolve(ref, from)
 		if ok && len(found) == 0 {
 			c.add(outcome.Warning, outcome.CodeNotFound, at("Bundle.entry[0].resource.focus", mh["focus"], i), "MessageHeader.focus %q is not in the message Bundle; the focus of a message is carried in the Bundle", ref)
+		}
+	}
+}
+
+// updates checks the PUT entries of a transaction or batch: http.html
+// says the resource of an update SHALL carry the id of the URL
+// ([type]/[id]), or the server answers 400. A warning: the Bundle itself
+// is well formed, the interaction will fail.
+func (c *checker) updates(list []any) {
+	for i, en := range list {
+		em, _ := en.(map[string]any)
+		req, _ := em["request"].(map[string]any)
+		res, _ := em["resource"].(map[string]any)
+		if res == nil || str(req, "method") != "PUT" {
+			continue
+		}
+		u := str(req, "url")
+		if strings.ContainsAny(u, "?:") {
+			continue // conditional update, or not a [type]/[id] URL
+		}
+		typ, id, ok := strings.Cut(strings.TrimPrefix(u, "/"), "/")
+		if !ok || !c.types[typ] || !idPattern.MatchString(id) {
+			continue
+		}
+		p := fmt.Sprintf("Bundle.entry[%d]", i)
+		switch rt, rid := str(res, "resourceType"), str(res, "id"); {
+		case rt != typ:
+			c.add(outcome.Warning, outcome.CodeInvalid, p+".request.url", "the update %s puts a %s to a %s URL", u, rt, typ)
+		case rid != id:
+			c.add(outcome.Warning, outcome.CodeInvalid, p+".resource", "the update %s needs a resource with id %q (the server answers 400 otherwise), found %q", u, id, rid)
 		}
 	}
 }

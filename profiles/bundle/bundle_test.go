@@ -175,6 +175,20 @@ func TestCheck(t *testing.T) {
 				{"fullUrl":"urn:uuid:9","resource":{"resourceType":"Organization"}}]}`,
 		},
 		{
+			name:    "transaction: a PUT resource must carry the id of the URL",
+			version: "4.0.1",
+			bundle: `{"resourceType":"Bundle","type":"transaction","entry":[
+				{"resource":{"resourceType":"Patient","id":"a"},"request":{"method":"PUT","url":"Patient/a"}},
+				{"resource":{"resourceType":"Patient","id":"b"},"request":{"method":"PUT","url":"Patient/c"}},
+				{"resource":{"resourceType":"Patient"},"request":{"method":"PUT","url":"Organization/d"}},
+				{"resource":{"resourceType":"Patient"},"request":{"method":"PUT","url":"Patient?identifier=x|1"}},
+				{"resource":{"resourceType":"Patient"},"request":{"method":"POST","url":"Patient"}}]}`,
+			want: []want{
+				{outcome.Warning, "Bundle.entry[1].resource", "with id \"c\""},
+				{outcome.Warning, "Bundle.entry[2].request.url", "puts a Patient to a Organization URL"},
+			},
+		},
+		{
 			name:    "wrong shapes everywhere do not panic",
 			version: "4.0.1",
 			bundle: `{"resourceType":"Bundle","type":"document","link":"x","entry":[1,"a",null,{"resource":[]},{"resource":{"resourceType":"Composition","subject":"x",
