@@ -118,6 +118,7 @@ func DefaultCacheDir() string {
 // conformance lists the resource types the registry keeps.
 var conformance = map[string]bool{
 	"StructureDefinition": true, "ValueSet": true, "CodeSystem": true, "Questionnaire": true,
+	"SearchParameter": true, "Measure": true, "Library": true,
 }
 
 // skipDirs are folder names not searched in folders of resources.

@@ -376,6 +376,7 @@ func (v *Validator) validateTree(ctx context.Context, res map[string]any, isXML 
 		profiles = metaProfiles(res)
 	}
 	r.resource(res, rt, base, profiles, claimed, res)
+	r.rules(res, rt)
 	if r.notEvaluated > 0 {
 		out.Add(outcome.Information, outcome.CodeNotSupported, rt,
 			"%d FHIRPath invariant evaluation(s) were not performed: %s", r.notEvaluated, r.notEvaluatedWhy)

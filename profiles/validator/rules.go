@@ -1,0 +1,68 @@
+package validator
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/bcbench/bcbench/profiles/outcome"
+)
+
+// rules applies the rules of particular resource types that no profile
+// states: they come from the resource pages of the FHIR specification.
+func (r *run) rules(res map[string]any, rt string) {
+	switch rt {
+	case "SearchParameter":
+		r.searchParameterRules(res)
+	case "CapabilityStatement":
+		r.capabilityRules(res)
+	}
+}
+
+// searchParameterRules: a SearchParameter derived from another keeps its
+// type and applies to (a subset of) its base resources.
+func (r *run) searchParameterRules(sp map[string]any) {
+	from := str(sp, "derivedFrom")
+	if from == "" {
+		return
+	}
+	parent, ok := r.v.reg.Resource(from)
+	if !ok || str(parent, "resourceType") != "SearchParameter" {
+		r.issue(outcome.Warning, outcome.CodeNotFound, "SearchParameter.derivedFrom", "the SearchParameter %s it is derived from is not loaded, so the derivation was not checked", from)
+		return
+	}
+	if t, pt := str(sp, "type"), str(parent, "type"); t != "" && pt != "" && t != pt {
+		r.issue(outcome.Error, outcome.CodeInvalid, "SearchParameter.type", "the type %s differs from the type %s of %s, which it is derived from", t, pt, from)
+	}
+	parentBase := strList(parent["base"])
+	for i, b := range strList(sp["base"]) {
+		if !slices.Contains(parentBase, b) && !slices.Contains(parentBase, "Resource") && !slices.Contains(parentBase, "DomainResource") {
+			r.issue(outcome.Error, outcome.CodeInvalid, fmt.Sprintf("SearchParameter.base[%d]", i), "the base %s is not among the bases %v of %s, which it is derived from", b, parentBase, from)
+		}
+	}
+}
+
+// capabilityRules: a search parameter a CapabilityStatement declares with a
+// definition has the definition's type.
+func (r *run) capabilityRules(cs map[string]any) {
+	for i, rest := range asList(cs["rest"]) {
+		restm, _ := rest.(map[string]any)
+		for j, res := range asList(restm["resource"]) {
+			resm, _ := res.(map[string]any)
+			for k, p := range asList(resm["searchParam"]) {
+				pm, _ := p.(map[string]any)
+				def := str(pm, "definition")
+				if def == "" {
+					continue
+				}
+				sp, ok := r.v.reg.Resource(def)
+				if !ok {
+					continue
+				}
+				if t, want := str(pm, "type"), str(sp, "type"); t != "" && want != "" && t != want {
+					r.issue(outcome.Error, outcome.CodeInvalid, fmt.Sprintf("CapabilityStatement.rest[%d].resource[%d].searchParam[%d]", i, j, k),
+						"search parameter %s has type %s here, but its definition %s says %s", str(pm, "name"), t, def, want)
+				}
+			}
+		}
+	}
+}
