@@ -9,7 +9,12 @@
 //
 // The package does not load definitions or know terminology: the caller's
 // Env resolves canonical URLs and answers value-set membership and display
-// questions. Where a hook is missing or cannot decide, no error is raised.
+// questions. Where a hook is missing or cannot decide, no error is raised
+// (a value-set question that cannot be decided is a warning).
+//
+// A validator calls Validate for every QuestionnaireResponse it meets (it
+// finds the Questionnaire: contained "#id" or Env.Resolve of the canonical)
+// and CheckQuestionnaire for every Questionnaire, and appends the issues.
 package questionnaire
 
 import (
