@@ -124,7 +124,11 @@ func (c *checker) report(mr map[string]any, path string) {
 		c.add(outcome.Warning, outcome.CodeNotFound, path+".measure", "the Measure %s could not be found, so the MeasureReport was not checked against it", ref)
 		return
 	}
-	r := &reportRun{checker: c, mr: mr, m: m, typ: str(mr, "type")}
+	typ := str(mr, "type")
+	if typ == "patient-list" { // STU3 name of subject-list
+		typ = "subject-list"
+	}
+	r := &reportRun{checker: c, mr: mr, m: m, typ: typ}
 	scoring := codeOf(m["scoring"])
 	if !validScoring(scoring) {
 		c.add(outcome.Information, outcome.CodeBusinessRule, path+".measure", "the scoring of the Measure %s is unknown, so the measureScore values cannot be checked", ref)
@@ -222,9 +226,9 @@ func (r *reportRun) groups(path string) {
 			continue
 		}
 		k := -1
-		if rg["code"] != nil {
+		if rg["code"] != nil || rg["identifier"] != nil {
 			k = find(mgroups, func(mg map[string]any) bool {
-				return mg["code"] != nil && matchCoding(rg["code"], mg["code"])
+				return (mg["code"] != nil && matchCoding(rg["code"], mg["code"])) || sameIdentifier(rg["identifier"], mg["identifier"])
 			})
 		}
 		switch {
@@ -306,7 +310,7 @@ func (r *reportRun) populations(rg, mg map[string]any, path string) {
 
 // population checks count against subject results for the report type.
 func (r *reportRun) population(rp map[string]any, path string) {
-	subjects := len(list(rp["subjectResults"]))
+	subjects := len(list(rp["subjectResults"])) + len(list(rp["patients"])) // R4, STU3
 	if r.typ == "subject-list" {
 		if n, ok := integer(rp["count"]); ok && n != int64(subjects) {
 			r.add(outcome.Error, outcome.CodeBusinessRule, path, "mismatch between count %d and number of subjects %d", n, subjects)
@@ -323,7 +327,7 @@ func (r *reportRun) population(rp map[string]any, path string) {
 
 // score checks measureScore against the report type and the scoring.
 func (r *reportRun) score(rg, mg map[string]any, path string) {
-	ms, _ := rg["measureScore"].(map[string]any)
+	ms, isQuantity := rg["measureScore"].(map[string]any)
 	present := rg["measureScore"] != nil
 	sp := path + ".measureScore"
 	scoring := groupScoring(r.m, mg)
@@ -345,10 +349,20 @@ func (r *reportRun) score(rg, mg map[string]any, path string) {
 		r.add(outcome.Error, outcome.CodeRequired, path, "a measureScore is required when the scoring of the measure is '%s'", scoring)
 		return
 	}
-	if ms == nil {
-		return // not a Quantity: a structural error elsewhere
+	var value any
+	var hasValue bool
+	switch {
+	case isQuantity:
+		value, hasValue = ms["value"]
+	case scoring == "proportion":
+		// STU3: measureScore is a decimal
+		if d, ok := decimal(rg["measureScore"]); ok && (d.Sign() < 0 || d.Cmp(big.NewRat(1, 1)) > 0) {
+			r.add(outcome.Error, outcome.CodeValue, sp, "a proportion's measureScore must be between 0 and 1, not %s", d.FloatString(4))
+		}
+		return
+	default:
+		return
 	}
-	value, hasValue := ms["value"]
 	if !hasValue {
 		if ext := extension(ms, extDEQMScore); ext != nil {
 			value, hasValue = valueX(ext)
@@ -416,7 +430,9 @@ func (r *reportRun) stratifiers(rg, mg map[string]any, path string) {
 		if rs == nil {
 			continue
 		}
-		k := find(mstrats, func(ms map[string]any) bool { return matchStratifier(rs["code"], ms["code"]) })
+		k := find(mstrats, func(ms map[string]any) bool {
+			return matchStratifier(rs["code"], ms["code"]) || sameIdentifier(rs["identifier"], ms["identifier"])
+		})
 		switch {
 		case k < 0:
 			r.add(outcome.Error, outcome.CodeBusinessRule, sp, "the stratifier should have a code that matches a stratifier definition of the Measure's group (code %s)", display(rs["code"]))
@@ -438,10 +454,9 @@ func (r *reportRun) stratifiers(rg, mg map[string]any, path string) {
 	}
 }
 
-// matchStratifier matches a report stratifier's code (0..* CodeableConcept in
-// R4, a single one in STU3) to a Measure stratifier's code (a CodeableConcept
-// in R4, an identifier in STU3): by a shared system and code, or by text when
-// neither has codings.
+// matchStratifier matches a report stratifier's code (0..* CodeableConcept)
+// to a Measure stratifier's code: by a shared system and code, or by text
+// when neither has codings.
 func matchStratifier(report, def any) bool {
 	if def == nil {
 		return false
@@ -463,14 +478,16 @@ func matchStratifier(report, def any) bool {
 				return true
 			}
 		}
-		if did, ok := def.(map[string]any); ok && str(did, "value") != "" {
-			// STU3 Measure.group.stratifier.identifier
-			if rm, ok := rc.(map[string]any); ok && str(rm, "value") == str(did, "value") && str(rm, "system") == str(did, "system") {
-				return true
-			}
-		}
 	}
 	return false
+}
+
+// sameIdentifier matches two Identifiers by value and system (STU3 names
+// groups and stratifiers by identifier instead of code).
+func sameIdentifier(a, b any) bool {
+	am, _ := a.(map[string]any)
+	bm, _ := b.(map[string]any)
+	return am != nil && bm != nil && str(am, "value") != "" && str(am, "value") == str(bm, "value") && str(am, "system") == str(bm, "system")
 }
 
 // ---- small tree helpers ----
@@ -605,9 +622,13 @@ func display(v any) string {
 	return ""
 }
 
+// idNote names a definition by its id or (STU3) identifier for a message.
 func idNote(m map[string]any) string {
 	if id := str(m, "id"); id != "" {
 		return fmt.Sprintf(" (id = '%s')", id)
+	}
+	if im, ok := get(m, "identifier").(map[string]any); ok && str(im, "value") != "" {
+		return fmt.Sprintf(" (identifier = '%s')", str(im, "value"))
 	}
 	return ""
 }

@@ -106,6 +106,9 @@ func TestCheckMeasureReport(t *testing.T) {
 		{"id":"s2","code":{"text":"gender"}}],`)
 	ratioUnit := `{"resourceType":"Measure","url":"http://example.org/Measure/m","extension":[{"url":"http://hl7.org/fhir/StructureDefinition/questionnaire-unit","valueCoding":{"system":"http://unitsofmeasure.org","code":"d"}}],
 		"scoring":{"coding":[{"code":"ratio"}]},"group":[{"population":[{"code":` + pop("numerator") + `}]}]}`
+	stu3Groups := `{"resourceType":"Measure","url":"http://example.org/Measure/m","scoring":{"coding":[{"code":"cohort"}]},"group":[
+		{"identifier":{"value":"g1"},"population":[{"code":` + pop("initial-population") + `}],"stratifier":[{"identifier":{"value":"s1"}}]},
+		{"identifier":{"value":"g2"},"population":[{"code":` + pop("initial-population") + `}]}]}`
 	groupA := `{"code":{"coding":[{"system":"http://example.org/g","code":"a"}]},"population":[{"code":` + pop("initial-population") + `,"count":1}]}`
 	groupB := `{"code":{"coding":[{"system":"http://example.org/g","code":"b"}]},"population":[{"code":` + pop("initial-population") + `,"count":1}]}`
 	report := func(typ, groups string, extra string) string {
@@ -188,6 +191,16 @@ func TestCheckMeasureReport(t *testing.T) {
 			[]want{{outcome.Warning, "MeasureReport.improvementNotation", "differs"}}},
 		{"group scoring extension overrides", strings.Replace(proportion, `"group":[{`, `"group":[{"extension":[{"url":"http://hl7.org/fhir/uv/cqm/StructureDefinition/cqm-scoring","valueCodeableConcept":{"coding":[{"code":"cohort"}]}}],`, 1),
 			report("summary", `{"population":[`+ip(`,"count":2`)+`,{"code":`+pop("denominator")+`,"count":2},{"code":`+pop("numerator")+`,"count":1}]}`, ""), nil},
+		{"STU3 patient-list count mismatch", cohort, report("patient-list", `{"population":[`+ip(`,"count":2,"patients":{"reference":"List/l"}`)+`]}`, ""),
+			[]want{{outcome.Error, "MeasureReport.group[0].population[0]", "count 2 and number of subjects 1"}}},
+		{"STU3 groups and stratifiers matched by identifier", stu3Groups, report("summary",
+			`{"identifier":{"value":"g2"},"population":[`+ip(`,"count":1`)+`]},{"identifier":{"value":"g1"},"population":[`+ip(`,"count":1`)+`],"stratifier":[{"identifier":{"value":"s1"}}]}`, ""), nil},
+		{"STU3 stratifier identifier unknown", stu3Groups, report("summary",
+			`{"identifier":{"value":"g2"},"population":[`+ip(`,"count":1`)+`]},{"identifier":{"value":"g1"},"population":[`+ip(`,"count":1`)+`],"stratifier":[{"identifier":{"value":"s9"}}]}`, ""),
+			[]want{{outcome.Error, "MeasureReport.group[1].stratifier[0]", "should have a code"},
+				{outcome.Error, "MeasureReport.group[1]", "stratifier with code '' (identifier = 's1')"}}},
+		{"STU3 decimal proportion score out of range", proportion, report("summary", `{"population":[`+ip(`,"count":2`)+`,{"code":`+pop("denominator")+`,"count":2},{"code":`+pop("numerator")+`,"count":1}],"measureScore":2.5}`, ""),
+			[]want{{outcome.Error, "MeasureReport.group[0].measureScore", "between 0 and 1, not 2.5000"}}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
