@@ -300,8 +300,10 @@ func TestManifestBundleCases(t *testing.T) {
 	if worsened > 0 {
 		t.Errorf("bundle.Check turned %d agreeing verdicts into disagreements", worsened)
 	}
-	if merged <= alone {
-		t.Errorf("bundle.Check fixed no verdict (%d/%d before and after)", alone, total)
+	// The validator now runs bundle.Check itself, so "alone" includes it;
+	// what must hold is that the Bundle rules keep the verdicts they fixed.
+	if merged < 7 {
+		t.Errorf("only %d/%d bundle cases agree with the Java validator, want at least 7", merged, total)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/bcbench/bcbench/profiles/bundle"
 	"strconv"
 	"strings"
 
@@ -95,6 +96,7 @@ func (r *run) resource(res map[string]any, path string, base *structure, profile
 	switch str(res, "resourceType") {
 	case "Bundle":
 		r.bundle(res, path)
+		r.issues(bundle.CheckAt(res, r.v.version, path))
 	case "QuestionnaireResponse":
 		r.questionnaireResponse(res, path)
 	}
@@ -903,4 +905,15 @@ func (r *run) valuePresence(it item, e *elem) {
 		}
 	}
 	r.issue(outcome.Error, outcome.CodeRequired, it.path, "%s has no value, and none of the extensions allowed in its place (%s) (%s)", e.path, strings.Join(e.valueAlternatives, ", "), label(e))
+}
+
+// issues adds the findings of a rule package to the outcome.
+func (r *run) issues(found []outcome.Issue) {
+	for _, is := range found {
+		loc := ""
+		if len(is.Expression) > 0 {
+			loc = is.Expression[0]
+		}
+		r.issue(is.Severity, is.Code, loc, "%s", is.Diagnostics)
+	}
 }
