@@ -606,6 +606,30 @@ func TestHostileCandidates(t *testing.T) {
 				}
 				return false
 			}},
+		{name: "JSON nested 100000 deep on every FHIR request", code: 1, want: "verdict", errored: []string{"INH-01"},
+			misbehave: func(w http.ResponseWriter, r *http.Request) bool {
+				if isFHIR(r) {
+					w.Header().Set("Content-Type", "application/fhir+json")
+					fmt.Fprint(w, `{"resourceType":"Bundle","type":"searchset","entry":`+strings.Repeat("[", 100000)+strings.Repeat("]", 100000)+`}`)
+					return true
+				}
+				return false
+			}},
+		{name: "endless paging of 30 MB pages", code: 1, want: "verdict", noPass: []string{"INH-01"},
+			knownBug: "harness (*FHIR).Search keeps every entry of up to 50 next pages of 32 MB each with no total bound (3.6 GB peak, 24 s for one search; results cached per scenario)",
+			misbehave: func(w http.ResponseWriter, r *http.Request) bool {
+				if isSearch(r, "Patient") {
+					w.Header().Set("Content-Type", "application/fhir+json")
+					fmt.Fprintf(w, `{"resourceType":"Bundle","type":"searchset","link":[{"relation":"next","url":"http://%s/fhir/Patient?page=%d"}],"entry":[`, r.Host, len(r.URL.Query().Get("page"))+1)
+					entry := []byte(`{"resource":{"resourceType":"Patient","id":"p","active":true}},`)
+					for n := 0; n < 30<<20; n += len(entry) {
+						w.Write(entry)
+					}
+					fmt.Fprint(w, `{"resource":{"resourceType":"Patient","id":"q"}}]}`)
+					return true
+				}
+				return false
+			}},
 		{name: "adapter answers 500 with script and control characters", code: 1, want: "verdict", noPass: []string{"ADP-01"},
 			misbehave: func(w http.ResponseWriter, r *http.Request) bool {
 				if strings.HasSuffix(r.URL.Path, "/events") {
@@ -854,6 +878,54 @@ func TestSignalWhileReadingABlockedInput(t *testing.T) {
 			if took := time.Since(sent); took > 5*time.Second {
 				t.Errorf("bcbench run took %s to end after %s", took, sig)
 			}
+		})
+	}
+}
+
+// TestHostileCommandCandidate: a candidate started as a command that dies
+// at once printing terminal escapes and script, or floods its output and
+// never listens, gives a clean one-line start error (exit 2) and a
+// results.json.
+func TestHostileCommandCandidate(t *testing.T) {
+	sh, err := exec.LookPath("sh")
+	if err != nil {
+		t.Skip("no sh to play a hostile command candidate")
+	}
+	cases := []struct {
+		name     string
+		script   string
+		want     string
+		notWant  string
+		knownBug string
+	}{
+		{name: "dies printing escapes and script", script: `printf '\033[2J\033]0;gekaapt\007<script>alert(1)</script>\r\n'; exit 3`, want: "exit status 3"},
+		{name: "floods its output and never listens", script: `yes '<script>alert(1)</script>'`, want: "startup timeout"},
+		{name: "dies at once: not called a timeout", script: `exit 4`, want: "exit status 4", notWant: "timeout",
+			knownBug: "harness Launch calls cancel() before testing sctx.Err(), so every start error ends in \"(startup timeout …)\", also a process that died at once"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			skipKnownBug(t, tc.knownBug)
+			dir := t.TempDir()
+			manifest := filepath.Join(dir, "candidate.yaml")
+			doc := fmt.Sprintf("name: boos\nroles:\n  xis:\n    command: {path: %q, args: [\"-c\", %q]}\n", sh, tc.script)
+			if err := os.WriteFile(manifest, []byte(doc), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			out := filepath.Join(dir, "out")
+			r := runHostile(t, 60*time.Second, "run", "--candidate", manifest, "--out", out, "--quiet", "--startup-timeout", "2s", "--scenario", "ongecompliceerd")
+			r.check(t, exitSetup, tc.want, 1)
+			if tc.notWant != "" && strings.Contains(r.stderr, tc.notWant) {
+				t.Errorf("stderr says %q: %s", tc.notWant, r.stderr)
+			}
+			if strings.ContainsAny(r.stderr, "\r\a") {
+				t.Errorf("stderr carries the candidate's control characters: %q", r.stderr)
+			}
+			res := readResults(t, out)
+			if res.Verdict == reports.VerdictPass || len(res.Problems) == 0 {
+				t.Errorf("verdict %s with problems %v", res.Verdict, res.Problems)
+			}
+			inertReport(t, out)
 		})
 	}
 }

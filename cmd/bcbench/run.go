@@ -177,6 +177,7 @@ func run(ctx context.Context, f runFlags, stderr, stdout io.Writer) error {
 	evidenceDir := filepath.Join(f.out, "evidence")
 	cand, err := launch(ctx, manifest, profile.Limits, evidenceDir, func(format string, args ...any) { progress(fmt.Sprintf(format, args...)) })
 	if err != nil {
+		err = errors.New(plainText(err.Error())) // it may quote the candidate's output
 		in.Problems = append(in.Problems, "starting the candidate: "+err.Error())
 		in.Evidence = evidence(f.out)
 		return finish(exitSetup, fmt.Errorf("starting the candidate: %w", err))
@@ -190,7 +191,7 @@ func run(ctx context.Context, f runFlags, stderr, stdout io.Writer) error {
 		stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 		defer cancel()
 		if err := cand.Stop(stopCtx); err != nil {
-			in.Problems = append(in.Problems, "stopping the candidate: "+err.Error())
+			in.Problems = append(in.Problems, "stopping the candidate: "+plainText(err.Error()))
 		}
 		in.Evidence = evidence(f.out)
 	}
@@ -217,6 +218,7 @@ func run(ctx context.Context, f runFlags, stderr, stdout io.Writer) error {
 	}
 	spec.SetTimeout(profile.Limits.SpecTimeout)
 	if err := env.Replay(ctx, func(s string) { progress("registreren: " + s) }); err != nil {
+		err = errors.New(plainText(err.Error()))
 		in.Problems = append(in.Problems, "replaying the scenarios: "+err.Error())
 		stopCandidate()
 		return finish(exitSetup, err)
@@ -230,7 +232,7 @@ func run(ctx context.Context, f runFlags, stderr, stdout io.Writer) error {
 		return withCode(exitSetup, err) // nothing ran: a defect of the bench's specs
 	}
 	if err != nil {
-		in.Problems = append(in.Problems, "running the specs: "+err.Error())
+		in.Problems = append(in.Problems, "running the specs: "+plainText(err.Error()))
 	}
 	for _, o := range outcomes {
 		in.Specs = append(in.Specs, reports.SpecOutcome{
@@ -247,6 +249,18 @@ func run(ctx context.Context, f runFlags, stderr, stdout io.Writer) error {
 	err = finish(exitFail, nil)
 	progress("klaar")
 	return err
+}
+
+// plainText makes a message that may quote a candidate (its output, its
+// answers) safe for a terminal and for one line: control characters, such as
+// the escape that starts a terminal command, become spaces.
+func plainText(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
+			return ' '
+		}
+		return r
+	}, s)
 }
 
 // maxPopulation bounds --population: each pregnancy is a few dozen requests,
