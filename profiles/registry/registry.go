@@ -305,6 +305,19 @@ func readTarball(path string, pkg *Package) ([]file, error) {
 	return files, nil
 }
 
+// flexString reads a JSON string and ignores any other value (Measure.type
+// is a list of concepts, StructureDefinition.type a string).
+type flexString string
+
+// UnmarshalJSON keeps a string and drops anything else.
+func (f *flexString) UnmarshalJSON(b []byte) error {
+	var s string
+	if json.Unmarshal(b, &s) == nil {
+		*f = flexString(s)
+	}
+	return nil
+}
+
 // header is the part of a conformance resource the index needs.
 type header struct {
 	ResourceType   string `json:"resourceType"`
@@ -312,8 +325,8 @@ type header struct {
 	Version        string `json:"version"`
 	Name           string `json:"name"`
 	ID             string `json:"id"`
-	Type           string `json:"type"`
-	Kind           string `json:"kind"`
+	Type           flexString `json:"type"`
+	Kind           string     `json:"kind"`
 	Derivation     string `json:"derivation"`
 	BaseDefinition string `json:"baseDefinition"`
 	FHIRVersion    string `json:"fhirVersion"`
@@ -387,12 +400,12 @@ func entry(f file, fhirVersion string) (*Entry, error) {
 		}
 		str := func(k string) string { s, _ := tree[k].(string); return s }
 		h = header{ResourceType: rt, URL: str("url"), Version: str("version"), Name: str("name"), ID: str("id"),
-			Type: str("type"), Kind: str("kind"), Derivation: str("derivation"), BaseDefinition: str("baseDefinition"), FHIRVersion: str("fhirVersion")}
+			Type: flexString(str("type")), Kind: str("kind"), Derivation: str("derivation"), BaseDefinition: str("baseDefinition"), FHIRVersion: str("fhirVersion")}
 		e.tree = tree
 		e.xml = true
 	}
 	e.ResourceType, e.URL, e.Version, e.Name, e.ID = h.ResourceType, h.URL, h.Version, h.Name, h.ID
-	e.Type, e.Kind, e.Derivation, e.BaseDefinition, e.FHIRVersion = h.Type, h.Kind, h.Derivation, h.BaseDefinition, h.FHIRVersion
+	e.Type, e.Kind, e.Derivation, e.BaseDefinition, e.FHIRVersion = string(h.Type), h.Kind, h.Derivation, h.BaseDefinition, h.FHIRVersion
 	return e, nil
 }
 

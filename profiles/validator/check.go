@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"github.com/bcbench/bcbench/profiles/bundle"
+	"github.com/bcbench/bcbench/profiles/measure"
+	"github.com/bcbench/bcbench/profiles/questionnaire"
 	"strconv"
 	"strings"
 
@@ -98,7 +100,11 @@ func (r *run) resource(res map[string]any, path string, base *structure, profile
 		r.bundle(res, path)
 		r.issues(bundle.CheckAt(res, r.v.version, path))
 	case "QuestionnaireResponse":
-		r.questionnaireResponse(res, path)
+		r.issues(questionnaire.Validate(r.ctx, res, r.questionnaireEnv(path)))
+	case "Questionnaire":
+		r.issues(questionnaire.CheckQuestionnaire(res, path))
+	case "MeasureReport", "Measure":
+		r.issues(measure.CheckAt(r.ctx, res, path, r.v.reg.Resource))
 	}
 	var usable []*structure
 	for _, p := range profiles {
@@ -916,4 +922,23 @@ func (r *run) issues(found []outcome.Issue) {
 		}
 		r.issue(is.Severity, is.Code, loc, "%s", is.Diagnostics)
 	}
+}
+
+// questionnaireEnv gives the QuestionnaireResponse rules the validator's
+// definitions and terminology.
+func (r *run) questionnaireEnv(path string) questionnaire.Env {
+	env := questionnaire.Env{Path: path, FHIRVersion: r.v.version, Resolve: r.v.reg.Resource, IsResourceType: r.v.isResourceType,
+		MemberOf: func(vs, system, code string) (bool, bool) {
+			res := r.validateCode(vs, terminology.Coding{System: system, Code: code})
+			return res.Outcome == terminology.Member, res.Outcome != terminology.Unknown
+		}}
+	if cs, ok := r.v.term.(interface {
+		ValidateCodeInSystem(terminology.Coding) terminology.Result
+	}); ok {
+		env.DisplayOK = func(system, code, display string) (bool, bool) {
+			res := cs.ValidateCodeInSystem(terminology.Coding{System: system, Code: code, Display: display})
+			return res.DisplayWarning == "", res.Outcome == terminology.Member
+		}
+	}
+	return env
 }
