@@ -320,16 +320,16 @@ func (f *flexString) UnmarshalJSON(b []byte) error {
 
 // header is the part of a conformance resource the index needs.
 type header struct {
-	ResourceType   string `json:"resourceType"`
-	URL            string `json:"url"`
-	Version        string `json:"version"`
-	Name           string `json:"name"`
-	ID             string `json:"id"`
+	ResourceType   string     `json:"resourceType"`
+	URL            string     `json:"url"`
+	Version        string     `json:"version"`
+	Name           string     `json:"name"`
+	ID             string     `json:"id"`
 	Type           flexString `json:"type"`
 	Kind           string     `json:"kind"`
-	Derivation     string `json:"derivation"`
-	BaseDefinition string `json:"baseDefinition"`
-	FHIRVersion    string `json:"fhirVersion"`
+	Derivation     string     `json:"derivation"`
+	BaseDefinition string     `json:"baseDefinition"`
+	FHIRVersion    string     `json:"fhirVersion"`
 }
 
 // index extracts headers of files in parallel; non-conformance files become nil.
