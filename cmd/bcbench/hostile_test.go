@@ -929,3 +929,108 @@ func TestHostileCommandCandidate(t *testing.T) {
 		})
 	}
 }
+
+// TestHostileClientsOfTheReference: `reference serve` answers garbage,
+// endless, huge and deeply nested requests with a 4xx, stays up, and ends
+// cleanly on SIGTERM.
+func TestHostileClientsOfTheReference(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, "reference", "serve", "--addr", "127.0.0.1:0")
+	cmd.Env = append(os.Environ(), "XDG_CONFIG_HOME="+filepath.Join(t.TempDir(), "config"))
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	line := make([]byte, 512)
+	n, err := stdout.Read(line)
+	if err != nil {
+		t.Fatalf("reading the listening address: %v", err)
+	}
+	var base string
+	for _, w := range strings.Fields(string(line[:n])) {
+		if strings.HasPrefix(w, "http://") {
+			base = w
+		}
+	}
+	if base == "" {
+		t.Fatalf("no address in %q", line[:n])
+	}
+	go io.Copy(io.Discard, stdout)
+
+	// A second server on the same address fails cleanly.
+	addr := strings.TrimPrefix(base, "http://")
+	r := runHostile(t, 10*time.Second, "reference", "serve", "--addr", addr)
+	r.check(t, exitSetup, "address already in use", 1)
+
+	client := &http.Client{Timeout: 10 * time.Second}
+	cases := []struct {
+		name string
+		body func() io.Reader
+	}{
+		{"binary garbage", func() io.Reader { return bytes.NewReader(bytes.Repeat([]byte{0xff, 0x00, 0x1b}, 10000)) }},
+		{"JSON nested 100000 deep", func() io.Reader {
+			return strings.NewReader(strings.Repeat(`{"a":`, 100000) + "1" + strings.Repeat("}", 100000))
+		}},
+		{"64 MB of spaces", func() io.Reader { return io.LimitReader(repeatReader(' '), 64<<20) }},
+		{"endless body", func() io.Reader { return repeatReader('[') }},
+		{"script in every field", func() io.Reader {
+			return strings.NewReader(`{"scenario":"<script>","event":"<script>","type":"<script>alert(1)</script>","client":{"bsn":"<script>"}}`)
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			resp, err := client.Post(base+"/bench/events", "application/json", tc.body())
+			if err != nil {
+				// An endless body may be cut off by the server once it has
+				// answered; what matters is that it stays up.
+				t.Logf("POST: %v", err)
+			} else {
+				io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
+				resp.Body.Close()
+				if resp.StatusCode < 400 || resp.StatusCode >= 500 {
+					t.Errorf("status %d, want a 4xx", resp.StatusCode)
+				}
+			}
+			health, err := client.Get(base + "/bench/health")
+			if err != nil {
+				t.Fatalf("the reference is down after %s: %v", tc.name, err)
+			}
+			health.Body.Close()
+			if health.StatusCode != http.StatusOK {
+				t.Fatalf("health %d after %s", health.StatusCode, tc.name)
+			}
+		})
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	err = cmd.Wait()
+	if ctx.Err() != nil {
+		t.Fatalf("reference serve did not end after SIGTERM")
+	}
+	if err != nil {
+		t.Errorf("reference serve after SIGTERM: %v\n%s", err, stderr.String())
+	}
+	for _, bad := range []string{"panic:", "goroutine "} {
+		if strings.Contains(stderr.String(), bad) {
+			t.Errorf("stderr contains %q:\n%s", bad, stderr.String())
+		}
+	}
+}
+
+// repeatReader is an endless stream of one byte.
+type repeatReader byte
+
+func (r repeatReader) Read(p []byte) (int, error) {
+	for i := range p {
+		p[i] = byte(r)
+	}
+	return len(p), nil
+}
