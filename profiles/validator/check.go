@@ -32,6 +32,8 @@ type run struct {
 	errs  int
 	// security: text that looks like HTML in strings is an error
 	security bool
+	// noHTMLInMarkdown: HTML in markdown is an error, not a warning
+	noHTMLInMarkdown bool
 
 	containers []map[string]any // resources holding the one being validated
 	checked    map[memoKey]bool // primitive formats and invariants already evaluated, by location
@@ -72,7 +74,7 @@ func (r *run) issue(sev, code, path, format string, args ...any) {
 
 // trial validates with fn without reporting and says whether it found no error.
 func (r *run) trial(fn func(t *run)) bool {
-	t := &run{v: r.v, ctx: r.ctx, out: r.out, xml: r.xml, root: r.root, seen: r.seen, nest: r.nest, quiet: true, security: r.security}
+	t := &run{v: r.v, ctx: r.ctx, out: r.out, xml: r.xml, root: r.root, seen: r.seen, nest: r.nest, quiet: true, security: r.security, noHTMLInMarkdown: r.noHTMLInMarkdown}
 	fn(t)
 	return t.errs == 0
 }

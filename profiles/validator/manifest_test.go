@@ -19,12 +19,17 @@ const manifestFloor = 80.0
 
 // manifestCase is the part of a fhir-test-cases validator test we use.
 type manifestCase struct {
-	Name       string          `json:"name"`
-	File       string          `json:"file"`
-	Version    string          `json:"version"`
-	Module     string          `json:"module"`
-	Comments   bool            `json:"allow-comments"`
-	Security   bool            `json:"security-checks"`
+	Name       string `json:"name"`
+	File       string `json:"file"`
+	Version    string `json:"version"`
+	Module     string `json:"module"`
+	Comments   bool   `json:"allow-comments"`
+	Security   bool   `json:"security-checks"`
+	NoHTML     bool   `json:"noHtmlInMarkdown"`
+	BundleRule *struct {
+		Rule    string `json:"rule"`
+		Profile string `json:"profile"`
+	} `json:"bundle-param"`
 	UseTest    *bool           `json:"use-test"`
 	Supporting []string        `json:"supporting"`
 	Profiles   []string        `json:"profiles"`
@@ -158,7 +163,7 @@ func TestManifestAgreement(t *testing.T) {
 			total++
 			mod := byModule[c.Module]
 			mod[1]++
-			out := v.Validate(context.Background(), input, Request{Profiles: profiles, AllowComments: c.Comments, SecurityChecks: c.Security})
+			out := v.Validate(context.Background(), input, Request{Profiles: profiles, AllowComments: c.Comments, SecurityChecks: c.Security, NoHTMLInMarkdown: c.NoHTML, BundleRules: bundleRules(c)})
 			got := len(out.Errors())
 			if (got > 0) == (want > 0) {
 				agree++
@@ -239,4 +244,12 @@ func profileURL(path string) string {
 		return ""
 	}
 	return reg.Entries()[0].URL
+}
+
+// bundleRules turns a case's bundle-param into the request's rules.
+func bundleRules(c manifestCase) []BundleRule {
+	if c.BundleRule == nil {
+		return nil
+	}
+	return []BundleRule{{Rule: c.BundleRule.Rule, Profile: c.BundleRule.Profile}}
 }

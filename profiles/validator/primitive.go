@@ -121,7 +121,11 @@ func (r *run) primitive(v any, code string, e *elem, path string) {
 		if tag := htmlTag.FindString(s); tag != "" {
 			switch {
 			case code == "markdown":
-				r.issue(outcome.Error, outcome.CodeSecurity, path, "%s: the markdown holds what looks like an embedded HTML tag (%s); markdown must not carry HTML", e.path, clip(tag))
+				sev := outcome.Warning
+				if r.noHTMLInMarkdown {
+					sev = outcome.Error
+				}
+				r.issue(sev, outcome.CodeSecurity, path, "%s: the markdown holds what looks like an embedded HTML tag (%s); the presentation layer should escape it", e.path, clip(tag))
 			case r.security:
 				r.issue(outcome.Error, outcome.CodeSecurity, path, "%s: the string holds what looks like an embedded HTML tag (%s), which security checks do not allow", e.path, clip(tag))
 			}

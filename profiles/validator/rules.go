@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/bcbench/bcbench/profiles/bundle"
 	"github.com/bcbench/bcbench/profiles/outcome"
+	"github.com/bcbench/bcbench/profiles/snapshot"
 )
 
 // rules applies the rules of particular resource types that no profile
@@ -63,6 +65,31 @@ func (r *run) capabilityRules(cs map[string]any) {
 						"search parameter %s has type %s here, but its definition %s says %s", str(pm, "name"), t, def, want)
 				}
 			}
+		}
+	}
+}
+
+// bundleRules validates the entries each rule selects against its profile.
+func (r *run) bundleRules(b map[string]any, rules []BundleRule) {
+	entries := asList(b["entry"])
+	for _, rule := range rules {
+		picked, err := bundle.Select(b, rule.Rule)
+		if err != nil {
+			r.issue(outcome.Error, outcome.CodeProcessing, "Bundle", "bundle rule %q: %v", rule.Rule, err)
+			continue
+		}
+		for _, i := range picked {
+			if i < 0 || i >= len(entries) {
+				continue
+			}
+			entry, _ := entries[i].(map[string]any)
+			res, _ := entry["resource"].(map[string]any)
+			rt := str(res, "resourceType")
+			base, err := r.v.comp.structure(snapshot.TypeURL(rt))
+			if res == nil || err != nil {
+				continue
+			}
+			r.resource(res, fmt.Sprintf("Bundle.entry[%d].resource", i), base, []string{rule.Profile}, false, res)
 		}
 	}
 }

@@ -107,6 +107,20 @@ type Request struct {
 	// values an error (the HL7 validator's security checks), for systems
 	// whose strings may end up in a web page unescaped.
 	SecurityChecks bool
+	// NoHTMLInMarkdown makes HTML tags in markdown an error (by default a
+	// warning: the presentation layer should escape them).
+	NoHTMLInMarkdown bool
+	// BundleRules validate chosen entries of a Bundle against a profile, as
+	// the HL7 validator's -bundle option does: Rule selects entries
+	// ("Type", "Type:N" or "Type:id", see profiles/bundle.Select).
+	BundleRules []BundleRule
+}
+
+// BundleRule asks for the Bundle entries a rule selects to be validated
+// against a profile.
+type BundleRule struct {
+	Rule    string
+	Profile string
 }
 
 // Validator validates resources. It is safe for concurrent use.
@@ -358,7 +372,7 @@ func jsonKind(v any) string {
 }
 
 func (v *Validator) validateTree(ctx context.Context, res map[string]any, isXML bool, req Request, out *outcome.OperationOutcome) *outcome.OperationOutcome {
-	r := &run{v: v, ctx: ctx, out: out, xml: isXML, seen: map[string]bool{}, security: req.SecurityChecks}
+	r := &run{v: v, ctx: ctx, out: out, xml: isXML, seen: map[string]bool{}, security: req.SecurityChecks, noHTMLInMarkdown: req.NoHTMLInMarkdown}
 	rt, _ := res["resourceType"].(string)
 	if rt == "" {
 		out.Add(outcome.Error, outcome.CodeStructure, "", "the resource has no resourceType")
@@ -377,6 +391,9 @@ func (v *Validator) validateTree(ctx context.Context, res map[string]any, isXML 
 	}
 	r.resource(res, rt, base, profiles, claimed, res)
 	r.rules(res, rt)
+	if rt == "Bundle" {
+		r.bundleRules(res, req.BundleRules)
+	}
 	if r.notEvaluated > 0 {
 		out.Add(outcome.Information, outcome.CodeNotSupported, rt,
 			"%d FHIRPath invariant evaluation(s) were not performed: %s", r.notEvaluated, r.notEvaluatedWhy)
