@@ -708,7 +708,8 @@ func inertReport(t *testing.T, out string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, bad := range []string{`<script>alert`, "\x1b[2J", "\x00"} {
+	// (A terminal escape in HTML is inert text; it matters on stderr.)
+	for _, bad := range []string{`<script>alert`, `<img src=x`, `<x>`, "\x00"} {
 		if bytes.Contains(html, []byte(bad)) {
 			t.Errorf("report.html contains %q from the candidate", bad)
 		}
@@ -719,11 +720,16 @@ func inertReport(t *testing.T, out string) {
 	}
 	dec := xml.NewDecoder(bytes.NewReader(junit))
 	for {
-		if _, err := dec.Token(); err == io.EOF {
+		tok, err := dec.Token()
+		if err == io.EOF {
 			break
-		} else if err != nil {
+		}
+		if err != nil {
 			t.Errorf("junit.xml is not well-formed XML: %v", err)
 			break
+		}
+		if el, ok := tok.(xml.StartElement); ok && (el.Name.Local == "x" || el.Name.Local == "script") {
+			t.Errorf("junit.xml has a <%s> element from the candidate", el.Name.Local)
 		}
 	}
 }
@@ -1033,4 +1039,33 @@ func (r repeatReader) Read(p []byte) (int, error) {
 		p[i] = byte(r)
 	}
 	return len(p), nil
+}
+
+// TestRenderStaysInertWithHostileValues: a results.json whose candidate
+// texts carry script, NUL and terminal escapes renders an inert report.html
+// and a well-formed junit.xml.
+func TestRenderStaysInertWithHostileValues(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "out")
+	if r := runHostile(t, 60*time.Second, "run", "--scenario", "ongecompliceerd", "--out", out, "--quiet"); r.code > 1 {
+		t.Fatalf("run: exit %d: %s", r.code, r.stderr)
+	}
+	data, err := os.ReadFile(filepath.Join(out, reports.ResultsFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const hostile = `<script>alert(1)</script>\u0000\u001b[2J]]><x>`
+	for _, field := range []string{`"name": "`, `"vendor": "`, `"reason": "`} {
+		data = bytes.ReplaceAll(data, []byte(field), []byte(field+hostile))
+	}
+	if !bytes.Contains(data, []byte(hostile)) {
+		t.Fatal("no field to put the hostile text in; results.json changed shape")
+	}
+	hostileResults := filepath.Join(t.TempDir(), reports.ResultsFile)
+	if err := os.WriteFile(hostileResults, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	rendered := t.TempDir()
+	r := runHostile(t, 30*time.Second, "report", "render", hostileResults, "--out", rendered)
+	r.check(t, exitPass, "", 1)
+	inertReport(t, rendered)
 }
