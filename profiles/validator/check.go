@@ -448,6 +448,12 @@ func (r *run) value(it item, e *elem, res map[string]any) {
 	r.fixedPattern(obj, e, it.path)
 	r.bindingCheck(obj, code, e, it.path)
 	r.bounds(obj, code, e, it.path)
+	if len(e.narrativeLanguage) > 0 {
+		r.narrativeLanguage(obj, e, it.path, res)
+	}
+	if e.narrativeSource != "" {
+		r.narrativeSource(obj, e, it.path)
+	}
 	if code == "Attachment" {
 		r.attachment(obj, it.path)
 	}

@@ -1,8 +1,10 @@
 package validator
 
 import (
+	"encoding/xml"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/bcbench/bcbench/profiles/bundle"
 	"github.com/bcbench/bcbench/profiles/outcome"
@@ -90,6 +92,110 @@ func (r *run) bundleRules(b map[string]any, rules []BundleRule) {
 				continue
 			}
 			r.resource(res, fmt.Sprintf("Bundle.entry[%d].resource", i), base, []string{rule.Profile}, false, res)
+		}
+	}
+}
+
+// narrativeLanguage checks the language sections of a narrative (the
+// top-level divs with a lang or xml:lang attribute) against the profile's
+// narrative-language-control: _yes requires sections, _no forbids them,
+// _resource requires one for the resource's language, and language codes
+// require one each.
+func (r *run) narrativeLanguage(narrative map[string]any, e *elem, path string, res map[string]any) {
+	div, _ := narrative["div"].(string)
+	langs := languageSections(div)
+	for _, rule := range e.narrativeLanguage {
+		switch rule {
+		case "_yes":
+			if len(langs) == 0 {
+				r.issue(outcome.Error, outcome.CodeBusinessRule, path, "the narrative has no language sections, but %s requires them", label(e))
+			}
+		case "_no":
+			if len(langs) > 0 {
+				r.issue(outcome.Error, outcome.CodeBusinessRule, path, "the narrative has language sections (%s), but %s does not allow them", strings.Join(langs, ", "), label(e))
+			}
+		case "_resource":
+			want := str(res, "language")
+			if want != "" && !slices.Contains(langs, want) {
+				r.issue(outcome.Error, outcome.CodeBusinessRule, path, "%s requires a narrative section for the resource's language %s, but found %s", label(e), want, strings.Join(langs, ", "))
+			}
+		default:
+			if !slices.Contains(langs, rule) {
+				r.issue(outcome.Error, outcome.CodeBusinessRule, path, "%s requires a narrative section in language %s, but found %s", label(e), rule, strings.Join(langs, ", "))
+			}
+		}
+	}
+}
+
+// languageSections returns the lang (or xml:lang) of every child of the
+// narrative's root div that has one.
+func languageSections(div string) []string {
+	dec := xml.NewDecoder(strings.NewReader(div))
+	dec.Strict = false
+	var langs []string
+	depth := 0
+	for range 100000 {
+		tok, err := dec.Token()
+		if err != nil {
+			break
+		}
+		switch t := tok.(type) {
+		case xml.StartElement:
+			depth++
+			if depth != 2 {
+				continue
+			}
+			for _, a := range t.Attr {
+				if a.Name.Local == "lang" && a.Value != "" && !slices.Contains(langs, a.Value) {
+					langs = append(langs, a.Value)
+				}
+			}
+		case xml.EndElement:
+			depth--
+		}
+	}
+	slices.Sort(langs)
+	return langs
+}
+
+// narrativeSource checks, for a profile with narrative-source-control, that
+// every top-level part of the narrative says where it comes from: an element
+// with class boilerplate, generated or original; bare text has no source.
+func (r *run) narrativeSource(narrative map[string]any, e *elem, path string) {
+	div, _ := narrative["div"].(string)
+	dec := xml.NewDecoder(strings.NewReader(div))
+	dec.Strict = false
+	depth := 0
+	for range 100000 {
+		tok, err := dec.Token()
+		if err != nil {
+			return
+		}
+		switch t := tok.(type) {
+		case xml.StartElement:
+			depth++
+			if depth != 2 {
+				continue
+			}
+			source := ""
+			for _, a := range t.Attr {
+				if a.Name.Local == "class" {
+					for _, c := range strings.Fields(a.Value) {
+						if c == "boilerplate" || c == "generated" || c == "original" {
+							source = c
+						}
+					}
+				}
+			}
+			if source == "" {
+				r.issue(outcome.Error, outcome.CodeBusinessRule, path, "a <%s> at the top of the narrative has no class boilerplate, generated or original to say its source, which %s requires", t.Name.Local, label(e))
+			}
+		case xml.EndElement:
+			depth--
+		case xml.CharData:
+			if depth == 1 && strings.TrimSpace(string(t)) != "" {
+				r.issue(outcome.Error, outcome.CodeBusinessRule, path, "the narrative text %q is not inside an element whose class says its source (boilerplate, generated or original), which %s requires", clip(strings.TrimSpace(string(t))), label(e))
+			}
 		}
 	}
 }

@@ -52,9 +52,15 @@ type elem struct {
 	// or else one of the listed extensions.
 	mustHaveValue     bool
 	valueAlternatives []string
-	minValue          any // minValue[x]
-	maxValue          any // maxValue[x]
-	owner             *structure
+	// narrativeLanguage is the narrative-language-control of a Narrative
+	// element: _yes, _no, _resource, or language codes.
+	narrativeLanguage []string
+	// narrativeSource is the narrative-source-control of a Narrative
+	// element: every top-level part of the narrative must say its source.
+	narrativeSource string
+	minValue        any // minValue[x]
+	maxValue        any // maxValue[x]
+	owner           *structure
 }
 
 type typeRef struct {
@@ -315,6 +321,12 @@ func newElem(raw map[string]any, s *structure) *elem {
 			e.minLength = toInt(xm["valueInteger"], 0)
 		case "http://hl7.org/fhir/5.0/StructureDefinition/extension-ElementDefinition.mustHaveValue":
 			e.mustHaveValue, _ = xm["valueBoolean"].(bool)
+		case "http://hl7.org/fhir/StructureDefinition/narrative-source-control":
+			e.narrativeSource = str(xm, "valueCode")
+		case "http://hl7.org/fhir/StructureDefinition/narrative-language-control":
+			if c := str(xm, "valueCode"); c != "" {
+				e.narrativeLanguage = append(e.narrativeLanguage, c)
+			}
 		case "http://hl7.org/fhir/5.0/StructureDefinition/extension-ElementDefinition.valueAlternatives":
 			if u := str(xm, "valueCanonical"); u != "" {
 				e.valueAlternatives = append(e.valueAlternatives, u)
