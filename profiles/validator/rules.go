@@ -3,10 +3,12 @@ package validator
 import (
 	"encoding/xml"
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 
 	"github.com/bcbench/bcbench/profiles/bundle"
+	"github.com/bcbench/bcbench/profiles/fhirpath"
 	"github.com/bcbench/bcbench/profiles/outcome"
 	"github.com/bcbench/bcbench/profiles/snapshot"
 )
@@ -19,6 +21,8 @@ func (r *run) rules(res map[string]any, rt string) {
 		r.searchParameterRules(res)
 	case "CapabilityStatement":
 		r.capabilityRules(res)
+	case "ValueSet":
+		r.valueSetParameterRules(res)
 	}
 }
 
@@ -199,3 +203,69 @@ func (r *run) narrativeSource(narrative map[string]any, e *elem, path string) {
 		}
 	}
 }
+
+// Extensions of parameterised ValueSets.
+const (
+	valueSetParameterURL = "http://hl7.org/fhir/tools/StructureDefinition/valueset-parameter"
+	expressionURL        = "http://hl7.org/fhir/StructureDefinition/cqf-expression"
+)
+
+// environmentVariables are the FHIRPath variables every expression may use.
+var environmentVariables = map[string]bool{"resource": true, "rootResource": true, "context": true, "ucum": true, "sct": true, "loinc": true}
+
+// valueSetParameterRules: the expressions in a parameterised ValueSet's
+// filters are FHIRPath and use only the parameters it declares.
+func (r *run) valueSetParameterRules(vs map[string]any) {
+	declared := map[string]bool{}
+	for _, x := range asList(vs["extension"]) {
+		xm, _ := x.(map[string]any)
+		if str(xm, "url") != valueSetParameterURL {
+			continue
+		}
+		for _, sub := range asList(xm["extension"]) {
+			sm, _ := sub.(map[string]any)
+			if str(sm, "url") == "name" {
+				declared[str(sm, "valueCode")] = true
+			}
+		}
+	}
+	compose, _ := vs["compose"].(map[string]any)
+	for _, part := range []string{"include", "exclude"} {
+		for i, inc := range asList(compose[part]) {
+			im, _ := inc.(map[string]any)
+			for j, f := range asList(im["filter"]) {
+				fm, _ := f.(map[string]any)
+				holder, _ := fm["_value"].(map[string]any)
+				for k, x := range asList(holder["extension"]) {
+					xm, _ := x.(map[string]any)
+					if str(xm, "url") != expressionURL {
+						continue
+					}
+					path := fmt.Sprintf("ValueSet.compose.%s[%d].filter[%d].extension[%d].value.ofType(Expression)", part, i, j, k)
+					ex, _ := xm["valueExpression"].(map[string]any)
+					r.filterExpression(ex, declared, path)
+				}
+			}
+		}
+	}
+}
+
+func (r *run) filterExpression(ex map[string]any, declared map[string]bool, path string) {
+	if lang := str(ex, "language"); lang != "text/fhirpath" {
+		r.issue(outcome.Error, outcome.CodeInvalid, path, "a ValueSet filter expression must be in text/fhirpath, not %q", lang)
+		return
+	}
+	expr := str(ex, "expression")
+	if _, err := fhirpath.Compile(expr); err != nil {
+		r.issue(outcome.Error, outcome.CodeInvalid, path, "the filter expression %q is not valid FHIRPath: %v", clip(expr), err)
+		return
+	}
+	for _, m := range variableRef.FindAllStringSubmatch(expr, -1) {
+		if name := m[1]; !declared[name] && !environmentVariables[name] {
+			r.issue(outcome.Error, outcome.CodeInvalid, path, "the filter expression refers to the parameter %s, which the ValueSet does not declare", name)
+		}
+	}
+}
+
+// variableRef finds %name references in a FHIRPath expression.
+var variableRef = regexp.MustCompile(`%([A-Za-z][A-Za-z0-9_-]*)`)
