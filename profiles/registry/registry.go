@@ -118,7 +118,7 @@ func DefaultCacheDir() string {
 // conformance lists the resource types the registry keeps.
 var conformance = map[string]bool{
 	"StructureDefinition": true, "ValueSet": true, "CodeSystem": true, "Questionnaire": true,
-	"SearchParameter": true, "Measure": true, "Library": true,
+	"SearchParameter": true, "Measure": true, "Library": true, "ImplementationGuide": true,
 }
 
 // skipDirs are folder names not searched in folders of resources.
@@ -329,7 +329,7 @@ type header struct {
 	Kind           string     `json:"kind"`
 	Derivation     string     `json:"derivation"`
 	BaseDefinition string     `json:"baseDefinition"`
-	FHIRVersion    string     `json:"fhirVersion"`
+	FHIRVersion    flexString `json:"fhirVersion"` // a list in ImplementationGuide
 }
 
 // index extracts headers of files in parallel; non-conformance files become nil.
@@ -400,12 +400,12 @@ func entry(f file, fhirVersion string) (*Entry, error) {
 		}
 		str := func(k string) string { s, _ := tree[k].(string); return s }
 		h = header{ResourceType: rt, URL: str("url"), Version: str("version"), Name: str("name"), ID: str("id"),
-			Type: flexString(str("type")), Kind: str("kind"), Derivation: str("derivation"), BaseDefinition: str("baseDefinition"), FHIRVersion: str("fhirVersion")}
+			Type: flexString(str("type")), Kind: str("kind"), Derivation: str("derivation"), BaseDefinition: str("baseDefinition"), FHIRVersion: flexString(str("fhirVersion"))}
 		e.tree = tree
 		e.xml = true
 	}
 	e.ResourceType, e.URL, e.Version, e.Name, e.ID = h.ResourceType, h.URL, h.Version, h.Name, h.ID
-	e.Type, e.Kind, e.Derivation, e.BaseDefinition, e.FHIRVersion = string(h.Type), h.Kind, h.Derivation, h.BaseDefinition, h.FHIRVersion
+	e.Type, e.Kind, e.Derivation, e.BaseDefinition, e.FHIRVersion = string(h.Type), h.Kind, h.Derivation, h.BaseDefinition, string(h.FHIRVersion)
 	return e, nil
 }
 

@@ -49,6 +49,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"sync"
 	"unicode"
@@ -125,6 +126,9 @@ type BundleRule struct {
 
 // Validator validates resources. It is safe for concurrent use.
 type Validator struct {
+	// globals are the profiles loaded ImplementationGuides declare for
+	// every resource of a type (ImplementationGuide.global), by type.
+	globals map[string][]string
 	reg     *registry.Registry
 	comp    *compiler
 	term    Terminology
@@ -182,6 +186,7 @@ func New(opts Options) (*Validator, error) {
 			v.rtypes[en.Type] = true
 		}
 	}
+	v.globals = globalProfiles(reg)
 	v.comp = &compiler{gen: snapshot.New(reg), src: reg, cache: map[string]*compiled{}}
 	v.term = opts.Terminology
 	if v.term == nil {
@@ -387,7 +392,7 @@ func (v *Validator) validateTree(ctx context.Context, res map[string]any, isXML 
 	profiles := req.Profiles
 	claimed := len(profiles) == 0
 	if claimed {
-		profiles = metaProfiles(res)
+		profiles = append(metaProfiles(res), v.globals[rt]...)
 	}
 	r.resource(res, rt, base, profiles, claimed, res)
 	r.rules(res, rt)
@@ -415,3 +420,25 @@ func metaProfiles(res map[string]any) []string {
 
 // isPrimitive reports whether a type code is a FHIR primitive.
 func isPrimitive(code string) bool { return code != "" && unicode.IsLower(rune(code[0])) }
+
+// globalProfiles reads ImplementationGuide.global of every loaded guide: the
+// profiles every resource of a type must conform to where the guide applies.
+func globalProfiles(reg *registry.Registry) map[string][]string {
+	out := map[string][]string{}
+	for _, en := range reg.Entries() {
+		if en.ResourceType != "ImplementationGuide" {
+			continue
+		}
+		ig, err := en.Tree()
+		if err != nil {
+			continue
+		}
+		for _, g := range asList(ig["global"]) {
+			gm, _ := g.(map[string]any)
+			if t, p := str(gm, "type"), str(gm, "profile"); t != "" && p != "" && !slices.Contains(out[t], p) {
+				out[t] = append(out[t], p)
+			}
+		}
+	}
+	return out
+}
