@@ -467,6 +467,13 @@ func (r *run) value(it item, e *elem, res map[string]any) {
 	}
 	r.object(obj, e, code, it.path, res)
 	r.invariants(e, obj, code, it.path, res)
+	if len(e.children) == 0 && !typeProfiled(e, code) {
+		// The constraints of the data type itself (per-1 on Period, qty-3
+		// on Quantity, eld-13 on ElementDefinition) live on the type's root.
+		if s, err := r.v.comp.structure(snapshot.TypeURL(code)); err == nil && s.root != nil && s.root != e {
+			r.invariants(s.root, obj, code, it.path, res)
+		}
+	}
 	if code == "Extension" {
 		if u, _ := obj["url"].(string); u == "" {
 			r.issue(outcome.Error, outcome.CodeStructure, it.path, "an extension must have a url")
@@ -949,4 +956,15 @@ func (r *run) questionnaireEnv(path string) questionnaire.Env {
 		}
 	}
 	return env
+}
+
+// typeProfiled says whether an element's type code carries profiles (whose
+// root constraints are checked with them).
+func typeProfiled(e *elem, code string) bool {
+	for _, t := range e.types {
+		if t.code == code && len(t.profiles) > 0 {
+			return true
+		}
+	}
+	return false
 }
