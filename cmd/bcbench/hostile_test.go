@@ -295,6 +295,8 @@ func TestHostileInputToEveryCommand(t *testing.T) {
 		{name: "run: key is 2 GB", args: []string{"run", "--key", f["huge.pub"]}, code: 2, want: "key"},
 		{name: "run: key is a public key", args: []string{"run", "--key", pub}, code: 2, want: "key"},
 		{name: "run: output is a file", args: []string{"run", "--out", f["garbage.json"]}, code: 2, want: "output folder"},
+		{name: "run: reference date in year 9999", args: []string{"run", "--reference-date", "9999-12-31", "--scenario", "ongecompliceerd"}, code: 2, want: "reference-date"},
+		{name: "run: reference date in year 0", args: []string{"run", "--reference-date", "0000-01-01", "--scenario", "ongecompliceerd"}, code: 2, want: "reference-date"},
 		{name: "run: reference date garbage", args: []string{"run", "--reference-date", "9999-99-99"}, code: 2, want: "reference-date"},
 		{name: "run: package is garbage", args: []string{"run", "--scenario", "ongecompliceerd", "--package", f["garbage.tgz"], "--profile", "zelftest-inhoud"}, code: 1, want: "verdict"},
 		{name: "run: package is 2 GB", args: []string{"run", "--scenario", "ongecompliceerd", "--package", f["huge.json"], "--profile", "zelftest-inhoud"}, code: 1, want: "verdict",

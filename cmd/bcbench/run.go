@@ -283,6 +283,9 @@ func lookupScenarios(ids []string) ([]*fixtures.Scenario, error) {
 	return out, nil
 }
 
+// maxReferenceYears bounds how far --reference-date may lie from today.
+const maxReferenceYears = 100
+
 func referenceDate(s string) (time.Time, error) {
 	if s == "" {
 		now := time.Now().In(fixtures.Amsterdam)
@@ -291,6 +294,12 @@ func referenceDate(s string) (time.Time, error) {
 	t, err := time.ParseInLocation(fixtures.DateLayout, s, fixtures.Amsterdam)
 	if err != nil {
 		return time.Time{}, fmt.Errorf("reading --reference-date: %w", err)
+	}
+	// The scenarios' events lie within a few years of day 0; far from today
+	// their dates leave what FHIR and JSON can carry (year 10000) and the
+	// bench, not the candidate, would break.
+	if now := time.Now(); t.Before(now.AddDate(-maxReferenceYears, 0, 0)) || t.After(now.AddDate(maxReferenceYears, 0, 0)) {
+		return time.Time{}, fmt.Errorf("reading --reference-date: %s is more than %d years from today", s, maxReferenceYears)
 	}
 	return t, nil
 }
