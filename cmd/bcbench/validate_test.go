@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"encoding/json"
+	"github.com/bcbench/bcbench/internal/shared"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -15,18 +16,7 @@ import (
 
 // corpusDir finds ../shared/corpus by walking up from the working directory.
 func corpusDir(t *testing.T) string {
-	dir, _ := os.Getwd()
-	for {
-		c := filepath.Join(dir, "shared", "corpus")
-		if st, err := os.Stat(c); err == nil && st.IsDir() {
-			return c
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("no shared/corpus found in a parent directory; the validate command needs the FHIR core package from it")
-		}
-		dir = parent
-	}
+	return shared.Corpus(t, "the validate command needs the FHIR core package from it")
 }
 
 func exitCode(err error) int {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/bcbench/bcbench/internal/shared"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -20,18 +21,7 @@ import (
 
 // corpus finds shared/corpus by walking up from the working directory.
 func corpus(t testing.TB) string {
-	dir, _ := os.Getwd()
-	for {
-		c := filepath.Join(dir, "shared", "corpus")
-		if st, err := os.Stat(c); err == nil && st.IsDir() {
-			return c
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("no shared/corpus found in a parent directory; corpus tests need the shared reference data")
-		}
-		dir = parent
-	}
+	return shared.Corpus(t, "corpus tests need the shared reference data")
 }
 
 // decodeTree reads JSON or FHIR XML into the tree Check takes.

@@ -2,6 +2,7 @@ package fhirxml
 
 import (
 	"encoding/json"
+	"github.com/bcbench/bcbench/internal/shared"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -154,18 +155,7 @@ func TestDecodeErrors(t *testing.T) {
 
 // corpus finds ../shared/corpus by walking up from the working directory.
 func corpus(t testing.TB) string {
-	dir, _ := os.Getwd()
-	for {
-		c := filepath.Join(dir, "shared", "corpus")
-		if st, err := os.Stat(c); err == nil && st.IsDir() {
-			return c
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("no shared/corpus found in a parent directory; corpus tests need the shared reference data")
-		}
-		dir = parent
-	}
+	return shared.Corpus(t, "corpus tests need the shared reference data")
 }
 
 // TestDecodeMatchesJSONTwins decodes the XML inputs of the FHIRPath suite that

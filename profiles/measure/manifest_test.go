@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/bcbench/bcbench/internal/shared"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,18 +18,7 @@ import (
 
 // corpus finds ../shared/corpus by walking up from the working directory.
 func corpus(t testing.TB) string {
-	dir, _ := os.Getwd()
-	for {
-		c := filepath.Join(dir, "shared", "corpus")
-		if st, err := os.Stat(c); err == nil && st.IsDir() {
-			return c
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("no shared/corpus found in a parent directory; the manifest test needs the shared reference data")
-		}
-		dir = parent
-	}
+	return shared.Corpus(t, "the manifest test needs the shared reference data")
 }
 
 // measureCase is the part of a fhir-test-cases validator test this test reads.

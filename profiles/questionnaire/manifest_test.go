@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/bcbench/bcbench/internal/shared"
 	"os"
 	"path/filepath"
 	"sort"
@@ -19,18 +20,7 @@ import (
 
 // corpusDir finds shared/corpus in a parent of the working directory.
 func corpusDir(t *testing.T) string {
-	dir, _ := os.Getwd()
-	for {
-		c := filepath.Join(dir, "shared", "corpus")
-		if st, err := os.Stat(c); err == nil && st.IsDir() {
-			return c
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("no shared/corpus in a parent directory: the questionnaire manifest test needs the HL7 validator test cases")
-		}
-		dir = parent
-	}
+	return shared.Corpus(t, "the questionnaire manifest test needs the HL7 validator test cases")
 }
 
 // testCase is the part of a validator manifest entry this test reads.

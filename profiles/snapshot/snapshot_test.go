@@ -1,7 +1,7 @@
 package snapshot
 
 import (
-	"os"
+	"github.com/bcbench/bcbench/internal/shared"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -12,18 +12,7 @@ import (
 
 // corpus finds ../shared/corpus by walking up from the working directory.
 func corpus(t testing.TB) string {
-	dir, _ := os.Getwd()
-	for {
-		c := filepath.Join(dir, "shared", "corpus")
-		if st, err := os.Stat(c); err == nil && st.IsDir() {
-			return c
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("no shared/corpus found in a parent directory; corpus tests need the shared reference data")
-		}
-		dir = parent
-	}
+	return shared.Corpus(t, "corpus tests need the shared reference data")
 }
 
 type mapResolver map[string]map[string]any

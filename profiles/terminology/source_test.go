@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"github.com/bcbench/bcbench/internal/shared"
 	"os"
 	"path/filepath"
 	"strings"
@@ -34,22 +35,7 @@ func (m mapSource) add(res map[string]any) {
 
 // corpusDir finds shared/corpus by walking up from the working directory.
 func corpusDir(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatalf("getting working directory: %v", err)
-	}
-	for {
-		c := filepath.Join(dir, "shared", "corpus")
-		if st, err := os.Stat(c); err == nil && st.IsDir() {
-			return c
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("no shared/corpus above the working directory; corpus tests need the reference corpus")
-		}
-		dir = parent
-	}
+	return shared.Corpus(t, "corpus tests need the reference corpus")
 }
 
 type loaded struct {
