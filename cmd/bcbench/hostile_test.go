@@ -461,6 +461,17 @@ func hostileCandidate(t *testing.T, misbehave func(w http.ResponseWriter, r *htt
 	return ts
 }
 
+// hang holds a request until the client goes away (at most a minute). It
+// reads the body first: only then does the server notice a closed
+// connection.
+func hang(r *http.Request) {
+	io.Copy(io.Discard, r.Body)
+	select {
+	case <-r.Context().Done():
+	case <-time.After(time.Minute):
+	}
+}
+
 // endless writes body forever (until the client goes away).
 func endless(w http.ResponseWriter, r *http.Request, contentType string, prefix, body []byte) {
 	w.Header().Set("Content-Type", contentType)
@@ -507,7 +518,7 @@ func TestHostileCandidates(t *testing.T) {
 		{name: "health hangs", code: 2, want: "startup timeout",
 			misbehave: func(w http.ResponseWriter, r *http.Request) bool {
 				if strings.HasSuffix(r.URL.Path, "/health") {
-					<-r.Context().Done()
+					hang(r)
 					return true
 				}
 				return false
@@ -641,6 +652,15 @@ func TestHostileCandidates(t *testing.T) {
 				return false
 			},
 			check: inertReport},
+		{name: "adapter events hang past the request timeout", code: 1, want: "verdict", errored: []string{"ADP-01"},
+			knownBug: "suites ADP-01 reports an adapter that hangs past the request timeout as fail, not error (design: hung past the request timeout → error)",
+			misbehave: func(w http.ResponseWriter, r *http.Request) bool {
+				if strings.HasSuffix(r.URL.Path, "/events") {
+					hang(r)
+					return true
+				}
+				return false
+			}},
 		{name: "adapter answers an endless body", code: 1, want: "verdict", noPass: []string{"ADP-01"},
 			misbehave: func(w http.ResponseWriter, r *http.Request) bool {
 				if strings.HasSuffix(r.URL.Path, "/events") {
@@ -1070,4 +1090,42 @@ func TestRenderStaysInertWithHostileValues(t *testing.T) {
 	r := runHostile(t, 30*time.Second, "report", "render", hostileResults, "--out", rendered)
 	r.check(t, exitPass, "", 1)
 	inertReport(t, rendered)
+}
+
+// TestPasswordInManifestURLStaysOutOfTheReport: a candidate URL with a
+// password in it (http://user:secret@host) must not put the password into
+// what the run writes.
+func TestPasswordInManifestURLStaysOutOfTheReport(t *testing.T) {
+	ref, err := xis.New(xis.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(ref)
+	defer ts.Close()
+	const secret = "geheim-wachtwoord-42"
+	manifest := attachManifest(t, strings.Replace(ts.URL, "http://", "http://beheerder:"+secret+"@", 1))
+	out := filepath.Join(t.TempDir(), "out")
+	r := runHostile(t, 60*time.Second, "run", "--candidate", manifest, "--out", out, "--quiet", "--scenario", "ongecompliceerd")
+	r.check(t, exitFail, "verdict", 1) // incomplete: no packages for PRF-01
+	if strings.Contains(r.stderr+r.stdout, secret) {
+		t.Errorf("the password is on the terminal")
+	}
+	readResults(t, out)
+	for _, f := range []struct{ name, bug string }{
+		{reports.ResultsFile, ""},
+		{reports.HTMLFile, ""},
+		{reports.JUnitFile, ""},
+		{"evidence/xis.har", "harness (*Proxy).WriteHAR puts the upstream URL with its password into the HAR comment (use url.Redacted)"},
+	} {
+		t.Run(f.name, func(t *testing.T) {
+			skipKnownBug(t, f.bug)
+			data, err := os.ReadFile(filepath.Join(out, f.name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if bytes.Contains(data, []byte(secret)) {
+				t.Errorf("%s contains the password from the manifest URL", f.name)
+			}
+		})
+	}
 }

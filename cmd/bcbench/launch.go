@@ -98,9 +98,19 @@ func launch(ctx context.Context, m *harness.Manifest, limits certification.Limit
 func identities(ids []harness.Identity) []reports.RoleIdentity {
 	out := make([]reports.RoleIdentity, 0, len(ids))
 	for _, i := range ids {
-		out = append(out, reports.RoleIdentity{Role: i.Role, Kind: i.Kind, Image: i.Image, Digest: i.Digest, Binary: i.Binary, SHA256: i.SHA256, URL: i.URL, Software: i.Software})
+		out = append(out, reports.RoleIdentity{Role: i.Role, Kind: i.Kind, Image: i.Image, Digest: i.Digest, Binary: i.Binary, SHA256: i.SHA256, URL: redactURL(i.URL), Software: i.Software})
 	}
 	return out
+}
+
+// redactURL hides a password written into a role's URL
+// (http://user:secret@host) before it goes into the report.
+func redactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil || u.User == nil {
+		return s
+	}
+	return u.Redacted()
 }
 
 // evidence lists the files in the output folder's evidence/ (written when the
