@@ -11,6 +11,7 @@ package main
 
 import (
 	"archive/tar"
+	"bufio"
 	"bytes"
 	"compress/gzip"
 	"context"
@@ -976,21 +977,21 @@ func TestHostileClientsOfTheReference(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer cmd.Process.Kill()
-	line := make([]byte, 512)
-	n, err := stdout.Read(line)
+	lines := bufio.NewReader(stdout)
+	line, err := lines.ReadString('\n')
 	if err != nil {
 		t.Fatalf("reading the listening address: %v", err)
 	}
 	var base string
-	for _, w := range strings.Fields(string(line[:n])) {
+	for _, w := range strings.Fields(line) {
 		if strings.HasPrefix(w, "http://") {
 			base = w
 		}
 	}
 	if base == "" {
-		t.Fatalf("no address in %q", line[:n])
+		t.Fatalf("no address in %q", line)
 	}
-	go io.Copy(io.Discard, stdout)
+	go io.Copy(io.Discard, lines)
 
 	// A second server on the same address fails cleanly.
 	addr := strings.TrimPrefix(base, "http://")
