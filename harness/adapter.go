@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -25,6 +26,10 @@ type Adapter struct {
 	// Token, when set, is sent as a bearer token.
 	Token string
 }
+
+// ErrNoAnswer marks an adapter call the candidate did not answer at all
+// (refused connection, timeout, broken transfer), as opposed to a refusal.
+var ErrNoAnswer = errors.New("no answer")
 
 // Receipt is what an adapter answers to a registration.
 type Receipt struct {
@@ -48,7 +53,7 @@ func (a *Adapter) Register(ctx context.Context, registration any) (Receipt, erro
 	req.Header.Set("Content-Type", "application/json")
 	reply, status, err := a.do(req)
 	if err != nil {
-		return Receipt{}, fmt.Errorf("registering event: %w", err)
+		return Receipt{}, fmt.Errorf("registering event: %w: %w", ErrNoAnswer, err)
 	}
 	if status != http.StatusOK && status != http.StatusCreated && status != http.StatusAccepted {
 		return Receipt{}, fmt.Errorf("registering event: adapter answered %d: %s", status, snippet(reply))

@@ -2,6 +2,8 @@ package harness
 
 import (
 	"context"
+	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -100,5 +102,23 @@ func TestAdapter(t *testing.T) {
 				t.Fatalf("Register() error = %v, want %q", err, tc.wantErr)
 			}
 		})
+	}
+}
+
+func TestAdapterSaysWhenThereWasNoAnswer(t *testing.T) {
+	ts := httptest.NewServer(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body) // so the server notices when the client gives up
+		<-r.Context().Done()
+	}))
+	defer ts.Close()
+	a := &Adapter{Base: ts.URL, Client: &http.Client{Timeout: 200 * time.Millisecond}}
+	if _, err := a.Register(context.Background(), map[string]string{"event": "e1"}); !errors.Is(err, ErrNoAnswer) {
+		t.Fatalf("Register() on a hanging adapter = %v, want ErrNoAnswer", err)
+	}
+	refusing := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(422) }))
+	defer refusing.Close()
+	a.Base = refusing.URL
+	if _, err := a.Register(context.Background(), map[string]string{"event": "e1"}); err == nil || errors.Is(err, ErrNoAnswer) {
+		t.Fatalf("Register() on a refusing adapter = %v, want an error that is not ErrNoAnswer", err)
 	}
 }

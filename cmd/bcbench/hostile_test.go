@@ -654,7 +654,6 @@ func TestHostileCandidates(t *testing.T) {
 			},
 			check: inertReport},
 		{name: "adapter events hang past the request timeout", code: 1, want: "verdict", errored: []string{"ADP-01"},
-			knownBug: "suites ADP-01 reports an adapter that hangs past the request timeout as fail, not error (design: hung past the request timeout → error)",
 			misbehave: func(w http.ResponseWriter, r *http.Request) bool {
 				if strings.HasSuffix(r.URL.Path, "/events") {
 					hang(r)

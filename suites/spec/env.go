@@ -112,6 +112,7 @@ func Current() *Env {
 // when set, hears which event is being sent.
 func (e *Env) Replay(ctx context.Context, progress func(string)) error {
 	e.replays = map[string]*Replay{}
+	unanswered := 0 // events in a row the candidate did not answer at all
 	for _, s := range e.Scenarios {
 		regs, err := s.Registrations(e.Reference)
 		if err != nil {
@@ -122,14 +123,27 @@ func (e *Env) Replay(ctx context.Context, progress func(string)) error {
 			if err := ctx.Err(); err != nil {
 				return fmt.Errorf("replaying %s: %w", s.ID, err)
 			}
-			if progress != nil {
-				progress(fmt.Sprintf("%s › %s", s.ID, r.Title))
-			}
 			ev := Replayed{Registration: r, Sent: time.Now()}
-			if e.Manual != nil {
+			switch {
+			case unanswered >= maxUnanswered:
+				// A candidate that stopped answering costs a few request
+				// timeouts, not one per event of every scenario.
+				ev.Err = fmt.Errorf("%w (it did not answer the last %d events)", ErrNotSent, unanswered)
+			case e.Manual != nil:
+				if progress != nil {
+					progress(fmt.Sprintf("%s › %s", s.ID, r.Title))
+				}
 				ev.Err = e.Manual(ctx, r)
-			} else {
+			default:
+				if progress != nil {
+					progress(fmt.Sprintf("%s › %s", s.ID, r.Title))
+				}
 				ev.Receipt, ev.Err = e.Adapter.Register(ctx, r)
+				if errors.Is(ev.Err, harness.ErrNoAnswer) {
+					unanswered++
+				} else {
+					unanswered = 0
+				}
 			}
 			rep.Events = append(rep.Events, ev)
 		}
@@ -137,6 +151,14 @@ func (e *Env) Replay(ctx context.Context, progress func(string)) error {
 	}
 	return nil
 }
+
+// ErrNotSent marks an event the replay did not send because the candidate
+// had stopped answering.
+var ErrNotSent = errors.New("not sent: the candidate stopped answering")
+
+// maxUnanswered is how many events in a row may go unanswered (timeout,
+// refused connection) before the replay stops sending.
+const maxUnanswered = 3
 
 // ReplayOf returns the replay of a scenario.
 func (e *Env) ReplayOf(id string) (*Replay, bool) {
