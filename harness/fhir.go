@@ -13,6 +13,14 @@ import (
 // maxFHIRReply bounds what the bench reads of one FHIR answer.
 const maxFHIRReply = 32 << 20
 
+// Bounds of one search over all its pages: a candidate cannot make the
+// bench hold more than this of one answer.
+const (
+	maxSearchBytes   = 64 << 20
+	maxSearchEntries = 10000
+	maxSearchPages   = 50
+)
+
 // FHIR is the bench's client for a candidate's FHIR REST API (JSON).
 type FHIR struct {
 	// Base is the FHIR base URL, e.g. http://127.0.0.1:8080/fhir.
@@ -50,12 +58,20 @@ func (f *FHIR) Read(ctx context.Context, typ, id string) (Resource, error) {
 // Search runs a type-level search and returns the entries' resources whose
 // search mode is match (or absent), following next links up to a bound.
 func (f *FHIR) Search(ctx context.Context, typ string, params url.Values) ([]Resource, error) {
-	bundle, err := f.get(ctx, url.PathEscape(typ), params)
-	if err != nil {
-		return nil, err
+	u := strings.TrimSuffix(f.Base, "/") + "/" + url.PathEscape(typ)
+	if len(params) > 0 {
+		u += "?" + params.Encode()
 	}
 	var out []Resource
+	total := 0
 	for page := 0; ; page++ {
+		bundle, size, err := f.fetch(ctx, u)
+		if err != nil {
+			return nil, err
+		}
+		if total += size; total > maxSearchBytes {
+			return nil, fmt.Errorf("searching %s: the answer runs past %d bytes over %d pages; the bench stops there", typ, maxSearchBytes, page+1)
+		}
 		if bundle["resourceType"] != "Bundle" || bundle["type"] != "searchset" {
 			return nil, fmt.Errorf("searching %s: answer is not a searchset Bundle (resourceType %v, type %v)", typ, bundle["resourceType"], bundle["type"])
 		}
@@ -73,13 +89,17 @@ func (f *FHIR) Search(ctx context.Context, typ string, params url.Values) ([]Res
 			}
 			out = append(out, res)
 		}
+		if len(out) > maxSearchEntries {
+			return nil, fmt.Errorf("searching %s: more than %d matches; the bench stops there", typ, maxSearchEntries)
+		}
 		next := linkURL(bundle, "next")
-		if next == "" || page >= 50 {
+		if next == "" {
 			return out, nil
 		}
-		if bundle, err = f.getURL(ctx, next); err != nil {
-			return nil, err
+		if page+1 >= maxSearchPages {
+			return nil, fmt.Errorf("searching %s: more than %d pages; the bench stops there", typ, maxSearchPages)
 		}
+		u = next
 	}
 }
 
@@ -97,25 +117,31 @@ func (f *FHIR) get(ctx context.Context, path string, params url.Values) (Resourc
 }
 
 func (f *FHIR) getURL(ctx context.Context, u string) (Resource, error) {
+	r, _, err := f.fetch(ctx, u)
+	return r, err
+}
+
+// fetch reads one FHIR answer and says how many bytes it had.
+func (f *FHIR) fetch(ctx context.Context, u string) (Resource, int, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
-		return nil, fmt.Errorf("building request for %s: %w", u, err)
+		return nil, 0, fmt.Errorf("building request for %s: %w", u, err)
 	}
 	req.Header.Set("Accept", "application/fhir+json")
 	body, status, err := send(f.Client, req, f.Token, maxFHIRReply)
 	if err != nil {
-		return nil, fmt.Errorf("GET %s: %w", u, err)
+		return nil, 0, fmt.Errorf("GET %s: %w", u, err)
 	}
 	if status != http.StatusOK {
-		return nil, &StatusError{URL: u, Status: status, Body: snippet(body)}
+		return nil, len(body), &StatusError{URL: u, Status: status, Body: snippet(body)}
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
 	var r Resource
 	if err := dec.Decode(&r); err != nil {
-		return nil, fmt.Errorf("decoding answer of %s: %w (body %s)", u, err, snippet(body))
+		return nil, len(body), fmt.Errorf("decoding answer of %s: %w (body %s)", u, err, snippet(body))
 	}
-	return r, nil
+	return r, len(body), nil
 }
 
 func linkURL(bundle Resource, relation string) string {

@@ -273,9 +273,10 @@ func Launch(ctx context.Context, m *Manifest, opts LaunchOptions) (*Candidate, e
 		began := time.Now()
 		sctx, cancel := context.WithTimeout(ctx, opts.StartupTimeout)
 		err = target.Start(sctx)
+		timedOut := errors.Is(sctx.Err(), context.DeadlineExceeded)
 		cancel()
 		if err != nil {
-			if ctx.Err() == nil && sctx.Err() != nil {
+			if ctx.Err() == nil && timedOut {
 				err = fmt.Errorf("%w (startup timeout %s)", err, opts.StartupTimeout)
 			}
 			return fail(fmt.Errorf("launching %s: %w", name, err))

@@ -203,7 +203,7 @@ func (p *Proxy) Dropped() int {
 // WriteHAR writes every recorded exchange as a HAR 1.2 file.
 func (p *Proxy) WriteHAR(path string) error {
 	p.mu.Lock()
-	comment := fmt.Sprintf("bcbench recording proxy for role %s in front of %s", p.opts.Role, p.Upstream())
+	comment := fmt.Sprintf("bcbench recording proxy for role %s in front of %s", p.opts.Role, p.upstream.Redacted())
 	if p.dropped > 0 {
 		comment += fmt.Sprintf("; %d later exchanges were forwarded but not recorded (limit %d)", p.dropped, p.opts.MaxEntries)
 	}

@@ -258,6 +258,12 @@ func hashFile(root *os.Root, p string) (string, error) {
 	if err := checkRelative(p); err != nil {
 		return "", err
 	}
+	// Look before opening: opening a FIFO would block.
+	if st, err := root.Lstat(filepath.FromSlash(p)); err != nil {
+		return "", fmt.Errorf("%s: %w", p, err)
+	} else if !st.Mode().IsRegular() {
+		return "", fmt.Errorf("%s: not a regular file", p)
+	}
 	f, err := root.Open(filepath.FromSlash(p))
 	if err != nil {
 		return "", fmt.Errorf("%s: %w", p, err)

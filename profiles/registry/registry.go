@@ -184,7 +184,7 @@ func (r *Registry) add(opts Options, src string) error {
 		files, err = readTarball(path, pkg)
 	case !st.IsDir():
 		var data []byte
-		data, err = os.ReadFile(path)
+		data, err = readBounded(path)
 		files = []file{{name: path, data: data}}
 		pkg.Name = filepath.Base(path)
 	default:
@@ -240,7 +240,7 @@ func readFolder(dir string) ([]file, error) {
 		if !(strings.HasSuffix(n, ".json") || strings.HasSuffix(n, ".xml")) || n == "package.json" || strings.HasPrefix(n, ".") {
 			return nil
 		}
-		data, err := os.ReadFile(p)
+		data, err := readBounded(p)
 		if err != nil {
 			return err
 		}
@@ -248,6 +248,34 @@ func readFolder(dir string) ([]file, error) {
 		return nil
 	})
 	return files, err
+}
+
+// readBounded reads one regular file of at most maxTarEntry bytes: a
+// conformance resource larger than that, or a device or pipe, is refused.
+func readBounded(path string) ([]byte, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is not a regular file", path)
+	}
+	if st.Size() > maxTarEntry {
+		return nil, fmt.Errorf("%s is %d bytes, larger than the limit of %d for one conformance resource", path, st.Size(), maxTarEntry)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxTarEntry+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > maxTarEntry {
+		return nil, fmt.Errorf("%s grew beyond the limit of %d bytes while being read", path, maxTarEntry)
+	}
+	return data, nil
 }
 
 // maxTarEntry bounds one file read from a tarball.
