@@ -252,3 +252,11 @@ func loadVerifier(path string) (*edVerifier, error) {
 	}
 	return &edVerifier{pub: edPub, keyID: id}, nil
 }
+
+// CheckPublicKey reads a public key (PKIX PEM) or certificate (PEM) as
+// Verify would, so that a caller can tell an unusable key (the caller's
+// mistake) from a report that does not verify.
+func CheckPublicKey(path string) error {
+	_, err := loadVerifier(path)
+	return err
+}

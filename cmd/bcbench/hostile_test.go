@@ -387,10 +387,8 @@ func TestHostileInputToEveryCommand(t *testing.T) {
 		{name: "report: verify garbage envelope", args: []string{"report", "verify", "--key", pub, f["garbage.json"]}, code: 1, want: "garbage.json"},
 		{name: "report: verify bad base64 envelope", args: []string{"report", "verify", "--key", pub, f["envelope-garbage.json"]}, code: 1, want: "envelope"},
 		{name: "report: verify 2 GB envelope", args: []string{"report", "verify", "--key", pub, f["huge.json"]}, code: 1, want: "larger than"},
-		{name: "report: verify garbage key", args: []string{"report", "verify", "--key", f["key-garbage.pub"], envelope}, code: 2, want: "key",
-			knownBug: "cmd/bcbench/report.go newReportVerifyCmd maps every reports.Verify error to exit 1 (\"changed\"), also an unreadable or malformed --key, which the help says is exit 2"},
-		{name: "report: verify 2 GB key", args: []string{"report", "verify", "--key", f["huge.pub"], envelope}, code: 2, want: "key",
-			knownBug: "cmd/bcbench/report.go newReportVerifyCmd maps every reports.Verify error to exit 1 (\"changed\"), also an unreadable or malformed --key, which the help says is exit 2"},
+		{name: "report: verify garbage key", args: []string{"report", "verify", "--key", f["key-garbage.pub"], envelope}, code: 2, want: "key"},
+		{name: "report: verify 2 GB key", args: []string{"report", "verify", "--key", f["huge.pub"], envelope}, code: 2, want: "key"},
 		{name: "report: schema with argument", args: []string{"report", "schema", "x"}, code: 2, want: "unknown command"},
 
 		// keys

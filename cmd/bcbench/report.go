@@ -77,7 +77,7 @@ cannot be read.`,
 			if key == "" {
 				return withCode(exitSetup, errors.New("--key is required (bcbench.pub or bcbench.crt)"))
 			}
-			if _, err := os.Stat(key); err != nil {
+			if err := reports.CheckPublicKey(key); err != nil {
 				return withCode(exitSetup, fmt.Errorf("reading key: %w", err))
 			}
 			if _, err := os.Stat(args[0]); err != nil {
