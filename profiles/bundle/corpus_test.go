@@ -39,30 +39,8 @@ func decodeTree(data []byte, version string) (map[string]any, error) {
 	return m, nil
 }
 
-// manifestCase is the part of a fhir-test-cases validator test this test reads.
-type manifestCase struct {
-	Name       string          `json:"name"`
-	File       string          `json:"file"`
-	Version    string          `json:"version"`
-	Comments   bool            `json:"allow-comments"`
-	Supporting []string        `json:"supporting"`
-	Profiles   []string        `json:"profiles"`
-	Packages   []string        `json:"packages"`
-	UseTest    *bool           `json:"use-test"`
-	Module     string          `json:"module"`
-	Logical    json.RawMessage `json:"logical"`
-	TxDep      json.RawMessage `json:"tx-dependent"`
-	BundleRule *struct {
-		Rule    string `json:"rule"`
-		Profile string `json:"profile"`
-	} `json:"bundle-param"`
-	Java    json.RawMessage `json:"java"`
-	Profile *struct {
-		Source     string          `json:"source"`
-		Supporting []string        `json:"supporting"`
-		Java       json.RawMessage `json:"java"`
-	} `json:"profile"`
-}
+// manifestCase is a test of the HL7 validator test manifest.
+type manifestCase = shared.ManifestCase
 
 // bundleCases are the manifest cases on which the validator alone
 // disagreed with the Java validator and that were put down to Bundle rules.
@@ -72,52 +50,13 @@ var bundleCases = []string{
 	"message", "bad-bundle-reference-type-4", "bundle-ihe-bad", "document-good", "dr-example-org",
 }
 
-// javaErrors reads a java expectation: a path under outcomes/ to an
-// OperationOutcome, or an inline {errorCount}.
+// javaErrors counts the errors the Java validator expects.
 func javaErrors(dir string, raw json.RawMessage) (int, bool) {
-	var path string
-	if json.Unmarshal(raw, &path) == nil {
-		data, err := os.ReadFile(filepath.Join(dir, "outcomes", path))
-		if err != nil {
-			return 0, false
-		}
-		var oo struct {
-			Issue []struct{ Severity string } `json:"issue"`
-		}
-		if json.Unmarshal(data, &oo) != nil {
-			return 0, false
-		}
-		n := 0
-		for _, is := range oo.Issue {
-			if is.Severity == "error" || is.Severity == "fatal" {
-				n++
-			}
-		}
-		return n, true
-	}
-	var inline struct {
-		ErrorCount *int `json:"errorCount"`
-	}
-	if json.Unmarshal(raw, &inline) == nil && inline.ErrorCount != nil {
-		return *inline.ErrorCount, true
-	}
-	return 0, false
+	n, _, ok := shared.JavaErrors(dir, raw)
+	return n, ok
 }
 
-func loadManifest(t *testing.T) (string, []manifestCase) {
-	dir := filepath.Join(corpus(t), "fhir-test-cases/validator")
-	data, err := os.ReadFile(filepath.Join(dir, "manifest.json"))
-	if err != nil {
-		t.Skipf("no validator manifest in the corpus: %v", err)
-	}
-	var m struct {
-		Cases []manifestCase `json:"test-cases"`
-	}
-	if err := json.Unmarshal(data, &m); err != nil {
-		t.Fatal(err)
-	}
-	return dir, m.Cases
-}
+func loadManifest(t *testing.T) (string, []manifestCase) { return shared.Manifest(t) }
 
 func fhirVersion(v string) (string, bool) {
 	switch v {
@@ -404,98 +343,5 @@ func bundlesIn(v any, path string, depth int, fn func(map[string]any, string)) {
 		for i, child := range x {
 			bundlesIn(child, fmt.Sprintf("%s[%d]", path, i), depth+1, fn)
 		}
-	}
-}
-
-// TestManifestProjection runs every in-scope R4/STU3 manifest case the way
-// the validator's bar does, adds the errors CheckAt gives for every Bundle
-// in the input (what the proposed hook in the validator would add), and
-// prints the agreement before and after with every verdict that changes.
-func TestManifestProjection(t *testing.T) {
-	if testing.Short() {
-		t.Skip("whole-manifest run; skipped with -short")
-	}
-	dir, cases := loadManifest(t)
-	root := corpus(t)
-	cores := map[string]*registry.Registry{}
-	total, before, after := 0, 0, 0
-	var changed []string
-	for _, c := range cases {
-		if !inScope(dir, c) {
-			continue
-		}
-		version, _ := fhirVersion(c.Version)
-		core, ok := cores[version]
-		if !ok {
-			var err error
-			if core, err = registry.Load(registry.Options{}, filepath.Join(root, "hl7-fhir-core", version)); err != nil {
-				t.Fatal(err)
-			}
-			cores[version] = core
-		}
-		var extra []string
-		files := append(append([]string{}, c.Supporting...), c.Profiles...)
-		if c.Profile != nil {
-			files = append(append(files, c.Profile.Supporting...), c.Profile.Source)
-		}
-		for _, f := range files {
-			if f != "" {
-				extra = append(extra, filepath.Join(dir, f))
-			}
-		}
-		reg, err := core.With(registry.Options{}, extra...)
-		if err != nil {
-			continue // the bar leaves these out too
-		}
-		v, err := validator.New(validator.Options{FHIRVersion: version, Registry: reg})
-		if err != nil {
-			t.Fatal(err)
-		}
-		input, err := os.ReadFile(filepath.Join(dir, c.File))
-		if err != nil {
-			t.Fatal(err)
-		}
-		var added []outcome.Issue
-		if tree, err := decodeTree(input, version); err == nil {
-			rt, _ := tree["resourceType"].(string)
-			bundlesIn(tree, rt, 0, func(b map[string]any, path string) {
-				added = append(added, errorsOf(bundle.CheckAt(b, version, path))...)
-			})
-		}
-		run := func(label string, javaN int, profiles []string) {
-			total++
-			out := v.Validate(context.Background(), input, validator.Request{Profiles: profiles, AllowComments: c.Comments})
-			n := len(out.Errors())
-			a := (n > 0) == (javaN > 0)
-			b := (n+len(added) > 0) == (javaN > 0)
-			if a {
-				before++
-			}
-			if b {
-				after++
-			}
-			if a != b {
-				changed = append(changed, fmt.Sprintf("%s (%s, %s): java %d error(s), validator %d, bundle.CheckAt +%d: agree %v -> %v", c.Name, c.Version, label, javaN, n, len(added), a, b))
-			}
-		}
-		if n, ok := javaErrors(dir, c.Java); ok {
-			run("base", n, nil)
-		}
-		if c.Profile != nil && c.Profile.Source != "" {
-			if n, ok := javaErrors(dir, c.Profile.Java); ok {
-				p, err := registry.Load(registry.Options{}, filepath.Join(dir, c.Profile.Source))
-				if err == nil && len(p.Entries()) > 0 {
-					run("profile", n, []string{p.Entries()[0].URL})
-				}
-			}
-		}
-	}
-	pct := func(n int) float64 { return 100 * float64(n) / float64(max(total, 1)) }
-	t.Logf("whole manifest, R4 + STU3 in scope: %d/%d (%.1f %%) agree with the validator alone, %d/%d (%.1f %%) with bundle.CheckAt errors added", before, total, pct(before), after, total, pct(after))
-	for _, ch := range changed {
-		t.Logf("verdict changed: %s", ch)
-	}
-	if after < before {
-		t.Errorf("adding bundle.CheckAt lowers the agreement (%d -> %d)", before, after)
 	}
 }

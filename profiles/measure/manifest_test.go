@@ -21,54 +21,13 @@ func corpus(t testing.TB) string {
 	return shared.Corpus(t, "the manifest test needs the shared reference data")
 }
 
-// measureCase is the part of a fhir-test-cases validator test this test reads.
-type measureCase struct {
-	Name       string          `json:"name"`
-	File       string          `json:"file"`
-	Version    string          `json:"version"`
-	Module     string          `json:"module"`
-	UseTest    *bool           `json:"use-test"`
-	Supporting []string        `json:"supporting"`
-	Java       json.RawMessage `json:"java"`
-}
+// measureCase is a test of the HL7 validator test manifest.
+type measureCase = shared.ManifestCase
 
-// javaErrors reads the Java validator's expected outcome of a case: a path
-// under outcomes/ or an inline {errorCount}; it returns the error messages
-// (or only their count when inline).
+// javaErrors reads what the Java validator expects of a case: the error
+// count and (unless inline) the messages.
 func javaErrors(dir string, raw json.RawMessage) (int, []string, bool) {
-	var path string
-	if err := json.Unmarshal(raw, &path); err == nil {
-		data, err := os.ReadFile(filepath.Join(dir, "outcomes", path))
-		if err != nil {
-			return 0, nil, false
-		}
-		var oo struct {
-			Issue []struct {
-				Severity   string   `json:"severity"`
-				Expression []string `json:"expression"`
-				Details    struct {
-					Text string `json:"text"`
-				} `json:"details"`
-			} `json:"issue"`
-		}
-		if json.Unmarshal(data, &oo) != nil {
-			return 0, nil, false
-		}
-		var msgs []string
-		for _, is := range oo.Issue {
-			if is.Severity == "error" || is.Severity == "fatal" {
-				msgs = append(msgs, strings.Join(is.Expression, ",")+": "+is.Details.Text)
-			}
-		}
-		return len(msgs), msgs, true
-	}
-	var inline struct {
-		ErrorCount *int `json:"errorCount"`
-	}
-	if json.Unmarshal(raw, &inline) == nil && inline.ErrorCount != nil {
-		return *inline.ErrorCount, nil, true
-	}
-	return 0, nil, false
+	return shared.JavaErrors(dir, raw)
 }
 
 func errorIssues(issues []outcome.Issue) []outcome.Issue {
@@ -111,22 +70,12 @@ func describe(issues []outcome.Issue) string {
 // must not lower the agreement.
 func TestManifestMeasureCases(t *testing.T) {
 	root := corpus(t)
-	dir := filepath.Join(root, "fhir-test-cases/validator")
-	data, err := os.ReadFile(filepath.Join(dir, "manifest.json"))
-	if err != nil {
-		t.Skipf("no validator manifest in the corpus: %v", err)
-	}
-	var m struct {
-		Cases []measureCase `json:"test-cases"`
-	}
-	if err := json.Unmarshal(data, &m); err != nil {
-		t.Fatalf("reading the manifest: %v", err)
-	}
+	dir, cases := shared.Manifest(t)
 	core := map[string]*registry.Registry{}
 	ctx := context.Background()
 	var alone, with, total int
 	var remaining, skipped []string
-	for _, c := range m.Cases {
+	for _, c := range cases {
 		if c.Module != "measure" {
 			continue
 		}
@@ -151,6 +100,7 @@ func TestManifestMeasureCases(t *testing.T) {
 		}
 		reg := core[version]
 		if reg == nil {
+			var err error
 			reg, err = registry.Load(registry.Options{}, filepath.Join(root, "hl7-fhir-core", version))
 			if err != nil {
 				t.Fatalf("loading the core package %s: %v", version, err)

@@ -23,50 +23,13 @@ func corpusDir(t *testing.T) string {
 	return shared.Corpus(t, "the questionnaire manifest test needs the HL7 validator test cases")
 }
 
-// testCase is the part of a validator manifest entry this test reads.
-type testCase struct {
-	Name       string          `json:"name"`
-	File       string          `json:"file"`
-	Version    string          `json:"version"`
-	Module     string          `json:"module"`
-	UseTest    *bool           `json:"use-test"`
-	Supporting []string        `json:"supporting"`
-	Profiles   []string        `json:"profiles"`
-	Packages   []string        `json:"packages"`
-	Logical    json.RawMessage `json:"logical"`
-	TxDep      json.RawMessage `json:"tx-dependent"`
-	Java       json.RawMessage `json:"java"`
-}
+// testCase is a test of the HL7 validator test manifest.
+type testCase = shared.ManifestCase
 
 // javaErrors counts the error and fatal issues the Java validator expects.
 func javaErrors(dir string, raw json.RawMessage) (int, bool) {
-	var path string
-	if json.Unmarshal(raw, &path) == nil {
-		data, err := os.ReadFile(filepath.Join(dir, "outcomes", path))
-		if err != nil {
-			return 0, false
-		}
-		var oo struct {
-			Issue []struct{ Severity string } `json:"issue"`
-		}
-		if json.Unmarshal(data, &oo) != nil {
-			return 0, false
-		}
-		n := 0
-		for _, is := range oo.Issue {
-			if is.Severity == outcome.Error || is.Severity == outcome.Fatal {
-				n++
-			}
-		}
-		return n, true
-	}
-	var inline struct {
-		ErrorCount *int `json:"errorCount"`
-	}
-	if json.Unmarshal(raw, &inline) == nil && inline.ErrorCount != nil {
-		return *inline.ErrorCount, true
-	}
-	return 0, false
+	n, _, ok := shared.JavaErrors(dir, raw)
+	return n, ok
 }
 
 // selected says whether a case is one of ours and in scope (the same scope
@@ -76,14 +39,7 @@ func selected(dir string, c testCase) bool {
 	if c.Module != "questionnaire" && !strings.HasSuffix(c.Name, "-qr") {
 		return false
 	}
-	switch {
-	case c.UseTest != nil && !*c.UseTest, len(c.Packages) > 0, len(c.Logical) > 0, len(c.TxDep) > 0, c.Module == "tx":
-		return false
-	case c.Version != "4.0" && c.Version != "4.0.1" && c.Version != "3.0" && c.Version != "3.0.1":
-		return false
-	}
-	_, err := os.Stat(filepath.Join(dir, c.File))
-	return err == nil
+	return c.OutOfScope(dir) == ""
 }
 
 // env builds the hooks from a registry and its terminology service, the

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/bcbench/bcbench/internal/shared"
 	"os"
 	"path/filepath"
 	"sort"
@@ -17,101 +18,24 @@ import (
 // is a regression.
 const manifestFloor = 90.0
 
-// manifestCase is the part of a fhir-test-cases validator test we use.
-type manifestCase struct {
-	Name       string `json:"name"`
-	File       string `json:"file"`
-	Version    string `json:"version"`
-	Module     string `json:"module"`
-	Comments   bool   `json:"allow-comments"`
-	Security   bool   `json:"security-checks"`
-	NoHTML     bool   `json:"noHtmlInMarkdown"`
-	BundleRule *struct {
-		Rule    string `json:"rule"`
-		Profile string `json:"profile"`
-	} `json:"bundle-param"`
-	UseTest    *bool           `json:"use-test"`
-	Supporting []string        `json:"supporting"`
-	Profiles   []string        `json:"profiles"`
-	Packages   []string        `json:"packages"`
-	Logical    json.RawMessage `json:"logical"`
-	TxDep      json.RawMessage `json:"tx-dependent"`
-	Java       json.RawMessage `json:"java"`
-	Profile    *struct {
-		Source     string          `json:"source"`
-		Supporting []string        `json:"supporting"`
-		Java       json.RawMessage `json:"java"`
-	} `json:"profile"`
-}
+// manifestCase is a test of the HL7 validator test manifest.
+type manifestCase = shared.ManifestCase
 
-// expectedErrors reads a java expectation: a path to an OperationOutcome
-// under outcomes/, or an inline {errorCount}.
+// expectedErrors counts the errors the Java validator expects.
 func expectedErrors(dir string, raw json.RawMessage) (int, bool) {
-	var path string
-	if err := json.Unmarshal(raw, &path); err == nil {
-		data, err := os.ReadFile(filepath.Join(dir, "outcomes", path))
-		if err != nil {
-			return 0, false
-		}
-		var oo struct {
-			Issue []struct{ Severity string } `json:"issue"`
-		}
-		if json.Unmarshal(data, &oo) != nil {
-			return 0, false
-		}
-		n := 0
-		for _, is := range oo.Issue {
-			if is.Severity == "error" || is.Severity == "fatal" {
-				n++
-			}
-		}
-		return n, true
-	}
-	var inline struct {
-		ErrorCount *int `json:"errorCount"`
-	}
-	if json.Unmarshal(raw, &inline) == nil && inline.ErrorCount != nil {
-		return *inline.ErrorCount, true
-	}
-	return 0, false
+	n, _, ok := shared.JavaErrors(dir, raw)
+	return n, ok
 }
 
 // inScope says why a case is left out ("" when it is in scope).
-func inScope(dir string, c manifestCase) string {
-	switch {
-	case c.UseTest != nil && !*c.UseTest:
-		return "disabled (use-test false)"
-	case c.Version != "4.0" && c.Version != "4.0.1" && c.Version != "3.0" && c.Version != "3.0.1":
-		return "not R4/STU3"
-	case len(c.Packages) > 0:
-		return "needs packages from the internet"
-	case len(c.Logical) > 0:
-		return "logical model"
-	case c.Module == "tx" || len(c.TxDep) > 0:
-		return "terminology-server only"
-	}
-	if _, err := os.Stat(filepath.Join(dir, c.File)); err != nil {
-		return "input not in the corpus"
-	}
-	return ""
-}
+func inScope(dir string, c manifestCase) string { return c.OutOfScope(dir) }
 
 // TestManifestAgreement is the bar: on the in-scope R4 and STU3 cases of the
 // HL7 validator test manifest the verdict (valid = no error) agrees with the
 // Java validator's expected outcome on at least 90 %.
 func TestManifestAgreement(t *testing.T) {
 	root := corpus(t)
-	dir := filepath.Join(root, "fhir-test-cases/validator")
-	data, err := os.ReadFile(filepath.Join(dir, "manifest.json"))
-	if err != nil {
-		t.Skipf("no validator manifest in the corpus: %v", err)
-	}
-	var m struct {
-		Cases []manifestCase `json:"test-cases"`
-	}
-	if err := json.Unmarshal(data, &m); err != nil {
-		t.Fatal(err)
-	}
+	dir, cases := shared.Manifest(t)
 	cores := map[string]*registry.Registry{}
 	core := func(stu3 bool) *registry.Registry {
 		k := "4.0.1"
@@ -132,7 +56,7 @@ func TestManifestAgreement(t *testing.T) {
 	byModule := map[string][2]int{} // module → {agree, total}
 	agree, total := 0, 0
 	var disagreements []string
-	for _, c := range m.Cases {
+	for _, c := range cases {
 		if why := inScope(dir, c); why != "" {
 			skipped[why]++
 			continue

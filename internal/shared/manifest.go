@@ -1,0 +1,118 @@
+package shared
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// ManifestCase is one test of the HL7 validator test manifest
+// (fhir-test-cases/validator/manifest.json), as far as bcbench's tests read
+// it.
+type ManifestCase struct {
+	Name       string          `json:"name"`
+	File       string          `json:"file"`
+	Version    string          `json:"version"`
+	Module     string          `json:"module"`
+	UseTest    *bool           `json:"use-test"`
+	Supporting []string        `json:"supporting"`
+	Profiles   []string        `json:"profiles"`
+	Packages   []string        `json:"packages"`
+	Logical    json.RawMessage `json:"logical"`
+	TxDep      json.RawMessage `json:"tx-dependent"`
+	Java       json.RawMessage `json:"java"`
+	Profile    *struct {
+		Source     string          `json:"source"`
+		Supporting []string        `json:"supporting"`
+		Java       json.RawMessage `json:"java"`
+	} `json:"profile"`
+	// Options of the Java validator the case runs with.
+	Comments   bool `json:"allow-comments"`
+	Security   bool `json:"security-checks"`
+	NoHTML     bool `json:"noHtmlInMarkdown"`
+	BundleRule *struct {
+		Rule    string `json:"rule"`
+		Profile string `json:"profile"`
+	} `json:"bundle-param"`
+}
+
+// Manifest reads the manifest; it returns the folder of its files and the
+// cases, or skips the test when the corpus does not have it.
+func Manifest(t testing.TB) (string, []ManifestCase) {
+	t.Helper()
+	dir := filepath.Join(Corpus(t, "the HL7 validator test manifest is in it"), "fhir-test-cases", "validator")
+	data, err := os.ReadFile(filepath.Join(dir, "manifest.json"))
+	if err != nil {
+		t.Skipf("no validator manifest in the corpus: %v", err)
+	}
+	var m struct {
+		Cases []ManifestCase `json:"test-cases"`
+	}
+	if err := json.Unmarshal(data, &m); err != nil {
+		t.Fatalf("reading the validator manifest: %v", err)
+	}
+	return dir, m.Cases
+}
+
+// OutOfScope says why a case is left out of bcbench's comparison with the
+// Java validator ("" when it is in scope): only R4 and STU3, nothing that
+// needs packages from the internet, logical models or a terminology server.
+func (c ManifestCase) OutOfScope(dir string) string {
+	switch {
+	case c.UseTest != nil && !*c.UseTest:
+		return "disabled (use-test false)"
+	case c.Version != "4.0" && c.Version != "4.0.1" && c.Version != "3.0" && c.Version != "3.0.1":
+		return "not R4/STU3"
+	case len(c.Packages) > 0:
+		return "needs packages from the internet"
+	case len(c.Logical) > 0:
+		return "logical model"
+	case c.Module == "tx" || len(c.TxDep) > 0:
+		return "terminology-server only"
+	}
+	if _, err := os.Stat(filepath.Join(dir, c.File)); err != nil {
+		return "input not in the corpus"
+	}
+	return ""
+}
+
+// JavaErrors reads what the Java validator expects of a case: raw is a path
+// under outcomes/ to an OperationOutcome (then its error and fatal issues
+// come back as "expression: text"), or an inline {errorCount}. ok is false
+// when there is no readable expectation.
+func JavaErrors(dir string, raw json.RawMessage) (count int, messages []string, ok bool) {
+	var path string
+	if json.Unmarshal(raw, &path) == nil {
+		data, err := os.ReadFile(filepath.Join(dir, "outcomes", path))
+		if err != nil {
+			return 0, nil, false
+		}
+		var oo struct {
+			Issue []struct {
+				Severity   string   `json:"severity"`
+				Expression []string `json:"expression"`
+				Details    struct {
+					Text string `json:"text"`
+				} `json:"details"`
+			} `json:"issue"`
+		}
+		if json.Unmarshal(data, &oo) != nil {
+			return 0, nil, false
+		}
+		for _, is := range oo.Issue {
+			if is.Severity == "error" || is.Severity == "fatal" {
+				messages = append(messages, strings.Join(is.Expression, ",")+": "+is.Details.Text)
+			}
+		}
+		return len(messages), messages, true
+	}
+	var inline struct {
+		ErrorCount *int `json:"errorCount"`
+	}
+	if json.Unmarshal(raw, &inline) == nil && inline.ErrorCount != nil {
+		return *inline.ErrorCount, nil, true
+	}
+	return 0, nil, false
+}
