@@ -613,36 +613,12 @@ func init() {
 			}
 			return nil, false
 		}),
-		"ceiling": numFn(func(v Value) (Value, bool) {
-			switch x := v.(type) {
-			case Integer:
-				return x, true
-			case Decimal:
-				return Integer(truncRat(x.ceilN(0).rat())), true
-			}
-			return nil, false
-		}),
-		"floor": numFn(func(v Value) (Value, bool) {
-			switch x := v.(type) {
-			case Integer:
-				return x, true
-			case Decimal:
-				return Integer(truncRat(x.floorN(0).rat())), true
-			}
-			return nil, false
-		}),
-		"truncate": numFn(func(v Value) (Value, bool) {
-			switch x := v.(type) {
-			case Integer:
-				return x, true
-			case Decimal:
-				return Integer(truncRat(x.rat())), true
-			}
-			return nil, false
-		}),
-		"exp":  floatFn(math.Exp),
-		"ln":   floatFn(math.Log),
-		"sqrt": floatFn(math.Sqrt),
+		"ceiling":  rounding(func(x Decimal) *big.Rat { return x.ceilN(0).rat() }),
+		"floor":    rounding(func(x Decimal) *big.Rat { return x.floorN(0).rat() }),
+		"truncate": rounding(func(x Decimal) *big.Rat { return x.rat() }),
+		"exp":      floatFn(math.Exp),
+		"ln":       floatFn(math.Log),
+		"sqrt":     floatFn(math.Sqrt),
 		"log": fixed(1, 1, func(s *state, n *node, in Collection, a []Collection) (Collection, error) {
 			x, ok, err := numberArg(in, n)
 			if err != nil || !ok {
@@ -1794,4 +1770,18 @@ func htmlChecksFn(s *state, n *node, in Collection, _ []Collection) (Collection,
 		return nil, evalErr(n, "htmlChecks() needs XHTML text")
 	}
 	return boolC(htmlChecks(string(str))), nil
+}
+
+// rounding is ceiling, floor or truncate: an Integer stays as it is, a
+// Decimal is rounded by round and cut to an Integer.
+func rounding(round func(Decimal) *big.Rat) *function {
+	return numFn(func(v Value) (Value, bool) {
+		switch x := v.(type) {
+		case Integer:
+			return x, true
+		case Decimal:
+			return Integer(truncRat(round(x))), true
+		}
+		return nil, false
+	})
 }
