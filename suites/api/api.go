@@ -108,7 +108,7 @@ func searchProblems(ctx SpecContext, s *fixtures.Scenario) []string {
 			p = append(p, fmt.Sprintf("%s: %s?patient gaf Bundle.type %s, niet searchset", s.ID, typ, fact.Show(b["type"])))
 		}
 		for _, r := range matches(b) {
-			if !belongsTo(r, id) {
+			if !fact.RefersTo(r, id) {
 				p = append(p, fmt.Sprintf("%s: %s?patient=Patient/%s gaf %s/%v van een andere cliënt (%s)", s.ID, typ, id, typ, r["id"], fact.Show(subject(r))))
 			}
 		}
@@ -136,12 +136,6 @@ func subject(r map[string]any) any {
 		return s
 	}
 	return r["patient"]
-}
-
-func belongsTo(r map[string]any, patientID string) bool {
-	ref, _ := subject(r).(map[string]any)
-	s, _ := ref["reference"].(string)
-	return s == "Patient/"+patientID || len(s) > len(patientID)+9 && s[len(s)-len(patientID)-9:] == "/Patient/"+patientID
 }
 
 // replayProblems lists the events the adapter did not accept, and counts

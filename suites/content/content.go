@@ -5,7 +5,6 @@
 package content
 
 import (
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -51,8 +50,7 @@ func findings(ctx SpecContext, s *fixtures.Scenario, c check) []fact.Finding {
 	if !shared || len(items) == 0 {
 		spec.NotTestable("in dit scenario hoort na afloop niets gedeeld te zijn (toestemming ingetrokken of vernietigd); de vertrouwensspecs controleren dat")
 	}
-	pub := published(ctx, s)
-	pid, _ := pub.Patient["id"].(string)
+	pub, pid := spec.Publication(ctx, s)
 	var out []fact.Finding
 	for _, it := range items {
 		if it.Event.Subject != "" && it.Event.Subject != s.Client.ID {
@@ -63,25 +61,8 @@ func findings(ctx SpecContext, s *fixtures.Scenario, c check) []fact.Finding {
 	return out
 }
 
-func published(ctx SpecContext, s *fixtures.Scenario) *spec.Published {
-	GinkgoHelper()
-	pub, err := spec.Current().PublishedFor(ctx, s)
-	if errors.Is(err, spec.ErrNoPatient) {
-		Fail(fmt.Sprintf("het XIS publiceert geen Patient met BSN %s (%s %s)", s.Client.BSN, s.Client.Given, s.Client.Family))
-	}
-	if err != nil {
-		spec.Broke(err)
-	}
-	return pub
-}
-
 func notFound(it fact.Item) []fact.Finding {
 	return []fact.Finding{{Event: it.Event.ID, Fact: it.Fact.Key, Element: it.Fact.ResourceType, Want: fmt.Sprintf("een %s met code %s|%s", it.Fact.ResourceType, it.Fact.Code.System, it.Fact.Code.Code), Got: "niets"}}
-}
-
-func resolver(s *fixtures.Scenario) func(int) string {
-	ref := spec.Current().Reference
-	return func(day int) string { return fixtures.Date(ref, day).Format(fixtures.DateLayout) }
 }
 
 // valueFindings: at least one published resource carries the registered value.
@@ -94,7 +75,7 @@ func valueFindings(_ SpecContext, s *fixtures.Scenario, it fact.Item, cands []ma
 	}
 	var closest []fact.Finding
 	for _, r := range cands {
-		f := fact.Value(r, it.Event.ID, it.Fact, resolver(s))
+		f := fact.Value(r, it.Event.ID, it.Fact, spec.Current().Day)
 		if len(f) == 0 {
 			return nil
 		}
@@ -125,7 +106,7 @@ func dateFindings(_ SpecContext, s *fixtures.Scenario, it fact.Item, cands []map
 	if len(cands) == 0 {
 		return notFound(it)
 	}
-	want := resolver(s)(it.Event.Day)
+	want := spec.Current().Day(it.Event.Day)
 	var got []string
 	for _, r := range cands {
 		d, ok := fact.Date(r, want)
@@ -163,7 +144,8 @@ func patientFindings(ctx SpecContext, s *fixtures.Scenario) []fact.Finding {
 	if _, shared := fact.Expected(s); !shared {
 		spec.NotTestable("in dit scenario hoort na afloop niets van de cliënt gedeeld te zijn; de vertrouwensspecs controleren dat")
 	}
-	p := published(ctx, s).Patient
+	pub, _ := spec.Publication(ctx, s)
+	p := pub.Patient
 	var out []fact.Finding
 	c := s.Client
 	name := firstName(p)
@@ -172,7 +154,7 @@ func patientFindings(ctx SpecContext, s *fixtures.Scenario) []fact.Finding {
 	if family != c.Family {
 		out = append(out, fact.Finding{Event: "cliënt", Fact: "naam", Element: "Patient.name.family", Want: c.Family, Got: family})
 	}
-	if given != fact.Show([]any{c.Given}) && !containsString(name["given"], c.Given) {
+	if !containsString(name["given"], c.Given) {
 		out = append(out, fact.Finding{Event: "cliënt", Fact: "naam", Element: "Patient.name.given", Want: c.Given, Got: given})
 	}
 	if p["birthDate"] != c.BirthDate {

@@ -75,6 +75,9 @@ func categoryHas(r map[string]any, c fixtures.Coding) bool {
 	return false
 }
 
+// RefersTo says whether a resource's subject (or patient) is the Patient.
+func RefersTo(r map[string]any, patientID string) bool { return refersTo(r, patientID) }
+
 // refersTo says whether a resource's subject (or patient) is the Patient.
 func refersTo(r map[string]any, patientID string) bool {
 	for _, field := range []string{"subject", "patient"} {

@@ -41,31 +41,11 @@ var _ = Describe("Medicatie", func() {
 	}
 })
 
-// published fetches the client's publication, failing or breaking the spec
-// when it cannot.
-func published(ctx SpecContext, s *fixtures.Scenario) (*spec.Published, string) {
-	GinkgoHelper()
-	pub, err := spec.Current().PublishedFor(ctx, s)
-	if err != nil {
-		if err == spec.ErrNoPatient {
-			Fail(fmt.Sprintf("het XIS publiceert geen Patient met BSN %s", s.Client.BSN))
-		}
-		spec.Broke(err)
-	}
-	pid, _ := pub.Patient["id"].(string)
-	return pub, pid
-}
-
-func resolver() func(int) string {
-	ref := spec.Current().Reference
-	return func(day int) string { return fixtures.Date(ref, day).Format(fixtures.DateLayout) }
-}
-
 // treatmentProblems: per registered treatment (MBH), every published block
 // of it carries one and the same MBH id, and no two treatments share one.
 func treatmentProblems(ctx SpecContext, s *fixtures.Scenario) []string {
 	GinkgoHelper()
-	pub, pid := published(ctx, s)
+	pub, pid := spec.Publication(ctx, s)
 	items, _ := fact.Expected(s)
 	ids := map[string]map[string]bool{} // registered treatment → published MBH ids
 	for _, it := range items {
@@ -113,7 +93,7 @@ func stopItems(s *fixtures.Scenario) []fact.Item {
 // same product carries its stop type.
 func stopTypeProblems(ctx SpecContext, s *fixtures.Scenario, stops []fact.Item) []string {
 	GinkgoHelper()
-	pub, pid := published(ctx, s)
+	pub, pid := spec.Publication(ctx, s)
 	var problems []string
 	for _, it := range stops {
 		want := *it.Fact.Medication.StopType
@@ -133,9 +113,9 @@ func stopTypeProblems(ctx SpecContext, s *fixtures.Scenario, stops []fact.Item) 
 // event happened and on the day after the last one.
 func overviewProblems(ctx SpecContext, s *fixtures.Scenario) []string {
 	GinkgoHelper()
-	pub, pid := published(ctx, s)
+	pub, pid := spec.Publication(ctx, s)
 	agreements := fact.Agreements(pub.Resources, pid, pub.Lookup)
-	resolve := resolver()
+	resolve := spec.Current().Day
 	var problems []string
 	for _, day := range fact.Moments(s) {
 		moment := resolve(day)
@@ -167,16 +147,8 @@ func blocks(s *fixtures.Scenario, block string) []fact.Item {
 
 func agreementFindings(ctx SpecContext, s *fixtures.Scenario, items []fact.Item) []fact.Finding {
 	GinkgoHelper()
-	env := spec.Current()
-	pub, err := env.PublishedFor(ctx, s)
-	if err != nil {
-		if err == spec.ErrNoPatient {
-			Fail(fmt.Sprintf("het XIS publiceert geen Patient met BSN %s", s.Client.BSN))
-		}
-		spec.Broke(err)
-	}
-	pid, _ := pub.Patient["id"].(string)
-	resolve := func(day int) string { return fixtures.Date(env.Reference, day).Format(fixtures.DateLayout) }
+	pub, pid := spec.Publication(ctx, s)
+	resolve := spec.Current().Day
 	var out []fact.Finding
 	for _, it := range items {
 		cands := fact.Candidates(pub.Resources, pid, it.Fact, pub.Lookup)

@@ -262,3 +262,8 @@ func hasBSN(patient map[string]any, bsn string) bool {
 	}
 	return false
 }
+
+// Day returns a scenario day (relative to the reference date) as YYYY-MM-DD.
+func (e *Env) Day(day int) string {
+	return fixtures.Date(e.Reference, day).Format(fixtures.DateLayout)
+}

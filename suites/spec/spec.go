@@ -5,6 +5,8 @@
 package spec
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -13,6 +15,7 @@ import (
 
 	"github.com/onsi/ginkgo/v2"
 
+	"github.com/bcbench/bcbench/fixtures"
 	"github.com/bcbench/bcbench/requirements"
 )
 
@@ -122,4 +125,20 @@ func SetTimeout(d time.Duration) {
 	if d > 0 {
 		timeout = d
 	}
+}
+
+// Publication returns what the candidate publishes for a scenario's client
+// and her Patient id. No Patient with her BSN fails the spec (the candidate
+// is wrong); no answer breaks it (error).
+func Publication(ctx context.Context, s *fixtures.Scenario) (*Published, string) {
+	ginkgo.GinkgoHelper()
+	pub, err := Current().PublishedFor(ctx, s)
+	if errors.Is(err, ErrNoPatient) {
+		ginkgo.Fail(fmt.Sprintf("het XIS publiceert geen Patient met BSN %s (%s %s)", s.Client.BSN, s.Client.Given, s.Client.Family))
+	}
+	if err != nil {
+		Broke(err)
+	}
+	pid, _ := pub.Patient["id"].(string)
+	return pub, pid
 }
