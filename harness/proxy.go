@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log"
 	"net"
 	"net/http"
 	"net/http/httptrace"
@@ -29,6 +30,9 @@ const (
 	ProxyErrorHeader = "X-Bcbench-Proxy-Error"
 	redacted         = "[REDACTED]"
 )
+
+// quiet swallows the standard library's log lines of the proxy.
+var quiet = log.New(io.Discard, "", 0)
 
 // ProxyOptions tune a recording proxy.
 type ProxyOptions struct {
@@ -118,9 +122,12 @@ func NewProxy(upstream string, opts ProxyOptions) (*Proxy, error) {
 		Transport:    &recorder{p: p},
 		BufferPool:   copyBuffers{},
 		ErrorHandler: p.fail,
-		ErrorLog:     nil,
+		// A candidate that cuts a body short is recorded in the HAR; the
+		// standard library's log line would only clutter the bench's stderr.
+		ErrorLog: quiet,
 	}
 	p.srv = &http.Server{
+		ErrorLog:          quiet,
 		Handler:           p.rp,
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       60 * time.Second,

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log"
 	"os"
 	"path/filepath"
 	"strings"
@@ -84,12 +83,6 @@ func run(ctx context.Context, f runFlags, stderr, stdout io.Writer) error {
 		ctx = context.Background()
 	}
 	progress := progressPrinter(stderr, f.quiet, f.verbose)
-	if !f.verbose {
-		// The standard library logs through the standard logger (the proxy's
-		// ReverseProxy: "read error during body copy" when a candidate cuts
-		// a body short); the HAR records those, stderr keeps its one line.
-		log.SetOutput(io.Discard)
-	}
 
 	// 1. Everything that can be wrong with the input is found before anything starts.
 	cat, err := requirements.Default()
