@@ -281,9 +281,6 @@ func hasCoding(cs []map[string]any, c fixtures.Coding) bool {
 	return false
 }
 
-// Codings returns the codings of a CodeableConcept (or a list of them).
-func Codings(cc any) []map[string]any { return codings(cc) }
-
 func codings(cc any) []map[string]any {
 	var out []map[string]any
 	for _, c := range list(cc) {
