@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/bcbench/bcbench/internal/shared"
 	"strings"
 	"sync"
 	"testing"
@@ -346,7 +347,7 @@ func FuzzEvaluate(f *testing.F) {
 	}
 	patient := mustTree(f, apiPatient)
 	envs := []*Env{{MaxSteps: 100_000}}
-	if _, ok := findCorpus(); ok {
+	if _, ok := shared.Find(); ok {
 		model := loadR4Model(f)
 		envs = append(envs, &Env{MaxSteps: 100_000, Types: model}, &Env{MaxSteps: 100_000, Types: model, Strict: true, CheckOrdered: true})
 	}

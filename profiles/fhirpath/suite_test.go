@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"encoding/xml"
 	"fmt"
+	"github.com/bcbench/bcbench/internal/shared"
 	"os"
 	"path/filepath"
 	"sort"
@@ -16,33 +17,8 @@ import (
 	"github.com/bcbench/bcbench/profiles/fhirxml"
 )
 
-// corpusDir walks up from the working directory to the folder that has a
-// shared/corpus child and returns that corpus path.
 func corpusDir(t testing.TB) string {
-	t.Helper()
-	c, ok := findCorpus()
-	if !ok {
-		t.Skip("no shared/corpus above the working directory: the FHIR corpus is needed for this test")
-	}
-	return c
-}
-
-func findCorpus() (string, bool) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", false
-	}
-	for {
-		c := filepath.Join(dir, "shared", "corpus")
-		if st, err := os.Stat(c); err == nil && st.IsDir() {
-			return c, true
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", false
-		}
-		dir = parent
-	}
+	return shared.Corpus(t, "the FHIR corpus is needed for this test")
 }
 
 var (

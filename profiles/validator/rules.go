@@ -134,39 +134,24 @@ func (r *run) narrativeLanguage(narrative map[string]any, e *elem, path string, 
 // languageSections returns the lang (or xml:lang) of every child of the
 // narrative's root div that has one.
 func languageSections(div string) []string {
-	dec := xml.NewDecoder(strings.NewReader(div))
-	dec.Strict = false
 	var langs []string
-	depth := 0
-	for range 100000 {
-		tok, err := dec.Token()
-		if err != nil {
-			break
+	topLevel(div, func(el *xml.StartElement, _ string) {
+		if el == nil {
+			return
 		}
-		switch t := tok.(type) {
-		case xml.StartElement:
-			depth++
-			if depth != 2 {
-				continue
+		for _, a := range el.Attr {
+			if a.Name.Local == "lang" && a.Value != "" && !slices.Contains(langs, a.Value) {
+				langs = append(langs, a.Value)
 			}
-			for _, a := range t.Attr {
-				if a.Name.Local == "lang" && a.Value != "" && !slices.Contains(langs, a.Value) {
-					langs = append(langs, a.Value)
-				}
-			}
-		case xml.EndElement:
-			depth--
 		}
-	}
+	})
 	slices.Sort(langs)
 	return langs
 }
 
-// narrativeSource checks, for a profile with narrative-source-control, that
-// every top-level part of the narrative says where it comes from: an element
-// with class boilerplate, generated or original; bare text has no source.
-func (r *run) narrativeSource(narrative map[string]any, e *elem, path string) {
-	div, _ := narrative["div"].(string)
+// topLevel calls fn for every child of the narrative's root div: with the
+// element, or with nil and the text of a bare text node.
+func topLevel(div string, fn func(el *xml.StartElement, text string)) {
 	dec := xml.NewDecoder(strings.NewReader(div))
 	dec.Strict = false
 	depth := 0
@@ -178,30 +163,41 @@ func (r *run) narrativeSource(narrative map[string]any, e *elem, path string) {
 		switch t := tok.(type) {
 		case xml.StartElement:
 			depth++
-			if depth != 2 {
-				continue
-			}
-			source := ""
-			for _, a := range t.Attr {
-				if a.Name.Local == "class" {
-					for _, c := range strings.Fields(a.Value) {
-						if c == "boilerplate" || c == "generated" || c == "original" {
-							source = c
-						}
-					}
-				}
-			}
-			if source == "" {
-				r.issue(outcome.Error, outcome.CodeBusinessRule, path, "a <%s> at the top of the narrative has no class boilerplate, generated or original to say its source, which %s requires", t.Name.Local, label(e))
+			if depth == 2 {
+				fn(&t, "")
 			}
 		case xml.EndElement:
 			depth--
 		case xml.CharData:
 			if depth == 1 && strings.TrimSpace(string(t)) != "" {
-				r.issue(outcome.Error, outcome.CodeBusinessRule, path, "the narrative text %q is not inside an element whose class says its source (boilerplate, generated or original), which %s requires", clip(strings.TrimSpace(string(t))), label(e))
+				fn(nil, strings.TrimSpace(string(t)))
 			}
 		}
 	}
+}
+
+// narrativeSource checks, for a profile with narrative-source-control, that
+// every top-level part of the narrative says where it comes from: an element
+// with class boilerplate, generated or original; bare text has no source.
+func (r *run) narrativeSource(narrative map[string]any, e *elem, path string) {
+	div, _ := narrative["div"].(string)
+	topLevel(div, func(el *xml.StartElement, text string) {
+		if el == nil {
+			r.issue(outcome.Error, outcome.CodeBusinessRule, path, "the narrative text %q is not inside an element whose class says its source (boilerplate, generated or original), which %s requires", clip(text), label(e))
+			return
+		}
+		for _, a := range el.Attr {
+			if a.Name.Local != "class" {
+				continue
+			}
+			for _, c := range strings.Fields(a.Value) {
+				if c == "boilerplate" || c == "generated" || c == "original" {
+					return
+				}
+			}
+		}
+		r.issue(outcome.Error, outcome.CodeBusinessRule, path, "a <%s> at the top of the narrative has no class boilerplate, generated or original to say its source, which %s requires", el.Name.Local, label(e))
+	})
 }
 
 // Extensions of parameterised ValueSets.
