@@ -163,6 +163,9 @@ type Expansion struct {
 // concurrent use and caches every ValueSet it compiles.
 type Service struct {
 	src Source
+	// table and remote decide what the packages cannot (see undecided).
+	table  *Table
+	remote Remote
 
 	// Compiled ValueSets and indexed CodeSystems are published as immutable
 	// maps (copy on write under mu), so that the hot path reads them without
@@ -175,9 +178,16 @@ type Service struct {
 	newSystems map[string]*codeSystem
 }
 
-// New returns a Service that reads ValueSets and CodeSystems from src.
-func New(src Source) *Service {
-	return &Service{src: src}
+// New returns a Service that reads ValueSets and CodeSystems from src. By
+// default it also consults the membership table the bench ships (see
+// Membership) for what the packages cannot decide; options add a remote
+// terminology server or leave the table out.
+func New(src Source, opts ...Option) *Service {
+	s := &Service{src: src, table: Membership()}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
 }
 
 // maxImportDepth bounds ValueSet imports (compose.include.valueSet) chains.
@@ -195,6 +205,15 @@ func (s *Service) ValidateCode(valueSet string, c Coding) Result {
 	if valueSet == "" {
 		return s.ValidateCodeInSystem(c)
 	}
+	r := s.validateOffline(valueSet, c)
+	if r.Outcome != Unknown {
+		return r
+	}
+	return s.undecided(valueSet, c, r)
+}
+
+// validateOffline decides from the packages alone.
+func (s *Service) validateOffline(valueSet string, c Coding) Result {
 	vs, err := s.valueSet(valueSet)
 	if err != nil {
 		return Result{Outcome: Unknown, Message: err.Error()}
@@ -236,6 +255,15 @@ func (s *Service) ValidateConcept(valueSet string, codings []Coding) Result {
 // NotMember; for a fragment a code not in it is Unknown; UCUM, BCP-47 and MIME
 // types are checked by rule; any other system is Unknown.
 func (s *Service) ValidateCodeInSystem(c Coding) Result {
+	r := s.inSystemOffline(c)
+	if r.Outcome != Unknown || c.System == "" || s.remote == nil {
+		return r
+	}
+	return s.undecided("", c, r)
+}
+
+// inSystemOffline decides code-in-system checks from the packages alone.
+func (s *Service) inSystemOffline(c Coding) Result {
 	if c.System == "" {
 		return Result{Outcome: Unknown, Message: fmt.Sprintf("code %q has no system; it could not be checked", c.Code)}
 	}
