@@ -28,7 +28,7 @@ var _ = Describe("Zwangerschap", func() {
 				Expect(findings(ctx, s, profileFindings)).To(match.HaveNoFindings())
 			})
 			spec.It("INH-03", "elk gegeven MOET bij de cliënt horen en de datum van registratie dragen", func(ctx SpecContext) {
-				Expect(findings(ctx, s, dateFindings)).To(match.HaveNoFindings())
+				Expect(append(findings(ctx, s, dateFindings), childFactsOnMother(ctx, s)...)).To(match.HaveNoFindings())
 			})
 			spec.It("INH-04", "elk gegeven ZOU MOETEN zeggen welke zorgverlener het vastlegde", func(ctx SpecContext) {
 				Expect(findings(ctx, s, authorFindings)).To(match.HaveNoFindings())
@@ -50,13 +50,16 @@ func findings(ctx SpecContext, s *fixtures.Scenario, c check) []fact.Finding {
 	if !shared || len(items) == 0 {
 		spec.NotTestable("in dit scenario hoort na afloop niets gedeeld te zijn (toestemming ingetrokken of vernietigd); de vertrouwensspecs controleren dat")
 	}
-	pub, pid := spec.Publication(ctx, s)
 	var out []fact.Finding
-	for _, it := range items {
-		if it.Event.Subject != "" && it.Event.Subject != s.Client.ID {
-			continue // facts about a child are checked with the child's record (JGZ transfer)
+	for _, person := range fact.People(s, items) {
+		pub, pid, ok := record(ctx, s, person)
+		for _, it := range fact.About(s, items, person) {
+			if !ok {
+				out = append(out, noRecord(it, person))
+				continue
+			}
+			out = append(out, c(ctx, s, it, fact.Candidates(pub.Resources, pid, it.Fact, pub.Lookup))...)
 		}
-		out = append(out, c(ctx, s, it, fact.Candidates(pub.Resources, pid, it.Fact, pub.Lookup))...)
 	}
 	return out
 }
@@ -139,26 +142,44 @@ func authorFindings(ctx SpecContext, s *fixtures.Scenario, it fact.Item, cands [
 	return []fact.Finding{{Event: it.Event.ID, Fact: it.Fact.Key, Element: it.Fact.ResourceType + ".performer", Want: fmt.Sprintf("%s (%s)", provider.Name, provider.Professional.Name), Got: "geen verwijzing naar deze zorgverlener"}}
 }
 
+// patientFindings: the client's Patient, and each child's own Patient once
+// facts about her are registered, carry the registered name, birth date and
+// gender.
 func patientFindings(ctx SpecContext, s *fixtures.Scenario) []fact.Finding {
 	GinkgoHelper()
-	if _, shared := fact.Expected(s); !shared {
+	items, shared := fact.Expected(s)
+	if !shared {
 		spec.NotTestable("in dit scenario hoort na afloop niets van de cliënt gedeeld te zijn; de vertrouwensspecs controleren dat")
 	}
-	pub, _ := spec.Publication(ctx, s)
-	p := pub.Patient
 	var out []fact.Finding
-	c := s.Client
+	for _, person := range fact.People(s, items) {
+		pub, _, ok := record(ctx, s, person)
+		if !ok {
+			out = append(out, fact.Finding{Event: personLabel(s, person), Fact: "BSN", Element: "Patient.identifier", Want: spec.BSNSystem + "|" + person.BSN, Got: "geen Patient met dit BSN"})
+			continue
+		}
+		out = append(out, identityFindings(pub.Patient, personLabel(s, person), registeredPerson(s, person))...)
+	}
+	return out
+}
+
+// identityFindings compares a published Patient with the registered person.
+func identityFindings(p map[string]any, label string, c fixtures.Client) []fact.Finding {
+	var out []fact.Finding
 	name := firstName(p)
 	family, _ := name["family"].(string)
 	given := fact.Show(name["given"])
 	if family != c.Family {
-		out = append(out, fact.Finding{Event: "cliënt", Fact: "naam", Element: "Patient.name.family", Want: c.Family, Got: family})
+		out = append(out, fact.Finding{Event: label, Fact: "naam", Element: "Patient.name.family", Want: c.Family, Got: family})
 	}
 	if !containsString(name["given"], c.Given) {
-		out = append(out, fact.Finding{Event: "cliënt", Fact: "naam", Element: "Patient.name.given", Want: c.Given, Got: given})
+		out = append(out, fact.Finding{Event: label, Fact: "naam", Element: "Patient.name.given", Want: c.Given, Got: given})
 	}
 	if p["birthDate"] != c.BirthDate {
-		out = append(out, fact.Finding{Event: "cliënt", Fact: "geboortedatum", Element: "Patient.birthDate", Want: c.BirthDate, Got: fact.Show(p["birthDate"])})
+		out = append(out, fact.Finding{Event: label, Fact: "geboortedatum", Element: "Patient.birthDate", Want: c.BirthDate, Got: fact.Show(p["birthDate"])})
+	}
+	if c.Gender != "" && p["gender"] != c.Gender {
+		out = append(out, fact.Finding{Event: label, Fact: "geslacht", Element: "Patient.gender", Want: c.Gender, Got: fact.Show(p["gender"])})
 	}
 	return out
 }

@@ -72,3 +72,35 @@ func Withheld(s *fixtures.Scenario) Withholding {
 	}
 	return Shared
 }
+
+// People returns the persons whose record carries the items: the client
+// first, then each child (in the scenario's order) that is the subject of
+// at least one item. A newborn's facts belong on her own record.
+func People(s *fixtures.Scenario, items []Item) []fixtures.Client {
+	out := []fixtures.Client{s.Client}
+	for _, c := range s.Children {
+		for _, it := range items {
+			if it.Event.Subject == c.ID {
+				out = append(out, c)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// About returns the items whose subject is the person (the client's own
+// facts when the event names no subject).
+func About(s *fixtures.Scenario, items []Item, person fixtures.Client) []Item {
+	var out []Item
+	for _, it := range items {
+		subject := it.Event.Subject
+		if subject == "" {
+			subject = s.Client.ID
+		}
+		if subject == person.ID {
+			out = append(out, it)
+		}
+	}
+	return out
+}

@@ -186,27 +186,35 @@ var ErrNoPatient = errors.New("no Patient with the client's BSN is published")
 // client: her Patient, found by BSN, and every resource of the types the
 // scenario's facts use, found by patient.
 func (e *Env) PublishedFor(ctx context.Context, s *fixtures.Scenario) (*Published, error) {
+	return e.PublishedOf(ctx, s, s.Client)
+}
+
+// PublishedOf fetches (once) what the candidate publishes for one person of
+// a scenario: the client, or one of her children (a newborn has her own
+// Patient, found by her own BSN, and her own record).
+func (e *Env) PublishedOf(ctx context.Context, s *fixtures.Scenario, person fixtures.Client) (*Published, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if f, ok := e.published[s.ID]; ok {
+	key := s.ID + "|" + person.BSN
+	if f, ok := e.published[key]; ok {
 		return f.p, f.err
 	}
 	if e.published == nil {
 		e.published = map[string]fetched{}
 	}
-	p, err := e.fetch(ctx, s)
-	e.published[s.ID] = fetched{p, err}
+	p, err := e.fetch(ctx, s, person.BSN)
+	e.published[key] = fetched{p, err}
 	return p, err
 }
 
-func (e *Env) fetch(ctx context.Context, s *fixtures.Scenario) (*Published, error) {
-	patients, err := e.XIS.Search(ctx, "Patient", url.Values{"identifier": {BSNSystem + "|" + s.Client.BSN}})
+func (e *Env) fetch(ctx context.Context, s *fixtures.Scenario, bsn string) (*Published, error) {
+	patients, err := e.XIS.Search(ctx, "Patient", url.Values{"identifier": {BSNSystem + "|" + bsn}})
 	if err != nil {
-		return nil, fmt.Errorf("searching the client's Patient: %w", err)
+		return nil, fmt.Errorf("searching the Patient with BSN %s: %w", bsn, err)
 	}
 	p := &Published{Resources: map[string][]map[string]any{}, Referenced: map[string]map[string]any{}}
 	for _, pt := range patients {
-		if hasBSN(pt, s.Client.BSN) {
+		if hasBSN(pt, bsn) {
 			p.Patient = pt
 			break
 		}
@@ -218,7 +226,7 @@ func (e *Env) fetch(ctx context.Context, s *fixtures.Scenario) (*Published, erro
 	for _, typ := range ResourceTypes(s) {
 		found, err := e.XIS.Search(ctx, typ, url.Values{"patient": {"Patient/" + id}})
 		if err != nil {
-			return nil, fmt.Errorf("searching %s of the client: %w", typ, err)
+			return nil, fmt.Errorf("searching %s of Patient/%s: %w", typ, id, err)
 		}
 		p.Resources[typ] = found
 		for _, r := range found {

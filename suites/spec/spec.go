@@ -132,9 +132,16 @@ func SetTimeout(d time.Duration) {
 // is wrong); no answer breaks it (error).
 func Publication(ctx context.Context, s *fixtures.Scenario) (*Published, string) {
 	ginkgo.GinkgoHelper()
-	pub, err := Current().PublishedFor(ctx, s)
+	return PublicationOf(ctx, s, s.Client)
+}
+
+// PublicationOf is Publication for one person of the scenario: the client
+// or one of her children.
+func PublicationOf(ctx context.Context, s *fixtures.Scenario, person fixtures.Client) (*Published, string) {
+	ginkgo.GinkgoHelper()
+	pub, err := Current().PublishedOf(ctx, s, person)
 	if errors.Is(err, ErrNoPatient) {
-		ginkgo.Fail(fmt.Sprintf("het XIS publiceert geen Patient met BSN %s (%s %s)", s.Client.BSN, s.Client.Given, s.Client.Family))
+		ginkgo.Fail(fmt.Sprintf("het XIS publiceert geen Patient met BSN %s (%s %s)", person.BSN, person.Given, person.Family))
 	}
 	if err != nil {
 		Broke(err)
