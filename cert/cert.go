@@ -67,28 +67,28 @@ type Summary struct {
 
 // Details are what a person reads on the certificate.
 type Details struct {
-	System         string    `json:"system"`
-	Vendor         string    `json:"vendor,omitempty"`
-	Version        string    `json:"version"`
-	Profile        string    `json:"profile"`
-	ProfileTitle   string    `json:"profileTitle,omitempty"`
-	ProfileVersion string    `json:"profileVersion"`
-	Roles          []string  `json:"roles"`
-	Requirements   []string  `json:"requirements"`
-	NotBefore      time.Time `json:"notBefore"`
-	NotAfter       time.Time `json:"notAfter"`
-	RunFinished    time.Time `json:"runFinished"`
-	Operator       string    `json:"operator"`            // operator certificate subject
-	OperatorCert   string    `json:"operatorCertificate"` // its sha256 fingerprint
+	System         string            `json:"system"`
+	Vendor         string            `json:"vendor,omitempty"`
+	Version        string            `json:"version"`
+	Profile        string            `json:"profile"`
+	ProfileTitle   string            `json:"profileTitle,omitempty"`
+	ProfileVersion string            `json:"profileVersion"`
+	Roles          []string          `json:"roles"`
+	Requirements   []string          `json:"requirements"`
+	NotBefore      time.Time         `json:"notBefore"`
+	NotAfter       time.Time         `json:"notAfter"`
+	RunFinished    time.Time         `json:"runFinished"`
+	Operator       string            `json:"operator"`            // operator certificate subject
+	OperatorCert   string            `json:"operatorCertificate"` // its sha256 fingerprint
 	Candidate      reports.Candidate `json:"candidate"`
 }
 
 // Statement is the in-toto Statement of a certificate.
 type Statement struct {
-	Type          string               `json:"_type"`
-	Subject       []reports.Subject    `json:"subject"`
-	PredicateType string               `json:"predicateType"`
-	Predicate     Summary              `json:"predicate"`
+	Type          string            `json:"_type"`
+	Subject       []reports.Subject `json:"subject"`
+	PredicateType string            `json:"predicateType"`
+	Predicate     Summary           `json:"predicate"`
 }
 
 // Policy says how long a run stays good for a certificate and how long a
