@@ -277,9 +277,9 @@ type Status struct {
 }
 
 // Verify checks a certificate: signed by the root, valid at now, entered in
-// the register (with an inclusion proof against the register's signed
-// checkpoint) and not revoked there. The register is verified whole first.
-func Verify(path string, root *x509.Certificate, registerDir string, now time.Time) (Status, error) {
+// the register l (opened, and so verified whole, with the root's key) with an
+// inclusion proof against its signed checkpoint, and not revoked there.
+func Verify(path string, root *x509.Certificate, l *register.Log, now time.Time) (Status, error) {
 	st, digest, err := Read(path, root)
 	if err != nil {
 		return Status{}, err
@@ -290,9 +290,8 @@ func Verify(path string, root *x509.Certificate, registerDir string, now time.Ti
 			d.NotBefore.Format(time.DateOnly), d.NotAfter.Format(time.DateOnly))
 	}
 	pub := root.PublicKey.(ed25519.PublicKey)
-	l, err := register.Open(registerDir, Origin(root), pub)
-	if err != nil {
-		return Status{}, err
+	if l.Checkpoint().Origin != Origin(root) {
+		return Status{}, fmt.Errorf("the register is %s, not the register of root %q", l.Checkpoint().Origin, root.Subject.CommonName)
 	}
 	i, r, err := l.Find(digest)
 	if err != nil {

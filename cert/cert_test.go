@@ -1,6 +1,8 @@
 package cert
 
 import (
+	"crypto/ed25519"
+	"crypto/x509"
 	"os"
 	"path/filepath"
 	"strings"
@@ -125,31 +127,39 @@ func TestIssueRegisterVerifyRevoke(t *testing.T) {
 		t.Fatalf("predicate: %+v", st.Predicate)
 	}
 	reg := t.TempDir()
-	if _, err := Verify(certPath, b.issuer.Cert, reg, now); err == nil {
+	open := func(root *x509.Certificate) *register.Log {
+		t.Helper()
+		l, err := register.Open(reg, Origin(root), root.PublicKey.(ed25519.PublicKey))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return l
+	}
+	if _, err := Verify(certPath, b.issuer.Cert, open(b.issuer.Cert), now); err == nil {
 		t.Fatal("a certificate not in the register verified")
 	}
 	origin := Origin(b.issuer.Cert)
 	if _, err := register.Append(reg, origin, b.issuer.Key, Entry(st, digest)); err != nil {
 		t.Fatal(err)
 	}
-	s, err := Verify(certPath, b.issuer.Cert, reg, now)
+	s, err := Verify(certPath, b.issuer.Cert, open(b.issuer.Cert), now)
 	if err != nil {
 		t.Fatalf("verify: %v", err)
 	}
 	if s.Entry != 0 || s.Tree != 1 {
 		t.Fatalf("status %+v", s)
 	}
-	if _, err := Verify(certPath, b.issuer.Cert, reg, now.AddDate(2, 0, 0)); err == nil || !strings.Contains(err.Error(), "not valid now") {
+	if _, err := Verify(certPath, b.issuer.Cert, open(b.issuer.Cert), now.AddDate(2, 0, 0)); err == nil || !strings.Contains(err.Error(), "not valid now") {
 		t.Fatalf("expired certificate: %v", err)
 	}
 	other := newBureau(t)
-	if _, err := Verify(certPath, other.issuer.Cert, reg, now); err == nil {
+	if _, err := Verify(certPath, other.issuer.Cert, open(b.issuer.Cert), now); err == nil {
 		t.Fatal("verified with another bureau's root")
 	}
 	if _, err := register.Append(reg, origin, b.issuer.Key, register.Entry{Kind: register.Revoked, Certificate: digest, Reason: "MP9-01 faalt na herkeuring"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Verify(certPath, b.issuer.Cert, reg, now); err == nil || !strings.Contains(err.Error(), "MP9-01 faalt na herkeuring") {
+	if _, err := Verify(certPath, b.issuer.Cert, open(b.issuer.Cert), now); err == nil || !strings.Contains(err.Error(), "MP9-01 faalt na herkeuring") {
 		t.Fatalf("revoked certificate: %v", err)
 	}
 }

@@ -251,3 +251,49 @@ func BenchmarkAppend(b *testing.B) {
 		}
 	}
 }
+
+func TestSite(t *testing.T) {
+	dir, priv := t.TempDir(), newKey(t)
+	a := issued(0)
+	a.System = "MijnVIS <script>alert(1)</script>"
+	b1, b2 := issued(1), issued(2)
+	b1.System, b2.System, b2.Version = "ZwangerNet", "ZwangerNet", "2.0"
+	for _, e := range []Entry{a, b1, b2, {Kind: Revoked, Certificate: b1.Certificate, Reason: "herkeuring mislukt"}} {
+		if _, err := Append(dir, origin, priv, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	l, err := Open(dir, origin, pub(priv))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := t.TempDir()
+	now := time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)
+	if err := l.Site(out, now); err != nil {
+		t.Fatal(err)
+	}
+	index, _ := os.ReadFile(filepath.Join(out, "index.html"))
+	page, err := os.ReadFile(filepath.Join(out, "zwangernet.html"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, c := range map[string]struct {
+		doc  []byte
+		want []string
+	}{
+		"index":  {index, []string{"ZwangerNet", "ingetrokken", "geldig", "&lt;script&gt;"}},
+		"system": {page, []string{"2.0", "1.0", "herkeuring mislukt", "ingetrokken"}},
+	} {
+		for _, w := range c.want {
+			if !strings.Contains(string(c.doc), w) {
+				t.Errorf("%s page lacks %q", name, w)
+			}
+		}
+		if strings.Contains(string(c.doc), "<script") {
+			t.Errorf("%s page has a script element", name)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(out, "mijnvis-script-alert-1-script.html")); err != nil {
+		t.Errorf("no page for the hostile name: %v", err)
+	}
+}

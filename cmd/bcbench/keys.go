@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"path/filepath"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -17,6 +18,9 @@ func newKeysCmd() *cobra.Command {
 		Short: "Manage the keys that sign reports",
 	}
 	var out string
+	var ca bool
+	var caName string
+	var caValidity time.Duration
 	initCmd := &cobra.Command{
 		Use:   "init",
 		Short: "Make an Ed25519 key pair and a self-signed certificate",
@@ -27,6 +31,9 @@ func newKeysCmd() *cobra.Command {
 An existing key is never overwritten.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if ca {
+				return initRoot(cmd, out, caName, caValidity)
+			}
 			if err := reports.InitKeys(out); err != nil {
 				return withCode(exitSetup, err)
 			}
@@ -36,6 +43,9 @@ An existing key is never overwritten.`,
 		},
 	}
 	initCmd.Flags().StringVar(&out, "out", ".", "folder to write the key, public key and certificate to")
-	keys.AddCommand(initCmd)
+	initCmd.Flags().BoolVar(&ca, "ca", false, "make the programme bureau's root instead (root.key, root.crt): keep it offline; it issues operator certificates ('keys issue') and certificates ('cert issue')")
+	initCmd.Flags().StringVar(&caName, "name", "Programmabureau Geboortezorg", "with --ca: the bureau's name in the root certificate")
+	initCmd.Flags().DurationVar(&caValidity, "validity", 10*365*24*time.Hour, "with --ca: how long the root is valid")
+	keys.AddCommand(initCmd, newKeysIssueCmd())
 	return keys
 }
