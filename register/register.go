@@ -452,18 +452,9 @@ func (l *Log) Find(certificate string) (issued, revoked int64, err error) {
 // tiles and a new signed checkpoint. When verification fails nothing is
 // written. priv is the bureau's key; its public half must be the register's.
 func Append(dir, origin string, priv ed25519.PrivateKey, e Entry) (int64, error) {
-	if err := e.check(); err != nil {
-		return -1, fmt.Errorf("adding to register: %w", err)
-	}
-	if e.Time.IsZero() {
-		e.Time = time.Now().UTC().Truncate(time.Second)
-	}
-	rec, err := json.Marshal(e)
+	e, rec, err := encode(e)
 	if err != nil {
-		return -1, fmt.Errorf("adding to register: %w", err)
-	}
-	if len(rec) > MaxEntrySize {
-		return -1, fmt.Errorf("adding to register: entry of %d bytes exceeds %d", len(rec), MaxEntrySize)
+		return -1, err
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return -1, fmt.Errorf("adding to register: %w", err)
@@ -478,6 +469,31 @@ func Append(dir, origin string, priv ed25519.PrivateKey, e Entry) (int64, error)
 	if err != nil {
 		return -1, fmt.Errorf("adding to register: refusing to append: %w", err)
 	}
+	return l.append(e, rec, priv)
+}
+
+// encode checks an entry and returns the bytes the log hashes.
+func encode(e Entry) (Entry, []byte, error) {
+	if err := e.check(); err != nil {
+		return e, nil, fmt.Errorf("adding to register: %w", err)
+	}
+	if e.Time.IsZero() {
+		e.Time = time.Now().UTC().Truncate(time.Second)
+	}
+	rec, err := json.Marshal(e)
+	if err != nil {
+		return e, nil, fmt.Errorf("adding to register: %w", err)
+	}
+	if len(rec) > MaxEntrySize {
+		return e, nil, fmt.Errorf("adding to register: entry of %d bytes exceeds %d", len(rec), MaxEntrySize)
+	}
+	return e, rec, nil
+}
+
+// append adds one verified-new entry to an opened log and writes it.
+func (l *Log) append(e Entry, rec []byte, priv ed25519.PrivateKey) (int64, error) {
+	dir, origin := l.dir, l.checkpoint.Origin
+	pub := priv.Public().(ed25519.PublicKey)
 	if l.checkpoint.N >= MaxEntries {
 		return -1, fmt.Errorf("adding to register: full (%d entries)", MaxEntries)
 	}
@@ -536,6 +552,7 @@ func Append(dir, origin string, priv ed25519.PrivateKey, e Entry) (int64, error)
 	if err := writeAtomic(filepath.Join(dir, checkpointFile), signed); err != nil {
 		return -1, err
 	}
+	l.checkpoint = cp
 	return n, nil
 }
 
