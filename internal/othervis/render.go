@@ -243,6 +243,18 @@ func (a authorRefs) person() map[string]any {
 	return a.org
 }
 
+// vitalSigns are the nl-core profiles built on FHIR's vital signs profile: they need that category.
+var vitalSigns = map[string]bool{
+	profWeight: true, profBP: true,
+	nictizSD + "nl-core-BodyHeight":        true,
+	nictizSD + "nl-core-HeadCircumference": true,
+	nictizSD + "nl-core-HeartRate":         true,
+	nictizSD + "nl-core-BodyTemperature":   true,
+	nictizSD + "nl-core-O2Saturation":      true,
+	nictizSD + "nl-core-Respiration":       true,
+	nictizSD + "nl-core-PulseRate":         true,
+}
+
 // observation renders an observation-like fact.
 func (rd renderer) observation(f fact, when time.Time, subject, by map[string]any, lab bool) map[string]any {
 	profile := f.Profile
@@ -261,7 +273,7 @@ func (rd renderer) observation(f fact, when time.Time, subject, by map[string]an
 	}
 	res["code"] = code
 	switch {
-	case profile == profWeight || profile == profBP:
+	case vitalSigns[profile]:
 		res["category"] = []any{codeable(coding{obsCatCS, "vital-signs", "Vital Signs"})}
 	case lab:
 		res["category"] = []any{codeable(coding{obsCatCS, "laboratory", "Laboratory"})}
