@@ -12,10 +12,11 @@ import (
 
 // Modes of a run, as results.json and the report name them.
 const (
-	// ModeSelfTest marks a run signed with a development key: a self-test,
-	// never a certificate.
+	// ModeSelfTest marks a self-test: a profile that does not certify, or a
+	// run signed with a development key. Never a certificate.
 	ModeSelfTest = "zelftest"
-	// ModeCertification marks a run signed with a key given on purpose.
+	// ModeCertification marks a run against a certifying profile, under its
+	// own scenarios, limits and packages, signed with a key given on purpose.
 	ModeCertification = "certificering"
 )
 
@@ -37,6 +38,7 @@ type ProfileInput struct {
 	ID           string
 	Title        string
 	Version      string
+	Certifies    bool
 	Requirements []string
 }
 
@@ -65,8 +67,19 @@ type Input struct {
 	Started   time.Time
 	Finished  time.Time
 	Scenarios []string
-	// Mode is ModeSelfTest or ModeCertification; WriteAll overrides it to
-	// ModeSelfTest when the signer is a development key.
+	// ReferenceDate is day 0 of the scenarios, YYYY-MM-DD.
+	ReferenceDate string
+	// Limits are the limits in force.
+	Limits *Limits
+	// Packages are the FHIR packages that judged profile conformance.
+	Packages []Package
+	// Terminology is the terminology server used, "" when none.
+	Terminology string
+	// SetupProblem says why nothing could be judged; see Results.
+	SetupProblem string
+	// Mode is ModeSelfTest or ModeCertification; Assemble makes it
+	// ModeSelfTest unless the profile certifies, and WriteAll does so
+	// when the signer is a development key.
 	Mode string
 	// Problems are errors of the bench itself, not of the candidate.
 	Problems []string
@@ -93,17 +106,22 @@ func Assemble(in Input) *Results {
 		bench.Catalogue = cat.Version
 	}
 	res := &Results{
-		Schema:    SchemaVersion,
-		Bench:     bench,
-		Profile:   Profile{ID: in.Profile.ID, Title: in.Profile.Title, Version: in.Profile.Version},
-		Candidate: in.Candidate,
-		Mode:      in.Mode,
-		Scenarios: nonNil(in.Scenarios),
-		Started:   in.Started.UTC(),
-		Finished:  in.Finished.UTC(),
-		Evidence:  slices.Clone(in.Evidence),
+		Schema:        SchemaVersion,
+		Bench:         bench,
+		Profile:       Profile{ID: in.Profile.ID, Title: in.Profile.Title, Version: in.Profile.Version, Certifies: in.Profile.Certifies},
+		Candidate:     in.Candidate,
+		Mode:          in.Mode,
+		Scenarios:     nonNil(in.Scenarios),
+		ReferenceDate: in.ReferenceDate,
+		Limits:        in.Limits,
+		Packages:      nonNil(in.Packages),
+		Terminology:   in.Terminology,
+		SetupProblem:  in.SetupProblem,
+		Started:       in.Started.UTC(),
+		Finished:      in.Finished.UTC(),
+		Evidence:      slices.Clone(in.Evidence),
 	}
-	if res.Mode == "" {
+	if res.Mode != ModeCertification || !in.Profile.Certifies {
 		res.Mode = ModeSelfTest
 	}
 	if res.Candidate.Roles == nil {
@@ -151,8 +169,8 @@ func Assemble(in Input) *Results {
 	}
 
 	res.Summary = summarise(res.Requirements)
-	res.OutcomeGoals = outcomeGoals(res.Requirements)
-	res.Verdict = verdict(res.Requirements)
+	res.OutcomeGoals = outcomeGoals(res.Requirements, res.SetupProblem)
+	res.Verdict = verdict(res.Requirements, res.SetupProblem)
 	res.Problems = append(slices.Clone(in.Problems), problems...)
 	if len(res.Problems) == 0 {
 		res.Problems = nil
@@ -291,9 +309,13 @@ func summarise(rs []RequirementResult) Summary {
 	return s
 }
 
-// verdict: fail when any MOET requirement failed or errored; pass when every
-// MOET requirement passed (and there is at least one); incomplete otherwise.
-func verdict(rs []RequirementResult) Verdict {
+// verdict: incomplete when a setup problem kept the bench from judging; fail
+// when any MOET requirement failed or errored; pass when every MOET
+// requirement passed (and there is at least one); incomplete otherwise.
+func verdict(rs []RequirementResult, setupProblem string) Verdict {
+	if setupProblem != "" {
+		return VerdictIncomplete
+	}
 	must, passed, bad := 0, 0, 0
 	for _, r := range rs {
 		if r.Level != requirements.Must {
@@ -317,10 +339,16 @@ func verdict(rs []RequirementResult) Verdict {
 	}
 }
 
-func outcomeGoals(rs []RequirementResult) []OutcomeGoal {
+// outcomeGoals counts the requirements of each goal; a goal is assessed
+// when it has requirements and no setup problem kept the bench from judging
+// (then every goal is unassessed, with no requirements counted).
+func outcomeGoals(rs []RequirementResult, setupProblem string) []OutcomeGoal {
 	goals := make([]OutcomeGoal, 4)
 	for i := range goals {
 		goals[i] = OutcomeGoal{Goal: i + 1, Name: GoalNames[i+1]}
+	}
+	if setupProblem != "" {
+		return goals // nothing was judged: no goal is assessed, no discount follows
 	}
 	for _, r := range rs {
 		if r.OutcomeGoal < 1 || r.OutcomeGoal > 4 {

@@ -43,15 +43,18 @@ func spec(name string, st Status, ids ...string) SpecOutcome {
 
 func baseInput(t testing.TB, ids []string, specs ...SpecOutcome) Input {
 	return Input{
-		Catalogue: mustCatalogue(t),
-		Profile:   ProfileInput{ID: "keurmerk-test", Title: "Testprofiel", Version: "1", Requirements: ids},
-		Specs:     specs,
-		Bench:     Bench{Version: "0.1.0-test", Suite: strings.Repeat("a", 64)},
-		Candidate: Candidate{Name: "ref-xis", Version: "1.0.0", Roles: []RoleIdentity{{Role: "xis", Kind: "builtin"}}},
-		Started:   time.Date(2026, 11, 23, 13, 0, 0, 0, time.UTC),
-		Finished:  time.Date(2026, 11, 23, 13, 0, 42, 0, time.UTC),
-		Scenarios: []string{"zwangerschap-ongecompliceerd"},
-		Mode:      ModeSelfTest,
+		Catalogue:     mustCatalogue(t),
+		Profile:       ProfileInput{ID: "keurmerk-test", Title: "Testprofiel", Version: "1", Certifies: true, Requirements: ids},
+		Specs:         specs,
+		Bench:         Bench{Version: "0.1.0-test", Suite: strings.Repeat("a", 64)},
+		Candidate:     Candidate{Name: "ref-xis", Version: "1.0.0", Roles: []RoleIdentity{{Role: "xis", Kind: "builtin"}}},
+		Started:       time.Date(2026, 11, 23, 13, 0, 0, 0, time.UTC),
+		Finished:      time.Date(2026, 11, 23, 13, 0, 42, 0, time.UTC),
+		Scenarios:     []string{"zwangerschap-ongecompliceerd"},
+		Mode:          ModeCertification,
+		ReferenceDate: "2026-05-27",
+		Limits:        &Limits{SpecTimeout: "2m0s", RequestTimeout: "30s", StartupTimeout: "1m0s", Memory: 512 << 20, PIDs: 256, CPUs: 1},
+		Packages:      []Package{{ID: "hl7.fhir.r4.core", Version: "4.0.1", SHA256: strings.Repeat("b", 64)}},
 	}
 }
 
@@ -307,5 +310,54 @@ func TestReasonHeadline(t *testing.T) {
 	r := describe([]SpecOutcome{{Name: "x", Failure: long}}, "faalde", "faalden")
 	if len(r) > maxReason+len("…") || !strings.HasSuffix(r, "…") || !utf8.ValidString(r) {
 		t.Fatalf("long reason not cut cleanly: len %d valid %v", len(r), utf8.ValidString(r))
+	}
+}
+
+// A setup problem (the candidate never started, a limit could not be met, a
+// pinned package is missing) is the bench's: the verdict is incomplete even
+// when specs errored, and no outcome goal is assessed, so no discount follows.
+func TestSetupProblemJudgesNothing(t *testing.T) {
+	in := baseInput(t, []string{"MED-01", "CLI-01"}, spec("a", Error, "MED-01"))
+	in.SetupProblem = "de kandidaat startte niet"
+	res := Assemble(in)
+	if res.Verdict != VerdictIncomplete {
+		t.Errorf("verdict %s, want incomplete", res.Verdict)
+	}
+	for _, g := range res.OutcomeGoals {
+		if g.Assessed || g.Discount != nil {
+			t.Errorf("goal %d assessed with a setup problem: %+v", g.Goal, g)
+		}
+	}
+	if err := Consistent(res); err != nil {
+		t.Errorf("results with a setup problem are not consistent: %v", err)
+	}
+	in.SetupProblem = ""
+	if res := Assemble(in); res.Verdict != VerdictFail {
+		t.Errorf("without the setup problem the verdict is %s, want fail", res.Verdict)
+	}
+}
+
+// Only a profile that certifies gives a certification; the key alone never
+// does.
+func TestModeFollowsTheProfile(t *testing.T) {
+	cases := []struct {
+		name      string
+		certifies bool
+		mode      string
+		want      string
+	}{
+		{"certifying profile", true, ModeCertification, ModeCertification},
+		{"certifying profile, self-test asked", true, ModeSelfTest, ModeSelfTest},
+		{"self-test profile claiming certification", false, ModeCertification, ModeSelfTest},
+		{"no mode given", true, "", ModeSelfTest},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			in := baseInput(t, []string{"MED-01"}, spec("a", Pass, "MED-01"))
+			in.Profile.Certifies, in.Mode = tc.certifies, tc.mode
+			if got := Assemble(in).Mode; got != tc.want {
+				t.Fatalf("mode %q, want %q", got, tc.want)
+			}
+		})
 	}
 }

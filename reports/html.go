@@ -7,6 +7,7 @@ import (
 	"html/template"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -31,18 +32,23 @@ var statusLabels = map[Status]string{
 var statusOrder = map[Status]int{Fail: 0, Error: 1, NotTested: 2, Skip: 3, Pass: 4}
 
 type htmlView struct {
-	Res          *Results
-	SelfTest     bool
-	VerdictClass string
-	VerdictTitle string
-	VerdictText  string
-	Started      string
-	Finished     string
-	Duration     string
-	Goals        []htmlGoal
-	Requirements []htmlRequirement
-	Counts       []htmlCount
-	MustOpen     int
+	Res      *Results
+	SelfTest bool
+	// SelfTestWhy says why a self-test is not a certificate.
+	SelfTestWhy string
+	// V2 is set for results that record packages and terminology.
+	V2                  bool
+	MemoryText, CPUText string
+	VerdictClass        string
+	VerdictTitle        string
+	VerdictText         string
+	Started             string
+	Finished            string
+	Duration            string
+	Goals               []htmlGoal
+	Requirements        []htmlRequirement
+	Counts              []htmlCount
+	MustOpen            int
 	// RepayAll is set when every outcome goal was assessed and each is
 	// realised below 50 %: then the whole subsidy is repaid (seed 001 §5.5).
 	RepayAll bool
@@ -80,10 +86,23 @@ type htmlSpec struct {
 func HTML(res *Results) ([]byte, error) {
 	v := htmlView{
 		Res:      res,
-		SelfTest: res.Mode != ModeCertification,
+		V2:       res.Schema == SchemaVersion,
+		SelfTest: res.Mode != ModeCertification || res.Schema != SchemaVersion || !res.Profile.Certifies,
 		Started:  dutchTime(res.Started),
 		Finished: dutchTime(res.Finished),
 		Duration: dutchDuration(res.Finished.Sub(res.Started)),
+	}
+	switch {
+	case res.Schema != SchemaVersion:
+		v.SelfTestWhy = "Dit rapport heeft het oude formaat (" + res.Schema + "), van vóór de certificering per profiel."
+	case !res.Profile.Certifies:
+		v.SelfTestWhy = "Het profiel " + res.Profile.ID + " certificeert niet, met welke sleutel dan ook."
+	default:
+		v.SelfTestWhy = "Dit rapport is ondertekend met een ontwikkelsleutel op de computer waarop de test draaide."
+	}
+	if l := res.Limits; l != nil {
+		v.MemoryText = byteText(l.Memory)
+		v.CPUText = strings.Replace(strconv.FormatFloat(l.CPUs, 'f', -1, 64), ".", ",", 1)
 	}
 	mustFailed, mustOpen := 0, 0
 	for _, r := range res.Requirements {
@@ -117,6 +136,12 @@ func HTML(res *Results) ([]byte, error) {
 		v.VerdictTitle = "Onvolledig"
 		v.VerdictText = fmt.Sprintf("Er is geen MOET-eis van %s afgekeurd, maar %s niet getest of overgeslagen. Zonder die controles is er geen oordeel.",
 			profile, plural(mustOpen, "MOET-eis is", "MOET-eisen zijn"))
+	}
+	if res.SetupProblem != "" {
+		v.VerdictClass = "incomplete"
+		v.VerdictTitle = "Onvolledig — niets beoordeeld"
+		v.VerdictText = "De testbank kon het systeem niet beoordelen: " + res.SetupProblem +
+			". Er is niets getoetst; dit rapport zegt niets over het systeem, alleen over de opzet van de test."
 	}
 	for _, g := range res.OutcomeGoals {
 		hg := htmlGoal{OutcomeGoal: g, RealisationText: "niet beoordeeld", DiscountText: "—"}
@@ -161,6 +186,18 @@ func HTML(res *Results) ([]byte, error) {
 		return nil, fmt.Errorf("rendering report.html: %w", err)
 	}
 	return buf.Bytes(), nil
+}
+
+// byteText writes a memory size in MiB or GiB.
+func byteText(b int64) string {
+	switch {
+	case b >= 1<<30 && b%(1<<30) == 0:
+		return fmt.Sprintf("%d GiB", b>>30)
+	case b >= 1<<20:
+		return strings.Replace(fmt.Sprintf("%.4g MiB", float64(b)/(1<<20)), ".", ",", 1)
+	default:
+		return fmt.Sprintf("%d bytes", b)
+	}
 }
 
 func label(s Status) string {

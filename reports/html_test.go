@@ -126,6 +126,24 @@ func TestHTMLReadable(t *testing.T) {
 		{"all goals under 50 %: repay everything", func() *Results {
 			return Assemble(baseInput(t, []string{"MED-01", "CLI-01", "STD-01", "HER-01"}, spec("a", Fail, "MED-01", "CLI-01", "STD-01", "HER-01")))
 		}, []string{"volledige subsidiebedrag worden terugbetaald", "40 %"}, nil},
+		{"certification claimed for a profile that does not certify", func() *Results {
+			in := baseInput(t, []string{"MED-01"}, spec("a", Pass, "MED-01"))
+			in.Profile.Certifies = false
+			r := Assemble(in)
+			r.Mode = ModeCertification // as a hand-edited results.json would say
+			return r
+		}, []string{"Zelftest — geen certificaat", "keurmerk-test certificeert niet", "Geslaagd"}, []string{"Certificeringsrun"}},
+		{"v1 results are never a certification", func() *Results {
+			r := Assemble(baseInput(t, []string{"MED-01"}, spec("a", Pass, "MED-01")))
+			r.Schema = SchemaV1
+			return r
+		}, []string{"Zelftest — geen certificaat", "oude formaat"}, []string{"Certificeringsrun"}},
+		{"setup problem: nothing judged, no subsidy sentence", func() *Results {
+			in := baseInput(t, []string{"MED-01", "CLI-01", "STD-01", "HER-01"})
+			in.SetupProblem = "de kandidaat startte niet binnen 1m0s"
+			return Assemble(in)
+		}, []string{"Onvolledig — niets beoordeeld", "de kandidaat startte niet binnen 1m0s", "Er is niets getoetst", "Niet beoordeeld."},
+			[]string{"terugbetaald", "40 %", "10 %", "Realisatie", "Geslaagd", "Niet geslaagd"}},
 		{"incomplete", func() *Results {
 			return Assemble(baseInput(t, []string{"MED-01", "STD-01"}, spec("a", Pass, "MED-01")))
 		},

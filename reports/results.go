@@ -33,17 +33,38 @@ const (
 	VerdictIncomplete Verdict = "incomplete"
 )
 
-// SchemaVersion is the version of the results.json format.
-const SchemaVersion = "bcbench.results/v1"
+// SchemaVersion is the version of the results.json format a run writes.
+// SchemaV1 results (written before certification became a property of the
+// profile) are still read, rendered and verified, but never count as a
+// certification: their mode followed the key alone.
+const (
+	SchemaVersion = "bcbench.results/v2"
+	SchemaV1      = "bcbench.results/v1"
+)
 
 // Results is results.json.
 type Results struct {
-	Schema       string              `json:"schema"`
-	Bench        Bench               `json:"bench"`
-	Profile      Profile             `json:"profile"`
-	Candidate    Candidate           `json:"candidate"`
-	Mode         string              `json:"mode"` // "zelftest" (development key) or "certificering"
-	Scenarios    []string            `json:"scenarios"`
+	Schema    string    `json:"schema"`
+	Bench     Bench     `json:"bench"`
+	Profile   Profile   `json:"profile"`
+	Candidate Candidate `json:"candidate"`
+	// Mode is "certificering" only when the profile certifies and the run
+	// was signed with a key given on purpose; "zelftest" otherwise.
+	Mode      string   `json:"mode"`
+	Scenarios []string `json:"scenarios"`
+	// ReferenceDate is day 0 of the scenarios (YYYY-MM-DD). Since v2.
+	ReferenceDate string `json:"referenceDate,omitempty"`
+	// Limits are the limits in force. Since v2.
+	Limits *Limits `json:"limits,omitempty"`
+	// Packages are the FHIR packages that judged profile conformance. Since v2.
+	Packages []Package `json:"packages"`
+	// Terminology is the terminology server used ("" when none). Since v2.
+	Terminology string `json:"terminology"`
+	// SetupProblem, when set, says why the bench could not judge the
+	// candidate at all (it never started, a limit could not be met, a pinned
+	// package is missing): the verdict is incomplete and no outcome goal is
+	// assessed. Since v2.
+	SetupProblem string              `json:"setupProblem,omitempty"`
 	Started      time.Time           `json:"started"`
 	Finished     time.Time           `json:"finished"`
 	Requirements []RequirementResult `json:"requirements"`
@@ -59,7 +80,35 @@ type Results struct {
 type Bench struct {
 	Version   string `json:"version"`
 	Catalogue string `json:"catalogue"` // catalogue version
-	Suite     string `json:"suite"`     // sha256 of the sorted spec list
+	// Suite is the sha256 over the code that judged: the build's main
+	// module and every dependency (path, version, sum) and its VCS
+	// revision (see BuildDigest). In v1 it was the sha256 of the spec list.
+	Suite string `json:"suite"`
+	// Revision is the VCS revision the bench was built from ("" when the
+	// build carries none); Modified says the work tree had changes. Since v2.
+	Revision string `json:"revision,omitempty"`
+	Modified bool   `json:"modified,omitempty"`
+}
+
+// Limits are the limits a run ran under: the profile's, or in a self-test
+// the ones a flag overrode (named in Overridden).
+type Limits struct {
+	SpecTimeout    string   `json:"specTimeout"`    // Go duration, e.g. "2m0s"
+	RequestTimeout string   `json:"requestTimeout"` // Go duration
+	StartupTimeout string   `json:"startupTimeout"` // Go duration
+	Memory         int64    `json:"memory"`         // bytes, per container
+	PIDs           int64    `json:"pids"`           // per container
+	CPUs           float64  `json:"cpus"`           // per container, 1.0 = one core
+	Overridden     []string `json:"overridden,omitempty"`
+}
+
+// Package is one FHIR package that judged profile conformance.
+type Package struct {
+	ID      string `json:"id"`
+	Version string `json:"version"`
+	// SHA256 is the hex sha256 of the package .tgz; "" for a package loaded
+	// from a folder (self-tests only).
+	SHA256 string `json:"sha256"`
 }
 
 // Profile is the certification profile the run was judged against.
@@ -67,6 +116,8 @@ type Profile struct {
 	ID      string `json:"id"`
 	Title   string `json:"title"`
 	Version string `json:"version"`
+	// Certifies is the profile's own certifies flag. Since v2.
+	Certifies bool `json:"certifies"`
 }
 
 // Candidate is the system under test.

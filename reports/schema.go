@@ -178,10 +178,10 @@ func Consistent(res *Results) error {
 	if s := summarise(res.Requirements); s != res.Summary {
 		p = append(p, fmt.Sprintf("summary %+v, requirements give %+v", res.Summary, s))
 	}
-	if v := verdict(res.Requirements); v != res.Verdict {
+	if v := verdict(res.Requirements, res.SetupProblem); v != res.Verdict {
 		p = append(p, fmt.Sprintf("verdict %s, requirements give %s", res.Verdict, v))
 	}
-	want := outcomeGoals(res.Requirements)
+	want := outcomeGoals(res.Requirements, res.SetupProblem)
 	if len(res.OutcomeGoals) != len(want) {
 		p = append(p, fmt.Sprintf("%d outcome goals, want %d", len(res.OutcomeGoals), len(want)))
 	} else {

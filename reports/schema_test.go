@@ -20,6 +20,10 @@ func richResults(t testing.TB) *Results {
 		{Role: "translator", Kind: "url", URL: "http://127.0.0.1:8080"},
 	}}
 	in.Problems = []string{"proxy: one exchange not recorded"}
+	in.Mode = ModeSelfTest
+	in.Terminology = "http://127.0.0.1:8081/fhir"
+	in.Limits.Overridden = []string{"requestTimeout"}
+	in.Packages = append(in.Packages, Package{ID: "nictiz.fhir.nl.r4.zib2020", Version: "0.12.1-beta.1"})
 	in.Evidence = []Evidence{{Path: "evidence/xis.har", SHA256: strings.Repeat("0", 64), Kind: "har"}}
 	return Assemble(in)
 }
@@ -71,7 +75,7 @@ func TestMarshalIsDeterministic(t *testing.T) {
 	if string(a) != string(b) {
 		t.Fatal("two marshals of the same results differ")
 	}
-	if !strings.HasPrefix(string(a), "{\n  \"schema\": \"bcbench.results/v1\",") || !strings.HasSuffix(string(a), "}\n") {
+	if !strings.HasPrefix(string(a), "{\n  \"schema\": \"bcbench.results/v2\",") || !strings.HasSuffix(string(a), "}\n") {
 		t.Fatalf("results.json is not indented JSON with the schema first: %.60q", a)
 	}
 }
@@ -129,6 +133,18 @@ func TestSchemaRejects(t *testing.T) {
 			m["candidate"].(map[string]any)["roles"].([]any)[0].(map[string]any)["digest"] = strings.Repeat("ab", 32)
 		}, "/candidate/roles/0/digest"},
 		{"unknown mode", func(m map[string]any) { m["mode"] = "productie" }, "/mode"},
+		{"v2 without limits", func(m map[string]any) { delete(m, "limits") }, "': missing property 'limits"},
+		{"v2 without packages", func(m map[string]any) { delete(m, "packages") }, "': missing property 'packages"},
+		{"v2 without terminology", func(m map[string]any) { delete(m, "terminology") }, "': missing property 'terminology"},
+		{"v2 without profile.certifies", func(m map[string]any) { delete(m["profile"].(map[string]any), "certifies") }, "/profile"},
+		{"certification against a profile that does not certify", func(m map[string]any) {
+			m["mode"] = "certificering"
+			m["profile"].(map[string]any)["certifies"] = false
+		}, "/profile/certifies"},
+		{"setup problem with a verdict", func(m map[string]any) { m["setupProblem"] = "kandidaat startte niet" }, "/verdict"},
+		{"package sha256 not hex", func(m map[string]any) { m["packages"].([]any)[0].(map[string]any)["sha256"] = "abc" }, "/packages/0/sha256"},
+		{"limit memory negative", func(m map[string]any) { m["limits"].(map[string]any)["memory"] = -1 }, "/limits/memory"},
+		{"unknown overridden limit", func(m map[string]any) { m["limits"].(map[string]any)["overridden"] = []any{"memory"} }, "/limits/overridden/0"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -231,4 +247,24 @@ func FuzzParseResults(f *testing.F) {
 			t.Fatalf("parsed results do not render: %v", err)
 		}
 	})
+}
+
+// A results.json written before v2 (no limits, packages, terminology,
+// certifies) is still read and rendered, so old reports stay readable.
+func TestSchemaV1StillRead(t *testing.T) {
+	m := marshalMap(t, richResults(t))
+	m["schema"] = SchemaV1
+	for _, k := range []string{"limits", "packages", "terminology", "referenceDate"} {
+		delete(m, k)
+	}
+	delete(m["profile"].(map[string]any), "certifies")
+	m["mode"] = "certificering" // v1: the mode followed the key alone
+	data, _ := json.Marshal(m)
+	res, err := ParseResults(data)
+	if err != nil {
+		t.Fatalf("a v1 results.json is refused: %v", err)
+	}
+	if _, err := HTML(res); err != nil {
+		t.Fatalf("a v1 results.json does not render: %v", err)
+	}
 }

@@ -13,8 +13,9 @@ import (
 // report.html and results.dsse.json. Evidence files must already be in dir
 // (normally dir/evidence/) and listed in res.Evidence; digests left empty are
 // computed here, and a listed file that cannot be read is dropped with a
-// problem. The mode follows the signer: a development key makes the run a
-// self-test. Every file that can be written is written; the error joins
+// problem. A run is a certification only when the profile certifies, Assemble
+// set the mode so, and the signer is not a development key; anything else is
+// written as a self-test. Every file that can be written is written; the error joins
 // whatever went wrong.
 func WriteAll(dir string, res *Results, signer Signer) error {
 	if res == nil {
@@ -23,10 +24,8 @@ func WriteAll(dir string, res *Results, signer Signer) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("writing report: %w", err)
 	}
-	if signer == nil || signer.Development() {
+	if signer == nil || signer.Development() || !res.Profile.Certifies || res.Mode != ModeCertification {
 		res.Mode = ModeSelfTest
-	} else {
-		res.Mode = ModeCertification
 	}
 	if res.Schema == "" {
 		res.Schema = SchemaVersion

@@ -135,3 +135,34 @@ func TestDiff(t *testing.T) {
 		}
 	}
 }
+
+// A profile that does not certify stays a self-test when signed with a real
+// key, in results.json, on the page and in the signed statement.
+func TestWriteAllSelfTestProfileWithRealKey(t *testing.T) {
+	keys, dir := t.TempDir(), t.TempDir()
+	if err := InitKeys(keys); err != nil {
+		t.Fatal(err)
+	}
+	signer, err := LoadSigner(filepath.Join(keys, KeyFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := baseInput(t, []string{"MED-01"}, spec("a", Pass, "MED-01"))
+	in.Profile.Certifies = false
+	res := Assemble(in)
+	res.Mode = ModeCertification // whatever a caller claims
+	if err := WriteAll(dir, res, signer); err != nil {
+		t.Fatal(err)
+	}
+	back, err := ReadResults(filepath.Join(dir, ResultsFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if back.Mode != ModeSelfTest {
+		t.Errorf("results.json mode %q, want zelftest", back.Mode)
+	}
+	page, _ := os.ReadFile(filepath.Join(dir, HTMLFile))
+	if !strings.Contains(string(page), "Zelftest — geen certificaat") || strings.Contains(string(page), "Certificeringsrun") {
+		t.Error("report.html does not say zelftest")
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bcbench/bcbench/profiles/certification"
 	"github.com/bcbench/bcbench/reports"
 )
 
@@ -23,7 +24,11 @@ func writeSignedReport(t *testing.T, keys string, st reports.Status) string {
 	os.MkdirAll(filepath.Join(dir, "evidence"), 0o755)
 	os.WriteFile(filepath.Join(dir, "evidence", "xis.har"), []byte(`{"log":{"entries":[]}}`), 0o644)
 	res := reports.Assemble(reports.Input{
-		Profile:   reports.ProfileInput{ID: "p", Title: "Testprofiel", Version: "1", Requirements: []string{"INH-01"}},
+		Profile:       reports.ProfileInput{ID: "p", Title: "Testprofiel", Version: "1", Certifies: true, Requirements: []string{"INH-01"}},
+		Mode:          reports.ModeCertification,
+		ReferenceDate: "2026-06-01",
+		Limits: limitsInForce(certification.Limits{SpecTimeout: time.Minute, RequestTimeout: time.Second, StartupTimeout: time.Minute,
+			Memory: 512 << 20, PIDs: 256, CPUs: 1}, nil),
 		Specs:     []reports.SpecOutcome{{Name: "s", Requirements: []string{"INH-01"}, Status: st, Failure: "boom"}},
 		Bench:     reports.Bench{Version: version},
 		Candidate: reports.Candidate{Name: "ref-xis", Version: "1", Roles: []reports.RoleIdentity{{Role: "xis", Kind: "builtin"}}},

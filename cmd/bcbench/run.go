@@ -2,11 +2,14 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -60,7 +63,7 @@ Exit code: 0 verdict pass, 1 verdict fail or incomplete, 2 the bench could not r
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&f.candidate, "candidate", "", "candidate manifest (YAML); default: the built-in reference candidates")
-	fl.StringVar(&f.profile, "profile", certification.Default, "certification profile ID")
+	fl.StringVar(&f.profile, "profile", "", "certification profile ID; default: "+certification.Default+" with --key, "+certification.DefaultSelfTest+" (the same content, no certificate) without")
 	fl.StringVar(&f.out, "out", "bcbench-out", "output folder")
 	fl.StringArrayVar(&f.scenarios, "scenario", nil, "scenario ID to replay (repeatable); default: the profile's scenarios")
 	fl.StringVar(&f.key, "key", "", "signing key (bcbench.key from 'bcbench keys init'); default: a per-user development key, report marked zelftest")
@@ -89,16 +92,29 @@ func run(ctx context.Context, f runFlags, stderr, stdout io.Writer) error {
 	if err != nil {
 		return withCode(exitSetup, err)
 	}
+	if f.profile == "" {
+		f.profile = certification.DefaultSelfTest
+		if f.key != "" {
+			f.profile = certification.Default
+		}
+	}
 	profile, err := certification.Lookup(f.profile)
 	if err != nil {
 		return withCode(exitSetup, err)
 	}
+	var overridden []string
 	for _, o := range []struct {
+		name string
 		flag time.Duration
 		dst  *time.Duration
-	}{{f.requestTimeout, &profile.Limits.RequestTimeout}, {f.startupTimeout, &profile.Limits.StartupTimeout}, {f.specTimeout, &profile.Limits.SpecTimeout}} {
+	}{
+		{"requestTimeout", f.requestTimeout, &profile.Limits.RequestTimeout},
+		{"startupTimeout", f.startupTimeout, &profile.Limits.StartupTimeout},
+		{"specTimeout", f.specTimeout, &profile.Limits.SpecTimeout},
+	} {
 		if o.flag > 0 {
 			*o.dst = o.flag
+			overridden = append(overridden, o.name)
 		}
 	}
 	scenarioIDs := f.scenarios
@@ -138,13 +154,23 @@ func run(ctx context.Context, f runFlags, stderr, stdout io.Writer) error {
 		return withCode(exitSetup, fmt.Errorf("creating output folder: %w", err))
 	}
 
+	bi, _ := debug.ReadBuildInfo()
+	suiteDigest, revision, modified := reports.BuildDigest(bi)
 	in := reports.Input{
 		Catalogue: cat,
-		Profile:   reports.ProfileInput{ID: profile.ID, Title: profile.Title, Version: profile.Version, Requirements: profile.Requirements},
-		Bench:     reports.Bench{Version: version, Catalogue: cat.Version},
-		Candidate: reports.Candidate{Name: manifest.Name, Vendor: manifest.Vendor, Version: manifest.Version},
-		Started:   time.Now().UTC(),
-		Scenarios: scenarioIDs,
+		Profile: reports.ProfileInput{ID: profile.ID, Title: profile.Title, Version: profile.Version,
+			Certifies: profile.Certifies, Requirements: profile.Requirements},
+		Bench:         reports.Bench{Version: version, Catalogue: cat.Version, Suite: suiteDigest, Revision: revision, Modified: modified},
+		Candidate:     reports.Candidate{Name: manifest.Name, Vendor: manifest.Vendor, Version: manifest.Version},
+		Started:       time.Now().UTC(),
+		Scenarios:     scenarioIDs,
+		ReferenceDate: day0.Format(fixtures.DateLayout),
+		Limits:        limitsInForce(profile.Limits, overridden),
+		Packages:      []reports.Package{},
+		Mode:          reports.ModeSelfTest,
+	}
+	if profile.Certifies {
+		in.Mode = reports.ModeCertification // WriteAll keeps it only with a key given on purpose
 	}
 	// finish writes whatever results exist, always.
 	finish := func(code int, cause error) error {
@@ -198,6 +224,7 @@ func run(ctx context.Context, f runFlags, stderr, stdout io.Writer) error {
 	}
 	progress("FHIR-pakketten laden")
 	env.Validator, env.ValidatorProblem = loadValidator(f.packages)
+	in.Packages = loadedPackages(env.Validator)
 	if f.manual {
 		events := 0
 		for _, s := range scenarios {
@@ -220,7 +247,6 @@ func run(ctx context.Context, f runFlags, stderr, stdout io.Writer) error {
 		Requirements: profile.Requirements,
 		Progress:     func(s string) { progress("controleren: " + s) },
 	})
-	in.Bench.Suite = suites.Digest()
 	if errors.Is(err, suites.ErrUnknownRequirement) {
 		return withCode(exitSetup, err) // nothing ran: a defect of the bench's specs
 	}
@@ -242,6 +268,51 @@ func run(ctx context.Context, f runFlags, stderr, stdout io.Writer) error {
 	err = finish(exitFail, nil)
 	progress("klaar")
 	return err
+}
+
+// limitsInForce is how results.json records the limits a run ran under.
+func limitsInForce(l certification.Limits, overridden []string) *reports.Limits {
+	return &reports.Limits{
+		SpecTimeout: l.SpecTimeout.String(), RequestTimeout: l.RequestTimeout.String(), StartupTimeout: l.StartupTimeout.String(),
+		Memory: int64(l.Memory), PIDs: l.PIDs, CPUs: l.CPUs, Overridden: overridden,
+	}
+}
+
+// loadedPackages lists the FHIR packages the validator loaded, with the
+// sha256 of each one loaded from a .tgz file ("" for a folder).
+func loadedPackages(v spec.Validator) []reports.Package {
+	out := []reports.Package{}
+	e, ok := v.(engine)
+	if !ok || e.v == nil {
+		return out
+	}
+	for _, p := range e.v.Registry().Packages() {
+		id := p.Name
+		if id == "" { // a folder of definitions without package.json
+			id = filepath.Base(p.Source)
+		}
+		out = append(out, reports.Package{ID: id, Version: p.Version, SHA256: fileSHA256(p.Source)})
+	}
+	return out
+}
+
+// fileSHA256 is the hex sha256 of a regular file, or "" for anything else
+// (a folder, a cache reference).
+func fileSHA256(path string) string {
+	st, err := os.Stat(path)
+	if err != nil || !st.Mode().IsRegular() {
+		return ""
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return ""
+	}
+	return hex.EncodeToString(h.Sum(nil))
 }
 
 // plainText makes a message that may quote a candidate (its output, its

@@ -1,13 +1,17 @@
 // Package certification holds the certification profiles: which
-// requirements, which scenarios and which limits a run is judged by.
+// requirements, which scenarios, which FHIR packages and which limits a run is
+// judged by, and whether a run against the profile can certify at all.
 package certification
 
 import (
 	"embed"
 	"fmt"
 	"io/fs"
+	"math"
 	"path"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -18,24 +22,144 @@ import (
 
 // Profile is one certification profile.
 type Profile struct {
-	ID           string   `yaml:"id"`
-	Title        string   `yaml:"title"`
-	Version      string   `yaml:"version"`
-	Roles        []string `yaml:"roles"`
-	Scenarios    []string `yaml:"scenarios"`
-	Requirements []string `yaml:"requirements"`
-	Limits       Limits   `yaml:"limits"`
+	ID      string `yaml:"id"`
+	Title   string `yaml:"title"`
+	Version string `yaml:"version"`
+	// Certifies says whether a run against this profile can be a
+	// certification. A certifying run replays exactly the profile's
+	// scenarios under exactly its limits with the pinned packages, signed
+	// with a key given on purpose; anything else is refused. A profile that
+	// does not certify is always a self-test ("zelftest — geen certificaat").
+	Certifies bool `yaml:"certifies"`
+	// Packages are the FHIR packages the profile pins for profile validation.
+	Packages []Package `yaml:"packages"`
+	// Undecided says how specs treat checks the validation engine could not
+	// decide (an unknown code system without a terminology server, …).
+	Undecided    Undecided `yaml:"undecided"`
+	Roles        []string  `yaml:"roles"`
+	Scenarios    []string  `yaml:"scenarios"`
+	Requirements []string  `yaml:"requirements"`
+	Limits       Limits    `yaml:"limits"`
 }
 
-// Limits bound a run.
+// Package is a FHIR package pinned by a profile: its package id (the name in
+// package.json), version, and the sha256 of the package .tgz as shipped.
+type Package struct {
+	ID      string `yaml:"id"`
+	Version string `yaml:"version"`
+	SHA256  string `yaml:"sha256"`
+}
+
+// String is "id#version", the FHIR package cache notation.
+func (p Package) String() string { return p.ID + "#" + p.Version }
+
+// Undecided is how a spec treats a check the engine could not decide.
+type Undecided string
+
+// The two treatments of undecided checks.
+const (
+	// UndecidedNotTested: the requirement is not-tested (never pass). The
+	// only choice for a certifying profile.
+	UndecidedNotTested Undecided = "not-tested"
+	// UndecidedReport: the spec may pass, and its reason says how many
+	// checks were undecided ("N onbeslist"). Self-tests only.
+	UndecidedReport Undecided = "report"
+)
+
+// Limits bound a run. The timeouts bound the bench's waiting; Memory, PIDs
+// and CPUs bound each container of a candidate.
 type Limits struct {
 	SpecTimeout    time.Duration `yaml:"specTimeout"`
 	RequestTimeout time.Duration `yaml:"requestTimeout"`
 	StartupTimeout time.Duration `yaml:"startupTimeout"`
+	// Memory is the memory limit of a container, in bytes; written in the
+	// profile as "512MiB", "1GiB", "800MB" or a number of bytes.
+	Memory ByteSize `yaml:"memory"`
+	// PIDs is the most processes (and threads) a container may run.
+	PIDs int64 `yaml:"pids"`
+	// CPUs is the CPU share of a container (1.0 = one core).
+	CPUs float64 `yaml:"cpus"`
 }
 
-// Default is the profile a run uses when none is named.
-const Default = "keurmerk-niveau1"
+// Defaults of limits a profile leaves out, and the bounds of every limit.
+const (
+	DefaultSpecTimeout    = 2 * time.Minute
+	DefaultRequestTimeout = 30 * time.Second
+	DefaultStartupTimeout = time.Minute
+	DefaultMemory         = ByteSize(1 << 30)
+	DefaultPIDs           = 512
+	DefaultCPUs           = 1.0
+
+	maxTimeout = 24 * time.Hour
+	minMemory  = ByteSize(6 << 20) // Docker's smallest memory limit
+	maxMemory  = ByteSize(64 << 30)
+	minPIDs    = 8
+	maxPIDs    = 1 << 20
+	minCPUs    = 0.01
+	maxCPUs    = 256
+)
+
+// ByteSize is an amount of memory in bytes.
+type ByteSize int64
+
+var byteUnits = map[string]int64{
+	"": 1, "B": 1,
+	"KB": 1e3, "MB": 1e6, "GB": 1e9,
+	"KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30,
+}
+
+var byteSizePattern = regexp.MustCompile(`^([0-9]{1,12})\s*([KMG]i?B|B)?$`)
+
+// ParseByteSize reads "512MiB", "1GiB", "800MB", "1048576" or "1048576B".
+func ParseByteSize(s string) (ByteSize, error) {
+	m := byteSizePattern.FindStringSubmatch(strings.TrimSpace(s))
+	if m == nil {
+		return 0, fmt.Errorf("reading memory %q: want a number of bytes or a number with KiB, MiB, GiB, KB, MB or GB", s)
+	}
+	n, err := strconv.ParseInt(m[1], 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("reading memory %q: %w", s, err)
+	}
+	unit := byteUnits[m[2]]
+	if n > math.MaxInt64/unit {
+		return 0, fmt.Errorf("reading memory %q: too large", s)
+	}
+	return ByteSize(n * unit), nil
+}
+
+// UnmarshalYAML reads a ByteSize written as a string or an integer.
+func (b *ByteSize) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind != yaml.ScalarNode {
+		return fmt.Errorf("line %d: memory must be a size such as 512MiB", n.Line)
+	}
+	v, err := ParseByteSize(n.Value)
+	if err != nil {
+		return fmt.Errorf("line %d: %w", n.Line, err)
+	}
+	*b = v
+	return nil
+}
+
+// String writes the size in the largest binary unit that divides it.
+func (b ByteSize) String() string {
+	for _, u := range []struct {
+		name string
+		size int64
+	}{{"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}} {
+		if int64(b) != 0 && int64(b)%u.size == 0 {
+			return fmt.Sprintf("%d%s", int64(b)/u.size, u.name)
+		}
+	}
+	return fmt.Sprintf("%dB", int64(b))
+}
+
+// Default is the profile a run uses when none is named and a signing key is
+// given; DefaultSelfTest when no key is given (a run with the development key
+// can never certify, so it runs the same content as a self-test).
+const (
+	Default         = "keurmerk-niveau1"
+	DefaultSelfTest = "zelftest-niveau1"
+)
 
 //go:embed *.yaml
 var files embed.FS
@@ -81,10 +205,18 @@ func Lookup(id string) (Profile, error) {
 	return Profile{}, fmt.Errorf("unknown profile %q (known: %s)", id, strings.Join(ids, ", "))
 }
 
-// Parse reads a profile and checks its requirement IDs against the catalogue.
+var (
+	sha256Pattern    = regexp.MustCompile(`^[0-9a-f]{64}$`)
+	packageIDPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]*$`)
+)
+
+// Parse reads a profile, checks its requirement IDs against the catalogue,
+// its packages, undecided treatment and limits, and fills the defaults.
 func Parse(data []byte) (Profile, error) {
 	var p Profile
-	if err := yaml.Unmarshal(data, &p); err != nil {
+	dec := yaml.NewDecoder(strings.NewReader(string(data)))
+	dec.KnownFields(true)
+	if err := dec.Decode(&p); err != nil {
 		return Profile{}, fmt.Errorf("reading profile: %w", err)
 	}
 	if p.ID == "" || p.Title == "" || len(p.Requirements) == 0 || len(p.Scenarios) == 0 {
@@ -97,14 +229,100 @@ func Parse(data []byte) (Profile, error) {
 	if err := cat.Check(p.Requirements...); err != nil {
 		return Profile{}, fmt.Errorf("profile %s: %w", p.ID, err)
 	}
-	if p.Limits.SpecTimeout <= 0 {
-		p.Limits.SpecTimeout = 2 * time.Minute
+	if err := p.checkPackages(); err != nil {
+		return Profile{}, fmt.Errorf("profile %s: %w", p.ID, err)
 	}
-	if p.Limits.RequestTimeout <= 0 {
-		p.Limits.RequestTimeout = 30 * time.Second
+	switch p.Undecided {
+	case "":
+		p.Undecided = UndecidedReport
+		if p.Certifies {
+			p.Undecided = UndecidedNotTested
+		}
+	case UndecidedNotTested:
+	case UndecidedReport:
+		if p.Certifies {
+			return Profile{}, fmt.Errorf("profile %s: a certifying profile cannot pass undecided checks (undecided: report); use not-tested", p.ID)
+		}
+	default:
+		return Profile{}, fmt.Errorf("profile %s: undecided %q, want not-tested or report", p.ID, p.Undecided)
 	}
-	if p.Limits.StartupTimeout <= 0 {
-		p.Limits.StartupTimeout = time.Minute
+	if err := p.Limits.fill(); err != nil {
+		return Profile{}, fmt.Errorf("profile %s: %w", p.ID, err)
 	}
 	return p, nil
+}
+
+// checkPackages: each pinned package has an id and a version, appears once,
+// and has a well-formed sha256 when one is given; a certifying profile pins
+// at least one package.
+func (p *Profile) checkPackages() error {
+	if p.Certifies && len(p.Packages) == 0 {
+		return fmt.Errorf("a certifying profile must pin its FHIR packages (packages: id, version, sha256)")
+	}
+	seen := map[string]bool{}
+	for i, pkg := range p.Packages {
+		if !packageIDPattern.MatchString(pkg.ID) || pkg.Version == "" || strings.ContainsAny(pkg.Version, "#/\\ ") {
+			return fmt.Errorf("package %d: id %q and version %q must be a FHIR package id and version", i+1, pkg.ID, pkg.Version)
+		}
+		if seen[pkg.ID] {
+			return fmt.Errorf("package %s is pinned twice", pkg.ID)
+		}
+		seen[pkg.ID] = true
+		if pkg.SHA256 != "" && !sha256Pattern.MatchString(pkg.SHA256) {
+			return fmt.Errorf("package %s: sha256 %q is not 64 lower-case hex digits", pkg, pkg.SHA256)
+		}
+	}
+	return nil
+}
+
+// Unpinned returns the packages a certifying profile names without a sha256:
+// such a profile cannot certify until they are pinned.
+func (p Profile) Unpinned() []Package {
+	var out []Package
+	for _, pkg := range p.Packages {
+		if pkg.SHA256 == "" {
+			out = append(out, pkg)
+		}
+	}
+	return out
+}
+
+// fill sets the defaults of limits left out and checks every limit is
+// within its bounds.
+func (l *Limits) fill() error {
+	for _, d := range []struct {
+		name string
+		v    *time.Duration
+		def  time.Duration
+	}{
+		{"specTimeout", &l.SpecTimeout, DefaultSpecTimeout},
+		{"requestTimeout", &l.RequestTimeout, DefaultRequestTimeout},
+		{"startupTimeout", &l.StartupTimeout, DefaultStartupTimeout},
+	} {
+		switch {
+		case *d.v == 0:
+			*d.v = d.def
+		case *d.v < 0 || *d.v > maxTimeout:
+			return fmt.Errorf("limits: %s %s is outside 0–%s", d.name, *d.v, maxTimeout)
+		}
+	}
+	if l.Memory == 0 {
+		l.Memory = DefaultMemory
+	}
+	if l.Memory < minMemory || l.Memory > maxMemory {
+		return fmt.Errorf("limits: memory %s is outside %s–%s", l.Memory, minMemory, maxMemory)
+	}
+	if l.PIDs == 0 {
+		l.PIDs = DefaultPIDs
+	}
+	if l.PIDs < minPIDs || l.PIDs > maxPIDs {
+		return fmt.Errorf("limits: pids %d is outside %d–%d", l.PIDs, minPIDs, maxPIDs)
+	}
+	if l.CPUs == 0 {
+		l.CPUs = DefaultCPUs
+	}
+	if math.IsNaN(l.CPUs) || l.CPUs < minCPUs || l.CPUs > maxCPUs {
+		return fmt.Errorf("limits: cpus %v is outside %v–%v", l.CPUs, minCPUs, maxCPUs)
+	}
+	return nil
 }

@@ -1,6 +1,7 @@
 package certification
 
 import (
+	"slices"
 	"strings"
 	"testing"
 )
@@ -13,16 +14,81 @@ func TestEmbeddedProfilesAreValid(t *testing.T) {
 	if len(all) == 0 {
 		t.Fatal("no embedded profiles")
 	}
-	if _, err := Lookup(Default); err != nil {
-		t.Fatalf("default profile: %v", err)
+	for _, id := range []string{Default, DefaultSelfTest} {
+		if _, err := Lookup(id); err != nil {
+			t.Fatalf("default profile: %v", err)
+		}
+	}
+}
+
+func TestCertifyingProfiles(t *testing.T) {
+	cases := []struct {
+		id        string
+		certifies bool
+		undecided Undecided
+	}{
+		{"keurmerk-niveau1", true, UndecidedNotTested},
+		{"zelftest-niveau1", false, UndecidedReport},
+		{"zelftest-inhoud", false, UndecidedReport},
+	}
+	for _, tc := range cases {
+		t.Run(tc.id, func(t *testing.T) {
+			p, err := Lookup(tc.id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p.Certifies != tc.certifies || p.Undecided != tc.undecided {
+				t.Fatalf("certifies %v undecided %q, want %v %q", p.Certifies, p.Undecided, tc.certifies, tc.undecided)
+			}
+		})
+	}
+}
+
+// The self-test twin runs exactly the certifying content: only its identity
+// and what it may do differ.
+func TestSelfTestTwinMatchesKeurmerk(t *testing.T) {
+	cert, err := Lookup(Default)
+	if err != nil {
+		t.Fatal(err)
+	}
+	twin, err := Lookup(DefaultSelfTest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(cert.Roles, twin.Roles) || !slices.Equal(cert.Scenarios, twin.Scenarios) ||
+		!slices.Equal(cert.Requirements, twin.Requirements) || !slices.Equal(cert.Packages, twin.Packages) ||
+		cert.Limits != twin.Limits {
+		t.Fatalf("zelftest-niveau1 differs from keurmerk-niveau1 in content:\n%+v\n%+v", twin, cert)
+	}
+	if twin.Certifies {
+		t.Fatal("the twin certifies")
 	}
 }
 
 func TestParseRejects(t *testing.T) {
+	const base = "id: x\ntitle: X\nscenarios: [a]\nrequirements: [API-01]\n"
+	const sum = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 	cases := []struct{ name, doc, want string }{
 		{"broken yaml", "id: [", "reading profile"},
 		{"no requirements", "id: x\ntitle: X\nscenarios: [a]\n", "required"},
 		{"unknown requirement", "id: x\ntitle: X\nscenarios: [a]\nrequirements: [NOPE-01]\n", "NOPE-01"},
+		{"unknown field", base + "certify: true\n", "certify"},
+		{"certifying without packages", base + "certifies: true\n", "pin its FHIR packages"},
+		{"certifying passes undecided", base + "certifies: true\nundecided: report\npackages: [{id: a.b, version: '1', sha256: " + sum + "}]\n", "undecided"},
+		{"unknown undecided", base + "undecided: maybe\n", "maybe"},
+		{"package without version", base + "packages: [{id: a.b}]\n", "version"},
+		{"package id with path", base + "packages: [{id: ../etc, version: '1'}]\n", "package id"},
+		{"package twice", base + "packages: [{id: a.b, version: '1'}, {id: a.b, version: '2'}]\n", "twice"},
+		{"short sha256", base + "packages: [{id: a.b, version: '1', sha256: abc}]\n", "sha256"},
+		{"upper-case sha256", base + "packages: [{id: a.b, version: '1', sha256: " + strings.ToUpper(sum) + "}]\n", "sha256"},
+		{"negative timeout", base + "limits: {requestTimeout: -1s}\n", "requestTimeout"},
+		{"timeout of a year", base + "limits: {specTimeout: 8760h}\n", "specTimeout"},
+		{"memory too small", base + "limits: {memory: 1MiB}\n", "memory"},
+		{"memory garbage", base + "limits: {memory: lots}\n", "memory"},
+		{"memory overflows", base + "limits: {memory: 999999999999GiB}\n", "memory"},
+		{"negative pids", base + "limits: {pids: -1}\n", "pids"},
+		{"cpus too many", base + "limits: {cpus: 1000}\n", "cpus"},
+		{"cpus not a number", base + "limits: {cpus: .nan}\n", "cpus"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -34,5 +100,48 @@ func TestParseRejects(t *testing.T) {
 	}
 	if _, err := Lookup("nope"); err == nil || !strings.Contains(err.Error(), "keurmerk-niveau1") {
 		t.Fatalf("Lookup(nope) = %v, want an error listing known profiles", err)
+	}
+}
+
+func TestParseDefaultsAndUnpinned(t *testing.T) {
+	p, err := Parse([]byte("id: x\ntitle: X\nscenarios: [a]\nrequirements: [API-01]\ncertifies: true\npackages: [{id: a.b, version: '1'}]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Undecided != UndecidedNotTested {
+		t.Errorf("undecided %q, want not-tested for a certifying profile", p.Undecided)
+	}
+	if p.Limits.Memory != DefaultMemory || p.Limits.PIDs != DefaultPIDs || p.Limits.CPUs != DefaultCPUs || p.Limits.RequestTimeout != DefaultRequestTimeout {
+		t.Errorf("limits %+v, want the defaults", p.Limits)
+	}
+	if u := p.Unpinned(); len(u) != 1 || u[0].String() != "a.b#1" {
+		t.Errorf("Unpinned() = %v, want [a.b#1]", u)
+	}
+}
+
+func TestParseByteSize(t *testing.T) {
+	cases := []struct {
+		in   string
+		want ByteSize
+		text string
+	}{
+		{"512MiB", 512 << 20, "512MiB"},
+		{"1GiB", 1 << 30, "1GiB"},
+		{"800MB", 800_000_000, "781250KiB"},
+		{"1048576", 1 << 20, "1MiB"},
+		{"1000 B", 1000, "1000B"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.in, func(t *testing.T) {
+			got, err := ParseByteSize(tc.in)
+			if err != nil || got != tc.want || got.String() != tc.text {
+				t.Fatalf("ParseByteSize(%q) = %d (%s), %v; want %d (%s)", tc.in, got, got, err, tc.want, tc.text)
+			}
+		})
+	}
+	for _, bad := range []string{"", "-1MiB", "1.5GiB", "1TiB", "MiB", "1 Mib"} {
+		if _, err := ParseByteSize(bad); err == nil {
+			t.Errorf("ParseByteSize(%q) accepted", bad)
+		}
 	}
 }

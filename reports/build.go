@@ -1,0 +1,50 @@
+package reports
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"runtime/debug"
+	"slices"
+	"strings"
+)
+
+// BuildDigest describes the code that judged a run, from the build
+// information Go embeds in every binary: Suite is the sha256 over the main
+// module (path, version, sum), every dependency (path, version, sum, and its
+// replacement), the Go version and the VCS revision and modified flag;
+// Revision and Modified are the VCS settings. Spec titles do not enter it: the
+// code does. A binary without build information (bi == nil) yields a digest
+// of that fact, so it never matches a real build's.
+func BuildDigest(bi *debug.BuildInfo) (suite, revision string, modified bool) {
+	h := sha256.New()
+	if bi == nil {
+		fmt.Fprintln(h, "no build information")
+		return hex.EncodeToString(h.Sum(nil)), "", false
+	}
+	fmt.Fprintf(h, "go %s\n", bi.GoVersion)
+	module := func(kind string, m *debug.Module) {
+		fmt.Fprintf(h, "%s %s %s %s\n", kind, m.Path, m.Version, m.Sum)
+		if m.Replace != nil {
+			fmt.Fprintf(h, "=> %s %s %s\n", m.Replace.Path, m.Replace.Version, m.Replace.Sum)
+		}
+	}
+	module("main", &bi.Main)
+	deps := slices.Clone(bi.Deps)
+	slices.SortFunc(deps, func(a, b *debug.Module) int { return strings.Compare(a.Path, b.Path) })
+	for _, d := range deps {
+		if d != nil {
+			module("dep", d)
+		}
+	}
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			revision = s.Value
+		case "vcs.modified":
+			modified = s.Value == "true"
+		}
+	}
+	fmt.Fprintf(h, "vcs %s modified=%t\n", revision, modified)
+	return hex.EncodeToString(h.Sum(nil)), revision, modified
+}
