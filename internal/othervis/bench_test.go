@@ -62,9 +62,11 @@ func TestBenchPassesOthervis(t *testing.T) {
 		args  []string
 		known []string
 	}{
-		{"UTC instants, absolute references, pages of 8", []string{"--utc=true", "--absolute=true", "--page-size=8"},
-			[]string{"INH-01", "INH-02", "INH-03", "INH-04", "MP9-01", "MP9-02", "MP9-03", "MP9-04"}},
 		{"Amsterdam offset, relative references, pages of 3", []string{"--utc=false", "--absolute=false", "--page-size=3"}, nil},
+		{"contained Medication, generated narrative", []string{"--utc=false", "--absolute=false", "--contained=true", "--narrative=true"}, nil},
+		{"UTC instants", []string{"--utc=true", "--absolute=false"}, []string{"MP9-01", "MP9-04"}},
+		{"absolute references on the request's base", []string{"--utc=false", "--absolute=true"},
+			[]string{"INH-01", "INH-02", "INH-03", "INH-04", "MP9-01", "MP9-02", "MP9-03", "MP9-04"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

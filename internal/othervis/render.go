@@ -3,6 +3,7 @@ package othervis
 import (
 	"encoding/json"
 	"fmt"
+	"html"
 	"strings"
 	"time"
 	_ "time/tzdata" // Europe/Amsterdam without the host's zoneinfo
@@ -541,4 +542,32 @@ func (rd renderer) dosage(m *medication) map[string]any {
 		return nil
 	}
 	return d
+}
+
+// narrative is a generated text for a resource: its type and the first
+// human-readable things it carries, escaped.
+func narrative(res map[string]any) map[string]any {
+	parts := []string{fmt.Sprint(res["resourceType"])}
+	for _, k := range []string{"code", "category", "medicationReference", "name", "valueQuantity", "valueCodeableConcept"} {
+		switch v := res[k].(type) {
+		case map[string]any:
+			if d, ok := v["display"].(string); ok {
+				parts = append(parts, d)
+			} else if t, ok := v["text"].(string); ok {
+				parts = append(parts, t)
+			} else if cs := codingsOf(v); len(cs) > 0 {
+				if d, ok := cs[0]["display"].(string); ok {
+					parts = append(parts, d)
+				}
+			} else if q, ok := v["value"]; ok {
+				parts = append(parts, fmt.Sprint(q, " ", v["unit"]))
+			}
+		case string:
+			parts = append(parts, v)
+		}
+	}
+	return map[string]any{
+		"status": "generated",
+		"div":    `<div xmlns="http://www.w3.org/1999/xhtml"><p>` + html.EscapeString(strings.Join(parts, " — ")) + `</p></div>`,
+	}
 }

@@ -20,7 +20,12 @@ type Options struct {
 	UTC      bool   // write instants in UTC ("Z") instead of with the Amsterdam offset
 	Absolute bool   // write references absolute on the FHIR base the request came in on
 	PageSize int    // search page size (default 8); _count overrides up to 500
-	Log      *log.Logger
+	// Contained puts the product of an MP9 block in the block as a contained
+	// Medication ("#product") instead of a Medication resource of its own.
+	Contained bool
+	// Narrative gives every resource a generated human-readable text.
+	Narrative bool
+	Log       *log.Logger
 }
 
 // Server is the XIS: adapter and FHIR API on one handler.
@@ -205,8 +210,15 @@ func (s *Server) register(reg *registration) ([]string, error) {
 		switch {
 		case f.Medication != nil:
 			m := f.Medication
-			var medRef map[string]any
-			if m.Product.Code != "" {
+			var medRef, contained map[string]any
+			switch {
+			case m.Product.Code == "":
+			case s.opt.Contained:
+				contained = productResource(m.Product)
+				contained["resourceType"] = "Medication"
+				contained["id"] = "product"
+				medRef = map[string]any{"reference": "#product", "type": "Medication", "display": m.Product.Display}
+			default:
 				medID := newID("md", m.Product.System, m.Product.Code)
 				st.put("Medication", medID, "", productResource(m.Product))
 				medRef = ref("Medication", medID, m.Product.Display)
@@ -217,6 +229,9 @@ func (s *Server) register(reg *registration) ([]string, error) {
 			typ, res, err := s.rd.medicationBlock(f, when, subjectRef, medRef, by, s.known)
 			if err != nil {
 				return written, fmt.Errorf("fact %s: %w", f.Key, err)
+			}
+			if contained != nil {
+				res["contained"] = []any{contained}
 			}
 			id := newID(strings.ToLower(typ[:2])+"b", key...)
 			st.put(typ, id, owner, res)
@@ -317,6 +332,9 @@ func (s *Server) publish(res map[string]any, base string) map[string]any {
 	_ = d.Decode(&out)
 	if s.opt.Absolute {
 		absolutize(out, base)
+	}
+	if s.opt.Narrative {
+		out["text"] = narrative(out)
 	}
 	return out
 }

@@ -31,6 +31,8 @@ func run(args []string) error {
 	utc := fs.Bool("utc", true, "write instants in UTC instead of with the Amsterdam offset")
 	abs := fs.Bool("absolute", true, "write absolute references on the FHIR base")
 	page := fs.Int("page-size", 8, "search page size")
+	contained := fs.Bool("contained", false, "put an MP9 block's product in the block as a contained Medication")
+	narr := fs.Bool("narrative", false, "give every resource a generated narrative")
 	fhirBase := fs.String("fhir-base", "/fhir", "FHIR base path")
 	adapter := fs.String("adapter", "/bench", "adapter base path")
 	if err := fs.Parse(args); err != nil {
@@ -47,13 +49,13 @@ func run(args []string) error {
 		return fmt.Errorf("--page-size must be 1..500, got %d", *page)
 	}
 	logger := log.New(os.Stderr, "othervis ", log.LstdFlags|log.LUTC)
-	xis := othervis.New(othervis.Options{FHIRBase: *fhirBase, Adapter: *adapter, UTC: *utc, Absolute: *abs, PageSize: *page, Log: logger})
+	xis := othervis.New(othervis.Options{FHIRBase: *fhirBase, Adapter: *adapter, UTC: *utc, Absolute: *abs, PageSize: *page, Contained: *contained, Narrative: *narr, Log: logger})
 	srv := &http.Server{Addr: *addr, Handler: xis, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, MaxHeaderBytes: 64 << 10}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	errc := make(chan error, 1)
 	go func() { errc <- srv.ListenAndServe() }()
-	logger.Printf("listening on %s (utc=%v absolute=%v page-size=%d)", *addr, *utc, *abs, *page)
+	logger.Printf("listening on %s (utc=%v absolute=%v page-size=%d contained=%v narrative=%v)", *addr, *utc, *abs, *page, *contained, *narr)
 	select {
 	case err := <-errc:
 		return fmt.Errorf("serving: %w", err)
