@@ -63,7 +63,8 @@ func TestBenchPassesOthervis(t *testing.T) {
 		known []string
 	}{
 		{"Amsterdam offset, relative references, pages of 3", []string{"--utc=false", "--absolute=false", "--page-size=3"}, nil},
-		{"contained Medication, generated narrative", []string{"--utc=false", "--absolute=false", "--contained=true", "--narrative=true"}, nil},
+		{"contained Medication, narrative, references without type, searchsets without total, pages of 5",
+			[]string{"--utc=false", "--absolute=false", "--contained=true", "--narrative=true", "--bare-references=true", "--no-total=true", "--page-size=5"}, nil},
 		{"UTC instants", []string{"--utc=true", "--absolute=false"}, []string{"MP9-01", "MP9-04"}},
 		{"absolute references on the request's base", []string{"--utc=false", "--absolute=true"},
 			[]string{"INH-01", "INH-02", "INH-03", "INH-04", "MP9-01", "MP9-02", "MP9-03", "MP9-04"}},

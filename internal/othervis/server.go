@@ -25,7 +25,11 @@ type Options struct {
 	Contained bool
 	// Narrative gives every resource a generated human-readable text.
 	Narrative bool
-	Log       *log.Logger
+	// BareReferences leaves Reference.type out (FHIR does not require it).
+	BareReferences bool
+	// NoTotal leaves Bundle.total out of searchsets (FHIR does not require it).
+	NoTotal bool
+	Log     *log.Logger
 }
 
 // Server is the XIS: adapter and FHIR API on one handler.
@@ -333,10 +337,30 @@ func (s *Server) publish(res map[string]any, base string) map[string]any {
 	if s.opt.Absolute {
 		absolutize(out, base)
 	}
+	if s.opt.BareReferences {
+		bare(out)
+	}
 	if s.opt.Narrative {
 		out["text"] = narrative(out)
 	}
 	return out
+}
+
+// bare drops Reference.type beside a literal reference.
+func bare(v any) {
+	switch t := v.(type) {
+	case map[string]any:
+		if _, ok := t["reference"].(string); ok {
+			delete(t, "type")
+		}
+		for _, x := range t {
+			bare(x)
+		}
+	case []any:
+		for _, x := range t {
+			bare(x)
+		}
+	}
 }
 
 func absolutize(v any, base string) {
@@ -574,6 +598,9 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request, typ string, q ur
 	}
 	if entries != nil {
 		bundle["entry"] = entries
+	}
+	if s.opt.NoTotal {
+		delete(bundle, "total")
 	}
 	writeJSON(w, http.StatusOK, "application/fhir+json", bundle)
 }
