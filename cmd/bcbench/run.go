@@ -35,6 +35,7 @@ type runFlags struct {
 	scenarios []string
 	key       string
 	packages  []string
+	tx        string // terminology server base URL
 	manual    bool
 	reference string // day 0 of the scenarios, YYYY-MM-DD
 	quiet     bool
@@ -68,6 +69,7 @@ Exit code: 0 verdict pass, 1 verdict fail or incomplete, 2 the bench could not r
 	fl.StringArrayVar(&f.scenarios, "scenario", nil, "scenario ID to replay (repeatable); default: the profile's scenarios")
 	fl.StringVar(&f.key, "key", "", "signing key (bcbench.key from 'bcbench keys init'); default: a per-user development key, report marked zelftest")
 	fl.StringArrayVar(&f.packages, "package", nil, "FHIR package (folder, .tgz or NAME#VERSION in the cache) for profile validation (repeatable)")
+	fl.StringVar(&f.tx, "tx", "", txFlagHelp)
 	fl.BoolVar(&f.manual, "manual", false, "projectathon mode: print each registration for an operator instead of using the adapter")
 	fl.StringVar(&f.reference, "reference-date", "", "day 0 of the scenarios (first day of the last menstruation), YYYY-MM-DD; default: 180 days ago")
 	fl.BoolVar(&f.quiet, "quiet", false, "no progress on stderr")
@@ -142,6 +144,10 @@ func run(ctx context.Context, f runFlags, stderr, stdout io.Writer) error {
 	}
 	signer, err := loadSigner(f.key)
 	if err != nil {
+		return withCode(exitSetup, err)
+	}
+	txURL := txBase(f.tx)
+	if err := checkTx(txURL); err != nil {
 		return withCode(exitSetup, err)
 	}
 	// Ctrl-C and SIGTERM cancel the run from here on, so that the candidate
@@ -223,7 +229,15 @@ func run(ctx context.Context, f runFlags, stderr, stdout io.Writer) error {
 		XIS: cand.FHIR, Adapter: cand.Adapter,
 	}
 	progress("FHIR-pakketten laden")
-	env.Validator, env.ValidatorProblem = loadValidator(f.packages)
+	txs, err := startTx(txURL)
+	if err != nil {
+		in.Problems = append(in.Problems, "terminologieserver: "+err.Error())
+	}
+	defer func() { _, _ = txs.finish(evidenceDir) }() // on early returns: stop the proxy
+	if txs != nil {
+		in.Terminology = txs.client.Base()
+	}
+	env.Validator, env.ValidatorProblem = loadValidator(f.packages, txs.remote())
 	in.Packages = loadedPackages(env.Validator)
 	if f.manual {
 		events := 0
@@ -261,6 +275,15 @@ func run(ctx context.Context, f runFlags, stderr, stdout io.Writer) error {
 	}
 	if ctx.Err() != nil {
 		in.Problems = append(in.Problems, "interrupted: "+ctx.Err().Error())
+	}
+	if summary, err := txs.finish(evidenceDir); summary != "" || err != nil {
+		progress(summary)
+		if err != nil {
+			in.Problems = append(in.Problems, "terminologieserver: "+err.Error())
+		}
+		if why := txs.client.GaveUp(); why != "" {
+			in.Problems = append(in.Problems, "terminologieserver: "+why)
+		}
 	}
 	progress("kandidaat stoppen")
 	stopCandidate()

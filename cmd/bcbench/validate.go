@@ -17,6 +17,8 @@ import (
 
 	"github.com/bcbench/bcbench/profiles/outcome"
 	"github.com/bcbench/bcbench/profiles/registry"
+	"github.com/bcbench/bcbench/profiles/terminology"
+	"github.com/bcbench/bcbench/profiles/tx"
 	"github.com/bcbench/bcbench/profiles/validator"
 )
 
@@ -30,6 +32,7 @@ type validateOptions struct {
 	format      string
 	fill        bool
 	cacheDir    string
+	tx          string
 }
 
 func newValidateCmd() *cobra.Command {
@@ -63,6 +66,7 @@ check could not run (unreadable file, unknown profile, packages not loadable).`,
 	f.StringVar(&o.format, "format", "text", "output: text, or json (one line per file)")
 	f.BoolVar(&o.fill, "fill-placeholders", false, "replace Touchstone/Nictiz placeholders such as ${DATE, T, D, -146} before validating")
 	f.StringVar(&o.cacheDir, "cache-dir", "", "FHIR package cache (default ~/.fhir/packages)")
+	f.StringVar(&o.tx, "tx", "", txFlagHelp)
 	return cmd
 }
 
@@ -85,7 +89,16 @@ func runValidate(ctx context.Context, out io.Writer, o validateOptions, args []s
 	if len(pkgs) == 0 {
 		pkgs = []string{corePackage(o.fhirVersion)}
 	}
-	v, err := validator.New(validator.Options{FHIRVersion: o.fhirVersion, Packages: pkgs, CacheDir: o.cacheDir})
+	var client *tx.Client
+	var remote terminology.Remote
+	if base := txBase(o.tx); base != "" {
+		c, err := tx.New(base, tx.Options{})
+		if err != nil {
+			return withCode(exitSetup, fmt.Errorf("--tx: %w", err))
+		}
+		client, remote = c, c
+	}
+	v, err := newValidator(o.fhirVersion, pkgs, o.cacheDir, remote)
 	if err != nil {
 		return withCode(exitSetup, err)
 	}
@@ -143,6 +156,9 @@ func runValidate(ctx context.Context, out io.Writer, o validateOptions, args []s
 	}
 	if o.format == "text" {
 		fmt.Fprintf(out, "%d file(s) checked, %d with errors\n", len(files), failed)
+		if client != nil {
+			fmt.Fprintln(out, client.Summary())
+		}
 	}
 	switch code {
 	case exitSetup:

@@ -36,8 +36,12 @@ import (
 )
 
 // Env names the environment variable that gives the server's base URL when
-// --tx is not set.
-const Env = "BCBENCH_TX"
+// --tx is not set; CacheEnv the disk cache folder ("off": none) when
+// Options.CacheDir is empty.
+const (
+	Env      = "BCBENCH_TX"
+	CacheEnv = "BCBENCH_TX_CACHE"
+)
 
 // Defaults of Options.
 const (
@@ -60,8 +64,9 @@ type Options struct {
 	// MaxFailures is the number of failed calls in a row after which the
 	// client stops asking.
 	MaxFailures int
-	// CacheDir is the disk cache; "" is the per-user cache folder
-	// (os.UserCacheDir()/bcbench/tx), "off" means no disk cache.
+	// CacheDir is the disk cache; "" is $BCBENCH_TX_CACHE, else the
+	// per-user cache folder (os.UserCacheDir()/bcbench/tx); "off" means no
+	// disk cache.
 	CacheDir string
 	// CacheMax bounds the disk cache in bytes; the oldest answers go first.
 	CacheMax int64
@@ -137,6 +142,9 @@ func New(base string, opts Options) (*Client, error) {
 	}
 	if opts.CacheAge <= 0 {
 		opts.CacheAge = DefaultCacheAge
+	}
+	if opts.CacheDir == "" {
+		opts.CacheDir = os.Getenv(CacheEnv)
 	}
 	if opts.CacheDir == "" {
 		dir, err := os.UserCacheDir()
@@ -498,6 +506,13 @@ func (c *Client) Summary() string {
 	}
 	c.mu.Unlock()
 	return s
+}
+
+// GaveUp says why the client stopped asking ("" while it asks).
+func (c *Client) GaveUp() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.gaveUp
 }
 
 // WriteAnswers writes the answers as JSON (evidence of a run).
