@@ -111,6 +111,9 @@ func TestRunWithTerminologyServer(t *testing.T) {
 			covered++
 		}
 	}
+	if res.Terminology != srv.URL() {
+		t.Errorf("results.json names terminology server %q, want %q", res.Terminology, srv.URL())
+	}
 	if covered != 2 || len(dsse) == 0 {
 		t.Errorf("the tx evidence is not among the signed evidence (%d of 2)", covered)
 	}
