@@ -29,7 +29,10 @@ type Options struct {
 	BareReferences bool
 	// NoTotal leaves Bundle.total out of searchsets (FHIR does not require it).
 	NoTotal bool
-	Log     *log.Logger
+	// ChildOwnRecord keeps a newborn's record apart from her mother's: the
+	// mother's consent withdrawal and deletion request do not touch it.
+	ChildOwnRecord bool
+	Log            *log.Logger
 }
 
 // Server is the XIS: adapter and FHIR API on one handler.
@@ -186,6 +189,7 @@ func (s *Server) register(reg *registration) ([]string, error) {
 	}
 
 	subjectRef := motherRef
+	factOwner := owner
 	var childID string
 	if ch := reg.Subject; ch != nil && (ch.ID != reg.Client.ID || ch.BSN != reg.Client.BSN) {
 		childID = c.children[ch.ID]
@@ -204,7 +208,11 @@ func (s *Server) register(reg *registration) ([]string, error) {
 				gender = g
 			}
 		}
-		st.put("Patient", childID, owner, patientResource(*ch, gender))
+		if s.opt.ChildOwnRecord {
+			factOwner = "child:" + clientKey(*ch)
+			st.client(factOwner).consent = true
+		}
+		st.put("Patient", childID, factOwner, patientResource(*ch, gender))
 		written = append(written, "Patient/"+childID)
 		subjectRef = ref("Patient", childID, strings.TrimSpace(ch.Given+" "+ch.Family))
 	}
@@ -238,13 +246,13 @@ func (s *Server) register(reg *registration) ([]string, error) {
 				res["contained"] = []any{contained}
 			}
 			id := newID(strings.ToLower(typ[:2])+"b", key...)
-			st.put(typ, id, owner, res)
+			st.put(typ, id, factOwner, res)
 			written = append(written, typ+"/"+id)
 		case f.ResourceType == "Patient":
 			// a fact about the person herself (the child's sex): written on her Patient above
 		case f.ResourceType == "ServiceRequest":
 			id := newID("sr", key...)
-			st.put("ServiceRequest", id, owner, s.rd.serviceRequest(f, when, subjectRef, by.person()))
+			st.put("ServiceRequest", id, factOwner, s.rd.serviceRequest(f, when, subjectRef, by.person()))
 			written = append(written, "ServiceRequest/"+id)
 		default:
 			lab := f.Profile == profLab
@@ -253,7 +261,7 @@ func (s *Server) register(reg *registration) ([]string, error) {
 				performer = by.org
 			}
 			id := newID("ob", key...)
-			st.put("Observation", id, owner, s.rd.observation(f, when, subjectRef, performer, lab))
+			st.put("Observation", id, factOwner, s.rd.observation(f, when, subjectRef, performer, lab))
 			written = append(written, "Observation/"+id)
 		}
 	}
