@@ -17,12 +17,50 @@ type store struct {
 	resources map[string]map[string]map[string]any // type → id → resource
 	count     int
 	// withdrawn holds the Patient ids whose consent was withdrawn: nothing of
-	// theirs is shared until consent is given again.
+	// theirs (nor of their children) is shared until consent is given again.
 	withdrawn map[string]bool
+	// mother maps a child's Patient id to her mother's: the mother's consent
+	// and deletion request cover the child's record.
+	mother map[string]string
+	// shareOnly, when set, is a mutant's defect: what it says is still
+	// shared after consent is withdrawn.
+	shareOnly func(map[string]any) bool
+	// marked holds "Type/id" of resources a mutant's defect keeps after a
+	// deletion request.
+	marked map[string]bool
+}
+
+// mark records that a resource survives deletion (a mutant's defect).
+func (s *store) mark(ref string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.marked == nil {
+		s.marked = map[string]bool{}
+	}
+	s.marked[ref] = true
 }
 
 func newStore() *store {
-	return &store{resources: map[string]map[string]map[string]any{}, withdrawn: map[string]bool{}}
+	return &store{resources: map[string]map[string]map[string]any{}, withdrawn: map[string]bool{}, mother: map[string]string{}}
+}
+
+// link records that child is a child of mother.
+func (s *store) link(mother, child string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.mother[child] = mother
+}
+
+// family returns the Patient id and those of her children. Callers hold
+// the lock.
+func (s *store) family(patientID string) map[string]bool {
+	out := map[string]bool{patientID: true}
+	for child, mother := range s.mother {
+		if mother == patientID {
+			out[child] = true
+		}
+	}
+	return out
 }
 
 // put stores a resource, replacing one with the same type and id.
@@ -80,7 +118,10 @@ func (s *store) hidden(r map[string]any) bool {
 		return false
 	}
 	owner := patientOf(r)
-	return owner != "" && s.withdrawn[owner]
+	if owner == "" || !(s.withdrawn[owner] || s.withdrawn[s.mother[owner]]) {
+		return false
+	}
+	return s.shareOnly == nil || !s.shareOnly(r)
 }
 
 func (s *store) setConsent(patientID string, given bool) {
@@ -93,14 +134,19 @@ func (s *store) setConsent(patientID string, given bool) {
 	}
 }
 
-// erase removes the patient and everything that refers to her.
-func (s *store) erase(patientID string) int {
+// erase removes the patient, her children, and everything that refers to
+// them; keep, when set, spares what it says (a mutant's defect).
+func (s *store) erase(patientID string, keep func(r map[string]any, child bool) bool) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	family := s.family(patientID)
 	n := 0
-	for _, byID := range s.resources {
-		for id, r := range byID {
-			if patientOf(r) == patientID {
+	for _, typ := range slices.Sorted(maps.Keys(s.resources)) {
+		byID := s.resources[typ]
+		for _, id := range slices.Sorted(maps.Keys(byID)) {
+			r := byID[id]
+			owner := patientOf(r)
+			if family[owner] && !s.marked[typ+"/"+id] && (keep == nil || !keep(r, owner != patientID)) {
 				delete(byID, id)
 				n++
 			}
@@ -115,6 +161,8 @@ func (s *store) reset() {
 	defer s.mu.Unlock()
 	s.resources = map[string]map[string]map[string]any{}
 	s.withdrawn = map[string]bool{}
+	s.mother = map[string]string{}
+	s.marked = nil
 	s.count = 0
 }
 

@@ -58,6 +58,7 @@ func New(opts Options) (*Server, error) {
 			return nil, fmt.Errorf("unknown defect %q (known: %s)", opts.Defect, strings.Join(MutantNames(), ", "))
 		}
 		s.defect = &m
+		s.store.shareOnly = m.shareOnly
 	}
 	s.mux.HandleFunc("GET /bench/health", s.health)
 	s.mux.HandleFunc("POST /bench/events", s.event)
@@ -93,16 +94,26 @@ func (s *Server) event(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, http.StatusBadRequest, "required", "reading registration: event and client.bsn are required")
 		return
 	}
+	if s.defect != nil && s.defect.refuse != nil && s.defect.refuse(reg) {
+		writeProblem(w, http.StatusUnprocessableEntity, "not-supported", fmt.Sprintf("registering %s: event kind %q is not supported", reg.Event, reg.Kind))
+		return
+	}
 	resources, err := truth.R4(reg)
 	if err != nil {
 		writeProblem(w, http.StatusUnprocessableEntity, "processing", fmt.Sprintf("registering %s: %v", reg.Event, err))
 		return
 	}
-	patient := patientID(resources)
+	patient := truth.PatientID(reg.Client.BSN)
+	if reg.Subject != nil {
+		s.store.link(patient, truth.PatientID(reg.Subject.BSN))
+	}
 	switch {
 	case reg.Kind == fixtures.Deletion:
-		if s.defect == nil || !s.defect.keepDeleted {
-			s.store.erase(patient)
+		switch {
+		case s.defect == nil:
+			s.store.erase(patient, nil)
+		case !s.defect.keepDeleted:
+			s.store.erase(patient, s.defect.spare)
 		}
 		writeJSON(w, http.StatusCreated, "application/json", map[string]any{"registered": s.opts.Now().UTC()})
 		return
@@ -111,6 +122,9 @@ func (s *Server) event(w http.ResponseWriter, r *http.Request) {
 	}
 	if s.defect != nil {
 		s.defect.apply(resources)
+		if s.defect.change != nil {
+			resources = s.defect.change(reg, resources)
+		}
 	}
 	stored := make([]string, 0, len(resources))
 	for _, res := range resources {
@@ -120,18 +134,11 @@ func (s *Server) event(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		stored = append(stored, ref)
-	}
-	writeJSON(w, http.StatusCreated, "application/json", map[string]any{"registered": s.opts.Now().UTC(), "resources": stored})
-}
-
-func patientID(resources []map[string]any) string {
-	for _, r := range resources {
-		if r["resourceType"] == "Patient" {
-			id, _ := r["id"].(string)
-			return id
+		if s.defect != nil && s.defect.mark != nil && s.defect.mark(reg, res) {
+			s.store.mark(ref)
 		}
 	}
-	return ""
+	writeJSON(w, http.StatusCreated, "application/json", map[string]any{"registered": s.opts.Now().UTC(), "resources": stored})
 }
 
 func (s *Server) metadata(w http.ResponseWriter, r *http.Request) {
@@ -190,6 +197,9 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) {
 	}
 	if len(entries) > 0 {
 		bundle["entry"] = entries
+	}
+	if s.defect != nil && s.defect.searchset != nil {
+		s.defect.searchset(typ, bundle, s.store.all)
 	}
 	writeFHIR(w, http.StatusOK, bundle)
 }

@@ -179,7 +179,8 @@ func TestMutantsAreKnownAndDeclareTheirViolations(t *testing.T) {
 			t.Errorf("mutant %q: duplicate, or no declared violation or description", m.Name)
 		}
 		seen[m.Name] = true
-		if m.resource == nil && m.metadata == nil && !m.leak && !m.keepConsent && !m.keepDeleted {
+		if m.resource == nil && m.metadata == nil && !m.leak && !m.keepConsent && !m.keepDeleted &&
+			m.refuse == nil && m.change == nil && m.shareOnly == nil && m.spare == nil && m.mark == nil && m.searchset == nil {
 			t.Errorf("mutant %q changes nothing", m.Name)
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strconv"
 	"strings"
 
 	. "github.com/onsi/ginkgo/v2" //nolint:revive // the DSL reads as prose
@@ -14,6 +15,8 @@ import (
 
 	"github.com/bcbench/bcbench/fixtures"
 	"github.com/bcbench/bcbench/harness"
+	"github.com/bcbench/bcbench/profiles/bundle"
+	"github.com/bcbench/bcbench/profiles/outcome"
 	"github.com/bcbench/bcbench/suites/fact"
 	"github.com/bcbench/bcbench/suites/match"
 	"github.com/bcbench/bcbench/suites/spec"
@@ -28,10 +31,15 @@ var _ = Describe("Koppelvlak", func() {
 			}
 			Expect(capabilityProblems(cs)).To(match.HaveNoProblems())
 		})
-		spec.It("API-02", "een zoekvraag per cliënt MOET een searchset met alleen haar gegevens opleveren", func(ctx SpecContext) {
+		spec.It("API-02", "een zoekvraag per cliënt MOET een geldige searchset met alleen haar gegevens opleveren", func(ctx SpecContext) {
 			var problems []string
+			searched := 0
 			for _, s := range spec.Current().Scenarios {
-				problems = append(problems, searchProblems(ctx, s)...)
+				p, n := searchProblems(ctx, s)
+				problems, searched = append(problems, p...), searched+n
+			}
+			if searched == 0 {
+				spec.NotTestable("geen enkel scenario deelt na afloop gegevens, dus er is niets om naar te zoeken")
 			}
 			Expect(problems).To(match.HaveNoProblems())
 		})
@@ -77,43 +85,107 @@ func capabilityProblems(cs map[string]any) []string {
 	return p
 }
 
-// searchProblems searches the scenario's client and her resources and lists
-// every answer that is not a searchset or holds another client's data.
-func searchProblems(ctx SpecContext, s *fixtures.Scenario) []string {
+// searchProblems searches the scenario's client, her children and their
+// resources, and lists every answer that is not a valid searchset or holds
+// another person's data. It returns how many searches it made.
+func searchProblems(ctx SpecContext, s *fixtures.Scenario) ([]string, int) {
 	GinkgoHelper()
-	if _, shared := fact.Expected(s); !shared {
-		return nil
+	items, shared := fact.Expected(s)
+	if !shared {
+		return nil, 0
 	}
 	env := spec.Current()
 	var p []string
-	bundle, err := env.XIS.SearchBundle(ctx, "Patient", url.Values{"identifier": {spec.BSNSystem + "|" + s.Client.BSN}})
-	if err != nil {
-		spec.Broke(err)
-	}
-	patients := matches(bundle)
-	if bundle["type"] != "searchset" {
-		p = append(p, fmt.Sprintf("%s: Patient?identifier gaf Bundle.type %s, niet searchset", s.ID, fact.Show(bundle["type"])))
-	}
-	if len(patients) != 1 {
-		p = append(p, fmt.Sprintf("%s: Patient?identifier=…|%s gaf %d patiënten, verwacht 1", s.ID, s.Client.BSN, len(patients)))
-		return p
-	}
-	id, _ := patients[0]["id"].(string)
-	for _, typ := range spec.ResourceTypes(s) {
-		b, err := env.XIS.SearchBundle(ctx, typ, url.Values{"patient": {"Patient/" + id}})
+	n := 0
+	for _, person := range fact.People(s, items) {
+		params := url.Values{"identifier": {spec.BSNSystem + "|" + person.BSN}}
+		bundle, err := env.XIS.SearchBundle(ctx, "Patient", params)
 		if err != nil {
 			spec.Broke(err)
 		}
-		if b["type"] != "searchset" {
-			p = append(p, fmt.Sprintf("%s: %s?patient gaf Bundle.type %s, niet searchset", s.ID, typ, fact.Show(b["type"])))
+		n++
+		label := fmt.Sprintf("%s: Patient?%s", s.ID, params.Encode())
+		p = append(p, searchsetProblems(label, "Patient", bundle)...)
+		patients := matches(bundle)
+		if len(patients) != 1 {
+			p = append(p, fmt.Sprintf("%s gaf %d patiënten, verwacht 1 (%s %s)", label, len(patients), person.Given, person.Family))
+			continue
 		}
-		for _, r := range matches(b) {
-			if !fact.RefersTo(r, id) {
-				p = append(p, fmt.Sprintf("%s: %s?patient=Patient/%s gaf %s/%v van een andere cliënt (%s)", s.ID, typ, id, typ, r["id"], fact.Show(subject(r))))
+		id, _ := patients[0]["id"].(string)
+		for _, typ := range spec.ResourceTypes(s) {
+			params := url.Values{"patient": {"Patient/" + id}}
+			b, err := env.XIS.SearchBundle(ctx, typ, params)
+			if err != nil {
+				spec.Broke(err)
+			}
+			n++
+			label := fmt.Sprintf("%s: %s?%s", s.ID, typ, params.Encode())
+			p = append(p, searchsetProblems(label, typ, b)...)
+			for _, r := range matches(b) {
+				if !fact.RefersTo(r, id) {
+					p = append(p, fmt.Sprintf("%s gaf %s/%v van een andere cliënt (%s)", label, typ, r["id"], fact.Show(subject(r))))
+				}
 			}
 		}
 	}
+	return p, n
+}
+
+// searchsetProblems checks one search answer: a Bundle of type searchset
+// that keeps the FHIR Bundle rules (profiles/bundle), has a self link,
+// whose total (when given, on an answer without a next page) counts its
+// matches, whose matches are of the searched type, and whose every fullUrl
+// ends in the entry's Type/id.
+func searchsetProblems(label, typ string, b map[string]any) []string {
+	var p []string
+	if b["resourceType"] != "Bundle" || b["type"] != "searchset" {
+		return []string{fmt.Sprintf("%s gaf %s met type %s, geen Bundle van type searchset", label, fact.Show(b["resourceType"]), fact.Show(b["type"]))}
+	}
+	for _, is := range bundle.Check(b, "4.0.1") {
+		if is.Severity == outcome.Error || is.Severity == outcome.Fatal {
+			p = append(p, fmt.Sprintf("%s: %s (%s)", label, is.Diagnostics, strings.Join(is.Expression, ", ")))
+		}
+	}
+	if link(b, "self") == "" {
+		p = append(p, label+": de searchset heeft geen link met relation self")
+	}
+	found := matches(b)
+	if total, ok := b["total"]; ok && link(b, "next") == "" {
+		if n, err := strconv.Atoi(fmt.Sprint(total)); err != nil || n != len(found) {
+			p = append(p, fmt.Sprintf("%s: Bundle.total is %s, maar de searchset heeft %d treffers", label, fact.Show(total), len(found)))
+		}
+	}
+	entries, _ := b["entry"].([]any)
+	for i, e := range entries {
+		entry, _ := e.(map[string]any)
+		r, _ := entry["resource"].(map[string]any)
+		if r == nil {
+			continue
+		}
+		local := fmt.Sprintf("%v/%v", r["resourceType"], r["id"])
+		full, _ := entry["fullUrl"].(string)
+		if !strings.HasPrefix(full, "urn:") && !strings.HasSuffix(full, "/"+local) {
+			p = append(p, fmt.Sprintf("%s: Bundle.entry[%d].fullUrl %s hoort niet bij %s", label, i, fact.Show(full), local))
+		}
+	}
+	for _, r := range found {
+		if r["resourceType"] != typ {
+			p = append(p, fmt.Sprintf("%s gaf als treffer een %v, geen %s", label, r["resourceType"], typ))
+		}
+	}
 	return p
+}
+
+func link(b map[string]any, relation string) string {
+	links, _ := b["link"].([]any)
+	for _, l := range links {
+		m, _ := l.(map[string]any)
+		if m["relation"] == relation {
+			u, _ := m["url"].(string)
+			return u
+		}
+	}
+	return ""
 }
 
 func matches(bundle map[string]any) []map[string]any {

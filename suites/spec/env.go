@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/url"
 	"slices"
 	"strings"
@@ -64,6 +65,61 @@ type fetched struct {
 type Replay struct {
 	Scenario *fixtures.Scenario
 	Events   []Replayed
+	// Before holds, by event id, what the candidate served just before an
+	// event after which it must stop sharing (consent withdrawn, deletion).
+	Before map[string]*Snapshot
+}
+
+// Snapshot is what the candidate served of a client and her children just
+// before an event that withdraws consent or asks for deletion: the trust
+// specs read each of it again afterwards, by id.
+type Snapshot struct {
+	Event  string
+	People []Held
+	// Err is set when the bench could not take the snapshot.
+	Err error
+}
+
+// Held is what was served of one person: her Patient id (empty when none
+// was found by her BSN) and every resource found by patient=Patient/<id>,
+// as "Type/id".
+type Held struct {
+	Person    fixtures.Client
+	PatientID string
+	Resources []string
+}
+
+// StopsSharing says whether, after this registration, the candidate must
+// no longer share the client's data: consent withdrawn or deletion asked.
+func StopsSharing(r fixtures.Registration) bool {
+	return r.Kind == fixtures.Deletion || (r.Consent != nil && !*r.Consent)
+}
+
+// snapshot records what the candidate serves of the people registered so
+// far (the client and the children facts were registered about).
+func (e *Env) snapshot(ctx context.Context, s *fixtures.Scenario, event string, people []fixtures.Client) *Snapshot {
+	snap := &Snapshot{Event: event}
+	for _, person := range people {
+		h := Held{Person: person}
+		pub, err := e.fetch(ctx, s, person.BSN)
+		switch {
+		case errors.Is(err, ErrNoPatient):
+		case err != nil:
+			snap.Err = fmt.Errorf("recording what is shared of %s before %s: %w", person.ID, event, err)
+			return snap
+		default:
+			h.PatientID, _ = pub.Patient["id"].(string)
+			for _, typ := range slices.Sorted(maps.Keys(pub.Resources)) {
+				for _, r := range pub.Resources[typ] {
+					if id, _ := r["id"].(string); id != "" {
+						h.Resources = append(h.Resources, typ+"/"+id)
+					}
+				}
+			}
+		}
+		snap.People = append(snap.People, h)
+	}
+	return snap
 }
 
 // Replayed is one event sent to the candidate.
@@ -118,10 +174,17 @@ func (e *Env) Replay(ctx context.Context, progress func(string)) error {
 		if err != nil {
 			return fmt.Errorf("resolving scenario %s: %w", s.ID, err)
 		}
-		rep := &Replay{Scenario: s}
+		rep := &Replay{Scenario: s, Before: map[string]*Snapshot{}}
+		people := []fixtures.Client{s.Client}
 		for _, r := range regs {
 			if err := ctx.Err(); err != nil {
 				return fmt.Errorf("replaying %s: %w", s.ID, err)
+			}
+			if r.Subject != nil && !slices.ContainsFunc(people, func(p fixtures.Client) bool { return p.BSN == r.Subject.BSN }) {
+				people = append(people, *r.Subject)
+			}
+			if StopsSharing(r) && unanswered < maxUnanswered {
+				rep.Before[r.Event] = e.snapshot(ctx, s, r.Event, people)
 			}
 			ev := Replayed{Registration: r, Sent: time.Now()}
 			switch {

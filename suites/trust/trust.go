@@ -1,16 +1,24 @@
 // Package trust holds the specs of the trust framework (vertrouwensstelsel,
 // outcome goal 2): no consent, nothing shared; a deletion request removes
-// the client's data.
+// the client's data. Both cover the client's children born in the scenario:
+// the birth-care record of mother and newborn is one record, and she acts
+// for her newborn.
 package trust
 
 import (
+	"errors"
 	"fmt"
+	"maps"
+	"net/http"
 	"net/url"
+	"slices"
+	"strings"
 
 	. "github.com/onsi/ginkgo/v2" //nolint:revive // the DSL reads as prose
 	. "github.com/onsi/gomega"    //nolint:revive
 
 	"github.com/bcbench/bcbench/fixtures"
+	"github.com/bcbench/bcbench/harness"
 	"github.com/bcbench/bcbench/suites/fact"
 	"github.com/bcbench/bcbench/suites/match"
 	"github.com/bcbench/bcbench/suites/spec"
@@ -21,13 +29,13 @@ var _ = Describe("Vertrouwensstelsel", func() {
 		switch fact.Withheld(s) {
 		case fact.Withdrawn:
 			Context(fmt.Sprintf("%s (%s)", s.Title, s.ID), func() {
-				spec.It("VTR-01", "na intrekking van de toestemming MOET niets van de cliënt meer gedeeld worden", func(ctx SpecContext) {
+				spec.It("VTR-01", "na intrekking van de toestemming MOET niets van de cliënt en haar kind meer gedeeld worden", func(ctx SpecContext) {
 					Expect(stillShared(ctx, s)).To(match.HaveNoProblems())
 				})
 			})
 		case fact.Deleted:
 			Context(fmt.Sprintf("%s (%s)", s.Title, s.ID), func() {
-				spec.It("VTR-02", "na een verzoek tot vernietiging MOETEN de gegevens van de cliënt verwijderd zijn", func(ctx SpecContext) {
+				spec.It("VTR-02", "na een verzoek tot vernietiging MOETEN de gegevens van de cliënt en haar kind verwijderd zijn", func(ctx SpecContext) {
 					Expect(stillShared(ctx, s)).To(match.HaveNoProblems())
 				})
 			})
@@ -35,43 +43,321 @@ var _ = Describe("Vertrouwensstelsel", func() {
 	}
 })
 
-// stillShared lists what the candidate still shares of the client: a Patient
-// with her BSN, or any resource with one of her facts' codes whose subject is
-// her (by reference to a Patient with her BSN, or by her name).
+// person is one whose data must no longer be shared, with what the
+// candidate served of her before the withdrawal or deletion.
+type person struct {
+	fixtures.Client
+	patientIDs []string        // Patient ids she had
+	held       map[string]bool // "Type/id" of everything served of her
+}
+
+// stillShared lists, by identity, what the candidate still serves of the
+// client and her children: every Patient and resource recorded before the
+// withdrawal or deletion is read again by id; every resource type is
+// searched by patient= and subject= with her Patient id, every fact's code
+// (MP9 building blocks: their category) is searched and each match that is
+// one of hers (by id, by reference to her Patient, by her BSN or by her
+// name) is named; and her BSN is searched.
 func stillShared(ctx SpecContext, s *fixtures.Scenario) []string {
 	GinkgoHelper()
 	env := spec.Current()
-	var problems []string
-	patients, err := env.XIS.Search(ctx, "Patient", url.Values{"identifier": {spec.BSNSystem + "|" + s.Client.BSN}})
-	if err != nil {
-		spec.Broke(err)
+	rep, ok := env.ReplayOf(s.ID)
+	if !ok {
+		spec.Broke(fmt.Errorf("scenario %s was not replayed", s.ID))
 	}
-	ids := map[string]bool{}
-	for _, p := range patients {
-		id, _ := p["id"].(string)
-		ids["Patient/"+id] = true
-		problems = append(problems, fmt.Sprintf("Patient/%s met BSN %s wordt nog gedeeld", id, s.Client.BSN))
+	people := peopleOf(s, rep)
+	if len(rep.Before) == 0 {
+		spec.NotTestable("de gebeurtenis die het delen stopt is niet afgespeeld; er is niets vastgelegd om na te lezen")
 	}
-	name := s.Client.Given + " " + s.Client.Family
-	seen := map[string]bool{}
-	for _, ev := range s.Events {
-		for _, f := range ev.Facts {
-			if f.ResourceType == "" || f.ResourceType == "Patient" || f.Code.Code == "" || seen[f.ResourceType+f.Code.Code] {
-				continue
-			}
-			seen[f.ResourceType+f.Code.Code] = true
-			found, err := env.XIS.Search(ctx, f.ResourceType, url.Values{"code": {f.Code.System + "|" + f.Code.Code}})
-			if err != nil {
-				spec.Broke(err)
-			}
-			for _, r := range found {
-				subject, _ := r["subject"].(map[string]any)
-				ref, _ := subject["reference"].(string)
-				if ids[ref] || subject["display"] == name {
-					problems = append(problems, fmt.Sprintf("%s/%v (%s, %s) van de cliënt wordt nog gedeeld", r["resourceType"], r["id"], f.Name, ev.ID))
+	w := &witness{ctx: ctx, s: s, seen: map[string]bool{}}
+	for _, p := range people {
+		w.byBSN(p)
+		for _, id := range p.patientIDs {
+			w.read(p, "Patient/"+id)
+		}
+		for _, ref := range slices.Sorted(maps.Keys(p.held)) {
+			w.read(p, ref)
+		}
+	}
+	types := searchTypes(s, people)
+	for _, p := range people {
+		for _, id := range p.patientIDs {
+			for _, typ := range types {
+				for _, param := range []string{"patient", "subject"} {
+					w.search(people, typ, url.Values{param: {"Patient/" + id}})
 				}
 			}
 		}
 	}
-	return problems
+	for _, q := range codeSearches(s) {
+		w.search(people, q.typ, q.params)
+	}
+	return w.problems
+}
+
+// peopleOf gathers the client and her children with what the snapshots
+// taken before each withdrawal or deletion recorded of them.
+func peopleOf(s *fixtures.Scenario, rep *spec.Replay) []*person {
+	var out []*person
+	add := func(c fixtures.Client) *person {
+		for _, p := range out {
+			if p.BSN == c.BSN {
+				return p
+			}
+		}
+		p := &person{Client: c, held: map[string]bool{}}
+		out = append(out, p)
+		return p
+	}
+	add(s.Client)
+	for _, c := range s.Children {
+		for _, ev := range s.Events {
+			if ev.Subject == c.ID {
+				add(c)
+				break
+			}
+		}
+	}
+	for _, ev := range rep.Events {
+		snap := rep.Before[ev.Registration.Event]
+		if snap == nil {
+			continue
+		}
+		if snap.Err != nil {
+			spec.Broke(snap.Err)
+		}
+		for _, h := range snap.People {
+			p := add(h.Person)
+			if h.PatientID != "" && !slices.Contains(p.patientIDs, h.PatientID) {
+				p.patientIDs = append(p.patientIDs, h.PatientID)
+			}
+			for _, r := range h.Resources {
+				p.held[r] = true
+			}
+		}
+	}
+	return out
+}
+
+// witness reads and searches, and writes down what is still served.
+type witness struct {
+	ctx      SpecContext
+	s        *fixtures.Scenario
+	problems []string
+	seen     map[string]bool // "Type/id" already named
+}
+
+func (w *witness) report(p *person, ref string, r map[string]any, how string) {
+	if w.seen[ref] {
+		return
+	}
+	w.seen[ref] = true
+	w.problems = append(w.problems, fmt.Sprintf("%s van %s wordt nog gedeeld (%s): %s", ref, who(w.s, p), how, describe(w.s, p, r)))
+}
+
+// byBSN: no Patient with her BSN may be found.
+func (w *witness) byBSN(p *person) {
+	GinkgoHelper()
+	found, err := spec.Current().XIS.Search(w.ctx, "Patient", url.Values{"identifier": {spec.BSNSystem + "|" + p.BSN}})
+	if refused(err) {
+		return
+	}
+	if err != nil {
+		spec.Broke(err)
+	}
+	for _, r := range found {
+		w.report(p, fmt.Sprintf("Patient/%v", r["id"]), r, "gevonden op BSN "+p.BSN)
+	}
+}
+
+// read: what was served before must not be served by id any more.
+func (w *witness) read(p *person, ref string) {
+	GinkgoHelper()
+	typ, id, _ := strings.Cut(ref, "/")
+	r, err := spec.Current().XIS.Read(w.ctx, typ, id)
+	if refused(err) {
+		return
+	}
+	if err != nil {
+		spec.Broke(err)
+	}
+	w.report(p, ref, r, "gelezen op id")
+}
+
+// search names every match that belongs to one of the people.
+func (w *witness) search(people []*person, typ string, params url.Values) {
+	GinkgoHelper()
+	found, err := spec.Current().XIS.Search(w.ctx, typ, params)
+	if refused(err) {
+		return
+	}
+	if err != nil {
+		spec.Broke(err)
+	}
+	for _, r := range found {
+		ref := fmt.Sprintf("%s/%v", typ, r["id"])
+		if p := owner(people, ref, r); p != nil {
+			w.report(p, ref, r, "gevonden met "+typ+"?"+params.Encode())
+		}
+	}
+}
+
+// refused says whether an answer means "not served": 401, 403, 404 or 410.
+// Anything else that is not 200 is the bench's problem to report.
+func refused(err error) bool {
+	var se *harness.StatusError
+	if !errors.As(err, &se) {
+		return false
+	}
+	switch se.Status {
+	case http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound, http.StatusGone:
+		return true
+	}
+	return false
+}
+
+// owner returns the person a served resource belongs to: one recorded as
+// hers, one whose subject or patient refers to her Patient, names her BSN,
+// or shows her name.
+func owner(people []*person, ref string, r map[string]any) *person {
+	for _, p := range people {
+		if p.held[ref] {
+			return p
+		}
+		for _, id := range p.patientIDs {
+			if fact.RefersTo(r, id) {
+				return p
+			}
+		}
+		for _, field := range []string{"subject", "patient"} {
+			sub, _ := r[field].(map[string]any)
+			if sub == nil {
+				continue
+			}
+			ident, _ := sub["identifier"].(map[string]any)
+			if ident != nil && ident["system"] == spec.BSNSystem && ident["value"] == p.BSN {
+				return p
+			}
+			if d, _ := sub["display"].(string); d != "" && strings.Contains(d, p.Given) && strings.Contains(d, p.Family) {
+				return p
+			}
+		}
+		if r["resourceType"] == "Patient" && hasBSN(r, p.BSN) {
+			return p
+		}
+	}
+	return nil
+}
+
+func hasBSN(r map[string]any, bsn string) bool {
+	ids, _ := r["identifier"].([]any)
+	for _, i := range ids {
+		id, _ := i.(map[string]any)
+		if id["system"] == spec.BSNSystem && id["value"] == bsn {
+			return true
+		}
+	}
+	return false
+}
+
+// searchTypes lists the resource types to search by patient and subject:
+// those the scenario's facts are published as and those recorded before.
+func searchTypes(s *fixtures.Scenario, people []*person) []string {
+	types := spec.ResourceTypes(s)
+	for _, p := range people {
+		for ref := range p.held {
+			typ, _, _ := strings.Cut(ref, "/")
+			if !slices.Contains(types, typ) {
+				types = append(types, typ)
+			}
+		}
+	}
+	slices.Sort(types)
+	return types
+}
+
+type query struct {
+	typ    string
+	params url.Values
+}
+
+// codeSearches searches every fact's code across all clients; MP9 building
+// blocks are found by their category (their code is the product).
+func codeSearches(s *fixtures.Scenario) []query {
+	var out []query
+	seen := map[string]bool{}
+	for _, ev := range s.Events {
+		for _, f := range ev.Facts {
+			if f.ResourceType == "" || f.ResourceType == "Patient" || f.Code.Code == "" {
+				continue
+			}
+			param := "code"
+			if f.Medication != nil {
+				param = "category"
+			}
+			key := f.ResourceType + "?" + param + "=" + f.Code.System + "|" + f.Code.Code
+			if seen[key] {
+				continue
+			}
+			seen[key] = true
+			out = append(out, query{f.ResourceType, url.Values{param: {f.Code.System + "|" + f.Code.Code}}})
+		}
+	}
+	return out
+}
+
+// who names a person in a problem: "de cliënt Femke Smit" or "kind Noah".
+func who(s *fixtures.Scenario, p *person) string {
+	if p.BSN == s.Client.BSN {
+		return "de cliënt " + p.Given + " " + p.Family
+	}
+	return "haar kind " + p.Given
+}
+
+// describe names the registered fact a served resource carries: the event
+// and fact whose code (product and category for MP9) and day it has, else
+// its code and date as published.
+func describe(s *fixtures.Scenario, p *person, r map[string]any) string {
+	if r["resourceType"] == "Patient" {
+		return "de Patient zelf"
+	}
+	env := spec.Current()
+	for _, ev := range s.Events {
+		subject := ev.Subject
+		if subject == "" {
+			subject = s.Client.ID
+		}
+		if subject != p.ID {
+			continue
+		}
+		for _, f := range ev.Facts {
+			if f.ResourceType != r["resourceType"] {
+				continue
+			}
+			if f.Medication != nil {
+				if !fact.HasCoding(fact.Product(r, nil), f.Medication.Product) {
+					continue
+				}
+			} else if !fact.HasCoding(codings(r["code"]), f.Code) {
+				continue
+			}
+			if _, onDay := fact.Date(r, env.Day(ev.Day)); onDay || f.Medication != nil {
+				return fmt.Sprintf("%s › %s", ev.ID, f.Name)
+			}
+		}
+	}
+	d, _ := fact.Date(r, "")
+	return fmt.Sprintf("code %s, datum %s", fact.Show(r["code"]), d)
+}
+
+func codings(cc any) []map[string]any {
+	concept, _ := cc.(map[string]any)
+	list, _ := concept["coding"].([]any)
+	var out []map[string]any
+	for _, c := range list {
+		if m, ok := c.(map[string]any); ok {
+			out = append(out, m)
+		}
+	}
+	return out
 }

@@ -1,0 +1,89 @@
+package xis
+
+import (
+	"net/http"
+	"slices"
+	"testing"
+
+	"github.com/bcbench/bcbench/fixtures"
+	"github.com/bcbench/bcbench/fixtures/truth"
+	"github.com/bcbench/bcbench/profiles/certification"
+	"github.com/bcbench/bcbench/requirements"
+)
+
+// TestEveryRequirementHasAMutant: each requirement of every certification
+// profile is proven by at least one seeded defect that must fail it, and
+// every declared violation names a requirement of the catalogue.
+func TestEveryRequirementHasAMutant(t *testing.T) {
+	cat := requirements.MustDefault()
+	covered := map[string][]string{}
+	for _, m := range Mutants {
+		if err := cat.Check(m.Violates...); err != nil {
+			t.Errorf("mutant %s: %v", m.Name, err)
+		}
+		for _, id := range m.Violates {
+			covered[id] = append(covered[id], m.Name)
+		}
+	}
+	profiles, err := certification.All()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range profiles {
+		for _, id := range p.Requirements {
+			if len(covered[id]) == 0 {
+				t.Errorf("profile %s: requirement %s has no mutant that must fail it", p.ID, id)
+			}
+		}
+	}
+	ids := make([]string, 0, len(covered))
+	for id := range covered {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		t.Logf("%-7s %2d mutants: %v", id, len(covered[id]), covered[id])
+	}
+	t.Logf("%d mutants in total", len(Mutants))
+}
+
+// TestConsentAndDeletionCoverTheChild: the mother's withdrawal hides her
+// newborn's record too, and her deletion request erases it.
+func TestConsentAndDeletionCoverTheChild(t *testing.T) {
+	ts := newTestServer(t, "")
+	var mother fixtures.Registration
+	var child *fixtures.Client
+	for _, r := range registrations(t, "overdracht-jgz") {
+		if code := post(t, ts, r); code != http.StatusCreated {
+			t.Fatalf("%s = %d", r.Event, code)
+		}
+		mother = r
+		if r.Subject != nil {
+			child = r.Subject
+		}
+	}
+	if child == nil {
+		t.Fatal("overdracht-jgz has no child")
+	}
+	childObs := "/fhir/Observation?patient=Patient/" + truth.PatientID(child.BSN)
+	if n := total(t, ts, childObs); n == 0 {
+		t.Fatal("the child's observations are not published")
+	}
+	withdraw := mother
+	withdraw.Event, withdraw.Kind, withdraw.Facts, withdraw.Subject = "withdraw", fixtures.Consent, nil, nil
+	no := false
+	withdraw.Consent = &no
+	post(t, ts, withdraw)
+	if n := total(t, ts, childObs); n != 0 {
+		t.Fatalf("after the mother withdrew consent %d observations of her child are shared", n)
+	}
+	yes := true
+	withdraw.Event, withdraw.Consent = "give", &yes
+	post(t, ts, withdraw)
+	del := withdraw
+	del.Event, del.Kind, del.Consent = "delete", fixtures.Deletion, nil
+	post(t, ts, del)
+	if n := total(t, ts, "/fhir/Patient?identifier=http://fhir.nl/fhir/NamingSystem/bsn|"+child.BSN); n != 0 {
+		t.Fatalf("after the mother's deletion request the child's Patient still exists (%d)", n)
+	}
+}
