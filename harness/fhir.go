@@ -92,7 +92,7 @@ func (f *FHIR) Search(ctx context.Context, typ string, params url.Values) ([]Res
 		if len(out) > maxSearchEntries {
 			return nil, fmt.Errorf("searching %s: more than %d matches; the bench stops there", typ, maxSearchEntries)
 		}
-		next := linkURL(bundle, "next")
+		next := LinkURL(bundle, "next")
 		if next == "" {
 			return out, nil
 		}
@@ -144,7 +144,8 @@ func (f *FHIR) fetch(ctx context.Context, u string) (Resource, int, error) {
 	return r, len(body), nil
 }
 
-func linkURL(bundle Resource, relation string) string {
+// LinkURL returns the url of a Bundle's link with the given relation, or "".
+func LinkURL(bundle Resource, relation string) string {
 	links, _ := bundle["link"].([]any)
 	for _, l := range links {
 		link, _ := l.(map[string]any)

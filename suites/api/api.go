@@ -146,11 +146,11 @@ func searchsetProblems(label, typ string, b map[string]any) []string {
 			p = append(p, fmt.Sprintf("%s: %s (%s)", label, is.Diagnostics, strings.Join(is.Expression, ", ")))
 		}
 	}
-	if link(b, "self") == "" {
+	if harness.LinkURL(b, "self") == "" {
 		p = append(p, label+": de searchset heeft geen link met relation self")
 	}
 	found := matches(b)
-	if total, ok := b["total"]; ok && link(b, "next") == "" {
+	if total, ok := b["total"]; ok && harness.LinkURL(b, "next") == "" {
 		if n, err := strconv.Atoi(fmt.Sprint(total)); err != nil || n != len(found) {
 			p = append(p, fmt.Sprintf("%s: Bundle.total is %s, maar de searchset heeft %d treffers", label, fact.Show(total), len(found)))
 		}
@@ -174,18 +174,6 @@ func searchsetProblems(label, typ string, b map[string]any) []string {
 		}
 	}
 	return p
-}
-
-func link(b map[string]any, relation string) string {
-	links, _ := b["link"].([]any)
-	for _, l := range links {
-		m, _ := l.(map[string]any)
-		if m["relation"] == relation {
-			u, _ := m["url"].(string)
-			return u
-		}
-	}
-	return ""
 }
 
 func matches(bundle map[string]any) []map[string]any {
