@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -33,12 +32,7 @@ func TestValidateWithTerminologyServer(t *testing.T) {
 	defer good.Close()
 	garbage := txtest.Start(txtest.ReferenceXIS(), txtest.Garbage)
 	defer garbage.Close()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	absent := "http://" + ln.Addr().String() + "/fhir"
-	ln.Close()
+	absent := txtest.Absent()
 	for _, tc := range []struct {
 		name, tx      string
 		undecided     bool
@@ -118,12 +112,7 @@ func TestRunWithTerminologyServer(t *testing.T) {
 		t.Errorf("the tx evidence is not among the signed evidence (%d of 2)", covered)
 	}
 
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	absent := "http://" + ln.Addr().String() + "/fhir"
-	ln.Close()
+	absent := txtest.Absent()
 	out2 := filepath.Join(t.TempDir(), "out")
 	code, text = bench(t, append([]string{"run", "--out", out2, "--quiet", "--tx", absent}, packages...)...)
 	if code == 2 {

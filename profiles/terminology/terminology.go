@@ -58,6 +58,13 @@
 //     well-formed language tag with subtags outside the built-in tables, an
 //     alpha-3 / numeric ISO 3166 code, a MIME type with an "x-" top level.
 //
+// What the packages leave Unknown in ValidateCode is then looked up in the
+// membership table the bench ships (membership.yaml: value set, system,
+// code, decision and the evidence it rests on; WithoutTable leaves it out),
+// and then, when one is given (WithRemote), asked of a terminology server
+// (profiles/tx); ValidateCodeInSystem asks the server only. What none of
+// them decides stays Unknown, with the packages' reason and the server's.
+//
 // A Coding's display is compared (ignoring case and white space) with the
 // code's display and designations in the CodeSystem and ValueSet; a
 // mismatch sets Result.DisplayWarning, a warning-level note. Only codes of

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -90,12 +89,7 @@ func TestAnswers(t *testing.T) {
 func TestBadServers(t *testing.T) {
 	elsewhere := txtest.Start(txtest.ReferenceXIS(), txtest.Normal)
 	defer elsewhere.Close()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	absent := "http://" + ln.Addr().String() + "/fhir"
-	ln.Close()
+	absent := txtest.Absent()
 	for _, tc := range []struct {
 		name string
 		mode txtest.Mode
