@@ -91,16 +91,19 @@ func TestBadServers(t *testing.T) {
 	defer elsewhere.Close()
 	absent := txtest.Absent()
 	for _, tc := range []struct {
-		name string
-		mode txtest.Mode
-		want string
+		name    string
+		mode    txtest.Mode
+		want    string
+		timeout time.Duration // default 200ms
 	}{
-		{"hangs", txtest.Hang, "no answer within 200ms"},
-		{"garbage", txtest.Garbage, "not JSON"},
-		{"500", txtest.Fail, "HTTP 500: the terminology database is down"},
-		{"redirect", txtest.Redirect, "redirect (302"},
-		{"wrong resource", txtest.WrongResource, `"Patient", not a Parameters`},
-		{"absent", -1, "not reachable"},
+		{"hangs", txtest.Hang, "no answer within 200ms", 0},
+		{"garbage", txtest.Garbage, "not JSON", 0},
+		{"500", txtest.Fail, "HTTP 500: the terminology database is down", 0},
+		{"redirect", txtest.Redirect, "redirect (302", 0},
+		{"wrong resource", txtest.WrongResource, `"Patient", not a Parameters`, 0},
+		{"huge answer", txtest.Huge, "larger than 1048576 bytes", 10 * time.Second},
+		{"body never ends", txtest.Drip, "did not arrive within 200ms", 0},
+		{"absent", -1, "not reachable", 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			base := absent
@@ -111,7 +114,10 @@ func TestBadServers(t *testing.T) {
 				defer srv.Close()
 				base = srv.URL()
 			}
-			c := client(t, base, tx.Options{Timeout: 200 * time.Millisecond, MaxFailures: 2})
+			if tc.timeout == 0 {
+				tc.timeout = 200 * time.Millisecond
+			}
+			c := client(t, base, tx.Options{Timeout: tc.timeout, MaxFailures: 2})
 			for i, code := range []string{"3457005", "308292007", "73211009", "1"} {
 				r := c.ValidateCode(context.Background(), vsReferral, terminology.Coding{System: snomed, Code: code})
 				if r.Outcome != terminology.Unknown {

@@ -31,6 +31,10 @@ const (
 	Redirect
 	// WrongResource answers 200 with a Patient instead of Parameters.
 	WrongResource
+	// Huge answers 200 with a Parameters resource of 4 MB.
+	Huge
+	// Drip sends the headers and the start of a body, then nothing more.
+	Drip
 )
 
 // Member is one code the server knows in a value set.
@@ -118,6 +122,29 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	case WrongResource:
 		writeJSON(w, http.StatusOK, map[string]any{"resourceType": "Patient", "id": "x"})
+		return
+	case Huge:
+		w.Header().Set("Content-Type", "application/fhir+json")
+		_, _ = io.WriteString(w, `{"resourceType":"Parameters","parameter":[{"name":"result","valueBoolean":true},{"name":"message","valueString":"`)
+		chunk := strings.Repeat("x", 64<<10)
+		for range 64 { // 4 MB
+			if _, err := io.WriteString(w, chunk); err != nil {
+				return // the client stopped reading
+			}
+		}
+		_, _ = io.WriteString(w, `"}]}`)
+		return
+	case Drip:
+		w.Header().Set("Content-Type", "application/fhir+json")
+		w.WriteHeader(http.StatusOK)
+		_, _ = io.WriteString(w, `{"resourceType":"Parameters","parameter":[`)
+		if f, ok := w.(http.Flusher); ok {
+			f.Flush()
+		}
+		select {
+		case <-r.Context().Done():
+		case <-s.quit:
+		}
 		return
 	}
 	if r.Method != http.MethodPost {
