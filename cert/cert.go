@@ -128,8 +128,8 @@ func Issue(envelopePath, outDir string, is Issuer, pol Policy, now time.Time) (s
 		return "", fmt.Errorf("issuing certificate: %w", err)
 	}
 	switch {
-	case res.Mode != "certificering":
-		return "", fmt.Errorf("issuing certificate: the run was a %s, not a certification run", res.Mode)
+	case res.Mode != reports.ModeCertification || !res.Profile.Certifies:
+		return "", fmt.Errorf("issuing certificate: the run was a %s under profile %s, not a certification run", res.Mode, res.Profile.ID)
 	case res.Verdict != reports.VerdictPass:
 		return "", fmt.Errorf("issuing certificate: the run's verdict is %s, not pass", res.Verdict)
 	case now.Sub(res.Finished) > pol.MaxRunAge:

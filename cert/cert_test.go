@@ -66,14 +66,17 @@ func run(t *testing.T, opDir string, o runOpts) string {
 		status = reports.Fail
 	}
 	res := reports.Assemble(reports.Input{
-		Catalogue: cat,
-		Profile:   reports.ProfileInput{ID: "keurmerk-niveau1", Title: "Keurmerk niveau 1", Version: "0.2.0", Requirements: []string{"API-01"}},
-		Specs:     []reports.SpecOutcome{{Name: "API-01: metadata", Requirements: []string{"API-01"}, Status: status}},
-		Bench:     reports.Bench{Version: "test", Suite: strings.Repeat("a", 64)},
-		Candidate: reports.Candidate{Name: "MijnVIS", Vendor: "Voorbeeld BV", Version: "4.2.0", Roles: []reports.RoleIdentity{{Role: "xis", Kind: "image", Image: "mijnvis:4.2.0", Digest: "sha256:" + strings.Repeat("b", 64)}}},
-		Started:   o.finished.Add(-time.Minute),
-		Finished:  o.finished,
-		Scenarios: []string{"ongecompliceerd"},
+		Catalogue:     cat,
+		Profile:       reports.ProfileInput{ID: "keurmerk-niveau1", Title: "Keurmerk niveau 1", Version: "0.2.0", Certifies: true, Requirements: []string{"API-01"}},
+		ReferenceDate: "2026-06-01",
+		Limits:        &reports.Limits{SpecTimeout: "2m0s", RequestTimeout: "30s", StartupTimeout: "1m0s", Memory: 512 << 20, PIDs: 256, CPUs: 1},
+		Mode:          reports.ModeCertification,
+		Specs:         []reports.SpecOutcome{{Name: "API-01: metadata", Requirements: []string{"API-01"}, Status: status}},
+		Bench:         reports.Bench{Version: "test", Suite: strings.Repeat("a", 64)},
+		Candidate:     reports.Candidate{Name: "MijnVIS", Vendor: "Voorbeeld BV", Version: "4.2.0", Roles: []reports.RoleIdentity{{Role: "xis", Kind: "image", Image: "mijnvis:4.2.0", Digest: "sha256:" + strings.Repeat("b", 64)}}},
+		Started:       o.finished.Add(-time.Minute),
+		Finished:      o.finished,
+		Scenarios:     []string{"ongecompliceerd"},
 	})
 	out := t.TempDir()
 	var signer reports.Signer
