@@ -17,10 +17,11 @@ import (
 	"github.com/bcbench/bcbench/internal/shared"
 )
 
-// TestBenchPassesOthervis runs the real bcbench CLI against this independent
-// XIS, as a `command:` candidate, once per set of valid variants: the verdict
-// must be pass and no requirement may fail.
-func TestBenchPassesOthervis(t *testing.T) {
+// TestBenchJudgesOthervis runs the real bcbench CLI against this independent
+// XIS, as a `command:` candidate, once per set of valid variants — the verdict
+// must be pass and no requirement may fail — and once per seeded defect, which
+// must fail exactly the requirements it breaks.
+func TestBenchJudgesOthervis(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end run of bcbench (builds two binaries)")
 	}
@@ -54,20 +55,25 @@ func TestBenchPassesOthervis(t *testing.T) {
 	}
 
 	// known names the requirements the bench still fails for a valid variant
-	// (UTC instants and absolute references: issue 8 item 10, in the othervis
-	// gaps). A case whose only failures are known is skipped with the list, so
-	// the false failure stays visible; any other failure fails the test.
+	// (UTC instants, absolute references, a period of use as start + duration:
+	// issue 8 items 2 and 10, in the othervis gaps). A case whose only failures
+	// are known is skipped with the list, so the false failure stays visible;
+	// any other failure fails the test. defect names the requirements a case
+	// with a seeded defect must fail, exactly.
 	cases := []struct {
-		name  string
-		args  []string
-		known []string
+		name   string
+		args   []string
+		known  []string
+		defect []string
 	}{
-		{"Amsterdam offset, relative references, pages of 3", []string{"--utc=false", "--absolute=false", "--page-size=3"}, nil},
-		{"contained Medication, narrative, references without type, searchsets without total, pages of 5",
-			[]string{"--utc=false", "--absolute=false", "--contained=true", "--narrative=true", "--bare-references=true", "--no-total=true", "--page-size=5"}, nil},
-		{"UTC instants", []string{"--utc=true", "--absolute=false"}, []string{"MP9-01", "MP9-04"}},
+		{"Amsterdam offset, relative references, pages of 3", []string{"--utc=false", "--absolute=false", "--page-size=3"}, nil, nil},
+		{"contained Medication, narrative, references without type, searchsets without total, milliseconds, pages of 5",
+			[]string{"--utc=false", "--absolute=false", "--contained=true", "--narrative=true", "--bare-references=true", "--no-total=true", "--millis=true", "--page-size=5"}, nil, nil},
+		{"UTC instants", []string{"--utc=true", "--absolute=false"}, []string{"MP9-01", "MP9-04"}, nil},
 		{"absolute references on the request's base", []string{"--utc=false", "--absolute=true"},
-			[]string{"INH-01", "INH-02", "INH-03", "INH-04", "MP9-01", "MP9-02", "MP9-03", "MP9-04"}},
+			[]string{"INH-01", "INH-02", "INH-03", "INH-04", "MP9-01", "MP9-02", "MP9-03", "MP9-04"}, nil},
+		{"period of use as start and duration", []string{"--utc=false", "--absolute=false", "--duration=true"}, []string{"MP9-01", "MP9-04"}, nil},
+		{"defect: the newborn's record survives the mother's deletion request", []string{"--utc=false", "--absolute=false", "--child-own-record=true"}, nil, []string{"VTR-02"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -115,6 +121,12 @@ func TestBenchPassesOthervis(t *testing.T) {
 			statuses := map[string]int{}
 			for _, r := range res.Requirements {
 				statuses[r.Status]++
+				if c.defect != nil {
+					if failed, want := r.Status == "fail", slices.Contains(c.defect, r.ID); failed != want {
+						t.Errorf("%s %s (seeded defect must fail exactly %v): %s", r.ID, r.Status, c.defect, r.Reason)
+					}
+					continue
+				}
 				if r.Status == "pass" {
 					continue
 				}
@@ -128,6 +140,12 @@ func TestBenchPassesOthervis(t *testing.T) {
 			t.Logf("profile %s: verdict %s, %v", profile, res.Verdict, statuses)
 			if len(res.Requirements) == 0 {
 				t.Fatalf("results.json lists no requirements\n%s", b)
+			}
+			if c.defect != nil {
+				if res.Verdict != "fail" {
+					t.Errorf("verdict %s for a seeded defect, want fail", res.Verdict)
+				}
+				return
 			}
 			if len(bad) > 0 && len(unknown) == 0 {
 				t.Skipf("only known false failures of the bench (othervis gaps):\n%s", strings.Join(bad, "\n"))

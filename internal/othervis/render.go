@@ -67,15 +67,22 @@ var blocks = map[string]block{
 
 // renderer turns one registration into resources; it knows how this XIS writes instants.
 type renderer struct {
-	utc bool
+	utc    bool
+	millis bool // write instants with milliseconds
+	// duration writes a period of use as start + ext-TimeInterval.Duration in days
+	duration bool
 }
 
 // instant writes a point in time: in UTC ("Z") or with the Amsterdam offset.
 func (rd renderer) instant(t time.Time) string {
-	if rd.utc {
-		return t.UTC().Format("2006-01-02T15:04:05Z")
+	layout := "2006-01-02T15:04:05Z07:00"
+	if rd.millis {
+		layout = "2006-01-02T15:04:05.000Z07:00"
 	}
-	return t.In(amsterdam).Format(time.RFC3339)
+	if rd.utc {
+		return t.UTC().Format(layout)
+	}
+	return t.In(amsterdam).Format(layout)
 }
 
 // dayStart and dayEnd give the first and last second of a calendar day in Amsterdam.
@@ -385,6 +392,15 @@ func (rd renderer) medicationBlock(f fact, when time.Time, subject, medRef map[s
 	}
 	if m.End != "" {
 		period["end"] = rd.dayEnd(m.End)
+		if rd.duration && m.Start != "" {
+			// MP9 allows start + duration instead of an end: whole days, both ends inclusive
+			s, _ := parseDay(m.Start)
+			e, _ := parseDay(m.End)
+			days := int(e.Sub(s).Hours()/24+0.5) + 1
+			delete(period, "end")
+			period["extension"] = []any{ext(nictizSD+"ext-TimeInterval.Duration", "valueDuration",
+				map[string]any{"value": days, "unit": "dag", "system": ucum, "code": "d"})}
+		}
 	}
 	if m.Treatment != "" {
 		exts = append(exts, ext(nictizSD+"ext-PharmaceuticalTreatment.Identifier", "valueIdentifier", map[string]any{"system": mbhSystem, "value": m.Treatment}))

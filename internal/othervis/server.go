@@ -29,6 +29,10 @@ type Options struct {
 	BareReferences bool
 	// NoTotal leaves Bundle.total out of searchsets (FHIR does not require it).
 	NoTotal bool
+	// Millis writes instants with milliseconds ("…T10:15:00.000+01:00").
+	Millis bool
+	// Duration writes an MP9 period of use as start + duration instead of start + end.
+	Duration bool
 	// ChildOwnRecord keeps a newborn's record apart from her mother's: the
 	// mother's consent withdrawal and deletion request do not touch it.
 	ChildOwnRecord bool
@@ -60,7 +64,7 @@ func New(opt Options) *Server {
 	if opt.Log == nil {
 		opt.Log = log.New(io.Discard, "", 0)
 	}
-	return &Server{opt: opt, rd: renderer{utc: opt.UTC}, st: newStore(), known: map[string]string{}}
+	return &Server{opt: opt, rd: renderer{utc: opt.UTC, millis: opt.Millis, duration: opt.Duration}, st: newStore(), known: map[string]string{}}
 }
 
 const maxBody = 1 << 20
