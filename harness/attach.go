@@ -3,10 +3,8 @@ package harness
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"strings"
 	"sync"
-	"time"
 )
 
 // AttachConfig describes a role that already runs at a URL.
@@ -21,8 +19,9 @@ type AttachConfig struct {
 }
 
 // Attach returns a target for a system that already runs: Start waits for
-// its health endpoint and reads its CapabilityStatement's software for the
-// identity; Stop does nothing to the system.
+// its health endpoint; Stop does nothing to the system. Launch reads the
+// CapabilityStatement's software for the identity through the recording
+// proxy, like every other exchange.
 func Attach(cfg AttachConfig) Target {
 	if cfg.FHIRBase == "" {
 		cfg.FHIRBase = DefaultFHIRBase
@@ -43,16 +42,8 @@ type attachTarget struct {
 
 func (a *attachTarget) Start(ctx context.Context) error {
 	if err := waitHealthy(ctx, a.cfg.URL+a.cfg.Adapter+"/health", a.cfg.Token, nil); err != nil {
-		return fmt.Errorf("attaching to %s at %s: %w", a.cfg.Role, a.cfg.URL, err)
+		return fmt.Errorf("attaching to %s at %s: %w", a.cfg.Role, RedactURL(a.cfg.URL), err)
 	}
-	client := &http.Client{Timeout: 10 * time.Second}
-	sw, err := software(ctx, client, a.cfg.URL+a.cfg.FHIRBase+"/metadata", a.cfg.Token)
-	if err != nil {
-		return nil // identity stays the URL alone; Launch notes why
-	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	a.software = sw
 	return nil
 }
 
@@ -62,7 +53,7 @@ func (a *attachTarget) Stop(context.Context) error { return nil }
 func (a *attachTarget) Identity() Identity {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	return Identity{Role: a.cfg.Role, Kind: "url", URL: a.cfg.URL, Software: a.software}
+	return Identity{Role: a.cfg.Role, Kind: "url", URL: RedactURL(a.cfg.URL), Software: a.software}
 }
 
 func (a *attachTarget) BaseURL() string { return a.cfg.URL }

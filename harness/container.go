@@ -1,6 +1,7 @@
 package harness
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -21,11 +22,11 @@ import (
 	mobynet "github.com/moby/moby/api/types/network"
 	"github.com/testcontainers/testcontainers-go"
 	tclog "github.com/testcontainers/testcontainers-go/log"
-	"github.com/testcontainers/testcontainers-go/network"
 )
 
 // LabelRun is the Docker label put on every container and network of one
-// Launch; CleanupRun removes what carries it.
+// Launch (with LabelPID, LabelStart and LabelHost); RemoveLeftovers and
+// CleanupRun find them by it.
 const LabelRun = "bcbench.run"
 
 // ContainerConfig describes a container image that serves one role.
@@ -41,8 +42,20 @@ type ContainerConfig struct {
 	// Image (the image is kept).
 	Dockerfile string
 	Context    string
-	// Network is a Docker network to join, with the role name as alias.
+	// Network is the run's internal Docker network (no route out), joined
+	// with the role name as alias.
 	Network string
+	// AccessNetwork is the run's ordinary network: only the relay joins it,
+	// and publishes its port on 127.0.0.1 there.
+	AccessNetwork string
+	// RelayImage is the image of the relay that carries the bench's
+	// connections into Network (see relay.go).
+	RelayImage string
+	// Limits bound the container (zero fields: DefaultContainerLimits).
+	Limits ContainerLimits
+	// WritableRoot, when set, says why the root file system stays writable;
+	// otherwise it is read-only with a tmpfs on /tmp.
+	WritableRoot string
 	// HealthPath is polled until it answers 200 (default /bench/health).
 	HealthPath string
 	// Token is sent as a bearer token to the health endpoint.
@@ -56,10 +69,41 @@ type ContainerConfig struct {
 	Logf func(format string, args ...any)
 }
 
+// ContainerLimits bound what a candidate container may use.
+type ContainerLimits struct {
+	// Memory in bytes (swap included: none beyond it).
+	Memory int64
+	// Pids bounds the processes and threads.
+	Pids int64
+	// CPUs is the share of CPUs (1.5 = one and a half).
+	CPUs float64
+}
+
+// DefaultContainerLimits apply where a certification profile names none.
+var DefaultContainerLimits = ContainerLimits{Memory: 2 << 30, Pids: 1024, CPUs: 2}
+
+// withDefaults fills the zero fields from DefaultContainerLimits.
+func (l ContainerLimits) withDefaults() ContainerLimits {
+	if l.Memory <= 0 {
+		l.Memory = DefaultContainerLimits.Memory
+	}
+	if l.Pids <= 0 {
+		l.Pids = DefaultContainerLimits.Pids
+	}
+	if l.CPUs <= 0 {
+		l.CPUs = DefaultContainerLimits.CPUs
+	}
+	return l
+}
+
+// relayLimits bound the relay container.
+var relayLimits = ContainerLimits{Memory: 64 << 20, Pids: 64, CPUs: 1}
+
 // Container returns a target that runs an image with testcontainers-go
-// (Ryuk disabled: Stop removes the container explicitly), waits for its
-// health endpoint through the published port on 127.0.0.1, and keeps its
-// logs.
+// (Ryuk disabled: Stop removes the container explicitly) on the run's
+// internal network, confined (no capabilities, no-new-privileges, limits,
+// read-only root), reached through a relay whose port is published on
+// 127.0.0.1; it waits for the health endpoint and keeps the logs.
 func Container(cfg ContainerConfig) Target {
 	if cfg.HealthPath == "" {
 		cfg.HealthPath = DefaultAdapter + "/health"
@@ -67,6 +111,7 @@ func Container(cfg ContainerConfig) Target {
 	if cfg.StopTimeout <= 0 {
 		cfg.StopTimeout = 3 * time.Second
 	}
+	cfg.Limits = cfg.Limits.withDefaults()
 	return &containerTarget{cfg: cfg}
 }
 
@@ -75,6 +120,7 @@ type containerTarget struct {
 
 	mu       sync.Mutex
 	c        *testcontainers.DockerContainer
+	relay    *testcontainers.DockerContainer
 	base     string
 	image    string
 	digest   string
@@ -107,15 +153,20 @@ func (t *containerTarget) Start(ctx context.Context) error {
 	if err := DockerAvailable(ctx); err != nil {
 		return fmt.Errorf("starting %s from image %s: %w", t.cfg.Role, t.cfg.Image, err)
 	}
+	if t.cfg.Network == "" || t.cfg.AccessNetwork == "" || t.cfg.RelayImage == "" {
+		return fmt.Errorf("starting %s: no run network or relay (containers are started by Launch)", t.cfg.Role)
+	}
+	image := t.cfg.Image
 	if t.cfg.Dockerfile == "" {
 		// No registry answers here, and a vendor's image is theirs to
 		// supply: the bench never pulls.
-		if err := imagePresent(ctx, t.cfg.Image); err != nil {
+		ref, err := resolveImage(ctx, t.cfg.Image)
+		if err != nil {
 			return fmt.Errorf("starting %s: %w", t.cfg.Role, err)
 		}
+		image = ref
 	}
 	disableRyuk()
-	port := strconv.Itoa(t.cfg.Port) + "/tcp"
 	env := make(map[string]string, len(t.cfg.Env))
 	for k, v := range t.cfg.Env {
 		env[k] = strings.ReplaceAll(v, "{port}", strconv.Itoa(t.cfg.Port))
@@ -125,22 +176,12 @@ func (t *containerTarget) Start(ctx context.Context) error {
 		labels[k] = v
 	}
 	req := testcontainers.ContainerRequest{
-		Image:        t.cfg.Image,
-		ExposedPorts: []string{port},
-		Env:          env,
-		Labels:       labels,
-		HostConfigModifier: func(hc *container.HostConfig) {
-			// Publish on loopback only: a candidate is not for the LAN.
-			p, err := mobynet.ParsePort(port)
-			if err != nil {
-				return
-			}
-			hc.PortBindings = mobynet.PortMap{p: {{HostIP: netip.MustParseAddr("127.0.0.1"), HostPort: ""}}}
-		},
-	}
-	if t.cfg.Network != "" {
-		req.Networks = []string{t.cfg.Network}
-		req.NetworkAliases = map[string][]string{t.cfg.Network: {t.cfg.Role}}
+		Image:              image,
+		Env:                env,
+		Labels:             labels,
+		Networks:           []string{t.cfg.Network},
+		NetworkAliases:     map[string][]string{t.cfg.Network: {t.cfg.Role}},
+		HostConfigModifier: confine(t.cfg.Limits, t.cfg.WritableRoot == ""),
 	}
 	if t.cfg.Dockerfile != "" {
 		// The built image is tagged with the manifest's name and kept: it is
@@ -175,13 +216,108 @@ func (t *containerTarget) Start(ctx context.Context) error {
 	if t.image = t.cfg.Image; t.image == "" {
 		t.image = dc.Image
 	}
-	if err := t.startedLocked(ctx, port); err != nil {
+	if err := t.startedLocked(ctx); err != nil {
 		t.logs = t.fetchLogsLocked(context.WithoutCancel(ctx))
 		tail := logTail(t.logs)
 		t.terminateLocked(context.WithoutCancel(ctx))
 		return fmt.Errorf("starting %s from image %s: %w%s", t.cfg.Role, t.imageName(), err, tail)
 	}
 	return nil
+}
+
+// confine is the host configuration of a candidate (and relay) container:
+// no capabilities, no privilege gain, memory (swap included), pids and CPU
+// limits, a private IPC namespace and, unless the manifest says why not, a
+// read-only root file system with a small tmpfs on /tmp.
+func confine(l ContainerLimits, readOnly bool) func(*container.HostConfig) {
+	return func(hc *container.HostConfig) {
+		hc.CapDrop = []string{"ALL"}
+		hc.CapAdd = nil
+		hc.Privileged = false
+		hc.SecurityOpt = append(hc.SecurityOpt, "no-new-privileges:true")
+		hc.Memory = l.Memory
+		hc.MemorySwap = l.Memory
+		pids := l.Pids
+		hc.PidsLimit = &pids
+		hc.NanoCPUs = int64(l.CPUs * 1e9)
+		hc.IpcMode = "private"
+		hc.ReadonlyRootfs = readOnly
+		if readOnly {
+			hc.Tmpfs = map[string]string{"/tmp": "rw,nosuid,nodev,size=64m"}
+		}
+		hc.PortBindings = nil
+		hc.PublishAllPorts = false
+	}
+}
+
+// startRelayLocked starts the relay that carries the bench's connections
+// to the candidate's port, and returns its address on 127.0.0.1.
+func (t *containerTarget) startRelayLocked(ctx context.Context) (string, error) {
+	port := strconv.Itoa(RelayPort) + "/tcp"
+	labels := map[string]string{LabelRun: "standalone", "bcbench.role": t.cfg.Role, "bcbench.relay": "1"}
+	for k, v := range t.cfg.Labels {
+		labels[k] = v
+	}
+	inner := confine(relayLimits, true)
+	req := testcontainers.ContainerRequest{
+		Image:        t.cfg.RelayImage,
+		Cmd:          []string{"--listen", ":" + strconv.Itoa(RelayPort), "--to", net.JoinHostPort(t.cfg.Role, strconv.Itoa(t.cfg.Port))},
+		ExposedPorts: []string{port},
+		Labels:       labels,
+		Networks:     []string{t.cfg.AccessNetwork, t.cfg.Network},
+		HostConfigModifier: func(hc *container.HostConfig) {
+			inner(hc)
+			// Published on loopback only: the relay is for the bench.
+			p, err := mobynet.ParsePort(port)
+			if err != nil {
+				return
+			}
+			hc.PortBindings = mobynet.PortMap{p: {{HostIP: netip.MustParseAddr("127.0.0.1"), HostPort: ""}}}
+		},
+	}
+	c, err := testcontainers.GenericContainer(ctx, testcontainers.GenericContainerRequest{
+		ContainerRequest: req,
+		Started:          true,
+		Logger:           t.logger(),
+	})
+	if err != nil {
+		if c != nil {
+			_ = c.Terminate(context.WithoutCancel(ctx), testcontainers.StopTimeout(0))
+		}
+		return "", fmt.Errorf("starting the relay to %s: %w", t.cfg.Role, err)
+	}
+	dc, ok := c.(*testcontainers.DockerContainer)
+	if !ok {
+		_ = c.Terminate(context.WithoutCancel(ctx), testcontainers.StopTimeout(0))
+		return "", fmt.Errorf("starting the relay: unexpected container type %T", c)
+	}
+	t.relay = dc
+	// The port is published on the engine's 127.0.0.1: the driver needs a
+	// local engine, and never uses testcontainers' guess of the host (a
+	// gateway address inside a container), so the bench talks to loopback
+	// only.
+	mapped, err := dc.MappedPort(ctx, port)
+	if err != nil {
+		return "", fmt.Errorf("finding the relay's published port: %w", err)
+	}
+	return "http://" + net.JoinHostPort("127.0.0.1", strconv.Itoa(int(mapped.Num()))), nil
+}
+
+// resolveImage finds a local image for ref. A reference pinned by digest
+// (name@sha256:…) is found by its repository digest or, for an image that
+// was built or loaded here and never pushed, by its image id; either way
+// the image started is the one the digest names.
+func resolveImage(ctx context.Context, ref string) (string, error) {
+	err := imagePresent(ctx, ref)
+	if err == nil {
+		return ref, nil
+	}
+	if d, ok := pinnedDigest(ref); ok && d != ref {
+		if imagePresent(ctx, d) == nil {
+			return d, nil
+		}
+	}
+	return "", err
 }
 
 func (t *containerTarget) imageName() string {
@@ -191,26 +327,25 @@ func (t *containerTarget) imageName() string {
 	return filepath.Join(t.cfg.Context, t.cfg.Dockerfile)
 }
 
-// startedLocked records the identity and waits for health.
-func (t *containerTarget) startedLocked(ctx context.Context, port string) error {
+// startedLocked records the identity, starts the relay and waits for
+// health through it.
+func (t *containerTarget) startedLocked(ctx context.Context) error {
 	info, err := t.c.Inspect(ctx)
 	if err != nil {
 		return fmt.Errorf("inspecting container: %w", err)
 	}
 	t.digest = info.Image
-	// The port is published on the engine's 127.0.0.1 (see the port
-	// bindings above): the driver needs a local engine, and never uses
-	// testcontainers' guess of the host (a gateway address inside a
-	// container), so the bench talks to loopback only.
-	host := "127.0.0.1"
-	mapped, err := t.c.MappedPort(ctx, port)
-	if err != nil {
-		if aerr := t.aliveLocked(ctx); aerr != nil {
-			return aerr
-		}
-		return fmt.Errorf("finding the published port: %w", err)
+	if err := t.aliveLocked(ctx); err != nil {
+		return err // it exited at once: no relay needed to say so
 	}
-	t.base = "http://" + net.JoinHostPort(host, strconv.Itoa(int(mapped.Num())))
+	if d, ok := pinnedDigest(t.cfg.Image); ok && !strings.Contains(t.cfg.Image, "@") && d != t.digest {
+		return fmt.Errorf("the image started is %s, not the pinned %s", t.digest, d)
+	}
+	base, err := t.startRelayLocked(ctx)
+	if err != nil {
+		return err
+	}
+	t.base = base
 	return waitHealthy(ctx, t.base+t.cfg.HealthPath, t.cfg.Token, t.aliveLocked)
 }
 
@@ -268,14 +403,20 @@ func (t *containerTarget) Stop(ctx context.Context) error {
 }
 
 func (t *containerTarget) terminateLocked(ctx context.Context) error {
-	c := t.c
-	t.c = nil
+	c, relay := t.c, t.relay
+	t.c, t.relay = nil, nil
 	tctx, cancel := context.WithTimeout(ctx, t.cfg.StopTimeout+20*time.Second)
 	defer cancel()
-	if err := c.Terminate(tctx, testcontainers.StopTimeout(t.cfg.StopTimeout)); err != nil {
-		return fmt.Errorf("removing container for %s: %w", t.cfg.Role, err)
+	var errs []error
+	if relay != nil {
+		if err := relay.Terminate(tctx, testcontainers.StopTimeout(0)); err != nil {
+			errs = append(errs, fmt.Errorf("removing the relay for %s: %w", t.cfg.Role, err))
+		}
 	}
-	return nil
+	if err := c.Terminate(tctx, testcontainers.StopTimeout(t.cfg.StopTimeout)); err != nil {
+		errs = append(errs, fmt.Errorf("removing container for %s: %w", t.cfg.Role, err))
+	}
+	return errors.Join(errs...)
 }
 
 // fetchLogsLocked reads the container's stdout and stderr (bounded).
@@ -439,11 +580,17 @@ func imagePresent(ctx context.Context, ref string) error {
 
 // dockerGet sends GET path to the engine at host (unix:// or tcp://).
 func dockerGet(ctx context.Context, host, path string) (int, []byte, error) {
-	return dockerDo(ctx, host, http.MethodGet, path)
+	return dockerDo(ctx, host, http.MethodGet, path, nil)
 }
 
-// dockerDo sends one bodiless request to the engine at host.
-func dockerDo(ctx context.Context, host, method, path string) (int, []byte, error) {
+// dockerBody is the body of a request to the engine.
+type dockerBody struct {
+	r     io.Reader
+	ctype string
+}
+
+// dockerDo sends one request to the engine at host; body may be nil.
+func dockerDo(ctx context.Context, host, method, path string, body *dockerBody) (int, []byte, error) {
 	u, err := url.Parse(host)
 	if err != nil {
 		return 0, nil, fmt.Errorf("bad DOCKER_HOST: %w", err)
@@ -468,89 +615,71 @@ func dockerDo(ctx context.Context, host, method, path string) (int, []byte, erro
 	tr := &http.Transport{Proxy: nil, DialContext: dial, DisableKeepAlives: true}
 	defer tr.CloseIdleConnections()
 	client := &http.Client{Timeout: 30 * time.Second, Transport: tr}
-	if method == http.MethodGet {
+	switch {
+	case method == http.MethodGet:
 		client.Timeout = 3 * time.Second
+	case body != nil:
+		client.Timeout = 3 * time.Minute // an image build
 	}
-	req, err := http.NewRequestWithContext(ctx, method, base+path, nil)
+	var r io.Reader
+	if body != nil {
+		r = body.r
+	}
+	req, err := http.NewRequestWithContext(ctx, method, base+path, r)
 	if err != nil {
 		return 0, nil, err
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", body.ctype)
 	}
 	resp, err := client.Do(req)
 	if err != nil {
 		return 0, nil, err
 	}
 	defer resp.Body.Close()
-	body, _ := readBounded(resp.Body, 1<<20)
-	return resp.StatusCode, body, nil
+	answer, _ := readBounded(resp.Body, 4<<20)
+	return resp.StatusCode, answer, nil
 }
 
-// runNetwork is the Docker network the containers of one Launch share.
+// runNetwork is the pair of Docker networks of one Launch: the internal
+// one the candidate containers share, and the access one only the relays
+// join.
 type runNetwork struct {
-	nw *testcontainers.DockerNetwork
+	internal, access string
 }
 
-// newRunNetwork creates a labelled bridge network for one run.
-func newRunNetwork(ctx context.Context, runID string) (*runNetwork, error) {
+// newRunNetwork creates the run's two labelled networks.
+func newRunNetwork(ctx context.Context, runID string, labels map[string]string) (*runNetwork, error) {
 	if err := DockerAvailable(ctx); err != nil {
-		return nil, fmt.Errorf("creating the run's Docker network: %w", err)
+		return nil, fmt.Errorf("creating the run's Docker networks: %w", err)
 	}
-	disableRyuk()
-	nw, err := network.New(ctx, network.WithLabels(map[string]string{LabelRun: runID}))
-	if err != nil {
-		return nil, fmt.Errorf("creating the run's Docker network: %w", err)
-	}
-	return &runNetwork{nw: nw}, nil
-}
-
-func (n *runNetwork) name() string { return n.nw.Name }
-
-// RemoveLeftovers removes the containers and networks labelled by a run
-// (LabelRun=runID), or by any bench run when runID is empty: what a bench
-// that was killed outright (SIGKILL) could not remove itself. It returns
-// the ids it removed.
-func RemoveLeftovers(ctx context.Context, runID string) (removed []string, err error) {
-	if err := DockerAvailable(ctx); err != nil {
+	n := &runNetwork{internal: "bcbench-" + runID + "-candidates", access: "bcbench-" + runID + "-relay"}
+	// No address for the host on the internal bridge: a candidate has no
+	// route to the host either, only to the run's other containers.
+	if err := createNetwork(ctx, n.internal, true, labels); err != nil {
 		return nil, err
 	}
-	label := LabelRun
-	if runID != "" {
-		label += "=" + runID
+	if err := createNetwork(ctx, n.access, false, labels); err != nil {
+		return nil, err
 	}
-	filters, _ := json.Marshal(map[string][]string{"label": {label}})
-	q := url.QueryEscape(string(filters))
-	host := dockerHost()
-	var errs []error
-	list := func(path string) []string {
-		status, body, err := dockerGet(ctx, host, path)
-		if err != nil || status != http.StatusOK {
-			errs = append(errs, fmt.Errorf("listing %s: %v (status %d)", path, err, status))
-			return nil
-		}
-		var items []struct {
-			ID string `json:"Id"`
-		}
-		if err := json.Unmarshal(body, &items); err != nil {
-			errs = append(errs, fmt.Errorf("listing %s: %w", path, err))
-		}
-		ids := make([]string, 0, len(items))
-		for _, it := range items {
-			ids = append(ids, it.ID)
-		}
-		return ids
+	return n, nil
+}
+
+func createNetwork(ctx context.Context, name string, internal bool, labels map[string]string) error {
+	spec := map[string]any{"Name": name, "Driver": "bridge", "Internal": internal, "Labels": labels, "CheckDuplicate": true}
+	if internal {
+		spec["Options"] = map[string]string{"com.docker.network.bridge.inhibit_ipv4": "true"}
+	} else {
+		// The relays of a run do not talk to each other.
+		spec["Options"] = map[string]string{"com.docker.network.bridge.enable_icc": "false"}
 	}
-	remove := func(path, id string) {
-		status, body, err := dockerDo(ctx, host, http.MethodDelete, path)
-		if err != nil || (status != http.StatusNoContent && status != http.StatusOK && status != http.StatusNotFound) {
-			errs = append(errs, fmt.Errorf("removing %s: %v (status %d %s)", shortID(id), err, status, snippet(body)))
-			return
-		}
-		removed = append(removed, shortID(id))
+	b, _ := json.Marshal(spec)
+	status, body, err := dockerDo(ctx, dockerHost(), http.MethodPost, "/networks/create", &dockerBody{r: bytes.NewReader(b), ctype: "application/json"})
+	if err != nil {
+		return fmt.Errorf("creating Docker network %s: %w", name, err)
 	}
-	for _, id := range list("/containers/json?all=1&filters=" + q) {
-		remove("/containers/"+id+"?force=1&v=1", id)
+	if status != http.StatusCreated && status != http.StatusOK {
+		return fmt.Errorf("creating Docker network %s: engine answered %d: %s", name, status, snippet(body))
 	}
-	for _, id := range list("/networks?filters=" + q) {
-		remove("/networks/"+id, id)
-	}
-	return removed, errors.Join(errs...)
+	return nil
 }

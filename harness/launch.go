@@ -9,9 +9,11 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -48,6 +50,17 @@ type LaunchOptions struct {
 	Logf func(format string, args ...any)
 	// RunID labels the run's containers and network (default: random).
 	RunID string
+	// Limits bound every candidate container (zero fields:
+	// DefaultContainerLimits); a certification profile names them.
+	Limits ContainerLimits
+	// Certifying refuses, before anything starts, what may not run in a
+	// certifying run (CheckCertifying): command and url candidates and
+	// images not pinned by digest.
+	Certifying bool
+	// RelayBinary is a static Linux bcbench binary for the relay image that
+	// reaches container candidates (default: $BCBENCH_RELAY_BIN, else the
+	// running executable).
+	RelayBinary string
 }
 
 // Candidate is a started candidate: every role of its manifest, each behind
@@ -61,9 +74,35 @@ type Candidate struct {
 
 	opts     LaunchOptions
 	network  *runNetwork
+	relay    string // the relay image, once built or found
 	stopOnce sync.Once
 	stopErr  error
 	warnings []string
+	findings *findingLog
+	scratch  []string // process candidates' HOME folders
+}
+
+// findingLog collects what a candidate did that the bench refused (a
+// redirect to another host or port), for the report.
+type findingLog struct {
+	mu   sync.Mutex
+	list []string
+}
+
+func (f *findingLog) add(s string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.list) < 100 && !slices.Contains(f.list, s) {
+		f.list = append(f.list, s)
+	}
+}
+
+// Findings lists what a candidate did that the bench refused: a redirect
+// to another host or port (never followed), a URL outside its proxy.
+func (c *Candidate) Findings() []string {
+	c.findings.mu.Lock()
+	defer c.findings.mu.Unlock()
+	return slices.Clone(c.findings.list)
 }
 
 // Role is one started role of a candidate.
@@ -78,6 +117,7 @@ type Role struct {
 
 	requestTimeout time.Duration
 	identity       Identity
+	findings       *findingLog
 }
 
 // URL is where the bench reaches the role: its proxy (so every exchange is
@@ -129,11 +169,51 @@ func (r *Role) diagnose() error {
 // request timeout, carry the role's bearer token unless they set their own
 // Authorization, and a candidate that cannot be reached (crashed, killed,
 // hanging) yields an *UnreachableError instead of the proxy's 502.
+//
+// Every request stays on the role's recording proxy: a URL on the
+// candidate's own address (an absolute next link or a redirect it built
+// from its own base) goes through the proxy instead, and one anywhere else
+// is refused. A redirect to another host or port is never followed and is
+// kept as a finding (Candidate.Findings).
 func (r *Role) Client() *http.Client {
 	return &http.Client{
-		Timeout:   r.requestTimeout,
-		Transport: &roleTransport{role: r, base: benchTransport},
+		Timeout:       r.requestTimeout,
+		Transport:     &roleTransport{role: r, base: benchTransport},
+		CheckRedirect: r.checkRedirect,
 	}
+}
+
+// RedirectError is a redirect the bench refused to follow.
+type RedirectError struct {
+	Role     string
+	From, To string
+}
+
+func (e *RedirectError) Error() string {
+	return fmt.Sprintf("role %s redirected the bench from %s to %s, another host or port: not followed", e.Role, e.From, e.To)
+}
+
+func (r *Role) checkRedirect(req *http.Request, via []*http.Request) error {
+	if len(via) >= 10 {
+		return fmt.Errorf("role %s: more than 10 redirects", r.Name)
+	}
+	if r.onCandidate(req.URL) {
+		return nil
+	}
+	err := &RedirectError{Role: r.Name, From: RedactURL(via[len(via)-1].URL.String()), To: RedactURL(req.URL.String())}
+	if r.findings != nil {
+		r.findings.add(err.Error())
+	}
+	return err
+}
+
+// onCandidate reports whether u is on the role's proxy or the candidate's
+// own address.
+func (r *Role) onCandidate(u *url.URL) bool {
+	if r.Proxy == nil {
+		return false
+	}
+	return u.Host == r.Proxy.host() || u.Host == r.Proxy.upstream.Host
 }
 
 // benchTransport carries the bench's requests to the proxies on loopback:
@@ -168,9 +248,24 @@ type roleTransport struct {
 }
 
 func (t *roleTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	if t.role.Token != "" && req.Header.Get("Authorization") == "" {
+	r := t.role
+	switch {
+	case r.Proxy == nil:
+		return nil, fmt.Errorf("role %s has no recording proxy yet", r.Name)
+	case req.URL.Host == r.Proxy.host():
+	case req.URL.Host == r.Proxy.upstream.Host:
 		req = req.Clone(req.Context())
-		req.Header.Set("Authorization", "Bearer "+t.role.Token)
+		req.URL.Scheme, req.URL.Host, req.URL.User, req.Host = "http", r.Proxy.host(), nil, ""
+	default:
+		msg := fmt.Sprintf("role %s sent the bench to %s, outside its recording proxy: refused", r.Name, RedactURL(req.URL.String()))
+		if r.findings != nil {
+			r.findings.add(msg)
+		}
+		return nil, errors.New(msg)
+	}
+	if r.Token != "" && req.Header.Get("Authorization") == "" {
+		req = req.Clone(req.Context())
+		req.Header.Set("Authorization", "Bearer "+r.Token)
 	}
 	resp, err := t.base.RoundTrip(req)
 	if err != nil {
@@ -243,7 +338,15 @@ func Launch(ctx context.Context, m *Manifest, opts LaunchOptions) (*Candidate, e
 	if opts.RunID == "" {
 		opts.RunID = newRunID()
 	}
-	c := &Candidate{Manifest: m, RunID: opts.RunID, opts: opts}
+	if opts.Certifying {
+		if err := CheckCertifying(m); err != nil {
+			return nil, err
+		}
+	}
+	if ps := m.pathProblems(); len(ps) > 0 {
+		return nil, &ManifestError{Source: m.Source, Problems: ps}
+	}
+	c := &Candidate{Manifest: m, RunID: opts.RunID, opts: opts, findings: &findingLog{}}
 	fail := func(err error) (*Candidate, error) {
 		stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), DefaultStopTimeout)
 		defer cancel()
@@ -265,7 +368,7 @@ func Launch(ctx context.Context, m *Manifest, opts LaunchOptions) (*Candidate, e
 		if err != nil {
 			return fail(err)
 		}
-		role := &Role{Name: name, Spec: spec, Target: target, Token: token, requestTimeout: opts.RequestTimeout}
+		role := &Role{Name: name, Spec: spec, Target: target, Token: token, requestTimeout: opts.RequestTimeout, findings: c.findings}
 		// The role is listed before it starts, so that Stop reaches it even
 		// when Start fails half-way.
 		c.Roles = append(c.Roles, role)
@@ -285,6 +388,9 @@ func Launch(ctx context.Context, m *Manifest, opts LaunchOptions) (*Candidate, e
 		if token != "" {
 			secrets = append(secrets, token)
 		}
+		if pw := urlPassword(spec.URL); pw != "" {
+			secrets = append(secrets, pw)
+		}
 		proxy, err := NewProxy(target.BaseURL(), ProxyOptions{
 			Role: name, MaxBody: opts.MaxBody, Secrets: secrets,
 			RequestTimeout: opts.RequestTimeout, BenchVersion: opts.BenchVersion,
@@ -302,7 +408,7 @@ func Launch(ctx context.Context, m *Manifest, opts LaunchOptions) (*Candidate, e
 			}
 			role.identity.Software = sw
 		}
-		c.logf("%s ready at %s in %s", name, target.BaseURL(), time.Since(began).Round(time.Millisecond))
+		c.logf("%s ready at %s in %s", name, RedactURL(target.BaseURL()), time.Since(began).Round(time.Millisecond))
 	}
 	return c, nil
 }
@@ -311,28 +417,50 @@ func Launch(ctx context.Context, m *Manifest, opts LaunchOptions) (*Candidate, e
 func (c *Candidate) target(ctx context.Context, name string, spec *RoleSpec, token string) (Target, error) {
 	m := c.Manifest
 	health := spec.Adapter + "/health"
+	labels := selfOwner().labels(c.RunID)
+	labels["bcbench.role"] = name
 	switch spec.Kind() {
 	case "image":
 		if c.network == nil {
-			nw, err := newRunNetwork(ctx, c.RunID)
+			nw, err := newRunNetwork(ctx, c.RunID, selfOwner().labels(c.RunID))
 			if err != nil {
 				return nil, fmt.Errorf("launching %s: %w", name, err)
 			}
 			c.network = nw
 		}
-		ctxDir := spec.Image.Context
-		if ctxDir == "" {
-			ctxDir = "."
+		if c.relay == "" {
+			bin := c.opts.RelayBinary
+			if bin == "" {
+				bin = os.Getenv("BCBENCH_RELAY_BIN")
+			}
+			if bin == "" {
+				self, err := os.Executable()
+				if err != nil {
+					return nil, fmt.Errorf("launching %s: finding the bench's own binary for the relay: %w", name, err)
+				}
+				bin = self
+			}
+			img, err := relayImage(ctx, bin)
+			if err != nil {
+				return nil, fmt.Errorf("launching %s: %w", name, err)
+			}
+			c.relay = img
 		}
 		cfg := ContainerConfig{
 			Role: name, Image: spec.Image.Name, Port: spec.Image.Port, Env: spec.Image.Env,
-			Network: c.network.name(), HealthPath: health, Token: token,
-			Labels: map[string]string{LabelRun: c.RunID, "bcbench.role": name},
-			Logf:   c.opts.Logf,
+			Network: c.network.internal, AccessNetwork: c.network.access, RelayImage: c.relay,
+			HealthPath: health, Token: token, Labels: labels, Logf: c.opts.Logf,
+			Limits: c.opts.Limits, WritableRoot: spec.Image.WritableRoot,
 		}
 		if spec.Image.Dockerfile != "" {
-			cfg.Dockerfile = spec.Image.Dockerfile
-			cfg.Context = m.resolve(ctxDir)
+			ctxDir, dockerfile, err := m.buildPaths(spec)
+			if err != nil {
+				return nil, fmt.Errorf("launching %s: %w", name, err)
+			}
+			cfg.Dockerfile, cfg.Context = dockerfile, ctxDir
+		}
+		if spec.Image.WritableRoot != "" {
+			c.logf("%s: writable root file system (%s)", name, spec.Image.WritableRoot)
 		}
 		return Container(cfg), nil
 	case "command":
@@ -340,8 +468,19 @@ func (c *Candidate) target(ctx context.Context, name string, spec *RoleSpec, tok
 		if dir == "" {
 			dir = "."
 		}
+		files := make([]string, len(spec.Command.Identity))
+		for i, f := range spec.Command.Identity {
+			files[i] = m.resolve(f)
+		}
+		scratch, err := scratchDir(name)
+		if err != nil {
+			return nil, fmt.Errorf("launching %s: %w", name, err)
+		}
+		c.scratch = append(c.scratch, scratch)
 		return Process(ProcessConfig{
 			Role: name, Path: m.CommandPath(spec), Args: spec.Command.Args, Env: spec.Command.Env,
+			PassEnv: spec.Command.PassEnv, Scratch: scratch, RunID: c.RunID,
+			IdentityFiles: files, ManifestSHA256: m.SHA256,
 			Port: spec.Command.Port, Dir: m.resolve(dir), HealthPath: health, Token: token,
 		}), nil
 	case "url":
@@ -382,13 +521,19 @@ func (c *Candidate) Stop(ctx context.Context) error {
 			}
 		}
 		if c.network != nil {
-			// One sweep by the run's label removes the network and anything
+			// One sweep by the run's label removes the networks and anything
 			// a start cut short left behind (a container created while its
 			// start was cancelled).
-			if _, err := RemoveLeftovers(ctx, c.RunID); err != nil {
-				errs = append(errs, fmt.Errorf("removing the run's Docker network and leftovers: %w", err))
+			if _, err := removeRun(ctx, c.RunID); err != nil {
+				errs = append(errs, fmt.Errorf("removing the run's Docker networks and leftovers: %w", err))
 			}
 		}
+		for _, d := range c.scratch {
+			if err := os.RemoveAll(d); err != nil {
+				errs = append(errs, fmt.Errorf("removing a scratch folder: %w", err))
+			}
+		}
+		unregisterRun(c.RunID)
 		c.stopErr = errors.Join(errs...)
 	})
 	return c.stopErr
@@ -441,15 +586,15 @@ func newRunID() string {
 	return hex.EncodeToString(b[:])
 }
 
-// InterruptContext returns a context that ends on Ctrl-C (SIGINT) or
-// SIGTERM, and a release function. The run command launches and runs under
+// InterruptContext returns a context that ends on Ctrl-C (SIGINT), SIGTERM
+// or SIGHUP (the terminal closed), and a release function. The run command launches and runs under
 // it; Launch cleans up when it ends mid-start, and the run's deferred
 // Candidate.Stop (which ignores cancellation) removes everything after.
 // A second signal while cleaning up is ignored until release is called.
 func InterruptContext(parent context.Context) (context.Context, context.CancelFunc) {
 	ctx, cancel := context.WithCancel(parent)
 	ch := make(chan os.Signal, 2)
-	signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
+	signal.Notify(ch, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	done := make(chan struct{})
 	go func() {
 		select {

@@ -2,7 +2,9 @@ package harness
 
 import (
 	"bytes"
+	"crypto/sha256"
 	_ "embed"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -54,6 +56,9 @@ type Manifest struct {
 	Dir string `yaml:"-" json:"-"`
 	// Source names where the manifest came from, for messages.
 	Source string `yaml:"-" json:"-"`
+	// SHA256 is the hex sha256 of the manifest's bytes: part of a command
+	// candidate's identity.
+	SHA256 string `yaml:"-" json:"-"`
 }
 
 // RoleSpec says how to reach one role: exactly one of Image, Command, URL or
@@ -91,8 +96,21 @@ type ImageSpec struct {
 	Env  map[string]string `yaml:"env" json:"env,omitempty"`
 	// Dockerfile, when set, builds the image first (relative to Context).
 	Dockerfile string `yaml:"dockerfile" json:"dockerfile,omitempty"`
-	// Context is the build context, relative to the manifest (default its directory).
+	// Context is the build context, relative to the manifest (default its
+	// directory). It and the Dockerfile must lie inside the manifest's
+	// folder, symbolic links resolved.
 	Context string `yaml:"context" json:"context,omitempty"`
+	// WritableRoot, when set, says why the image needs a writable root file
+	// system; without it the container's root is read-only (with a tmpfs on
+	// /tmp).
+	WritableRoot string `yaml:"writableRoot" json:"writableRoot,omitempty"`
+}
+
+// Pinned reports whether the image reference names its content:
+// name@sha256:<64 hex> or an image id sha256:<64 hex>.
+func (i *ImageSpec) Pinned() bool {
+	_, ok := pinnedDigest(i.Name)
+	return ok
 }
 
 // CommandSpec is a local program to start.
@@ -103,6 +121,12 @@ type CommandSpec struct {
 	// Port is where the program listens on 127.0.0.1; 0 picks a free one.
 	Port int    `yaml:"port" json:"port,omitempty"`
 	Dir  string `yaml:"dir" json:"dir,omitempty"`
+	// PassEnv names variables of the operator's environment the program
+	// gets; it gets no others beside PATH, HOME, TMPDIR, PORT and Env.
+	PassEnv []string `yaml:"passEnv" json:"passEnv,omitempty"`
+	// Identity lists files (relative to the manifest) whose sha256 is part
+	// of the candidate's identity: for an interpreted program, its scripts.
+	Identity []string `yaml:"identity" json:"identity,omitempty"`
 }
 
 // AuthSpec holds the credentials the bench sends to a role.
@@ -187,6 +211,9 @@ func LoadManifest(path string) (*Manifest, error) {
 		return nil, fmt.Errorf("resolving manifest directory: %w", err)
 	}
 	m.Dir = abs
+	if ps := m.pathProblems(); len(ps) > 0 {
+		return nil, &ManifestError{Source: path, Problems: ps}
+	}
 	return m, nil
 }
 
@@ -202,6 +229,9 @@ func ParseManifest(data []byte) (*Manifest, error) {
 	}
 	if wd, err := os.Getwd(); err == nil {
 		m.Dir = wd
+	}
+	if ps := m.pathProblems(); len(ps) > 0 {
+		return nil, &ManifestError{Problems: ps}
 	}
 	return m, nil
 }
@@ -230,6 +260,8 @@ func parseManifest(data []byte, source string) (*Manifest, error) {
 		return nil, fail(Problem{Line: yamlErrorLine(err), Message: err.Error()})
 	}
 	m.Source = source
+	sum := sha256.Sum256(data)
+	m.SHA256 = hex.EncodeToString(sum[:])
 	for _, r := range m.Roles {
 		if r.FHIRBase == "" {
 			r.FHIRBase = DefaultFHIRBase

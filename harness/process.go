@@ -8,6 +8,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -37,6 +39,21 @@ type ProcessConfig struct {
 	Token string
 	// StopGrace is how long the program gets after SIGTERM (default 3 s).
 	StopGrace time.Duration
+	// PassEnv names variables of the bench's environment the program gets.
+	// Beside them it gets only PATH, HOME and TMPDIR (in Scratch), PORT,
+	// BCBENCH_RUN and Env: never the operator's secrets.
+	PassEnv []string
+	// Scratch is the program's private folder (HOME; TMPDIR is Scratch/tmp).
+	// Default: one made at Start and removed at Stop.
+	Scratch string
+	// RunID marks the program's environment (BCBENCH_RUN) and its entry in
+	// the registry of process candidates, so that a later run finds what a
+	// killed bench left.
+	RunID string
+	// IdentityFiles are hashed into the identity (the scripts of an
+	// interpreted program); ManifestSHA256 is recorded with them.
+	IdentityFiles  []string
+	ManifestSHA256 string
 }
 
 // Process returns a target that runs a local program in its own process
@@ -60,6 +77,8 @@ type processTarget struct {
 	port    int
 	binary  string
 	sum     string
+	files   []FileDigest
+	ownDir  string // a scratch folder Start made, removed at Stop
 	logs    logBuffer
 	exited  chan struct{}
 	waitErr error
@@ -90,6 +109,23 @@ func (p *processTarget) Start(ctx context.Context) error {
 		p.mu.Unlock()
 		return fmt.Errorf("starting %s: hashing %s: %w", p.cfg.Role, bin, err)
 	}
+	var files []FileDigest
+	for _, f := range p.cfg.IdentityFiles {
+		fs, err := fileSHA256(f)
+		if err != nil {
+			p.mu.Unlock()
+			return fmt.Errorf("starting %s: hashing identity file: %w", p.cfg.Role, err)
+		}
+		files = append(files, FileDigest{Path: f, SHA256: fs})
+	}
+	scratch := p.cfg.Scratch
+	if scratch == "" {
+		if scratch, err = scratchDir(p.cfg.Role); err != nil {
+			p.mu.Unlock()
+			return fmt.Errorf("starting %s: %w", p.cfg.Role, err)
+		}
+		p.ownDir = scratch
+	}
 	port := p.cfg.Port
 	if port == 0 {
 		if port, err = freePort(); err != nil {
@@ -109,10 +145,7 @@ func (p *processTarget) Start(ctx context.Context) error {
 	}
 	cmd := exec.Command(bin, args...)
 	cmd.Dir = p.cfg.Dir
-	cmd.Env = append(os.Environ(), "PORT="+strconv.Itoa(port))
-	for k, v := range p.cfg.Env {
-		cmd.Env = append(cmd.Env, k+"="+sub.Replace(v))
-	}
+	cmd.Env = p.environment(scratch, port, sub)
 	cmd.Stdout = &p.logs
 	cmd.Stderr = &p.logs
 	cmd.Stdin = nil
@@ -121,7 +154,7 @@ func (p *processTarget) Start(ctx context.Context) error {
 		p.mu.Unlock()
 		return fmt.Errorf("starting %s: %w", p.cfg.Role, err)
 	}
-	p.cmd, p.port, p.binary, p.sum = cmd, port, bin, sum
+	p.cmd, p.port, p.binary, p.sum, p.files = cmd, port, bin, sum, files
 	p.exited = make(chan struct{})
 	go func() {
 		err := cmd.Wait()
@@ -131,6 +164,12 @@ func (p *processTarget) Start(ctx context.Context) error {
 		close(p.exited)
 	}()
 	p.mu.Unlock()
+	if p.cfg.RunID != "" {
+		if err := registerProcess(p.cfg.RunID, p.cfg.Role, cmd.Process.Pid); err != nil {
+			_ = p.Stop(context.WithoutCancel(ctx))
+			return fmt.Errorf("starting %s: %w", p.cfg.Role, err)
+		}
+	}
 
 	if err := waitHealthy(ctx, p.BaseURL()+p.cfg.HealthPath, p.cfg.Token, p.Alive); err != nil {
 		_ = p.Stop(context.WithoutCancel(ctx))
@@ -192,13 +231,53 @@ func (p *processTarget) Stop(ctx context.Context) error {
 	case <-time.After(5 * time.Second):
 		return fmt.Errorf("stopping %s: process %d did not end after SIGKILL", p.cfg.Role, pid)
 	}
+	// Children that left the group but kept the run's mark go too.
+	for _, child := range markedProcesses(p.cfg.RunID, p.cfg.Role) {
+		killPID(child)
+	}
+	if p.ownDir != "" {
+		if err := os.RemoveAll(p.ownDir); err != nil {
+			return fmt.Errorf("stopping %s: removing its scratch folder: %w", p.cfg.Role, err)
+		}
+	}
 	return nil
+}
+
+// environment is the program's whole environment: nothing of the bench's
+// own beyond PATH and the variables the manifest names (passEnv), so that
+// no secret of the operator (a signing key's passphrase, a cloud token)
+// reaches the candidate or its logs.
+func (p *processTarget) environment(scratch string, port int, sub *strings.Replacer) []string {
+	env := []string{
+		"PATH=" + os.Getenv("PATH"),
+		"HOME=" + scratch,
+		"TMPDIR=" + filepath.Join(scratch, "tmp"),
+		"PORT=" + strconv.Itoa(port),
+	}
+	if p.cfg.RunID != "" {
+		env = append(env, runEnv+"="+runMark(p.cfg.RunID, p.cfg.Role))
+	}
+	for _, k := range p.cfg.PassEnv {
+		if v, ok := os.LookupEnv(k); ok {
+			env = append(env, k+"="+v)
+		}
+	}
+	keys := make([]string, 0, len(p.cfg.Env))
+	for k := range p.cfg.Env {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		env = append(env, k+"="+sub.Replace(p.cfg.Env[k]))
+	}
+	return env
 }
 
 func (p *processTarget) Identity() Identity {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return Identity{Role: p.cfg.Role, Kind: "command", Binary: p.binary, SHA256: p.sum}
+	return Identity{Role: p.cfg.Role, Kind: "command", Binary: p.binary, SHA256: p.sum,
+		Args: slices.Clone(p.cfg.Args), Manifest: p.cfg.ManifestSHA256, Files: slices.Clone(p.files)}
 }
 
 func (p *processTarget) BaseURL() string {

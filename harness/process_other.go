@@ -15,3 +15,20 @@ func signalGroup(pid int, _ bool) {
 		_ = p.Kill()
 	}
 }
+
+// pidExists reports whether a process with this pid exists.
+func pidExists(pid int) bool {
+	p, err := os.FindProcess(pid)
+	if err != nil {
+		return false
+	}
+	_ = p.Release()
+	return true
+}
+
+// killPID ends one process.
+func killPID(pid int) {
+	if p, err := os.FindProcess(pid); err == nil {
+		_ = p.Kill()
+	}
+}

@@ -3,6 +3,7 @@
 package harness
 
 import (
+	"errors"
 	"os/exec"
 	"syscall"
 )
@@ -22,3 +23,13 @@ func signalGroup(pid int, kill bool) {
 	}
 	_ = syscall.Kill(-pid, sig)
 }
+
+// pidExists reports whether a process with this pid exists, also one of
+// another user.
+func pidExists(pid int) bool {
+	err := syscall.Kill(pid, 0)
+	return err == nil || errors.Is(err, syscall.EPERM)
+}
+
+// killPID sends SIGKILL to one process.
+func killPID(pid int) { _ = syscall.Kill(pid, syscall.SIGKILL) }

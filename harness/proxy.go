@@ -118,6 +118,13 @@ func NewProxy(upstream string, opts ProxyOptions) (*Proxy, error) {
 		Rewrite: func(r *httputil.ProxyRequest) {
 			r.SetURL(u)
 			r.Out.Host = u.Host
+			r.Out.URL.User = nil
+			// user:password@ in the candidate's URL is sent as basic
+			// authentication, unless the bench sends its own.
+			if u.User != nil && r.Out.Header.Get("Authorization") == "" {
+				pw, _ := u.User.Password()
+				r.Out.SetBasicAuth(u.User.Username(), pw)
+			}
 		},
 		Transport:    &recorder{p: p},
 		BufferPool:   copyBuffers{},
@@ -145,8 +152,47 @@ func (p *Proxy) URL() string {
 	return "http://" + p.ln.Addr().String() + strings.TrimSuffix(p.upstream.Path, "/")
 }
 
-// Upstream is the candidate's own address.
-func (p *Proxy) Upstream() string { return strings.TrimSuffix(p.upstream.String(), "/") }
+// Upstream is the candidate's own address (a password in it hidden).
+func (p *Proxy) Upstream() string { return strings.TrimSuffix(p.upstream.Redacted(), "/") }
+
+// host is the proxy's own host:port.
+func (p *Proxy) host() string { return p.ln.Addr().String() }
+
+// RedactURL hides the password of a URL's user information
+// (http://user:secret@host → http://user:xxxxx@host); anything that is not
+// a URL with a password is returned as it is.
+func RedactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil || u.User == nil {
+		return s
+	}
+	if _, ok := u.User.Password(); !ok {
+		return s
+	}
+	return u.Redacted()
+}
+
+// urlUserinfo finds user:password@ in URLs within free text.
+var urlUserinfo = regexp.MustCompile(`([A-Za-z][A-Za-z0-9+.\-]*://[^/\s:@]*):[^/\s@]*@`)
+
+// RedactUserinfo hides the password of every URL within a text (an error
+// message, a log line): scheme://user:xxxxx@host.
+func RedactUserinfo(s string) string {
+	if !strings.Contains(s, "@") {
+		return s
+	}
+	return urlUserinfo.ReplaceAllString(s, "${1}:xxxxx@")
+}
+
+// urlPassword returns the password in a URL's user information, or "".
+func urlPassword(s string) string {
+	u, err := url.Parse(s)
+	if err != nil || u.User == nil {
+		return ""
+	}
+	pw, _ := u.User.Password()
+	return pw
+}
 
 // Entries returns a copy of what was exchanged so far, oldest first, with
 // secrets redacted. Exchanges are recorded raw and rendered (redacted) on
@@ -553,6 +599,7 @@ func (p *Proxy) redactText(s string) string {
 	for _, sec := range p.opts.Secrets {
 		s = strings.ReplaceAll(s, sec, redacted)
 	}
+	s = RedactUserinfo(s)
 	if !mayHoldSecret(s) {
 		return s
 	}

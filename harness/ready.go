@@ -70,18 +70,22 @@ func selfIdentity() (string, string) {
 	return selfPath, selfSum
 }
 
-// healthClient is used only to poll health endpoints.
+// healthClient is used only to poll health endpoints. It follows no
+// redirect: a health endpoint that sends the bench elsewhere is not
+// healthy, and the token goes nowhere but the candidate.
 var healthClient = &http.Client{
 	Timeout: 2 * time.Second,
 	Transport: &http.Transport{
 		Proxy:             nil,
 		DisableKeepAlives: true,
 	},
+	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 }
 
 // waitHealthy polls GET url until it answers 200, ctx ends, or alive (when
 // set) says the target stopped. It returns the last problem seen.
 func waitHealthy(ctx context.Context, url, token string, alive func(context.Context) error) error {
+	shown := RedactURL(url)
 	delay := 20 * time.Millisecond
 	var last error
 	for {
@@ -99,9 +103,14 @@ func waitHealthy(ctx context.Context, url, token string, alive func(context.Cont
 			if resp.StatusCode == http.StatusOK {
 				return nil
 			}
-			last = fmt.Errorf("GET %s answered %d", url, resp.StatusCode)
-		} else {
-			last = err
+			last = fmt.Errorf("GET %s answered %d", shown, resp.StatusCode)
+			if loc := resp.Header.Get("Location"); loc != "" && resp.StatusCode >= 300 && resp.StatusCode < 400 {
+				last = fmt.Errorf("GET %s answered %d, a redirect to %s: the bench follows none", shown, resp.StatusCode, RedactURL(loc))
+			}
+		} else if ctx.Err() == nil || last == nil {
+			// A request cut short by the deadline says less than the
+			// answer before it.
+			last = errors.New(RedactUserinfo(err.Error()))
 		}
 		if alive != nil {
 			if err := alive(ctx); err != nil {
@@ -113,7 +122,7 @@ func waitHealthy(ctx context.Context, url, token string, alive func(context.Cont
 			if last == nil {
 				last = ctx.Err()
 			}
-			return fmt.Errorf("waiting for %s: %w (last: %v)", url, ctx.Err(), last)
+			return fmt.Errorf("waiting for %s: %w (last: %v)", shown, ctx.Err(), last)
 		case <-time.After(delay):
 		}
 		if delay < 250*time.Millisecond {
@@ -139,6 +148,10 @@ func software(ctx context.Context, client *http.Client, metadataURL, token strin
 	resp, err := client.Do(req)
 	if err != nil {
 		return "", fmt.Errorf("reading CapabilityStatement: %w", err)
+	}
+	if resp.StatusCode >= 300 && resp.StatusCode < 400 {
+		resp.Body.Close()
+		return "", fmt.Errorf("reading CapabilityStatement: GET %s answered %d, a redirect: not followed", RedactURL(metadataURL), resp.StatusCode)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {

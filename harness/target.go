@@ -35,4 +35,18 @@ type Identity struct {
 	SHA256   string `json:"sha256,omitempty"`
 	URL      string `json:"url,omitempty"`
 	Software string `json:"software,omitempty"`
+	// Args are a command candidate's arguments ({port} as written).
+	Args []string `json:"args,omitempty"`
+	// Manifest is the hex sha256 of the manifest a command candidate was
+	// started from.
+	Manifest string `json:"manifest,omitempty"`
+	// Files are the files the manifest lists under identity (the scripts
+	// of an interpreted program), each with its sha256.
+	Files []FileDigest `json:"files,omitempty"`
+}
+
+// FileDigest is one file of a candidate's identity.
+type FileDigest struct {
+	Path   string `json:"path"`
+	SHA256 string `json:"sha256"`
 }

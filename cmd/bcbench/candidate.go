@@ -5,9 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
+	"os/signal"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -46,30 +49,81 @@ cannot be read.`,
 	var runID string
 	cleanup := &cobra.Command{
 		Use:   "cleanup",
-		Short: "Remove containers and networks left by a bench run that was killed outright",
-		Long: `Remove the Docker containers and networks labelled bcbench.run (of one run
-with --run, of every run otherwise). A run removes its own on exit and on
-Ctrl-C; this is for a bench that was killed with SIGKILL.`,
+		Short: "Remove what runs of a bench that was killed left running",
+		Long: `Remove the Docker containers and networks (labelled bcbench.run) and the
+processes of runs whose bench process is gone: a bench killed with SIGKILL,
+crashed, or on a machine that lost power. Live runs, of this user or any
+other, are left alone. With --run ID only that run, and only when its bench
+is gone (exit 2 otherwise: stop a live run with Ctrl-C where it runs).
+
+A run does the same before it starts anything, and says so on stderr; a
+run removes its own on exit, Ctrl-C, SIGTERM and SIGHUP.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, cancel := context.WithTimeout(cmd.Context(), 2*time.Minute)
 			defer cancel()
-			removed, err := harness.RemoveLeftovers(ctx, runID)
-			for _, id := range removed {
-				fmt.Fprintln(cmd.OutOrStdout(), "removed", id)
-			}
-			if err != nil {
-				return withCode(exitSetup, fmt.Errorf("cleaning up: %w", err))
-			}
-			if len(removed) == 0 {
-				fmt.Fprintln(cmd.OutOrStdout(), "nothing left by bench runs")
-			}
-			return nil
+			return runCleanup(ctx, cmd.OutOrStdout(), runID)
 		},
 	}
 	cleanup.Flags().StringVar(&runID, "run", "", "only this run's id (the bcbench.run label)")
-	cmd.AddCommand(check, schema, cleanup)
+	var listen, to string
+	relay := &cobra.Command{
+		Use:    "relay",
+		Short:  "Forward TCP connections to a container candidate (runs inside the bench's relay container)",
+		Hidden: true,
+		Args:   cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if to == "" {
+				return withCode(exitSetup, errors.New("relay: --to HOST:PORT is required"))
+			}
+			ln, err := net.Listen("tcp", listen)
+			if err != nil {
+				return withCode(exitSetup, fmt.Errorf("relay: %w", err))
+			}
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			return harness.Relay(ctx, ln, to)
+		},
+	}
+	relay.Flags().StringVar(&listen, "listen", ":8080", "address to listen on")
+	relay.Flags().StringVar(&to, "to", "", "HOST:PORT to forward every connection to")
+	cmd.AddCommand(check, schema, cleanup, relay)
 	return cmd
+}
+
+// runCleanup removes leftovers of dead runs (or of one run) and says what
+// it removed and what it left alone.
+func runCleanup(ctx context.Context, out io.Writer, runID string) error {
+	if runID != "" {
+		removed, err := harness.CleanupRun(ctx, runID)
+		for _, l := range removed {
+			fmt.Fprintln(out, "removed", l.Kind, l.ID)
+		}
+		if err != nil {
+			return withCode(exitSetup, err)
+		}
+		if len(removed) == 0 {
+			fmt.Fprintf(out, "nothing left by run %s\n", runID)
+		}
+		return nil
+	}
+	sw, err := harness.RemoveLeftovers(ctx)
+	for _, l := range sw.Removed {
+		fmt.Fprintf(out, "removed %s %s (run %s)\n", l.Kind, l.ID, l.Run)
+	}
+	for _, r := range sw.Live {
+		fmt.Fprintf(out, "left alone: run %s, its bench still runs\n", r)
+	}
+	if sw.Foreign > 0 {
+		fmt.Fprintf(out, "left alone: %d containers or networks of runs this bench cannot judge (another machine, or an older bench); name one with --run\n", sw.Foreign)
+	}
+	if err != nil {
+		return withCode(exitSetup, fmt.Errorf("cleaning up: %w", err))
+	}
+	if len(sw.Removed) == 0 {
+		fmt.Fprintln(out, "nothing left by bench runs that are gone")
+	}
+	return nil
 }
 
 func runCandidateCheck(out, errOut io.Writer, path string) error {

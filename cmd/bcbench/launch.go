@@ -3,12 +3,13 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/bcbench/bcbench/harness"
 	"github.com/bcbench/bcbench/profiles/certification"
@@ -61,7 +62,15 @@ type running struct {
 
 // launch starts every role of the manifest behind a recording proxy; the
 // evidence (HAR per role, logs) is written into evidenceDir when it stops.
-func launch(ctx context.Context, m *harness.Manifest, limits certification.Limits, evidenceDir string, logf func(string, ...any)) (*running, error) {
+// Before anything starts it removes what runs of benches that are gone
+// left behind (kill -9, a crash), and says so on stderr.
+func launch(ctx context.Context, m *harness.Manifest, limits certification.Limits, certifying bool, evidenceDir string, stderr io.Writer, logf func(string, ...any)) (*running, error) {
+	if certifying {
+		if err := harness.CheckCertifying(m); err != nil {
+			return nil, err
+		}
+	}
+	sweepLeftovers(ctx, stderr)
 	c, err := harness.Launch(ctx, m, harness.LaunchOptions{
 		Builtin:        builtin,
 		StartupTimeout: limits.StartupTimeout,
@@ -69,6 +78,8 @@ func launch(ctx context.Context, m *harness.Manifest, limits certification.Limit
 		EvidenceDir:    evidenceDir,
 		BenchVersion:   version,
 		Logf:           logf,
+		Limits:         containerLimits(limits),
+		Certifying:     certifying,
 		// BCBENCH_RUN_ID lets a CI pipeline find (and clean) the run's
 		// containers and network by the Docker label bcbench.run.
 		RunID: os.Getenv("BCBENCH_RUN_ID"),
@@ -82,11 +93,6 @@ func launch(ctx context.Context, m *harness.Manifest, limits certification.Limit
 		return nil, fmt.Errorf("the candidate has no role xis")
 	}
 	client := x.Client()
-	client.Transport, err = proxyOnly(client.Transport, x.Proxy)
-	if err != nil {
-		_ = c.Stop(context.WithoutCancel(ctx))
-		return nil, err
-	}
 	return &running{
 		Candidate: c,
 		FHIR:      &harness.FHIR{Base: x.FHIRBase(), Client: client, Token: x.Token},
@@ -94,23 +100,40 @@ func launch(ctx context.Context, m *harness.Manifest, limits certification.Limit
 	}, nil
 }
 
+// containerLimits are the profile's limits of each candidate container.
+func containerLimits(l certification.Limits) harness.ContainerLimits {
+	return harness.ContainerLimits{}
+}
+
+// sweepLeftovers removes the containers, networks and processes of runs
+// whose bench is gone, and says what it removed; it never stops a run.
+func sweepLeftovers(ctx context.Context, stderr io.Writer) {
+	sctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	sw, err := harness.RemoveLeftovers(sctx)
+	runs := map[string][]string{}
+	var order []string
+	for _, l := range sw.Removed {
+		if _, ok := runs[l.Run]; !ok {
+			order = append(order, l.Run)
+		}
+		runs[l.Run] = append(runs[l.Run], l.Kind+" "+l.ID)
+	}
+	for _, run := range order {
+		fmt.Fprintf(stderr, "bcbench: removed what run %s left running after its bench was killed: %s\n", run, strings.Join(runs[run], ", "))
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "bcbench: removing leftovers of earlier runs: %s\n", plainText(err.Error()))
+	}
+}
+
 // identities converts the harness's identities for the report.
 func identities(ids []harness.Identity) []reports.RoleIdentity {
 	out := make([]reports.RoleIdentity, 0, len(ids))
 	for _, i := range ids {
-		out = append(out, reports.RoleIdentity{Role: i.Role, Kind: i.Kind, Image: i.Image, Digest: i.Digest, Binary: i.Binary, SHA256: i.SHA256, URL: redactURL(i.URL), Software: i.Software})
+		out = append(out, reports.RoleIdentity{Role: i.Role, Kind: i.Kind, Image: i.Image, Digest: i.Digest, Binary: i.Binary, SHA256: i.SHA256, URL: harness.RedactURL(i.URL), Software: i.Software})
 	}
 	return out
-}
-
-// redactURL hides a password written into a role's URL
-// (http://user:secret@host) before it goes into the report.
-func redactURL(s string) string {
-	u, err := url.Parse(s)
-	if err != nil || u.User == nil {
-		return s
-	}
-	return u.Redacted()
 }
 
 // evidence lists the files in the output folder's evidence/ (written when the
@@ -131,38 +154,4 @@ func evidence(out string) []reports.Evidence {
 	}
 	sort.Slice(files, func(i, j int) bool { return files[i].Path < files[j].Path })
 	return files
-}
-
-// proxyOnly keeps every request the bench sends to a role on the role's
-// recording proxy, so that every exchange is evidence and a candidate cannot
-// point the bench at another host: a URL on the candidate's own address (an
-// absolute next link or redirect it built from its own base) goes through
-// the proxy instead, and one anywhere else is refused.
-func proxyOnly(base http.RoundTripper, p *harness.Proxy) (http.RoundTripper, error) {
-	proxy, err := url.Parse(p.URL())
-	if err != nil {
-		return nil, fmt.Errorf("reading the proxy's address: %w", err)
-	}
-	upstream, err := url.Parse(p.Upstream())
-	if err != nil {
-		return nil, fmt.Errorf("reading the candidate's address: %w", err)
-	}
-	return &onProxy{base: base, proxy: proxy.Host, upstream: upstream.Host}, nil
-}
-
-type onProxy struct {
-	base            http.RoundTripper
-	proxy, upstream string
-}
-
-func (o *onProxy) RoundTrip(req *http.Request) (*http.Response, error) {
-	switch req.URL.Host {
-	case o.proxy:
-	case o.upstream:
-		req = req.Clone(req.Context())
-		req.URL.Scheme, req.URL.Host, req.Host = "http", o.proxy, ""
-	default:
-		return nil, fmt.Errorf("the candidate sent the bench to %s, outside its recording proxy: refused", req.URL.Redacted())
-	}
-	return o.base.RoundTrip(req)
 }

@@ -200,9 +200,9 @@ func run(ctx context.Context, f runFlags, stderr, stdout io.Writer) error {
 	// 2. Start what must be started, with a recording proxy in front.
 	progress("kandidaat starten: " + manifest.Name)
 	evidenceDir := filepath.Join(f.out, "evidence")
-	cand, err := launch(ctx, manifest, profile.Limits, evidenceDir, func(format string, args ...any) { progress(fmt.Sprintf(format, args...)) })
+	cand, err := launch(ctx, manifest, profile.Limits, false, evidenceDir, stderr, func(format string, args ...any) { progress(fmt.Sprintf(format, args...)) })
 	if err != nil {
-		err = errors.New(plainText(err.Error())) // it may quote the candidate's output
+		err = errors.New(plainText(harness.RedactUserinfo(err.Error()))) // it may quote the candidate's output
 		in.Problems = append(in.Problems, "starting the candidate: "+err.Error())
 		in.Evidence = evidence(f.out)
 		return finish(exitSetup, fmt.Errorf("starting the candidate: %w", err))
@@ -216,7 +216,10 @@ func run(ctx context.Context, f runFlags, stderr, stdout io.Writer) error {
 		stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 		defer cancel()
 		if err := cand.Stop(stopCtx); err != nil {
-			in.Problems = append(in.Problems, "stopping the candidate: "+plainText(err.Error()))
+			in.Problems = append(in.Problems, "stopping the candidate: "+plainText(harness.RedactUserinfo(err.Error())))
+		}
+		for _, f := range cand.Findings() {
+			in.Problems = append(in.Problems, "bevinding: "+plainText(f))
 		}
 		in.Evidence = evidence(f.out)
 	}

@@ -26,6 +26,12 @@ func main() {
 		os.Exit(4)
 	}
 	fmt.Printf("fakecandidate listening on %s\n", *addr)
+	if os.Getenv("FAKE_PRINT_ENV") != "" {
+		// What a careless candidate does: its whole environment in its log.
+		for _, kv := range os.Environ() {
+			fmt.Println("env:", kv)
+		}
+	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /bench/health", func(w http.ResponseWriter, r *http.Request) {
 		if os.Getenv("FAKE_NEVER_HEALTHY") != "" {
@@ -38,7 +44,11 @@ func main() {
 		}
 		io.WriteString(w, `{"status":"ok"}`)
 	})
-	mux.HandleFunc("GET /fhir/metadata", func(w http.ResponseWriter, _ *http.Request) {
+	mux.HandleFunc("GET /fhir/metadata", func(w http.ResponseWriter, r *http.Request) {
+		if to := os.Getenv("FAKE_METADATA_REDIRECT"); to != "" {
+			http.Redirect(w, r, to, http.StatusFound)
+			return
+		}
 		w.Header().Set("Content-Type", "application/fhir+json")
 		io.WriteString(w, `{"resourceType":"CapabilityStatement","status":"active","kind":"instance","fhirVersion":"4.0.1","software":{"name":"fakecandidate","version":"1.2.3"}}`)
 	})
@@ -47,6 +57,13 @@ func main() {
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Set-Cookie", "session=s3cr3t-cookie; Path=/")
 		json.NewEncoder(w).Encode(map[string]any{"method": r.Method, "path": r.URL.Path, "query": r.URL.RawQuery, "auth": r.Header.Get("Authorization"), "body": string(body), "env": os.Getenv("FAKE_ECHO_ENV")})
+	})
+	mux.HandleFunc("/env", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(os.Environ())
+	})
+	mux.HandleFunc("/redirect", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, r.URL.Query().Get("to"), http.StatusFound)
 	})
 	mux.HandleFunc("/fetch", func(w http.ResponseWriter, r *http.Request) {
 		client := &http.Client{Timeout: 5 * time.Second}
