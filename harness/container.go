@@ -196,21 +196,9 @@ func (t *containerTarget) Start(ctx context.Context) error {
 			KeepImage:  true,
 		}
 	}
-	c, err := testcontainers.GenericContainer(ctx, testcontainers.GenericContainerRequest{
-		ContainerRequest: req,
-		Started:          true,
-		Logger:           t.logger(),
-	})
+	dc, err := t.run(ctx, req)
 	if err != nil {
-		if c != nil {
-			_ = c.Terminate(context.WithoutCancel(ctx), testcontainers.StopTimeout(0))
-		}
 		return fmt.Errorf("starting %s from image %s: %w", t.cfg.Role, t.imageName(), err)
-	}
-	dc, ok := c.(*testcontainers.DockerContainer)
-	if !ok {
-		_ = c.Terminate(context.WithoutCancel(ctx), testcontainers.StopTimeout(0))
-		return fmt.Errorf("starting %s: unexpected container type %T", t.cfg.Role, c)
 	}
 	t.c = dc
 	if t.image = t.cfg.Image; t.image == "" {
@@ -223,6 +211,27 @@ func (t *containerTarget) Start(ctx context.Context) error {
 		return fmt.Errorf("starting %s from image %s: %w%s", t.cfg.Role, t.imageName(), err, tail)
 	}
 	return nil
+}
+
+// run creates and starts one container; nothing is left when it fails.
+func (t *containerTarget) run(ctx context.Context, req testcontainers.ContainerRequest) (*testcontainers.DockerContainer, error) {
+	c, err := testcontainers.GenericContainer(ctx, testcontainers.GenericContainerRequest{
+		ContainerRequest: req,
+		Started:          true,
+		Logger:           t.logger(),
+	})
+	if err != nil {
+		if c != nil {
+			_ = c.Terminate(context.WithoutCancel(ctx), testcontainers.StopTimeout(0))
+		}
+		return nil, err
+	}
+	dc, ok := c.(*testcontainers.DockerContainer)
+	if !ok {
+		_ = c.Terminate(context.WithoutCancel(ctx), testcontainers.StopTimeout(0))
+		return nil, fmt.Errorf("unexpected container type %T", c)
+	}
+	return dc, nil
 }
 
 // confine is the host configuration of a candidate (and relay) container:
@@ -275,21 +284,9 @@ func (t *containerTarget) startRelayLocked(ctx context.Context) (string, error) 
 			hc.PortBindings = mobynet.PortMap{p: {{HostIP: netip.MustParseAddr("127.0.0.1"), HostPort: ""}}}
 		},
 	}
-	c, err := testcontainers.GenericContainer(ctx, testcontainers.GenericContainerRequest{
-		ContainerRequest: req,
-		Started:          true,
-		Logger:           t.logger(),
-	})
+	dc, err := t.run(ctx, req)
 	if err != nil {
-		if c != nil {
-			_ = c.Terminate(context.WithoutCancel(ctx), testcontainers.StopTimeout(0))
-		}
 		return "", fmt.Errorf("starting the relay to %s: %w", t.cfg.Role, err)
-	}
-	dc, ok := c.(*testcontainers.DockerContainer)
-	if !ok {
-		_ = c.Terminate(context.WithoutCancel(ctx), testcontainers.StopTimeout(0))
-		return "", fmt.Errorf("starting the relay: unexpected container type %T", c)
 	}
 	t.relay = dc
 	// The port is published on the engine's 127.0.0.1: the driver needs a
