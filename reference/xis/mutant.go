@@ -23,12 +23,13 @@ type Mutant struct {
 	keepConsent bool                 // ignores withdrawn consent
 	keepDeleted bool                 // ignores deletion requests
 	// Partial defects: each sees the registration or the request it acts on.
-	refuse    func(fixtures.Registration) bool                                           // the adapter refuses this event
-	change    func(fixtures.Registration, []map[string]any) []map[string]any             // changes what one event publishes
-	shareOnly func(map[string]any) bool                                                  // still shared after consent is withdrawn
-	spare     func(r map[string]any, child bool) bool                                    // kept after a deletion request
-	mark      func(fixtures.Registration, map[string]any) bool                           // what is marked is kept after a deletion request
-	searchset func(typ string, bundle map[string]any, all func(string) []map[string]any) // changes a searchset before it is sent
+	refuse     func(fixtures.Registration) bool                                           // the adapter refuses this event
+	change     func(fixtures.Registration, []map[string]any) []map[string]any             // changes what one event publishes
+	shareOnly  func(map[string]any) bool                                                  // still shared after consent is withdrawn
+	spare      func(r map[string]any, child bool) bool                                    // kept after a deletion request
+	mark       func(fixtures.Registration, map[string]any) bool                           // what is marked is kept after a deletion request
+	shareLater bool                                                                       // what is registered after a withdrawal is shared anyway
+	searchset  func(typ string, bundle map[string]any, all func(string) []map[string]any) // changes a searchset before it is sent
 }
 
 func (m *Mutant) apply(resources []map[string]any) {

@@ -119,6 +119,47 @@ var partialMutants = []Mutant{
 		},
 	},
 	{
+		Name: "hoofdomtrek-in-mm", Violates: []string{"INH-01"},
+		Description: "de schedelomtrek van het kind wordt met eenheid mm gepubliceerd terwijl de waarde in cm is",
+		change: func(_ fixtures.Registration, rs []map[string]any) []map[string]any {
+			for _, r := range rs {
+				if q, ok := r["valueQuantity"].(map[string]any); ok && r["resourceType"] == "Observation" && hasCode(r, fixtures.CodeHeadCircum.Code) {
+					q["unit"], q["code"] = "mm", "mm"
+				}
+			}
+			return rs
+		},
+	},
+	{
+		// Without her own Patient every fact about the child is missing from
+		// her record, and her BSN finds nothing.
+		Name: "kind-in-dossier-moeder", Violates: []string{"API-02", "INH-01", "INH-02", "INH-03", "INH-04", "INH-05"},
+		Description: "het XIS legt de gegevens van het pasgeboren kind vast in het dossier van de moeder, zonder eigen Patient voor het kind",
+		change: func(reg fixtures.Registration, rs []map[string]any) []map[string]any {
+			if reg.Subject == nil {
+				return rs
+			}
+			child := truth.PatientID(reg.Subject.BSN)
+			mother := map[string]any{"reference": "Patient/" + truth.PatientID(reg.Client.BSN), "type": "Patient"}
+			out := rs[:0]
+			for _, r := range rs {
+				if r["resourceType"] == "Patient" && r["id"] == child {
+					continue
+				}
+				if patientOf(r) == child {
+					r["subject"] = maps.Clone(mother)
+				}
+				out = append(out, r)
+			}
+			return out
+		},
+	},
+	{
+		Name: "intrekking-deelt-nieuwe-gegevens", Violates: []string{"VTR-01"},
+		Description: "na intrekking van de toestemming verbergt het XIS wat er al was, maar deelt wat daarna wordt vastgelegd",
+		shareLater:  true,
+	},
+	{
 		Name: "adapter-weigert-inzage", Violates: []string{"ADP-01"},
 		Description: "de adapter kent het gebeurtenistype inzage niet en weigert die gebeurtenissen (422)",
 		refuse:      func(reg fixtures.Registration) bool { return reg.Kind == fixtures.ClientAccess },

@@ -28,6 +28,27 @@ type store struct {
 	// marked holds "Type/id" of resources a mutant's defect keeps after a
 	// deletion request.
 	marked map[string]bool
+	// unhidden holds "Type/id" of resources a mutant's defect shares
+	// despite withdrawn consent.
+	unhidden map[string]bool
+}
+
+// isWithdrawn says whether the patient withdrew consent.
+func (s *store) isWithdrawn(patientID string) bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.withdrawn[patientID]
+}
+
+// unhide records that a resource is shared despite withdrawn consent (a
+// mutant's defect).
+func (s *store) unhide(ref string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.unhidden == nil {
+		s.unhidden = map[string]bool{}
+	}
+	s.unhidden[ref] = true
 }
 
 // mark records that a resource survives deletion (a mutant's defect).
@@ -121,6 +142,11 @@ func (s *store) hidden(r map[string]any) bool {
 	if owner == "" || !(s.withdrawn[owner] || s.withdrawn[s.mother[owner]]) {
 		return false
 	}
+	typ, _ := r["resourceType"].(string)
+	id, _ := r["id"].(string)
+	if s.unhidden[typ+"/"+id] {
+		return false
+	}
 	return s.shareOnly == nil || !s.shareOnly(r)
 }
 
@@ -162,7 +188,7 @@ func (s *store) reset() {
 	s.resources = map[string]map[string]map[string]any{}
 	s.withdrawn = map[string]bool{}
 	s.mother = map[string]string{}
-	s.marked = nil
+	s.marked, s.unhidden = nil, nil
 	s.count = 0
 }
 

@@ -137,6 +137,9 @@ func (s *Server) event(w http.ResponseWriter, r *http.Request) {
 		if s.defect != nil && s.defect.mark != nil && s.defect.mark(reg, res) {
 			s.store.mark(ref)
 		}
+		if s.defect != nil && s.defect.shareLater && s.store.isWithdrawn(patient) {
+			s.store.unhide(ref)
+		}
 	}
 	writeJSON(w, http.StatusCreated, "application/json", map[string]any{"registered": s.opts.Now().UTC(), "resources": stored})
 }

@@ -152,7 +152,21 @@ func (w *witness) report(p *person, ref string, r map[string]any, how string) {
 		return
 	}
 	w.seen[ref] = true
-	w.problems = append(w.problems, fmt.Sprintf("%s van %s wordt nog gedeeld (%s): %s", ref, who(w.s, p), how, describe(w.s, p, r)))
+	w.problems = append(w.problems, fmt.Sprintf("%s van %s wordt nog gedeeld (%s): %s", ref, who(w.s, p), how, describe(w.s, p, r, w.lookup)))
+}
+
+// lookup reads a referenced resource (a Medication) to name a served
+// building block's product; nil when it cannot be read.
+func (w *witness) lookup(ref string) map[string]any {
+	segs := strings.Split(ref, "/")
+	if len(segs) < 2 {
+		return nil
+	}
+	r, err := spec.Current().XIS.Read(w.ctx, segs[len(segs)-2], segs[len(segs)-1])
+	if err != nil {
+		return nil
+	}
+	return r
 }
 
 // byBSN: no Patient with her BSN may be found.
@@ -317,7 +331,7 @@ func who(s *fixtures.Scenario, p *person) string {
 // describe names the registered fact a served resource carries: the event
 // and fact whose code (product and category for MP9) and day it has, else
 // its code and date as published.
-func describe(s *fixtures.Scenario, p *person, r map[string]any) string {
+func describe(s *fixtures.Scenario, p *person, r map[string]any, lookup func(string) map[string]any) string {
 	if r["resourceType"] == "Patient" {
 		return "de Patient zelf"
 	}
@@ -335,7 +349,7 @@ func describe(s *fixtures.Scenario, p *person, r map[string]any) string {
 				continue
 			}
 			if f.Medication != nil {
-				if !fact.HasCoding(fact.Product(r, nil), f.Medication.Product) {
+				if !fact.HasCoding(fact.Product(r, lookup), f.Medication.Product) || !hasCategory(r, f.Code) {
 					continue
 				}
 			} else if !fact.HasCoding(codings(r["code"]), f.Code) {
@@ -360,4 +374,19 @@ func codings(cc any) []map[string]any {
 		}
 	}
 	return out
+}
+
+// hasCategory says whether a resource's category (a list, or one concept on
+// MedicationDispense and MedicationStatement) carries the code.
+func hasCategory(r map[string]any, c fixtures.Coding) bool {
+	cats, ok := r["category"].([]any)
+	if !ok {
+		cats = []any{r["category"]}
+	}
+	for _, cat := range cats {
+		if fact.HasCoding(codings(cat), c) {
+			return true
+		}
+	}
+	return false
 }
