@@ -457,8 +457,15 @@ func unknown(format string, args ...any) terminology.Result {
 	return terminology.Result{Outcome: terminology.Unknown, Message: fmt.Sprintf(format, args...)}
 }
 
-// clip bounds a server's text quoted in a message.
+// clip bounds a server's text quoted in a message, on one line and without
+// control characters (it may reach a terminal).
 func clip(s string) string {
+	s = strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
+			return ' '
+		}
+		return r
+	}, s)
 	s = strings.Join(strings.Fields(s), " ")
 	if len(s) > 300 {
 		s = s[:300] + "…"

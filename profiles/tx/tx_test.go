@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -228,15 +229,20 @@ func TestService(t *testing.T) {
 		{"server says member", terminology.Coding{System: snomed, Code: "3457005"}, terminology.Member},
 		{"server says not a member", terminology.Coding{System: snomed, Code: "73211009"}, terminology.NotMember},
 		{"decided offline, not asked", terminology.Coding{System: "http://example.org/cs", Code: "a"}, terminology.Member},
+		{"code in system: $lookup knows it", terminology.Coding{System: loinc, Code: "718-7"}, terminology.Member},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if r := svc.ValidateCode(vsReferral, tc.c); r.Outcome != tc.want {
+			vs := vsReferral
+			if strings.HasPrefix(tc.name, "code in system") {
+				vs = "" // ValidateCode without a value set checks the code in its system
+			}
+			if r := svc.ValidateCode(vs, tc.c); r.Outcome != tc.want {
 				t.Fatalf("%v %s, want %v", r.Outcome, r.Message, tc.want)
 			}
 		})
 	}
-	if n := len(c.Answers()); n != 2 {
-		t.Errorf("%d questions asked, want 2 (the offline decision is not asked)", n)
+	if n := len(c.Answers()); n != 3 {
+		t.Errorf("%d questions asked, want 3 (the offline decision is not asked)", n)
 	}
 	srv.SetMode(txtest.Fail)
 	r := svc.ValidateCode(vsReferral, terminology.Coding{System: snomed, Code: "308292007"})
@@ -298,4 +304,22 @@ type mapSource map[string]map[string]any
 func (m mapSource) Resource(canonical string) (map[string]any, bool) {
 	r, ok := m[canonical]
 	return r, ok
+}
+
+// TestConcurrent: many validations at once ask each distinct question once.
+func TestConcurrent(t *testing.T) {
+	srv := txtest.Start(txtest.ReferenceXIS(), txtest.Normal)
+	defer srv.Close()
+	c := client(t, srv.URL(), tx.Options{})
+	codes := []string{"3457005", "308292007", "73211009"}
+	var wg sync.WaitGroup
+	for i := range 30 {
+		wg.Go(func() {
+			c.ValidateCode(context.Background(), vsReferral, terminology.Coding{System: snomed, Code: codes[i%len(codes)]})
+		})
+	}
+	wg.Wait()
+	if srv.Requests() != int64(len(codes)) || len(c.Answers()) != len(codes) {
+		t.Errorf("%d requests, %d answers logged; want %d of each", srv.Requests(), len(c.Answers()), len(codes))
+	}
 }
