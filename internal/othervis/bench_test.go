@@ -62,18 +62,22 @@ func TestBenchJudgesOthervis(t *testing.T) {
 	// with a seeded defect must fail, exactly.
 	cases := []struct {
 		name   string
-		args   []string
+		args   []string // othervis flags
+		run    []string // extra bcbench run flags
 		known  []string
 		defect []string
 	}{
-		{"Amsterdam offset, relative references, pages of 3", []string{"--utc=false", "--absolute=false", "--page-size=3"}, nil, nil},
-		{"contained Medication, narrative, references without type, searchsets without total, milliseconds, pages of 5",
-			[]string{"--utc=false", "--absolute=false", "--contained=true", "--narrative=true", "--bare-references=true", "--no-total=true", "--millis=true", "--page-size=5"}, nil, nil},
-		{"UTC instants", []string{"--utc=true", "--absolute=false"}, []string{"MP9-01", "MP9-04"}, nil},
-		{"absolute references on the request's base", []string{"--utc=false", "--absolute=true"},
-			[]string{"INH-01", "INH-02", "INH-03", "INH-04", "MP9-01", "MP9-02", "MP9-03", "MP9-04"}, nil},
-		{"period of use as start and duration", []string{"--utc=false", "--absolute=false", "--duration=true"}, []string{"MP9-01", "MP9-04"}, nil},
-		{"defect: the newborn's record survives the mother's deletion request", []string{"--utc=false", "--absolute=false", "--child-own-record=true"}, nil, []string{"VTR-02"}},
+		{name: "Amsterdam offset, relative references, pages of 3", args: []string{"--utc=false", "--absolute=false", "--page-size=3"}},
+		{name: "contained Medication, narrative, references without type, searchsets without total, milliseconds, pages of 5",
+			args: []string{"--utc=false", "--absolute=false", "--contained=true", "--narrative=true", "--bare-references=true", "--no-total=true", "--millis=true", "--page-size=5"}},
+		{name: "a generated population of 25 beside the golden scenarios, pages of 50",
+			args: []string{"--utc=false", "--absolute=false", "--page-size=50"}, run: []string{"--population=25", "--seed=7"}},
+		{name: "UTC instants", args: []string{"--utc=true", "--absolute=false"}, known: []string{"MP9-01", "MP9-04"}},
+		{name: "absolute references on the request's base", args: []string{"--utc=false", "--absolute=true"},
+			known: []string{"INH-01", "INH-02", "INH-03", "INH-04", "MP9-01", "MP9-02", "MP9-03", "MP9-04"}},
+		{name: "period of use as start and duration", args: []string{"--utc=false", "--absolute=false", "--duration=true"}, known: []string{"MP9-01", "MP9-04"}},
+		{name: "defect: the newborn's record survives the mother's deletion request",
+			args: []string{"--utc=false", "--absolute=false", "--child-own-record=true"}, defect: []string{"VTR-02"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -93,6 +97,7 @@ func TestBenchJudgesOthervis(t *testing.T) {
 			for _, p := range packages {
 				runArgs = append(runArgs, "--package", p)
 			}
+			runArgs = append(runArgs, c.run...)
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 			defer cancel()
 			cmd := exec.CommandContext(ctx, bcbench, runArgs...)
