@@ -138,6 +138,13 @@ type RoleIdentity struct {
 	SHA256   string `json:"sha256,omitempty"` // binary digest
 	URL      string `json:"url,omitempty"`
 	Software string `json:"software,omitempty"` // CapabilityStatement.software name and version
+	// Args are a command candidate's arguments, as the manifest wrote them.
+	Args []string `json:"args,omitempty"`
+	// Manifest is the sha256 of the manifest a command candidate came from.
+	Manifest string `json:"manifest,omitempty"`
+	// Files are the files the manifest lists under identity (the scripts of
+	// an interpreted program), each with its sha256.
+	Files []FileDigest `json:"files,omitempty"`
 }
 
 // RequirementResult is the outcome of one requirement of the profile.

@@ -102,7 +102,7 @@ func launch(ctx context.Context, m *harness.Manifest, limits certification.Limit
 
 // containerLimits are the profile's limits of each candidate container.
 func containerLimits(l certification.Limits) harness.ContainerLimits {
-	return harness.ContainerLimits{}
+	return harness.ContainerLimits{Memory: int64(l.Memory), Pids: l.PIDs, CPUs: l.CPUs}
 }
 
 // sweepLeftovers removes the containers, networks and processes of runs
@@ -131,7 +131,12 @@ func sweepLeftovers(ctx context.Context, stderr io.Writer) {
 func identities(ids []harness.Identity) []reports.RoleIdentity {
 	out := make([]reports.RoleIdentity, 0, len(ids))
 	for _, i := range ids {
-		out = append(out, reports.RoleIdentity{Role: i.Role, Kind: i.Kind, Image: i.Image, Digest: i.Digest, Binary: i.Binary, SHA256: i.SHA256, URL: harness.RedactURL(i.URL), Software: i.Software})
+		ri := reports.RoleIdentity{Role: i.Role, Kind: i.Kind, Image: i.Image, Digest: i.Digest, Binary: i.Binary, SHA256: i.SHA256,
+			URL: harness.RedactURL(i.URL), Software: i.Software, Args: i.Args, Manifest: i.Manifest}
+		for _, f := range i.Files {
+			ri.Files = append(ri.Files, reports.FileDigest{Path: f.Path, SHA256: f.SHA256})
+		}
+		out = append(out, ri)
 	}
 	return out
 }

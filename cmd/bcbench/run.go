@@ -138,6 +138,15 @@ func run(ctx context.Context, f runFlags, stderr, stdout io.Writer) error {
 	if err != nil {
 		return withCode(exitSetup, err)
 	}
+	// A run that can certify (a certifying profile, a key given) starts only
+	// what cannot reach the bench: built-in references and images pinned by
+	// digest or built from the manifest's folder.
+	certifying := profile.Certifies && f.key != ""
+	if certifying {
+		if err := harness.CheckCertifying(manifest); err != nil {
+			return withCode(exitSetup, fmt.Errorf("profile %s certifies: %w", profile.ID, err))
+		}
+	}
 	day0, err := referenceDate(f.reference)
 	if err != nil {
 		return withCode(exitSetup, err)
@@ -200,7 +209,7 @@ func run(ctx context.Context, f runFlags, stderr, stdout io.Writer) error {
 	// 2. Start what must be started, with a recording proxy in front.
 	progress("kandidaat starten: " + manifest.Name)
 	evidenceDir := filepath.Join(f.out, "evidence")
-	cand, err := launch(ctx, manifest, profile.Limits, false, evidenceDir, stderr, func(format string, args ...any) { progress(fmt.Sprintf(format, args...)) })
+	cand, err := launch(ctx, manifest, profile.Limits, certifying, evidenceDir, stderr, func(format string, args ...any) { progress(fmt.Sprintf(format, args...)) })
 	if err != nil {
 		err = errors.New(plainText(harness.RedactUserinfo(err.Error()))) // it may quote the candidate's output
 		in.Problems = append(in.Problems, "starting the candidate: "+err.Error())
