@@ -55,8 +55,9 @@ func TestBenchJudgesOthervis(t *testing.T) {
 	}
 
 	// known names the requirements the bench still fails for a valid variant
-	// (UTC instants, absolute references, a period of use as start + duration:
-	// issue 8 items 2 and 10, in the othervis gaps). A case whose only failures
+	// (UTC instants, absolute references, a period of use as start + duration,
+	// a PractitionerRole in the open performer slicing of a lab result: issue 8
+	// items 2, 8 and 10, in the othervis gaps). A case whose only failures
 	// are known is skipped with the list, so the false failure stays visible;
 	// any other failure fails the test. defect names the requirements a case
 	// with a seeded defect must fail, exactly.
@@ -68,14 +69,15 @@ func TestBenchJudgesOthervis(t *testing.T) {
 		defect []string
 	}{
 		{name: "Amsterdam offset, relative references, pages of 3", args: []string{"--utc=false", "--absolute=false", "--page-size=3"}},
-		{name: "contained Medication, narrative, references without type, searchsets without total, milliseconds, pages of 5",
-			args: []string{"--utc=false", "--absolute=false", "--contained=true", "--narrative=true", "--bare-references=true", "--no-total=true", "--millis=true", "--page-size=5"}},
+		{name: "contained Medication, narrative, references without type, searchsets without total, milliseconds, own block OIDs, pages of 5",
+			args: []string{"--utc=false", "--absolute=false", "--contained=true", "--narrative=true", "--bare-references=true", "--no-total=true", "--millis=true", "--own-oids=true", "--page-size=5"}},
 		{name: "a generated population of 25 beside the golden scenarios, pages of 50",
 			args: []string{"--utc=false", "--absolute=false", "--page-size=50"}, run: []string{"--population=25", "--seed=7"}},
 		{name: "UTC instants", args: []string{"--utc=true", "--absolute=false"}, known: []string{"MP9-01", "MP9-04"}},
 		{name: "absolute references on the request's base", args: []string{"--utc=false", "--absolute=true"},
 			known: []string{"INH-01", "INH-02", "INH-03", "INH-04", "MP9-01", "MP9-02", "MP9-03", "MP9-04"}},
 		{name: "period of use as start and duration", args: []string{"--utc=false", "--absolute=false", "--duration=true"}, known: []string{"MP9-01", "MP9-04"}},
+		{name: "lab results performed by the professional's PractitionerRole", args: []string{"--utc=false", "--absolute=false", "--lab-role=true"}, known: []string{"PRF-01"}},
 		{name: "defect: the newborn's record survives the mother's deletion request",
 			args: []string{"--utc=false", "--absolute=false", "--child-own-record=true"}, defect: []string{"VTR-02"}},
 	}

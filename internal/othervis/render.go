@@ -71,6 +71,19 @@ type renderer struct {
 	millis bool // write instants with milliseconds
 	// duration writes a period of use as start + ext-TimeInterval.Duration in days
 	duration bool
+	// ownOIDs identifies building blocks under this XIS's own OID root
+	ownOIDs bool
+}
+
+// ownRoot is an (invented, test-range) OID root of this XIS for block identifiers.
+const ownRoot = "urn:oid:2.16.840.1.113883.2.4.3.11.999.4242."
+
+// idSystem is the identifier system of a block's business identifier.
+func (rd renderer) idSystem(b block) string {
+	if rd.ownOIDs {
+		return ownRoot + b.category
+	}
+	return b.idSystem
 }
 
 // instant writes a point in time: in UTC ("Z") or with the Amsterdam offset.
@@ -411,7 +424,7 @@ func (rd renderer) medicationBlock(f fact, when time.Time, subject, medRef map[s
 		"category": codeable(coding{snomed, b.category, b.display}),
 	}
 	if m.ID != "" {
-		res["identifier"] = []any{map[string]any{"system": b.idSystem, "value": m.ID}}
+		res["identifier"] = []any{map[string]any{"system": rd.idSystem(b), "value": m.ID}}
 	}
 	if medRef != nil {
 		res["medicationReference"] = medRef
@@ -431,7 +444,7 @@ func (rd renderer) medicationBlock(f fact, when time.Time, subject, medRef map[s
 	var prior map[string]any
 	if m.Prior != "" {
 		pb, _ := priorBlock(m, known)
-		prior = logical(pb.typ, pb.idSystem, m.Prior, "")
+		prior = logical(pb.typ, rd.idSystem(pb), m.Prior, "")
 	}
 	switch m.Block {
 	case "MedicatieAfspraak":

@@ -33,6 +33,11 @@ type Options struct {
 	Millis bool
 	// Duration writes an MP9 period of use as start + duration instead of start + end.
 	Duration bool
+	// LabRole names the lab professional's PractitionerRole as a lab result's
+	// performer instead of the laboratory (Organization).
+	LabRole bool
+	// OwnOIDs writes MP9 block identifiers under this XIS's own OID root.
+	OwnOIDs bool
 	// ChildOwnRecord keeps a newborn's record apart from her mother's: the
 	// mother's consent withdrawal and deletion request do not touch it.
 	ChildOwnRecord bool
@@ -64,7 +69,7 @@ func New(opt Options) *Server {
 	if opt.Log == nil {
 		opt.Log = log.New(io.Discard, "", 0)
 	}
-	return &Server{opt: opt, rd: renderer{utc: opt.UTC, millis: opt.Millis, duration: opt.Duration}, st: newStore(), known: map[string]string{}}
+	return &Server{opt: opt, rd: renderer{utc: opt.UTC, millis: opt.Millis, duration: opt.Duration, ownOIDs: opt.OwnOIDs}, st: newStore(), known: map[string]string{}}
 }
 
 const maxBody = 1 << 20
@@ -261,7 +266,7 @@ func (s *Server) register(reg *registration) ([]string, error) {
 		default:
 			lab := f.Profile == profLab
 			performer := by.person()
-			if lab && by.org != nil {
+			if lab && by.org != nil && !s.opt.LabRole {
 				performer = by.org
 			}
 			id := newID("ob", key...)
