@@ -50,7 +50,8 @@ func startTx(base string) (*txSession, error) {
 	if base == "" {
 		return nil, nil
 	}
-	p, err := harness.NewProxy(base, harness.ProxyOptions{Role: "tx", BenchVersion: version, RequestTimeout: tx.DefaultTimeout})
+	token := os.Getenv(tx.TokenEnv)
+	p, err := harness.NewProxy(base, harness.ProxyOptions{Role: "tx", BenchVersion: version, RequestTimeout: tx.DefaultTimeout, Secrets: []string{token}})
 	if err != nil {
 		return nil, fmt.Errorf("terminology server: %w", err)
 	}
@@ -61,7 +62,7 @@ func startTx(base string) (*txSession, error) {
 		return nil, fmt.Errorf("terminology server: %w", err)
 	}
 	via.Path = ""
-	c, err := tx.New(base, tx.Options{Via: via.String()})
+	c, err := tx.New(base, tx.Options{Via: via.String(), Token: token})
 	if err != nil {
 		_ = p.Close()
 		return nil, err

@@ -71,8 +71,10 @@ func TestRunWithTerminologyServer(t *testing.T) {
 	packages := corpusPackages(t)
 	srv := txtest.Start(txtest.ReferenceXIS(), txtest.Normal)
 	defer srv.Close()
+	srv.RequireToken("tx-geheim-7f3a")
 	out := filepath.Join(t.TempDir(), "out")
 	t.Setenv(tx.CacheEnv, "off")
+	t.Setenv(tx.TokenEnv, "tx-geheim-7f3a")
 	code, text := bench(t, append([]string{"run", "--out", out, "--quiet", "--tx", srv.URL()}, packages...)...)
 	if code != 0 {
 		t.Fatalf("run --tx: exit %d\n%s", code, text)
@@ -97,6 +99,9 @@ func TestRunWithTerminologyServer(t *testing.T) {
 	if err != nil || !strings.Contains(string(har), "$validate-code") {
 		t.Fatalf("evidence/tx.har lacks the exchanges: %v", err)
 	}
+	if strings.Contains(string(har)+string(data), "tx-geheim-7f3a") {
+		t.Errorf("the bearer token is in the evidence")
+	}
 	dsse, _ := os.ReadFile(filepath.Join(out, "results.dsse.json"))
 	res := readResults(t, out)
 	covered := 0
@@ -113,6 +118,7 @@ func TestRunWithTerminologyServer(t *testing.T) {
 	}
 
 	absent := txtest.Absent()
+	t.Setenv(tx.TokenEnv, "")
 	out2 := filepath.Join(t.TempDir(), "out")
 	code, text = bench(t, append([]string{"run", "--out", out2, "--quiet", "--tx", absent}, packages...)...)
 	if code == 2 {

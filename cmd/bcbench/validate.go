@@ -92,7 +92,7 @@ func runValidate(ctx context.Context, out io.Writer, o validateOptions, args []s
 	var client *tx.Client
 	var remote terminology.Remote
 	if base := txBase(o.tx); base != "" {
-		c, err := tx.New(base, tx.Options{})
+		c, err := tx.New(base, tx.Options{Token: os.Getenv(tx.TokenEnv)})
 		if err != nil {
 			return withCode(exitSetup, fmt.Errorf("--tx: %w", err))
 		}

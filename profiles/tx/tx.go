@@ -38,9 +38,12 @@ import (
 // Env names the environment variable that gives the server's base URL when
 // --tx is not set; CacheEnv the disk cache folder ("off": none) when
 // Options.CacheDir is empty.
+// TokenEnv gives a bearer token for servers that require one (the national
+// terminology server does).
 const (
 	Env      = "BCBENCH_TX"
 	CacheEnv = "BCBENCH_TX_CACHE"
+	TokenEnv = "BCBENCH_TX_TOKEN"
 )
 
 // Defaults of Options.
@@ -80,6 +83,9 @@ type Options struct {
 	// own (the recording proxy's address); answers are cached and logged
 	// under the server's URL.
 	Via string
+	// Token, when set, is sent as "Authorization: Bearer <token>". It is
+	// not part of the cache key and never logged.
+	Token string
 }
 
 // Client asks one FHIR terminology server. It is safe for concurrent use.
@@ -314,6 +320,9 @@ func (c *Client) post(ctx context.Context, op string, body []byte) (int, []byte,
 	}
 	req.Header.Set("Content-Type", "application/fhir+json")
 	req.Header.Set("Accept", "application/fhir+json")
+	if c.opts.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.opts.Token)
+	}
 	resp, err := c.http.Do(req)
 	if err != nil {
 		if errors.Is(err, context.DeadlineExceeded) || errors.Is(ctx.Err(), context.DeadlineExceeded) {

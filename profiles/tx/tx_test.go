@@ -323,3 +323,25 @@ func TestConcurrent(t *testing.T) {
 		t.Errorf("%d requests, %d answers logged; want %d of each", srv.Requests(), len(c.Answers()), len(codes))
 	}
 }
+
+// TestToken: a server that requires a bearer token gets it; without it the
+// answer is undecided, naming the refusal.
+func TestToken(t *testing.T) {
+	srv := txtest.Start(txtest.ReferenceXIS(), txtest.Normal)
+	defer srv.Close()
+	srv.RequireToken("s3cret-token")
+	member := terminology.Coding{System: snomed, Code: "3457005"}
+	with := client(t, srv.URL(), tx.Options{Token: "s3cret-token"})
+	if r := with.ValidateCode(context.Background(), vsReferral, member); r.Outcome != terminology.Member {
+		t.Errorf("with the token: %v %s", r.Outcome, r.Message)
+	}
+	without := client(t, srv.URL(), tx.Options{})
+	if r := without.ValidateCode(context.Background(), vsReferral, member); r.Outcome != terminology.Unknown || !strings.Contains(r.Message, "HTTP 401") {
+		t.Errorf("without the token: %v %s", r.Outcome, r.Message)
+	}
+	for _, a := range with.Answers() {
+		if strings.Contains(string(a.Request)+a.URL+a.Message, "s3cret") {
+			t.Errorf("the token is in the answer log: %+v", a)
+		}
+	}
+}

@@ -60,6 +60,7 @@ type Server struct {
 	once     sync.Once
 
 	redirect atomic.Pointer[string]
+	token    atomic.Pointer[string]
 
 	members map[[3]string]bool
 	sets    map[string]bool
@@ -86,6 +87,10 @@ func (s *Server) Requests() int64 { return s.requests.Load() }
 
 // SetMode changes how the server behaves from the next request on.
 func (s *Server) SetMode(m Mode) { s.mode.Store(int32(m)) }
+
+// RequireToken makes the server answer 401 to a request without
+// "Authorization: Bearer token".
+func (s *Server) RequireToken(token string) { s.token.Store(&token) }
 
 // SetRedirect sets where Redirect mode sends the client.
 func (s *Server) SetRedirect(base string) { s.redirect.Store(&base) }
@@ -145,6 +150,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		case <-r.Context().Done():
 		case <-s.quit:
 		}
+		return
+	}
+	if tok := s.token.Load(); tok != nil && r.Header.Get("Authorization") != "Bearer "+*tok {
+		outcome(w, http.StatusUnauthorized, "login", "a bearer token is required")
 		return
 	}
 	if r.Method != http.MethodPost {
