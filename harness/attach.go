@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"sync"
 )
 
 // AttachConfig describes a role that already runs at a URL.
@@ -35,9 +34,6 @@ func Attach(cfg AttachConfig) Target {
 
 type attachTarget struct {
 	cfg AttachConfig
-
-	mu       sync.Mutex
-	software string
 }
 
 func (a *attachTarget) Start(ctx context.Context) error {
@@ -51,9 +47,7 @@ func (a *attachTarget) Start(ctx context.Context) error {
 func (a *attachTarget) Stop(context.Context) error { return nil }
 
 func (a *attachTarget) Identity() Identity {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return Identity{Role: a.cfg.Role, Kind: "url", URL: RedactURL(a.cfg.URL), Software: a.software}
+	return Identity{Role: a.cfg.Role, Kind: "url", URL: RedactURL(a.cfg.URL)}
 }
 
 func (a *attachTarget) BaseURL() string { return a.cfg.URL }

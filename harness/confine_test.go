@@ -357,3 +357,43 @@ func TestContainerIsConfined(t *testing.T) {
 		t.Errorf("left behind: %s", left)
 	}
 }
+
+func TestIdentityFiles(t *testing.T) {
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "pkg", "sub"), 0o755)
+	os.WriteFile(filepath.Join(dir, "app.py"), []byte("print(1)\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "pkg", "b.py"), []byte("b\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "pkg", "sub", "a.py"), []byte("a\n"), 0o644)
+	tests := []struct {
+		name  string
+		paths []string
+		want  []string // base names in order; nil = error
+	}{
+		{"one script", []string{"app.py"}, []string{"app.py"}},
+		{"a folder stands for its files", []string{"app.py", "pkg"}, []string{"app.py", "b.py", "a.py"}},
+		{"a missing file is an error", []string{"absent.py"}, nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var abs []string
+			for _, p := range tc.paths {
+				abs = append(abs, filepath.Join(dir, p))
+			}
+			got, err := identityFiles(abs)
+			if tc.want == nil {
+				if err == nil {
+					t.Fatalf("no error for %v", tc.paths)
+				}
+				return
+			}
+			if err != nil || len(got) != len(tc.want) {
+				t.Fatalf("identityFiles = %v, %v", got, err)
+			}
+			for i, g := range got {
+				if filepath.Base(g.Path) != tc.want[i] || len(g.SHA256) != 64 {
+					t.Errorf("file %d = %+v, want %s", i, g, tc.want[i])
+				}
+			}
+		})
+	}
+}

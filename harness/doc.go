@@ -13,7 +13,8 @@
 //	  xis:                       # exactly one of image, command, url, builtin
 //	    image: {name: voorbeeld/xis:4.2.0, port: 8080, env: {K: v}}
 //	    # image: {name: t, port: 8080, dockerfile: Dockerfile, context: .}  (built first, tagged name, kept)
-//	    # command: {path: ../bin/xis, args: [--port, "{port}"], env: {}, port: 0, dir: .}
+//	    # command: {path: ../bin/xis, args: [--port, "{port}"], env: {}, port: 0, dir: .,
+//	    #           passEnv: [LANG], identity: [app.py]}   (self-tests only)
 //	    # url: https://xis.test.example
 //	    # builtin: true          (the bench's own reference, served in-process)
 //	    fhirBase: /fhir          # default
@@ -49,14 +50,17 @@
 //	xis.Entries()                                    // what was exchanged (timeliness, logging)
 //
 // Drivers, each a Target: Container (testcontainers-go, Ryuk off, explicit
-// removal, port published on 127.0.0.1, one labelled Docker network per run
-// with the role name as alias, logs kept; the image must be present locally:
-// the bench never pulls), Process (own process group, killed with its
-// children, logs kept), Attach (an already running URL; identity from the URL
-// and the CapabilityStatement's software) and Serve (an in-process handler;
-// identity: the bench binary's sha256). Identities: image and image ID
-// (sha256:…), binary path and sha256, or URL and software; Launch adds the
-// CapabilityStatement's software where the driver did not.
+// removal; confined: no capabilities, no-new-privileges, memory/pids/CPU
+// limits, read-only root; on the run's internal network with the role name
+// as alias, reached through a relay container whose port is published on
+// 127.0.0.1; logs kept; the image must be present locally: the bench never
+// pulls), Process (minimal environment, own process group, killed with its
+// children, registered for cleanup, logs kept), Attach (an already running
+// URL) and Serve (an in-process handler; identity: the bench binary's
+// sha256). Identities: image and image ID (sha256:…); binary path and
+// sha256, arguments, the manifest's sha256 and the files under identity; or
+// URL. Launch adds the CapabilityStatement's software, read through the
+// proxy.
 //
 // # Faults
 //
@@ -65,10 +69,14 @@
 // why when the target can tell ("container … is exited, exit code 137",
 // "process … exited: exit status 3"); Candidate.Alive names every role that
 // no longer runs. Launch stops everything it started when it fails or ctx
-// ends; Stop removes every container and the run's network and kills every
+// ends; Stop removes every container and the run's networks and kills every
 // process, also after an interrupt (a final sweep by the run's Docker label,
-// LabelRun, catches what a cut-short start left). RemoveLeftovers (`bcbench
-// candidate cleanup`) removes what a bench killed outright left behind.
+// LabelRun, catches what a cut-short start left). RemoveLeftovers (every
+// run's start, `bcbench candidate cleanup`) removes what a bench killed
+// outright left behind, judged by the owner labels (LabelPID, LabelStart,
+// LabelHost) and the registry in StateDir; CleanupRun removes one run and
+// refuses a live one. Clients of a role stay on its proxy and follow no
+// redirect to another host or port (Candidate.Findings).
 //
 // # Evidence
 //

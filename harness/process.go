@@ -109,14 +109,10 @@ func (p *processTarget) Start(ctx context.Context) error {
 		p.mu.Unlock()
 		return fmt.Errorf("starting %s: hashing %s: %w", p.cfg.Role, bin, err)
 	}
-	var files []FileDigest
-	for _, f := range p.cfg.IdentityFiles {
-		fs, err := fileSHA256(f)
-		if err != nil {
-			p.mu.Unlock()
-			return fmt.Errorf("starting %s: hashing identity file: %w", p.cfg.Role, err)
-		}
-		files = append(files, FileDigest{Path: f, SHA256: fs})
+	files, err := identityFiles(p.cfg.IdentityFiles)
+	if err != nil {
+		p.mu.Unlock()
+		return fmt.Errorf("starting %s: %w", p.cfg.Role, err)
 	}
 	scratch := p.cfg.Scratch
 	if scratch == "" {
@@ -301,6 +297,51 @@ func (p *processTarget) PID() int {
 		return 0
 	}
 	return p.cmd.Process.Pid
+}
+
+// maxIdentityFiles bounds the files hashed into one identity.
+const maxIdentityFiles = 10000
+
+// identityFiles hashes the files a manifest lists under identity; a folder
+// stands for every regular file below it, in lexical order.
+func identityFiles(paths []string) ([]FileDigest, error) {
+	var out []FileDigest
+	add := func(path string) error {
+		if len(out) >= maxIdentityFiles {
+			return fmt.Errorf("hashing identity files: more than %d", maxIdentityFiles)
+		}
+		sum, err := fileSHA256(path)
+		if err != nil {
+			return fmt.Errorf("hashing identity file: %w", err)
+		}
+		out = append(out, FileDigest{Path: path, SHA256: sum})
+		return nil
+	}
+	for _, p := range paths {
+		st, err := os.Stat(p)
+		if err != nil {
+			return nil, fmt.Errorf("hashing identity file: %w", err)
+		}
+		if !st.IsDir() {
+			if err := add(p); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		err = filepath.WalkDir(p, func(path string, d os.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if d.Type().IsRegular() {
+				return add(path)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("hashing identity folder %s: %w", p, err)
+		}
+	}
+	return out, nil
 }
 
 // freePort asks the kernel for a free loopback port.

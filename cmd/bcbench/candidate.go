@@ -155,6 +155,11 @@ func runCandidateCheck(out, errOut io.Writer, path string) error {
 		r := m.Roles[name]
 		fmt.Fprintf(out, "  %-10s %s\n", name, describeRole(m, r))
 	}
+	if err := harness.CheckCertifying(m); err != nil {
+		fmt.Fprintf(out, "  certification: self-tests only: %s\n", plainText(err.Error()))
+	} else {
+		fmt.Fprintln(out, "  certification: may run in a certifying run")
+	}
 	return nil
 }
 

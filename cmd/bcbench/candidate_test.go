@@ -19,6 +19,8 @@ func TestCandidateCheck(t *testing.T) {
 	}
 	good := write("good.yaml", "name: x\nroles:\n  xis:\n    url: http://127.0.0.1:9\n")
 	bad := write("bad.yaml", "name: x\nroles:\n  xis:\n    url: http://a\n    builtin: true\n")
+	outside := write("outside.yaml", "name: x\nroles:\n  xis:\n    image: {name: v:1, port: 8080, dockerfile: Dockerfile, context: ..}\n")
+	pinned := write("pinned.yaml", "name: x\nroles:\n  xis:\n    image: {name: \"v@sha256:"+strings.Repeat("0f", 32)+"\", port: 8080}\n")
 	tests := []struct {
 		name   string
 		file   string
@@ -27,6 +29,9 @@ func TestCandidateCheck(t *testing.T) {
 		stderr string
 	}{
 		{"valid", good, exitPass, "valid candidate manifest: x", ""},
+		{"url: self-tests only", good, exitPass, "certification: self-tests only", ""},
+		{"pinned image may certify", pinned, exitPass, "certification: may run in a certifying run", ""},
+		{"build context outside the folder", outside, exitFail, "", "roles.xis.image.context: build context .. resolves to"},
 		{"two kinds", bad, exitFail, "", bad + ":3: roles.xis: needs exactly one of image, command, url or builtin; found url and builtin"},
 		{"missing file", filepath.Join(dir, "absent.yaml"), exitSetup, "", ""},
 		{"example image", filepath.Join("..", "..", "examples", "reference-image.yaml"), exitPass, "image bcbench/reference-xis:dev port 8080", ""},

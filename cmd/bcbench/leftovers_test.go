@@ -275,3 +275,34 @@ func TestKilledContainerRunIsCleanedUp(t *testing.T) {
 		}
 	})
 }
+
+// TestPasswordInAnUnreachableURLStaysOut: when the candidate's URL (with a
+// password) never answers, the error on stderr, the progress lines and the
+// report still hide the password.
+func TestPasswordInAnUnreachableURLStaysOut(t *testing.T) {
+	const secret = "geheim-wachtwoord-43"
+	manifest := attachManifest(t, "http://beheerder:"+secret+"@127.0.0.1:9/")
+	out := filepath.Join(t.TempDir(), "out")
+	cmd := exec.Command(bin, "run", "--candidate", manifest, "--out", out, "--verbose", "--startup-timeout", "2s", "--scenario", "ongecompliceerd")
+	cmd.Env = benchEnv(t, t.TempDir())
+	text, err := cmd.CombinedOutput()
+	if code := processExit(err); code != exitSetup || !strings.Contains(string(text), "beheerder:xxxxx@127.0.0.1:9") {
+		t.Fatalf("exit %d, want 2 naming the URL without its password:\n%s", code, text)
+	}
+	if strings.Contains(string(text), secret) {
+		t.Errorf("the password is on the terminal:\n%s", text)
+	}
+	entries, _ := os.ReadDir(out)
+	if len(entries) == 0 {
+		t.Fatal("control: the run wrote nothing to look into")
+	}
+	filepath.WalkDir(out, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		if b, _ := os.ReadFile(p); bytes.Contains(b, []byte(secret)) {
+			t.Errorf("%s holds the password", p)
+		}
+		return nil
+	})
+}
