@@ -116,3 +116,81 @@ func JavaErrors(dir string, raw json.RawMessage) (count int, messages []string, 
 	}
 	return 0, nil, false
 }
+
+// JavaIssue is one error or warning the Java validator expects, with the
+// FHIRPath location in bcbench's notation (Java's /*Type/id*/ comments
+// removed, x.ofType(T) written xT).
+type JavaIssue struct {
+	Severity string // error (also for fatal) or warning
+	Path     string
+}
+
+// JavaIssues reads the errors and warnings of a case's expected outcome
+// file; ok is false when the expectation is inline (a count only) or
+// unreadable.
+func JavaIssues(dir string, raw json.RawMessage) (issues []JavaIssue, ok bool) {
+	var path string
+	if json.Unmarshal(raw, &path) != nil {
+		return nil, false
+	}
+	data, err := os.ReadFile(filepath.Join(dir, "outcomes", path))
+	if err != nil {
+		return nil, false
+	}
+	var oo struct {
+		Issue []struct {
+			Severity   string   `json:"severity"`
+			Expression []string `json:"expression"`
+		} `json:"issue"`
+	}
+	if json.Unmarshal(data, &oo) != nil {
+		return nil, false
+	}
+	for _, is := range oo.Issue {
+		sev := is.Severity
+		switch sev {
+		case "fatal":
+			sev = "error"
+		case "error", "warning":
+		default:
+			continue
+		}
+		p := ""
+		if len(is.Expression) > 0 {
+			p = NormalisePath(is.Expression[0])
+		}
+		issues = append(issues, JavaIssue{Severity: sev, Path: p})
+	}
+	return issues, true
+}
+
+// NormalisePath writes a Java validator location the way bcbench writes it.
+func NormalisePath(p string) string {
+	for {
+		i := strings.Index(p, "/*")
+		if i < 0 {
+			break
+		}
+		j := strings.Index(p[i:], "*/")
+		if j < 0 {
+			break
+		}
+		p = p[:i] + p[i+j+2:]
+	}
+	for {
+		i := strings.Index(p, ".ofType(")
+		if i < 0 {
+			break
+		}
+		j := strings.IndexByte(p[i:], ')')
+		if j < 0 {
+			break
+		}
+		t := p[i+len(".ofType(") : i+j]
+		if t != "" {
+			t = strings.ToUpper(t[:1]) + t[1:]
+		}
+		p = p[:i] + t + p[i+j+1:]
+	}
+	return p
+}

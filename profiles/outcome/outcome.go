@@ -1,6 +1,15 @@
 // Package outcome is the FHIR OperationOutcome the validator reports: one
 // issue per finding, with severity, issue type code, the FHIRPath location of
 // the element (expression) and a message naming the profile and element.
+//
+// Besides errors and warnings an outcome has a third kind of issue: the
+// undecided check, where the engine could not decide (a profile or code
+// system not loaded, a value set not expandable offline, an invariant it
+// could not evaluate, a reference target it could not resolve). FHIR has no
+// severity for that, so an undecided issue keeps severity warning or
+// information and carries the extension UndecidedURL (valueBoolean true);
+// its code says what kind of check it was. Undecided is never a pass: the
+// suites count these issues (see docs/validation.md, "Undecided").
 package outcome
 
 import (
@@ -35,12 +44,42 @@ const (
 	CodeIncomplete    = "incomplete"
 )
 
+// UndecidedURL is the extension that marks an issue as undecided: the check
+// was not made, so the element is neither known to conform nor known not to.
+const UndecidedURL = "https://bcbench.nl/fhir/StructureDefinition/undecided"
+
 // Issue is one finding.
 type Issue struct {
-	Severity    string   `json:"severity"`
-	Code        string   `json:"code"`
-	Diagnostics string   `json:"diagnostics,omitempty"`
-	Expression  []string `json:"expression,omitempty"`
+	Extension   []Extension `json:"extension,omitempty"`
+	Severity    string      `json:"severity"`
+	Code        string      `json:"code"`
+	Diagnostics string      `json:"diagnostics,omitempty"`
+	Expression  []string    `json:"expression,omitempty"`
+}
+
+// Extension is a FHIR extension with a boolean value (the only kind the
+// outcome uses).
+type Extension struct {
+	URL          string `json:"url"`
+	ValueBoolean bool   `json:"valueBoolean"`
+}
+
+// Undecided reports whether the issue marks a check the engine could not decide.
+func (is Issue) Undecided() bool {
+	for _, x := range is.Extension {
+		if x.URL == UndecidedURL && x.ValueBoolean {
+			return true
+		}
+	}
+	return false
+}
+
+// MarkUndecided returns the issue marked as undecided.
+func (is Issue) MarkUndecided() Issue {
+	if !is.Undecided() {
+		is.Extension = append(is.Extension, Extension{URL: UndecidedURL, ValueBoolean: true})
+	}
+	return is
 }
 
 // OperationOutcome is the FHIR resource of that name (the part the validator fills).
@@ -61,6 +100,24 @@ func (o *OperationOutcome) Add(severity, code, expression, format string, args .
 		is.Expression = []string{expression}
 	}
 	o.Issue = append(o.Issue, is)
+}
+
+// AddUndecided appends an issue for a check that could not be decided
+// (severity warning or information, marked with UndecidedURL).
+func (o *OperationOutcome) AddUndecided(severity, code, expression, format string, args ...any) {
+	o.Add(severity, code, expression, format, args...)
+	o.Issue[len(o.Issue)-1] = o.Issue[len(o.Issue)-1].MarkUndecided()
+}
+
+// Undecided returns the issues marked as undecided.
+func (o *OperationOutcome) Undecided() []Issue {
+	var out []Issue
+	for _, is := range o.Issue {
+		if is.Undecided() {
+			out = append(out, is)
+		}
+	}
+	return out
 }
 
 // HasErrors reports whether any issue is an error or fatal.
@@ -104,13 +161,17 @@ func (o *OperationOutcome) Sort() {
 // Text is the short human form: a summary line, then one line per issue.
 func (o *OperationOutcome) Text() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%d error(s), %d warning(s), %d information\n", o.Count(Error)+o.Count(Fatal), o.Count(Warning), o.Count(Information))
+	fmt.Fprintf(&b, "%d error(s), %d warning(s), %d information, %d undecided\n", o.Count(Error)+o.Count(Fatal), o.Count(Warning), o.Count(Information), len(o.Undecided()))
 	for _, is := range o.Issue {
 		loc := strings.Join(is.Expression, ", ")
 		if loc == "" {
 			loc = "-"
 		}
-		fmt.Fprintf(&b, "  %-11s %s: %s\n", is.Severity, loc, is.Diagnostics)
+		sev := is.Severity
+		if is.Undecided() {
+			sev = "undecided"
+		}
+		fmt.Fprintf(&b, "  %-11s %s: %s\n", sev, loc, is.Diagnostics)
 	}
 	return b.String()
 }

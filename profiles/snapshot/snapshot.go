@@ -235,7 +235,7 @@ func (b *builder) find(id string) (int, string, error) {
 	// Choice element named by its type: valueQuantity or value[x]:valueQuantity.
 	if !strings.HasSuffix(name, "[x]") {
 		b.expand(pi)
-		if j, ok := b.ids[parentID+"."+name]; ok && isSlice && slice == name {
+		if j, ok := b.ids[parentID+"."+name]; ok && isSlice && slice == name && renamedChoice(b.elems[j], name) {
 			b.setAlias(id, parentID+"."+name) // STU3: valueQuantity:valueQuantity
 			return j, "", nil
 		}
@@ -280,7 +280,29 @@ func (b *builder) find(id string) (int, string, error) {
 	if !isSlice {
 		return bi, "", nil
 	}
+	if j, ok := b.ids[baseID+":"+slice]; ok {
+		return j, "", nil // the slice came with the parent's type profile
+	}
 	return b.addSlice(bi, baseID, slice), "", nil
+}
+
+// renamedChoice says whether element e, found under name, is a choice
+// element renamed to one of its types (STU3 valueQuantity, whose base is
+// value[x]), so that name:name is that element and not a slice of it: a
+// slice may carry its element's name (zib-LaboratoryTestResult slices
+// Observation.performer into performer:performer).
+func renamedChoice(e Element, name string) bool {
+	if bm, ok := e["base"].(map[string]any); ok {
+		if bp := str(bm, "path"); bp != "" {
+			return strings.HasSuffix(bp, "[x]")
+		}
+	}
+	for i := 1; i < len(name); i++ {
+		if unicode.IsUpper(rune(name[i])) {
+			return true
+		}
+	}
+	return false
 }
 
 func (b *builder) setAlias(from, to string) {

@@ -34,10 +34,15 @@ type run struct {
 	security bool
 	// noHTMLInMarkdown: HTML in markdown is an error, not a warning
 	noHTMLInMarkdown bool
+	hl7Policy        bool // Request.HL7Policy
+	// resolver finds resources outside the one validated (Request.Resolve)
+	resolver func(reference string) (map[string]any, bool)
 
 	containers []map[string]any // resources holding the one being validated
 	checked    map[memoKey]bool // primitive formats and invariants already evaluated, by location
 	multi      bool             // a resource is walked against several structures
+
+	vague bool // the last slice match was not decided by a value (slice.go)
 
 	notEvaluated    int
 	notEvaluatedWhy string
@@ -53,6 +58,17 @@ type item struct {
 }
 
 func (r *run) issue(sev, code, path, format string, args ...any) {
+	r.add(false, sev, code, path, format, args...)
+}
+
+// undecided reports a check the engine could not decide (a definition or
+// code system not loaded, an invariant it could not evaluate, a target it
+// could not resolve): severity warning or information, marked undecided.
+func (r *run) undecided(sev, code, path, format string, args ...any) {
+	r.add(true, sev, code, path, format, args...)
+}
+
+func (r *run) add(undecided bool, sev, code, path, format string, args ...any) {
 	if r.quiet {
 		if sev == outcome.Error || sev == outcome.Fatal {
 			r.errs++
@@ -69,12 +85,16 @@ func (r *run) issue(sev, code, path, format string, args ...any) {
 		r.truncated = true
 		return
 	}
+	if undecided {
+		r.out.AddUndecided(sev, code, path, "%s", msg)
+		return
+	}
 	r.out.Add(sev, code, path, "%s", msg)
 }
 
 // trial validates with fn without reporting and says whether it found no error.
 func (r *run) trial(fn func(t *run)) bool {
-	t := &run{v: r.v, ctx: r.ctx, out: r.out, xml: r.xml, root: r.root, seen: r.seen, nest: r.nest, quiet: true, security: r.security, noHTMLInMarkdown: r.noHTMLInMarkdown}
+	t := &run{v: r.v, ctx: r.ctx, out: r.out, xml: r.xml, root: r.root, seen: r.seen, nest: r.nest, quiet: true, security: r.security, noHTMLInMarkdown: r.noHTMLInMarkdown, resolver: r.resolver, containers: r.containers, hl7Policy: r.hl7Policy}
 	fn(t)
 	return t.errs == 0
 }
@@ -123,8 +143,12 @@ func (r *run) resource(res map[string]any, path string, base *structure, profile
 	for _, p := range profiles {
 		s, err := r.v.comp.structure(p)
 		if err != nil {
-			if claimed {
-				r.issue(outcome.Warning, outcome.CodeNotFound, path, "profile %s claimed in meta.profile could not be used, so it was not checked: %v", p, err)
+			if claimed && r.hl7Policy {
+				r.undecided(outcome.Warning, outcome.CodeNotFound, path, "profile %s claimed in meta.profile could not be used, so it was not checked: %v", p, err)
+			} else if claimed {
+				// A claim the bench cannot check is not a conformance it
+				// can confirm: an error, as the HL7 validator reports it.
+				r.issue(outcome.Error, outcome.CodeNotFound, path, "profile %s claimed in meta.profile could not be used, so the claim cannot be checked: %v", p, err)
 			} else {
 				r.issue(outcome.Error, outcome.CodeNotFound, path, "profile %s could not be used: %v", p, err)
 			}
@@ -312,7 +336,7 @@ func (r *run) object(obj map[string]any, e *elem, code, path string, res map[str
 			}
 			r.value(it, d, res)
 			if assigned[i] == nil && (c.name == "extension" || c.name == "modifierExtension") && !(h.owner != nil && h.owner.url == extensionBase) {
-				r.extensionByURL(it, res, h.owner != nil && h.owner.typ == "Extension")
+				r.extensionByURL(it, res, h.owner != nil && h.owner.typ == "Extension", c.name == "modifierExtension")
 			}
 		}
 	}
@@ -447,6 +471,7 @@ func (r *run) value(it item, e *elem, res map[string]any) {
 	}
 	r.fixedPattern(obj, e, it.path)
 	r.bindingCheck(obj, code, e, it.path)
+	r.ucum(obj, code, it.path)
 	r.bounds(obj, code, e, it.path)
 	if len(e.narrativeLanguage) > 0 {
 		r.narrativeLanguage(obj, e, it.path, res)
@@ -511,7 +536,7 @@ func (r *run) value(it item, e *elem, res map[string]any) {
 			}
 		}
 		if !ok && firstErr != nil {
-			r.issue(outcome.Warning, outcome.CodeNotFound, it.path, "%s: type profile could not be used, so it was not checked: %v", e.path, firstErr)
+			r.undecided(outcome.Warning, outcome.CodeNotFound, it.path, "%s: type profile could not be used, so it was not checked: %v", e.path, firstErr)
 		} else if !ok {
 			r.issue(outcome.Error, outcome.CodeStructure, it.path, "%s does not conform to any of the profiles %s", e.path, strings.Join(t.profiles, ", "))
 		}
@@ -538,7 +563,7 @@ func (r *run) inner(obj map[string]any, path string, e *elem, container map[stri
 
 // extensionByURL validates an extension that no slice matched against its
 // definition, found by url.
-func (r *run) extensionByURL(it item, res map[string]any, inExt bool) {
+func (r *run) extensionByURL(it item, res map[string]any, inExt, modifier bool) {
 	obj, ok := it.val.(map[string]any)
 	if !ok {
 		return
@@ -559,11 +584,16 @@ func (r *run) extensionByURL(it item, res map[string]any, inExt bool) {
 	if err != nil {
 		// HL7's own extensions live in packages that are often not loaded
 		// (the extensions pack), and example.org is the domain examples use
-		// (the HL7 validator accepts it); any other unknown extension is an
-		// error, as the HL7 validator reports it.
-		if strings.HasPrefix(url, "http://hl7.org/fhir/") || exampleDomain(url) {
-			r.issue(outcome.Warning, outcome.CodeStructure, it.path, "extension %s is not in the loaded packages, so its content was not checked", url)
-		} else {
+		// (the HL7 validator accepts it): undecided. Any other unknown
+		// extension is an error, as the HL7 validator reports it, and so is
+		// every unknown modifier extension: it may change the meaning of
+		// everything around it, so nothing that holds it can be read safely.
+		switch {
+		case modifier && !(r.hl7Policy && (strings.HasPrefix(url, "http://hl7.org/fhir/") || exampleDomain(url))):
+			r.issue(outcome.Error, outcome.CodeStructure, it.path, "modifier extension %s is unknown (not in the loaded packages): the meaning of what holds it cannot be known", url)
+		case strings.HasPrefix(url, "http://hl7.org/fhir/") || exampleDomain(url):
+			r.undecided(outcome.Warning, outcome.CodeStructure, it.path, "extension %s is not in the loaded packages, so its content was not checked", url)
+		default:
 			r.issue(outcome.Error, outcome.CodeStructure, it.path, "extension %s is unknown (not in the loaded packages), so it is not allowed here", url)
 		}
 		return
@@ -751,6 +781,9 @@ func (r *run) bindingCheck(v any, code string, e *elem, path string) {
 		m, _ := v.(map[string]any)
 		c := str(m, "code")
 		if c == "" {
+			if b.strength == "required" {
+				r.issue(outcome.Error, outcome.CodeCodeInvalid, path, "%s: the quantity has no code, but a unit code from %s is required (%s)", e.path, b.valueSet, label(e))
+			}
 			return
 		}
 		codings = []terminology.Coding{{System: str(m, "system"), Code: c}}
@@ -791,7 +824,7 @@ func (r *run) bindingCheck(v any, code string, e *elem, path string) {
 	if b.strength == "extensible" {
 		sev = outcome.Information
 	}
-	r.issue(sev, outcome.CodeNotSupported, path, "%s: membership in the %s value set %s could not be checked: %s", e.path, b.strength, b.valueSet, strings.Join(unknown, "; "))
+	r.undecided(sev, outcome.CodeNotSupported, path, "%s: membership in the %s value set %s could not be checked: %s", e.path, b.strength, b.valueSet, strings.Join(unknown, "; "))
 }
 
 func coding(m map[string]any) terminology.Coding {
@@ -967,4 +1000,29 @@ func typeProfiled(e *elem, code string) bool {
 		}
 	}
 	return false
+}
+
+// ucumSystem is the code system of UCUM units.
+const ucumSystem = "http://unitsofmeasure.org"
+
+// quantityTypes are Quantity and the types that constrain it.
+var quantityTypes = map[string]bool{"Quantity": true, "Age": true, "Duration": true, "Distance": true, "Count": true, "SimpleQuantity": true, "MoneyQuantity": true}
+
+// ucum checks the unit code of a Quantity, or the code of a Coding, whose
+// system is UCUM against the UCUM grammar and unit table, bound or not.
+func (r *run) ucum(obj map[string]any, code, path string) {
+	if (!quantityTypes[code] && code != "Coding") || str(obj, "system") != ucumSystem {
+		return
+	}
+	c := str(obj, "code")
+	if c == "" {
+		return
+	}
+	res := r.v.inSystem(terminology.Coding{System: ucumSystem, Code: c})
+	switch res.Outcome {
+	case terminology.NotMember:
+		r.issue(outcome.Error, outcome.CodeCodeInvalid, path+".code", "%s", res.Message)
+	case terminology.Unknown:
+		r.undecided(outcome.Information, outcome.CodeNotSupported, path+".code", "%s", res.Message)
+	}
 }

@@ -1,6 +1,7 @@
 package validator
 
 import (
+	"strings"
 	"sync"
 
 	"github.com/bcbench/bcbench/profiles/fhirpath"
@@ -72,7 +73,7 @@ func (f *fhirpathEngine) types() *fhirpath.Model {
 func (f *fhirpathEngine) compile(expr string) (*fhirpath.Expression, error) {
 	c, ok := f.exprs.Load(expr)
 	if !ok {
-		e, err := fhirpath.Compile(expr)
+		e, err := fhirpath.Compile(lenientAs(expr))
 		c, _ = f.exprs.LoadOrStore(expr, &compiledExpr{e: e, err: err})
 	}
 	ce := c.(*compiledExpr)
@@ -137,4 +138,17 @@ func (f *fhirpathEngine) memberOf(val fhirpath.Value, vs string) (bool, bool) {
 		}
 	}
 	return false, known
+}
+
+// lenientAs reads the function form x.as(T) in an invariant as x.ofType(T).
+// FHIRPath makes as() on several items an error, but the core invariants
+// were written for engines that filter (dom-3 applies
+// descendants().as(canonical) to every descendant), and the HL7 validator
+// evaluates them that way; on one item or none the two are the same. The
+// operator form (x as T) keeps the strict meaning.
+func lenientAs(expr string) string {
+	if !strings.Contains(expr, ".as(") {
+		return expr
+	}
+	return strings.ReplaceAll(expr, ".as(", ".ofType(")
 }

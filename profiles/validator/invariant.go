@@ -1,6 +1,7 @@
 package validator
 
 import (
+	"regexp"
 	"strings"
 
 	"github.com/bcbench/bcbench/profiles/outcome"
@@ -53,7 +54,7 @@ func (r *run) invariants(e *elem, v any, code, path string, res map[string]any) 
 		}
 		val, ok, err := r.v.inv.check(c.expr, v, focusType, res, r.root)
 		if err != nil {
-			r.issue(outcome.Information, outcome.CodeNotSupported, path, "constraint %s (%s) could not be evaluated: %v", c.key, c.expr, err)
+			r.undecided(outcome.Information, outcome.CodeNotSupported, path, "constraint %s (%s) could not be evaluated: %v", c.key, c.expr, err)
 			continue
 		}
 		if !ok || val {
@@ -85,6 +86,9 @@ func (r *run) nativeInvariant(c constraint, v any) (holds, decided bool) {
 		if _, has := m["contained"]; !has && strings.HasPrefix(c.expr, "contained.") {
 			return true, true
 		}
+		if c.key == "dom-3" && strings.HasPrefix(c.expr, "contained.") {
+			return containedReferred(m), true
+		}
 	case "ext-1":
 		if c.expr != "extension.exists() != value.exists()" {
 			return false, false
@@ -99,4 +103,50 @@ func (r *run) nativeInvariant(c constraint, v any) (holds, decided bool) {
 		return hasExt != hasValue, true
 	}
 	return false, false
+}
+
+// narrativeLocal finds the local targets (href="#id", src="#id") of a narrative.
+var narrativeLocal = regexp.MustCompile(`(?:href|src)\s*=\s*["']#([^"']+)["']`)
+
+// containedReferred is dom-3: every contained resource is referred to from
+// elsewhere in the resource ("#id" in a reference, canonical or uri, or a
+// link or image of the narrative, as the HL7 validator counts it), or itself
+// refers to its container ("#").
+func containedReferred(res map[string]any) bool {
+	refs := localRefs(res, map[string]bool{})
+	for _, c := range asList(res["contained"]) {
+		cm, _ := c.(map[string]any)
+		if !refs[str(cm, "id")] && !localRefs(cm, map[string]bool{})[""] {
+			return false
+		}
+	}
+	return true
+}
+
+// localRefs adds to set the ids of every local reference ("#id") in v.
+func localRefs(v any, set map[string]bool) map[string]bool {
+	var walk func(v any, key string)
+	walk = func(v any, key string) {
+		switch x := v.(type) {
+		case map[string]any:
+			for k, c := range x {
+				walk(c, k)
+			}
+		case []any:
+			for _, c := range x {
+				walk(c, key)
+			}
+		case string:
+			if strings.HasPrefix(x, "#") {
+				set[x[1:]] = true
+			}
+			if key == "div" {
+				for _, m := range narrativeLocal.FindAllStringSubmatch(x, -1) {
+					set[m[1]] = true
+				}
+			}
+		}
+	}
+	walk(v, "")
+	return set
 }

@@ -70,7 +70,7 @@ func (r *run) reference(obj map[string]any, e *elem, path string, res map[string
 		r.issue(outcome.Error, outcome.CodeStructure, path+".reference", "reference %s points to a %s, but %s allows only %s (%s)", ref, typ, e.path, strings.Join(names, ", "), label(e))
 		return
 	}
-	if target == nil || r.nest > maxNest {
+	if r.nest > maxNest {
 		return
 	}
 	var profiles []string
@@ -83,10 +83,18 @@ func (r *run) reference(obj map[string]any, e *elem, path string, res map[string
 		}
 		profiles = append(profiles, t)
 	}
+	if len(profiles) == 0 {
+		return
+	}
+	if target == nil {
+		r.undecided(outcome.Information, outcome.CodeNotFound, path+".reference", "reference %s could not be resolved, so whether it conforms to the target profile %s of %s was not checked", ref, strings.Join(profiles, ", "), e.path)
+		return
+	}
 	for _, p := range profiles {
 		s, err := r.v.comp.structure(p)
 		if err != nil {
-			return // not loaded: cannot decide
+			r.undecided(outcome.Warning, outcome.CodeNotFound, path+".reference", "target profile %s of %s could not be used, so %s was not checked against it: %v", p, e.path, ref, err)
+			return
 		}
 		if s.typ != typ {
 			continue
@@ -109,8 +117,8 @@ func (r *run) typeOf(canonical string) string {
 	return ""
 }
 
-// resolve finds the resource a reference points to (contained in res, or in
-// the Bundle under validation) and the referenced type (from the resource or
+// resolve finds the resource a reference points to (contained in res, in
+// the Bundle under validation, or through Request.Resolve) and the referenced type (from the resource or
 // from the reference text).
 func (r *run) resolve(ref string, res map[string]any) (map[string]any, string) {
 	if strings.HasPrefix(ref, "#") {
@@ -144,6 +152,11 @@ func (r *run) resolve(ref string, res map[string]any) (map[string]any, string) {
 			if full == ref || full == "" && rel == ref || strings.HasSuffix(full, "/"+ref) && !strings.Contains(ref, "://") {
 				return rm, str(rm, "resourceType")
 			}
+		}
+	}
+	if r.resolver != nil && !strings.HasPrefix(ref, "urn:") {
+		if t, ok := r.resolver(ref); ok && t != nil {
+			return t, str(t, "resourceType")
 		}
 	}
 	// Type from the text: [base/]Type/id[/_history/v]

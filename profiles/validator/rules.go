@@ -35,7 +35,7 @@ func (r *run) searchParameterRules(sp map[string]any) {
 	}
 	parent, ok := r.v.reg.Resource(from)
 	if !ok || str(parent, "resourceType") != "SearchParameter" {
-		r.issue(outcome.Warning, outcome.CodeNotFound, "SearchParameter.derivedFrom", "the SearchParameter %s it is derived from is not loaded, so the derivation was not checked", from)
+		r.undecided(outcome.Warning, outcome.CodeNotFound, "SearchParameter.derivedFrom", "the SearchParameter %s it is derived from is not loaded, so the derivation was not checked", from)
 		return
 	}
 	if t, pt := str(sp, "type"), str(parent, "type"); t != "" && pt != "" && t != pt {

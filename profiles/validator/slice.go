@@ -18,16 +18,29 @@ func (r *run) slices(c *elem, items []item, path string, res map[string]any) []*
 	counts := make([]int, len(c.slices))
 	last := -1
 	for i, it := range items {
+		var also []string
 		for si, s := range c.slices {
-			if r.matches(it, s, c.slicing, res) {
-				assigned[i] = s
-				counts[si]++
-				if c.slicing != nil && c.slicing.ordered && si < last {
-					r.issue(outcome.Error, outcome.CodeStructure, it.path, "%s: slice %s is out of order (ordered slicing in %s)", c.path, s.sliceName, label(c))
-				}
-				last = si
-				break
+			r.vague = false
+			if !r.matches(it, s, c.slicing, res) {
+				continue
 			}
+			if assigned[i] != nil {
+				if !r.vague {
+					also = append(also, s.sliceName)
+				}
+				continue
+			}
+			assigned[i] = s
+			counts[si]++
+			if c.slicing != nil && c.slicing.ordered && si < last {
+				r.issue(outcome.Error, outcome.CodeStructure, it.path, "%s: slice %s is out of order (ordered slicing in %s)", c.path, s.sliceName, label(c))
+			}
+			last = si
+		}
+		if len(also) > 0 {
+			// FHIR slicing: each element is in at most one slice. It is
+			// judged by the first, and the ambiguity is the instance's.
+			r.issue(outcome.Error, outcome.CodeStructure, it.path, "%s: this value matches more than one slice (%s and %s) of %s; it must match exactly one", c.path, assigned[i].sliceName, strings.Join(also, ", "), label(c))
 		}
 		if assigned[i] == nil {
 			if c.slicing != nil && c.slicing.rules == "closed" {
@@ -86,7 +99,7 @@ func (r *run) discriminate(it item, s *elem, d discriminator, res map[string]any
 	switch d.typ {
 	case "value", "pattern":
 		if target == nil {
-			return true
+			return r.vagueMatch()
 		}
 		want, isPattern := target.fixed, false
 		if want == nil {
@@ -132,7 +145,7 @@ func (r *run) discriminate(it item, s *elem, d discriminator, res map[string]any
 			if target.binding != nil && target.binding.strength == "required" {
 				return r.inValueSet(nodes, target.binding.valueSet, tcode)
 			}
-			return true // nothing to tell slices apart by
+			return r.vagueMatch() // nothing to tell slices apart by
 		}
 		for _, n := range nodes {
 			if isPattern && matchPattern(n, want) || !isPattern && equal(n, want) {
@@ -142,12 +155,12 @@ func (r *run) discriminate(it item, s *elem, d discriminator, res map[string]any
 		return false
 	case "exists":
 		if target == nil {
-			return true
+			return r.vagueMatch()
 		}
 		return (len(nodes) > 0) == (target.min > 0)
 	case "type":
 		if target == nil {
-			return true
+			return r.vagueMatch()
 		}
 		if last(segs) == "resolve()" {
 			// The type of the referenced resource against the target types.
@@ -196,7 +209,7 @@ func (r *run) discriminate(it item, s *elem, d discriminator, res map[string]any
 		return len(nodes) == 0 && len(target.types) == 0
 	case "profile":
 		if target == nil {
-			return true
+			return r.vagueMatch()
 		}
 		var profiles []string
 		for _, t := range target.types {
@@ -207,7 +220,7 @@ func (r *run) discriminate(it item, s *elem, d discriminator, res map[string]any
 			}
 		}
 		if len(profiles) == 0 {
-			return true
+			return r.vagueMatch()
 		}
 		// An unresolvable reference matches no profile slice.
 		for _, n := range nodes {
@@ -230,6 +243,14 @@ func (r *run) discriminate(it item, s *elem, d discriminator, res map[string]any
 		}
 		return false
 	}
+	return r.vagueMatch()
+}
+
+// vagueMatch is a match the discriminator could not tell apart from other
+// slices (no value, type or profile to compare): the item is taken by the
+// first such slice, and the overlap is not an error of the instance.
+func (r *run) vagueMatch() bool {
+	r.vague = true
 	return true
 }
 

@@ -115,6 +115,21 @@ type Request struct {
 	// the HL7 validator's -bundle option does: Rule selects entries
 	// ("Type", "Type:N" or "Type:id", see profiles/bundle.Select).
 	BundleRules []BundleRule
+	// Resolve, when set, finds the resource a reference points to when it
+	// is neither contained nor in the Bundle validated (the resources a
+	// candidate publishes beside this one: its Practitioner, Organization,
+	// Medication). The target is then checked against the target profiles
+	// the referring element demands; a reference that does not resolve is
+	// undecided where a target profile asks more than the base type.
+	Resolve func(reference string) (map[string]any, bool)
+	// HL7Policy reports two things the way the HL7 Java validator does,
+	// not bcbench's way: a profile claimed in meta.profile that cannot be
+	// loaded is an undecided warning (bcbench: an error, the claim cannot
+	// be checked), and an unknown modifier extension under hl7.org or
+	// example.org is an undecided warning like any extension there
+	// (bcbench: always an error). The suites never set it; the comparison
+	// with the HL7 validator's test cases prints its figures both ways.
+	HL7Policy bool
 }
 
 // BundleRule asks for the Bundle entries a rule selects to be validated
@@ -139,6 +154,8 @@ type Validator struct {
 	bases   map[string]string // type name → the type it specialises (Age → Quantity)
 
 	expansions sync.Map // ValueSet canonical → *cachedExpansion
+	// inSystem checks a code against its code system alone.
+	inSystem func(terminology.Coding) terminology.Result
 }
 
 // baseType returns the type a type specialises or constrains ("" at the top).
@@ -193,7 +210,18 @@ func New(opts Options) (*Validator, error) {
 		v.term = terminology.New(reg)
 	}
 	v.inv = newInvariantEngine(v)
+	if cs, ok := v.term.(codeSystemChecker); ok {
+		v.inSystem = cs.ValidateCodeInSystem
+	} else {
+		v.inSystem = terminology.New(reg).ValidateCodeInSystem
+	}
 	return v, nil
+}
+
+// codeSystemChecker is the optional part of Terminology that checks a code
+// against its code system alone (UCUM's grammar, a loaded CodeSystem).
+type codeSystemChecker interface {
+	ValidateCodeInSystem(terminology.Coding) terminology.Result
 }
 
 // Registry returns the loaded definitions.
@@ -377,7 +405,7 @@ func jsonKind(v any) string {
 }
 
 func (v *Validator) validateTree(ctx context.Context, res map[string]any, isXML bool, req Request, out *outcome.OperationOutcome) *outcome.OperationOutcome {
-	r := &run{v: v, ctx: ctx, out: out, xml: isXML, seen: map[string]bool{}, security: req.SecurityChecks, noHTMLInMarkdown: req.NoHTMLInMarkdown}
+	r := &run{v: v, ctx: ctx, out: out, xml: isXML, seen: map[string]bool{}, security: req.SecurityChecks, noHTMLInMarkdown: req.NoHTMLInMarkdown, resolver: req.Resolve, hl7Policy: req.HL7Policy}
 	rt, _ := res["resourceType"].(string)
 	if rt == "" {
 		out.Add(outcome.Error, outcome.CodeStructure, "", "the resource has no resourceType")
@@ -400,7 +428,7 @@ func (v *Validator) validateTree(ctx context.Context, res map[string]any, isXML 
 		r.bundleRules(res, req.BundleRules)
 	}
 	if r.notEvaluated > 0 {
-		out.Add(outcome.Information, outcome.CodeNotSupported, rt,
+		out.AddUndecided(outcome.Information, outcome.CodeNotSupported, rt,
 			"%d FHIRPath invariant evaluation(s) were not performed: %s", r.notEvaluated, r.notEvaluatedWhy)
 	}
 	if r.truncated {
