@@ -179,8 +179,9 @@ func Assemble(in Input) *Results {
 }
 
 // judge applies the status rules to one requirement: any failed spec → fail;
-// else any error → error; else at least one pass and the rest passed →
-// pass; only skips → skip; nothing ran → not-tested.
+// else any error → error; else any spec that could not decide its checks →
+// not-tested with its reason; else at least one pass and the rest passed →
+// pass (with a passed spec's remark as the reason); only skips → skip; nothing ran → not-tested.
 func judge(req requirements.Requirement, specs []SpecOutcome) RequirementResult {
 	rr := RequirementResult{
 		ID: req.ID, Title: req.Title, Text: req.Text, Level: req.Level, Role: req.Role,
@@ -188,7 +189,7 @@ func judge(req requirements.Requirement, specs []SpecOutcome) RequirementResult 
 	}
 	specs = slices.Clone(specs)
 	slices.SortStableFunc(specs, func(a, b SpecOutcome) int { return strings.Compare(a.Name, b.Name) })
-	var failed, errored, skipped []SpecOutcome
+	var failed, errored, skipped, undecided, remarked []SpecOutcome
 	passed := 0
 	evidence := map[string]bool{}
 	for _, s := range specs {
@@ -196,6 +197,9 @@ func judge(req requirements.Requirement, specs []SpecOutcome) RequirementResult 
 		switch st {
 		case Pass:
 			passed++
+			if s.Failure != "" {
+				remarked = append(remarked, s) // a pass with a remark (undecided checks in a self-test)
+			}
 		case Fail:
 			failed = append(failed, s)
 		case Error:
@@ -203,7 +207,11 @@ func judge(req requirements.Requirement, specs []SpecOutcome) RequirementResult 
 		case Skip:
 			skipped = append(skipped, s)
 		case NotTested:
-			// listed, but it did not check anything
+			// listed, but it did not check anything; with a message: it
+			// could not decide its checks
+			if s.Failure != "" {
+				undecided = append(undecided, s)
+			}
 		default:
 			st = Error
 			s.Failure = fmt.Sprintf("onbekende specstatus %q: %s", s.Status, s.Failure)
@@ -224,8 +232,14 @@ func judge(req requirements.Requirement, specs []SpecOutcome) RequirementResult 
 		rr.Status, rr.Reason = Fail, describe(failed, "faalde", "faalden")
 	case len(errored) > 0:
 		rr.Status, rr.Reason = Error, describe(errored, "brak af", "braken af")
+	case len(undecided) > 0:
+		// Undecided checks are never a pass, whatever the other specs say.
+		rr.Status, rr.Reason = NotTested, describe(undecided, "kon niet beslissen", "konden niet beslissen")
 	case passed > 0:
 		rr.Status = Pass
+		if len(remarked) > 0 {
+			rr.Reason = describe(remarked, "slaagde met kanttekening", "slaagden met kanttekening")
+		}
 	case len(skipped) > 0:
 		rr.Status, rr.Reason = Skip, describe(skipped, "is overgeslagen", "zijn overgeslagen")
 	default:

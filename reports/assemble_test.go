@@ -66,7 +66,10 @@ func TestRequirementStatusRules(t *testing.T) {
 		wantReason string
 	}{
 		{"no spec ran", nil, NotTested, ReasonNotTested},
-		{"only a not-tested spec", []SpecOutcome{spec("a", NotTested, "MED-01")}, NotTested, ReasonNotTested},
+		{"only a not-tested spec", []SpecOutcome{{Name: "a", Status: NotTested, Requirements: []string{"MED-01"}}}, NotTested, ReasonNotTested},
+		{"undecided checks are never a pass", []SpecOutcome{spec("a", Pass, "MED-01"), {Name: "b", Status: NotTested, Requirements: []string{"MED-01"}, Failure: "3 onbeslist: x"}}, NotTested, `3 onbeslist: x (spec "b" kon niet beslissen)`},
+		{"a failure outweighs undecided checks", []SpecOutcome{spec("a", Fail, "MED-01"), {Name: "b", Status: NotTested, Requirements: []string{"MED-01"}, Failure: "3 onbeslist: x"}}, Fail, `spec "a" faalde`},
+		{"a self-test pass shows its remark", []SpecOutcome{{Name: "a", Status: Pass, Requirements: []string{"MED-01"}, Failure: "2 onbeslist: y"}}, Pass, `2 onbeslist: y (spec "a" slaagde met kanttekening)`},
 		{"one pass", []SpecOutcome{spec("a", Pass, "MED-01")}, Pass, ""},
 		{"pass and skip", []SpecOutcome{spec("a", Pass, "MED-01"), spec("b", Skip, "MED-01")}, Pass, ""},
 		{"only skips", []SpecOutcome{spec("a", Skip, "MED-01"), spec("b", Skip, "MED-01")}, Skip, "2 specs zijn overgeslagen"},

@@ -30,7 +30,7 @@ import (
 type Outcome struct {
 	Name         string
 	Requirements []string
-	Status       string // pass, fail, error, skip
+	Status       string // pass, fail, error, skip, not-tested (undecided checks)
 	Seconds      float64
 	Failure      string
 	Location     string
@@ -87,11 +87,21 @@ func outcomeOf(r ginkgo.SpecReport) (Outcome, bool) {
 	switch r.State {
 	case types.SpecStatePassed:
 		o.Status = "pass"
+		var remarks []string
+		for _, e := range r.ReportEntries {
+			if e.Name == spec.RemarkEntry {
+				remarks = append(remarks, e.StringRepresentation())
+			}
+		}
+		o.Failure = strings.Join(remarks, "\n") // a pass's remark
 	case types.SpecStateSkipped, types.SpecStatePending:
 		if r.Failure.Message == "" {
 			return Outcome{}, false
 		}
 		o.Status = "skip"
+		if msg, ok := strings.CutPrefix(r.Failure.Message, spec.UndecidedPrefix); ok {
+			o.Status, o.Failure = "not-tested", msg
+		}
 	case types.SpecStateFailed:
 		o.Status = "fail"
 		if msg, ok := strings.CutPrefix(r.Failure.Message, spec.ErrorPrefix); ok {

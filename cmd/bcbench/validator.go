@@ -53,10 +53,16 @@ func newValidator(fhirVersion string, packages []string, cacheDir string, remote
 type engine struct{ v *validator.Validator }
 
 func (e engine) Validate(ctx context.Context, resource map[string]any, profiles []string) ([]spec.Issue, error) {
-	out := e.v.ValidateResource(ctx, resource, false, validator.Request{Profiles: profiles})
+	return e.ValidateResolving(ctx, resource, profiles, nil)
+}
+
+// ValidateResolving validates with references resolved through resolve, so
+// that referenced resources are checked against the target profiles.
+func (e engine) ValidateResolving(ctx context.Context, resource map[string]any, profiles []string, resolve spec.Resolve) ([]spec.Issue, error) {
+	out := e.v.ValidateResource(ctx, resource, false, validator.Request{Profiles: profiles, Resolve: resolve})
 	issues := make([]spec.Issue, 0, len(out.Issue))
 	for _, i := range out.Issue {
-		issues = append(issues, spec.Issue{Severity: i.Severity, Expression: strings.Join(i.Expression, ", "), Message: i.Diagnostics})
+		issues = append(issues, spec.Issue{Severity: i.Severity, Expression: strings.Join(i.Expression, ", "), Message: i.Diagnostics, Undecided: i.Undecided()})
 	}
 	return issues, nil
 }

@@ -23,6 +23,10 @@ type Issue struct {
 	Severity   string // fatal, error, warning, information
 	Expression string // FHIRPath location
 	Message    string
+	// Undecided marks a check the engine could not decide (a profile or
+	// code system not loaded, an invariant not evaluable, a reference
+	// target not resolvable): never a pass.
+	Undecided bool
 }
 
 // Validator checks a resource against the profiles it claims (or the given
@@ -30,6 +34,25 @@ type Issue struct {
 type Validator interface {
 	Validate(ctx context.Context, resource map[string]any, profiles []string) ([]Issue, error)
 }
+
+// Resolve finds a resource a reference points to (relative or absolute).
+type Resolve func(reference string) (map[string]any, bool)
+
+// ResolvingValidator is a Validator that also checks the resources a
+// resource refers to against the target profiles of the referring element,
+// finding them through resolve.
+type ResolvingValidator interface {
+	ValidateResolving(ctx context.Context, resource map[string]any, profiles []string, resolve Resolve) ([]Issue, error)
+}
+
+// Undecided policies of a certification profile: how a spec treats checks
+// the engine could not decide.
+const (
+	// UndecidedNotTested makes the requirement not-tested (certification).
+	UndecidedNotTested = "not-tested"
+	// UndecidedReport lets it pass with the count in its reason (self-test).
+	UndecidedReport = "report"
+)
 
 // Env is what the specs run against. The run command (or a suite test) fills
 // it, replays the scenarios, then runs the specs.
@@ -45,6 +68,9 @@ type Env struct {
 	Validator Validator
 	// ValidatorProblem says why there is no validator, for the skip reason.
 	ValidatorProblem string
+	// Undecided is the certification profile's policy for undecided checks:
+	// UndecidedNotTested (also when empty) or UndecidedReport.
+	Undecided string
 	// Manual, when set, is called instead of the adapter to register an event
 	// (projectathon mode: an operator enters it by hand).
 	Manual func(ctx context.Context, r fixtures.Registration) error

@@ -23,6 +23,13 @@ import (
 // not a wrong answer of the candidate: such a spec counts as error, not fail.
 const ErrorPrefix = "[bench-error] "
 
+// UndecidedPrefix marks a skip because checks could not be decided: the
+// requirement is not-tested (never pass), with the reason.
+const UndecidedPrefix = "[bench-undecided] "
+
+// RemarkEntry names the report entry of a passed spec's remark.
+const RemarkEntry = "bcbench-remark"
+
 var (
 	catalogueOnce sync.Once
 	catalogue     *requirements.Catalogue
@@ -113,6 +120,20 @@ func Broke(err error) {
 func NotTestable(reason string) {
 	ginkgo.GinkgoHelper()
 	ginkgo.Skip(reason)
+}
+
+// Undecided ends the current spec as not-tested: the bench could not decide
+// some of its checks (a code system, profile or target it does not have).
+// It is never a pass.
+func Undecided(reason string) {
+	ginkgo.GinkgoHelper()
+	ginkgo.Skip(UndecidedPrefix + reason)
+}
+
+// Remark attaches a remark to a spec that passes: the requirement's result
+// shows it as its reason (a self-test pass with undecided checks says so).
+func Remark(text string) {
+	ginkgo.AddReportEntry(RemarkEntry, text)
 }
 
 var timeout = 2 * time.Minute
