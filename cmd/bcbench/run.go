@@ -239,6 +239,7 @@ func run(ctx context.Context, f runFlags, stderr, stdout io.Writer) error {
 	env := &spec.Env{
 		Scenarios: scenarios, Reference: day0,
 		XIS: cand.FHIR, Adapter: cand.Adapter,
+		Undecided: string(profile.Undecided),
 	}
 	progress("FHIR-pakketten laden")
 	txs, err := startTx(txURL)
