@@ -21,6 +21,9 @@ func nictizJSON(b testing.TB) [][]byte {
 	}
 	var out [][]byte
 	for _, f := range files {
+		if _, known := knownExceptions[filepath.Base(f)]; known {
+			continue // an upstream defect (docs/validation-exceptions.md)
+		}
 		data, err := os.ReadFile(f)
 		if err != nil {
 			b.Fatal(err)

@@ -284,7 +284,8 @@ func (r *run) object(obj map[string]any, e *elem, code, path string, res map[str
 		if v, present := obj[name]; present && v == nil {
 			r.issue(outcome.Error, outcome.CodeStructure, path+"."+name, "%s is null: a property must have a value (leave it out, or use _%s alone for extensions)", name, name)
 		}
-		vals, ok := r.shape(obj[name], c, path+"."+name, name)
+		np := path + "." + name
+		vals, ok := r.shape(obj[name], c, np, name)
 		if !ok {
 			continue
 		}
@@ -300,9 +301,9 @@ func (r *run) object(obj map[string]any, e *elem, code, path string, res map[str
 			r.issue(outcome.Error, outcome.CodeStructure, path+"."+name, "%s and _%s have different lengths (%d and %d)", name, name, len(vals), len(exts))
 		}
 		for i := 0; i < n; i++ {
-			it := item{code: ccode, path: path + "." + name}
+			it := item{code: ccode, path: np}
 			if c.arrayInJSON {
-				it.path = path + "." + name + "[" + strconv.Itoa(i) + "]"
+				it.path = np + "[" + strconv.Itoa(i) + "]"
 			}
 			if i < len(vals) {
 				it.val = vals[i]
@@ -325,7 +326,9 @@ func (r *run) object(obj map[string]any, e *elem, code, path string, res map[str
 	for _, c := range h.children {
 		items := groups[c]
 		assigned := r.slices(c, items, path, res)
-		r.cardinality(c, e, len(items), path+"."+c.name)
+		if n := len(items); n < c.min || c.max >= 0 && n > c.max {
+			r.cardinality(c, e, n, path+"."+c.name)
+		}
 		if c.name == "extension" || c.name == "modifierExtension" {
 			r.contexts(items, obj, e, h, code, res)
 		}

@@ -17,9 +17,13 @@ func (r *run) slices(c *elem, items []item, path string, res map[string]any) []*
 	}
 	counts := make([]int, len(c.slices))
 	last := -1
+	exclusive := c.byURL
 	for i, it := range items {
 		var also []string
 		for si, s := range c.slices {
+			if exclusive && assigned[i] != nil {
+				break // slices by distinct extension urls cannot overlap
+			}
 			r.vague = false
 			if !r.matches(it, s, c.slicing, res) {
 				continue
@@ -61,6 +65,23 @@ func (r *run) slices(c *elem, items []item, path string, res map[string]any) []*
 		}
 	}
 	return assigned
+}
+
+// byURL says whether c is sliced by extension url alone, each slice with its
+// own url: then no value matches two slices, and the first match settles it.
+func byURL(c *elem) bool {
+	if c.slicing == nil || len(c.slicing.discriminators) != 1 || c.slicing.discriminators[0].typ != "value" || c.slicing.discriminators[0].path != "url" {
+		return false
+	}
+	seen := map[string]bool{}
+	for _, s := range c.slices {
+		u, ok := extensionURL(s).(string)
+		if !ok || seen[u] {
+			return false
+		}
+		seen[u] = true
+	}
+	return true
 }
 
 func sliceNames(c *elem) string {

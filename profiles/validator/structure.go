@@ -41,6 +41,7 @@ type elem struct {
 	constraints    []constraint
 	slicing        *slicing
 	slices         []*elem
+	byURL          bool // sliced by extension url alone, each slice its own url
 	sliceName      string
 	children       []*elem
 	byName         map[string]*elem
@@ -190,6 +191,7 @@ func (c *compiler) compile(canonical string) (*structure, error) {
 			}
 			e.slicing = &slicing{rules: rules, discriminators: []discriminator{{typ: "value", path: "url"}}}
 		}
+		e.byURL = byURL(e)
 		for _, c := range e.children {
 			fix(c)
 		}
