@@ -71,6 +71,13 @@ func TestFHIRSearchFollowsNextAndSkipsIncludes(t *testing.T) {
 	if len(got) != 2 || got[0]["id"] != "a" || got[1]["id"] != "b" {
 		t.Fatalf("Search() = %v, want a and b", got)
 	}
+	pages, err := f.SearchPages(context.Background(), "Observation", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pages) != 2 || len(Matches(pages[0])) != 1 || len(Matches(pages[1])) != 1 {
+		t.Fatalf("SearchPages() = %v, want two pages with one match each", pages)
+	}
 }
 
 func TestAdapter(t *testing.T) {

@@ -58,49 +58,83 @@ func (f *FHIR) Read(ctx context.Context, typ, id string) (Resource, error) {
 // Search runs a type-level search and returns the entries' resources whose
 // search mode is match (or absent), following next links up to a bound.
 func (f *FHIR) Search(ctx context.Context, typ string, params url.Values) ([]Resource, error) {
+	var out []Resource
+	err := f.pages(ctx, typ, params, func(bundle Resource) error {
+		if bundle["resourceType"] != "Bundle" || bundle["type"] != "searchset" {
+			return fmt.Errorf("searching %s: answer is not a searchset Bundle (resourceType %v, type %v)", typ, bundle["resourceType"], bundle["type"])
+		}
+		out = append(out, Matches(bundle)...)
+		if len(out) > maxSearchEntries {
+			return fmt.Errorf("searching %s: more than %d matches; the bench stops there", typ, maxSearchEntries)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// SearchPages runs a type-level search and returns every page of the answer
+// as the server sent it, following next links up to the same bounds as
+// Search; it does not judge the pages.
+func (f *FHIR) SearchPages(ctx context.Context, typ string, params url.Values) ([]Resource, error) {
+	var out []Resource
+	err := f.pages(ctx, typ, params, func(bundle Resource) error {
+		out = append(out, bundle)
+		return nil
+	})
+	return out, err
+}
+
+// pages fetches a search and its next pages, handing each to page.
+func (f *FHIR) pages(ctx context.Context, typ string, params url.Values, page func(Resource) error) error {
 	u := strings.TrimSuffix(f.Base, "/") + "/" + url.PathEscape(typ)
 	if len(params) > 0 {
 		u += "?" + params.Encode()
 	}
-	var out []Resource
 	total := 0
-	for page := 0; ; page++ {
+	for n := 0; ; n++ {
 		bundle, size, err := f.fetch(ctx, u)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if total += size; total > maxSearchBytes {
-			return nil, fmt.Errorf("searching %s: the answer runs past %d bytes over %d pages; the bench stops there", typ, maxSearchBytes, page+1)
+			return fmt.Errorf("searching %s: the answer runs past %d bytes over %d pages; the bench stops there", typ, maxSearchBytes, n+1)
 		}
-		if bundle["resourceType"] != "Bundle" || bundle["type"] != "searchset" {
-			return nil, fmt.Errorf("searching %s: answer is not a searchset Bundle (resourceType %v, type %v)", typ, bundle["resourceType"], bundle["type"])
-		}
-		entries, _ := bundle["entry"].([]any)
-		for _, e := range entries {
-			entry, _ := e.(map[string]any)
-			res, _ := entry["resource"].(map[string]any)
-			if res == nil {
-				continue
-			}
-			if search, ok := entry["search"].(map[string]any); ok {
-				if mode, _ := search["mode"].(string); mode != "" && mode != "match" {
-					continue
-				}
-			}
-			out = append(out, res)
-		}
-		if len(out) > maxSearchEntries {
-			return nil, fmt.Errorf("searching %s: more than %d matches; the bench stops there", typ, maxSearchEntries)
+		if err := page(bundle); err != nil {
+			return err
 		}
 		next := LinkURL(bundle, "next")
 		if next == "" {
-			return out, nil
+			return nil
 		}
-		if page+1 >= maxSearchPages {
-			return nil, fmt.Errorf("searching %s: more than %d pages; the bench stops there", typ, maxSearchPages)
+		if n+1 >= maxSearchPages {
+			return fmt.Errorf("searching %s: more than %d pages; the bench stops there", typ, maxSearchPages)
 		}
 		u = next
 	}
+}
+
+// Matches returns the resources of a searchset's entries whose search mode
+// is match (or absent).
+func Matches(bundle Resource) []Resource {
+	var out []Resource
+	entries, _ := bundle["entry"].([]any)
+	for _, e := range entries {
+		entry, _ := e.(map[string]any)
+		res, _ := entry["resource"].(map[string]any)
+		if res == nil {
+			continue
+		}
+		if search, ok := entry["search"].(map[string]any); ok {
+			if mode, _ := search["mode"].(string); mode != "" && mode != "match" {
+				continue
+			}
+		}
+		out = append(out, res)
+	}
+	return out
 }
 
 // SearchBundle runs a type-level search and returns the raw Bundle.

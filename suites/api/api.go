@@ -99,14 +99,14 @@ func searchProblems(ctx SpecContext, s *fixtures.Scenario) ([]string, int) {
 	n := 0
 	for _, person := range fact.People(s, items) {
 		params := url.Values{"identifier": {spec.BSNSystem + "|" + person.BSN}}
-		bundle, err := env.XIS.SearchBundle(ctx, "Patient", params)
+		pages, err := env.XIS.SearchPages(ctx, "Patient", params)
 		if err != nil {
 			spec.Broke(err)
 		}
 		n++
 		label := fmt.Sprintf("%s: Patient?%s", s.ID, params.Encode())
-		p = append(p, searchsetProblems(label, "Patient", bundle)...)
-		patients := matches(bundle)
+		problems, patients := searchsetProblems(label, "Patient", pages)
+		p = append(p, problems...)
 		if len(patients) != 1 {
 			p = append(p, fmt.Sprintf("%s gaf %d patiënten, verwacht 1 (%s %s)", label, len(patients), person.Given, person.Family))
 			continue
@@ -114,14 +114,15 @@ func searchProblems(ctx SpecContext, s *fixtures.Scenario) ([]string, int) {
 		id, _ := patients[0]["id"].(string)
 		for _, typ := range spec.ResourceTypes(s) {
 			params := url.Values{"patient": {"Patient/" + id}}
-			b, err := env.XIS.SearchBundle(ctx, typ, params)
+			pages, err := env.XIS.SearchPages(ctx, typ, params)
 			if err != nil {
 				spec.Broke(err)
 			}
 			n++
 			label := fmt.Sprintf("%s: %s?%s", s.ID, typ, params.Encode())
-			p = append(p, searchsetProblems(label, typ, b)...)
-			for _, r := range matches(b) {
+			problems, found := searchsetProblems(label, typ, pages)
+			p = append(p, problems...)
+			for _, r := range found {
 				if !fact.RefersTo(r, id) {
 					p = append(p, fmt.Sprintf("%s gaf %s/%v van een andere cliënt (%s)", label, typ, r["id"], fact.Show(subject(r))))
 				}
@@ -131,41 +132,51 @@ func searchProblems(ctx SpecContext, s *fixtures.Scenario) ([]string, int) {
 	return p, n
 }
 
-// searchsetProblems checks one search answer: a Bundle of type searchset
-// that keeps the FHIR Bundle rules (profiles/bundle), has a self link,
-// whose total (when given, on an answer without a next page) counts its
-// matches, whose matches are of the searched type, and whose every fullUrl
-// ends in the entry's Type/id.
-func searchsetProblems(label, typ string, b map[string]any) []string {
+// searchsetProblems checks one search answer, every page of it: a Bundle
+// of type searchset that keeps the FHIR Bundle rules (profiles/bundle), has
+// a self link, whose total (when given) counts the matches of all pages,
+// whose matches are of the searched type, and whose every fullUrl ends in
+// the entry's Type/id. It returns the problems and the matches.
+func searchsetProblems(label, typ string, pages []map[string]any) ([]string, []map[string]any) {
 	var p []string
-	if b["resourceType"] != "Bundle" || b["type"] != "searchset" {
-		return []string{fmt.Sprintf("%s gaf %s met type %s, geen Bundle van type searchset", label, fact.Show(b["resourceType"]), fact.Show(b["type"]))}
-	}
-	for _, is := range bundle.Check(b, "4.0.1") {
-		if is.Severity == outcome.Error || is.Severity == outcome.Fatal {
-			p = append(p, fmt.Sprintf("%s: %s (%s)", label, is.Diagnostics, strings.Join(is.Expression, ", ")))
+	var found []map[string]any
+	for i, b := range pages {
+		at := label
+		if len(pages) > 1 {
+			at = fmt.Sprintf("%s (pagina %d)", label, i+1)
 		}
-	}
-	if harness.LinkURL(b, "self") == "" {
-		p = append(p, label+": de searchset heeft geen link met relation self")
-	}
-	found := matches(b)
-	if total, ok := b["total"]; ok && harness.LinkURL(b, "next") == "" {
-		if n, err := strconv.Atoi(fmt.Sprint(total)); err != nil || n != len(found) {
-			p = append(p, fmt.Sprintf("%s: Bundle.total is %s, maar de searchset heeft %d treffers", label, fact.Show(total), len(found)))
-		}
-	}
-	entries, _ := b["entry"].([]any)
-	for i, e := range entries {
-		entry, _ := e.(map[string]any)
-		r, _ := entry["resource"].(map[string]any)
-		if r == nil {
+		if b["resourceType"] != "Bundle" || b["type"] != "searchset" {
+			p = append(p, fmt.Sprintf("%s gaf %s met type %s, geen Bundle van type searchset", at, fact.Show(b["resourceType"]), fact.Show(b["type"])))
 			continue
 		}
-		local := fmt.Sprintf("%v/%v", r["resourceType"], r["id"])
-		full, _ := entry["fullUrl"].(string)
-		if !strings.HasPrefix(full, "urn:") && !strings.HasSuffix(full, "/"+local) {
-			p = append(p, fmt.Sprintf("%s: Bundle.entry[%d].fullUrl %s hoort niet bij %s", label, i, fact.Show(full), local))
+		for _, is := range bundle.Check(b, "4.0.1") {
+			if is.Severity == outcome.Error || is.Severity == outcome.Fatal {
+				p = append(p, fmt.Sprintf("%s: %s (%s)", at, is.Diagnostics, strings.Join(is.Expression, ", ")))
+			}
+		}
+		if harness.LinkURL(b, "self") == "" {
+			p = append(p, at+": de searchset heeft geen link met relation self")
+		}
+		entries, _ := b["entry"].([]any)
+		for j, e := range entries {
+			entry, _ := e.(map[string]any)
+			r, _ := entry["resource"].(map[string]any)
+			if r == nil {
+				continue
+			}
+			local := fmt.Sprintf("%v/%v", r["resourceType"], r["id"])
+			full, _ := entry["fullUrl"].(string)
+			if !strings.HasPrefix(full, "urn:") && !strings.HasSuffix(full, "/"+local) {
+				p = append(p, fmt.Sprintf("%s: Bundle.entry[%d].fullUrl %s hoort niet bij %s", at, j, fact.Show(full), local))
+			}
+		}
+		found = append(found, harness.Matches(b)...)
+	}
+	for i, b := range pages {
+		if total, ok := b["total"]; ok {
+			if n, err := strconv.Atoi(fmt.Sprint(total)); err != nil || n != len(found) {
+				p = append(p, fmt.Sprintf("%s: Bundle.total is %s (pagina %d), maar de searchset heeft %d treffers", label, fact.Show(total), i+1, len(found)))
+			}
 		}
 	}
 	for _, r := range found {
@@ -173,22 +184,7 @@ func searchsetProblems(label, typ string, b map[string]any) []string {
 			p = append(p, fmt.Sprintf("%s gaf als treffer een %v, geen %s", label, r["resourceType"], typ))
 		}
 	}
-	return p
-}
-
-func matches(bundle map[string]any) []map[string]any {
-	var out []map[string]any
-	entries, _ := bundle["entry"].([]any)
-	for _, e := range entries {
-		entry, _ := e.(map[string]any)
-		if search, ok := entry["search"].(map[string]any); ok && search["mode"] != nil && search["mode"] != "match" {
-			continue
-		}
-		if r, ok := entry["resource"].(map[string]any); ok {
-			out = append(out, r)
-		}
-	}
-	return out
+	return p, found
 }
 
 func subject(r map[string]any) any {
