@@ -75,6 +75,50 @@ func (f *FHIR) Search(ctx context.Context, typ string, params url.Values) ([]Res
 	return out, nil
 }
 
+// SearchEntry is one entry of a searchset: its resource, its fullUrl and
+// whether it is a match (not an include or an outcome).
+type SearchEntry struct {
+	FullURL  string
+	Resource Resource
+	Match    bool
+}
+
+// SearchEntries runs a type-level search and returns every entry that holds
+// a resource (matches and includes, with their fullUrl), following next
+// links up to the same bounds as Search.
+func (f *FHIR) SearchEntries(ctx context.Context, typ string, params url.Values) ([]SearchEntry, error) {
+	var out []SearchEntry
+	err := f.pages(ctx, typ, params, func(bundle Resource) error {
+		if bundle["resourceType"] != "Bundle" || bundle["type"] != "searchset" {
+			return fmt.Errorf("searching %s: answer is not a searchset Bundle (resourceType %v, type %v)", typ, bundle["resourceType"], bundle["type"])
+		}
+		entries, _ := bundle["entry"].([]any)
+		for _, e := range entries {
+			entry, _ := e.(map[string]any)
+			res, _ := entry["resource"].(map[string]any)
+			if res == nil {
+				continue
+			}
+			match := true
+			if search, ok := entry["search"].(map[string]any); ok {
+				if mode, _ := search["mode"].(string); mode != "" && mode != "match" {
+					match = false
+				}
+			}
+			full, _ := entry["fullUrl"].(string)
+			out = append(out, SearchEntry{FullURL: full, Resource: res, Match: match})
+		}
+		if len(out) > maxSearchEntries {
+			return fmt.Errorf("searching %s: more than %d entries; the bench stops there", typ, maxSearchEntries)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // SearchPages runs a type-level search and returns every page of the answer
 // as the server sent it, following next links up to the same bounds as
 // Search; it does not judge the pages.

@@ -67,61 +67,43 @@ func registeredPerson(s *fixtures.Scenario, p fixtures.Client) fixtures.Client {
 }
 
 // childFactsOnMother lists the facts about a child that the candidate
-// (also) publishes on the mother's record: a resource of the mother with the
-// child's fact's code, value and day that none of the mother's own facts
-// explains. A newborn's birth weight or Apgar score is hers, not her
-// mother's.
+// (also) publishes on the mother's record: a resource of the mother that
+// pairs with the child's fact (same code and day, fact.Pairs) and carries
+// its value, while none of the mother's own facts pairs with it. A newborn's
+// birth weight or Apgar score is hers, not her mother's.
 func childFactsOnMother(ctx SpecContext, s *fixtures.Scenario) []fact.Finding {
 	GinkgoHelper()
 	items, shared := fact.Expected(s)
 	if !shared || len(s.Children) == 0 {
 		return nil
 	}
-	own := fact.About(s, items, s.Client)
 	pub, pid := spec.Publication(ctx, s)
-	env := spec.Current()
+	src := pub.Source(spec.Current().Reference)
+	mothers := map[string]bool{}
+	for _, p := range fact.Pairs(src, fact.About(s, items, s.Client)) {
+		if p.Resource != nil {
+			mothers[fact.Identity(p.Resource)] = true
+		}
+		for _, d := range p.Duplicates {
+			mothers[fact.Identity(d)] = true
+		}
+	}
+	resolve := func(day int) string { return spec.Current().Day(day) }
 	var out []fact.Finding
 	for _, child := range fact.People(s, items)[1:] {
+		var facts []fact.Item
 		for _, it := range fact.About(s, items, child) {
-			if it.Fact.Medication != nil {
+			if it.Fact.Medication == nil {
+				facts = append(facts, it)
+			}
+		}
+		for _, p := range fact.Pairs(src, facts) {
+			r := p.Resource
+			if r == nil || mothers[fact.Identity(r)] || len(fact.Value(r, p.Item.Event.ID, p.Item.Fact, resolve)) > 0 {
 				continue
 			}
-			day := env.Day(it.Event.Day)
-			for _, r := range fact.Candidates(pub.Resources, pid, it.Fact, pub.Lookup) {
-				if len(fact.Value(r, it.Event.ID, it.Fact, env.Day)) > 0 {
-					continue
-				}
-				if _, onDay := fact.Date(r, day); !onDay || explained(r, own, env) {
-					continue
-				}
-				out = append(out, fact.Finding{Event: it.Event.ID, Fact: it.Fact.Key, Element: fmt.Sprintf("%v/%v.subject", r["resourceType"], r["id"]),
-					Want: fmt.Sprintf("Patient van kind %s (BSN %s)", child.Given, child.BSN), Got: "Patient/" + pid + " (de moeder)"})
-			}
-		}
-	}
-	return out
-}
-
-// explained says whether one of the mother's own facts has the resource's
-// code, value and day.
-func explained(r map[string]any, own []fact.Item, env *spec.Env) bool {
-	for _, it := range own {
-		if it.Fact.Medication != nil || it.Fact.ResourceType != r["resourceType"] || !fact.HasCoding(codingsOf(r), it.Fact.Code) {
-			continue
-		}
-		if _, onDay := fact.Date(r, env.Day(it.Event.Day)); onDay && len(fact.Value(r, it.Event.ID, it.Fact, env.Day)) == 0 {
-			return true
-		}
-	}
-	return false
-}
-
-func codingsOf(r map[string]any) []map[string]any {
-	concept, _ := r["code"].(map[string]any)
-	var out []map[string]any
-	for _, c := range asList(concept["coding"]) {
-		if m, ok := c.(map[string]any); ok {
-			out = append(out, m)
+			out = append(out, fact.Finding{Event: p.Item.Event.ID, Fact: p.Item.Fact.Key, Element: fmt.Sprintf("%v/%v.subject", r["resourceType"], r["id"]),
+				Want: fmt.Sprintf("Patient van kind %s (BSN %s)", child.Given, child.BSN), Got: "Patient/" + pid + " (de moeder)"})
 		}
 	}
 	return out

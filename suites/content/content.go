@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	. "github.com/onsi/ginkgo/v2" //nolint:revive // the DSL reads as prose
 	. "github.com/onsi/gomega"    //nolint:revive
@@ -40,10 +41,14 @@ var _ = Describe("Zwangerschap", func() {
 	}
 })
 
-// check compares one expected item with the candidates found for it.
-type check func(ctx SpecContext, s *fixtures.Scenario, it fact.Item, candidates []map[string]any) []fact.Finding
+// check judges one paired fact; it is called only for facts that have a pair.
+type check func(s *fixtures.Scenario, p fact.Pair, src fact.Source) []fact.Finding
 
-// findings runs a check over every fact the scenario expects to be published.
+// findings pairs every fact the scenario expects to be published with the
+// one resource judged for it, on the record of the person it is about (the
+// client, or a child on her own Patient), and runs a check on each pair. A
+// fact without a pair is a finding of every content requirement; a fact
+// published twice is one of INH-01.
 func findings(ctx SpecContext, s *fixtures.Scenario, c check) []fact.Finding {
 	GinkgoHelper()
 	items, shared := fact.Expected(s)
@@ -52,99 +57,87 @@ func findings(ctx SpecContext, s *fixtures.Scenario, c check) []fact.Finding {
 	}
 	var out []fact.Finding
 	for _, person := range fact.People(s, items) {
-		pub, pid, ok := record(ctx, s, person)
-		for _, it := range fact.About(s, items, person) {
-			if !ok {
+		pub, _, ok := record(ctx, s, person)
+		about := fact.About(s, items, person)
+		if !ok {
+			for _, it := range about {
 				out = append(out, noRecord(it, person))
+			}
+			continue
+		}
+		src := pub.Source(spec.Current().Reference)
+		for _, p := range fact.Pairs(src, about) {
+			if p.Resource == nil {
+				out = append(out, p.Unpaired(src.Reference))
 				continue
 			}
-			out = append(out, c(ctx, s, it, fact.Candidates(pub.Resources, pid, it.Fact, pub.Lookup))...)
+			out = append(out, c(s, p, src)...)
 		}
 	}
 	return out
 }
 
-func notFound(it fact.Item) []fact.Finding {
-	return []fact.Finding{{Event: it.Event.ID, Fact: it.Fact.Key, Element: it.Fact.ResourceType, Want: fmt.Sprintf("een %s met code %s|%s", it.Fact.ResourceType, it.Fact.Code.System, it.Fact.Code.Code), Got: "niets"}}
+// valueFindings: the paired resource carries the registered value, unit
+// and code, once. Building blocks are compared by the MP9 specs.
+func valueFindings(_ *fixtures.Scenario, p fact.Pair, src fact.Source) []fact.Finding {
+	if p.Item.Fact.Medication != nil {
+		return nil
+	}
+	resolve := func(day int) string { return fixtures.Date(src.Reference, day).Format(fixtures.DateLayout) }
+	return append(p.Duplicated(), fact.Value(p.Resource, p.Item.Event.ID, p.Item.Fact, resolve)...)
 }
 
-// valueFindings: at least one published resource carries the registered value.
-func valueFindings(_ SpecContext, s *fixtures.Scenario, it fact.Item, cands []map[string]any) []fact.Finding {
-	if len(cands) == 0 {
-		return notFound(it)
+// profileFindings: the paired resource claims the fact's profile.
+func profileFindings(_ *fixtures.Scenario, p fact.Pair, _ fact.Source) []fact.Finding {
+	r := p.Resource
+	if claims := profilesOf(r); !slices.Contains(claims, p.Item.Fact.Profile) {
+		return []fact.Finding{{Event: p.Item.Event.ID, Fact: p.Item.Fact.Key, Element: fmt.Sprintf("%s/%v.meta.profile", r["resourceType"], r["id"]), Want: p.Item.Fact.Profile, Got: fact.Show(claims)}}
 	}
-	if it.Fact.Medication != nil {
-		return nil // the medication building blocks are compared by the MP9 specs
+	return nil
+}
+
+// dateFindings: the paired resource states the moment the fact was
+// registered (a date: its day in Europe/Amsterdam; a time: the same moment,
+// in any offset). Its subject is the client: the pairing saw to that.
+func dateFindings(_ *fixtures.Scenario, p fact.Pair, src fact.Source) []fact.Finding {
+	want := fact.At(src.Reference, p.Item.Event)
+	got, elem := fact.DateElement(p.Resource)
+	if fact.SameTime(got, want) {
+		return nil
 	}
-	var closest []fact.Finding
-	for _, r := range cands {
-		f := fact.Value(r, it.Event.ID, it.Fact, spec.Current().Day)
-		if len(f) == 0 {
+	if elem == "" {
+		elem = "effective[x]"
+	}
+	return []fact.Finding{{Event: p.Item.Event.ID, Fact: p.Item.Fact.Key, Element: fmt.Sprintf("%s/%v.%s", p.Resource["resourceType"], p.Resource["id"], elem),
+		Want: want.Format(time.RFC3339), Got: fact.Show(got)}}
+}
+
+// authorFindings: the paired resource names its author by a reference to a
+// resource that carries the provider's identifier (system and value: the
+// organisation's AGB or URA, the professional's UZI or AGB), directly or
+// through a PractitionerRole.
+func authorFindings(s *fixtures.Scenario, p fact.Pair, src fact.Source) []fact.Finding {
+	provider, _ := s.Provider(p.Item.Event.By)
+	r := p.Resource
+	var named []string
+	for _, ref := range fact.Authors(r) {
+		target, _ := ref["reference"].(string)
+		if identifiesAuthor(src.Resolver, r, target, provider, 2) {
 			return nil
 		}
-		if closest == nil || len(f) < len(closest) {
-			closest = f
-		}
+		named = append(named, target)
 	}
-	return closest
-}
-
-// profileFindings: the fact is published as the expected type, and every
-// resource that carries it claims the fact's profile.
-func profileFindings(_ SpecContext, _ *fixtures.Scenario, it fact.Item, cands []map[string]any) []fact.Finding {
-	if len(cands) == 0 {
-		return notFound(it)
+	got := "geen verwijzing naar een auteur"
+	if len(named) > 0 {
+		got = "verwijzing naar " + strings.Join(named, ", ") + " zonder de identificatie van deze zorgverlener"
 	}
-	var out []fact.Finding
-	for _, r := range cands {
-		if claims := profilesOf(r); !slices.Contains(claims, it.Fact.Profile) {
-			out = append(out, fact.Finding{Event: it.Event.ID, Fact: it.Fact.Key, Element: fmt.Sprintf("%s/%v.meta.profile", r["resourceType"], r["id"]), Want: it.Fact.Profile, Got: fact.Show(claims)})
-		}
-	}
-	return out
-}
-
-// dateFindings: one published resource carrying the fact has the event's date.
-func dateFindings(_ SpecContext, s *fixtures.Scenario, it fact.Item, cands []map[string]any) []fact.Finding {
-	if len(cands) == 0 {
-		return notFound(it)
-	}
-	want := spec.Current().Day(it.Event.Day)
-	var got []string
-	for _, r := range cands {
-		d, ok := fact.Date(r, want)
-		if ok {
-			return nil
-		}
-		got = append(got, d)
-	}
-	return []fact.Finding{{Event: it.Event.ID, Fact: it.Fact.Key, Element: it.Fact.ResourceType + ".effective[x]", Want: want, Got: fact.Show(got)}}
-}
-
-// authorFindings: one published resource carrying the fact names its author
-// by a reference to a resource that carries the provider's AGB, URA or UZI.
-func authorFindings(ctx SpecContext, s *fixtures.Scenario, it fact.Item, cands []map[string]any) []fact.Finding {
-	if len(cands) == 0 {
-		return notFound(it)
-	}
-	provider, _ := s.Provider(it.Event.By)
-	for _, r := range cands {
-		for _, ref := range fact.Authors(r) {
-			target, _ := ref["reference"].(string)
-			if target == "" {
-				continue
-			}
-			if identifiesAuthor(ctx, target, provider, 2) {
-				return nil
-			}
-		}
-	}
-	return []fact.Finding{{Event: it.Event.ID, Fact: it.Fact.Key, Element: it.Fact.ResourceType + ".performer", Want: fmt.Sprintf("%s (%s)", provider.Name, provider.Professional.Name), Got: "geen verwijzing naar deze zorgverlener"}}
+	return []fact.Finding{{Event: p.Item.Event.ID, Fact: p.Item.Fact.Key, Element: fmt.Sprintf("%s/%v.performer", r["resourceType"], r["id"]),
+		Want: fmt.Sprintf("%s (AGB %s, URA %s) of %s (UZI %s, AGB %s)", provider.Name, provider.AGB, provider.URA, provider.Professional.Name, provider.Professional.UZI, provider.Professional.AGB), Got: got}}
 }
 
 // patientFindings: the client's Patient, and each child's own Patient once
-// facts about her are registered, carry the registered name, birth date and
-// gender.
+// facts about her are registered, carry the registered name, birth date,
+// gender and the nl-core-Patient profile claim.
 func patientFindings(ctx SpecContext, s *fixtures.Scenario) []fact.Finding {
 	GinkgoHelper()
 	items, shared := fact.Expected(s)
@@ -181,15 +174,18 @@ func identityFindings(p map[string]any, label string, c fixtures.Client) []fact.
 	if c.Gender != "" && p["gender"] != c.Gender {
 		out = append(out, fact.Finding{Event: label, Fact: "geslacht", Element: "Patient.gender", Want: c.Gender, Got: fact.Show(p["gender"])})
 	}
+	if claims := profilesOf(p); !slices.Contains(claims, fixtures.ProfilePatient) {
+		out = append(out, fact.Finding{Event: label, Fact: "profiel", Element: "Patient.meta.profile", Want: fixtures.ProfilePatient, Got: fact.Show(claims)})
+	}
 	return out
 }
 
 // identifiesAuthor follows a reference (and, from a PractitionerRole, its
-// practitioner and organization) to a resource carrying the provider's AGB,
-// URA or UZI.
-func identifiesAuthor(ctx SpecContext, ref string, p fixtures.Provider, depth int) bool {
-	res, err := readRef(ctx, ref)
-	if err != nil {
+// practitioner and organization) to a resource carrying the provider's
+// identifier.
+func identifiesAuthor(rv fact.Resolver, from map[string]any, ref string, p fixtures.Provider, depth int) bool {
+	res := rv.Resolve(from, ref)
+	if res == nil {
 		return false
 	}
 	if fact.Identifies(res, p) {
@@ -199,29 +195,17 @@ func identifiesAuthor(ctx SpecContext, ref string, p fixtures.Provider, depth in
 		return false
 	}
 	for _, field := range []string{"practitioner", "organization"} {
-		next, _ := res[field].(map[string]any)
-		if target, _ := next["reference"].(string); target != "" && identifiesAuthor(ctx, target, p, depth-1) {
+		// A contained practitioner of a contained role lives in the
+		// resource that contains them both.
+		holder := res
+		if strings.HasPrefix(ref, "#") {
+			holder = from
+		}
+		if target := fact.Reference(res[field]); target != "" && identifiesAuthor(rv, holder, target, p, depth-1) {
 			return true
 		}
 	}
 	return false
-}
-
-func readRef(ctx SpecContext, ref string) (map[string]any, error) {
-	typ, id, ok := cutRef(ref)
-	if !ok {
-		return nil, fmt.Errorf("reference %q is not Type/id", ref)
-	}
-	return spec.Current().XIS.Read(ctx, typ, id)
-}
-
-// cutRef splits a relative or absolute reference into its type and id.
-func cutRef(ref string) (string, string, bool) {
-	segs := strings.Split(ref, "/")
-	if len(segs) < 2 || segs[len(segs)-2] == "" || segs[len(segs)-1] == "" {
-		return "", "", false
-	}
-	return segs[len(segs)-2], segs[len(segs)-1], true
 }
 
 func profilesOf(r map[string]any) []string {

@@ -38,53 +38,30 @@ func Report(findings []Finding) string {
 	return strings.Join(lines, "\n")
 }
 
-// Candidates returns the published resources of the fact's resource type
-// that carry the fact's code (in code.coding, or for medication facts the
-// product code). Resources of another patient are left out.
-// lookup resolves a reference to a published resource that is not the
-// client's own (a referenced Medication); it may be nil.
-func Candidates(published map[string][]map[string]any, patientID string, f fixtures.Fact, lookup func(ref string) map[string]any) []map[string]any {
-	var out []map[string]any
-	for _, r := range published[f.ResourceType] {
-		if !refersTo(r, patientID) {
-			continue
-		}
-		if f.Medication != nil {
-			// MP9: the category is the only thing that tells the building
-			// blocks sharing a resource type apart (fixtures set Fact.Code to it).
-			if hasCoding(Product(r, lookup), f.Medication.Product) && (f.Code.Code == "" || categoryHas(r, f.Code)) {
-				out = append(out, r)
-			}
-			continue
-		}
-		if hasCoding(codings(r["code"]), f.Code) {
-			out = append(out, r)
-		}
-	}
-	return out
+// categoryCodings returns the codings of a resource's category (a list or,
+// on MedicationDispense and MedicationStatement, a single concept).
+func categoryCodings(r map[string]any) []map[string]any {
+	return codings(r["category"])
 }
 
-// categoryHas says whether the resource's category (a list or, on
-// MedicationDispense and MedicationStatement, a single concept) carries c.
-func categoryHas(r map[string]any, c fixtures.Coding) bool {
-	for _, cc := range list(r["category"]) {
-		if hasCoding(codings(cc), c) {
+// RefersTo says whether a resource's subject (or patient) is the Patient
+// with the given id: a relative or absolute reference to Patient/<id>, or
+// one of the fullUrls the Patient was served under (urn:uuid:…).
+func RefersTo(r map[string]any, patientID string, urls ...string) bool {
+	for _, field := range []string{"subject", "patient"} {
+		ref, ok := r[field].(map[string]any)
+		if !ok {
+			continue
+		}
+		s, _ := ref["reference"].(string)
+		if s == "" {
+			return false
+		}
+		if slices.Contains(urls, s) {
 			return true
 		}
-	}
-	return false
-}
-
-// RefersTo says whether a resource's subject (or patient) is the Patient.
-func RefersTo(r map[string]any, patientID string) bool { return refersTo(r, patientID) }
-
-// refersTo says whether a resource's subject (or patient) is the Patient.
-func refersTo(r map[string]any, patientID string) bool {
-	for _, field := range []string{"subject", "patient"} {
-		if ref, ok := r[field].(map[string]any); ok {
-			s, _ := ref["reference"].(string)
-			return s == "Patient/"+patientID || strings.HasSuffix(s, "/Patient/"+patientID)
-		}
+		typ, id, ok := TypeID(s)
+		return ok && typ == "Patient" && id == patientID
 	}
 	return false
 }
@@ -141,7 +118,7 @@ func compareValue(r map[string]any, path, ev string, f fixtures.Fact, resolve fu
 	case v.DateDay != nil:
 		want := resolve(*v.DateDay)
 		got, _ := r["valueDateTime"].(string)
-		if !strings.HasPrefix(got, want) {
+		if Day(got) != want {
 			return miss("valueDateTime", want, show(r["valueDateTime"]))
 		}
 	case v.String != nil:
@@ -168,29 +145,45 @@ func codedValueElement(r map[string]any) string {
 	return "valueCodeableConcept"
 }
 
-// Date says whether the resource's clinically relevant date (effective,
-// onset, authoredOn, occurrence) falls on the given day (YYYY-MM-DD).
+// dateFields are the elements that carry a resource's clinically relevant
+// date, in the order they are looked for.
+var dateFields = []string{"effectiveDateTime", "effectiveInstant", "onsetDateTime", "authoredOn", "occurrenceDateTime",
+	"recordedDate", "performedDateTime", "dateAsserted", "whenHandedOver"}
+
+// AdministrationAgreementDateURL is the MP9 extension with the date of a
+// ToedieningsAfspraak.
+const AdministrationAgreementDateURL = "http://nictiz.nl/fhir/StructureDefinition/ext-AdministrationAgreement.AdministrationAgreementDateTime"
+
+// Date returns the resource's clinically relevant date (effective, onset,
+// authoredOn, occurrence, …, the start of a period) and whether it falls on
+// the given day (YYYY-MM-DD) in Europe/Amsterdam.
 func Date(r map[string]any, day string) (string, bool) {
-	for _, field := range []string{"effectiveDateTime", "effectiveInstant", "onsetDateTime", "authoredOn", "occurrenceDateTime", "recordedDate", "performedDateTime", "dateAsserted", "whenHandedOver"} {
+	s, _ := DateElement(r)
+	return s, s != "" && Day(s) == day
+}
+
+// DateElement returns the resource's clinically relevant date and the
+// element it was found in ("" when it has none).
+func DateElement(r map[string]any) (string, string) {
+	for _, field := range dateFields {
 		if s, ok := r[field].(string); ok {
-			return s, strings.HasPrefix(s, day)
+			return s, field
 		}
 	}
-	// MP9 ToedieningsAfspraak: its date is an extension.
 	for _, e := range list(r["extension"]) {
-		if m, ok := e.(map[string]any); ok && m["url"] == "http://nictiz.nl/fhir/StructureDefinition/ext-AdministrationAgreement.AdministrationAgreementDateTime" {
+		if m, ok := e.(map[string]any); ok && m["url"] == AdministrationAgreementDateURL {
 			if s, ok := m["valueDateTime"].(string); ok {
-				return s, strings.HasPrefix(s, day)
+				return s, "extension(ext-AdministrationAgreement.AdministrationAgreementDateTime)"
 			}
 		}
 	}
 	for _, field := range []string{"effectivePeriod", "occurrencePeriod", "performedPeriod"} {
 		if p, ok := r[field].(map[string]any); ok {
 			s, _ := p["start"].(string)
-			return s, strings.HasPrefix(s, day)
+			return s, field + ".start"
 		}
 	}
-	return "niets", false
+	return "", ""
 }
 
 // Authors returns the references naming who registered a resource.
@@ -210,12 +203,20 @@ func Authors(r map[string]any) []map[string]any {
 }
 
 // Identifies says whether a resource (Organization, Practitioner or
-// PractitionerRole) carries one of the provider's identifiers.
+// PractitionerRole) carries one of the provider's identifiers, system and
+// value: the organisation's AGB or URA, the professional's UZI or AGB.
 func Identifies(r map[string]any, p fixtures.Provider) bool {
-	wanted := slices.DeleteFunc([]string{p.AGB, p.URA, p.Professional.UZI, p.Professional.AGB}, func(s string) bool { return s == "" })
+	type id struct{ system, value string }
+	var wanted []id
+	switch r["resourceType"] {
+	case "Organization":
+		wanted = []id{{fixtures.AGBSystem, p.AGB}, {fixtures.URASystem, p.URA}}
+	case "Practitioner", "PractitionerRole":
+		wanted = []id{{fixtures.UZISystem, p.Professional.UZI}, {fixtures.AGBSystem, p.Professional.AGB}}
+	}
 	for _, i := range list(r["identifier"]) {
-		id, _ := i.(map[string]any)
-		if v, ok := id["value"].(string); ok && slices.Contains(wanted, v) {
+		got := id{str(asMap(i)["system"]), str(asMap(i)["value"])}
+		if got.value != "" && slices.Contains(wanted, got) {
 			return true
 		}
 	}
@@ -232,38 +233,14 @@ func findComponent(r map[string]any, code fixtures.Coding) map[string]any {
 	return nil
 }
 
-// productCodings returns the product codes of a medication resource: its
-// medicationCodeableConcept, or the code of the contained Medication it
-// references.
-func productCodings(r map[string]any) []map[string]any {
+// Product returns the product codings of a medication resource: its
+// medicationCodeableConcept, or the code of the Medication its
+// medicationReference resolves to (contained, in the Bundle, or read).
+func Product(r map[string]any, rv Resolver) []map[string]any {
 	if cc, ok := r["medicationCodeableConcept"]; ok {
 		return codings(cc)
 	}
-	ref, _ := r["medicationReference"].(map[string]any)
-	target, _ := ref["reference"].(string)
-	if id, ok := strings.CutPrefix(target, "#"); ok {
-		for _, c := range list(r["contained"]) {
-			m, _ := c.(map[string]any)
-			if m["id"] == id {
-				return codings(m["code"])
-			}
-		}
-	}
-	return nil
-}
-
-// Product returns the product codings of a medication resource, looking up a
-// referenced Medication with read when it is not contained.
-func Product(r map[string]any, read func(ref string) map[string]any) []map[string]any {
-	if cs := productCodings(r); cs != nil {
-		return cs
-	}
-	ref, _ := r["medicationReference"].(map[string]any)
-	target, _ := ref["reference"].(string)
-	if target == "" || read == nil {
-		return nil
-	}
-	if m := read(target); m != nil {
+	if m := rv.Resolve(r, Reference(r["medicationReference"])); m != nil {
 		return codings(m["code"])
 	}
 	return nil

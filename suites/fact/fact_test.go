@@ -76,19 +76,6 @@ func TestValueComponents(t *testing.T) {
 	}
 }
 
-func TestCandidatesKeepsOnlyTheClientsResourcesWithTheCode(t *testing.T) {
-	code := fixtures.Coding{System: "http://snomed.info/sct", Code: "364325004"}
-	mk := func(patient, c string) map[string]any {
-		return map[string]any{"resourceType": "Observation", "subject": map[string]any{"reference": "Patient/" + patient},
-			"code": map[string]any{"coding": []any{map[string]any{"system": code.System, "code": c}}}}
-	}
-	pub := map[string][]map[string]any{"Observation": {mk("p1", code.Code), mk("p2", code.Code), mk("p1", "161732006")}}
-	got := Candidates(pub, "p1", fixtures.Fact{ResourceType: "Observation", Code: code}, nil)
-	if len(got) != 1 {
-		t.Fatalf("Candidates() = %d resources, want 1", len(got))
-	}
-}
-
 func TestExpected(t *testing.T) {
 	f := fixtures.Fact{Key: "k", ResourceType: "Observation"}
 	cases := []struct {
@@ -108,46 +95,6 @@ func TestExpected(t *testing.T) {
 			items, shared := Expected(&fixtures.Scenario{Events: tc.events})
 			if len(items) != tc.wantItems || shared != tc.wantShared {
 				t.Fatalf("Expected() = %d items, shared %v; want %d, %v", len(items), shared, tc.wantItems, tc.wantShared)
-			}
-		})
-	}
-}
-
-func TestMedication(t *testing.T) {
-	m := fixtures.Medication{Block: "MedicatieAfspraak", Dose: fixtures.Quantity{Value: "1", Unit: "stuk"}, Frequency: 2, Period: "d", StartDay: 0, EndDay: ptr(1)}
-	good := func() map[string]any {
-		return map[string]any{
-			"resourceType": "MedicationRequest",
-			"category":     []any{map[string]any{"coding": []any{map[string]any{"system": "http://snomed.info/sct", "code": "33633005"}}}},
-			"dosageInstruction": []any{map[string]any{
-				"doseAndRate": []any{map[string]any{"doseQuantity": map[string]any{"value": json.Number("1"), "unit": "stuk"}}},
-				"timing":      map[string]any{"repeat": map[string]any{"frequency": json.Number("2"), "periodUnit": "d"}},
-			}},
-			"extension": []any{map[string]any{"url": PeriodOfUseURL, "valuePeriod": map[string]any{"start": "2026-03-02T00:00:00+01:00", "end": "2026-03-03"}}},
-		}
-	}
-	cases := []struct {
-		name   string
-		change func(map[string]any)
-		want   string
-	}{
-		{"as registered", func(map[string]any) {}, ""},
-		{"other category", func(r map[string]any) {
-			r["category"] = []any{map[string]any{"coding": []any{map[string]any{"system": "http://snomed.info/sct", "code": "52711000146108"}}}}
-		}, "category"},
-		{"no period of use", func(r map[string]any) { delete(r, "extension") }, "valuePeriod.start"},
-		{"other frequency", func(r map[string]any) {
-			r["dosageInstruction"].([]any)[0].(map[string]any)["timing"] = map[string]any{"repeat": map[string]any{"frequency": 3, "periodUnit": "d"}}
-		}, "timing.repeat"},
-		{"no dosage", func(r map[string]any) { delete(r, "dosageInstruction") }, "doseQuantity"},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			r := good()
-			tc.change(r)
-			got := Report(Medication(r, "e1", "k", m, resolve))
-			if tc.want == "" && got != "" || tc.want != "" && !strings.Contains(got, tc.want) {
-				t.Fatalf("Medication() = %q, want %q", got, tc.want)
 			}
 		})
 	}

@@ -3,6 +3,7 @@ package fact
 import (
 	"fmt"
 	"math/big"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -10,78 +11,269 @@ import (
 	"github.com/bcbench/bcbench/fixtures"
 )
 
+// SNOMED is the code system of the MP9 categories and stop types.
+const SNOMED = "http://snomed.info/sct"
+
 // PeriodOfUseURL is the MP9 / zib2020 extension that carries the period of use.
 const PeriodOfUseURL = "http://nictiz.nl/fhir/StructureDefinition/ext-TimeInterval.Period"
 
+// DurationURL is the extension on a period of use that gives its duration.
+const DurationURL = "http://nictiz.nl/fhir/StructureDefinition/ext-TimeInterval.Duration"
+
 // blockCategory maps an MP9 building block to its SNOMED category code.
 var blockCategory = map[string]string{
-	"MedicatieAfspraak":     "33633005",
-	"VerstrekkingsVerzoek":  "52711000146108",
-	"ToedieningsAfspraak":   "422037009",
-	"MedicatieVerstrekking": "373784005",
-	"MedicatieGebruik":      "422979000",
+	fixtures.MedicatieAfspraak:     "33633005",
+	fixtures.VerstrekkingsVerzoek:  "52711000146108",
+	fixtures.ToedieningsAfspraak:   "422037009",
+	fixtures.MedicatieVerstrekking: "373784005",
+	fixtures.MedicatieGebruik:      "422979000",
 }
 
-// Medication compares a published MP9 building block with the registered
-// one: category, dose, frequency and period of use. resolve turns a day
-// offset into YYYY-MM-DD.
-func Medication(r map[string]any, ev, key string, m fixtures.Medication, resolve func(int) string) []Finding {
-	typ, _ := r["resourceType"].(string)
+// Where each block carries what it carries (MP9 3.0 R4 profiles).
+var (
+	// dosed blocks carry a dosing (dose, frequency, route).
+	dosed = map[string]bool{fixtures.MedicatieAfspraak: true, fixtures.ToedieningsAfspraak: true, fixtures.MedicatieGebruik: true}
+	// priorElement is the element that refers to the block this one
+	// changes, stops or is based on.
+	priorElement = map[string]string{
+		fixtures.MedicatieAfspraak:     "priorPrescription",
+		fixtures.VerstrekkingsVerzoek:  "basedOn",
+		fixtures.ToedieningsAfspraak:   "authorizingPrescription",
+		fixtures.MedicatieVerstrekking: "authorizingPrescription",
+		fixtures.MedicatieGebruik:      "derivedFrom",
+	}
+)
+
+// Block compares a published MP9 building block with the registered one on
+// everything it carries, except the MBH id (MP9-02) and the stop type
+// (MP9-03): category, product, dose and unit, frequency and period, route,
+// the period of use (start, end or duration) or validity, the amount to
+// dispense, and the reference to the block it changes, stops or is based on.
+func Block(r map[string]any, it Item, src Source) []Finding {
+	m := it.Fact.Medication
+	typ := str(r["resourceType"])
 	var out []Finding
 	miss := func(elem, want, got string) {
-		out = append(out, Finding{Event: ev, Fact: key, Element: typ + "." + elem, Want: want, Got: got})
+		out = append(out, Finding{Event: it.Event.ID, Fact: it.Fact.Key, Element: typ + "." + elem, Want: want, Got: got})
 	}
-	if code, ok := blockCategory[m.Block]; ok {
-		if !hasCoding(codings(r["category"]), fixtures.Coding{System: "http://snomed.info/sct", Code: code}) {
-			miss("category", "http://snomed.info/sct|"+code+" ("+m.Block+")", show(r["category"]))
+	day := func(d int) string { return fixtures.Date(src.Reference, d).Format(fixtures.DateLayout) }
+	if code := blockCategory[m.Block]; !hasCoding(categoryCodings(r), fixtures.Coding{System: SNOMED, Code: code}) {
+		miss("category", SNOMED+"|"+code+" ("+m.Block+")", show(r["category"]))
+	}
+	if product := Product(r, src.Resolver); !hasCoding(product, m.Product) {
+		got := show(product)
+		if product == nil {
+			got = "geen middel (medicationReference niet op te lossen of zonder code: " + show(r["medicationReference"]) + ")"
+		}
+		miss("medication[x]", productText(m.Product), got)
+	}
+	if dosed[m.Block] {
+		dosing(r, m, miss)
+	}
+	periodFindings(r, m, day, miss)
+	if m.Amount != nil {
+		elem := "quantity"
+		q := asMap(r["quantity"])
+		if typ == "MedicationRequest" {
+			elem = "dispenseRequest.quantity"
+			q = asMap(asMap(r["dispenseRequest"])["quantity"])
+		}
+		if !sameQuantity(q, *m.Amount) {
+			miss(elem, m.Amount.Value+" "+m.Amount.Unit, show(q))
 		}
 	}
-	dosage := firstMap(r["dosageInstruction"])
-	if dosage == nil {
-		dosage = firstMap(r["dosage"])
-	}
-	if m.Dose.Value != "" {
-		dose, _ := firstMap(dosage["doseAndRate"])["doseQuantity"].(map[string]any)
-		want, _ := new(big.Rat).SetString(m.Dose.Value)
-		got, ok := number(dose["value"])
-		if dose == nil || !ok || want == nil || got.Cmp(want) != 0 || (dose["code"] != m.Dose.Unit && dose["unit"] != m.Dose.Unit) {
-			miss("dosageInstruction.doseAndRate.doseQuantity", m.Dose.Value+" "+m.Dose.Unit, show(dose))
-		}
-	}
-	if m.Frequency > 0 {
-		timing, _ := dosage["timing"].(map[string]any)
-		repeat, _ := timing["repeat"].(map[string]any)
-		freq, ok := number(repeat["frequency"])
-		if !ok || freq.Cmp(big.NewRat(int64(m.Frequency), 1)) != 0 || repeat["periodUnit"] != m.Period {
-			miss("dosageInstruction.timing.repeat", fmt.Sprintf("%d× per %s", m.Frequency, m.Period), show(repeat))
-		}
-	}
-	period := periodOfUse(r)
-	start, _ := period["start"].(string)
-	if want := resolve(m.StartDay); !strings.HasPrefix(start, want) {
-		miss("extension(ext-TimeInterval.Period).valuePeriod.start", want, show(period["start"]))
-	}
-	if m.EndDay != nil {
-		end, _ := period["end"].(string)
-		if want := resolve(*m.EndDay); !strings.HasPrefix(end, want) {
-			miss("extension(ext-TimeInterval.Period).valuePeriod.end", want, show(period["end"]))
-		}
+	elem := priorElement[m.Block]
+	got := PriorIDs(r, elem, src.Resolver)
+	switch {
+	case m.Prior != "" && !slices.Contains(got, m.Prior):
+		miss(elem, "verwijzing naar "+m.Prior, orNothing(got))
+	case m.Prior == "" && m.Block == fixtures.MedicatieAfspraak && len(got) > 0:
+		miss(elem, "geen (de afspraak wijzigt of stopt niets)", strings.Join(got, ", "))
 	}
 	return out
 }
 
-// periodOfUse returns the valuePeriod of the period-of-use extension, or the
-// effectivePeriod of a MedicationStatement.
-func periodOfUse(r map[string]any) map[string]any {
-	for _, e := range list(r["extension"]) {
-		ext, _ := e.(map[string]any)
-		if ext["url"] == PeriodOfUseURL {
-			p, _ := ext["valuePeriod"].(map[string]any)
-			return p
+// dosing compares dose and unit, frequency and period, and route.
+func dosing(r map[string]any, m *fixtures.Medication, miss func(elem, want, got string)) {
+	elem := "dosageInstruction"
+	dosage := firstMap(r["dosageInstruction"])
+	if _, ok := r["dosage"]; ok {
+		elem, dosage = "dosage", firstMap(r["dosage"])
+	}
+	if m.Dose.Value != "" {
+		dose := asMap(firstMap(dosage["doseAndRate"])["doseQuantity"])
+		if !sameQuantity(dose, m.Dose) {
+			miss(elem+".doseAndRate.doseQuantity", m.Dose.Value+" "+m.Dose.Unit, show(dose))
 		}
 	}
-	p, _ := r["effectivePeriod"].(map[string]any)
-	return p
+	if m.Frequency > 0 {
+		repeat := asMap(asMap(dosage["timing"])["repeat"])
+		freq, okF := number(repeat["frequency"])
+		period, okP := number(repeat["period"])
+		if !okP && repeat["period"] == nil {
+			period, okP = big.NewRat(1, 1), true
+		}
+		if !okF || !okP || period.Sign() == 0 || new(big.Rat).Quo(freq, period).Cmp(big.NewRat(int64(m.Frequency), 1)) != 0 || repeat["periodUnit"] != m.Period {
+			miss(elem+".timing.repeat", fmt.Sprintf("%d× per 1 %s", m.Frequency, m.Period), show(repeat))
+		}
+	}
+	if m.Route != nil && !hasCoding(codings(dosage["route"]), *m.Route) {
+		miss(elem+".route", codeText(*m.Route)+" ("+m.Route.Display+")", show(dosage["route"]))
+	}
+}
+
+// periodFindings compares the period of use (MedicatieAfspraak,
+// ToedieningsAfspraak, MedicatieGebruik) or the validity period
+// (VerstrekkingsVerzoek) by day in Europe/Amsterdam; an end may be given as
+// a duration.
+func periodFindings(r map[string]any, m *fixtures.Medication, day func(int) string, miss func(elem, want, got string)) {
+	elem := blockPeriodElement(r)
+	if elem == "" {
+		return // a Verstrekking carries no period of use
+	}
+	p := blockPeriod(r)
+	start, end := PeriodDays(p)
+	want := day(m.StartDay)
+	wantEnd := "geen einde"
+	if m.EndDay != nil {
+		wantEnd = day(*m.EndDay)
+	}
+	gotEnd := end
+	if gotEnd == "" {
+		gotEnd = "geen einde"
+	}
+	if p == nil {
+		miss(elem, fmt.Sprintf("start %s, %s", want, wantEnd), "geen periode")
+		return
+	}
+	if start != want {
+		miss(elem+".start", want, show(p["start"]))
+	}
+	if gotEnd != wantEnd {
+		miss(elem+".end", wantEnd, show(p["end"])+durationText(p))
+	}
+}
+
+func durationText(p map[string]any) string {
+	for _, e := range list(p["extension"]) {
+		if asMap(e)["url"] == DurationURL {
+			return " (duur " + show(asMap(e)["valueDuration"]) + ")"
+		}
+	}
+	return ""
+}
+
+// blockPeriodElement names where a block carries its period.
+func blockPeriodElement(r map[string]any) string {
+	switch r["resourceType"] {
+	case "MedicationStatement":
+		return "effectivePeriod"
+	case "MedicationRequest":
+		if hasCoding(categoryCodings(r), fixtures.Coding{System: SNOMED, Code: blockCategory[fixtures.VerstrekkingsVerzoek]}) {
+			return "dispenseRequest.validityPeriod"
+		}
+	case "MedicationDispense":
+		if !hasCoding(categoryCodings(r), fixtures.Coding{System: SNOMED, Code: blockCategory[fixtures.ToedieningsAfspraak]}) {
+			return ""
+		}
+	}
+	return "extension(ext-TimeInterval.Period).valuePeriod"
+}
+
+// blockPeriod returns the period a block carries (see blockPeriodElement).
+func blockPeriod(r map[string]any) map[string]any {
+	switch blockPeriodElement(r) {
+	case "effectivePeriod":
+		return asMap(r["effectivePeriod"])
+	case "dispenseRequest.validityPeriod":
+		return asMap(asMap(r["dispenseRequest"])["validityPeriod"])
+	case "":
+		return nil
+	}
+	for _, e := range list(r["extension"]) {
+		if ext := asMap(e); ext["url"] == PeriodOfUseURL {
+			return asMap(ext["valuePeriod"])
+		}
+	}
+	return nil
+}
+
+// PeriodDays returns the first and last day (Europe/Amsterdam) of a period
+// of use; the last day comes from its end or, without one, from its
+// duration (ext-TimeInterval.Duration); "" when it has none.
+func PeriodDays(p map[string]any) (start, end string) {
+	s := str(p["start"])
+	start = Day(s)
+	if e := str(p["end"]); e != "" {
+		return start, Day(e)
+	}
+	for _, x := range list(p["extension"]) {
+		ext := asMap(x)
+		if ext["url"] != DurationURL {
+			continue
+		}
+		d := asMap(ext["valueDuration"])
+		n, ok := number(d["value"])
+		unit := map[string]time.Duration{"min": time.Minute, "h": time.Hour, "d": 24 * time.Hour, "wk": 7 * 24 * time.Hour}[str(d["code"])]
+		from, okFrom := Moment(s)
+		if !okFrom {
+			t, err := time.ParseInLocation(fixtures.DateLayout, start, fixtures.Amsterdam)
+			from, okFrom = t, err == nil
+		}
+		if !ok || unit == 0 || !okFrom || n.Sign() <= 0 {
+			return start, "onleesbare duur"
+		}
+		f, _ := n.Float64()
+		last := from.Add(time.Duration(f*float64(unit)) - time.Second)
+		return start, last.In(fixtures.Amsterdam).Format(fixtures.DateLayout)
+	}
+	return start, ""
+}
+
+// sameQuantity says whether a published Quantity states the registered one:
+// the same number and the same UCUM code (a system, when given, is UCUM).
+func sameQuantity(q map[string]any, want fixtures.Quantity) bool {
+	if q == nil {
+		return false
+	}
+	w, okW := new(big.Rat).SetString(want.Value)
+	got, okG := number(q["value"])
+	if !okW || !okG || got.Cmp(w) != 0 {
+		return false
+	}
+	if sys, ok := q["system"]; ok && sys != UCUM {
+		return false
+	}
+	return q["code"] == want.Unit
+}
+
+// PriorIDs returns the identifier values of the blocks a block's element
+// (priorPrescription, basedOn, authorizingPrescription, derivedFrom) refers
+// to: by a logical reference (identifier) or a literal one that resolves.
+func PriorIDs(r map[string]any, elem string, rv Resolver) []string {
+	var out []string
+	for _, v := range list(r[elem]) {
+		ref := asMap(v)
+		if id := str(asMap(ref["identifier"])["value"]); id != "" {
+			out = append(out, id)
+		}
+		if target := rv.Resolve(r, str(ref["reference"])); target != nil {
+			for _, i := range list(target["identifier"]) {
+				if id := str(asMap(i)["value"]); id != "" {
+					out = append(out, id)
+				}
+			}
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+func orNothing(s []string) string {
+	if len(s) == 0 {
+		return "niets"
+	}
+	return strings.Join(s, ", ")
 }
 
 func firstMap(v any) map[string]any {
@@ -100,20 +292,12 @@ const TreatmentURL = "http://nictiz.nl/fhir/StructureDefinition/ext-Pharmaceutic
 // StopTypeURL is the MP9 modifier extension that stops or suspends a treatment.
 const StopTypeURL = "http://nictiz.nl/fhir/StructureDefinition/ext-StopType"
 
-// registrationURL is the MP9 extension with the registration date/time.
-const registrationURL = "http://nictiz.nl/fhir/StructureDefinition/ext-RegistrationDateTime"
-
-// Treatment returns the MBH id (system|value) of a published building block.
+// Treatment returns the MBH id (the identifier's value) of a published
+// building block, "" when it has none.
 func Treatment(r map[string]any) string {
 	for _, e := range list(r["extension"]) {
-		ext, _ := e.(map[string]any)
-		if ext["url"] == TreatmentURL {
-			id, _ := ext["valueIdentifier"].(map[string]any)
-			s, _ := id["system"].(string)
-			v, _ := id["value"].(string)
-			if v != "" {
-				return s + "|" + v
-			}
+		if ext := asMap(e); ext["url"] == TreatmentURL {
+			return str(asMap(ext["valueIdentifier"])["value"])
 		}
 	}
 	return ""
@@ -133,35 +317,43 @@ func StopType(r map[string]any) []map[string]any {
 // Agreement is a MedicatieAfspraak reduced to what the medication overview
 // needs, published or registered.
 type Agreement struct {
-	ID        string // business identifier value
-	Prior     string // identifier value of the agreement it changes or stops
+	Ref       string   // Type/id of the published resource; "" when registered
+	IDs       []string // business identifier values
+	Prior     []string // identifier values of the agreement it changes or stops
 	Product   []map[string]any
-	Treatment string
+	Treatment string // MBH id value
+	Dose      *fixtures.Quantity
 	StopType  string // SNOMED code of the stop type, "" for none
-	Start     string // period of use, YYYY-MM-DD…; "" when absent
-	End       string
+	Start     string // first day of use (YYYY-MM-DD in Europe/Amsterdam); "" when absent
+	End       string // last day of use; "" when open
 }
 
-// Agreements reads the client's published MedicatieAfspraken.
-func Agreements(published map[string][]map[string]any, patientID string, lookup func(string) map[string]any) []Agreement {
+// Agreements reads the person's published MedicatieAfspraken.
+func Agreements(src Source) []Agreement {
 	var out []Agreement
-	for _, r := range published["MedicationRequest"] {
-		if !refersTo(r, patientID) || !categoryHas(r, fixtures.Coding{System: "http://snomed.info/sct", Code: blockCategory["MedicatieAfspraak"]}) {
+	for _, r := range src.Resources["MedicationRequest"] {
+		if !RefersTo(r, src.PatientID, src.PatientURLs...) || !hasCoding(categoryCodings(r), fixtures.Coding{System: SNOMED, Code: blockCategory[fixtures.MedicatieAfspraak]}) {
 			continue
 		}
-		a := Agreement{Product: Product(r, lookup), Treatment: Treatment(r)}
+		a := Agreement{Ref: identity(r), Product: Product(r, src.Resolver), Treatment: Treatment(r),
+			Prior: PriorIDs(r, "priorPrescription", src.Resolver)}
 		if st := StopType(r); len(st) > 0 {
-			a.StopType, _ = st[0]["code"].(string)
+			a.StopType = str(st[0]["code"])
 		}
-		if id := firstMap(r["identifier"]); id != nil {
-			a.ID, _ = id["value"].(string)
+		for _, i := range list(r["identifier"]) {
+			if v := str(asMap(i)["value"]); v != "" {
+				a.IDs = append(a.IDs, v)
+			}
 		}
-		if prior, ok := r["priorPrescription"].(map[string]any); ok {
-			id, _ := prior["identifier"].(map[string]any)
-			a.Prior, _ = id["value"].(string)
+		if q := asMap(firstMap(firstMap(r["dosageInstruction"])["doseAndRate"])["doseQuantity"]); q != nil {
+			if v, ok := number(q["value"]); ok {
+				a.Dose = &fixtures.Quantity{Value: decimalText(v), Unit: str(q["code"])}
+				if sys, ok := q["system"]; ok && sys != UCUM {
+					a.Dose.Unit = str(sys) + "|" + a.Dose.Unit
+				}
+			}
 		}
-		a.Start, _ = periodOfUse(r)["start"].(string)
-		a.End, _ = periodOfUse(r)["end"].(string)
+		a.Start, a.End = PeriodDays(blockPeriod(r))
 		out = append(out, a)
 	}
 	return out
@@ -172,9 +364,10 @@ func Agreements(published map[string][]map[string]any, patientID string, lookup 
 // them from the registered building blocks).
 func Registered(s *fixtures.Scenario, day int) []Agreement {
 	var out []Agreement
-	for _, m := range fixtures.MedicationOverview(s, "MedicatieAfspraak", day) {
-		out = append(out, Agreement{ID: m.ID, Treatment: m.Treatment,
-			Product: []map[string]any{{"system": m.Product.System, "code": m.Product.Code}}})
+	for _, m := range fixtures.MedicationOverview(s, fixtures.MedicatieAfspraak, day) {
+		dose := m.Dose
+		out = append(out, Agreement{IDs: []string{m.ID}, Treatment: m.Treatment, Dose: &dose,
+			Product: []map[string]any{{"system": m.Product.System, "code": m.Product.Code, "display": m.Product.Display}}})
 	}
 	return out
 }
@@ -199,9 +392,9 @@ func Overview(agreements []Agreement, day string) []Agreement {
 	states := make([]*state, len(agreements))
 	byID := map[string]*state{}
 	for i, a := range agreements {
-		states[i] = &state{a: a, end: dayOf(a.End)}
-		if a.ID != "" {
-			byID[a.ID] = states[i]
+		states[i] = &state{a: a, end: a.End}
+		for _, id := range a.IDs {
+			byID[id] = states[i]
 		}
 	}
 	clip := func(st *state, last string) {
@@ -210,33 +403,35 @@ func Overview(agreements []Agreement, day string) []Agreement {
 		}
 	}
 	for _, st := range states {
-		prior := byID[st.a.Prior]
-		switch {
-		case st.a.StopType == stopCanceled:
-			st.dropped = true
-			if prior != nil {
-				prior.dropped = true
+		for _, p := range st.a.Prior {
+			prior := byID[p]
+			switch {
+			case st.a.StopType == stopCanceled:
+				st.dropped = true
+				if prior != nil {
+					prior.dropped = true
+				}
+			case st.a.StopType != "":
+				if prior != nil {
+					clip(prior, st.a.End)
+				}
+			case prior != nil:
+				clip(prior, dayBefore(st.a.Start))
 			}
-		case st.a.StopType != "":
+		}
+		if st.a.StopType != "" {
 			st.dropped = true
-			if prior != nil {
-				clip(prior, dayOf(st.a.End))
-			}
-		case prior != nil:
-			clip(prior, dayBefore(dayOf(st.a.Start)))
 		}
 	}
 	var out []Agreement
 	for _, st := range states {
-		if st.dropped || st.a.Start != "" && dayOf(st.a.Start) > day || st.end != "" && day > st.end {
+		if st.dropped || st.a.Start != "" && st.a.Start > day || st.end != "" && day > st.end {
 			continue
 		}
 		out = append(out, st.a)
 	}
 	return out
 }
-
-func dayOf(s string) string { return s[:min(len(s), 10)] }
 
 func dayBefore(d string) string {
 	t, err := time.Parse(fixtures.DateLayout, d)
@@ -247,35 +442,94 @@ func dayBefore(d string) string {
 }
 
 // CompareOverviews lists the differences between the overview derived from
-// the registration and the one derived from the publication: a product in
-// use that is missing, and a product shown in use that is not.
+// the registration and the one derived from the publication on one moment:
+// a product in use that is missing, shown with another dose or MBH, shown
+// twice (a duplicate agreement), and a product shown in use that is not.
 func CompareOverviews(registered, published []Agreement, moment string) []string {
-	has := func(list []Agreement, c map[string]any) bool {
-		for _, a := range list {
-			for _, p := range a.Product {
-				if p["code"] == c["code"] && p["system"] == c["system"] {
-					return true
-				}
+	sameProduct := func(a, b Agreement) bool {
+		for _, p := range a.Product {
+			if hasCoding(b.Product, fixtures.Coding{System: str(p["system"]), Code: str(p["code"])}) {
+				return true
 			}
 		}
 		return false
 	}
+	name := func(a Agreement) string {
+		if len(a.Product) == 0 {
+			return "een middel zonder code"
+		}
+		if d := str(a.Product[0]["display"]); d != "" {
+			return d
+		}
+		return str(a.Product[0]["system"]) + "|" + str(a.Product[0]["code"])
+	}
+	agrees := func(reg, pub Agreement) bool {
+		return pub.Treatment == reg.Treatment && sameDose(pub.Dose, reg.Dose)
+	}
+	used := make([]bool, len(published))
 	var out []string
 	for _, r := range registered {
-		if !has(published, r.Product[0]) {
-			out = append(out, fmt.Sprintf("op %s is %s in gebruik (MBH %s), maar het gepubliceerde medicatieoverzicht toont het niet", moment, show(r.Product[0]["code"]), r.Treatment))
+		best := -1
+		for j, p := range published {
+			if used[j] || !sameProduct(r, p) {
+				continue
+			}
+			if best < 0 || agrees(r, p) && !agrees(r, published[best]) {
+				best = j
+			}
+		}
+		if best < 0 {
+			out = append(out, fmt.Sprintf("op %s is %s in gebruik (afspraak %s, MBH %s), maar het gepubliceerde medicatieoverzicht toont het niet", moment, name(r), strings.Join(r.IDs, ", "), r.Treatment))
+			continue
+		}
+		used[best] = true
+		p := published[best]
+		if !sameDose(p.Dose, r.Dose) {
+			out = append(out, fmt.Sprintf("op %s toont het gepubliceerde medicatieoverzicht %s (%s) met dosis %s, geregistreerd is %s %s", moment, name(r), p.Ref, doseText(p.Dose), r.Dose.Value, r.Dose.Unit))
+		}
+		if p.Treatment != r.Treatment {
+			out = append(out, fmt.Sprintf("op %s toont het gepubliceerde medicatieoverzicht %s (%s) met MBH %q, geregistreerd is %s", moment, name(r), p.Ref, p.Treatment, r.Treatment))
 		}
 	}
-	for _, p := range published {
-		found := false
-		for _, c := range p.Product {
-			found = found || has(registered, c)
+	for j, p := range published {
+		if used[j] {
+			continue
 		}
-		if !found {
-			out = append(out, fmt.Sprintf("op %s toont het gepubliceerde medicatieoverzicht %s (MBH %s) in gebruik, maar volgens de registratie is het dat niet", moment, show(p.Product), p.Treatment))
+		dup := false
+		for _, r := range registered {
+			dup = dup || sameProduct(r, p)
 		}
+		if dup {
+			out = append(out, fmt.Sprintf("op %s toont het gepubliceerde medicatieoverzicht %s twee keer in gebruik: %s is een dubbele afspraak", moment, name(p), p.Ref))
+			continue
+		}
+		out = append(out, fmt.Sprintf("op %s toont het gepubliceerde medicatieoverzicht %s (%s, MBH %s) in gebruik, maar volgens de registratie is het dat niet", moment, show(p.Product), p.Ref, p.Treatment))
 	}
 	return out
+}
+
+func sameDose(a, b *fixtures.Quantity) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	x, okX := new(big.Rat).SetString(a.Value)
+	y, okY := new(big.Rat).SetString(b.Value)
+	return okX && okY && x.Cmp(y) == 0 && a.Unit == b.Unit
+}
+
+// decimalText writes an exact number as a decimal (at most 6 places).
+func decimalText(v *big.Rat) string {
+	if v.IsInt() {
+		return v.RatString()
+	}
+	return strings.TrimRight(strings.TrimRight(v.FloatString(6), "0"), ".")
+}
+
+func doseText(q *fixtures.Quantity) string {
+	if q == nil {
+		return "geen"
+	}
+	return q.Value + " " + q.Unit
 }
 
 // Moments returns the days (relative to the reference date) on which the

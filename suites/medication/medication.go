@@ -1,11 +1,13 @@
 // Package medication holds the Medicatieproces 9 specs (outcome goal 1,
-// medication safety): prescriptions are published as linked MP9 building
-// blocks with product, dose and period of use as registered.
+// medication safety): every building block is published as registered,
+// linked by its MBH id and to the block it changes, stops or is based on,
+// and the medication overview that follows from the publication equals the
+// registered one.
 package medication
 
 import (
 	"fmt"
-	"sort"
+	"slices"
 
 	. "github.com/onsi/ginkgo/v2" //nolint:revive // the DSL reads as prose
 	. "github.com/onsi/gomega"    //nolint:revive
@@ -16,159 +18,160 @@ import (
 	"github.com/bcbench/bcbench/suites/spec"
 )
 
+// others are the building blocks besides the MedicatieAfspraak (MP9-05).
+var others = []string{fixtures.VerstrekkingsVerzoek, fixtures.ToedieningsAfspraak, fixtures.MedicatieVerstrekking, fixtures.MedicatieGebruik}
+
 var _ = Describe("Medicatie", func() {
 	for _, s := range spec.Current().Scenarios {
-		agreements := blocks(s, "MedicatieAfspraak")
-		if len(agreements) == 0 {
+		if len(blocks(s)) == 0 {
 			continue
 		}
 		Context(fmt.Sprintf("%s (%s)", s.Title, s.ID), func() {
-			spec.It("MP9-01", "elk voorschrift MOET als MedicatieAfspraak met middel, dosering en gebruiksperiode gepubliceerd zijn", func(ctx SpecContext) {
-				Expect(agreementFindings(ctx, s, agreements)).To(match.HaveNoFindings())
-			})
-			spec.It("MP9-02", "alle bouwstenen van één behandeling MOETEN hetzelfde MBH-id dragen", func(ctx SpecContext) {
-				Expect(treatmentProblems(ctx, s)).To(match.HaveNoProblems())
-			})
-			if stops := stopItems(s); len(stops) > 0 {
-				spec.It("MP9-03", "een gestopte of gewijzigde MedicatieAfspraak MOET haar stoptype dragen", func(ctx SpecContext) {
-					Expect(stopTypeProblems(ctx, s, stops)).To(match.HaveNoProblems())
+			if len(blocks(s, fixtures.MedicatieAfspraak)) > 0 {
+				spec.It("MP9-01", "elk voorschrift MOET als MedicatieAfspraak met middel, dosering en gebruiksperiode gepubliceerd zijn", func(ctx SpecContext) {
+					Expect(blockFindings(ctx, s, fixtures.MedicatieAfspraak)).To(match.HaveNoFindings())
 				})
 			}
-			spec.It("MP9-04", "het medicatieoverzicht uit de publicatie MOET gelijk zijn aan dat uit de registratie", func(ctx SpecContext) {
-				Expect(overviewProblems(ctx, s)).To(match.HaveNoProblems())
+			if len(blocks(s, others...)) > 0 {
+				spec.It("MP9-05", "elk verstrekkingsverzoek, elke toedieningsafspraak, verstrekking en elk medicatiegebruik MOET gepubliceerd zijn zoals geregistreerd", func(ctx SpecContext) {
+					Expect(blockFindings(ctx, s, others...)).To(match.HaveNoFindings())
+				})
+			}
+			spec.It("MP9-02", "alle bouwstenen van één behandeling MOETEN hetzelfde MBH-id dragen", func(ctx SpecContext) {
+				Expect(treatmentFindings(ctx, s)).To(match.HaveNoFindings())
 			})
+			spec.It("MP9-03", "een gestopte of gewijzigde MedicatieAfspraak MOET haar stoptype dragen", func(ctx SpecContext) {
+				Expect(stopTypeFindings(ctx, s)).To(match.HaveNoFindings())
+			})
+			if len(blocks(s, fixtures.MedicatieAfspraak)) > 0 {
+				spec.It("MP9-04", "het medicatieoverzicht uit de publicatie MOET gelijk zijn aan dat uit de registratie", func(ctx SpecContext) {
+					Expect(overviewProblems(ctx, s)).To(match.HaveNoProblems())
+				})
+			}
 		})
 	}
 })
 
-// treatmentProblems: per registered treatment (MBH), every published block
-// of it carries one and the same MBH id, and no two treatments share one.
-func treatmentProblems(ctx SpecContext, s *fixtures.Scenario) []string {
-	GinkgoHelper()
-	pub, pid := spec.Publication(ctx, s)
+// blocks returns the expected building blocks of the given kinds (all kinds
+// when none is given).
+func blocks(s *fixtures.Scenario, kinds ...string) []fact.Item {
 	items, _ := fact.Expected(s)
-	ids := map[string]map[string]bool{} // registered treatment → published MBH ids
-	for _, it := range items {
-		m := it.Fact.Medication
-		if m == nil {
-			continue
-		}
-		if ids[m.Treatment] == nil {
-			ids[m.Treatment] = map[string]bool{}
-		}
-		for _, r := range fact.Candidates(pub.Resources, pid, it.Fact, pub.Lookup) {
-			ids[m.Treatment][fact.Treatment(r)] = true
-		}
-	}
-	var problems []string
-	owner := map[string]string{}
-	for treatment, found := range ids {
-		if len(found) != 1 {
-			problems = append(problems, fmt.Sprintf("behandeling %s: de bouwstenen dragen %d verschillende MBH-id's %v, verwacht 1", treatment, len(found), keys(found)))
-		}
-		for id := range found {
-			if id == "" {
-				problems = append(problems, fmt.Sprintf("behandeling %s: een bouwsteen draagt geen MBH-id", treatment))
-			} else if other, taken := owner[id]; taken && other != treatment {
-				problems = append(problems, fmt.Sprintf("behandelingen %s en %s delen MBH-id %s", other, treatment, id))
-			}
-			owner[id] = treatment
-		}
-	}
-	return problems
-}
-
-// stopItems returns the registered agreements that carry a stop type.
-func stopItems(s *fixtures.Scenario) []fact.Item {
 	var out []fact.Item
-	for _, it := range blocks(s, "MedicatieAfspraak") {
-		if it.Fact.Medication.StopType != nil {
+	for _, it := range items {
+		if m := it.Fact.Medication; m != nil && (len(kinds) == 0 || slices.Contains(kinds, m.Block)) {
 			out = append(out, it)
 		}
 	}
 	return out
 }
 
-// stopTypeProblems: for every registered stop, a published agreement of the
-// same product carries its stop type.
-func stopTypeProblems(ctx SpecContext, s *fixtures.Scenario, stops []fact.Item) []string {
+// pairs returns the pairs of the scenario's building blocks of the given
+// kinds (all kinds when none is given).
+func pairs(ctx SpecContext, s *fixtures.Scenario, kinds ...string) ([]fact.Pair, fact.Source) {
 	GinkgoHelper()
-	pub, pid := spec.Publication(ctx, s)
-	var problems []string
-	for _, it := range stops {
-		want := *it.Fact.Medication.StopType
-		found := false
-		for _, r := range fact.Candidates(pub.Resources, pid, it.Fact, pub.Lookup) {
-			found = found || fact.HasCoding(fact.StopType(r), want)
-		}
-		if !found {
-			problems = append(problems, fmt.Sprintf("%s › %s: geen gepubliceerde MedicatieAfspraak draagt stoptype %s (%s)", it.Event.ID, it.Fact.Key, want.Code, want.Display))
+	if _, shared := fact.Expected(s); !shared {
+		spec.NotTestable("in dit scenario hoort na afloop niets gedeeld te zijn (toestemming ingetrokken of vernietigd); de vertrouwensspecs controleren dat")
+	}
+	all, src := spec.Pairing(ctx, s)
+	var out []fact.Pair
+	for _, p := range all {
+		if m := p.Item.Fact.Medication; m != nil && (len(kinds) == 0 || slices.Contains(kinds, m.Block)) {
+			out = append(out, p)
 		}
 	}
-	return problems
+	return out, src
+}
+
+// blockFindings: every registered block of the kinds is paired with one
+// published block (by its identifier), published once, and carries what
+// was registered (fact.Block).
+func blockFindings(ctx SpecContext, s *fixtures.Scenario, kinds ...string) []fact.Finding {
+	GinkgoHelper()
+	ps, src := pairs(ctx, s, kinds...)
+	var out []fact.Finding
+	for _, p := range ps {
+		if p.Resource == nil {
+			out = append(out, p.Unpaired(src.Reference))
+			continue
+		}
+		out = append(out, p.Duplicated()...)
+		out = append(out, fact.Block(p.Resource, p.Item, src)...)
+	}
+	return out
+}
+
+// treatmentFindings: every published block carries the MBH id of the
+// treatment it was registered in.
+func treatmentFindings(ctx SpecContext, s *fixtures.Scenario) []fact.Finding {
+	GinkgoHelper()
+	ps, src := pairs(ctx, s)
+	var out []fact.Finding
+	for _, p := range ps {
+		if p.Resource == nil {
+			out = append(out, p.Unpaired(src.Reference))
+			continue
+		}
+		if got := fact.Treatment(p.Resource); got != p.Item.Fact.Medication.Treatment {
+			out = append(out, fact.Finding{Event: p.Item.Event.ID, Fact: p.Item.Fact.Key,
+				Element: fmt.Sprintf("%s/%v.extension(ext-PharmaceuticalTreatment.Identifier)", p.Resource["resourceType"], p.Resource["id"]),
+				Want:    p.Item.Fact.Medication.Treatment, Got: orNothing(got)})
+		}
+	}
+	return out
+}
+
+// stopTypeFindings: a block registered with a stop type carries it; a
+// block registered without one carries none (a stop type turns a block
+// into a stop).
+func stopTypeFindings(ctx SpecContext, s *fixtures.Scenario) []fact.Finding {
+	GinkgoHelper()
+	ps, src := pairs(ctx, s)
+	var out []fact.Finding
+	for _, p := range ps {
+		m := p.Item.Fact.Medication
+		if p.Resource == nil {
+			if m.StopType != nil {
+				out = append(out, p.Unpaired(src.Reference))
+			}
+			continue
+		}
+		got := fact.StopType(p.Resource)
+		elem := fmt.Sprintf("%s/%v.modifierExtension(ext-StopType)", p.Resource["resourceType"], p.Resource["id"])
+		switch {
+		case m.StopType != nil && !fact.HasCoding(got, *m.StopType):
+			out = append(out, fact.Finding{Event: p.Item.Event.ID, Fact: p.Item.Fact.Key, Element: elem,
+				Want: fmt.Sprintf("%s|%s (%s)", m.StopType.System, m.StopType.Code, m.StopType.Display), Got: orNothing(fact.Show(got))})
+		case m.StopType == nil && got != nil:
+			out = append(out, fact.Finding{Event: p.Item.Event.ID, Fact: p.Item.Fact.Key, Element: elem,
+				Want: "geen stoptype", Got: fact.Show(got)})
+		}
+	}
+	return out
 }
 
 // overviewProblems compares the medication overview derived from the
-// registration with the one derived from the publication, on every day an
-// event happened and on the day after the last one.
+// registration with the one derived from the publication (product, dose,
+// MBH, no duplicates), on every day an event happened and on the day after
+// the last one.
 func overviewProblems(ctx SpecContext, s *fixtures.Scenario) []string {
 	GinkgoHelper()
-	pub, pid := spec.Publication(ctx, s)
-	agreements := fact.Agreements(pub.Resources, pid, pub.Lookup)
-	resolve := spec.Current().Day
+	if _, shared := fact.Expected(s); !shared {
+		spec.NotTestable("in dit scenario hoort na afloop niets gedeeld te zijn")
+	}
+	pub, _ := spec.Publication(ctx, s)
+	env := spec.Current()
+	agreements := fact.Agreements(pub.Source(env.Reference))
 	var problems []string
 	for _, day := range fact.Moments(s) {
-		moment := resolve(day)
+		moment := env.Day(day)
 		problems = append(problems, fact.CompareOverviews(fact.Registered(s, day), fact.Overview(agreements, moment), moment)...)
 	}
 	return problems
 }
 
-func keys(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
+func orNothing(s string) string {
+	if s == "" || s == "niets" {
+		return "niets"
 	}
-	sort.Strings(out)
-	return out
-}
-
-// blocks returns the expected medication facts of one MP9 building block.
-func blocks(s *fixtures.Scenario, block string) []fact.Item {
-	items, _ := fact.Expected(s)
-	var out []fact.Item
-	for _, it := range items {
-		if it.Fact.Medication != nil && it.Fact.Medication.Block == block {
-			out = append(out, it)
-		}
-	}
-	return out
-}
-
-func agreementFindings(ctx SpecContext, s *fixtures.Scenario, items []fact.Item) []fact.Finding {
-	GinkgoHelper()
-	pub, pid := spec.Publication(ctx, s)
-	resolve := spec.Current().Day
-	var out []fact.Finding
-	for _, it := range items {
-		cands := fact.Candidates(pub.Resources, pid, it.Fact, pub.Lookup)
-		if len(cands) == 0 {
-			p := it.Fact.Medication.Product
-			out = append(out, fact.Finding{Event: it.Event.ID, Fact: it.Fact.Key, Element: it.Fact.ResourceType, Want: fmt.Sprintf("een MedicatieAfspraak voor %s (%s|%s)", p.Display, p.System, p.Code), Got: "niets"})
-			continue
-		}
-		var closest []fact.Finding
-		for i, r := range cands {
-			f := fact.Medication(r, it.Event.ID, it.Fact.Key, *it.Fact.Medication, resolve)
-			if len(f) == 0 {
-				closest = nil // an exact match: no findings
-				break
-			}
-			if i == 0 || len(f) < len(closest) {
-				closest = f
-			}
-		}
-		out = append(out, closest...)
-	}
-	return out
+	return s
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/bcbench/bcbench/fixtures"
 	"github.com/bcbench/bcbench/harness"
+	"github.com/bcbench/bcbench/suites/fact"
 )
 
 // BSNSystem is the naming system of the Dutch citizen service number.
@@ -257,15 +258,28 @@ func (e *Env) ReplayOf(id string) (*Replay, bool) {
 
 // Published is what the candidate publishes for one scenario's client.
 type Published struct {
-	Patient   map[string]any
-	Resources map[string][]map[string]any // by resource type
+	Patient map[string]any
+	// PatientURLs are the fullUrls her Patient was served under.
+	PatientURLs []string
+	Resources   map[string][]map[string]any // by resource type
 	// Referenced holds resources the client's resources refer to that are
-	// not her own (a Medication), by their reference ("Medication/id").
+	// not her own (a Medication, the author's Practitioner, PractitionerRole
+	// and Organization), and her own resources, by "Type/id".
 	Referenced map[string]map[string]any
+	// ByURL holds every resource the searches returned by its fullUrl.
+	ByURL map[string]map[string]any
 }
 
-// Lookup returns a referenced resource fetched with the client's data.
-func (p *Published) Lookup(ref string) map[string]any { return p.Referenced[ref] }
+// Resolver resolves references among what was fetched, the FHIR way.
+func (p *Published) Resolver() fact.Resolver {
+	return fact.Resolver{ByURL: p.ByURL, ByRef: p.Referenced}
+}
+
+// Source is what the pairing of facts with resources reads (suites/fact).
+func (p *Published) Source(reference time.Time) fact.Source {
+	id, _ := p.Patient["id"].(string)
+	return fact.Source{Resources: p.Resources, PatientID: id, PatientURLs: p.PatientURLs, Resolver: p.Resolver(), Reference: reference}
+}
 
 // ErrNoPatient is returned when the candidate publishes no Patient with the
 // client's BSN.
@@ -296,43 +310,131 @@ func (e *Env) PublishedOf(ctx context.Context, s *fixtures.Scenario, person fixt
 	return p, err
 }
 
+// maxReferenced bounds the distinct referenced resources the bench reads
+// for one client.
+const maxReferenced = 500
+
 func (e *Env) fetch(ctx context.Context, s *fixtures.Scenario, bsn string) (*Published, error) {
-	patients, err := e.XIS.Search(ctx, "Patient", url.Values{"identifier": {BSNSystem + "|" + bsn}})
+	p := &Published{Resources: map[string][]map[string]any{}, Referenced: map[string]map[string]any{}, ByURL: map[string]map[string]any{}}
+	keep := func(entries []harness.SearchEntry) []map[string]any {
+		var matches []map[string]any
+		for _, en := range entries {
+			if en.FullURL != "" {
+				p.ByURL[en.FullURL] = en.Resource
+			}
+			typ, _ := en.Resource["resourceType"].(string)
+			if id, _ := en.Resource["id"].(string); typ != "" && id != "" {
+				p.Referenced[typ+"/"+id] = en.Resource
+			}
+			if en.Match {
+				matches = append(matches, en.Resource)
+			}
+		}
+		return matches
+	}
+	patients, err := e.XIS.SearchEntries(ctx, "Patient", url.Values{"identifier": {BSNSystem + "|" + bsn}})
 	if err != nil {
 		return nil, fmt.Errorf("searching the Patient with BSN %s: %w", bsn, err)
 	}
-	p := &Published{Resources: map[string][]map[string]any{}, Referenced: map[string]map[string]any{}}
-	for _, pt := range patients {
-		if hasBSN(pt, bsn) {
-			p.Patient = pt
+	for _, en := range patients {
+		if en.Match && hasBSN(en.Resource, bsn) {
+			p.Patient = en.Resource
+			if en.FullURL != "" {
+				p.PatientURLs = append(p.PatientURLs, en.FullURL)
+			}
 			break
 		}
 	}
+	keep(patients)
 	if p.Patient == nil {
 		return nil, ErrNoPatient
 	}
 	id, _ := p.Patient["id"].(string)
 	for _, typ := range ResourceTypes(s) {
-		found, err := e.XIS.Search(ctx, typ, url.Values{"patient": {"Patient/" + id}})
+		found, err := e.XIS.SearchEntries(ctx, typ, url.Values{"patient": {"Patient/" + id}})
 		if err != nil {
 			return nil, fmt.Errorf("searching %s of Patient/%s: %w", typ, id, err)
 		}
-		p.Resources[typ] = found
-		for _, r := range found {
-			med, _ := r["medicationReference"].(map[string]any)
-			ref, _ := med["reference"].(string)
-			typ, id, ok := strings.Cut(ref, "/")
-			if !ok || typ != "Medication" || p.Referenced[ref] != nil {
-				continue
-			}
-			m, err := e.XIS.Read(ctx, typ, id)
-			if err != nil {
-				return nil, fmt.Errorf("reading %s referenced by %v/%v: %w", ref, r["resourceType"], r["id"], err)
-			}
-			p.Referenced[ref] = m
-		}
+		p.Resources[typ] = keep(found)
+	}
+	if err := e.readReferenced(ctx, p); err != nil {
+		return nil, err
 	}
 	return p, nil
+}
+
+// referring are the elements whose targets the specs judge: the product of
+// a building block and who registered a fact.
+var referring = []string{"medicationReference", "performer", "requester", "recorder", "asserter", "informationSource", "practitioner", "organization"}
+
+// readReferenced reads (once each) the Medication, Practitioner,
+// PractitionerRole and Organization the client's resources refer to, and
+// the practitioner and organization of a PractitionerRole. A reference the
+// candidate cannot resolve is left unresolved: the specs report it.
+func (e *Env) readReferenced(ctx context.Context, p *Published) error {
+	var queue []map[string]any
+	for _, list := range p.Resources {
+		queue = append(queue, list...)
+	}
+	reads := 0
+	for len(queue) > 0 {
+		r := queue[0]
+		queue = queue[1:]
+		for _, field := range referring {
+			for _, ref := range references(r[field]) {
+				if strings.HasPrefix(ref, "#") || p.ByURL[ref] != nil {
+					continue
+				}
+				typ, id, ok := fact.TypeID(ref)
+				if !ok || !referable[typ] {
+					continue
+				}
+				key := typ + "/" + id
+				if _, done := p.Referenced[key]; done {
+					continue
+				}
+				if reads++; reads > maxReferenced {
+					return fmt.Errorf("reading what the client's resources refer to: more than %d distinct references; the bench stops there", maxReferenced)
+				}
+				m, err := e.XIS.Read(ctx, typ, id)
+				var status *harness.StatusError
+				switch {
+				case errors.As(err, &status):
+					p.Referenced[key] = nil // dangling: the specs say so
+					continue
+				case err != nil:
+					return fmt.Errorf("reading %s referenced by %v/%v: %w", ref, r["resourceType"], r["id"], err)
+				}
+				p.Referenced[key] = m
+				if typ == "PractitionerRole" {
+					queue = append(queue, m)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+var referable = map[string]bool{"Medication": true, "Practitioner": true, "PractitionerRole": true, "Organization": true}
+
+// references returns the reference strings of a Reference element, a list
+// of them, or of elements that hold one in actor (performer).
+func references(v any) []string {
+	var out []string
+	items, ok := v.([]any)
+	if !ok {
+		items = []any{v}
+	}
+	for _, x := range items {
+		m, _ := x.(map[string]any)
+		if actor, ok := m["actor"].(map[string]any); ok {
+			m = actor
+		}
+		if s, _ := m["reference"].(string); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // ResourceTypes lists the resource types a scenario's facts are published as.

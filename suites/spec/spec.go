@@ -17,6 +17,7 @@ import (
 
 	"github.com/bcbench/bcbench/fixtures"
 	"github.com/bcbench/bcbench/requirements"
+	"github.com/bcbench/bcbench/suites/fact"
 )
 
 // ErrorPrefix marks a failure that is the bench's (or the network's) fault,
@@ -169,4 +170,17 @@ func PublicationOf(ctx context.Context, s *fixtures.Scenario, person fixtures.Cl
 	}
 	pid, _ := pub.Patient["id"].(string)
 	return pub, pid
+}
+
+// Pairing pairs every fact the scenario expects to be published about the
+// client (not her children: suites/content pairs theirs on their own
+// records) with the one published resource judged for it (suites/fact.Pairs);
+// every content and medication spec judges the same pairs. No Patient with
+// her BSN fails the spec; no answer breaks it.
+func Pairing(ctx context.Context, s *fixtures.Scenario) ([]fact.Pair, fact.Source) {
+	ginkgo.GinkgoHelper()
+	pub, _ := Publication(ctx, s)
+	src := pub.Source(Current().Reference)
+	items, _ := fact.Expected(s)
+	return fact.Pairs(src, fact.About(s, items, s.Client)), src
 }
