@@ -167,9 +167,13 @@ func TestMutants(t *testing.T) {
 	type variant struct {
 		name     string
 		defect   string
+		valid    string // a valid variant of the reference (xis.Variants)
 		violates []string
 	}
 	variants := []variant{{name: "reference"}}
+	for _, v := range xis.Variants {
+		variants = append(variants, variant{name: "reference-" + v.Name, valid: v.Name})
+	}
 	for _, m := range xis.Mutants {
 		variants = append(variants, variant{name: m.Name, defect: m.Name, violates: m.Violates})
 	}
@@ -180,7 +184,7 @@ func TestMutants(t *testing.T) {
 		for _, v := range variants {
 			t.Run(v.name, func(t *testing.T) {
 				t.Parallel()
-				srv, err := xis.New(xis.Options{Defect: v.defect})
+				srv, err := xis.New(xis.Options{Defect: v.defect, Variant: v.valid})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -195,7 +199,7 @@ func TestMutants(t *testing.T) {
 				got := failed(readResults(t, out))
 				if v.defect == "" && len(got) > 0 {
 					mu.Lock()
-					falseFailures = len(got)
+					falseFailures += len(got)
 					mu.Unlock()
 				}
 				if !slices.Equal(got, want) {
@@ -216,7 +220,7 @@ func TestMutants(t *testing.T) {
 			})
 		}
 	})
-	t.Logf("mutation score: %d/%d mutants caught exactly; false failures on the reference: %d", caught, len(xis.Mutants), falseFailures)
+	t.Logf("mutation score: %d/%d mutants caught exactly; false failures on the reference and its %d valid variants: %d", caught, len(xis.Mutants), len(xis.Variants), falseFailures)
 }
 
 // onlyShould says whether every violated requirement is below MOET level

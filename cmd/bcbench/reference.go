@@ -24,7 +24,7 @@ func newReferenceCmd() *cobra.Command {
 		Use:   "reference",
 		Short: "Serve the bench's reference implementation of a role, or list its seeded-defect mutants",
 	}
-	var role, addr, defect string
+	var role, addr, defect, variant string
 	var delay time.Duration
 	serve := &cobra.Command{
 		Use:   "serve",
@@ -42,7 +42,7 @@ func newReferenceCmd() *cobra.Command {
 					delay = d
 				}
 			}
-			srv, err := xis.New(xis.Options{Version: version, Defect: defect})
+			srv, err := xis.New(xis.Options{Version: version, Defect: defect, Variant: variant})
 			if err != nil {
 				return withCode(exitSetup, err)
 			}
@@ -61,6 +61,7 @@ func newReferenceCmd() *cobra.Command {
 	serve.Flags().StringVar(&role, "role", "xis", "role to serve (xis)")
 	serve.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "address to listen on")
 	serve.Flags().StringVar(&defect, "defect", "", "serve a mutant with this seeded defect (see 'bcbench reference mutants'); env BCBENCH_REFERENCE_DEFECT")
+	serve.Flags().StringVar(&variant, "variant", "", "serve a valid variant of the reference (utc, absolute-verwijzingen, medicatie-contained): the bench must accept it")
 	serve.Flags().DurationVar(&delay, "delay", 0, "answer every FHIR and event request this much later (for fault tests); env BCBENCH_REFERENCE_DELAY")
 	mutants := &cobra.Command{
 		Use:   "mutants",

@@ -85,7 +85,9 @@ var Mutants = []Mutant{
 		},
 	},
 	{
-		Name: "datum-verschoven", Violates: []string{"INH-03"},
+		// Facts pair with a resource by code and day: a resource of another
+		// day is no pair, so every content requirement misses the fact.
+		Name: "datum-verschoven", Violates: []string{"INH-01", "INH-02", "INH-03", "INH-04"},
 		Description: "de datum van waarneming schuift één dag op",
 		resource: func(r map[string]any) {
 			if r["resourceType"] != "Observation" {
@@ -123,7 +125,8 @@ var Mutants = []Mutant{
 		},
 	},
 	{
-		Name: "mbh-per-bouwsteen", Violates: []string{"MP9-02"},
+		// The overview shows each agreement with its MBH id, so MP9-04 sees it too.
+		Name: "mbh-per-bouwsteen", Violates: []string{"MP9-02", "MP9-04"},
 		Description: "elke medicatiebouwsteen krijgt een eigen MBH-id, zodat de bouwstenen van één behandeling niet meer verbonden zijn",
 		resource: func(r map[string]any) {
 			for _, e := range asList(r["extension"]) {
@@ -148,7 +151,8 @@ var Mutants = []Mutant{
 		},
 	},
 	{
-		Name: "stop-zonder-verwijzing", Violates: []string{"MP9-04"},
+		// The stop agreement is compared on its priorPrescription (MP9-01).
+		Name: "stop-zonder-verwijzing", Violates: []string{"MP9-01", "MP9-04"},
 		Description: "een stop-MedicatieAfspraak verwijst niet naar de afspraak die zij stopt, zodat die in het overzicht actief blijft",
 		resource: func(r map[string]any) {
 			if r["resourceType"] == "MedicationRequest" && r["modifierExtension"] != nil {

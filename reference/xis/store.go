@@ -202,8 +202,10 @@ func patientOf(r map[string]any) string {
 	for _, field := range []string{"subject", "patient"} {
 		if ref, ok := r[field].(map[string]any); ok {
 			if s, ok := ref["reference"].(string); ok {
-				if id, found := strings.CutPrefix(s, "Patient/"); found {
-					return id
+				// relative Patient/id or absolute …/Patient/id
+				segs := strings.Split(s, "/")
+				if n := len(segs); n >= 2 && segs[n-2] == "Patient" {
+					return segs[n-1]
 				}
 			}
 		}

@@ -31,16 +31,19 @@ type Options struct {
 	Version string
 	// Defect, when set, names a seeded defect from Mutants.
 	Defect string
+	// Variant, when set, names a valid variant from Variants.
+	Variant string
 	// Now returns the current time; time.Now when nil.
 	Now func() time.Time
 }
 
 // Server is a reference XIS; it is an http.Handler serving /fhir and /bench.
 type Server struct {
-	opts   Options
-	store  *store
-	defect *Mutant
-	mux    *http.ServeMux
+	opts    Options
+	store   *store
+	defect  *Mutant
+	variant *Variant
+	mux     *http.ServeMux
 }
 
 // New returns a reference XIS, or an error when the defect is unknown.
@@ -59,6 +62,17 @@ func New(opts Options) (*Server, error) {
 		}
 		s.defect = &m
 		s.store.shareOnly = m.shareOnly
+	}
+	if opts.Variant != "" {
+		v, ok := LookupVariant(opts.Variant)
+		if !ok {
+			names := make([]string, len(Variants))
+			for i, v := range Variants {
+				names[i] = v.Name
+			}
+			return nil, fmt.Errorf("unknown variant %q (known: %s)", opts.Variant, strings.Join(names, ", "))
+		}
+		s.variant = &v
 	}
 	s.mux.HandleFunc("GET /bench/health", s.health)
 	s.mux.HandleFunc("POST /bench/events", s.event)
@@ -125,6 +139,9 @@ func (s *Server) event(w http.ResponseWriter, r *http.Request) {
 		if s.defect.change != nil {
 			resources = s.defect.change(reg, resources)
 		}
+	}
+	if s.variant != nil {
+		resources = s.variant.apply(resources, baseURL(r))
 	}
 	stored := make([]string, 0, len(resources))
 	for _, res := range resources {

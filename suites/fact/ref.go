@@ -17,6 +17,9 @@ type Resolver struct {
 	ByURL map[string]map[string]any
 	// ByRef holds resources the bench read from the candidate, by "Type/id".
 	ByRef map[string]map[string]any
+	// Fetch, when set, resolves a reference that is neither contained, in
+	// the Bundle nor in ByRef (it may read it from the candidate).
+	Fetch func(ref string) map[string]any
 }
 
 // Resolve returns the resource the reference ref in resource from points
@@ -36,11 +39,15 @@ func (rv Resolver) Resolve(from map[string]any, ref string) map[string]any {
 	if r, ok := rv.ByURL[ref]; ok {
 		return r
 	}
-	typ, id, ok := TypeID(ref)
-	if !ok {
-		return nil
+	if typ, id, ok := TypeID(ref); ok {
+		if r := rv.ByRef[typ+"/"+id]; r != nil {
+			return r
+		}
 	}
-	return rv.ByRef[typ+"/"+id]
+	if rv.Fetch != nil {
+		return rv.Fetch(ref)
+	}
+	return nil
 }
 
 // literalRe is a literal reference: [base/]Type/id[/_history/version].

@@ -353,7 +353,7 @@ func describe(s *fixtures.Scenario, p *person, r map[string]any, lookup func(str
 				continue
 			}
 			if f.Medication != nil {
-				if !fact.HasCoding(fact.Product(r, lookup), f.Medication.Product) || !hasCategory(r, f.Code) {
+				if !fact.HasCoding(fact.Product(r, fact.Resolver{Fetch: lookup}), f.Medication.Product) || !hasCategory(r, f.Code) {
 					continue
 				}
 			} else if !fact.HasCoding(codings(r["code"]), f.Code) {
