@@ -102,7 +102,7 @@ var contentMutants = []Mutant{
 	{
 		Name: "gebruik-dosis-maal-tien", Violates: []string{"MP9-05"},
 		Description: "het MedicatieGebruik insuline (diabetes) wordt met een tien keer zo hoge dosis gepubliceerd",
-		event: onBlock("MGB-diabetes-insuline-1", func(r map[string]any) {
+		change: onBlock("MGB-diabetes-insuline-1", func(r map[string]any) {
 			timesTen(r["dosage"].([]any)[0].(map[string]any)["doseAndRate"].([]any)[0].(map[string]any)["doseQuantity"].(map[string]any))
 		}),
 	},
