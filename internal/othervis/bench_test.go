@@ -17,6 +17,35 @@ import (
 	"github.com/bcbench/bcbench/internal/shared"
 )
 
+// defectScenarios are the golden scenarios that show each seeded defect; a
+// defect case replays only those.
+var defectScenarios = map[string][]string{
+	"weight-day-before":     {"ongecompliceerd"},
+	"bp-swapped":            {"ongecompliceerd"},
+	"hb-gdl":                {"ongecompliceerd"},
+	"lmp-day-before":        {"ongecompliceerd"},
+	"stop-type-lost":        {"diabetes"},
+	"mbh-dispense-request":  {"diabetes"},
+	"referral-no-requester": {"hypertensie"},
+	"apgar5-as-apgar1":      {"overdracht-jgz"},
+	"apgar-also-on-mother":  {"overdracht-jgz"},
+	// all scenarios: API-02 judges the first page of a searchset only, so the
+	// leak (the last match) shows on a child's short first page (othervis gaps)
+	"search-leak":               nil,
+	"shared-after-withdrawal":   {"toestemming-ingetrokken"},
+	"only-patient-hidden":       {"toestemming-ingetrokken"},
+	"deletion-keeps-medication": {"vernietiging"},
+	"child-own-record":          {"vernietiging"},
+}
+
+// knownMisses are seeded defects the bench does not catch yet (in the
+// othervis gaps): their case is skipped with what was missed.
+var knownMisses = map[string]bool{
+	// MP9-03 looks for the stop type on any agreement of the same product; the
+	// earlier stop of the same treatment carries the same type (issue 8 item 1).
+	"stop-type-lost": true,
+}
+
 // TestBenchJudgesOthervis runs the real bcbench CLI against this independent
 // XIS, as a `command:` candidate, once per set of valid variants — the verdict
 // must be pass and no requirement may fail — and once per seeded defect, which
@@ -78,8 +107,22 @@ func TestBenchJudgesOthervis(t *testing.T) {
 			known: []string{"INH-01", "INH-02", "INH-03", "INH-04", "MP9-01", "MP9-02", "MP9-03", "MP9-04"}},
 		{name: "period of use as start and duration", args: []string{"--utc=false", "--absolute=false", "--duration=true"}, known: []string{"MP9-01", "MP9-04"}},
 		{name: "lab results performed by the professional's PractitionerRole", args: []string{"--utc=false", "--absolute=false", "--lab-role=true"}, known: []string{"PRF-01"}},
-		{name: "defect: the newborn's record survives the mother's deletion request",
-			args: []string{"--utc=false", "--absolute=false", "--child-own-record=true"}, defect: []string{"VTR-02"}},
+	}
+	// Every seeded defect, on the scenarios that show it, must fail exactly
+	// the requirements it declares.
+	for _, name := range DefectNames() {
+		d := Defects[name]
+		run := []string{}
+		for _, sc := range defectScenarios[name] {
+			run = append(run, "--scenario", sc)
+		}
+		cases = append(cases, struct {
+			name   string
+			args   []string
+			run    []string
+			known  []string
+			defect []string
+		}{name: "defect " + name + ": " + d.What, args: []string{"--utc=false", "--absolute=false", "--defect=" + name}, run: run, defect: d.Break})
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -124,13 +167,17 @@ func TestBenchJudgesOthervis(t *testing.T) {
 			if err := json.Unmarshal(raw, &res); err != nil {
 				t.Fatalf("results.json: %v", err)
 			}
-			var bad, unknown []string
+			var bad, unknown, missed []string
 			statuses := map[string]int{}
 			for _, r := range res.Requirements {
 				statuses[r.Status]++
 				if c.defect != nil {
-					if failed, want := r.Status == "fail", slices.Contains(c.defect, r.ID); failed != want {
-						t.Errorf("%s %s (seeded defect must fail exactly %v): %s", r.ID, r.Status, c.defect, r.Reason)
+					failed, want := r.Status == "fail", slices.Contains(c.defect, r.ID)
+					switch {
+					case failed && !want:
+						t.Errorf("%s %s: a false failure, the seeded defect declares only %v: %s", r.ID, r.Status, c.defect, r.Reason)
+					case want && !failed:
+						missed = append(missed, r.ID+" "+r.Status)
 					}
 					continue
 				}
@@ -149,8 +196,14 @@ func TestBenchJudgesOthervis(t *testing.T) {
 				t.Fatalf("results.json lists no requirements\n%s", b)
 			}
 			if c.defect != nil {
-				if res.Verdict != "fail" {
-					t.Errorf("verdict %s for a seeded defect, want fail", res.Verdict)
+				name := strings.TrimPrefix(c.args[len(c.args)-1], "--defect=")
+				switch {
+				case len(missed) > 0 && knownMisses[name] && !t.Failed():
+					t.Skipf("the bench misses this defect (othervis gaps): %v not failed", missed)
+				case len(missed) > 0:
+					t.Errorf("the bench missed the seeded defect: %v not failed", missed)
+				case knownMisses[name]:
+					t.Logf("the bench now catches %s: drop it from knownMisses", name)
 				}
 				return
 			}

@@ -38,10 +38,9 @@ type Options struct {
 	LabRole bool
 	// OwnOIDs writes MP9 block identifiers under this XIS's own OID root.
 	OwnOIDs bool
-	// ChildOwnRecord keeps a newborn's record apart from her mother's: the
-	// mother's consent withdrawal and deletion request do not touch it.
-	ChildOwnRecord bool
-	Log            *log.Logger
+	// Defect seeds one realistic defect (see Defects); "" for none.
+	Defect string
+	Log    *log.Logger
 }
 
 // Server is the XIS: adapter and FHIR API on one handler.
@@ -69,7 +68,9 @@ func New(opt Options) *Server {
 	if opt.Log == nil {
 		opt.Log = log.New(io.Discard, "", 0)
 	}
-	return &Server{opt: opt, rd: renderer{utc: opt.UTC, millis: opt.Millis, duration: opt.Duration, ownOIDs: opt.OwnOIDs}, st: newStore(), known: map[string]string{}}
+	st := newStore()
+	st.defect = opt.Defect
+	return &Server{opt: opt, rd: renderer{utc: opt.UTC, millis: opt.Millis, duration: opt.Duration, ownOIDs: opt.OwnOIDs}, st: st, known: map[string]string{}}
 }
 
 const maxBody = 1 << 20
@@ -199,6 +200,10 @@ func (s *Server) register(reg *registration) ([]string, error) {
 
 	subjectRef := motherRef
 	factOwner := owner
+	if s.opt.Defect == "shared-after-withdrawal" && !c.consent && len(reg.Facts) > 0 {
+		factOwner = "late:" + owner
+		st.client(factOwner).consent = true
+	}
 	var childID string
 	if ch := reg.Subject; ch != nil && (ch.ID != reg.Client.ID || ch.BSN != reg.Client.BSN) {
 		childID = c.children[ch.ID]
@@ -217,7 +222,7 @@ func (s *Server) register(reg *registration) ([]string, error) {
 				gender = g
 			}
 		}
-		if s.opt.ChildOwnRecord {
+		if s.opt.Defect == "child-own-record" {
 			factOwner = "child:" + clientKey(*ch)
 			st.client(factOwner).consent = true
 		}
@@ -254,6 +259,7 @@ func (s *Server) register(reg *registration) ([]string, error) {
 			if contained != nil {
 				res["contained"] = []any{contained}
 			}
+			s.spoil(reg, f, res)
 			id := newID(strings.ToLower(typ[:2])+"b", key...)
 			st.put(typ, id, factOwner, res)
 			written = append(written, typ+"/"+id)
@@ -261,7 +267,9 @@ func (s *Server) register(reg *registration) ([]string, error) {
 			// a fact about the person herself (the child's sex): written on her Patient above
 		case f.ResourceType == "ServiceRequest":
 			id := newID("sr", key...)
-			st.put("ServiceRequest", id, factOwner, s.rd.serviceRequest(f, when, subjectRef, by.person()))
+			res := s.rd.serviceRequest(f, when, subjectRef, by.person())
+			s.spoil(reg, f, res)
+			st.put("ServiceRequest", id, factOwner, res)
 			written = append(written, "ServiceRequest/"+id)
 		default:
 			lab := f.Profile == profLab
@@ -270,8 +278,14 @@ func (s *Server) register(reg *registration) ([]string, error) {
 				performer = by.org
 			}
 			id := newID("ob", key...)
-			st.put("Observation", id, factOwner, s.rd.observation(f, when, subjectRef, performer, lab))
+			res := s.rd.observation(f, when, subjectRef, performer, lab)
+			s.spoil(reg, f, res)
+			st.put("Observation", id, factOwner, res)
 			written = append(written, "Observation/"+id)
+			if s.opt.Defect == "apgar-also-on-mother" && childID != "" && f.Code.Code == "9272-6" {
+				dup := s.rd.observation(f, when, motherRef, performer, lab)
+				st.put("Observation", newID("ob", append(key, "mother")...), owner, dup)
+			}
 		}
 	}
 	return written, nil
@@ -573,6 +587,15 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request, typ string, q ur
 		}
 		if ok {
 			hits = append(hits, rec)
+		}
+	}
+	if s.opt.Defect == "search-leak" && typ == "Observation" && len(applied["patient"]) > 0 && len(hits) > 0 {
+		mine := fmt.Sprint(hits[0].res["subject"].(map[string]any)["reference"])
+		for _, rec := range s.st.ofType(typ) {
+			if subj, _ := rec.res["subject"].(map[string]any); subj != nil && fmt.Sprint(subj["reference"]) != mine {
+				hits = append(hits, rec)
+				break
+			}
 		}
 	}
 	var entries []any

@@ -31,6 +31,7 @@ type store struct {
 	byKey   map[string]*record // "Type/id"
 	gone    map[string]bool    // "Type/id" erased on a deletion request
 	clients map[string]*client
+	defect  string // the seeded defect that lives in the store (see Defects)
 }
 
 func newStore() *store {
@@ -75,6 +76,9 @@ func (s *store) visible(r *record) bool {
 		return true
 	}
 	c := s.clients[r.owner]
+	if c != nil && s.defect == "only-patient-hidden" && r.typ != "Patient" {
+		return !c.deleted
+	}
 	return c != nil && c.consent && !c.deleted
 }
 
@@ -83,6 +87,11 @@ func (s *store) erase(owner string) int {
 	n := 0
 	for k, r := range s.byKey {
 		if r.owner == owner {
+			if s.defect == "deletion-keeps-medication" && r.typ == "MedicationRequest" {
+				r.owner = "kept:" + owner // forgotten by the deletion, so still shared
+				s.client(r.owner).consent = true
+				continue
+			}
 			delete(s.byKey, k)
 			s.gone[k] = true
 			n++

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -39,7 +40,7 @@ func run(args []string) error {
 	duration := fs.Bool("duration", false, "write an MP9 period of use as start + duration")
 	ownOIDs := fs.Bool("own-oids", false, "identify MP9 building blocks under this XIS's own OID root")
 	labRole := fs.Bool("lab-role", false, "a lab result's performer is the professional's PractitionerRole, not the laboratory")
-	childOwn := fs.Bool("child-own-record", false, "keep a newborn's record apart: the mother's withdrawal and deletion do not touch it")
+	defect := fs.String("defect", "", "seed one realistic defect: "+strings.Join(othervis.DefectNames(), ", "))
 	fhirBase := fs.String("fhir-base", "/fhir", "FHIR base path")
 	adapter := fs.String("adapter", "/bench", "adapter base path")
 	if err := fs.Parse(args); err != nil {
@@ -52,11 +53,14 @@ func run(args []string) error {
 		}
 		*addr = "127.0.0.1:" + port
 	}
+	if err := othervis.CheckDefect(*defect); err != nil {
+		return err
+	}
 	if *page <= 0 || *page > 500 {
 		return fmt.Errorf("--page-size must be 1..500, got %d", *page)
 	}
 	logger := log.New(os.Stderr, "othervis ", log.LstdFlags|log.LUTC)
-	xis := othervis.New(othervis.Options{FHIRBase: *fhirBase, Adapter: *adapter, UTC: *utc, Absolute: *abs, PageSize: *page, Contained: *contained, Narrative: *narr, BareReferences: *bareRefs, NoTotal: *noTotal, ChildOwnRecord: *childOwn, Millis: *millis, Duration: *duration, OwnOIDs: *ownOIDs, LabRole: *labRole, Log: logger})
+	xis := othervis.New(othervis.Options{FHIRBase: *fhirBase, Adapter: *adapter, UTC: *utc, Absolute: *abs, PageSize: *page, Contained: *contained, Narrative: *narr, BareReferences: *bareRefs, NoTotal: *noTotal, Defect: *defect, Millis: *millis, Duration: *duration, OwnOIDs: *ownOIDs, LabRole: *labRole, Log: logger})
 	srv := &http.Server{Addr: *addr, Handler: xis, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, MaxHeaderBytes: 64 << 10}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
