@@ -45,7 +45,13 @@ func TestEveryRequirementHasAMutant(t *testing.T) {
 		t.Logf("%-7s %2d mutants: %v", id, len(covered[id]), covered[id])
 	}
 	t.Logf("%d mutants in total", len(Mutants))
+	if len(Mutants) < minMutants {
+		t.Errorf("%d mutants, want at least %d (issue 8: the bench is proven by realistic partial defects)", len(Mutants), minMutants)
+	}
 }
+
+// minMutants is the least number of seeded defects the bench is proven by.
+const minMutants = 40
 
 // TestConsentAndDeletionCoverTheChild: the mother's withdrawal hides her
 // newborn's record too, and her deletion request erases it.
