@@ -152,12 +152,34 @@ func InitKeys(dir string) error {
 }
 
 // LoadSigner reads an Ed25519 private key in PKCS#8 PEM (as written by
-// bcbench keys init).
+// bcbench keys init). The per-user development key stays a development key
+// when it is given by its path: Development reports true for it.
 func LoadSigner(path string) (Signer, error) {
-	return loadSigner(path, false)
+	s, err := loadSigner(path, false)
+	if err != nil {
+		return nil, err
+	}
+	if id, ok := devKeyID(); ok && id == s.keyID {
+		s.dev = true
+	}
+	return s, nil
 }
 
-func loadSigner(path string, dev bool) (Signer, error) {
+// devKeyID is the key id of the per-user development key, when there is one;
+// it never makes one.
+func devKeyID() (string, bool) {
+	dir, err := DevKeyDir()
+	if err != nil {
+		return "", false
+	}
+	s, err := loadSigner(filepath.Join(dir, KeyFile), true)
+	if err != nil {
+		return "", false
+	}
+	return s.keyID, true
+}
+
+func loadSigner(path string, dev bool) (*edSigner, error) {
 	data, err := readLimited(path, maxKeyFileSize)
 	if err != nil {
 		return nil, fmt.Errorf("loading signing key: %w", err)
@@ -211,7 +233,11 @@ func DevSigner() (Signer, error) {
 			}
 		}
 	}
-	return loadSigner(path, true)
+	k, err := loadSigner(path, true)
+	if err != nil {
+		return nil, err
+	}
+	return k, nil
 }
 
 // loadVerifier reads a PKIX PEM public key or an X.509 certificate (PEM).

@@ -50,6 +50,13 @@ const maxRSS = 1 << 30
 // home folder and no packages from the environment; stdin is empty.
 func runHostile(t *testing.T, timeout time.Duration, args ...string) hostileResult {
 	t.Helper()
+	return runHostileEnv(t, timeout, nil, args...)
+}
+
+// runHostileEnv is runHostile with extra environment variables (KEY=VALUE),
+// which win over the private config and home folder.
+func runHostileEnv(t *testing.T, timeout time.Duration, extra []string, args ...string) hostileResult {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, args...)
@@ -60,7 +67,7 @@ func runHostile(t *testing.T, timeout time.Duration, args ...string) hostileResu
 			env = append(env, kv)
 		}
 	}
-	cmd.Env = append(env, "XDG_CONFIG_HOME="+filepath.Join(t.TempDir(), "config"), "HOME="+t.TempDir())
+	cmd.Env = append(append(env, "XDG_CONFIG_HOME="+filepath.Join(t.TempDir(), "config"), "HOME="+t.TempDir()), extra...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	start := time.Now()
@@ -251,7 +258,7 @@ func TestHostileInputToEveryCommand(t *testing.T) {
 		t.Fatalf("keys init: exit %d: %s", r.code, r.stderr)
 	}
 	good := filepath.Join(t.TempDir(), "out")
-	if r := runHostile(t, 60*time.Second, "run", "--scenario", "ongecompliceerd", "--key", filepath.Join(keys, reports.KeyFile), "--out", good, "--quiet"); r.code > 1 {
+	if r := runHostile(t, 60*time.Second, "run", "--profile", "zelftest-niveau1", "--scenario", "ongecompliceerd", "--key", filepath.Join(keys, reports.KeyFile), "--out", good, "--quiet"); r.code > 1 {
 		t.Fatalf("run for a report to tamper with: exit %d: %s", r.code, r.stderr)
 	}
 	goodResults := filepath.Join(good, reports.ResultsFile)
@@ -1174,7 +1181,7 @@ func TestVerifyOfATamperedFolder(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			skipKnownBug(t, tc.knownBug)
 			out := filepath.Join(t.TempDir(), "out")
-			if r := runHostile(t, 60*time.Second, "run", "--scenario", "ongecompliceerd", "--key", filepath.Join(keys, reports.KeyFile), "--out", out, "--quiet"); r.code > 1 {
+			if r := runHostile(t, 60*time.Second, "run", "--profile", "zelftest-niveau1", "--scenario", "ongecompliceerd", "--key", filepath.Join(keys, reports.KeyFile), "--out", out, "--quiet"); r.code > 1 {
 				t.Fatalf("run: exit %d: %s", r.code, r.stderr)
 			}
 			tc.tamper(t, out)

@@ -34,6 +34,7 @@ type runFlags struct {
 	out       string
 	scenarios []string
 	key       string
+	force     bool // clear a non-empty output folder of an earlier run
 	packages  []string
 	tx        string // terminology server base URL
 	manual    bool
@@ -65,7 +66,8 @@ Exit code: 0 verdict pass, 1 verdict fail or incomplete, 2 the bench could not r
 	fl := cmd.Flags()
 	fl.StringVar(&f.candidate, "candidate", "", "candidate manifest (YAML); default: the built-in reference candidates")
 	fl.StringVar(&f.profile, "profile", "", "certification profile ID; default: "+certification.Default+" with --key, "+certification.DefaultSelfTest+" (the same content, no certificate) without")
-	fl.StringVar(&f.out, "out", "bcbench-out", "output folder")
+	fl.StringVar(&f.out, "out", "bcbench-out", "output folder; must be empty or absent")
+	fl.BoolVar(&f.force, "force", false, "clear the output folder of an earlier run first (never /, the home folder, the working folder, or a folder holding other files)")
 	fl.StringArrayVar(&f.scenarios, "scenario", nil, "scenario ID to replay (repeatable); default: the profile's scenarios")
 	fl.StringVar(&f.key, "key", "", "signing key (bcbench.key from 'bcbench keys init'); default: a per-user development key, report marked zelftest")
 	fl.StringArrayVar(&f.packages, "package", nil, "FHIR package (folder, .tgz or NAME#VERSION in the cache) for profile validation (repeatable)")
@@ -102,6 +104,9 @@ func run(ctx context.Context, f runFlags, stderr, stdout io.Writer) error {
 	}
 	profile, err := certification.Lookup(f.profile)
 	if err != nil {
+		return withCode(exitSetup, err)
+	}
+	if err := refuseForCertification(profile, f); err != nil {
 		return withCode(exitSetup, err)
 	}
 	var overridden []string
@@ -151,7 +156,10 @@ func run(ctx context.Context, f runFlags, stderr, stdout io.Writer) error {
 	if err != nil {
 		return withCode(exitSetup, err)
 	}
-	signer, err := loadSigner(f.key)
+	if err := checkKeyPlace(f.key, f.candidate, f.out); err != nil {
+		return withCode(exitSetup, err)
+	}
+	signer, err := signerForRun(profile, f.key)
 	if err != nil {
 		return withCode(exitSetup, err)
 	}
@@ -165,8 +173,8 @@ func run(ctx context.Context, f runFlags, stderr, stdout io.Writer) error {
 	// input blocks (a FIFO without writer, a hung network mount).
 	ctx, stop := harness.InterruptContext(ctx)
 	defer stop()
-	if err := os.MkdirAll(filepath.Join(f.out, "evidence"), 0o755); err != nil {
-		return withCode(exitSetup, fmt.Errorf("creating output folder: %w", err))
+	if err := prepareOutput(f.out, f.force); err != nil {
+		return withCode(exitSetup, err)
 	}
 
 	bi, _ := debug.ReadBuildInfo()
@@ -187,8 +195,15 @@ func run(ctx context.Context, f runFlags, stderr, stdout io.Writer) error {
 	if profile.Certifies {
 		in.Mode = reports.ModeCertification // WriteAll keeps it only with a key given on purpose
 	}
-	// finish writes whatever results exist, always.
+	evidenceDir := filepath.Join(f.out, "evidence")
+	var txs *txSession
+	// finish writes whatever results exist, always, after the last evidence
+	// file is written: everything in evidence/ is signed.
 	finish := func(code int, cause error) error {
+		if _, err := txs.finish(evidenceDir); err != nil {
+			in.Problems = append(in.Problems, "terminologieserver: "+plainText(err.Error()))
+		}
+		in.Evidence = evidence(f.out)
 		in.Finished = time.Now().UTC()
 		res := reports.Assemble(in)
 		if err := reports.WriteAll(f.out, res, signer); err != nil {
@@ -206,13 +221,39 @@ func run(ctx context.Context, f runFlags, stderr, stdout io.Writer) error {
 		return nil
 	}
 
+	// Limits no system can meet (a self-test's --request-timeout 1ns) judge
+	// the bench's setting, not the candidate: nothing is started.
+	if bad := profile.Limits.Unmeetable(); len(bad) > 0 {
+		in.SetupProblem = "de grenzen van deze run zijn door geen systeem te halen (" + strings.Join(bad, "; ") + ")"
+		return finish(exitSetup, fmt.Errorf("limits no system can meet: %s", strings.Join(bad, "; ")))
+	}
+	// The FHIR packages are loaded before the candidate starts: a certifying
+	// run whose pinned packages are not all there judges nothing.
+	progress("FHIR-pakketten laden")
+	txs, err = startTx(txURL)
+	if err != nil {
+		in.Problems = append(in.Problems, "terminologieserver: "+err.Error())
+	}
+	defer func() { _, _ = txs.finish(evidenceDir) }() // on early returns: stop the proxy
+	if txs != nil {
+		in.Terminology = txs.client.Base()
+	}
+	validator, validatorProblem := loadValidator(f.packages, txs.remote())
+	in.Packages = loadedPackages(validator)
+	if profile.Certifies {
+		if missing := checkPins(profile.Packages, in.Packages); len(missing) > 0 {
+			in.SetupProblem = "de vastgepinde FHIR-pakketten van het profiel zijn niet geladen (" + strings.Join(missing, "; ") + ")"
+			return finish(exitSetup, fmt.Errorf("the profile's pinned FHIR packages are not loaded: %s", strings.Join(missing, "; ")))
+		}
+	}
+
 	// 2. Start what must be started, with a recording proxy in front.
 	progress("kandidaat starten: " + manifest.Name)
-	evidenceDir := filepath.Join(f.out, "evidence")
 	cand, err := launch(ctx, manifest, profile.Limits, certifying, evidenceDir, stderr, func(format string, args ...any) { progress(fmt.Sprintf(format, args...)) })
 	if err != nil {
 		err = errors.New(plainText(harness.RedactUserinfo(err.Error()))) // it may quote the candidate's output
 		in.Problems = append(in.Problems, "starting the candidate: "+err.Error())
+		in.SetupProblem = "de kandidaat is niet gestart (" + err.Error() + ")"
 		in.Evidence = evidence(f.out)
 		return finish(exitSetup, fmt.Errorf("starting the candidate: %w", err))
 	}
@@ -241,17 +282,7 @@ func run(ctx context.Context, f runFlags, stderr, stdout io.Writer) error {
 		XIS: cand.FHIR, Adapter: cand.Adapter,
 		Undecided: string(profile.Undecided),
 	}
-	progress("FHIR-pakketten laden")
-	txs, err := startTx(txURL)
-	if err != nil {
-		in.Problems = append(in.Problems, "terminologieserver: "+err.Error())
-	}
-	defer func() { _, _ = txs.finish(evidenceDir) }() // on early returns: stop the proxy
-	if txs != nil {
-		in.Terminology = txs.client.Base()
-	}
-	env.Validator, env.ValidatorProblem = loadValidator(f.packages, txs.remote())
-	in.Packages = loadedPackages(env.Validator)
+	env.Validator, env.ValidatorProblem = validator, validatorProblem
 	if f.manual {
 		events := 0
 		for _, s := range scenarios {
@@ -267,6 +298,7 @@ func run(ctx context.Context, f runFlags, stderr, stdout io.Writer) error {
 	if err := env.Replay(ctx, func(s string) { progress("registreren: " + s) }); err != nil {
 		err = errors.New(plainText(err.Error()))
 		in.Problems = append(in.Problems, "replaying the scenarios: "+err.Error())
+		in.SetupProblem = "de scenario's konden niet afgespeeld worden (" + err.Error() + ")"
 		stopCandidate()
 		return finish(exitSetup, err)
 	}

@@ -90,6 +90,12 @@ const (
 	DefaultPIDs           = 512
 	DefaultCPUs           = 1.0
 
+	// The smallest limits any system can meet: below them a run judges the
+	// bench's setting, not the candidate.
+	MinSpecTimeout    = time.Second
+	MinRequestTimeout = 100 * time.Millisecond
+	MinStartupTimeout = time.Second
+
 	maxTimeout = 24 * time.Hour
 	minMemory  = ByteSize(6 << 20) // Docker's smallest memory limit
 	maxMemory  = ByteSize(64 << 30)
@@ -287,6 +293,26 @@ func (p Profile) Unpinned() []Package {
 	return out
 }
 
+// Unmeetable lists the timeouts set below what any system can meet (such as
+// a --request-timeout of 1ns): a run under them would judge the bench's
+// setting, not the candidate.
+func (l Limits) Unmeetable() []string {
+	var out []string
+	for _, d := range []struct {
+		name     string
+		v, least time.Duration
+	}{
+		{"specTimeout", l.SpecTimeout, MinSpecTimeout},
+		{"requestTimeout", l.RequestTimeout, MinRequestTimeout},
+		{"startupTimeout", l.StartupTimeout, MinStartupTimeout},
+	} {
+		if d.v < d.least {
+			out = append(out, fmt.Sprintf("%s %s is below %s", d.name, d.v, d.least))
+		}
+	}
+	return out
+}
+
 // fill sets the defaults of limits left out and checks every limit is
 // within its bounds.
 func (l *Limits) fill() error {
@@ -305,6 +331,9 @@ func (l *Limits) fill() error {
 		case *d.v < 0 || *d.v > maxTimeout:
 			return fmt.Errorf("limits: %s %s is outside 0–%s", d.name, *d.v, maxTimeout)
 		}
+	}
+	if u := l.Unmeetable(); len(u) > 0 {
+		return fmt.Errorf("limits: %s", strings.Join(u, "; "))
 	}
 	if l.Memory == 0 {
 		l.Memory = DefaultMemory

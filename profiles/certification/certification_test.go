@@ -83,6 +83,7 @@ func TestParseRejects(t *testing.T) {
 		{"upper-case sha256", base + "packages: [{id: a.b, version: '1', sha256: " + strings.ToUpper(sum) + "}]\n", "sha256"},
 		{"negative timeout", base + "limits: {requestTimeout: -1s}\n", "requestTimeout"},
 		{"timeout of a year", base + "limits: {specTimeout: 8760h}\n", "specTimeout"},
+		{"request timeout nobody meets", base + "limits: {requestTimeout: 1ns}\n", "requestTimeout 1ns is below"},
 		{"memory too small", base + "limits: {memory: 1MiB}\n", "memory"},
 		{"memory garbage", base + "limits: {memory: lots}\n", "memory"},
 		{"memory overflows", base + "limits: {memory: 999999999999GiB}\n", "memory"},
