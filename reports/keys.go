@@ -242,41 +242,8 @@ func DevSigner() (Signer, error) {
 
 // loadVerifier reads a PKIX PEM public key or an X.509 certificate (PEM).
 func loadVerifier(path string) (*edVerifier, error) {
-	data, err := readLimited(path, maxKeyFileSize)
-	if err != nil {
-		return nil, fmt.Errorf("loading public key: %w", err)
-	}
-	block, _ := pem.Decode(data)
-	if block == nil {
-		return nil, fmt.Errorf("loading public key %s: no PEM block", path)
-	}
-	var pub any
-	switch block.Type {
-	case "PUBLIC KEY":
-		pub, err = x509.ParsePKIXPublicKey(block.Bytes)
-	case "CERTIFICATE":
-		var cert *x509.Certificate
-		cert, err = x509.ParseCertificate(block.Bytes)
-		if err == nil {
-			pub = cert.PublicKey
-		}
-	case "PRIVATE KEY":
-		return nil, fmt.Errorf("loading public key %s: this is a private key; give bcbench.pub or bcbench.crt", path)
-	default:
-		return nil, fmt.Errorf("loading public key %s: PEM block %q is neither PUBLIC KEY nor CERTIFICATE", path, block.Type)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("loading public key %s: %w", path, err)
-	}
-	edPub, ok := pub.(ed25519.PublicKey)
-	if !ok {
-		return nil, fmt.Errorf("loading public key %s: %T is not an Ed25519 key", path, pub)
-	}
-	id, err := KeyID(edPub)
-	if err != nil {
-		return nil, err
-	}
-	return &edVerifier{pub: edPub, keyID: id}, nil
+	v, _, err := loadVerifierCert(path)
+	return v, err
 }
 
 // CheckPublicKey reads a public key (PKIX PEM) or certificate (PEM) as

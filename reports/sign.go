@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
@@ -56,19 +55,30 @@ type FileDigest struct {
 	SHA256 string `json:"sha256"`
 }
 
-// Certification is the predicate: what was judged, the verdict, and the
-// digests of results.json and every evidence file.
+// Certification is the predicate: what was judged, how, the verdict, and
+// the digests of results.json, report.html, junit.xml and every evidence
+// file. The fields marked "since v2" are absent from statements of v1 runs.
 type Certification struct {
-	Bench     Bench        `json:"bench"`
-	Profile   Profile      `json:"profile"`
-	Candidate Candidate    `json:"candidate"`
-	Mode      string       `json:"mode"`
-	Verdict   Verdict      `json:"verdict"`
-	Summary   Summary      `json:"summary"`
-	Started   time.Time    `json:"started"`
-	Finished  time.Time    `json:"finished"`
-	Results   FileDigest   `json:"results"`
-	Evidence  []FileDigest `json:"evidence"`
+	Bench     Bench     `json:"bench"`
+	Profile   Profile   `json:"profile"`
+	Candidate Candidate `json:"candidate"`
+	Mode      string    `json:"mode"`
+	Verdict   Verdict   `json:"verdict"`
+	Summary   Summary   `json:"summary"`
+	Started   time.Time `json:"started"`
+	Finished  time.Time `json:"finished"`
+	// Scenarios, ReferenceDate, Limits, Packages, Terminology and
+	// SetupProblem repeat results.json's (since v2).
+	Scenarios     []string   `json:"scenarios,omitempty"`
+	ReferenceDate string     `json:"referenceDate,omitempty"`
+	Limits        *Limits    `json:"limits,omitempty"`
+	Packages      []Package  `json:"packages,omitempty"`
+	Terminology   string     `json:"terminology,omitempty"`
+	SetupProblem  string     `json:"setupProblem,omitempty"`
+	Results       FileDigest `json:"results"`
+	// Reports are report.html and junit.xml (since v2).
+	Reports  []FileDigest `json:"reports,omitempty"`
+	Evidence []FileDigest `json:"evidence"`
 }
 
 // maxEnvelopeSize bounds results.dsse.json.
@@ -101,9 +111,18 @@ func Sign(dir string, key Signer) error {
 		Predicate: Certification{
 			Bench: res.Bench, Profile: res.Profile, Candidate: res.Candidate, Mode: res.Mode,
 			Verdict: res.Verdict, Summary: res.Summary, Started: res.Started, Finished: res.Finished,
+			Scenarios: res.Scenarios, ReferenceDate: res.ReferenceDate, Limits: res.Limits, Packages: res.Packages,
+			Terminology: res.Terminology, SetupProblem: res.SetupProblem,
 			Results:  FileDigest{Path: ResultsFile, SHA256: sha256hex(data)},
 			Evidence: []FileDigest{},
 		},
+	}
+	for _, name := range []string{HTMLFile, JUnitFile} {
+		sum, err := hashFile(root, name)
+		if err != nil {
+			return fmt.Errorf("signing report: %w", err)
+		}
+		st.Predicate.Reports = append(st.Predicate.Reports, FileDigest{Path: name, SHA256: sum})
 	}
 	for _, e := range res.Evidence {
 		sum, err := hashFile(root, e.Path)
@@ -160,91 +179,6 @@ func Subjects(c Candidate) []Subject {
 		subs = []Subject{{Name: name, Digest: map[string]string{"sha256": sha256hex(canon)}}}
 	}
 	return subs
-}
-
-// Verify checks results.dsse.json against a public key (bcbench.pub, or the
-// certificate bcbench.crt), then re-hashes results.json and every evidence
-// file relative to the envelope's folder. Any difference is an error that
-// names what changed.
-func Verify(envelopePath, pubKeyPath string) error {
-	v, err := loadVerifier(pubKeyPath)
-	if err != nil {
-		return err
-	}
-	data, err := readLimited(envelopePath, maxEnvelopeSize)
-	if err != nil {
-		return err
-	}
-	var env dsse.Envelope
-	if err := json.Unmarshal(data, &env); err != nil {
-		return fmt.Errorf("envelope %s is not a DSSE envelope: %w", envelopePath, err)
-	}
-	if env.PayloadType != PayloadType {
-		return fmt.Errorf("envelope %s: payloadType %q, want %q", envelopePath, env.PayloadType, PayloadType)
-	}
-	ev, err := dsse.NewEnvelopeVerifier(v)
-	if err != nil {
-		return fmt.Errorf("verifying envelope: %w", err)
-	}
-	if _, err := ev.Verify(context.Background(), &env); err != nil {
-		signedBy := make([]string, 0, len(env.Signatures))
-		for _, s := range env.Signatures {
-			signedBy = append(signedBy, s.KeyID)
-		}
-		return fmt.Errorf("envelope %s: signature does not verify with key %s (key id %s; envelope signed by %s): the envelope was changed or signed with another key",
-			envelopePath, pubKeyPath, v.keyID, strings.Join(signedBy, ", "))
-	}
-	payload, err := env.DecodeB64Payload()
-	if err != nil {
-		return fmt.Errorf("envelope %s: %w", envelopePath, err)
-	}
-	var st Statement
-	dec := json.NewDecoder(strings.NewReader(string(payload)))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&st); err != nil {
-		return fmt.Errorf("envelope %s: statement: %w", envelopePath, err)
-	}
-	if st.Type != StatementType || st.PredicateType != PredicateType {
-		return fmt.Errorf("envelope %s: statement type %q / predicate %q, want %q / %q", envelopePath, st.Type, st.PredicateType, StatementType, PredicateType)
-	}
-
-	root, err := os.OpenRoot(filepath.Dir(envelopePath))
-	if err != nil {
-		return fmt.Errorf("opening report folder: %w", err)
-	}
-	defer root.Close()
-	var changed []string
-	check := func(fd FileDigest) {
-		sum, err := hashFile(root, fd.Path)
-		switch {
-		case errors.Is(err, fs.ErrNotExist):
-			changed = append(changed, fd.Path+": missing")
-		case err != nil:
-			changed = append(changed, err.Error())
-		case sum != fd.SHA256:
-			changed = append(changed, fmt.Sprintf("%s: changed (sha256 %s, signed %s)", fd.Path, sum, fd.SHA256))
-		}
-	}
-	check(st.Predicate.Results)
-	listed := map[string]bool{}
-	for _, fd := range st.Predicate.Evidence {
-		listed[path.Clean(fd.Path)] = true
-		check(fd)
-	}
-	// A file added to the evidence folder is a change too.
-	_ = fs.WalkDir(root.FS(), EvidenceDir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return nil
-		}
-		if !listed[p] {
-			changed = append(changed, p+": added, not covered by the signature")
-		}
-		return nil
-	})
-	if len(changed) > 0 {
-		return fmt.Errorf("report changed since it was signed: %s", strings.Join(changed, "; "))
-	}
-	return nil
 }
 
 func sha256hex(b []byte) string {

@@ -2,12 +2,17 @@ package reports
 
 import (
 	"crypto/ed25519"
+	"crypto/rand"
 	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
+	"errors"
+	"math/big"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -132,6 +137,8 @@ func signedRun(t *testing.T) (dir, keys string) {
 	os.WriteFile(filepath.Join(dir, "evidence", "xis.har"), []byte(`{"log":{"entries":[]}}`), 0o644)
 	os.WriteFile(filepath.Join(dir, "evidence", "xis.log"), []byte("started\n"), 0o644)
 	res := richResults(t)
+	// signed after the key's certificate was made, as in a real run
+	res.Started, res.Finished = time.Now().UTC().Add(-time.Minute), time.Now().UTC()
 	res.Evidence = []Evidence{{Path: "evidence/xis.har"}, {Path: "evidence/xis.log"}}
 	if err := WriteAll(dir, res, signer); err != nil {
 		t.Fatalf("WriteAll: %v", err)
@@ -249,6 +256,28 @@ func TestVerifyDetectsChanges(t *testing.T) {
 		{"private key given as public key", func(t *testing.T, dir, keys string) string {
 			return filepath.Join(keys, KeyFile)
 		}, "private key"},
+		{"one word of report.html changed", func(t *testing.T, dir, keys string) string {
+			p := filepath.Join(dir, HTMLFile)
+			data, _ := os.ReadFile(p)
+			os.WriteFile(p, []byte(strings.Replace(string(data), "Niet geslaagd", "Geslaagd", 1)), 0o644)
+			return filepath.Join(keys, PubFile)
+		}, "report.html: changed"},
+		{"junit.xml rewritten to pass", func(t *testing.T, dir, keys string) string {
+			p := filepath.Join(dir, JUnitFile)
+			data, _ := os.ReadFile(p)
+			os.WriteFile(p, []byte(strings.ReplaceAll(string(data), "<failure", "<system-out")), 0o644)
+			return filepath.Join(keys, PubFile)
+		}, "junit.xml: changed"},
+		{"report.html deleted", func(t *testing.T, dir, keys string) string {
+			os.Remove(filepath.Join(dir, HTMLFile))
+			return filepath.Join(keys, PubFile)
+		}, "report.html: missing"},
+		{"certificate expired before the run was signed", func(t *testing.T, dir, keys string) string {
+			return certFor(t, keys, time.Now().Add(-48*time.Hour), time.Now().Add(-24*time.Hour))
+		}, "has expired when the run was signed"},
+		{"certificate not yet valid when the run was signed", func(t *testing.T, dir, keys string) string {
+			return certFor(t, keys, time.Now().Add(time.Hour), time.Now().Add(48*time.Hour))
+		}, "not yet valid when the run was signed"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -369,5 +398,54 @@ func TestVerifyHostileEnvelopes(t *testing.T) {
 				t.Fatal("Verify accepted a hostile envelope")
 			}
 		})
+	}
+}
+
+// certFor writes a certificate of the key in keys valid from notBefore to
+// notAfter, self-signed with that key.
+func certFor(t *testing.T, keys string, notBefore, notAfter time.Time) string {
+	t.Helper()
+	signer, err := loadSigner(filepath.Join(keys, KeyFile), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(7), Subject: pkix.Name{CommonName: "bureau-test"},
+		NotBefore: notBefore, NotAfter: notAfter, KeyUsage: x509.KeyUsageDigitalSignature, BasicConstraintsValid: true}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, signer.priv.Public(), signer.priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(t.TempDir(), "bureau.crt")
+	if err := os.WriteFile(p, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// A certificate valid when the run was signed but expired since fails now;
+// VerifyReport at the signing time passes and says what it verified.
+func TestVerifyReportSaysWhatItVerified(t *testing.T) {
+	dir, keys := signedRun(t)
+	crt := certFor(t, keys, time.Now().Add(-time.Hour), time.Now().Add(time.Hour))
+	env := filepath.Join(dir, EnvelopeFile)
+	v, err := VerifyReport(env, crt, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := v.Statement.Predicate
+	if p.Profile.ID != "keurmerk-test" || p.Verdict != VerdictFail || p.Mode == "" || v.KeyID == "" ||
+		v.Certificate == nil || v.Certificate.Subject.CommonName != "bureau-test" || v.V1() {
+		t.Errorf("verified %+v", v)
+	}
+	for _, f := range []string{ResultsFile, HTMLFile, JUnitFile, "evidence/xis.har"} {
+		if !slices.Contains(v.Covered, f) {
+			t.Errorf("%s not among the covered files %v", f, v.Covered)
+		}
+	}
+	if _, err := VerifyReport(env, crt, time.Now().Add(2*time.Hour)); err == nil || !strings.Contains(err.Error(), "has expired now") {
+		t.Errorf("VerifyReport after the certificate expired = %v", err)
+	}
+	if _, err := VerifyReport(env, filepath.Join(keys, KeyFile), time.Now()); !errors.Is(err, ErrUnusable) {
+		t.Errorf("a private key as verification key: %v, want ErrUnusable", err)
 	}
 }

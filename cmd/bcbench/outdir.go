@@ -7,12 +7,13 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/bcbench/bcbench/cert"
 	"github.com/bcbench/bcbench/reports"
 )
 
 // outputNames are the entries a bcbench output folder holds: the reports,
 // the evidence folder, and the temporary files the writers rename into place.
-var outputNames = []string{reports.ResultsFile, reports.JUnitFile, reports.HTMLFile, reports.EnvelopeFile, reports.EvidenceDir}
+var outputNames = []string{reports.ResultsFile, reports.JUnitFile, reports.HTMLFile, reports.EnvelopeFile, reports.EvidenceDir, cert.SignerCertFile}
 
 // prepareOutput makes the output folder ready for a run. Files already in it
 // would be signed as this run's evidence, so it must be absent or empty.

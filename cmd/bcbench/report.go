@@ -3,8 +3,11 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -63,35 +66,192 @@ the results schema first. The signature is not touched: results.dsse.json still 
 	return cmd
 }
 
+// verifyFlags are the options of `bcbench report verify`.
+type verifyFlags struct {
+	key, cert     string
+	profile, mode string
+	verdict       string
+}
+
 func newReportVerifyCmd() *cobra.Command {
-	var key string
+	var f verifyFlags
 	cmd := &cobra.Command{
-		Use:   "verify --key PUB RESULTS.DSSE.JSON",
-		Short: "Check a report's signature and that nothing in it changed",
-		Long: `Check the DSSE signature of results.dsse.json with a public key (bcbench.pub or bcbench.crt), then
-re-hash results.json and every evidence file next to it. Exit 0 when intact, 1 with the reason when
-the envelope, results.json or any evidence file was changed, added or removed, 2 when the files
-cannot be read.`,
+		Use:   "verify (--key PUB | --cert CRT) [--require-profile ID] [--require-mode certificering] RESULTS.DSSE.JSON",
+		Short: "Check a report's signature, that nothing in it changed, and what it certifies",
+		Long: `Check the DSSE signature of results.dsse.json with a public key (bcbench.pub) or a certificate
+(bcbench.crt), then re-hash results.json, report.html, junit.xml and every evidence file next to it.
+It prints what the signature binds: verdict, profile, mode, candidate, scenarios, packages, limits,
+bench, key id, and the certificate's subject and validity.
+
+With --cert the certificate must have been valid when the run was signed and be valid now.
+--require-profile ID, --require-mode certificering and --require-verdict pass state what the
+report must be; a report that is not is refused.
+
+Exit 0 when intact and every requirement holds; 1 when the signature does not verify, a file was
+changed, added or removed, the certificate is expired or not yet valid, or a requirement does not
+hold; 2 when the key, certificate or envelope cannot be read or used.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if key == "" {
-				return withCode(exitSetup, errors.New("--key is required (bcbench.pub or bcbench.crt)"))
-			}
-			if err := reports.CheckPublicKey(key); err != nil {
-				return withCode(exitSetup, fmt.Errorf("reading key: %w", err))
-			}
-			if _, err := os.Stat(args[0]); err != nil {
-				return withCode(exitSetup, fmt.Errorf("reading envelope: %w", err))
-			}
-			if err := reports.Verify(args[0], key); err != nil {
-				return withCode(exitFail, err)
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "intact: %s, results.json and every evidence file match the signature\n", args[0])
-			return nil
+			return verifyReport(cmd.OutOrStdout(), f, args[0])
 		},
 	}
-	cmd.Flags().StringVar(&key, "key", "", "public key (bcbench.pub) or certificate (bcbench.crt) of the signer")
+	fl := cmd.Flags()
+	fl.StringVar(&f.key, "key", "", "public key of the signer (bcbench.pub)")
+	fl.StringVar(&f.cert, "cert", "", "certificate of the signer (bcbench.crt); must have been valid at signing and be valid now")
+	fl.StringVar(&f.profile, "require-profile", "", "refuse the report unless it was judged against this profile ID")
+	fl.StringVar(&f.mode, "require-mode", "", "refuse the report unless its mode is this (certificering or zelftest)")
+	fl.StringVar(&f.verdict, "require-verdict", "", "refuse the report unless its verdict is this (pass, fail or incomplete)")
 	return cmd
+}
+
+// verifyReport verifies one report, prints what it verified and checks the
+// requirements.
+func verifyReport(w io.Writer, f verifyFlags, envelope string) error {
+	keyPath := f.key
+	switch {
+	case f.key != "" && f.cert != "":
+		return withCode(exitSetup, errors.New("give --key or --cert, not both"))
+	case f.cert != "":
+		keyPath = f.cert
+	case f.key == "":
+		return withCode(exitSetup, errors.New("--key (bcbench.pub) or --cert (bcbench.crt) is required"))
+	}
+	switch f.mode {
+	case "", reports.ModeCertification, reports.ModeSelfTest:
+	default:
+		return withCode(exitSetup, fmt.Errorf("--require-mode %q: want %s or %s", f.mode, reports.ModeCertification, reports.ModeSelfTest))
+	}
+	switch reports.Verdict(f.verdict) {
+	case "", reports.VerdictPass, reports.VerdictFail, reports.VerdictIncomplete:
+	default:
+		return withCode(exitSetup, fmt.Errorf("--require-verdict %q: want pass, fail or incomplete", f.verdict))
+	}
+	v, err := reports.VerifyReport(envelope, keyPath, time.Now())
+	if v != nil {
+		printVerified(w, v)
+	}
+	switch {
+	case errors.Is(err, reports.ErrUnusable):
+		return withCode(exitSetup, err)
+	case err != nil:
+		fmt.Fprintln(w, "NOT INTACT:", plainText(err.Error()))
+		return withCode(exitFail, err)
+	}
+	p := v.Statement.Predicate
+	var unmet []string
+	if f.profile != "" && p.Profile.ID != f.profile {
+		unmet = append(unmet, fmt.Sprintf("profile is %s, required %s", plainText(p.Profile.ID), f.profile))
+	}
+	if f.mode != "" && mode(v) != f.mode {
+		unmet = append(unmet, fmt.Sprintf("mode is %s, required %s", mode(v), f.mode))
+	}
+	if f.verdict != "" && string(p.Verdict) != f.verdict {
+		unmet = append(unmet, fmt.Sprintf("verdict is %s, required %s", p.Verdict, f.verdict))
+	}
+	if len(unmet) > 0 {
+		fmt.Fprintln(w, "REFUSED:", strings.Join(unmet, "; "))
+		return withCode(exitFail, fmt.Errorf("the report does not meet the requirements: %s", strings.Join(unmet, "; ")))
+	}
+	fmt.Fprintf(w, "intact: %s and the %d files it covers match the signature\n", envelope, len(v.Covered))
+	return nil
+}
+
+// mode is the report's mode as verify judges it: a certification only when
+// the statement is v2, the profile certifies and the mode says so.
+func mode(v *reports.Verified) string {
+	p := v.Statement.Predicate
+	if p.Mode == reports.ModeCertification && p.Profile.Certifies && !v.V1() {
+		return reports.ModeCertification
+	}
+	return reports.ModeSelfTest
+}
+
+// printVerified writes what the signature binds, one fact a line. Values a
+// candidate chose are made safe for a terminal.
+func printVerified(w io.Writer, v *reports.Verified) {
+	p := v.Statement.Predicate
+	line := func(label, format string, args ...any) {
+		fmt.Fprintf(w, "%-12s %s\n", label+":", plainText(fmt.Sprintf(format, args...)))
+	}
+	line("verdict", "%s (%d pass, %d fail, %d error, %d skip, %d not-tested)", p.Verdict, p.Summary.Pass, p.Summary.Fail, p.Summary.Error, p.Summary.Skip, p.Summary.NotTested)
+	if p.SetupProblem != "" {
+		line("nothing judged", "%s", p.SetupProblem)
+	}
+	certifies := "does not certify"
+	if p.Profile.Certifies {
+		certifies = "certifies"
+	}
+	line("profile", "%s %s (%s)", p.Profile.ID, p.Profile.Version, certifies)
+	m := mode(v)
+	if v.V1() {
+		m += " (v1 report: never a certification)"
+	}
+	line("mode", "%s", m)
+	cand := p.Candidate.Name + " " + p.Candidate.Version
+	if p.Candidate.Vendor != "" {
+		cand += " (" + p.Candidate.Vendor + ")"
+	}
+	line("candidate", "%s", cand)
+	for _, r := range p.Candidate.Roles {
+		var id []string
+		for _, x := range []string{r.Image, r.Digest, r.Binary, r.SHA256, r.URL, r.Software} {
+			if x != "" {
+				id = append(id, x)
+			}
+		}
+		line("  "+r.Role, "%s %s", r.Kind, strings.Join(id, " "))
+	}
+	for _, s := range v.Statement.Subject {
+		line("subject", "%s sha256:%s", s.Name, s.Digest["sha256"])
+	}
+	line("scenarios", "%d: %s", len(p.Scenarios), strings.Join(p.Scenarios, ", "))
+	if p.ReferenceDate != "" {
+		line("day 0", "%s", p.ReferenceDate)
+	}
+	if l := p.Limits; l != nil {
+		over := ""
+		if len(l.Overridden) > 0 {
+			over = "; overridden: " + strings.Join(l.Overridden, ", ")
+		}
+		line("limits", "spec %s, request %s, startup %s; memory %d bytes, pids %d, cpus %g%s", l.SpecTimeout, l.RequestTimeout, l.StartupTimeout, l.Memory, l.PIDs, l.CPUs, over)
+	}
+	if !v.V1() {
+		var pkgs []string
+		for _, pk := range p.Packages {
+			s := pk.ID + "#" + pk.Version
+			if pk.SHA256 != "" {
+				s += " sha256:" + pk.SHA256
+			}
+			pkgs = append(pkgs, s)
+		}
+		if len(pkgs) == 0 {
+			pkgs = []string{"none"}
+		}
+		line("packages", "%s", strings.Join(pkgs, ", "))
+		tx := p.Terminology
+		if tx == "" {
+			tx = "none"
+		}
+		line("terminology", "%s", tx)
+	}
+	bench := p.Bench.Version
+	if p.Bench.Revision != "" {
+		bench += " revision " + p.Bench.Revision
+		if p.Bench.Modified {
+			bench += " (modified)"
+		}
+	}
+	line("bench", "%s, suite sha256:%s, catalogue %s", bench, p.Bench.Suite, p.Bench.Catalogue)
+	line("run", "%s – %s", p.Started.UTC().Format(time.RFC3339), p.Finished.UTC().Format(time.RFC3339))
+	line("key id", "%s", v.KeyID)
+	if c := v.Certificate; c != nil {
+		line("certificate", "%s, serial %s, valid %s – %s", c.Subject, c.SerialNumber, c.NotBefore.UTC().Format(time.RFC3339), c.NotAfter.UTC().Format(time.RFC3339))
+	} else {
+		line("certificate", "none (verified with a public key: give --cert to check validity)")
+	}
+	if len(v.Uncovered) > 0 {
+		line("not signed", "%s (v1 report)", strings.Join(v.Uncovered, ", "))
+	}
 }
 
 func newReportDiffCmd() *cobra.Command {
