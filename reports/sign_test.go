@@ -283,7 +283,7 @@ func TestVerifyDetectsChanges(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			dir, keys := signedRun(t)
 			key := tc.change(t, dir, keys)
-			err := Verify(filepath.Join(dir, EnvelopeFile), key)
+			_, err := VerifyReport(filepath.Join(dir, EnvelopeFile), key, time.Now())
 			if err == nil {
 				t.Fatal("Verify accepted a changed report")
 			}

@@ -181,7 +181,9 @@ func TestReportVerifySaysWhatItVerified(t *testing.T) {
 	}
 	pub, crt := filepath.Join(keys, reports.PubFile), filepath.Join(keys, reports.CertFile)
 	expired := expiredCert(t, filepath.Join(keys, reports.KeyFile))
-	fresh := func(t *testing.T) string { return filepath.Join(writeSignedReport(t, keys, reports.Pass), reports.EnvelopeFile) }
+	fresh := func(t *testing.T) string {
+		return filepath.Join(writeSignedReport(t, keys, reports.Pass), reports.EnvelopeFile)
+	}
 	tamper := func(name, old, new string) func(t *testing.T, env string) {
 		return func(t *testing.T, env string) {
 			p := filepath.Join(filepath.Dir(env), name)
