@@ -50,7 +50,7 @@ func TestCertifyingRunRefuses(t *testing.T) {
 	copyFile(t, key, openKey, 0o644)
 	vendorDir := t.TempDir()
 	manifest := filepath.Join(vendorDir, "candidate.yaml")
-	if err := os.WriteFile(manifest, []byte("name: leverancier\nversion: \"1\"\nroles:\n  xis:\n    url: http://127.0.0.1:1\n"), 0o644); err != nil {
+	if err := os.WriteFile(manifest, []byte("name: leverancier\nversion: \"1\"\nroles:\n  xis:\n    image: {name: \"leverancier/vis@sha256:"+strings.Repeat("0", 64)+"\", port: 8080}\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	keyInVendorDir := filepath.Join(vendorDir, "keys", "bcbench.key")
