@@ -40,11 +40,7 @@ var defectScenarios = map[string][]string{
 
 // knownMisses are seeded defects the bench does not catch yet (in the
 // othervis gaps): their case is skipped with what was missed.
-var knownMisses = map[string]bool{
-	// MP9-03 looks for the stop type on any agreement of the same product; the
-	// earlier stop of the same treatment carries the same type (issue 8 item 1).
-	"stop-type-lost": true,
-}
+var knownMisses = map[string]bool{}
 
 // TestBenchJudgesOthervis runs the real bcbench CLI against this independent
 // XIS, as a `command:` candidate, once per set of valid variants — the verdict
@@ -84,9 +80,9 @@ func TestBenchJudgesOthervis(t *testing.T) {
 	}
 
 	// known names the requirements the bench still fails for a valid variant
-	// (UTC instants, absolute references, a period of use as start + duration,
-	// a PractitionerRole in the open performer slicing of a lab result: issue 8
-	// items 2, 8 and 10, in the othervis gaps). A case whose only failures
+	// (none since the pairing rule landed: UTC instants, absolute references,
+	// a period of use as start + duration and a PractitionerRole in the open
+	// performer slicing of a lab result failed before; see the othervis gaps). A case whose only failures
 	// are known is skipped with the list, so the false failure stays visible;
 	// any other failure fails the test. defect names the requirements a case
 	// with a seeded defect must fail, exactly.
@@ -102,11 +98,10 @@ func TestBenchJudgesOthervis(t *testing.T) {
 			args: []string{"--utc=false", "--absolute=false", "--contained=true", "--narrative=true", "--bare-references=true", "--no-total=true", "--millis=true", "--own-oids=true", "--page-size=5"}},
 		{name: "a generated population of 25 beside the golden scenarios, pages of 50",
 			args: []string{"--utc=false", "--absolute=false", "--page-size=50"}, run: []string{"--population=25", "--seed=7"}},
-		{name: "UTC instants", args: []string{"--utc=true", "--absolute=false"}, known: []string{"MP9-01", "MP9-04"}},
-		{name: "absolute references on the request's base", args: []string{"--utc=false", "--absolute=true"},
-			known: []string{"INH-01", "INH-02", "INH-03", "INH-04", "MP9-01", "MP9-02", "MP9-03", "MP9-04"}},
-		{name: "period of use as start and duration", args: []string{"--utc=false", "--absolute=false", "--duration=true"}, known: []string{"MP9-01", "MP9-04"}},
-		{name: "lab results performed by the professional's PractitionerRole", args: []string{"--utc=false", "--absolute=false", "--lab-role=true"}, known: []string{"PRF-01"}},
+		{name: "UTC instants", args: []string{"--utc=true", "--absolute=false"}},
+		{name: "absolute references on the request's base", args: []string{"--utc=false", "--absolute=true"}},
+		{name: "period of use as start and duration", args: []string{"--utc=false", "--absolute=false", "--duration=true"}},
+		{name: "lab results performed by the professional's PractitionerRole", args: []string{"--utc=false", "--absolute=false", "--lab-role=true"}},
 	}
 	// Every seeded defect, on the scenarios that show it, must fail exactly
 	// the requirements it declares.

@@ -15,7 +15,9 @@ var Defects = map[string]struct {
 	What  string
 	Break []string
 }{
-	"weight-day-before":     {"a body weight at a control visit carries the day before", []string{"INH-03"}},
+	// A fact whose day is wrong has no pair: a finding of every requirement
+	// that concerns it (docs/design.md, the pairing rule).
+	"weight-day-before":     {"a body weight at a control visit carries the day before", []string{"INH-01", "INH-02", "INH-03", "INH-04"}},
 	"bp-swapped":            {"at a control visit systolic and diastolic blood pressure are swapped", []string{"INH-01"}},
 	"hb-gdl":                {"a haemoglobin at a control visit says g/dL with the mmol/L value", []string{"INH-01"}},
 	"lmp-day-before":        {"the date of the last menstruation is published a day early (a timezone bug)", []string{"INH-01"}},
