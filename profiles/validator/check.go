@@ -224,6 +224,9 @@ func child(holder *elem, name string) (c *elem, code string, typeErr string) {
 		}
 		return c, code, ""
 	}
+	if hit, ok := holder.byChoice[name]; ok {
+		return hit.e, hit.code, ""
+	}
 	for _, c := range holder.children {
 		if !c.choice() {
 			continue
@@ -256,7 +259,7 @@ func (r *run) object(obj map[string]any, e *elem, code, path string, res map[str
 	if h == nil {
 		return
 	}
-	groups := make(map[*elem][]item, len(obj))
+	groups := make([][]item, len(h.children))
 	isRoot := str(obj, "resourceType") != "" && (e.owner == nil || e == e.owner.root)
 	for k := range obj {
 		if k == "resourceType" && (isRoot || e.owner != nil && e == e.owner.root || h.owner != nil && h == h.owner.root || r.v.isResourceType(code)) {
@@ -320,11 +323,11 @@ func (r *run) object(obj map[string]any, e *elem, code, path string, res map[str
 				}
 				continue
 			}
-			groups[c] = append(groups[c], it)
+			groups[c.index] = append(groups[c.index], it)
 		}
 	}
-	for _, c := range h.children {
-		items := groups[c]
+	for ci, c := range h.children {
+		items := groups[ci]
 		assigned := r.slices(c, items, path, res)
 		if n := len(items); n < c.min || c.max >= 0 && n > c.max {
 			r.cardinality(c, e, n, path+"."+c.name)

@@ -44,7 +44,9 @@ type elem struct {
 	byURL          bool // sliced by extension url alone, each slice its own url
 	sliceName      string
 	children       []*elem
+	index          int // position among the parent's children
 	byName         map[string]*elem
+	byChoice       map[string]choiceHit // valueQuantity → value[x], Quantity
 	contentRef     string
 	maxLength      int
 	minLength      int
@@ -62,6 +64,12 @@ type elem struct {
 	minValue        any // minValue[x]
 	maxValue        any // maxValue[x]
 	owner           *structure
+}
+
+// choiceHit is the choice element a property name selects, and its type.
+type choiceHit struct {
+	e    *elem
+	code string
 }
 
 type typeRef struct {
@@ -192,6 +200,30 @@ func (c *compiler) compile(canonical string) (*structure, error) {
 			e.slicing = &slicing{rules: rules, discriminators: []discriminator{{typ: "value", path: "url"}}}
 		}
 		e.byURL = byURL(e)
+		for i, c := range e.children {
+			c.index = i
+			if !c.choice() {
+				continue
+			}
+			// valueQuantity → value[x] with type Quantity, found by name.
+			prefix := strings.TrimSuffix(c.name, "[x]")
+			for _, t := range c.types {
+				if t.code == "" {
+					continue
+				}
+				n := prefix + strings.ToUpper(t.code[:1]) + t.code[1:]
+				if _, taken := e.byName[n]; taken {
+					continue
+				}
+				if _, taken := e.byChoice[n]; taken {
+					continue
+				}
+				if e.byChoice == nil {
+					e.byChoice = map[string]choiceHit{}
+				}
+				e.byChoice[n] = choiceHit{c, t.code}
+			}
+		}
 		for _, c := range e.children {
 			fix(c)
 		}
