@@ -306,3 +306,39 @@ func TestPasswordInAnUnreachableURLStaysOut(t *testing.T) {
 		return nil
 	})
 }
+
+// TestCertifyingRunStartsNoVendorProcess: a run that can certify (a
+// certifying profile, a key) refuses command and url candidates and images
+// by tag before anything starts: exit 2, one line, no output.
+func TestCertifyingRunStartsNoVendorProcess(t *testing.T) {
+	dir := t.TempDir()
+	keys := filepath.Join(dir, "keys")
+	if code, text := bench(t, "keys", "init", "--out", keys); code != 0 {
+		t.Fatalf("keys init: exit %d\n%s", code, text)
+	}
+	marker := filepath.Join(dir, "started")
+	tests := []struct{ name, role, want string }{
+		{"command", fmt.Sprintf("command: {path: /bin/sh, args: [-c, 'touch %s']}", marker), "self-tests only"},
+		{"url", "url: http://127.0.0.1:9", "self-tests only"},
+		{"image by tag", "image: {name: bcbench/reference-xis:dev, port: 8080}", "pinned by digest"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			manifest := filepath.Join(t.TempDir(), "candidate.yaml")
+			if err := os.WriteFile(manifest, []byte("name: x\nroles:\n  xis:\n    "+tc.role+"\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			out := filepath.Join(t.TempDir(), "out")
+			code, text := bench(t, "run", "--key", filepath.Join(keys, "bcbench.key"), "--candidate", manifest, "--out", out, "--quiet")
+			if code != exitSetup || !strings.Contains(text, tc.want) || strings.Count(strings.TrimSpace(text), "\n") != 0 {
+				t.Errorf("exit %d, want 2 and one line saying %q:\n%s", code, tc.want, text)
+			}
+			if _, err := os.Stat(marker); err == nil {
+				t.Error("the command candidate ran")
+			}
+			if _, err := os.Stat(out); err == nil {
+				t.Error("the refused run wrote an output folder")
+			}
+		})
+	}
+}
