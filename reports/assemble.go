@@ -77,6 +77,8 @@ type Input struct {
 	Terminology string
 	// SetupProblem says why nothing could be judged; see Results.
 	SetupProblem string
+	// Stopped lists roles that stopped during the run; see Results.
+	Stopped []Stopped
 	// Mode is ModeSelfTest or ModeCertification; Assemble makes it
 	// ModeSelfTest unless the profile certifies, and WriteAll does so
 	// when the signer is a development key.
@@ -117,6 +119,7 @@ func Assemble(in Input) *Results {
 		Packages:      nonNil(in.Packages),
 		Terminology:   in.Terminology,
 		SetupProblem:  in.SetupProblem,
+		Stopped:       slices.Clone(in.Stopped),
 		Started:       in.Started.UTC(),
 		Finished:      in.Finished.UTC(),
 		Evidence:      slices.Clone(in.Evidence),

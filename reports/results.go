@@ -64,7 +64,11 @@ type Results struct {
 	// candidate at all (it never started, a limit could not be met, a pinned
 	// package is missing): the verdict is incomplete and no outcome goal is
 	// assessed. Since v2.
-	SetupProblem string              `json:"setupProblem,omitempty"`
+	SetupProblem string `json:"setupProblem,omitempty"`
+	// Stopped lists the roles of the candidate that stopped answering
+	// during the run (crashed, killed): the event in flight and the last
+	// lines of its log. Since v2.
+	Stopped      []Stopped           `json:"stopped,omitempty"`
 	Started      time.Time           `json:"started"`
 	Finished     time.Time           `json:"finished"`
 	Requirements []RequirementResult `json:"requirements"`
@@ -100,6 +104,20 @@ type Limits struct {
 	PIDs           int64    `json:"pids"`           // per container
 	CPUs           float64  `json:"cpus"`           // per container, 1.0 = one core
 	Overridden     []string `json:"overridden,omitempty"`
+}
+
+// Stopped is a role of the candidate that stopped during the run.
+type Stopped struct {
+	Role string `json:"role"`
+	// During names the event in flight: the first registration that got no
+	// answer ("scenario › title (event, time)"), or that it stopped while the
+	// specs ran.
+	During string `json:"during"`
+	// Reason is why the bench thinks it stopped (exit status, container state).
+	Reason string `json:"reason"`
+	// Log is the evidence file of its log; LastLines its last lines, whole.
+	Log       string   `json:"log,omitempty"`
+	LastLines []string `json:"lastLines"`
 }
 
 // Package is one FHIR package that judged profile conformance.

@@ -21,6 +21,8 @@ func richResults(t testing.TB) *Results {
 	}}
 	in.Problems = []string{"proxy: one exchange not recorded"}
 	in.Mode = ModeSelfTest
+	in.Stopped = []Stopped{{Role: "xis", During: "bij het registreren van ongecompliceerd › Intake", Reason: "process exited: exit status 7",
+		Log: "evidence/xis.log", LastLines: []string{"panic: weg"}}}
 	in.Terminology = "http://127.0.0.1:8081/fhir"
 	in.Limits.Overridden = []string{"requestTimeout"}
 	in.Packages = append(in.Packages, Package{ID: "nictiz.fhir.nl.r4.zib2020", Version: "0.12.1-beta.1"})
@@ -144,6 +146,7 @@ func TestSchemaRejects(t *testing.T) {
 		{"setup problem with a verdict", func(m map[string]any) { m["setupProblem"] = "kandidaat startte niet" }, "/verdict"},
 		{"package sha256 not hex", func(m map[string]any) { m["packages"].([]any)[0].(map[string]any)["sha256"] = "abc" }, "/packages/0/sha256"},
 		{"limit memory negative", func(m map[string]any) { m["limits"].(map[string]any)["memory"] = -1 }, "/limits/memory"},
+		{"stopped log outside the folder", func(m map[string]any) { m["stopped"].([]any)[0].(map[string]any)["log"] = "../x.log" }, "/stopped/0/log"},
 		{"unknown overridden limit", func(m map[string]any) { m["limits"].(map[string]any)["overridden"] = []any{"memory"} }, "/limits/overridden/0"},
 	}
 	for _, tc := range cases {

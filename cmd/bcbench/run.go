@@ -330,8 +330,12 @@ func run(ctx context.Context, f runFlags, stderr, stdout io.Writer) error {
 			in.Problems = append(in.Problems, "terminologieserver: "+why)
 		}
 	}
+	aliveCtx, cancelAlive := context.WithTimeout(context.WithoutCancel(ctx), aliveTimeout)
+	gone := stoppedRoles(aliveCtx, cand, env, scenarios)
+	cancelAlive()
 	progress("kandidaat stoppen")
 	stopCandidate()
+	in.Stopped = withLogTails(f.out, gone)
 	progress("rapport schrijven")
 	err = finish(exitFail, nil)
 	progress("klaar")
