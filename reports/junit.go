@@ -70,13 +70,22 @@ func JUnit(res *Results) ([]byte, error) {
 			{"verdict", string(res.Verdict)},
 			{"mode", res.Mode},
 			{"profile", res.Profile.ID + " " + res.Profile.Version},
+			{"profile.certifies", fmt.Sprint(res.Profile.Certifies)},
 			{"candidate", res.Candidate.Name + " " + res.Candidate.Version},
 			{"bench.version", res.Bench.Version},
 			{"catalogue", res.Bench.Catalogue},
 		},
 	}
-	if len(res.Problems) > 0 {
-		suite.SystemErr = strings.Join(res.Problems, "\n")
+	var syserr []string
+	if res.SetupProblem != "" {
+		suite.Properties = append(suite.Properties, junitProperty{"setupProblem", res.SetupProblem})
+		syserr = append(syserr, "niets beoordeeld: "+res.SetupProblem)
+	}
+	for _, st := range res.Stopped {
+		syserr = append(syserr, fmt.Sprintf("rol %s stopte %s: %s\n%s", st.Role, st.During, st.Reason, strings.Join(st.LastLines, "\n")))
+	}
+	if syserr = append(syserr, res.Problems...); len(syserr) > 0 {
+		suite.SystemErr = strings.Join(syserr, "\n")
 	}
 	for _, r := range res.Requirements {
 		tc := junitCase{

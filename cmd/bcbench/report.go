@@ -128,7 +128,7 @@ func verifyReport(w io.Writer, f verifyFlags, envelope string) error {
 	}
 	v, err := reports.VerifyReport(envelope, keyPath, time.Now())
 	if v != nil {
-		printVerified(w, v)
+		printVerified(w, v, err)
 	}
 	switch {
 	case errors.Is(err, reports.ErrUnusable):
@@ -168,7 +168,7 @@ func mode(v *reports.Verified) string {
 
 // printVerified writes what the signature binds, one fact a line. Values a
 // candidate chose are made safe for a terminal.
-func printVerified(w io.Writer, v *reports.Verified) {
+func printVerified(w io.Writer, v *reports.Verified, err error) {
 	p := v.Statement.Predicate
 	line := func(label, format string, args ...any) {
 		fmt.Fprintf(w, "%-12s %s\n", label+":", plainText(fmt.Sprintf(format, args...)))
@@ -245,7 +245,11 @@ func printVerified(w io.Writer, v *reports.Verified) {
 	line("run", "%s – %s", p.Started.UTC().Format(time.RFC3339), p.Finished.UTC().Format(time.RFC3339))
 	line("key id", "%s", v.KeyID)
 	if c := v.Certificate; c != nil {
-		line("certificate", "%s, serial %s, valid %s – %s", c.Subject, c.SerialNumber, c.NotBefore.UTC().Format(time.RFC3339), c.NotAfter.UTC().Format(time.RFC3339))
+		validity := " (valid when the run was signed and now)"
+		if err != nil && strings.HasPrefix(err.Error(), "certificate ") {
+			validity = " (NOT VALID: see below)"
+		}
+		line("certificate", "%s, serial %s, valid %s – %s%s", c.Subject, c.SerialNumber, c.NotBefore.UTC().Format(time.RFC3339), c.NotAfter.UTC().Format(time.RFC3339), validity)
 	} else {
 		line("certificate", "none (verified with a public key: give --cert to check validity)")
 	}
