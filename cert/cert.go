@@ -106,6 +106,28 @@ type Issuer struct {
 	Key  ed25519.PrivateKey
 	Cert *x509.Certificate
 	ID   string // verifier id, e.g. https://keurmerk.example/bureau
+	// Register, when set, is the bureau's register: a run signed by a
+	// revoked operator certificate is refused.
+	Register *register.Log
+}
+
+// CheckOperator checks the operator certificate that signed a run: issued by
+// the root, valid at the run's end, and (with a register) not revoked.
+func CheckOperator(op, root *x509.Certificate, at time.Time, reg *register.Log) error {
+	if err := pki.VerifyOperator(op, root, at); err != nil {
+		return err
+	}
+	if reg == nil {
+		return nil
+	}
+	r, err := reg.OperatorRevocation(pki.Fingerprint(op))
+	if err != nil {
+		return err
+	}
+	if r != nil {
+		return fmt.Errorf("operator certificate %q was revoked on %s: %s", op.Subject.CommonName, r.Time.Format(time.DateOnly), r.Reason)
+	}
+	return nil
 }
 
 // Issue verifies the run whose envelope is at envelopePath (its signature
@@ -137,7 +159,7 @@ func Issue(envelopePath, outDir string, is Issuer, pol Policy, now time.Time) (s
 	case res.Finished.After(now.Add(time.Hour)):
 		return "", fmt.Errorf("issuing certificate: the run finished in the future (%s)", res.Finished.UTC().Format(time.RFC3339))
 	}
-	if err := pki.VerifyOperator(op, is.Cert, res.Finished); err != nil {
+	if err := CheckOperator(op, is.Cert, res.Finished, is.Register); err != nil {
 		return "", fmt.Errorf("issuing certificate: %w", err)
 	}
 	env, err := os.ReadFile(envelopePath)

@@ -42,6 +42,9 @@ import (
 const (
 	Issued  = "certificate" // a certificate was issued
 	Revoked = "revocation"  // a certificate was revoked
+	// OperatorRevoked revokes an operator certificate (by its sha256
+	// fingerprint): no run it signed counts for certification any more.
+	OperatorRevoked = "operator-revocation"
 )
 
 // Limits on what the register reads and writes.
@@ -80,12 +83,12 @@ func (e Entry) check() error {
 		if e.System == "" || e.Version == "" || e.Profile == "" {
 			return errors.New("a certificate entry needs system, version and profile")
 		}
-	case Revoked:
+	case Revoked, OperatorRevoked:
 		if strings.TrimSpace(e.Reason) == "" {
 			return errors.New("a revocation needs a reason")
 		}
 	default:
-		return fmt.Errorf("entry kind %q: want %q or %q", e.Kind, Issued, Revoked)
+		return fmt.Errorf("entry kind %q: want %q, %q or %q", e.Kind, Issued, Revoked, OperatorRevoked)
 	}
 	if len(e.Certificate) != 64 || strings.Trim(e.Certificate, "0123456789abcdef") != "" {
 		return fmt.Errorf("entry certificate %q: want a lowercase hex sha256", e.Certificate)
@@ -426,6 +429,21 @@ func CheckProof(p Proof, origin string, pub ed25519.PublicKey) (Checkpoint, erro
 	return cp, nil
 }
 
+// OperatorRevocation returns the revocation of an operator certificate with
+// this fingerprint, if any.
+func (l *Log) OperatorRevocation(fingerprint string) (*Entry, error) {
+	es, err := l.Entries()
+	if err != nil {
+		return nil, err
+	}
+	for i := range es {
+		if es[i].Kind == OperatorRevoked && es[i].Certificate == fingerprint {
+			return &es[i], nil
+		}
+	}
+	return nil, nil
+}
+
 // Find returns the index of the certificate entry for a certificate digest
 // and the revocation of it, if any (-1 when absent).
 func (l *Log) Find(certificate string) (issued, revoked int64, err error) {
@@ -500,6 +518,11 @@ func (l *Log) append(e Entry, rec []byte, priv ed25519.PrivateKey) (int64, error
 	if e.Kind == Issued {
 		if i, _, err := l.Find(e.Certificate); err == nil && i >= 0 {
 			return -1, fmt.Errorf("adding to register: certificate %s is entry %d already", e.Certificate, i)
+		}
+	}
+	if e.Kind == OperatorRevoked {
+		if r, err := l.OperatorRevocation(e.Certificate); err != nil || r != nil {
+			return -1, fmt.Errorf("adding to register: operator certificate %s was revoked already", e.Certificate)
 		}
 	}
 	if e.Kind == Revoked {

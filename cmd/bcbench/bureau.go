@@ -6,6 +6,7 @@ package main
 import (
 	"crypto/ed25519"
 	"crypto/x509"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -19,6 +20,7 @@ import (
 	"github.com/bcbench/bcbench/cert"
 	"github.com/bcbench/bcbench/pki"
 	certreg "github.com/bcbench/bcbench/register"
+	"github.com/bcbench/bcbench/reports"
 )
 
 func init() {
@@ -103,6 +105,13 @@ into --out. With --register, the certificate is entered in the register too.`,
 				return err
 			}
 			is.ID = verifier
+			if reg != "" {
+				l, err := openRegister(reg, is.Cert)
+				if err != nil {
+					return err
+				}
+				is.Register = l
+			}
 			pol := cert.Policy{MaxRunAge: maxAge, Validity: validity}
 			digest, err := cert.Issue(args[0], out, is, pol, time.Now())
 			if err != nil {
@@ -205,23 +214,28 @@ func newRegisterCmd() *cobra.Command {
 	var rroot rootFlags
 	var reason string
 	revoke := &cobra.Command{
-		Use:   "revoke --root-key root.key --register DIR --reason TEXT certificaat.dsse.json|SHA256",
-		Short: "Revoke a certificate: append a revocation with its reason",
+		Use:   "revoke --root-key root.key --register DIR --reason TEXT certificaat.dsse.json|SHA256|OPERATOR.crt",
+		Short: "Revoke a certificate, or an operator certificate (no run it signed counts any more): append a revocation with its reason",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			is, err := rroot.issuer()
 			if err != nil {
 				return err
 			}
-			digest := args[0]
+			kind, digest := certreg.Revoked, args[0]
 			if _, err := os.Stat(digest); err == nil {
-				_, d, err := cert.Read(digest, is.Cert)
-				if err != nil {
-					return withCode(exitFail, err)
+				if op, err := pki.ReadCertificate(digest); err == nil {
+					// An operator certificate: revoke the operator.
+					kind, digest = certreg.OperatorRevoked, pki.Fingerprint(op)
+				} else {
+					_, d, err := cert.Read(digest, is.Cert)
+					if err != nil {
+						return withCode(exitFail, err)
+					}
+					digest = d
 				}
-				digest = d
 			}
-			i, err := certreg.Append(dir, cert.Origin(is.Cert), is.Key, certreg.Entry{Kind: certreg.Revoked, Certificate: digest, Reason: reason})
+			i, err := certreg.Append(dir, cert.Origin(is.Cert), is.Key, certreg.Entry{Kind: kind, Certificate: digest, Reason: reason})
 			if err != nil {
 				return withCode(exitFail, err)
 			}
@@ -298,6 +312,8 @@ of its file 'checkpoint'): a register rewritten since then is a fork. Exit 1 nam
 				case certreg.Issued:
 					fmt.Fprintf(w, "%d\t%s\tcertificaat\t%s %s\t%s %s\t%s tot %s\n", i, e.Time.Format(time.DateOnly), plainText(e.System), plainText(e.Version),
 						e.Profile, e.ProfileVersion, e.NotBefore.Format(time.DateOnly), e.NotAfter.Format(time.DateOnly))
+				case certreg.OperatorRevoked:
+					fmt.Fprintf(w, "%d\t%s\tintrekking operator\t%s\t%s\n", i, e.Time.Format(time.DateOnly), e.Certificate[:16], plainText(e.Reason))
 				default:
 					fmt.Fprintf(w, "%d\t%s\tintrekking\t%s\t%s\n", i, e.Time.Format(time.DateOnly), e.Certificate[:16], plainText(e.Reason))
 				}
@@ -387,4 +403,24 @@ root and was valid when the run ended.`,
 	cmd.Flags().IntVar(&days, "days", 365, "validity in days")
 	_ = cmd.MarkFlagRequired("name")
 	return cmd
+}
+
+// signerCertificate returns the certificate beside the signing key
+// (bcbench.crt, as 'keys init' and 'keys issue' write it) when it is the
+// key's own, so that the run can leave it beside its envelope as signer.crt:
+// 'report verify --root' and 'cert issue' check its chain to the bureau's
+// root. Nil for the development key or without a matching certificate.
+func signerCertificate(keyPath string, s reports.Signer) []byte {
+	if keyPath == "" || s == nil || s.Development() {
+		return nil
+	}
+	p := filepath.Join(filepath.Dir(keyPath), pki.OperatorCertFile)
+	c, err := pki.ReadCertificate(p)
+	if err != nil {
+		return nil
+	}
+	if pub, ok := s.Public().(ed25519.PublicKey); !ok || !pub.Equal(c.PublicKey) {
+		return nil
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw})
 }

@@ -11,6 +11,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/bcbench/bcbench/cert"
+	"github.com/bcbench/bcbench/pki"
+	certreg "github.com/bcbench/bcbench/register"
 	"github.com/bcbench/bcbench/reports"
 )
 
@@ -69,6 +72,7 @@ the results schema first. The signature is not touched: results.dsse.json still 
 // verifyFlags are the options of `bcbench report verify`.
 type verifyFlags struct {
 	key, cert     string
+	root, reg     string
 	profile, mode string
 	verdict       string
 }
@@ -101,12 +105,20 @@ hold; 2 when the key, certificate or envelope cannot be read or used.`,
 	fl.StringVar(&f.profile, "require-profile", "", "refuse the report unless it was judged against this profile ID")
 	fl.StringVar(&f.mode, "require-mode", "", "refuse the report unless its mode is this (certificering or zelftest)")
 	fl.StringVar(&f.verdict, "require-verdict", "", "refuse the report unless its verdict is this (pass, fail or incomplete)")
+	fl.StringVar(&f.root, "root", "", "the bureau's root certificate: the signer's certificate (--cert, default signer.crt beside the envelope) must chain to it and have been valid when the run ended")
+	fl.StringVar(&f.reg, "register", "", "with --root: the bureau's register; a revoked operator certificate is refused")
 	return cmd
 }
 
 // verifyReport verifies one report, prints what it verified and checks the
 // requirements.
 func verifyReport(w io.Writer, f verifyFlags, envelope string) error {
+	if f.reg != "" && f.root == "" {
+		return withCode(exitSetup, errors.New("--register needs --root"))
+	}
+	if f.root != "" && f.key == "" && f.cert == "" {
+		f.cert = filepath.Join(filepath.Dir(envelope), cert.SignerCertFile)
+	}
 	keyPath := f.key
 	switch {
 	case f.key != "" && f.cert != "":
@@ -147,6 +159,17 @@ func verifyReport(w io.Writer, f verifyFlags, envelope string) error {
 	}
 	if f.verdict != "" && string(p.Verdict) != f.verdict {
 		unmet = append(unmet, fmt.Sprintf("verdict is %s, required %s", p.Verdict, f.verdict))
+	}
+	if f.root != "" {
+		problem, err := operatorProblem(f, v)
+		if err != nil {
+			return err
+		}
+		if problem != "" {
+			unmet = append(unmet, problem)
+		} else {
+			fmt.Fprintf(w, "  %-12s %s\n", "root", "the signer's certificate chains to the bureau's root and was valid when the run ended")
+		}
 	}
 	if len(unmet) > 0 {
 		fmt.Fprintln(w, "REFUSED:", strings.Join(unmet, "; "))
@@ -316,4 +339,29 @@ func newReportSchemaCmd() *cobra.Command {
 			return err
 		},
 	}
+}
+
+// operatorProblem checks the signer's certificate against the bureau's root
+// (and register): "" when it holds, else what does not.
+func operatorProblem(f verifyFlags, v *reports.Verified) (string, error) {
+	root, err := pki.ReadCertificate(f.root)
+	if err != nil {
+		return "", withCode(exitSetup, err)
+	}
+	if !root.IsCA {
+		return "", withCode(exitSetup, fmt.Errorf("%s is not the bureau's root (not a CA certificate)", f.root))
+	}
+	if v.Certificate == nil {
+		return "signed without a certificate: nothing chains to the root", nil
+	}
+	var reg *certreg.Log
+	if f.reg != "" {
+		if reg, err = openRegister(f.reg, root); err != nil {
+			return "", err
+		}
+	}
+	if err := cert.CheckOperator(v.Certificate, root, v.Statement.Predicate.Finished, reg); err != nil {
+		return plainText(err.Error()), nil
+	}
+	return "", nil
 }

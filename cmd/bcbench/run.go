@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/bcbench/bcbench/cert"
 	"github.com/bcbench/bcbench/fixtures"
 	"github.com/bcbench/bcbench/harness"
 	"github.com/bcbench/bcbench/profiles/certification"
@@ -163,6 +164,7 @@ func run(ctx context.Context, f runFlags, stderr, stdout io.Writer) error {
 	if err != nil {
 		return withCode(exitSetup, err)
 	}
+	signerCert := signerCertificate(f.key, signer)
 	txURL := txBase(f.tx)
 	if err := checkTx(txURL); err != nil {
 		return withCode(exitSetup, err)
@@ -208,6 +210,11 @@ func run(ctx context.Context, f runFlags, stderr, stdout io.Writer) error {
 		res := reports.Assemble(in)
 		if err := reports.WriteAll(f.out, res, signer); err != nil {
 			return withCode(exitSetup, fmt.Errorf("writing the report: %w", err))
+		}
+		if signerCert != nil {
+			if err := os.WriteFile(filepath.Join(f.out, cert.SignerCertFile), signerCert, 0o644); err != nil {
+				return withCode(exitSetup, fmt.Errorf("writing the report: %w", err))
+			}
 		}
 		fmt.Fprintf(stdout, "verdict %s — %d pass, %d fail, %d error, %d skip, %d not-tested — report: %s\n",
 			res.Verdict, res.Summary.Pass, res.Summary.Fail, res.Summary.Error, res.Summary.Skip, res.Summary.NotTested,
