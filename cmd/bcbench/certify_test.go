@@ -3,10 +3,12 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/bcbench/bcbench/profiles/certification"
 	"github.com/bcbench/bcbench/reports"
 )
 
@@ -211,5 +213,45 @@ func TestSetupProblemsJudgeNothing(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestCertificationRunPassesAndVerifies: the bureau's flow on the bench's own
+// reference: keys init, run with the key (keurmerk-niveau1, its pinned
+// packages embedded), verify with the certificate and the requirements.
+func TestCertificationRunPassesAndVerifies(t *testing.T) {
+	p, err := certification.Lookup(certification.Default)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u := p.Unpinned(); len(u) > 0 {
+		t.Skipf("%s does not pin the sha256 of %v yet: this build cannot certify", p.ID, u)
+	}
+	keys := t.TempDir()
+	key := initKeys(t, keys)
+	out := filepath.Join(t.TempDir(), "out")
+	if r := runHostile(t, 10*time.Minute, "run", "--key", key, "--out", out, "--quiet"); r.code != exitPass {
+		t.Fatalf("certifying run on the reference: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	res := readResults(t, out)
+	if res.Mode != reports.ModeCertification || !res.Profile.Certifies || res.Profile.ID != p.ID || res.Verdict != reports.VerdictPass {
+		t.Errorf("mode %s certifies %v profile %s verdict %s", res.Mode, res.Profile.Certifies, res.Profile.ID, res.Verdict)
+	}
+	if strings.Join(res.Scenarios, ",") != strings.Join(p.Scenarios, ",") || res.Limits == nil || len(res.Limits.Overridden) > 0 {
+		t.Errorf("scenarios %v limits %+v, want the profile's", res.Scenarios, res.Limits)
+	}
+	for _, pin := range p.Packages {
+		if !slices.Contains(res.Packages, reports.Package{ID: pin.ID, Version: pin.Version, SHA256: pin.SHA256}) {
+			t.Errorf("pinned package %s sha256 %s not recorded in %v", pin, pin.SHA256, res.Packages)
+		}
+	}
+	env := filepath.Join(out, reports.EnvelopeFile)
+	crt := filepath.Join(keys, reports.CertFile)
+	code, text := runCLI("report", "verify", "--cert", crt, "--require-profile", p.ID, "--require-mode", "certificering", "--require-verdict", "pass", env)
+	if code != exitPass || !strings.Contains(text, "mode:        certificering") || !strings.Contains(text, "verdict:     pass") {
+		t.Errorf("verify: exit %d\n%s", code, text)
+	}
+	if code, text := runCLI("report", "verify", "--cert", crt, "--require-profile", certification.DefaultSelfTest, env); code != exitFail {
+		t.Errorf("verify --require-profile of another profile: exit %d\n%s", code, text)
 	}
 }
