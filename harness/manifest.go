@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -91,9 +92,9 @@ func (r *RoleSpec) Kind() string {
 
 // ImageSpec is a container image to start.
 type ImageSpec struct {
-	Name string            `yaml:"name" json:"name"`
-	Port int               `yaml:"port" json:"port"`
-	Env  map[string]string `yaml:"env" json:"env,omitempty"`
+	Name string  `yaml:"name" json:"name"`
+	Port int     `yaml:"port" json:"port"`
+	Env  EnvVars `yaml:"env" json:"env,omitempty"`
 	// Dockerfile, when set, builds the image first (relative to Context).
 	Dockerfile string `yaml:"dockerfile" json:"dockerfile,omitempty"`
 	// Context is the build context, relative to the manifest (default its
@@ -115,9 +116,9 @@ func (i *ImageSpec) Pinned() bool {
 
 // CommandSpec is a local program to start.
 type CommandSpec struct {
-	Path string            `yaml:"path" json:"path"`
-	Args []string          `yaml:"args" json:"args,omitempty"`
-	Env  map[string]string `yaml:"env" json:"env,omitempty"`
+	Path string   `yaml:"path" json:"path"`
+	Args []string `yaml:"args" json:"args,omitempty"`
+	Env  EnvVars  `yaml:"env" json:"env,omitempty"`
 	// Port is where the program listens on 127.0.0.1; 0 picks a free one.
 	Port int    `yaml:"port" json:"port,omitempty"`
 	Dir  string `yaml:"dir" json:"dir,omitempty"`
@@ -127,6 +128,29 @@ type CommandSpec struct {
 	// Identity lists files (relative to the manifest) whose sha256 is part
 	// of the candidate's identity: for an interpreted program, its scripts.
 	Identity []string `yaml:"identity" json:"identity,omitempty"`
+}
+
+// EnvVars are a role's environment variables. They are decoded here rather
+// than by yaml.v3, which compares every key of a mapping with every other
+// (quadratic: a 1 MB manifest of env entries took seconds); parseManifest has
+// already refused duplicate keys and non-scalar values.
+type EnvVars map[string]string
+
+// UnmarshalYAML keeps each value's text as written ("1.10" stays 1.10).
+func (e *EnvVars) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind != yaml.MappingNode {
+		return fmt.Errorf("line %d: env must be a mapping", n.Line)
+	}
+	m := make(EnvVars, len(n.Content)/2)
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		if v.Kind != yaml.ScalarNode {
+			return fmt.Errorf("line %d: env %s must be a string, number or boolean", v.Line, k.Value)
+		}
+		m[k.Value] = v.Value
+	}
+	*e = m
+	return nil
 }
 
 // AuthSpec holds the credentials the bench sends to a role.
@@ -251,6 +275,7 @@ func parseManifest(data []byte, source string) (*Manifest, error) {
 		return nil, fail(*err)
 	}
 	problems := checkRoles(doc.Content[0], value)
+	problems = append(problems, envKeyProblems(value, lines)...)
 	problems = append(problems, schemaProblems(value, lines)...)
 	if len(problems) > 0 {
 		return nil, fail(sortProblems(problems)...)
@@ -387,6 +412,34 @@ func nodeValue(n *yaml.Node, ptr string, lines map[string]int, depth int) (any, 
 	return nil, &Problem{Line: n.Line, Field: pointerField(ptr), Message: "unsupported YAML node"}
 }
 
+// envName is what an environment variable's name may be: a key like "" or
+// "A=B" would corrupt the environment the candidate is started with.
+var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// envKeyProblems reports env keys of image and command roles that are no
+// variable names (the schema's propertyNames, with the key's line).
+func envKeyProblems(value any, lines map[string]int) []Problem {
+	obj, _ := value.(map[string]any)
+	roles, _ := obj["roles"].(map[string]any)
+	var out []Problem
+	for role, spec := range roles {
+		r, _ := spec.(map[string]any)
+		for _, kind := range []string{"image", "command"} {
+			k, _ := r[kind].(map[string]any)
+			env, _ := k["env"].(map[string]any)
+			for key := range env {
+				if envName.MatchString(key) {
+					continue
+				}
+				ptr := "/roles/" + escapePointer(role) + "/" + kind + "/env"
+				out = append(out, Problem{Line: lines[ptr+"/"+escapePointer(key)], Field: pointerField(ptr),
+					Message: fmt.Sprintf("%q is not an environment variable name (letters, digits and _, not starting with a digit)", key)})
+			}
+		}
+	}
+	return out
+}
+
 // checkRoles reports roles that name none or several of image, command, url
 // and builtin, with a message that says which.
 func checkRoles(root *yaml.Node, value any) []Problem {
@@ -469,6 +522,9 @@ func schemaProblems(value any, lines map[string]int) []Problem {
 		if _, ok := e.ErrorKind.(*kind.OneOf); ok {
 			return // checkRoles says it better
 		}
+		if _, ok := e.ErrorKind.(*kind.PropertyNames); ok {
+			return // envKeyProblems says it with the field and line
+		}
 		if len(e.Causes) > 0 {
 			for _, c := range e.Causes {
 				walk(c)
@@ -522,6 +578,10 @@ func leafProblems(e *jsonschema.ValidationError, lines map[string]int) []Problem
 	case *kind.Minimum:
 		return []Problem{{Line: line, Field: field, Message: fmt.Sprintf("must be at least %s, not %s", k.Want.RatString(), k.Got.RatString())}}
 	case *kind.Pattern:
+		switch {
+		case strings.HasSuffix(field, ".image.name"):
+			return []Problem{{Line: line, Field: field, Message: fmt.Sprintf("%q is not an image reference Docker accepts: [registry/]path[:tag][@sha256:digest], the path in lower case letters, digits and . _ -", k.Got)}}
+		}
 		return []Problem{{Line: line, Field: field, Message: fmt.Sprintf("%q is not of the expected form (%s)", k.Got, k.Want)}}
 	}
 	return []Problem{{Line: line, Field: field, Message: e.ErrorKind.LocalizedString(schemaPrinter)}}

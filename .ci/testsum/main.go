@@ -1,5 +1,6 @@
 // Command testsum reads `go test -json` on stdin, prints the output of every
-// failing test and the package results, and ends with the plain line
+// failing test and the package results, lists the skipped tests grouped by
+// the reason they give, and ends with the plain line
 // "N passed, N failed, N skipped" that CI reads. It exits 1 when any test or
 // package failed.
 package main
@@ -8,7 +9,9 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
+	"regexp"
 	"sort"
 	"strings"
 )
@@ -21,66 +24,145 @@ type event struct {
 	Elapsed float64
 }
 
+// summary is what testsum found.
+type summary struct {
+	passed, failed, skipped int
+	failures, pkgFailures   []string
+	// skips maps a reason to the tests that skipped with it.
+	skips map[string][]string
+}
+
 func main() {
-	var passed, failed, skipped int
+	s := summarise(os.Stdin, os.Stdout)
+	if s.failed > 0 || len(s.pkgFailures) > 0 {
+		os.Exit(1)
+	}
+}
+
+// maxLines bounds the output kept per test.
+const maxLines = 400
+
+// summarise reads the events and writes the report to out.
+func summarise(in io.Reader, out io.Writer) summary {
+	s := summary{skips: map[string][]string{}}
 	output := map[string][]string{} // package/test → lines
-	var failures, pkgFailures []string
-	sc := bufio.NewScanner(os.Stdin)
+	sc := bufio.NewScanner(in)
 	sc.Buffer(make([]byte, 1<<20), 16<<20)
 	for sc.Scan() {
 		line := sc.Bytes()
 		var e event
 		if err := json.Unmarshal(line, &e); err != nil || e.Action == "" {
-			fmt.Println(string(line)) // build errors and other plain text
+			fmt.Fprintln(out, string(line)) // build errors and other plain text
 			continue
 		}
 		key := e.Package + " " + e.Test
 		switch e.Action {
 		case "output":
-			if len(output[key]) < 400 {
+			if len(output[key]) < maxLines {
 				output[key] = append(output[key], e.Output)
 			}
 			if e.Test == "" && strings.HasPrefix(e.Output, "FAIL") {
-				fmt.Print(e.Output)
+				fmt.Fprint(out, e.Output)
 			}
 		case "pass":
 			if e.Test != "" {
-				passed++
+				s.passed++
 			} else {
-				fmt.Printf("ok   %s (%.1fs)\n", e.Package, e.Elapsed)
+				fmt.Fprintf(out, "ok   %s (%.1fs)\n", e.Package, e.Elapsed)
 			}
 			delete(output, key)
 		case "skip":
 			if e.Test != "" {
-				skipped++
+				s.skipped++
+				reason := skipReason(output[key])
+				s.skips[reason] = append(s.skips[reason], short(e.Package)+" "+e.Test)
 			} else {
-				fmt.Printf("--   %s (no tests)\n", e.Package)
+				fmt.Fprintf(out, "--   %s (no tests)\n", e.Package)
 			}
 			delete(output, key)
 		case "fail":
 			if e.Test != "" {
-				failed++
-				failures = append(failures, key)
-				fmt.Printf("FAIL %s %s\n%s", e.Package, e.Test, strings.Join(output[key], ""))
+				s.failed++
+				s.failures = append(s.failures, key)
+				fmt.Fprintf(out, "FAIL %s %s\n%s", e.Package, e.Test, strings.Join(output[key], ""))
 			} else {
-				pkgFailures = append(pkgFailures, e.Package)
-				fmt.Printf("FAIL %s (%.1fs)\n%s", e.Package, e.Elapsed, strings.Join(output[key], ""))
+				s.pkgFailures = append(s.pkgFailures, e.Package)
+				fmt.Fprintf(out, "FAIL %s (%.1fs)\n%s", e.Package, e.Elapsed, strings.Join(output[key], ""))
 			}
 			delete(output, key)
 		}
 	}
-	sort.Strings(failures)
-	if len(failures) > 0 {
-		fmt.Println("\nfailed tests:")
-		for _, f := range failures {
-			fmt.Println("  " + f)
+	printSkips(out, s.skips)
+	sort.Strings(s.failures)
+	if len(s.failures) > 0 {
+		fmt.Fprintln(out, "\nfailed tests:")
+		for _, f := range s.failures {
+			fmt.Fprintln(out, "  "+f)
 		}
 	}
-	if failed == 0 && len(pkgFailures) > 0 {
-		failed = len(pkgFailures) // a package that did not build counts as a failure
+	if s.failed == 0 && len(s.pkgFailures) > 0 {
+		s.failed = len(s.pkgFailures) // a package that did not build counts as a failure
 	}
-	fmt.Printf("%d passed, %d failed, %d skipped\n", passed, failed, skipped)
-	if failed > 0 || len(pkgFailures) > 0 {
-		os.Exit(1)
+	fmt.Fprintf(out, "%d passed, %d failed, %d skipped\n", s.passed, s.failed, s.skipped)
+	return s
+}
+
+// location is the "file_test.go:12: " prefix go test puts before t.Skip's text.
+var location = regexp.MustCompile(`^\s*[\w.-]+\.go:\d+: `)
+
+// skipReason is the text a skipped test gave: its output without the
+// run/skip/pause lines and the file:line prefix. A skip that says nothing
+// (t.SkipNow, or a parent's skip) is "(no reason given)".
+func skipReason(lines []string) string {
+	var parts []string
+	for _, l := range lines {
+		t := strings.TrimSpace(l)
+		if t == "" || strings.HasPrefix(t, "=== ") || strings.HasPrefix(t, "--- SKIP") {
+			continue
+		}
+		parts = append(parts, strings.TrimSpace(location.ReplaceAllString(l, "")))
+	}
+	if len(parts) == 0 {
+		return "(no reason given)"
+	}
+	r := strings.Join(parts, " ")
+	if rs := []rune(r); len(rs) > 200 {
+		r = string(rs[:199]) + "…"
+	}
+	return r
+}
+
+// short drops the module path of a package name.
+func short(pkg string) string { return strings.TrimPrefix(pkg, "github.com/bcbench/bcbench/") }
+
+// printSkips lists the skipped tests grouped by reason, the most frequent
+// reason first, with up to five test names per reason.
+func printSkips(out io.Writer, skips map[string][]string) {
+	if len(skips) == 0 {
+		return
+	}
+	reasons := make([]string, 0, len(skips))
+	for r := range skips {
+		reasons = append(reasons, r)
+	}
+	sort.Slice(reasons, func(i, j int) bool {
+		a, b := skips[reasons[i]], skips[reasons[j]]
+		if len(a) != len(b) {
+			return len(a) > len(b)
+		}
+		return reasons[i] < reasons[j]
+	})
+	fmt.Fprintln(out, "\nskipped tests, by reason:")
+	for _, r := range reasons {
+		tests := skips[r]
+		sort.Strings(tests)
+		fmt.Fprintf(out, "  %d × %s\n", len(tests), r)
+		for i, t := range tests {
+			if i == 5 {
+				fmt.Fprintf(out, "      … and %d more\n", len(tests)-5)
+				break
+			}
+			fmt.Fprintf(out, "      %s\n", t)
+		}
 	}
 }

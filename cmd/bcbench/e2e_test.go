@@ -60,25 +60,6 @@ func bench(t *testing.T, args ...string) (int, string) {
 	}
 }
 
-// corpusPackages returns --package arguments for the R4 core and Nictiz
-// packages of the shared corpus, or skips the test when it is absent.
-func corpusPackages(t *testing.T) []string {
-	t.Helper()
-	dir, _ := os.Getwd()
-	for ; dir != filepath.Dir(dir); dir = filepath.Dir(dir) {
-		c := filepath.Join(dir, "shared", "corpus")
-		if _, err := os.Stat(filepath.Join(c, "hl7-fhir-core", "4.0.1")); err == nil {
-			return []string{
-				"--package", filepath.Join(c, "hl7-fhir-core", "4.0.1"),
-				"--package", filepath.Join(c, "nictiz-r4-zib2020", "resources"),
-				"--package", filepath.Join(c, "nictiz-r4-mp9"),
-			}
-		}
-	}
-	t.Skip("the shared corpus (../shared/corpus) with the FHIR packages is not beside the checkout")
-	return nil
-}
-
 // attachManifest writes a manifest that attaches to a running XIS at url.
 func attachManifest(t *testing.T, url string) string {
 	t.Helper()
@@ -117,12 +98,18 @@ func failed(r *reports.Results) []string {
 	return out
 }
 
+// TestDefaultRunPassesAndVerifies is the fresh machine: `bcbench run` with no
+// flags, in a folder with no ../shared beside it, no FHIR package cache and
+// no BCBENCH_PACKAGES, passes on the built-in reference with the packages
+// embedded in the binary, and its report verifies.
 func TestDefaultRunPassesAndVerifies(t *testing.T) {
-	out := filepath.Join(t.TempDir(), "out")
+	fresh := t.TempDir()
+	out := filepath.Join(fresh, "bcbench-out")
 	cfg := filepath.Join(t.TempDir(), "config")
 	run := func(args ...string) (int, string) {
 		cmd := exec.Command(bin, args...)
-		cmd.Env = append(os.Environ(), "XDG_CONFIG_HOME="+cfg)
+		cmd.Dir = fresh
+		cmd.Env = append(os.Environ(), "XDG_CONFIG_HOME="+cfg, "HOME="+t.TempDir(), "BCBENCH_PACKAGES=")
 		o, err := cmd.CombinedOutput()
 		var ee *exec.ExitError
 		if errors.As(err, &ee) {
@@ -130,7 +117,7 @@ func TestDefaultRunPassesAndVerifies(t *testing.T) {
 		}
 		return 0, string(o)
 	}
-	code, text := run(append([]string{"run", "--out", out, "--quiet"}, corpusPackages(t)...)...)
+	code, text := run("run")
 	if code != 0 {
 		t.Fatalf("bcbench run on the default = exit %d, want 0\n%s", code, text)
 	}
@@ -142,6 +129,11 @@ func TestDefaultRunPassesAndVerifies(t *testing.T) {
 	res := readResults(t, out)
 	if res.Verdict != reports.VerdictPass || res.Summary.Pass == 0 || len(failed(res)) > 0 {
 		t.Fatalf("verdict %s, summary %+v, not passed %v", res.Verdict, res.Summary, failed(res))
+	}
+	for _, r := range res.Requirements {
+		if r.ID == "PRF-01" && (r.Status != reports.Pass || len(r.Specs) == 0) {
+			t.Errorf("PRF-01 %s with %d specs: profile conformance not judged with the embedded packages", r.Status, len(r.Specs))
+		}
 	}
 	if res.Mode != reports.ModeSelfTest {
 		t.Errorf("mode %q, want %q for a development key", res.Mode, reports.ModeSelfTest)
@@ -177,7 +169,6 @@ func TestMutants(t *testing.T) {
 	for _, m := range xis.Mutants {
 		variants = append(variants, variant{name: m.Name, defect: m.Name, violates: m.Violates})
 	}
-	packages := corpusPackages(t)
 	var mu sync.Mutex
 	caught, falseFailures := 0, 0
 	t.Run("each", func(t *testing.T) {
@@ -191,7 +182,7 @@ func TestMutants(t *testing.T) {
 				ts := httptest.NewServer(srv)
 				defer ts.Close()
 				out := filepath.Join(t.TempDir(), "out")
-				code, text := bench(t, append([]string{"run", "--candidate", attachManifest(t, ts.URL), "--out", out, "--quiet"}, packages...)...)
+				code, text := bench(t, "run", "--candidate", attachManifest(t, ts.URL), "--out", out, "--quiet")
 				var want []string
 				for _, id := range v.violates {
 					want = append(want, id+"=fail")
@@ -253,6 +244,8 @@ func TestBadInputExitsTwo(t *testing.T) {
 		{"manifest with two kinds", []string{"run", "--candidate", twoKinds}, "xis"},
 		{"bad flag", []string{"run", "--no-such-flag"}, "unknown flag"},
 		{"bad reference date", []string{"run", "--reference-date", "gisteren"}, "reference-date"},
+		{"package that does not exist", []string{"run", "--package", filepath.Join(dir, "nope")}, "load package " + filepath.Join(dir, "nope") + ": no such file or folder"},
+		{"package in neither binary nor cache", []string{"run", "--package", "nergens#1.0.0"}, "nergens#1.0.0: not embedded"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -24,13 +26,13 @@ func newPackagesCmd() *cobra.Command {
 	cmd.PersistentFlags().StringVar(&cacheDir, "cache-dir", "", "FHIR package cache (default ~/.fhir/packages)")
 	list := &cobra.Command{
 		Use:   "list",
-		Short: "Show the packages given with --package (what validate would load) and those in the cache",
+		Short: "Show the embedded FHIR packages, those given with --package or BCBENCH_PACKAGES, and those in the cache",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runPackagesList(cmd.OutOrStdout(), pkgs, cacheDir)
 		},
 	}
-	list.Flags().StringArrayVar(&pkgs, "package", nil, "FHIR package: folder, .tgz, or name#version from the cache (repeatable)")
+	list.Flags().StringArrayVar(&pkgs, "package", nil, "FHIR package: folder, .tgz, or name#version from the cache (repeatable; added to the embedded ones)")
 	install := &cobra.Command{
 		Use:   "install NAME#VERSION",
 		Short: "Fetch a package from a FHIR package registry into the cache",
@@ -52,18 +54,44 @@ func registryFromEnv() string {
 }
 
 func runPackagesList(out io.Writer, pkgs []string, cacheDir string) error {
-	if len(pkgs) > 0 {
-		reg, err := loadRegistry(pkgs, cacheDir)
+	shipped, err := registry.Embedded()
+	if err != nil {
+		return withCode(exitSetup, err)
+	}
+	fmt.Fprintln(out, "embedded (loaded by run and validate unless replaced):")
+	for _, s := range shipped {
+		fmt.Fprintf(out, "  %s#%s  FHIR %s  %d resources  sha256 %s\n", s.ID, s.Version, s.FHIRVersion, s.Resources, s.SHA256)
+	}
+	var extra []string
+	for _, e := range filepath.SplitList(os.Getenv(packagesEnv)) {
+		if strings.TrimSpace(e) != "" {
+			extra = append(extra, e)
+		}
+	}
+	extra = append(extra, pkgs...)
+	if i := slices.Index(extra, registry.None); i >= 0 {
+		fmt.Fprintln(out, "none: the embedded packages are left out")
+		extra = slices.Delete(extra, i, i+1)
+	}
+	if len(extra) > 0 {
+		if _, err := registry.Sources(nil, extra, cacheDir); err != nil {
+			return withCode(exitSetup, err)
+		}
+		reg, err := loadRegistry(extra, cacheDir)
 		if err != nil {
 			return withCode(exitSetup, err)
 		}
-		fmt.Fprintln(out, "loaded:")
+		fmt.Fprintf(out, "given (--package, %s):\n", packagesEnv)
 		for _, p := range reg.Packages() {
 			fhir := strings.Join(p.FHIRVersions, ",")
 			if fhir == "" {
 				fhir = "-"
 			}
-			fmt.Fprintf(out, "  %s#%s  FHIR %s  %d resources  (%s)\n", p.Name, p.Version, fhir, p.Resources, p.Source)
+			fmt.Fprintf(out, "  %s#%s  FHIR %s  %d resources  (%s)", p.Name, p.Version, fhir, p.Resources, p.Source)
+			if i := slices.IndexFunc(shipped, func(s registry.Shipped) bool { return s.ID == p.Name }); i >= 0 && !p.Embedded {
+				fmt.Fprintf(out, "  replaces the embedded %s", shipped[i].Source())
+			}
+			fmt.Fprintln(out)
 			for _, s := range p.Skipped {
 				fmt.Fprintf(out, "    skipped %s\n", s)
 			}

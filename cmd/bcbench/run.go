@@ -71,7 +71,7 @@ Exit code: 0 verdict pass, 1 verdict fail or incomplete, 2 the bench could not r
 	fl.BoolVar(&f.force, "force", false, "clear the output folder of an earlier run first (never /, the home folder, the working folder, or a folder holding other files)")
 	fl.StringArrayVar(&f.scenarios, "scenario", nil, "scenario ID to replay (repeatable); default: the profile's scenarios")
 	fl.StringVar(&f.key, "key", "", "signing key (bcbench.key from 'bcbench keys init'); default: a per-user development key, report marked zelftest")
-	fl.StringArrayVar(&f.packages, "package", nil, "FHIR package (folder, .tgz or NAME#VERSION in the cache) for profile validation (repeatable)")
+	fl.StringArrayVar(&f.packages, "package", nil, "FHIR package (folder, .tgz or NAME#VERSION in the cache) added to the embedded ones, or replacing the one of the same name; \"none\" leaves the embedded ones out (repeatable)")
 	fl.StringVar(&f.tx, "tx", "", txFlagHelp)
 	fl.BoolVar(&f.manual, "manual", false, "projectathon mode: print each registration for an operator instead of using the adapter")
 	fl.StringVar(&f.reference, "reference-date", "", "day 0 of the scenarios (first day of the last menstruation), YYYY-MM-DD; default: 180 days ago")
@@ -157,6 +157,14 @@ func run(ctx context.Context, f runFlags, stderr, stdout io.Writer) error {
 	if err != nil {
 		return withCode(exitSetup, err)
 	}
+	base, err := profilePackages(profile)
+	if err != nil {
+		return withCode(exitSetup, err)
+	}
+	packages, err := packageSources(base, f.packages, "")
+	if err != nil {
+		return withCode(exitSetup, err)
+	}
 	if err := checkKeyPlace(f.key, f.candidate, f.out); err != nil {
 		return withCode(exitSetup, err)
 	}
@@ -216,9 +224,11 @@ func run(ctx context.Context, f runFlags, stderr, stdout io.Writer) error {
 				return withCode(exitSetup, fmt.Errorf("writing the report: %w", err))
 			}
 		}
+		progress("") // clear the progress line before the verdict
 		fmt.Fprintf(stdout, "verdict %s — %d pass, %d fail, %d error, %d skip, %d not-tested — report: %s\n",
 			res.Verdict, res.Summary.Pass, res.Summary.Fail, res.Summary.Error, res.Summary.Skip, res.Summary.NotTested,
 			filepath.Join(f.out, "report.html"))
+		printReasons(stdout, res)
 		if cause != nil {
 			return withCode(code, cause)
 		}
@@ -245,7 +255,7 @@ func run(ctx context.Context, f runFlags, stderr, stdout io.Writer) error {
 	if txs != nil {
 		in.Terminology = txs.client.Base()
 	}
-	validator, validatorProblem := loadValidator(f.packages, txs.remote())
+	validator, validatorProblem := loadValidator(packages, txs.remote())
 	in.Packages = loadedPackages(validator)
 	if profile.Certifies {
 		if missing := checkPins(profile.Packages, in.Packages); len(missing) > 0 {
@@ -370,7 +380,11 @@ func loadedPackages(v spec.Validator) []reports.Package {
 		if id == "" { // a folder of definitions without package.json
 			id = filepath.Base(p.Source)
 		}
-		out = append(out, reports.Package{ID: id, Version: p.Version, SHA256: fileSHA256(p.Source)})
+		sum := p.SHA256 // of the tarball: embedded packages and .tgz files
+		if sum == "" {
+			sum = fileSHA256(p.Source)
+		}
+		out = append(out, reports.Package{ID: id, Version: p.Version, SHA256: sum})
 	}
 	return out
 }
@@ -404,6 +418,33 @@ func plainText(s string) string {
 		}
 		return r
 	}, s)
+}
+
+// printReasons prints, under a verdict other than pass, each MOET
+// requirement that did not pass with the first line of its reason, so the
+// terminal says why without opening the report.
+func printReasons(w io.Writer, res *reports.Results) {
+	if res.Verdict == reports.VerdictPass {
+		return
+	}
+	for _, r := range res.Requirements {
+		if r.Status == reports.Pass || r.Level != requirements.Must {
+			continue
+		}
+		reason, _, _ := strings.Cut(r.Reason, "\n")
+		if reason == "" {
+			for _, s := range r.Specs {
+				if s.Failure != "" {
+					reason, _, _ = strings.Cut(s.Failure, "\n")
+					break
+				}
+			}
+		}
+		if reason = plainText(reason); len([]rune(reason)) > 160 {
+			reason = string([]rune(reason)[:159]) + "…"
+		}
+		fmt.Fprintf(w, "  %s %s: %s\n", r.ID, r.Status, reason)
+	}
 }
 
 // maxPopulation bounds --population: each pregnancy is a few dozen requests,

@@ -68,14 +68,13 @@ func TestValidateWithTerminologyServer(t *testing.T) {
 // (evidence/tx-answers.json), both signed with the rest; an absent server
 // leaves the run going, with the problem reported.
 func TestRunWithTerminologyServer(t *testing.T) {
-	packages := corpusPackages(t)
 	srv := txtest.Start(txtest.ReferenceXIS(), txtest.Normal)
 	defer srv.Close()
 	srv.RequireToken("tx-geheim-7f3a")
 	out := filepath.Join(t.TempDir(), "out")
 	t.Setenv(tx.CacheEnv, "off")
 	t.Setenv(tx.TokenEnv, "tx-geheim-7f3a")
-	code, text := bench(t, append([]string{"run", "--out", out, "--quiet", "--tx", srv.URL()}, packages...)...)
+	code, text := bench(t, "run", "--out", out, "--quiet", "--tx", srv.URL())
 	if code != 0 {
 		t.Fatalf("run --tx: exit %d\n%s", code, text)
 	}
@@ -127,7 +126,7 @@ func TestRunWithTerminologyServer(t *testing.T) {
 	absent := txtest.Absent()
 	t.Setenv(tx.TokenEnv, "")
 	out2 := filepath.Join(t.TempDir(), "out")
-	code, text = bench(t, append([]string{"run", "--out", out2, "--quiet", "--tx", absent}, packages...)...)
+	code, text = bench(t, "run", "--out", out2, "--quiet", "--tx", absent)
 	if code == 2 {
 		t.Fatalf("an absent terminology server stopped the run: exit 2\n%s", text)
 	}

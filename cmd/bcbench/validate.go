@@ -46,13 +46,17 @@ once, so thousands of files are checked in one process. Directories are
 searched recursively for .json and .xml files.
 
 Without --profile each resource is checked against the profiles it claims in
-meta.profile. Without --package the core package of --fhir-version is taken
-from the FHIR package cache (hl7.fhir.r4.core#4.0.1 or hl7.fhir.r3.core#3.0.1).
+meta.profile. The packages embedded in bcbench for --fhir-version are loaded
+(R4: hl7.fhir.r4.core, Nictiz zib2020, nl-core and MP9; STU3: hl7.fhir.core
+3.0.1, Nictiz zib2017 and the birth-care bc-* profiles); --package and
+BCBENCH_PACKAGES add to them or replace one of the same name, and
+"--package none" leaves them out.
 
 Exit 0 when no file has an error-level issue, 1 when any has, 2 when the
 check could not run (unreadable file, unknown profile, packages not loadable).`,
-		Example: `  bcbench validate --package ../shared/corpus/hl7-fhir-core/4.0.1 \
-    --package ../shared/corpus/nictiz-r4-zib2020/resources --fill-placeholders examples/
+		Example: `  bcbench validate --fill-placeholders examples/
+  bcbench validate --fhir-version 3.0.1 zwangerschapskaart.xml
+  bcbench validate --package ./mijn-profielen --fill-placeholders examples/
   bcbench validate --format json --profile http://nictiz.nl/fhir/StructureDefinition/nl-core-Patient patient.json`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -60,7 +64,7 @@ check could not run (unreadable file, unknown profile, packages not loadable).`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringArrayVar(&o.packages, "package", nil, "FHIR package: folder, .tgz, or name#version from the cache (repeatable)")
+	f.StringArrayVar(&o.packages, "package", nil, "FHIR package: folder, .tgz, or name#version from the cache, added to the embedded ones or replacing the one of the same name; \"none\" leaves the embedded ones out (repeatable)")
 	f.StringArrayVar(&o.profiles, "profile", nil, "canonical URL of a profile to validate against (repeatable)")
 	f.StringVar(&o.fhirVersion, "fhir-version", "4.0.1", "FHIR version: 4.0.1 (R4) or 3.0.1 (STU3)")
 	f.StringVar(&o.format, "format", "text", "output: text, or json (one line per file)")
@@ -70,14 +74,6 @@ check could not run (unreadable file, unknown profile, packages not loadable).`,
 	return cmd
 }
 
-// corePackage is the cache name of the core package of a FHIR version.
-func corePackage(version string) string {
-	if strings.HasPrefix(version, "3.") {
-		return "hl7.fhir.r3.core#3.0.1"
-	}
-	return "hl7.fhir.r4.core#4.0.1"
-}
-
 func runValidate(ctx context.Context, out io.Writer, o validateOptions, args []string) error {
 	if ctx == nil {
 		ctx = context.Background()
@@ -85,9 +81,13 @@ func runValidate(ctx context.Context, out io.Writer, o validateOptions, args []s
 	if o.format != "text" && o.format != "json" {
 		return withCode(exitSetup, fmt.Errorf("--format %q: use text or json", o.format))
 	}
-	pkgs := o.packages
-	if len(pkgs) == 0 {
-		pkgs = []string{corePackage(o.fhirVersion)}
+	base, err := registry.Defaults(o.fhirVersion)
+	if err != nil {
+		return withCode(exitSetup, err)
+	}
+	pkgs, err := packageSources(base, o.packages, o.cacheDir)
+	if err != nil {
+		return withCode(exitSetup, err)
 	}
 	var client *tx.Client
 	var remote terminology.Remote

@@ -53,7 +53,9 @@ func TestValidateCommand(t *testing.T) {
 		{"one invalid", validateOptions{packages: []string{core}, format: "json", fhirVersion: "4.0.1"}, []string{good, bad}, exitFail, 2},
 		{"unreadable file", validateOptions{packages: []string{core}, format: "json", fhirVersion: "4.0.1"}, []string{filepath.Join(dir, "absent.json")}, exitSetup, 1},
 		{"unknown profile", validateOptions{packages: []string{core}, format: "json", fhirVersion: "4.0.1", profiles: []string{"http://example.org/none"}}, []string{good}, exitSetup, 0},
-		{"no core package", validateOptions{packages: []string{dir}, format: "json", fhirVersion: "4.0.1"}, []string{good}, exitSetup, 0},
+		{"no core package", validateOptions{packages: []string{"none", dir}, format: "json", fhirVersion: "4.0.1"}, []string{good}, exitSetup, 0},
+		{"no --package: the embedded packages", validateOptions{format: "json", fhirVersion: "4.0.1"}, []string{good, bad}, exitFail, 2},
+		{"STU3 with the embedded packages", validateOptions{format: "json", fhirVersion: "3.0.1"}, []string{xml}, exitPass, 1},
 		{"bad format flag", validateOptions{packages: []string{core}, format: "yaml", fhirVersion: "4.0.1"}, []string{good}, exitSetup, 0},
 	}
 	for _, tc := range tests {

@@ -7,27 +7,69 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/bcbench/bcbench/profiles/certification"
 	"github.com/bcbench/bcbench/profiles/registry"
 	"github.com/bcbench/bcbench/profiles/terminology"
 	"github.com/bcbench/bcbench/profiles/validator"
 	"github.com/bcbench/bcbench/suites/spec"
 )
 
-// packagesEnv names extra FHIR packages for profile validation, separated
-// like PATH; --package adds to them.
+// packagesEnv names extra FHIR packages, separated like PATH; they add to
+// (or, by package name, replace) the packages embedded in the binary, as
+// --package does (see profiles/registry.Sources).
 const packagesEnv = "BCBENCH_PACKAGES"
 
-// loadValidator builds the profile validator from FHIR packages (R4). Without
-// packages there is no validator and the profile specs skip with the reason
-// returned, so a profile that selects them cannot pass. remote, when not
-// nil, is the terminology server asked what the packages and the
-// membership table cannot decide.
-func loadValidator(packages []string, remote terminology.Remote) (spec.Validator, string) {
-	if env := os.Getenv(packagesEnv); env != "" {
-		packages = append(filepath.SplitList(env), packages...)
+// packageSources returns the FHIR packages to load: base (see
+// profilePackages, or registry.Defaults), with those of BCBENCH_PACKAGES and
+// --package added or replacing. A source that names nothing is an error
+// before anything runs.
+func packageSources(base, flags []string, cacheDir string) ([]string, error) {
+	var extra []string
+	for _, e := range filepath.SplitList(os.Getenv(packagesEnv)) {
+		if strings.TrimSpace(e) != "" {
+			extra = append(extra, e)
+		}
 	}
+	sources, err := registry.Sources(base, append(extra, flags...), cacheDir)
+	if err != nil {
+		return nil, fmt.Errorf("%w (--package or %s)", err, packagesEnv)
+	}
+	return sources, nil
+}
+
+// profilePackages are the R4 packages a run starts from: those the profile
+// pins, resolved by the registry against the packages embedded in the
+// binary (a pin with a sha256 must match the shipped bytes), or, for a
+// profile that pins none, every embedded R4 package.
+func profilePackages(p certification.Profile) ([]string, error) {
+	if len(p.Packages) == 0 {
+		return registry.Defaults("4.0.1")
+	}
+	var out []string
+	for _, pin := range p.Packages {
+		if pin.SHA256 == "" {
+			out = append(out, pin.String())
+			continue
+		}
+		src, err := registry.Pinned(pin.ID, pin.Version, pin.SHA256)
+		if err != nil {
+			return nil, fmt.Errorf("profile %s: %w", p.ID, err)
+		}
+		out = append(out, src)
+	}
+	return out, nil
+}
+
+// loadValidator builds the R4 profile validator from FHIR packages (from
+// packageSources). Without packages there is no validator and the profile
+// specs skip with the reason returned, so a profile that selects them cannot
+// pass.
+//
+// remote, when not nil, is the terminology server asked what the packages
+// and the membership table cannot decide.
+func loadValidator(packages []string, remote terminology.Remote) (spec.Validator, string) {
 	if len(packages) == 0 {
-		return nil, "geen FHIR-pakketten opgegeven (--package of " + packagesEnv + "); profielconformiteit is niet getoetst"
+		return nil, "geen FHIR-pakketten geladen (--package " + registry.None + "); profielconformiteit is niet getoetst"
 	}
 	v, err := newValidator("4.0.1", packages, "", remote)
 	if err != nil {

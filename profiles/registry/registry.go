@@ -50,7 +50,9 @@ type Package struct {
 	FHIRVersions []string          `json:"fhirVersions,omitempty"`
 	VersionList  []string          `json:"fhir-version-list,omitempty"` // older core packages
 	Dependencies map[string]string `json:"dependencies,omitempty"`
-	Source       string            `json:"source"`    // the path or name#version given to Load
+	Source       string            `json:"source"`           // the path or name#version given to Load
+	SHA256       string            `json:"sha256,omitempty"` // of the tarball, for embedded packages and .tgz files
+	Embedded     bool              `json:"embedded,omitempty"`
 	Resources    int               `json:"resources"` // conformance resources loaded from it
 	Skipped      []string          `json:"skipped,omitempty"`
 }
@@ -162,46 +164,8 @@ type file struct {
 }
 
 func (r *Registry) add(opts Options, src string) error {
-	path := src
-	if _, err := os.Stat(src); err != nil && strings.Contains(src, "#") {
-		cache := opts.CacheDir
-		if cache == "" {
-			cache = DefaultCacheDir()
-		}
-		path = filepath.Join(cache, src)
-		if _, err := os.Stat(path); err != nil {
-			return fmt.Errorf("load package %s: not in the package cache %s (install it with `bcbench packages install %s`)", src, cache, src)
-		}
-	}
-	st, err := os.Stat(path)
-	if err != nil {
-		return fmt.Errorf("load package %s: %w", src, err)
-	}
 	pkg := &Package{Source: src}
-	var files []file
-	switch {
-	case !st.IsDir() && (strings.HasSuffix(path, ".tgz") || strings.HasSuffix(path, ".tar.gz")):
-		files, err = readTarball(path, pkg)
-	case !st.IsDir():
-		var data []byte
-		data, err = readBounded(path)
-		files = []file{{name: path, data: data}}
-		pkg.Name = filepath.Base(path)
-	default:
-		dir := path
-		if _, err := os.Stat(filepath.Join(path, "package", "package.json")); err == nil {
-			dir = filepath.Join(path, "package")
-		}
-		if data, err := os.ReadFile(filepath.Join(dir, "package.json")); err == nil {
-			if err := json.Unmarshal(data, pkg); err != nil {
-				return fmt.Errorf("load package %s: read package.json: %w", src, err)
-			}
-			pkg.Source = src
-		} else {
-			pkg.Name = filepath.Base(filepath.Clean(path))
-		}
-		files, err = readFolder(dir)
-	}
+	files, err := r.read(opts, src, pkg)
 	if err != nil {
 		return fmt.Errorf("load package %s: %w", src, err)
 	}
@@ -222,6 +186,66 @@ func (r *Registry) add(opts Options, src string) error {
 	}
 	r.packages = append(r.packages, pkg)
 	return nil
+}
+
+// read collects the files of one source into pkg.
+func (r *Registry) read(opts Options, src string, pkg *Package) ([]file, error) {
+	path := src
+	if _, err := os.Stat(src); err != nil && strings.Contains(src, "#") {
+		if s, ok := lookupShipped(src); ok {
+			data, err := openShipped(s)
+			if err != nil {
+				return nil, err
+			}
+			pkg.SHA256, pkg.Embedded = s.SHA256, true
+			files, err := readTar(bytes.NewReader(data), src, pkg)
+			if len(pkg.FHIRVersions) == 0 && len(pkg.VersionList) == 0 {
+				pkg.FHIRVersions = []string{s.FHIRVersion}
+			}
+			return files, err
+		}
+		cache := opts.CacheDir
+		if cache == "" {
+			cache = DefaultCacheDir()
+		}
+		path = filepath.Join(cache, src)
+		if _, err := os.Stat(path); err != nil {
+			return nil, fmt.Errorf("not embedded (%s) and not in the package cache %s (install it with `bcbench packages install %s`)", strings.Join(embeddedNames(), ", "), cache, src)
+		}
+	}
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case !st.IsDir() && (strings.HasSuffix(path, ".tgz") || strings.HasSuffix(path, ".tar.gz")):
+		data, err := readBoundedSize(path, maxTarball)
+		if err != nil {
+			return nil, err
+		}
+		pkg.SHA256 = sha256Hex(data)
+		return readTar(bytes.NewReader(data), path, pkg)
+	case !st.IsDir():
+		data, err := readBounded(path)
+		if err != nil {
+			return nil, err
+		}
+		pkg.Name = filepath.Base(path)
+		return []file{{name: path, data: data}}, nil
+	}
+	dir := path
+	if _, err := os.Stat(filepath.Join(path, "package", "package.json")); err == nil {
+		dir = filepath.Join(path, "package")
+	}
+	if data, err := os.ReadFile(filepath.Join(dir, "package.json")); err == nil {
+		if err := json.Unmarshal(data, pkg); err != nil {
+			return nil, fmt.Errorf("read package.json: %w", err)
+		}
+		pkg.Source = src
+	} else {
+		pkg.Name = filepath.Base(filepath.Clean(path))
+	}
+	return readFolder(dir)
 }
 
 func readFolder(dir string) ([]file, error) {
@@ -252,7 +276,10 @@ func readFolder(dir string) ([]file, error) {
 
 // readBounded reads one regular file of at most maxTarEntry bytes: a
 // conformance resource larger than that, or a device or pipe, is refused.
-func readBounded(path string) ([]byte, error) {
+func readBounded(path string) ([]byte, error) { return readBoundedSize(path, maxTarEntry) }
+
+// readBoundedSize reads one regular file of at most limit bytes.
+func readBoundedSize(path string, limit int64) ([]byte, error) {
 	st, err := os.Stat(path)
 	if err != nil {
 		return nil, err
@@ -260,20 +287,20 @@ func readBounded(path string) ([]byte, error) {
 	if !st.Mode().IsRegular() {
 		return nil, fmt.Errorf("%s is not a regular file", path)
 	}
-	if st.Size() > maxTarEntry {
-		return nil, fmt.Errorf("%s is %d bytes, larger than the limit of %d for one conformance resource", path, st.Size(), maxTarEntry)
+	if st.Size() > limit {
+		return nil, fmt.Errorf("%s is %d bytes, larger than the limit of %d", path, st.Size(), limit)
 	}
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxTarEntry+1))
+	data, err := io.ReadAll(io.LimitReader(f, limit+1))
 	if err != nil {
 		return nil, err
 	}
-	if len(data) > maxTarEntry {
-		return nil, fmt.Errorf("%s grew beyond the limit of %d bytes while being read", path, maxTarEntry)
+	if int64(len(data)) > limit {
+		return nil, fmt.Errorf("%s grew beyond the limit of %d bytes while being read", path, limit)
 	}
 	return data, nil
 }
@@ -281,18 +308,16 @@ func readBounded(path string) ([]byte, error) {
 // maxTarEntry bounds one file read from a tarball.
 const maxTarEntry = 64 << 20
 
-func readTarball(path string, pkg *Package) ([]file, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	zr, err := gzip.NewReader(f)
+// readTar reads the package/* files of a package tarball; label names it in
+// file names and errors. The unpacked size is bounded by maxUnpacked.
+func readTar(r io.Reader, label string, pkg *Package) ([]file, error) {
+	zr, err := gzip.NewReader(r)
 	if err != nil {
 		return nil, fmt.Errorf("read tarball: %w", err)
 	}
 	tr := tar.NewReader(zr)
 	var files []file
+	var total int64
 	for {
 		h, err := tr.Next()
 		if err == io.EOF {
@@ -319,13 +344,16 @@ func readTarball(path string, pkg *Package) ([]file, error) {
 		if len(data) > maxTarEntry {
 			return nil, fmt.Errorf("read tarball %s: larger than %d bytes", name, maxTarEntry)
 		}
+		if total += int64(len(data)); total > maxUnpacked {
+			return nil, fmt.Errorf("read tarball: unpacks to more than %d bytes", maxUnpacked)
+		}
 		if base == "package.json" {
 			if err := json.Unmarshal(data, pkg); err != nil {
 				return nil, fmt.Errorf("read package.json: %w", err)
 			}
 			continue
 		}
-		files = append(files, file{name: path + "!" + name, data: data})
+		files = append(files, file{name: label + "!" + name, data: data})
 	}
 	if pkg.Name == "" {
 		return nil, errors.New("no package/package.json in the tarball")
