@@ -1,8 +1,10 @@
 package othervis
 
 import (
+	"encoding/json"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -33,6 +35,11 @@ var Defects = map[string]struct {
 	"only-patient-hidden":       {"a withdrawal hides the Patient, not her data", []string{"VTR-01"}},
 	"deletion-keeps-medication": {"a deletion request leaves her MedicationRequests", []string{"VTR-02"}},
 	"child-own-record":          {"the newborn's record survives the mother's withdrawal and deletion", []string{"VTR-02"}},
+	"ta-dose-tenfold":           {"a ToedieningsAfspraak carries ten times the registered dose", []string{"MP9-05"}},
+	"vv-amount-litre":           {"a VerstrekkingsVerzoek's amount says l with the ml value", []string{"MP9-05"}},
+	"ma-frequency-once":         {"a MedicatieAfspraak of twice a day is published as once a day", []string{"MP9-01"}},
+	"child-birthdate-missing":   {"the newborn's Patient has no birth date", []string{"INH-05"}},
+	"kraamzorg-status-invalid":  {"maternity-care observations carry a status FHIR does not have", []string{"PRF-01"}},
 }
 
 // DefectNames lists the known defects, sorted.
@@ -96,9 +103,43 @@ func (s *Server) spoil(reg *registration, f fact, res map[string]any) {
 		if reg.Kind == "verwijzing" {
 			delete(res, "requester")
 		}
+	case "ta-dose-tenfold":
+		if m := f.Medication; m != nil && m.Block == "ToedieningsAfspraak" && m.Dose != nil {
+			for _, d := range list(res["dosageInstruction"]) {
+				for _, dr := range list(d.(map[string]any)["doseAndRate"]) {
+					q := dr.(map[string]any)["doseQuantity"].(map[string]any)
+					q["value"] = json.Number(fmt.Sprint(mustFloat(string(m.Dose.Value)) * 10))
+				}
+			}
+		}
+	case "vv-amount-litre":
+		if m := f.Medication; m != nil && m.Block == "VerstrekkingsVerzoek" {
+			if dr, ok := res["dispenseRequest"].(map[string]any); ok {
+				if q, ok := dr["quantity"].(map[string]any); ok {
+					q["unit"], q["code"] = "l", "l"
+				}
+			}
+		}
+	case "ma-frequency-once":
+		if m := f.Medication; m != nil && m.Block == "MedicatieAfspraak" && m.Frequency == 2 {
+			for _, d := range list(res["dosageInstruction"]) {
+				if t, ok := d.(map[string]any)["timing"].(map[string]any); ok {
+					t["repeat"].(map[string]any)["frequency"] = 1
+				}
+			}
+		}
+	case "kraamzorg-status-invalid":
+		if reg.Kind == "kraamzorg" {
+			res["status"] = "klaar"
+		}
 	case "apgar5-as-apgar1":
 		if f.Code.Code == "9274-2" {
 			res["meta"] = map[string]any{"profile": []any{nictizSD + "nl-core-ApgarScore-1Minute"}}
 		}
 	}
+}
+
+func mustFloat(s string) float64 {
+	f, _ := strconv.ParseFloat(strings.TrimSpace(s), 64)
+	return f
 }

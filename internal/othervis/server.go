@@ -226,7 +226,11 @@ func (s *Server) register(reg *registration) ([]string, error) {
 			factOwner = "child:" + clientKey(*ch)
 			st.client(factOwner).consent = true
 		}
-		st.put("Patient", childID, factOwner, patientResource(*ch, gender))
+		child := patientResource(*ch, gender)
+		if s.opt.Defect == "child-birthdate-missing" {
+			delete(child, "birthDate")
+		}
+		st.put("Patient", childID, factOwner, child)
 		written = append(written, "Patient/"+childID)
 		subjectRef = ref("Patient", childID, strings.TrimSpace(ch.Given+" "+ch.Family))
 	}
