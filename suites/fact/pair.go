@@ -52,8 +52,9 @@ type Pair struct {
 	// Duplicates are further published resources that pair with the same
 	// fact: the fact was published more than once.
 	Duplicates []map[string]any
-	// Elsewhere lists the days of the person's resources with the fact's
-	// type and code that did not pair (to explain a missing pair).
+	// Elsewhere explains a missing pair: the days of the person's resources
+	// with the fact's type and code that did not pair, or for a building
+	// block the identifiers of the unpaired blocks of its kind.
 	Elsewhere []string
 }
 
@@ -140,10 +141,32 @@ func Pairs(src Source, items []Item) []Pair {
 	}
 	for i := range pairs {
 		p := &pairs[i]
-		if p.Resource != nil || p.Item.Fact.Medication != nil {
+		if p.Resource != nil {
 			continue
 		}
 		f := p.Item.Fact
+		if m := f.Medication; m != nil {
+			// What else of this block was published, by identifier.
+			cat := fixtures.Coding{System: SNOMED, Code: blockCategory[m.Block]}
+			for _, r := range src.Resources[f.ResourceType] {
+				if taken[identity(r)] || !RefersTo(r, src.PatientID, src.PatientURLs...) || !hasCoding(categoryCodings(r), cat) {
+					continue
+				}
+				ids := []string{}
+				for _, x := range list(r["identifier"]) {
+					if v := str(asMap(x)["value"]); v != "" {
+						ids = append(ids, v)
+					}
+				}
+				if len(ids) == 0 {
+					ids = []string{identity(r) + " zonder identificatie"}
+				}
+				p.Elsewhere = append(p.Elsewhere, ids...)
+			}
+			slices.Sort(p.Elsewhere)
+			p.Elsewhere = slices.Compact(p.Elsewhere)
+			continue
+		}
 		for _, r := range byCode["code|"+f.ResourceType+"|"+f.Code.System+"|"+f.Code.Code] {
 			if taken[identity(r)] {
 				continue
@@ -246,7 +269,10 @@ func (p Pair) Unpaired(reference time.Time) Finding {
 		want = fmt.Sprintf("een %s met code %s (%s) op %s", f.ResourceType, codeText(f.Code), f.Name, day)
 	}
 	got := "niets"
-	if len(p.Elsewhere) > 0 {
+	switch {
+	case len(p.Elsewhere) > 0 && f.Medication != nil:
+		got = blockName[f.Medication.Block] + " alleen met andere identificatie: " + strings.Join(p.Elsewhere, ", ")
+	case len(p.Elsewhere) > 0:
 		got = "alleen met een andere datum: " + strings.Join(p.Elsewhere, ", ")
 	}
 	return Finding{Event: it.Event.ID, Fact: f.Key, Element: f.ResourceType, Want: want, Got: got}

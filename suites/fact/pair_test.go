@@ -194,3 +194,99 @@ func TestRefersTo(t *testing.T) {
 		})
 	}
 }
+
+func TestBlock(t *testing.T) {
+	insulin := fixtures.Coding{System: "urn:oid:2.16.840.1.113883.2.4.4.10", Code: "123", Display: "INSULINE"}
+	route := fixtures.Coding{System: "urn:oid:2.16.840.1.113883.2.4.4.9", Code: "2", Display: "subcutaan"}
+	ta := fixtures.Medication{Block: fixtures.ToedieningsAfspraak, ID: "TA-1", Prior: "MA-1", Product: insulin,
+		Dose: fixtures.Quantity{Value: "4", Unit: "[iU]"}, Frequency: 3, Period: "d", Route: &route, StartDay: 0, EndDay: ptr(6)}
+	good := func() map[string]any {
+		return map[string]any{
+			"resourceType": "MedicationDispense", "id": "ta1",
+			"identifier":          []any{map[string]any{"system": "urn:oid:1.2.3", "value": "TA-1"}},
+			"category":            map[string]any{"coding": []any{map[string]any{"system": SNOMED, "code": "422037009"}}},
+			"medicationReference": map[string]any{"reference": "#m"},
+			"contained":           []any{map[string]any{"resourceType": "Medication", "id": "m", "code": map[string]any{"coding": []any{map[string]any{"system": insulin.System, "code": insulin.Code}}}}},
+			"dosageInstruction": []any{map[string]any{
+				"route":       map[string]any{"coding": []any{map[string]any{"system": route.System, "code": route.Code}}},
+				"doseAndRate": []any{map[string]any{"doseQuantity": map[string]any{"value": json.Number("4"), "system": UCUM, "code": "[iU]"}}},
+				"timing":      map[string]any{"repeat": map[string]any{"frequency": json.Number("3"), "period": json.Number("1"), "periodUnit": "d"}},
+			}},
+			"extension":               []any{map[string]any{"url": PeriodOfUseURL, "valuePeriod": map[string]any{"start": "2026-03-01T23:00:00Z", "end": "2026-03-08T23:59:59+01:00"}}},
+			"authorizingPrescription": []any{map[string]any{"identifier": map[string]any{"value": "MA-1"}}},
+		}
+	}
+	dosage := func(r map[string]any) map[string]any { return r["dosageInstruction"].([]any)[0].(map[string]any) }
+	cases := []struct {
+		name   string
+		change func(map[string]any)
+		want   string // "" no finding, else part of the report
+	}{
+		{"as registered (start in UTC is local midnight)", func(map[string]any) {}, ""},
+		{"tenfold dose", func(r map[string]any) {
+			dosage(r)["doseAndRate"].([]any)[0].(map[string]any)["doseQuantity"].(map[string]any)["value"] = json.Number("40")
+		}, "doseQuantity"},
+		{"dose in another unit", func(r map[string]any) {
+			dosage(r)["doseAndRate"].([]any)[0].(map[string]any)["doseQuantity"].(map[string]any)["code"] = "ml"
+		}, "doseQuantity"},
+		{"twice a day", func(r map[string]any) {
+			dosage(r)["timing"] = map[string]any{"repeat": map[string]any{"frequency": 2, "periodUnit": "d"}}
+		}, "timing.repeat"},
+		{"six per two days is three a day", func(r map[string]any) {
+			dosage(r)["timing"] = map[string]any{"repeat": map[string]any{"frequency": 6, "period": 2, "periodUnit": "d"}}
+		}, ""},
+		{"another route", func(r map[string]any) {
+			dosage(r)["route"] = map[string]any{"coding": []any{map[string]any{"system": route.System, "code": "9"}}}
+		}, "route"},
+		{"the end as a duration of 7 days", func(r map[string]any) {
+			r["extension"] = []any{map[string]any{"url": PeriodOfUseURL, "valuePeriod": map[string]any{"start": "2026-03-02",
+				"extension": []any{map[string]any{"url": DurationURL, "valueDuration": map[string]any{"value": 7, "system": UCUM, "code": "d"}}}}}}
+		}, ""},
+		{"a start one day early", func(r map[string]any) {
+			r["extension"] = []any{map[string]any{"url": PeriodOfUseURL, "valuePeriod": map[string]any{"start": "2026-03-01", "end": "2026-03-08"}}}
+		}, "valuePeriod.start"},
+		{"no end", func(r map[string]any) {
+			r["extension"] = []any{map[string]any{"url": PeriodOfUseURL, "valuePeriod": map[string]any{"start": "2026-03-02"}}}
+		}, "valuePeriod.end"},
+		{"no reference to the agreement", func(r map[string]any) { delete(r, "authorizingPrescription") }, "authorizingPrescription"},
+		{"a literal reference to the agreement resolves", func(r map[string]any) {
+			r["authorizingPrescription"] = []any{map[string]any{"reference": "https://xis.example/fhir/MedicationRequest/ma1"}}
+		}, ""},
+		{"another product", func(r map[string]any) {
+			r["contained"].([]any)[0].(map[string]any)["code"] = map[string]any{"coding": []any{map[string]any{"system": insulin.System, "code": "999"}}}
+		}, "medication[x]"},
+		{"an unresolvable product names the reference, not null", func(r map[string]any) {
+			r["medicationReference"] = map[string]any{"reference": "Medication/nope"}
+		}, "niet op te lossen"},
+		{"the category of a dispense", func(r map[string]any) {
+			r["category"] = map[string]any{"coding": []any{map[string]any{"system": SNOMED, "code": "373784005"}}}
+		}, "category"},
+	}
+	rv := Resolver{ByRef: map[string]map[string]any{"MedicationRequest/ma1": {"resourceType": "MedicationRequest", "id": "ma1", "identifier": []any{map[string]any{"value": "MA-1"}}}}}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r := good()
+			tc.change(r)
+			it := Item{Event: fixtures.Event{ID: "e7"}, Fact: fixtures.Fact{Key: "ta-1", ResourceType: "MedicationDispense", Medication: &ta}}
+			got := Report(Block(r, it, Source{Resolver: rv, Reference: day0}))
+			if tc.want == "" && got != "" || tc.want != "" && !strings.Contains(got, tc.want) {
+				t.Fatalf("Block() = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestUnpairedBlockNamesTheOtherIdentifiers(t *testing.T) {
+	m := fixtures.Medication{Block: fixtures.MedicatieAfspraak, ID: "MA-2", Product: fixtures.Coding{System: "s", Code: "p", Display: "LABETALOL"}}
+	other := map[string]any{"resourceType": "MedicationRequest", "id": "x", "subject": map[string]any{"reference": "Patient/p1"},
+		"identifier": []any{map[string]any{"value": "MA-2-kopie"}},
+		"category":   []any{map[string]any{"coding": []any{map[string]any{"system": SNOMED, "code": "33633005"}}}}}
+	src := Source{Resources: map[string][]map[string]any{"MedicationRequest": {other}}, PatientID: "p1", Reference: day0}
+	p := Pairs(src, []Item{{Event: fixtures.Event{ID: "e8"}, Fact: fixtures.Fact{Key: "ma", ResourceType: "MedicationRequest", Medication: &m}}})[0]
+	got := p.Unpaired(day0).String()
+	for _, want := range []string{"e8 › ma", "MA-2", "LABETALOL", "MA-2-kopie"} {
+		if p.Resource != nil || !strings.Contains(got, want) {
+			t.Fatalf("Unpaired() = %q, want it to mention %q", got, want)
+		}
+	}
+}
