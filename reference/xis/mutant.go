@@ -166,9 +166,10 @@ var Mutants = []Mutant{
 		metadata:    func(cs map[string]any) { cs["fhirVersion"] = "3.0.2" },
 	},
 	{
-		// Ignoring the criteria also hands out the data of clients who
-		// withdrew consent or asked for deletion: the trust specs catch that too.
-		Name: "lekkende-zoekvraag", Violates: []string{"API-02", "VTR-01", "VTR-02"},
+		// Ignoring the criteria hands out other clients' data, never that of
+		// a client who withdrew consent or asked for deletion (hidden or
+		// erased before any search): API-02 alone.
+		Name: "lekkende-zoekvraag", Violates: []string{"API-02"},
 		Description: "een zoekvraag negeert de zoekcriteria en geeft gegevens van alle cliënten",
 		leak:        true,
 	},

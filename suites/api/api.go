@@ -112,6 +112,7 @@ func searchProblems(ctx SpecContext, s *fixtures.Scenario) ([]string, int) {
 			continue
 		}
 		id, _ := patients[0]["id"].(string)
+		urls := fullURLs(pages, "Patient", id)
 		for _, typ := range spec.ResourceTypes(s) {
 			params := url.Values{"patient": {"Patient/" + id}}
 			pages, err := env.XIS.SearchPages(ctx, typ, params)
@@ -123,13 +124,29 @@ func searchProblems(ctx SpecContext, s *fixtures.Scenario) ([]string, int) {
 			problems, found := searchsetProblems(label, typ, pages)
 			p = append(p, problems...)
 			for _, r := range found {
-				if !fact.RefersTo(r, id) {
+				if !fact.RefersTo(r, id, urls...) {
 					p = append(p, fmt.Sprintf("%s gaf %s/%v van een andere cliënt (%s)", label, typ, r["id"], fact.Show(subject(r))))
 				}
 			}
 		}
 	}
 	return p, n
+}
+
+// fullURLs returns the fullUrls under which the pages served Type/id.
+func fullURLs(pages []map[string]any, typ, id string) []string {
+	var out []string
+	for _, b := range pages {
+		entries, _ := b["entry"].([]any)
+		for _, e := range entries {
+			entry, _ := e.(map[string]any)
+			r, _ := entry["resource"].(map[string]any)
+			if full, _ := entry["fullUrl"].(string); full != "" && r["resourceType"] == typ && r["id"] == id {
+				out = append(out, full)
+			}
+		}
+	}
+	return out
 }
 
 // searchsetProblems checks one search answer, every page of it: a Bundle

@@ -113,7 +113,9 @@ type Snapshot struct {
 type Held struct {
 	Person    fixtures.Client
 	PatientID string
-	Resources []string
+	// PatientURLs are the fullUrls her Patient was served under.
+	PatientURLs []string
+	Resources   []string
 }
 
 // StopsSharing says whether, after this registration, the candidate must
@@ -136,9 +138,12 @@ func (e *Env) snapshot(ctx context.Context, s *fixtures.Scenario, event string, 
 			return snap
 		default:
 			h.PatientID, _ = pub.Patient["id"].(string)
+			h.PatientURLs = pub.PatientURLs
 			for _, typ := range slices.Sorted(maps.Keys(pub.Resources)) {
 				for _, r := range pub.Resources[typ] {
-					if id, _ := r["id"].(string); id != "" {
+					// Only what refers to her: another client's resource in the
+					// answer is API-02's finding, not hers to withhold.
+					if id, _ := r["id"].(string); id != "" && fact.RefersTo(r, h.PatientID, pub.PatientURLs...) {
 						h.Resources = append(h.Resources, typ+"/"+id)
 					}
 				}

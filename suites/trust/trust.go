@@ -48,6 +48,7 @@ var _ = Describe("Vertrouwensstelsel", func() {
 type person struct {
 	fixtures.Client
 	patientIDs []string        // Patient ids she had
+	urls       []string        // fullUrls her Patient was served under
 	held       map[string]bool // "Type/id" of everything served of her
 }
 
@@ -131,6 +132,7 @@ func peopleOf(s *fixtures.Scenario, rep *spec.Replay) []*person {
 			if h.PatientID != "" && !slices.Contains(p.patientIDs, h.PatientID) {
 				p.patientIDs = append(p.patientIDs, h.PatientID)
 			}
+			p.urls = append(p.urls, h.PatientURLs...)
 			for _, r := range h.Resources {
 				p.held[r] = true
 			}
@@ -180,7 +182,10 @@ func (w *witness) byBSN(p *person) {
 		spec.Broke(err)
 	}
 	for _, r := range found {
-		w.report(p, fmt.Sprintf("Patient/%v", r["id"]), r, "gevonden op BSN "+p.BSN)
+		// Another client's Patient in the answer is API-02's finding.
+		if ref := fmt.Sprintf("Patient/%v", r["id"]); hasBSN(r, p.BSN) || p.held[ref] || slices.Contains(p.patientIDs, fmt.Sprint(r["id"])) {
+			w.report(p, ref, r, "gevonden op BSN "+p.BSN)
+		}
 	}
 }
 
@@ -239,7 +244,7 @@ func owner(people []*person, ref string, r map[string]any) *person {
 			return p
 		}
 		for _, id := range p.patientIDs {
-			if fact.RefersTo(r, id) {
+			if fact.RefersTo(r, id, p.urls...) {
 				return p
 			}
 		}
