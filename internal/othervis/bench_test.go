@@ -13,8 +13,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/bcbench/bcbench/internal/shared"
 )
 
 // defectScenarios are the golden scenarios that show each seeded defect; a
@@ -55,7 +53,6 @@ func TestBenchJudgesOthervis(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end run of bcbench (builds two binaries)")
 	}
-	corpus := shared.Corpus(t, "PRF-01 validates against the HL7 and Nictiz packages")
 	root, err := filepath.Abs("../..")
 	if err != nil {
 		t.Fatal(err)
@@ -77,11 +74,6 @@ func TestBenchJudgesOthervis(t *testing.T) {
 	profile := "keurmerk-niveau1"
 	if _, err := os.Stat(filepath.Join(root, "profiles/certification/zelftest-niveau1.yaml")); err == nil {
 		profile = "zelftest-niveau1"
-	}
-	packages := []string{
-		filepath.Join(corpus, "hl7-fhir-core/4.0.1"),
-		filepath.Join(corpus, "nictiz-r4-zib2020/resources"),
-		filepath.Join(corpus, "nictiz-r4-mp9"),
 	}
 
 	// known names the requirements the bench still fails for a valid variant
@@ -140,9 +132,6 @@ func TestBenchJudgesOthervis(t *testing.T) {
 			}
 			out := filepath.Join(dir, "out")
 			runArgs := []string{"run", "--candidate", mpath, "--profile", profile, "--out", out, "--quiet"}
-			for _, p := range packages {
-				runArgs = append(runArgs, "--package", p)
-			}
 			runArgs = append(runArgs, c.run...)
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 			defer cancel()
