@@ -45,9 +45,10 @@ func categoryCodings(r map[string]any) []map[string]any {
 }
 
 // RefersTo says whether a resource's subject (or patient) is the Patient
-// with the given id: a relative or absolute reference to Patient/<id>, or
-// one of the fullUrls the Patient was served under (urn:uuid:…).
-func RefersTo(r map[string]any, patientID string, urls ...string) bool {
+// with the given id: a relative or absolute reference to Patient/<id>, one
+// of the fullUrls the Patient was served under (urn:uuid:…), or a logical
+// reference by one of her identifiers given as "system|value" in also.
+func RefersTo(r map[string]any, patientID string, also ...string) bool {
 	for _, field := range []string{"subject", "patient"} {
 		ref, ok := r[field].(map[string]any)
 		if !ok {
@@ -55,8 +56,11 @@ func RefersTo(r map[string]any, patientID string, urls ...string) bool {
 		}
 		s, _ := ref["reference"].(string)
 		if s == "" {
-			return false
+			id := asMap(ref["identifier"])
+			sys, v := str(id["system"]), str(id["value"])
+			return v != "" && slices.Contains(also, sys+"|"+v)
 		}
+		urls := also
 		if slices.Contains(urls, s) {
 			return true
 		}

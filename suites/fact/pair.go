@@ -34,7 +34,8 @@ type Source struct {
 	// Resources are the published resources by type.
 	Resources map[string][]map[string]any
 	// PatientID is the id of the person's Patient; PatientURLs the fullUrls
-	// under which it was served (references may use those).
+	// under which it was served (references may use those) and her BSN as
+	// "system|value" (a logical reference by identifier).
 	PatientID   string
 	PatientURLs []string
 	// Resolver resolves references (the product of a building block, an

@@ -185,10 +185,12 @@ func TestRefersTo(t *testing.T) {
 		{"another type", r("Group/p1"), false},
 		{"patient element", map[string]any{"patient": map[string]any{"reference": "Patient/p1"}}, true},
 		{"no subject", map[string]any{}, false},
+		{"a logical reference by her BSN", map[string]any{"subject": map[string]any{"identifier": map[string]any{"system": "http://fhir.nl/fhir/NamingSystem/bsn", "value": "999900011"}}}, true},
+		{"a logical reference by another BSN", map[string]any{"subject": map[string]any{"identifier": map[string]any{"system": "http://fhir.nl/fhir/NamingSystem/bsn", "value": "999900023"}}}, false},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := RefersTo(tc.res, "p1", "urn:uuid:aa"); got != tc.want {
+			if got := RefersTo(tc.res, "p1", "urn:uuid:aa", "http://fhir.nl/fhir/NamingSystem/bsn|999900011"); got != tc.want {
 				t.Fatalf("RefersTo() = %v, want %v", got, tc.want)
 			}
 		})

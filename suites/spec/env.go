@@ -283,7 +283,17 @@ func (p *Published) Resolver() fact.Resolver {
 // Source is what the pairing of facts with resources reads (suites/fact).
 func (p *Published) Source(reference time.Time) fact.Source {
 	id, _ := p.Patient["id"].(string)
-	return fact.Source{Resources: p.Resources, PatientID: id, PatientURLs: p.PatientURLs, Resolver: p.Resolver(), Reference: reference}
+	also := slices.Clone(p.PatientURLs)
+	if ids, ok := p.Patient["identifier"].([]any); ok {
+		for _, i := range ids {
+			m, _ := i.(map[string]any)
+			if sys, _ := m["system"].(string); sys == BSNSystem {
+				v, _ := m["value"].(string)
+				also = append(also, sys+"|"+v) // a logical reference by her BSN
+			}
+		}
+	}
+	return fact.Source{Resources: p.Resources, PatientID: id, PatientURLs: also, Resolver: p.Resolver(), Reference: reference}
 }
 
 // ErrNoPatient is returned when the candidate publishes no Patient with the
