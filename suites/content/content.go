@@ -28,13 +28,13 @@ var _ = Describe("Zwangerschap", func() {
 			spec.It("INH-02", "elk gegeven MOET als het verwachte resourcetype met de juiste profielclaim gepubliceerd zijn", func(ctx SpecContext) {
 				Expect(findings(ctx, s, profileFindings)).To(match.HaveNoFindings())
 			})
-			spec.It("INH-03", "elk gegeven MOET bij de cliënt horen en de datum van registratie dragen", func(ctx SpecContext) {
+			spec.It("INH-03", "elk gegeven MOET bij de cliënt of haar kind horen over wie het gaat en de datum van registratie dragen", func(ctx SpecContext) {
 				Expect(append(findings(ctx, s, dateFindings), childFactsOnMother(ctx, s)...)).To(match.HaveNoFindings())
 			})
 			spec.It("INH-04", "elk gegeven ZOU MOETEN zeggen welke zorgverlener het vastlegde", func(ctx SpecContext) {
 				Expect(findings(ctx, s, authorFindings)).To(match.HaveNoFindings())
 			})
-			spec.It("INH-05", "de cliënt MOET gepubliceerd zijn met haar BSN, naam en geboortedatum", func(ctx SpecContext) {
+			spec.It("INH-05", "de cliënt en elk pasgeboren kind MOETEN als eigen Patient gepubliceerd zijn met BSN, naam, geboortedatum en geslacht", func(ctx SpecContext) {
 				Expect(patientFindings(ctx, s)).To(match.HaveNoFindings())
 			})
 		})
