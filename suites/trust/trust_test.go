@@ -15,7 +15,9 @@ func TestOwnerRecognisesHerByIdentityNotOnlyByDisplay(t *testing.T) {
 	femke := &person{Client: fixtures.Client{BSN: "999911158", Given: "Femke", Family: "Smit"},
 		patientIDs: []string{"p1"}, urls: []string{"urn:uuid:aa"}, held: map[string]bool{"Observation/o1": true}}
 	people := []*person{femke}
-	subject := func(m map[string]any) map[string]any { return map[string]any{"resourceType": "Observation", "subject": m} }
+	subject := func(m map[string]any) map[string]any {
+		return map[string]any{"resourceType": "Observation", "subject": m}
+	}
 	cases := []struct {
 		name string
 		ref  string
