@@ -65,35 +65,9 @@ func BenchmarkExchange(b *testing.B) {
 	}
 }
 
-// BenchmarkContainerStart starts a FROM-scratch candidate image until its
-// health endpoint answers (Stop is not timed).
-func BenchmarkContainerStart(b *testing.B) {
-	requireDocker(b)
-	image := "bcbench-test/fakecandidate:bench-" + newRunID()
-	if out, err := exec.Command("docker", "build", "-q", "-t", image, fakeImageContext(b)).CombinedOutput(); err != nil {
-		b.Fatalf("docker build: %v\n%s", err, out)
-	}
-	defer exec.Command("docker", "rmi", "-f", image).Run()
-	durations := make([]time.Duration, 0, b.N)
-	ctx := context.Background()
-	for b.Loop() {
-		start := time.Now()
-		tg := Container(ContainerConfig{Role: "xis", Image: image, Port: 8080})
-		if err := tg.Start(ctx); err != nil {
-			b.Fatal(err)
-		}
-		durations = append(durations, time.Since(start))
-		b.StopTimer()
-		if err := tg.Stop(ctx); err != nil {
-			b.Fatal(err)
-		}
-		b.StartTimer()
-	}
-	reportMedian(b, durations)
-}
-
-// BenchmarkLaunchImage launches a whole image candidate: the run's network,
-// the container, its health, the proxy and the identity (CapabilityStatement).
+// BenchmarkLaunchImage launches a whole image candidate until its health
+// endpoint answers: the run's two networks, the confined container, its
+// relay, the proxy and the identity (CapabilityStatement). Stop is not timed.
 func BenchmarkLaunchImage(b *testing.B) {
 	requireDocker(b)
 	image := "bcbench-test/fakecandidate:bench-" + newRunID()
@@ -105,11 +79,15 @@ func BenchmarkLaunchImage(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	relay := buildBench(b)
+	if _, err := relayImage(context.Background(), relay); err != nil {
+		b.Fatal(err)
+	}
 	durations := make([]time.Duration, 0, b.N)
 	ctx := context.Background()
 	for b.Loop() {
 		start := time.Now()
-		c, err := Launch(ctx, m, LaunchOptions{})
+		c, err := Launch(ctx, m, LaunchOptions{RelayBinary: relay})
 		if err != nil {
 			b.Fatal(err)
 		}
