@@ -230,12 +230,20 @@ func TestCertificationRunPassesAndVerifies(t *testing.T) {
 	keys := t.TempDir()
 	key := initKeys(t, keys)
 	out := filepath.Join(t.TempDir(), "out")
-	if r := runHostile(t, 10*time.Minute, "run", "--key", key, "--out", out, "--quiet"); r.code != exitPass {
+	if r := runHostile(t, 10*time.Minute, "run", "--key", key, "--out", out, "--quiet"); r.code == exitSetup {
 		t.Fatalf("certifying run on the reference: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
 	res := readResults(t, out)
-	if res.Mode != reports.ModeCertification || !res.Profile.Certifies || res.Profile.ID != p.ID || res.Verdict != reports.VerdictPass {
+	if res.Mode != reports.ModeCertification || !res.Profile.Certifies || res.Profile.ID != p.ID || res.Verdict == reports.VerdictFail {
 		t.Errorf("mode %s certifies %v profile %s verdict %s", res.Mode, res.Profile.Certifies, res.Profile.ID, res.Verdict)
+	}
+	// Without a terminology server a check the packages cannot decide is
+	// never a pass in a certification (undecided: not-tested): the
+	// reference may then be incomplete on PRF-01 only, never anything else.
+	for _, q := range res.Requirements {
+		if q.Status != reports.Pass && !(q.ID == "PRF-01" && q.Status == reports.NotTested && strings.Contains(q.Reason, "onbeslist")) {
+			t.Errorf("%s is %s on the reference: %s", q.ID, q.Status, q.Reason)
+		}
 	}
 	if strings.Join(res.Scenarios, ",") != strings.Join(p.Scenarios, ",") || res.Limits == nil || len(res.Limits.Overridden) > 0 {
 		t.Errorf("scenarios %v limits %+v, want the profile's", res.Scenarios, res.Limits)
@@ -247,9 +255,14 @@ func TestCertificationRunPassesAndVerifies(t *testing.T) {
 	}
 	env := filepath.Join(out, reports.EnvelopeFile)
 	crt := filepath.Join(keys, reports.CertFile)
-	code, text := runCLI("report", "verify", "--cert", crt, "--require-profile", p.ID, "--require-mode", "certificering", "--require-verdict", "pass", env)
-	if code != exitPass || !strings.Contains(text, "mode:        certificering") || !strings.Contains(text, "verdict:     pass") {
+	code, text := runCLI("report", "verify", "--cert", crt, "--require-profile", p.ID, "--require-mode", "certificering", "--require-verdict", string(res.Verdict), env)
+	if code != exitPass || !strings.Contains(text, "mode:        certificering") || !strings.Contains(text, "verdict:     "+string(res.Verdict)) {
 		t.Errorf("verify: exit %d\n%s", code, text)
+	}
+	if res.Verdict != reports.VerdictPass {
+		if code, text := runCLI("report", "verify", "--cert", crt, "--require-verdict", "pass", env); code != exitFail {
+			t.Errorf("verify --require-verdict pass of an incomplete run: exit %d\n%s", code, text)
+		}
 	}
 	if code, text := runCLI("report", "verify", "--cert", crt, "--require-profile", certification.DefaultSelfTest, env); code != exitFail {
 		t.Errorf("verify --require-profile of another profile: exit %d\n%s", code, text)
