@@ -28,9 +28,9 @@ var Defects = map[string]struct {
 	"referral-no-requester": {"a referral (ServiceRequest) names no requester", []string{"INH-04"}},
 	"apgar5-as-apgar1":      {"the 5-minute Apgar claims the 1-minute profile", []string{"INH-02", "PRF-01"}},
 	"apgar-also-on-mother":  {"the 1-minute Apgar is also filed on the mother's record", []string{"INH-03"}},
-	// The bench writes down every Type/id a patient= search served before a
-	// withdrawal or deletion as hers (docs/adapter.md), so the leak also counts there.
-	"search-leak":               {"Observation?patient= also answers one observation of another client", []string{"API-02", "VTR-01", "VTR-02"}},
+	// Another client's resource in her search is API-02's finding only: the
+	// trust snapshot keeps what refers to her (docs/design.md).
+	"search-leak":               {"Observation?patient= also answers one observation of another client", []string{"API-02"}},
 	"shared-after-withdrawal":   {"facts registered after consent was withdrawn are shared", []string{"VTR-01"}},
 	"only-patient-hidden":       {"a withdrawal hides the Patient, not her data", []string{"VTR-01"}},
 	"deletion-keeps-medication": {"a deletion request leaves her MedicationRequests", []string{"VTR-02"}},
