@@ -140,8 +140,11 @@ func runValidate(ctx context.Context, out io.Writer, o validateOptions, args []s
 	close(work)
 	wg.Wait()
 
-	code, failed := exitPass, 0
+	code, failed, undecided := exitPass, 0, 0
 	for i, r := range results {
+		if r.out != nil {
+			undecided += len(r.out.Undecided())
+		}
 		if r.readFail {
 			code = exitSetup
 		} else if r.out.HasErrors() {
@@ -155,7 +158,7 @@ func runValidate(ctx context.Context, out io.Writer, o validateOptions, args []s
 		}
 	}
 	if o.format == "text" {
-		fmt.Fprintf(out, "%d file(s) checked, %d with errors\n", len(files), failed)
+		fmt.Fprintf(out, "%d file(s) checked, %d with errors, %d undecided check(s) (never a pass: see docs/validation.md)\n", len(files), failed, undecided)
 		if client != nil {
 			fmt.Fprintln(out, client.Summary())
 		}
