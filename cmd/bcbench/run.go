@@ -74,7 +74,7 @@ Exit code: 0 verdict pass, 1 verdict fail or incomplete, 2 the bench could not r
 	fl.StringArrayVar(&f.packages, "package", nil, "FHIR package (folder, .tgz or NAME#VERSION in the cache) added to the embedded ones, or replacing the one of the same name; \"none\" leaves the embedded ones out (repeatable)")
 	fl.StringVar(&f.tx, "tx", "", txFlagHelp)
 	fl.BoolVar(&f.manual, "manual", false, "projectathon mode: print each registration for an operator instead of using the adapter")
-	fl.StringVar(&f.reference, "reference-date", "", "day 0 of the scenarios (first day of the last menstruation), YYYY-MM-DD; default: 180 days ago")
+	fl.StringVar(&f.reference, "reference-date", "", "day 0 of the scenarios (first day of the last menstruation), YYYY-MM-DD; default: the date that puts the last event of the scenarios yesterday")
 	fl.BoolVar(&f.quiet, "quiet", false, "no progress on stderr")
 	fl.IntVar(&f.population, "population", 0, "also replay this many generated pregnancies (0–8000), for coverage and load")
 	fl.Uint64Var(&f.seed, "seed", 1, "seed of the generated population (same seed, same pregnancies)")
@@ -153,7 +153,7 @@ func run(ctx context.Context, f runFlags, stderr, stdout io.Writer) error {
 			return withCode(exitSetup, fmt.Errorf("profile %s certifies: %w", profile.ID, err))
 		}
 	}
-	day0, err := referenceDate(f.reference)
+	day0, err := referenceDate(f.reference, scenarios)
 	if err != nil {
 		return withCode(exitSetup, err)
 	}
@@ -470,10 +470,11 @@ func lookupScenarios(ids []string) ([]*fixtures.Scenario, error) {
 // maxReferenceYears bounds how far --reference-date may lie from today.
 const maxReferenceYears = 100
 
-func referenceDate(s string) (time.Time, error) {
+// referenceDate reads --reference-date; without one it is the date that
+// puts every event of the run's scenarios in the past (fixtures.PastReference).
+func referenceDate(s string, scenarios []*fixtures.Scenario) (time.Time, error) {
 	if s == "" {
-		now := time.Now().In(fixtures.Amsterdam)
-		return time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, fixtures.Amsterdam).AddDate(0, 0, -180), nil
+		return fixtures.PastReference(time.Now(), scenarios), nil
 	}
 	t, err := time.ParseInLocation(fixtures.DateLayout, s, fixtures.Amsterdam)
 	if err != nil {

@@ -76,7 +76,7 @@ func newScenariosShowCmd() *cobra.Command {
 			}
 			day0, err := time.ParseInLocation(fixtures.DateLayout, ref, fixtures.Amsterdam)
 			if err != nil {
-				return withCode(exitSetup, fmt.Errorf("reading --ref: %w", err))
+				return withCode(exitSetup, fmt.Errorf("reading --reference-date: %w", err))
 			}
 			out := cmd.OutOrStdout()
 			if asJSON {
@@ -87,8 +87,12 @@ func newScenariosShowCmd() *cobra.Command {
 			return fixtures.WriteTimeline(out, s, day0)
 		},
 	}
-	cmd.Flags().StringVar(&ref, "ref", fixtures.DefaultReference.Format(fixtures.DateLayout),
-		"reference date: the first day of the last menstruation (YYYY-MM-DD)")
+	def := fixtures.DefaultReference.Format(fixtures.DateLayout)
+	cmd.Flags().StringVar(&ref, "reference-date", def,
+		"day 0 of the scenario: the first day of the last menstruation (YYYY-MM-DD), as bcbench run --reference-date")
+	// --ref is the earlier name, kept as an alias.
+	cmd.Flags().StringVar(&ref, "ref", def, "alias of --reference-date")
+	_ = cmd.Flags().MarkHidden("ref")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the scenario as JSON instead of a timeline")
 	return cmd
 }

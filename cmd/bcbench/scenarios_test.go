@@ -25,7 +25,7 @@ func TestScenariosListShowsEveryGoldenScenario(t *testing.T) {
 func TestScenariosShowPrintsADutchTimeline(t *testing.T) {
 	for _, s := range fixtures.Golden() {
 		t.Run(s.ID, func(t *testing.T) {
-			code, out := bench(t, "scenarios", "show", s.ID, "--ref", "2026-01-05")
+			code, out := bench(t, "scenarios", "show", s.ID, "--reference-date", "2026-01-05")
 			if code != 0 {
 				t.Fatalf("exit %d: %s", code, out)
 			}
@@ -52,13 +52,24 @@ func TestScenariosShowPrintsADutchTimeline(t *testing.T) {
 	}
 }
 
+// TestScenariosShowReferenceDateAlias: show takes day 0 as run does
+// (--reference-date), and the earlier name --ref still works the same.
+func TestScenariosShowReferenceDateAlias(t *testing.T) {
+	_, byName := bench(t, "scenarios", "show", "hypertensie", "--reference-date", "2025-03-03")
+	_, byAlias := bench(t, "scenarios", "show", "hypertensie", "--ref", "2025-03-03")
+	if !strings.Contains(byName, "Dag 0:     ma 3 maart 2025") || byName != byAlias {
+		t.Errorf("--reference-date and --ref differ or ignore the date:\n%s\n---\n%s", byName, byAlias)
+	}
+}
+
 func TestScenariosShowRejectsUnknownAndBadInput(t *testing.T) {
 	cases := []struct {
 		name string
 		args []string
 	}{
 		{"unknown id", []string{"scenarios", "show", "bestaat-niet"}},
-		{"bad ref", []string{"scenarios", "show", "hypertensie", "--ref", "5-1-2026"}},
+		{"bad reference date", []string{"scenarios", "show", "hypertensie", "--reference-date", "5-1-2026"}},
+		{"bad reference date by the alias --ref", []string{"scenarios", "show", "hypertensie", "--ref", "5-1-2026"}},
 		{"no id", []string{"scenarios", "show"}},
 		{"count zero", []string{"scenarios", "generate", "--count", "0", "--out", t.TempDir()}},
 		{"count huge", []string{"scenarios", "generate", "--count", "100000000", "--out", t.TempDir()}},
