@@ -12,12 +12,16 @@ import (
 // BuildDigest describes the code that judged a run, from the build
 // information Go embeds in every binary: Suite is the sha256 over the main
 // module (path, version, sum), every dependency (path, version, sum, and its
-// replacement), the Go version and the VCS revision and modified flag;
-// Revision and Modified are the VCS settings. Spec titles do not enter it: the
-// code does. A binary without build information (bi == nil) yields a digest
-// of that fact, so it never matches a real build's.
-func BuildDigest(bi *debug.BuildInfo) (suite, revision string, modified bool) {
+// replacement), the Go version and the VCS revision and modified flag, and
+// the sha256 of the executable itself (exe, "" when unknown: a build made
+// with -buildvcs=false carries no revision, and "(devel)" names no version,
+// so only the executable tells two builds apart); Revision and Modified are
+// the VCS settings. Spec titles do not enter it: the code does. A binary
+// without build information (bi == nil) yields a digest of that fact and the
+// executable, so it never matches a real build's.
+func BuildDigest(bi *debug.BuildInfo, exe string) (suite, revision string, modified bool) {
 	h := sha256.New()
+	fmt.Fprintf(h, "executable %s\n", exe)
 	if bi == nil {
 		fmt.Fprintln(h, "no build information")
 		return hex.EncodeToString(h.Sum(nil)), "", false

@@ -17,7 +17,7 @@ func TestBuildDigest(t *testing.T) {
 			Settings: []debug.BuildSetting{{Key: "vcs.revision", Value: "abc123"}, {Key: "vcs.modified", Value: "false"}},
 		}
 	}
-	want, rev, mod := BuildDigest(base())
+	want, rev, mod := BuildDigest(base(), "exe")
 	if rev != "abc123" || mod {
 		t.Fatalf("revision %q modified %v, want abc123 false", rev, mod)
 	}
@@ -27,7 +27,7 @@ func TestBuildDigest(t *testing.T) {
 	// Reordering the dependencies does not change the code that judged.
 	re := base()
 	re.Deps[0], re.Deps[1] = re.Deps[1], re.Deps[0]
-	if got, _, _ := BuildDigest(re); got != want {
+	if got, _, _ := BuildDigest(re, "exe"); got != want {
 		t.Error("the digest depends on the order of the dependencies")
 	}
 	cases := []struct {
@@ -42,6 +42,9 @@ func TestBuildDigest(t *testing.T) {
 		{"another Go", func(b *debug.BuildInfo) { b.GoVersion = "go1.26.1" }},
 		{"no build information", nil},
 	}
+	if got, _, _ := BuildDigest(base(), "other-exe"); got == want {
+		t.Error("another executable with the same build information has the same digest")
+	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			var bi *debug.BuildInfo
@@ -49,7 +52,7 @@ func TestBuildDigest(t *testing.T) {
 				bi = base()
 				tc.change(bi)
 			}
-			if got, _, _ := BuildDigest(bi); got == want {
+			if got, _, _ := BuildDigest(bi, "exe"); got == want {
 				t.Errorf("a build with a different %s has the same digest", tc.name)
 			}
 		})

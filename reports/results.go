@@ -92,6 +92,8 @@ type Bench struct {
 	// build carries none); Modified says the work tree had changes. Since v2.
 	Revision string `json:"revision,omitempty"`
 	Modified bool   `json:"modified,omitempty"`
+	// Executable is the sha256 of the bench binary that ran. Since v2.
+	Executable string `json:"executable,omitempty"`
 }
 
 // Limits are the limits a run ran under: the profile's, or in a self-test

@@ -264,6 +264,9 @@ func printVerified(w io.Writer, v *reports.Verified, err error) {
 			bench += " (modified)"
 		}
 	}
+	if p.Bench.Executable != "" {
+		bench += ", executable sha256:" + p.Bench.Executable
+	}
 	line("bench", "%s, suite sha256:%s, catalogue %s", bench, p.Bench.Suite, p.Bench.Catalogue)
 	line("run", "%s – %s", p.Started.UTC().Format(time.RFC3339), p.Finished.UTC().Format(time.RFC3339))
 	line("key id", "%s", v.KeyID)

@@ -188,12 +188,16 @@ func run(ctx context.Context, f runFlags, stderr, stdout io.Writer) error {
 	}
 
 	bi, _ := debug.ReadBuildInfo()
-	suiteDigest, revision, modified := reports.BuildDigest(bi)
+	exe := ""
+	if p, err := os.Executable(); err == nil {
+		exe = fileSHA256(p)
+	}
+	suiteDigest, revision, modified := reports.BuildDigest(bi, exe)
 	in := reports.Input{
 		Catalogue: cat,
 		Profile: reports.ProfileInput{ID: profile.ID, Title: profile.Title, Version: profile.Version,
 			Certifies: profile.Certifies, Requirements: profile.Requirements},
-		Bench:         reports.Bench{Version: version, Catalogue: cat.Version, Suite: suiteDigest, Revision: revision, Modified: modified},
+		Bench:         reports.Bench{Version: version, Catalogue: cat.Version, Suite: suiteDigest, Revision: revision, Modified: modified, Executable: exe},
 		Candidate:     reports.Candidate{Name: manifest.Name, Vendor: manifest.Vendor, Version: manifest.Version},
 		Started:       time.Now().UTC(),
 		Scenarios:     scenarioIDs,
