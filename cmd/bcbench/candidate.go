@@ -150,10 +150,12 @@ func runCandidateCheck(out, errOut io.Writer, path string) error {
 	if v := strings.TrimSpace(m.Vendor + " " + m.Version); v != "" {
 		title += " (" + v + ")"
 	}
-	fmt.Fprintf(out, "%s: valid candidate manifest: %s\n", path, title)
+	// name, vendor, version, paths and image names are the vendor's text:
+	// control characters (terminal escape sequences) are not printed.
+	fmt.Fprintf(out, "%s: valid candidate manifest: %s\n", plainText(path), plainText(title))
 	for _, name := range m.RoleNames() {
 		r := m.Roles[name]
-		fmt.Fprintf(out, "  %-10s %s\n", name, describeRole(m, r))
+		fmt.Fprintf(out, "  %-10s %s\n", name, plainText(describeRole(m, r)))
 	}
 	if err := harness.CheckCertifying(m); err != nil {
 		fmt.Fprintf(out, "  certification: self-tests only: %s\n", plainText(err.Error()))

@@ -56,3 +56,62 @@ func TestCandidateCheck(t *testing.T) {
 		})
 	}
 }
+
+// TestNewUserTerminal: the vendor's name and version in a manifest reach the
+// terminal without their control characters (an escape sequence in a name
+// could rewrite the screen), and the run's progress line is cleared before
+// the verdict.
+func TestNewUserTerminal(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "m.yaml")
+	doc := "name: \"Mijn\\e[2J\\e]0;gekaapt\\aVIS\"\nvendor: \"Voorbeeld\\rBV\"\nversion: \"1\\b2\"\nroles:\n  xis:\n    url: http://127.0.0.1:9\n"
+	if err := os.WriteFile(p, []byte(doc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var out, errOut bytes.Buffer
+	if err := runCandidateCheck(&out, &errOut, p); err != nil {
+		t.Fatalf("candidate check: %v\n%s", err, errOut.String())
+	}
+	if strings.ContainsAny(out.String(), "\x1b\a\r\b") || !strings.Contains(out.String(), "Mijn [2J ]0;gekaapt VIS (Voorbeeld BV 1 2)") {
+		t.Errorf("control characters reached the terminal: %q", out.String())
+	}
+
+	var line bytes.Buffer
+	progress := lineProgress(&line)
+	progress("kandidaat starten: Mijn\x1b[2JVIS")
+	progress("") // what finish does before the verdict
+	if got, want := line.String(), "\r\x1b[Kkandidaat starten: Mijn [2JVIS\r\x1b[K"; got != want {
+		t.Errorf("progress wrote %q, want %q", got, want)
+	}
+}
+
+// TestPackagesEnvEverywhere: BCBENCH_PACKAGES counts for validate and
+// packages list as it does for run, and a source in it that names nothing
+// stops them with a line.
+func TestPackagesEnvEverywhere(t *testing.T) {
+	dir := t.TempDir()
+	sd := filepath.Join(dir, "profielen")
+	os.MkdirAll(sd, 0o755)
+	os.WriteFile(filepath.Join(sd, "StructureDefinition-bc-test.json"), []byte(`{"resourceType":"StructureDefinition","url":"http://example.org/StructureDefinition/bc-test","version":"1.0.0","name":"BcTest","type":"Patient","kind":"resource","derivation":"constraint","baseDefinition":"http://hl7.org/fhir/StructureDefinition/Patient","differential":{"element":[{"id":"Patient.active","path":"Patient.active","min":1}]}}`), 0o644)
+	patient := filepath.Join(dir, "patient.json")
+	os.WriteFile(patient, []byte(`{"resourceType":"Patient","id":"p1"}`), 0o644)
+
+	t.Setenv(packagesEnv, sd)
+	var out bytes.Buffer
+	if err := runPackagesList(&out, nil, filepath.Join(dir, "cache")); err != nil || !strings.Contains(out.String(), "profielen") || !strings.Contains(out.String(), "hl7.fhir.r4.core#4.0.1") {
+		t.Errorf("packages list with %s: %v\n%s", packagesEnv, err, out.String())
+	}
+	out.Reset()
+	err := runValidate(nil, &out, validateOptions{format: "text", fhirVersion: "4.0.1", profiles: []string{"http://example.org/StructureDefinition/bc-test"}}, []string{patient})
+	if exitCode(err) != exitFail || !strings.Contains(out.String(), "active") {
+		t.Errorf("validate against a profile from %s: exit %d\n%s", packagesEnv, exitCode(err), out.String())
+	}
+
+	t.Setenv(packagesEnv, filepath.Join(dir, "bestaat-niet"))
+	out.Reset()
+	if err := runPackagesList(&out, nil, ""); exitCode(err) != exitSetup || !strings.Contains(err.Error(), "bestaat-niet") {
+		t.Errorf("packages list with a missing package: %v", err)
+	}
+	if err := runValidate(nil, &out, validateOptions{format: "text", fhirVersion: "4.0.1"}, []string{patient}); exitCode(err) != exitSetup || !strings.Contains(err.Error(), "bestaat-niet") {
+		t.Errorf("validate with a missing package: %v", err)
+	}
+}

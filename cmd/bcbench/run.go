@@ -515,7 +515,7 @@ func progressPrinter(w io.Writer, quiet, verbose bool) func(string) {
 		start := time.Now()
 		return func(s string) {
 			if s != "" {
-				fmt.Fprintf(w, "%7.3fs %s\n", time.Since(start).Seconds(), s)
+				fmt.Fprintf(w, "%7.3fs %s\n", time.Since(start).Seconds(), plainText(s))
 			}
 		}
 	}
@@ -523,9 +523,17 @@ func progressPrinter(w io.Writer, quiet, verbose bool) func(string) {
 	if quiet || !ok || !term.IsTerminal(int(f.Fd())) {
 		return func(string) {}
 	}
+	return lineProgress(w)
+}
+
+// lineProgress rewrites one terminal line: each message replaces the last,
+// and "" clears it (before the verdict is printed). Messages may quote the
+// candidate's manifest: control characters are not printed.
+func lineProgress(w io.Writer) func(string) {
 	return func(s string) {
-		if len(s) > 100 {
-			s = s[:99] + "…"
+		s = plainText(s)
+		if r := []rune(s); len(r) > 100 {
+			s = string(r[:99]) + "…"
 		}
 		fmt.Fprintf(w, "\r\033[K%s", s)
 	}
