@@ -60,6 +60,13 @@ func TestReferencePassesEverySpec(t *testing.T) {
 		}
 	}
 	t.Logf("%d specs ran against the reference XIS, %d passed", len(outcomes), passed)
+	// Every spec's location is the line in its area's file that declares
+	// it, not the line of the wrapper in suites/spec.
+	for _, o := range outcomes {
+		if strings.Contains(o.Location, "suites/spec/") || !strings.Contains(o.Location, "suites/") || !strings.Contains(o.Location, ".go:") {
+			t.Errorf("%s: location %q is not the spec's own line", o.Name, o.Location)
+		}
+	}
 
 	got := strings.Join(Declared(), "\n") + "\n"
 	if os.Getenv("UPDATE_CONFORMANCE") != "" {

@@ -100,13 +100,14 @@ func Unknown() []string {
 // MOET hold, in words a midwife or an information analyst recognises.
 func It(id, text string, body func(ginkgo.SpecContext)) bool {
 	declare(id + ": " + text)
-	return ginkgo.It(id+": "+text, Labels(id), ginkgo.NodeTimeout(Timeout()), body)
+	// Offset(1): the spec's location is the caller's line, not this one.
+	return ginkgo.It(id+": "+text, Labels(id), ginkgo.NodeTimeout(Timeout()), ginkgo.Offset(1), body)
 }
 
 // ItAll declares a spec that verifies several requirements at once.
 func ItAll(ids []string, text string, body func(ginkgo.SpecContext)) bool {
 	declare(strings.Join(ids, ", ") + ": " + text)
-	return ginkgo.It(strings.Join(ids, ", ")+": "+text, Labels(ids...), ginkgo.NodeTimeout(Timeout()), body)
+	return ginkgo.It(strings.Join(ids, ", ")+": "+text, Labels(ids...), ginkgo.NodeTimeout(Timeout()), ginkgo.Offset(1), body)
 }
 
 // Broke fails the current spec as a bench error (the candidate could not be
