@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -14,20 +15,41 @@ import (
 	"github.com/bcbench/bcbench/reports"
 )
 
-// referenceImage builds bcbench/reference-xis:dev from the test's binary, or
-// skips when no Docker engine answers.
-func referenceImage(t *testing.T) {
+// referenceImage builds the reference XIS image from the test's binary under
+// a tag of its own (bcbench/reference-xis:test-<pid>-<n>, removed when the
+// test ends), so that tests never overwrite a user's bcbench/reference-xis:dev,
+// and returns its name; it skips when no Docker engine answers.
+func referenceImage(t *testing.T) string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := harness.DockerAvailable(ctx); err != nil {
 		t.Skipf("no Docker engine answers, container runs are not tested here: %v", err)
 	}
+	tag := fmt.Sprintf("test-%d-%d", os.Getpid(), imageSeq.Add(1))
 	build := exec.Command("bash", "../../images/build.sh", "xis")
-	build.Env = append(os.Environ(), "BCBENCH_BIN="+bin)
+	build.Env = append(os.Environ(), "BCBENCH_BIN="+bin, "TAG="+tag)
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("building the reference image: %v\n%s", err, out)
 	}
+	name := "bcbench/reference-xis:" + tag
+	t.Cleanup(func() { _ = exec.Command("docker", "rmi", "-f", name).Run() })
+	return name
+}
+
+// imageSeq numbers the test images of this process.
+var imageSeq atomic.Int64
+
+// slowManifest is a candidate manifest of the reference image that answers
+// slowly (150 ms a request), so that a run can be interrupted mid-way.
+func slowManifest(t *testing.T, dir, image string) string {
+	t.Helper()
+	p := filepath.Join(dir, "slow.yaml")
+	doc := "name: trage referentie\nversion: dev\nroles:\n  xis:\n    image:\n      name: " + image + "\n      port: 8080\n      env:\n        BCBENCH_REFERENCE_DELAY: 150ms\n"
+	if err := os.WriteFile(p, []byte(doc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
 
 // runID returns a fresh run ID for a test run (passed as BCBENCH_RUN_ID).
@@ -56,11 +78,16 @@ func leftovers(t *testing.T, id string) string {
 }
 
 func TestRunAgainstTheReferenceImage(t *testing.T) {
-	referenceImage(t)
-	out := filepath.Join(t.TempDir(), "out")
+	image := referenceImage(t)
+	dir := t.TempDir()
+	manifest := filepath.Join(dir, "reference-image.yaml")
+	if err := os.WriteFile(manifest, []byte("name: bcbench-referentie\nversion: dev\nroles:\n  xis:\n    image: {name: "+image+", port: 8080}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "out")
 	id := runID()
 	t.Setenv("BCBENCH_RUN_ID", id)
-	code, text := bench(t, "run", "--candidate", "../../examples/reference-image.yaml", "--out", out, "--quiet")
+	code, text := bench(t, "run", "--candidate", manifest, "--out", out, "--quiet")
 	if code != 0 {
 		t.Fatalf("exit %d, want 0\n%s", code, text)
 	}
@@ -81,7 +108,7 @@ func TestRunAgainstTheReferenceImage(t *testing.T) {
 // container or interrupts the bench mid-run: the run must end with exit 1 or
 // 2, write results.json without a pass, and leave no container or network.
 func TestFaultsEndTheRunCleanly(t *testing.T) {
-	referenceImage(t)
+	image := referenceImage(t)
 	cases := []struct {
 		name  string
 		fault func(cmd *exec.Cmd, container string) error
@@ -92,11 +119,7 @@ func TestFaultsEndTheRunCleanly(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
-			manifest := filepath.Join(dir, "slow.yaml")
-			doc := "name: trage referentie\nversion: dev\nroles:\n  xis:\n    image:\n      name: bcbench/reference-xis:dev\n      port: 8080\n      env:\n        BCBENCH_REFERENCE_DELAY: 150ms\n"
-			if err := os.WriteFile(manifest, []byte(doc), 0o644); err != nil {
-				t.Fatal(err)
-			}
+			manifest := slowManifest(t, dir, image)
 			out, id := filepath.Join(dir, "out"), runID()
 			cmd := exec.Command(bin, "run", "--candidate", manifest, "--out", out, "--quiet", "--request-timeout", "3s")
 			cmd.Env = append(os.Environ(), "XDG_CONFIG_HOME="+filepath.Join(dir, "config"), "BCBENCH_RUN_ID="+id)

@@ -236,13 +236,9 @@ func TestCleanupRefusesALiveRun(t *testing.T) {
 // candidate leaves its containers and networks; `candidate cleanup`
 // removes them (and only them), and SIGHUP leaves nothing.
 func TestKilledContainerRunIsCleanedUp(t *testing.T) {
-	referenceImage(t)
+	image := referenceImage(t)
 	dir := t.TempDir()
-	manifest := filepath.Join(dir, "slow.yaml")
-	doc := "name: trage referentie\nversion: dev\nroles:\n  xis:\n    image:\n      name: bcbench/reference-xis:dev\n      port: 8080\n      env:\n        BCBENCH_REFERENCE_DELAY: 150ms\n"
-	if err := os.WriteFile(manifest, []byte(doc), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	manifest := slowManifest(t, dir, image)
 	running := func(id string) bool {
 		b, _ := exec.Command("docker", "ps", "-q", "--filter", "label="+harness.LabelRun+"="+id, "--filter", "status=running").Output()
 		return len(strings.Fields(string(b))) >= 2 // the candidate and its relay
