@@ -541,7 +541,9 @@ func (r *run) value(it item, e *elem, res map[string]any) {
 				break
 			}
 		}
-		if !ok && firstErr != nil {
+		if why, doc := documentationOnly(t.profiles); !ok && firstErr != nil && doc {
+			r.issue(outcome.Information, outcome.CodeInformational, it.path, "%s: type profile %s is not loaded: %s", e.path, strings.Join(t.profiles, ", "), why)
+		} else if !ok && firstErr != nil {
 			r.undecided(outcome.Warning, outcome.CodeNotFound, it.path, "%s: type profile could not be used, so it was not checked: %v", e.path, firstErr)
 		} else if !ok {
 			r.issue(outcome.Error, outcome.CodeStructure, it.path, "%s does not conform to any of the profiles %s", e.path, strings.Join(t.profiles, ", "))
