@@ -32,7 +32,6 @@ const (
 	profTA     = nictizSD + "mp-AdministrationAgreement"
 	profMVE    = nictizSD + "mp-MedicationDispense"
 	profMGB    = nictizSD + "mp-MedicationUse2"
-	profReq    = nictizSD + "nl-core-Procedure-request"
 	profWeight = nictizSD + "nl-core-BodyWeight"
 	profBP     = nictizSD + "nl-core-BloodPressure"
 	profLab    = nictizSD + "nl-core-LaboratoryTestResult"
@@ -345,7 +344,7 @@ func valueOf(v value) map[string]any {
 
 func (rd renderer) serviceRequest(f fact, when time.Time, subject, by map[string]any) map[string]any {
 	res := map[string]any{
-		"meta":       map[string]any{"profile": []any{profReq}},
+		"meta":       map[string]any{"profile": []any{f.Profile}}, // the registered profile (docs/scenarios.md)
 		"status":     "active",
 		"intent":     "order",
 		"code":       codeable(f.Code),

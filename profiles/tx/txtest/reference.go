@@ -25,7 +25,9 @@ func ReferenceXIS() Data {
 		d.Members = append(d.Members, Member{ValueSet: vsRoute, System: "urn:oid:2.16.840.1.113883.2.4.4.9", Code: c})
 	}
 	d.Members = append(d.Members, Member{ValueSet: vsUnit, System: "urn:oid:2.16.840.1.113883.2.4.4.1.900.2", Code: "245"})
-	for _, c := range []string{"718-7", "883-9", "1305-2", "14749-6"} {
+	// 14771-0 (fasting glucose) is no code of the scenarios and not in the
+	// membership table: tests use it where only the server can decide.
+	for _, c := range []string{"718-7", "883-9", "1305-2", "14749-6", "14771-0"} {
 		d.Members = append(d.Members, Member{ValueSet: vsLab, System: loinc, Code: c})
 	}
 	for _, c := range []string{"308292007", "3457005"} {
