@@ -181,3 +181,27 @@ func TestHTMLPutsProblemsFirst(t *testing.T) {
 		t.Fatalf("failing MED-02 at %d, passing MED-01 at %d: want failures first", fail, pass)
 	}
 }
+
+// TestPageIsDutch: the page a midwife reads carries no English
+// catalogue titles or English table heads (results.json keeps the titles).
+func TestPageIsDutch(t *testing.T) {
+	res := richResults(t)
+	data, err := HTML(res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := string(data)
+	if res.Requirements[0].Title == "" || res.Bench.Suite == "" {
+		t.Fatalf("the sample has no title or suite digest to leave out")
+	}
+	for _, english := range []string{res.Requirements[0].Title, "— bron: ", "<th>Spec</th>", " · suite "} {
+		if strings.Contains(page, english) {
+			t.Errorf("the page shows English text %q", english)
+		}
+	}
+	for _, dutch := range []string{res.Requirements[0].Text, "Bron: " + res.Requirements[0].Source, "<th>Controle</th>"} {
+		if !strings.Contains(page, dutch) {
+			t.Errorf("the page lacks %q", dutch)
+		}
+	}
+}
