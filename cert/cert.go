@@ -247,7 +247,11 @@ func Issue(envelopePath, outDir string, is Issuer, pol Policy, now time.Time) (s
 // Entry is the register entry for an issued certificate.
 func Entry(st Statement, digest string) register.Entry {
 	d := st.Predicate.Details
-	return register.Entry{Kind: register.Issued, Certificate: digest, System: d.System, Vendor: d.Vendor, Version: d.Version,
+	var run string
+	if in := st.Predicate.InputAttestations; len(in) > 0 {
+		run = in[0].Digest["sha256"]
+	}
+	return register.Entry{Kind: register.Issued, Certificate: digest, Run: run, System: d.System, Vendor: d.Vendor, Version: d.Version,
 		Profile: d.Profile, ProfileVersion: d.ProfileVersion, Roles: d.Roles, Requirements: d.Requirements,
 		NotBefore: d.NotBefore, NotAfter: d.NotAfter}
 }

@@ -63,7 +63,10 @@ const (
 type Entry struct {
 	Kind string `json:"kind"`
 	// Certificate is the sha256 (hex) of the certificate envelope it concerns.
-	Certificate    string    `json:"certificate"`
+	Certificate string `json:"certificate"`
+	// Run is the sha256 (hex) of the signed run a certificate was issued
+	// from: one run gives at most one certificate.
+	Run            string    `json:"run,omitempty"`
 	System         string    `json:"system"`
 	Vendor         string    `json:"vendor,omitempty"`
 	Version        string    `json:"version"`
@@ -518,6 +521,15 @@ func (l *Log) append(e Entry, rec []byte, priv ed25519.PrivateKey) (int64, error
 	if e.Kind == Issued {
 		if i, _, err := l.Find(e.Certificate); err == nil && i >= 0 {
 			return -1, fmt.Errorf("adding to register: certificate %s is entry %d already", e.Certificate, i)
+		}
+		es, err := l.Entries()
+		if err != nil {
+			return -1, err
+		}
+		for i, o := range es {
+			if e.Run != "" && o.Kind == Issued && o.Run == e.Run {
+				return -1, fmt.Errorf("adding to register: run %s was certified already (entry %d)", e.Run, i)
+			}
 		}
 	}
 	if e.Kind == OperatorRevoked {

@@ -109,6 +109,16 @@ func TestRevocation(t *testing.T) {
 		"revoked twice":       {Kind: Revoked, Certificate: cert(1), Reason: "nogmaals"},
 		"unknown certificate": {Kind: Revoked, Certificate: cert(9), Reason: "onbekend"},
 		"issued twice":        issued(2),
+		"same run certified twice": func() Entry {
+			a := issued(7)
+			a.Run = strings.Repeat("c", 64)
+			if _, err := Append(dir, origin, priv, a); err != nil {
+				t.Fatal(err)
+			}
+			b := issued(8)
+			b.Run = a.Run
+			return b
+		}(),
 	} {
 		if _, err := Append(dir, origin, priv, e); err == nil {
 			t.Errorf("%s: appended", name)
