@@ -137,7 +137,7 @@ func (f *FHIR) pages(ctx context.Context, typ string, params url.Values, page fu
 	if len(params) > 0 {
 		u += "?" + params.Encode()
 	}
-	total := 0
+	total, entries := 0, 0
 	for n := 0; ; n++ {
 		bundle, size, err := f.fetch(ctx, u)
 		if err != nil {
@@ -145,6 +145,13 @@ func (f *FHIR) pages(ctx context.Context, typ string, params url.Values, page fu
 		}
 		if total += size; total > maxSearchBytes {
 			return fmt.Errorf("searching %s: the answer runs past %d bytes over %d pages; the bench stops there", typ, maxSearchBytes, n+1)
+		}
+		// Every caller keeps what a page holds: bound the entries over all
+		// pages as Search bounds its matches, so that a few huge pages
+		// cannot pile up in memory.
+		list, _ := bundle["entry"].([]any)
+		if entries += len(list); entries > maxSearchEntries {
+			return fmt.Errorf("searching %s: more than %d entries over %d pages; the bench stops there", typ, maxSearchEntries, n+1)
 		}
 		if err := page(bundle); err != nil {
 			return err
