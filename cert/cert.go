@@ -166,6 +166,12 @@ func Issue(envelopePath, outDir string, is Issuer, pol Policy, now time.Time) (s
 	if err != nil {
 		return "", fmt.Errorf("issuing certificate: %w", err)
 	}
+	if is.Register != nil {
+		// Refuse before anything is written: one run, one certificate.
+		if i, err := is.Register.CertifiedRun(sha(env)); err != nil || i >= 0 {
+			return "", fmt.Errorf("issuing certificate: this run was certified already (register entry %d)", i)
+		}
+	}
 	st := Statement{Type: "https://in-toto.io/Statement/v1", Subject: reports.Subjects(res.Candidate), PredicateType: PredicateType}
 	s := &st.Predicate
 	s.Verifier.ID = is.ID

@@ -447,6 +447,21 @@ func (l *Log) OperatorRevocation(fingerprint string) (*Entry, error) {
 	return nil, nil
 }
 
+// CertifiedRun returns the index of the certificate issued from a run (by
+// the sha256 of its signed envelope), or -1.
+func (l *Log) CertifiedRun(run string) (int64, error) {
+	es, err := l.Entries()
+	if err != nil {
+		return -1, err
+	}
+	for i, e := range es {
+		if run != "" && e.Kind == Issued && e.Run == run {
+			return int64(i), nil
+		}
+	}
+	return -1, nil
+}
+
 // Find returns the index of the certificate entry for a certificate digest
 // and the revocation of it, if any (-1 when absent).
 func (l *Log) Find(certificate string) (issued, revoked int64, err error) {
@@ -522,14 +537,8 @@ func (l *Log) append(e Entry, rec []byte, priv ed25519.PrivateKey) (int64, error
 		if i, _, err := l.Find(e.Certificate); err == nil && i >= 0 {
 			return -1, fmt.Errorf("adding to register: certificate %s is entry %d already", e.Certificate, i)
 		}
-		es, err := l.Entries()
-		if err != nil {
-			return -1, err
-		}
-		for i, o := range es {
-			if e.Run != "" && o.Kind == Issued && o.Run == e.Run {
-				return -1, fmt.Errorf("adding to register: run %s was certified already (entry %d)", e.Run, i)
-			}
+		if i, err := l.CertifiedRun(e.Run); err != nil || i >= 0 {
+			return -1, fmt.Errorf("adding to register: run %s was certified already (entry %d)", e.Run, i)
 		}
 	}
 	if e.Kind == OperatorRevoked {

@@ -70,6 +70,9 @@ func TestBureauFlow(t *testing.T) {
 	}
 	// The same run cannot be certified twice into the register.
 	must(1, "cert", "issue", "--root-key", p("root", "root.key"), "--out", p("cert2"), "--register", reg, env)
+	if _, err := os.Stat(p("cert2", "certificaat.dsse.json")); err == nil {
+		t.Fatal("a refused second certificate was written anyway")
+	}
 	must(0, "register", "site", "--root", p("root", "root.crt"), "--register", reg, "--out", p("site"))
 
 	// Revoking the operator: its runs no longer verify against the register,
