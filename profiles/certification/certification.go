@@ -165,6 +165,9 @@ func (b ByteSize) String() string {
 const (
 	Default         = "keurmerk-niveau1"
 	DefaultSelfTest = "zelftest-niveau1"
+	// Chain is the self-test of a whole chain: publishers, index, the bench
+	// as consumer (issue 10).
+	Chain = "zelftest-keten"
 )
 
 //go:embed *.yaml
@@ -235,6 +238,9 @@ func Parse(data []byte) (Profile, error) {
 	if err := cat.Check(p.Requirements...); err != nil {
 		return Profile{}, fmt.Errorf("profile %s: %w", p.ID, err)
 	}
+	if err := p.checkRoles(); err != nil {
+		return Profile{}, fmt.Errorf("profile %s: %w", p.ID, err)
+	}
 	if err := p.checkPackages(); err != nil {
 		return Profile{}, fmt.Errorf("profile %s: %w", p.ID, err)
 	}
@@ -256,6 +262,29 @@ func Parse(data []byte) (Profile, error) {
 		return Profile{}, fmt.Errorf("profile %s: %w", p.ID, err)
 	}
 	return p, nil
+}
+
+// rolePattern is a role key: xis, index, translator, viewer, dvza, or
+// xis-<suffix> (one of several publishers).
+var rolePattern = regexp.MustCompile(`^(xis|index|translator|viewer|dvza)(-[a-z0-9]+)?$`)
+
+// checkRoles: the roles a profile judges are role keys, each once; a profile
+// that names none judges the XIS.
+func (p *Profile) checkRoles() error {
+	if len(p.Roles) == 0 {
+		p.Roles = []string{"xis"}
+	}
+	seen := map[string]bool{}
+	for _, r := range p.Roles {
+		if !rolePattern.MatchString(r) {
+			return fmt.Errorf("role %q is not a role of the chain (xis, xis-<suffix>, index, translator, viewer, dvza)", r)
+		}
+		if seen[r] {
+			return fmt.Errorf("role %s is named twice", r)
+		}
+		seen[r] = true
+	}
+	return nil
 }
 
 // checkPackages: each pinned package has an id and a version, appears once,

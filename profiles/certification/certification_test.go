@@ -30,6 +30,7 @@ func TestCertifyingProfiles(t *testing.T) {
 		{"keurmerk-niveau1", true, UndecidedNotTested},
 		{"zelftest-niveau1", false, UndecidedReport},
 		{"zelftest-inhoud", false, UndecidedReport},
+		{"zelftest-keten", false, UndecidedReport},
 	}
 	for _, tc := range cases {
 		t.Run(tc.id, func(t *testing.T) {
@@ -74,6 +75,8 @@ func TestParseRejects(t *testing.T) {
 		{"unknown requirement", "id: x\ntitle: X\nscenarios: [a]\nrequirements: [NOPE-01]\n", "NOPE-01"},
 		{"unknown field", base + "certify: true\n", "certify"},
 		{"certifying without packages", base + "certifies: true\n", "pin its FHIR packages"},
+		{"unknown role", base + "roles: [xis, archief]\n", "archief"},
+		{"role twice", base + "roles: [index, index]\n", "twice"},
 		{"certifying passes undecided", base + "certifies: true\nundecided: report\npackages: [{id: a.b, version: '1', sha256: " + sum + "}]\n", "undecided"},
 		{"unknown undecided", base + "undecided: maybe\n", "maybe"},
 		{"package without version", base + "packages: [{id: a.b}]\n", "version"},
@@ -144,5 +147,25 @@ func TestParseByteSize(t *testing.T) {
 		if _, err := ParseByteSize(bad); err == nil {
 			t.Errorf("ParseByteSize(%q) accepted", bad)
 		}
+	}
+}
+
+// The chain self-test judges the publishers and the index, and replays the
+// transfers of the seeds (acute referral, transfer to the JGZ).
+func TestChainProfile(t *testing.T) {
+	p, err := Lookup(Chain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(p.Roles, []string{"xis", "index"}) {
+		t.Errorf("roles %v, want [xis index]", p.Roles)
+	}
+	for _, s := range []string{"spoedsectio", "overdracht-jgz"} {
+		if !slices.Contains(p.Scenarios, s) {
+			t.Errorf("scenarios %v lack %s", p.Scenarios, s)
+		}
+	}
+	if p.Certifies {
+		t.Error("the chain self-test certifies")
 	}
 }

@@ -62,9 +62,17 @@ type Env struct {
 	Scenarios []*fixtures.Scenario
 	// Reference is day 0 of every scenario (first day of the last menstruation).
 	Reference time.Time
-	// XIS is the candidate XIS's FHIR API; Adapter its adapter contract.
+	// XIS is the candidate XIS's FHIR API; Adapter its adapter contract. In
+	// a chain run they are the first publisher's (Publishers[0], role xis).
 	XIS     *harness.FHIR
 	Adapter *harness.Adapter
+	// Index is the index's FHIR API, through its recording proxy; nil when
+	// the run has no index (index and chain specs then skip, never pass).
+	Index *harness.FHIR
+	// Publishers are the chain's XIS roles in the bench's order (xis first,
+	// then xis-<suffix>); each scenario event goes to one of them
+	// (PublisherFor). Empty in a run that only sets XIS and Adapter.
+	Publishers []Publisher
 	// Validator is nil when no FHIR packages were loaded; profile specs then skip.
 	Validator Validator
 	// ValidatorProblem says why there is no validator, for the skip reason.
@@ -79,6 +87,14 @@ type Env struct {
 	replays   map[string]*Replay
 	mu        sync.Mutex
 	published map[string]fetched
+}
+
+// Publisher is one XIS of a chain: a role key (xis, xis-ziekenhuis, …), its
+// FHIR API and its adapter, both through the role's recording proxy.
+type Publisher struct {
+	Role    string
+	XIS     *harness.FHIR
+	Adapter *harness.Adapter
 }
 
 // fetched is a cached answer of PublishedFor: a candidate that hangs or
@@ -157,9 +173,12 @@ func (e *Env) snapshot(ctx context.Context, s *fixtures.Scenario, event string, 
 // Replayed is one event sent to the candidate.
 type Replayed struct {
 	Registration fixtures.Registration
-	Sent         time.Time
-	Receipt      harness.Receipt
-	Err          error
+	// Publisher is the role key of the XIS the event was sent to (xis,
+	// xis-ziekenhuis, …; "xis" in a run without Publishers).
+	Publisher string
+	Sent      time.Time
+	Receipt   harness.Receipt
+	Err       error
 }
 
 // Failed returns the events the candidate did not accept.
@@ -218,7 +237,8 @@ func (e *Env) Replay(ctx context.Context, progress func(string)) error {
 			if StopsSharing(r) && unanswered < maxUnanswered {
 				rep.Before[r.Event] = e.snapshot(ctx, s, r.Event, people)
 			}
-			ev := Replayed{Registration: r, Sent: time.Now()}
+			pub := e.PublisherFor(r)
+			ev := Replayed{Registration: r, Publisher: pub.Role, Sent: time.Now()}
 			switch {
 			case unanswered >= maxUnanswered:
 				// A candidate that stopped answering costs a few request
@@ -233,7 +253,7 @@ func (e *Env) Replay(ctx context.Context, progress func(string)) error {
 				if progress != nil {
 					progress(fmt.Sprintf("%s › %s", s.ID, r.Title))
 				}
-				ev.Receipt, ev.Err = e.Adapter.Register(ctx, r)
+				ev.Receipt, ev.Err = pub.Adapter.Register(ctx, r)
 				if errors.Is(ev.Err, harness.ErrNoAnswer) {
 					unanswered++
 				} else {
@@ -245,6 +265,24 @@ func (e *Env) Replay(ctx context.Context, progress func(string)) error {
 		e.replays[s.ID] = rep
 	}
 	return nil
+}
+
+// PublisherFor says which XIS of the chain registers an event: the one whose
+// role key is xis-<kind of the event's organisation> (a hospital's events go
+// to xis-ziekenhuis, a maternity carer's to xis-kraamzorg) when the chain has
+// it, the first publisher (xis, the midwife practice) otherwise. A run with
+// one XIS sends everything to it; a run without Publishers to XIS/Adapter.
+func (e *Env) PublisherFor(r fixtures.Registration) Publisher {
+	if len(e.Publishers) == 0 {
+		return Publisher{Role: "xis", XIS: e.XIS, Adapter: e.Adapter}
+	}
+	want := "xis-" + r.Author.Kind
+	for _, p := range e.Publishers {
+		if p.Role == want {
+			return p
+		}
+	}
+	return e.Publishers[0]
 }
 
 // ErrNotSent marks an event the replay did not send because the candidate
