@@ -1,0 +1,214 @@
+package browser
+
+import (
+	"encoding/json"
+	"net/url"
+	"sort"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/chromedp/cdproto/network"
+)
+
+// HAR is the page's network log in HAR 1.2, the subset that DevTools gives:
+// requests, responses (status, headers, mime type, size) and timings.
+type HAR struct {
+	Log struct {
+		Version string `json:"version"`
+		Creator struct {
+			Name    string `json:"name"`
+			Version string `json:"version"`
+		} `json:"creator"`
+		Comment string     `json:"comment,omitempty"`
+		Entries []HAREntry `json:"entries"`
+	} `json:"log"`
+}
+
+// HAREntry is one request of the page.
+type HAREntry struct {
+	StartedDateTime string      `json:"startedDateTime"`
+	Time            float64     `json:"time"`
+	Request         HARRequest  `json:"request"`
+	Response        HARResponse `json:"response"`
+	Cache           struct{}    `json:"cache"`
+	Timings         struct {
+		Send    float64 `json:"send"`
+		Wait    float64 `json:"wait"`
+		Receive float64 `json:"receive"`
+	} `json:"timings"`
+	Error string `json:"_error,omitempty"`
+	Type  string `json:"_resourceType,omitempty"`
+}
+
+// HARRequest is the request half of an entry.
+type HARRequest struct {
+	Method      string      `json:"method"`
+	URL         string      `json:"url"`
+	HTTPVersion string      `json:"httpVersion"`
+	Cookies     []NameValue `json:"cookies"`
+	Headers     []NameValue `json:"headers"`
+	QueryString []NameValue `json:"queryString"`
+	HeadersSize int         `json:"headersSize"`
+	BodySize    int         `json:"bodySize"`
+}
+
+// HARResponse is the response half of an entry.
+type HARResponse struct {
+	Status      int64       `json:"status"`
+	StatusText  string      `json:"statusText"`
+	HTTPVersion string      `json:"httpVersion"`
+	Cookies     []NameValue `json:"cookies"`
+	Headers     []NameValue `json:"headers"`
+	Content     struct {
+		Size     int64  `json:"size"`
+		MimeType string `json:"mimeType"`
+	} `json:"content"`
+	RedirectURL string `json:"redirectURL"`
+	HeadersSize int    `json:"headersSize"`
+	BodySize    int64  `json:"bodySize"`
+}
+
+// NameValue is a header or query parameter.
+type NameValue struct {
+	Name  string `json:"name"`
+	Value string `json:"value"`
+}
+
+// netLog collects the DevTools network events of one page, bounded in
+// entries.
+type netLog struct {
+	mu      sync.Mutex
+	max     int
+	dropped int
+	entries map[network.RequestID]*HAREntry
+	order   []network.RequestID
+	started map[network.RequestID]time.Time
+}
+
+func newNetLog(max int) *netLog {
+	return &netLog{max: max, entries: map[network.RequestID]*HAREntry{},
+		started: map[network.RequestID]time.Time{}}
+}
+
+func (l *netLog) request(ev *network.EventRequestWillBeSent) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if prev, ok := l.entries[ev.RequestID]; ok && ev.RedirectResponse != nil {
+		// A redirect reuses the request id: close the previous hop under a
+		// key of its own.
+		fillResponse(prev, ev.RedirectResponse)
+		prev.Response.RedirectURL = ev.Request.URL
+		key := ev.RequestID + network.RequestID("#"+prev.StartedDateTime)
+		l.entries[key] = prev
+		for i, id := range l.order {
+			if id == ev.RequestID {
+				l.order[i] = key
+			}
+		}
+		delete(l.entries, ev.RequestID)
+	}
+	if len(l.entries) >= l.max {
+		l.dropped++
+		return
+	}
+	e := &HAREntry{Type: string(ev.Type)}
+	start := time.Now().UTC()
+	e.StartedDateTime = start.Format(time.RFC3339Nano)
+	e.Request = HARRequest{Method: ev.Request.Method, URL: ev.Request.URL + ev.Request.URLFragment, HTTPVersion: "HTTP/1.1",
+		Cookies: []NameValue{}, Headers: headers(ev.Request.Headers), QueryString: query(ev.Request.URL), HeadersSize: -1, BodySize: 0}
+	e.Response = HARResponse{Cookies: []NameValue{}, Headers: []NameValue{}, HeadersSize: -1, BodySize: -1}
+	l.entries[ev.RequestID] = e
+	l.order = append(l.order, ev.RequestID)
+	l.started[ev.RequestID] = start
+}
+
+func (l *netLog) response(ev *network.EventResponseReceived) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if e, ok := l.entries[ev.RequestID]; ok {
+		fillResponse(e, ev.Response)
+		if t, ok := l.started[ev.RequestID]; ok {
+			e.Timings.Wait = float64(time.Since(t).Microseconds()) / 1000
+		}
+	}
+}
+
+func (l *netLog) finished(id network.RequestID, size float64, errText string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	e, ok := l.entries[id]
+	if !ok {
+		return
+	}
+	if t, ok := l.started[id]; ok {
+		e.Time = float64(time.Since(t).Microseconds()) / 1000
+		e.Timings.Receive = max(0, e.Time-e.Timings.Wait)
+	}
+	if size > 0 {
+		e.Response.BodySize = int64(size)
+	}
+	e.Error = errText
+}
+
+func fillResponse(e *HAREntry, r *network.Response) {
+	e.Response.Status = r.Status
+	e.Response.StatusText = r.StatusText
+	if r.Protocol != "" {
+		e.Response.HTTPVersion = r.Protocol
+	}
+	e.Response.Headers = headers(r.Headers)
+	e.Response.Content.MimeType = r.MimeType
+	e.Response.Content.Size = int64(r.EncodedDataLength)
+}
+
+func headers(h network.Headers) []NameValue {
+	out := []NameValue{}
+	for k, v := range h {
+		s, _ := v.(string)
+		out = append(out, NameValue{Name: k, Value: s})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+func query(raw string) []NameValue {
+	out := []NameValue{}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return out
+	}
+	for k, vs := range u.Query() {
+		for _, v := range vs {
+			out = append(out, NameValue{Name: k, Value: v})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// HAR returns the page's network log so far.
+func (p *Page) HAR() *HAR {
+	l := p.netlog
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	h := &HAR{}
+	h.Log.Version = "1.2"
+	h.Log.Creator.Name = "bcbench browser"
+	h.Log.Creator.Version = "1"
+	h.Log.Entries = []HAREntry{}
+	for _, id := range l.order {
+		if e, ok := l.entries[id]; ok {
+			h.Log.Entries = append(h.Log.Entries, *e)
+		}
+	}
+	if l.dropped > 0 {
+		h.Log.Comment = "entries after the first " + strconv.Itoa(l.max) + " were not recorded"
+	}
+	return h
+}
+
+// HARJSON is HAR encoded as indented JSON.
+func (p *Page) HARJSON() ([]byte, error) {
+	return json.MarshalIndent(p.HAR(), "", "  ")
+}
