@@ -11,7 +11,6 @@ package main
 
 import (
 	"archive/tar"
-	"bufio"
 	"bytes"
 	"compress/gzip"
 	"context"
@@ -409,6 +408,9 @@ func TestHostileInputToEveryCommand(t *testing.T) {
 		{name: "reference: bad address", args: []string{"reference", "serve", "--addr", "999.999.999.999:80"}, code: 2, want: "listening"},
 		{name: "reference: bad delay", args: []string{"reference", "serve", "--delay", "eeuwig"}, code: 2, want: "--delay"},
 		{name: "reference: mutants with argument", args: []string{"reference", "mutants", "x"}, code: 2, want: "unknown command"},
+		{name: "reference: unknown index defect", args: []string{"reference", "serve", "--role", "index", "--defect", "bestaat-niet"}, code: 2, want: "unknown index defect"},
+		{name: "reference: index with a variant", args: []string{"reference", "serve", "--role", "index", "--variant", "utc"}, code: 2, want: "options of the xis role"},
+		{name: "reference: xis with a bad index URL", args: []string{"reference", "serve", "--index", "ftp://x"}, code: 2, want: "no absolute http(s) URL"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -964,33 +966,7 @@ func TestHostileCommandCandidate(t *testing.T) {
 func TestHostileClientsOfTheReference(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, "reference", "serve", "--addr", "127.0.0.1:0")
-	cmd.Env = append(os.Environ(), "XDG_CONFIG_HOME="+filepath.Join(t.TempDir(), "config"))
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer cmd.Process.Kill()
-	lines := bufio.NewReader(stdout)
-	line, err := lines.ReadString('\n')
-	if err != nil {
-		t.Fatalf("reading the listening address: %v", err)
-	}
-	var base string
-	for _, w := range strings.Fields(line) {
-		if strings.HasPrefix(w, "http://") {
-			base = w
-		}
-	}
-	if base == "" {
-		t.Fatalf("no address in %q", line)
-	}
-	go io.Copy(io.Discard, lines)
+	base, cmd, stderr := startReference(t, ctx, nil)
 
 	// A second server on the same address fails cleanly.
 	addr := strings.TrimPrefix(base, "http://")
@@ -1039,7 +1015,7 @@ func TestHostileClientsOfTheReference(t *testing.T) {
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
-	err = cmd.Wait()
+	err := cmd.Wait()
 	if ctx.Err() != nil {
 		t.Fatalf("reference serve did not end after SIGTERM")
 	}

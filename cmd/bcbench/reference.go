@@ -14,6 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/bcbench/bcbench/reference/index"
 	"github.com/bcbench/bcbench/reference/xis"
 )
 
@@ -24,15 +25,15 @@ func newReferenceCmd() *cobra.Command {
 		Use:   "reference",
 		Short: "Serve the bench's reference implementation of a role, or list its seeded-defect mutants",
 	}
-	var role, addr, defect, variant string
+	var role, addr, defect, variant, indexURL string
 	var delay time.Duration
 	serve := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve a reference role over HTTP (FHIR at /fhir, adapter at /bench)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if role != "xis" {
-				return withCode(exitSetup, fmt.Errorf("unknown role %q: the reference implements xis", role))
+			if role != "xis" && role != "index" {
+				return withCode(exitSetup, fmt.Errorf("unknown role %q: the reference implements xis and index", role))
 			}
 			if defect == "" {
 				defect = os.Getenv("BCBENCH_REFERENCE_DEFECT")
@@ -42,7 +43,10 @@ func newReferenceCmd() *cobra.Command {
 					delay = d
 				}
 			}
-			srv, err := xis.New(xis.Options{Version: version, Defect: defect, Variant: variant})
+			if indexURL == "" && role == "xis" {
+				indexURL = os.Getenv(xis.IndexEnv)
+			}
+			srv, err := referenceServer(role, defect, variant, indexURL)
 			if err != nil {
 				return withCode(exitSetup, err)
 			}
@@ -58,10 +62,11 @@ func newReferenceCmd() *cobra.Command {
 			return serveUntilSignal(cmd.Context(), ln, h)
 		},
 	}
-	serve.Flags().StringVar(&role, "role", "xis", "role to serve (xis)")
+	serve.Flags().StringVar(&role, "role", "xis", "role to serve (xis, index)")
 	serve.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "address to listen on")
 	serve.Flags().StringVar(&defect, "defect", "", "serve a mutant with this seeded defect (see 'bcbench reference mutants'); env BCBENCH_REFERENCE_DEFECT")
 	serve.Flags().StringVar(&variant, "variant", "", "serve a valid variant of the reference (utc, absolute-verwijzingen, medicatie-contained): the bench must accept it")
+	serve.Flags().StringVar(&indexURL, "index", "", "xis: the FHIR base of the index to register in after every event (ITI-65); env "+xis.IndexEnv)
 	serve.Flags().DurationVar(&delay, "delay", 0, "answer every FHIR and event request this much later (for fault tests); env BCBENCH_REFERENCE_DELAY")
 	mutants := &cobra.Command{
 		Use:   "mutants",
@@ -69,12 +74,27 @@ func newReferenceCmd() *cobra.Command {
 		Args:  cobra.NoArgs,
 		Run: func(cmd *cobra.Command, _ []string) {
 			for _, m := range xis.Mutants {
-				fmt.Fprintf(cmd.OutOrStdout(), "%-26s %-14s %s\n", m.Name, strings.Join(m.Violates, ","), m.Description)
+				fmt.Fprintf(cmd.OutOrStdout(), "%-6s %-26s %-14s %s\n", "xis", m.Name, strings.Join(m.Violates, ","), m.Description)
+			}
+			for _, m := range index.Mutants {
+				fmt.Fprintf(cmd.OutOrStdout(), "%-6s %-26s %-14s %s\n", "index", m.Name, strings.Join(m.Violates, ","), m.Description)
 			}
 		},
 	}
 	cmd.AddCommand(serve, mutants)
 	return cmd
+}
+
+// referenceServer builds the reference of a role: the XIS (registering in
+// the index at indexURL when set) or the index.
+func referenceServer(role, defect, variant, indexURL string) (http.Handler, error) {
+	if role == "index" {
+		if variant != "" || indexURL != "" {
+			return nil, fmt.Errorf("--variant and --index are options of the xis role, not of the index")
+		}
+		return index.New(index.Options{Version: version, Defect: defect})
+	}
+	return xis.New(xis.Options{Version: version, Defect: defect, Variant: variant, Index: indexURL})
 }
 
 // serveUntilSignal serves h on ln until SIGINT/SIGTERM or ctx ends, then

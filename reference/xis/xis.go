@@ -6,6 +6,7 @@
 package xis
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/bcbench/bcbench/fixtures"
 	"github.com/bcbench/bcbench/fixtures/truth"
+	"github.com/bcbench/bcbench/reference/rest"
 )
 
 // Software is the name the reference XIS gives in its CapabilityStatement.
@@ -35,6 +37,12 @@ type Options struct {
 	Variant string
 	// Now returns the current time; time.Now when nil.
 	Now func() time.Time
+	// Index, when set, is the FHIR base of the index the XIS registers its
+	// clients' records in (ITI-65) after every event; empty: it registers
+	// nowhere. `reference serve` reads it from --index or BCBENCH_INDEX_URL.
+	Index string
+	// Logf reports what went wrong with the index (log.Printf when nil).
+	Logf func(format string, args ...any)
 }
 
 // Server is a reference XIS; it is an http.Handler serving /fhir and /bench.
@@ -44,6 +52,7 @@ type Server struct {
 	defect  *Mutant
 	variant *Variant
 	mux     *http.ServeMux
+	index   *publisher // nil: no index
 }
 
 // New returns a reference XIS, or an error when the defect is unknown.
@@ -55,6 +64,13 @@ func New(opts Options) (*Server, error) {
 		opts.Version = "dev"
 	}
 	s := &Server{opts: opts, store: newStore(), mux: http.NewServeMux()}
+	if opts.Index != "" {
+		u, err := url.Parse(opts.Index)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return nil, fmt.Errorf("index %q is no absolute http(s) URL", opts.Index)
+		}
+		s.index = newPublisher(opts.Index, opts.Logf)
+	}
 	if opts.Defect != "" {
 		m, ok := LookupMutant(opts.Defect)
 		if !ok {
@@ -87,7 +103,7 @@ func New(opts Options) (*Server, error) {
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
 
 func (s *Server) health(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, "application/json", map[string]any{"status": "ok", "software": Software, "version": s.opts.Version})
+	rest.JSON(w, http.StatusOK, "application/json", map[string]any{"status": "ok", "software": Software, "version": s.opts.Version})
 }
 
 func (s *Server) reset(w http.ResponseWriter, _ *http.Request) {
@@ -101,20 +117,20 @@ func (s *Server) event(w http.ResponseWriter, r *http.Request) {
 	dec := json.NewDecoder(io.LimitReader(r.Body, maxEvent+1))
 	dec.UseNumber()
 	if err := dec.Decode(&reg); err != nil {
-		writeProblem(w, http.StatusBadRequest, "invalid", fmt.Sprintf("reading registration: %v", err))
+		rest.Problem(w, http.StatusBadRequest, "invalid", fmt.Sprintf("reading registration: %v", err))
 		return
 	}
 	if reg.Event == "" || reg.Client.BSN == "" {
-		writeProblem(w, http.StatusBadRequest, "required", "reading registration: event and client.bsn are required")
+		rest.Problem(w, http.StatusBadRequest, "required", "reading registration: event and client.bsn are required")
 		return
 	}
 	if s.defect != nil && s.defect.refuse != nil && s.defect.refuse(reg) {
-		writeProblem(w, http.StatusUnprocessableEntity, "not-supported", fmt.Sprintf("registering %s: event kind %q is not supported", reg.Event, reg.Kind))
+		rest.Problem(w, http.StatusUnprocessableEntity, "not-supported", fmt.Sprintf("registering %s: event kind %q is not supported", reg.Event, reg.Kind))
 		return
 	}
 	resources, err := truth.R4(reg)
 	if err != nil {
-		writeProblem(w, http.StatusUnprocessableEntity, "processing", fmt.Sprintf("registering %s: %v", reg.Event, err))
+		rest.Problem(w, http.StatusUnprocessableEntity, "processing", fmt.Sprintf("registering %s: %v", reg.Event, err))
 		return
 	}
 	patient := truth.PatientID(reg.Client.BSN)
@@ -129,7 +145,8 @@ func (s *Server) event(w http.ResponseWriter, r *http.Request) {
 		case !s.defect.keepDeleted:
 			s.store.erase(patient, s.defect.spare)
 		}
-		writeJSON(w, http.StatusCreated, "application/json", map[string]any{"registered": s.opts.Now().UTC()})
+		s.publish(r, reg)
+		rest.JSON(w, http.StatusCreated, "application/json", map[string]any{"registered": s.opts.Now().UTC()})
 		return
 	case reg.Consent != nil && (s.defect == nil || !s.defect.keepConsent):
 		s.store.setConsent(patient, *reg.Consent)
@@ -141,13 +158,13 @@ func (s *Server) event(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if s.variant != nil {
-		resources = s.variant.apply(resources, baseURL(r))
+		resources = s.variant.apply(resources, rest.Base(r))
 	}
 	stored := make([]string, 0, len(resources))
 	for _, res := range resources {
 		ref, err := s.store.put(res)
 		if err != nil {
-			writeProblem(w, http.StatusInsufficientStorage, "too-costly", err.Error())
+			rest.Problem(w, http.StatusInsufficientStorage, "too-costly", err.Error())
 			return
 		}
 		stored = append(stored, ref)
@@ -158,7 +175,15 @@ func (s *Server) event(w http.ResponseWriter, r *http.Request) {
 			s.store.unhide(ref)
 		}
 	}
-	writeJSON(w, http.StatusCreated, "application/json", map[string]any{"registered": s.opts.Now().UTC(), "resources": stored})
+	s.publish(r, reg)
+	rest.JSON(w, http.StatusCreated, "application/json", map[string]any{"registered": s.opts.Now().UTC(), "resources": stored})
+}
+
+// publish tells the index, when there is one, what the event changed.
+func (s *Server) publish(r *http.Request, reg fixtures.Registration) {
+	if s.index != nil {
+		s.index.after(context.WithoutCancel(r.Context()), reg, rest.Base(r))
+	}
 }
 
 func (s *Server) metadata(w http.ResponseWriter, r *http.Request) {
@@ -166,34 +191,34 @@ func (s *Server) metadata(w http.ResponseWriter, r *http.Request) {
 	if s.defect != nil {
 		s.defect.applyMetadata(cs)
 	}
-	writeFHIR(w, http.StatusOK, cs)
+	rest.FHIR(w, http.StatusOK, cs)
 }
 
 func (s *Server) read(w http.ResponseWriter, r *http.Request) {
 	res, ok := s.store.get(r.PathValue("type"), r.PathValue("id"))
 	if !ok {
-		writeProblem(w, http.StatusNotFound, "not-found", fmt.Sprintf("%s/%s is not known", r.PathValue("type"), r.PathValue("id")))
+		rest.Problem(w, http.StatusNotFound, "not-found", fmt.Sprintf("%s/%s is not known", r.PathValue("type"), r.PathValue("id")))
 		return
 	}
-	writeFHIR(w, http.StatusOK, res)
+	rest.FHIR(w, http.StatusOK, res)
 }
 
 func (s *Server) search(w http.ResponseWriter, r *http.Request) {
 	typ := r.PathValue("type")
 	if !searchable[typ] {
-		writeProblem(w, http.StatusNotFound, "not-supported", fmt.Sprintf("resource type %q is not supported", typ))
+		rest.Problem(w, http.StatusNotFound, "not-supported", fmt.Sprintf("resource type %q is not supported", typ))
 		return
 	}
 	q := r.URL.Query()
 	crit, used, err := parseCriteria(q)
 	if err != nil {
-		writeProblem(w, http.StatusBadRequest, "invalid", err.Error())
+		rest.Problem(w, http.StatusBadRequest, "invalid", err.Error())
 		return
 	}
 	if s.defect != nil && s.defect.leak {
 		crit = nil // the mutant ignores the criteria and returns everything
 	}
-	base := baseURL(r)
+	base := rest.Base(r)
 	var entries []any
 	for _, res := range s.store.all(typ) {
 		if crit.match(res) {
@@ -221,43 +246,7 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) {
 	if s.defect != nil && s.defect.searchset != nil {
 		s.defect.searchset(typ, bundle, s.store.all)
 	}
-	writeFHIR(w, http.StatusOK, bundle)
-}
-
-// baseURL is the absolute FHIR base as the client reached it.
-func baseURL(r *http.Request) string {
-	scheme := "http"
-	if r.TLS != nil {
-		scheme = "https"
-	}
-	return scheme + "://" + r.Host + "/fhir"
-}
-
-func writeFHIR(w http.ResponseWriter, status int, v any) {
-	writeJSON(w, status, "application/fhir+json; charset=utf-8", v)
-}
-
-func writeJSON(w http.ResponseWriter, status int, contentType string, v any) {
-	body, err := json.Marshal(v)
-	if err != nil {
-		http.Error(w, "encoding answer: "+err.Error(), http.StatusInternalServerError)
-		return
-	}
-	w.Header().Set("Content-Type", contentType)
-	w.WriteHeader(status)
-	_, _ = w.Write(body)
-}
-
-// writeProblem answers with an OperationOutcome.
-func writeProblem(w http.ResponseWriter, status int, code, msg string) {
-	writeFHIR(w, status, map[string]any{
-		"resourceType": "OperationOutcome",
-		"issue": []any{map[string]any{
-			"severity":    "error",
-			"code":        code,
-			"diagnostics": msg,
-		}},
-	})
+	rest.FHIR(w, http.StatusOK, bundle)
 }
 
 var errBadParam = errors.New("bad search parameter")

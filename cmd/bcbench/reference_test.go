@@ -1,0 +1,91 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bcbench/bcbench/fixtures"
+)
+
+// startReference runs `bcbench reference serve` with args on a free
+// loopback port and returns its base URL, the command and its stderr; the
+// process is killed when the test ends.
+func startReference(t *testing.T, ctx context.Context, env []string, args ...string) (string, *exec.Cmd, *bytes.Buffer) {
+	t.Helper()
+	cmd := exec.CommandContext(ctx, bin, append([]string{"reference", "serve", "--addr", "127.0.0.1:0"}, args...)...)
+	cmd.Env = append(append(os.Environ(), "XDG_CONFIG_HOME="+filepath.Join(t.TempDir(), "config")), env...)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	lines := bufio.NewReader(stdout)
+	line, err := lines.ReadString('\n')
+	if err != nil {
+		t.Fatalf("reading the listening address: %v (%s)", err, stderr.String())
+	}
+	var base string
+	for _, w := range strings.Fields(line) {
+		if strings.HasPrefix(w, "http://") {
+			base = w
+		}
+	}
+	if base == "" {
+		t.Fatalf("no address in %q", line)
+	}
+	go io.Copy(io.Discard, lines)
+	return base, cmd, &stderr
+}
+
+// TestReferenceChainServes: `reference serve --role index` serves the
+// index, and an XIS given its URL in BCBENCH_INDEX_URL registers every
+// client it publishes there, pointing to her Patient.
+func TestReferenceChainServes(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	idx, _, _ := startReference(t, ctx, nil, "--role", "index")
+	xis, _, stderr := startReference(t, ctx, []string{"BCBENCH_INDEX_URL=" + idx + "/fhir"}, "--role", "xis")
+	s, _ := fixtures.Lookup("ongecompliceerd")
+	regs, err := s.Registrations(time.Date(2026, 3, 2, 0, 0, 0, 0, fixtures.Amsterdam))
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := &http.Client{Timeout: 10 * time.Second}
+	for _, r := range regs[:2] {
+		body, _ := json.Marshal(r)
+		resp, err := client.Post(xis+"/bench/events", "application/json", bytes.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusCreated {
+			t.Fatalf("event %s = %d", r.Event, resp.StatusCode)
+		}
+	}
+	q := url.Values{"patient.identifier": {"http://fhir.nl/fhir/NamingSystem/bsn|" + s.Client.BSN}, "status": {"current"}}
+	resp, err := client.Get(idx + "/fhir/DocumentReference?" + q.Encode())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 || strings.Count(string(data), `"resourceType":"DocumentReference"`) != 1 || !strings.Contains(string(data), xis+"/fhir/Patient/") {
+		t.Fatalf("index search = %d %s\nxis stderr: %s", resp.StatusCode, data, stderr)
+	}
+}
