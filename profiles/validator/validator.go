@@ -343,6 +343,15 @@ func decode(data []byte, format string, fill bool, version string) (map[string]a
 }
 
 func decodeJSON(data []byte) (map[string]any, error) {
+	if m, ok := parseTree(data); ok {
+		return m, nil // the plain case, read the way encoding/json reads it
+	}
+	return decodeStdJSON(data)
+}
+
+// decodeStdJSON decodes with encoding/json: the reference for parseTree, and
+// the reader of everything parseTree leaves (errors included).
+func decodeStdJSON(data []byte) (map[string]any, error) {
 	if err := checkDepth(data); err != nil {
 		return nil, err
 	}

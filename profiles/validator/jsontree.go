@@ -1,0 +1,312 @@
+package validator
+
+import (
+	"encoding/json"
+	"unicode/utf8"
+)
+
+// treeParser reads FHIR JSON into the tree encoding/json (with UseNumber)
+// makes of it — map[string]any, []any, string, json.Number, bool, nil — in
+// one pass, about twice as fast. It reads only the plain case: on anything
+// else (a syntax error, nesting deeper than MaxDepth, an escaped surrogate,
+// invalid UTF-8, data after the value) it gives up, and decodeJSON decodes
+// the input with encoding/json, whose tree or error is then the answer. So
+// the tree is always the one encoding/json gives, and so are the errors.
+type treeParser struct {
+	data  []byte
+	pos   int
+	depth int
+	keys  map[string]string // property names already read, shared
+}
+
+// parseTree returns the tree of data, an object, or false when it gave up.
+func parseTree(data []byte) (map[string]any, bool) {
+	p := treeParser{data: data, keys: make(map[string]string, 64)}
+	p.space()
+	if p.pos >= len(p.data) || p.data[p.pos] != '{' {
+		return nil, false
+	}
+	v, ok := p.value()
+	if !ok {
+		return nil, false
+	}
+	p.space()
+	if p.pos != len(p.data) {
+		return nil, false
+	}
+	m, _ := v.(map[string]any)
+	return m, m != nil
+}
+
+func (p *treeParser) space() {
+	for p.pos < len(p.data) {
+		switch p.data[p.pos] {
+		case ' ', '\t', '\n', '\r':
+			p.pos++
+		default:
+			return
+		}
+	}
+}
+
+func (p *treeParser) value() (any, bool) {
+	if p.pos >= len(p.data) {
+		return nil, false
+	}
+	switch c := p.data[p.pos]; {
+	case c == '{':
+		return p.object()
+	case c == '[':
+		return p.array()
+	case c == '"':
+		s, ok := p.str(false)
+		return s, ok
+	case c == '-' || c >= '0' && c <= '9':
+		return p.number()
+	case c == 't':
+		return true, p.literal("true")
+	case c == 'f':
+		return false, p.literal("false")
+	case c == 'n':
+		return nil, p.literal("null")
+	}
+	return nil, false
+}
+
+func (p *treeParser) literal(word string) bool {
+	if len(p.data)-p.pos < len(word) || string(p.data[p.pos:p.pos+len(word)]) != word {
+		return false
+	}
+	p.pos += len(word)
+	return true
+}
+
+func (p *treeParser) object() (any, bool) {
+	m := map[string]any{}
+	if empty, ok := p.open('}'); !ok || empty {
+		return m, ok
+	}
+	for {
+		if p.pos >= len(p.data) || p.data[p.pos] != '"' {
+			return nil, false
+		}
+		k, ok := p.str(true)
+		if !ok {
+			return nil, false
+		}
+		p.space()
+		if p.pos >= len(p.data) || p.data[p.pos] != ':' {
+			return nil, false
+		}
+		p.pos++
+		p.space()
+		v, ok := p.value()
+		if !ok {
+			return nil, false
+		}
+		m[k] = v // the last of duplicate names wins, as in encoding/json
+		if end, ok := p.next('}'); !ok || end {
+			return m, ok
+		}
+	}
+}
+
+func (p *treeParser) array() (any, bool) {
+	list := []any{}
+	if empty, ok := p.open(']'); !ok || empty {
+		return list, ok
+	}
+	for {
+		v, ok := p.value()
+		if !ok {
+			return nil, false
+		}
+		list = append(list, v)
+		if end, ok := p.next(']'); !ok || end {
+			return list, ok
+		}
+	}
+}
+
+// open steps over the opening bracket of an object or array and says
+// whether the value is empty (closed at once by close).
+func (p *treeParser) open(close byte) (empty, ok bool) {
+	if p.depth++; p.depth > MaxDepth {
+		return false, false
+	}
+	p.pos++
+	p.space()
+	if p.pos < len(p.data) && p.data[p.pos] == close {
+		p.pos++
+		p.depth--
+		return true, true
+	}
+	return false, true
+}
+
+// next steps over the comma after a member or item, or over the closing
+// bracket (end).
+func (p *treeParser) next(close byte) (end, ok bool) {
+	p.space()
+	if p.pos >= len(p.data) {
+		return false, false
+	}
+	switch p.data[p.pos] {
+	case ',':
+		p.pos++
+		p.space()
+		return false, true
+	case close:
+		p.pos++
+		p.depth--
+		return true, true
+	}
+	return false, false
+}
+
+// str reads a string at p.pos (on its opening quote). Property names (key)
+// are shared between their occurrences.
+func (p *treeParser) str(key bool) (string, bool) {
+	start := p.pos + 1
+	high := false
+	for i := start; i < len(p.data); i++ {
+		switch c := p.data[i]; {
+		case c == '"':
+			raw := p.data[start:i]
+			if high && !utf8.Valid(raw) {
+				return "", false // encoding/json replaces invalid bytes
+			}
+			p.pos = i + 1
+			if key {
+				if s, ok := p.keys[string(raw)]; ok {
+					return s, true
+				}
+				s := string(raw)
+				p.keys[s] = s
+				return s, true
+			}
+			return string(raw), true
+		case c == '\\':
+			return p.escaped(start)
+		case c < 0x20:
+			return "", false
+		case c >= 0x80:
+			high = true
+		}
+	}
+	return "", false
+}
+
+// escaped reads a string with escapes from start (after the opening quote).
+func (p *treeParser) escaped(start int) (string, bool) {
+	buf := make([]byte, 0, 64)
+	for i := start; i < len(p.data); {
+		c := p.data[i]
+		switch {
+		case c == '"':
+			if !utf8.Valid(buf) {
+				return "", false
+			}
+			p.pos = i + 1
+			return string(buf), true
+		case c < 0x20:
+			return "", false
+		case c != '\\':
+			buf = append(buf, c)
+			i++
+			continue
+		}
+		if i+1 >= len(p.data) {
+			return "", false
+		}
+		switch e := p.data[i+1]; e {
+		case '"', '\\', '/':
+			buf = append(buf, e)
+		case 'b':
+			buf = append(buf, '\b')
+		case 'f':
+			buf = append(buf, '\f')
+		case 'n':
+			buf = append(buf, '\n')
+		case 'r':
+			buf = append(buf, '\r')
+		case 't':
+			buf = append(buf, '\t')
+		case 'u':
+			if i+6 > len(p.data) {
+				return "", false
+			}
+			r, ok := hex4(p.data[i+2 : i+6])
+			if !ok || r >= 0xD800 && r < 0xE000 {
+				return "", false // surrogates: encoding/json pairs or replaces them
+			}
+			buf = utf8.AppendRune(buf, r)
+			i += 6
+			continue
+		default:
+			return "", false
+		}
+		i += 2
+	}
+	return "", false
+}
+
+func hex4(b []byte) (rune, bool) {
+	var r rune
+	for _, c := range b {
+		switch {
+		case c >= '0' && c <= '9':
+			c -= '0'
+		case c >= 'a' && c <= 'f':
+			c = c - 'a' + 10
+		case c >= 'A' && c <= 'F':
+			c = c - 'A' + 10
+		default:
+			return 0, false
+		}
+		r = r<<4 | rune(c)
+	}
+	return r, true
+}
+
+// number reads a JSON number and keeps its text (json.Number).
+func (p *treeParser) number() (any, bool) {
+	d, i := p.data, p.pos
+	if i < len(d) && d[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(d) && d[i] == '0':
+		i++
+	case i < len(d) && d[i] >= '1' && d[i] <= '9':
+		for i < len(d) && d[i] >= '0' && d[i] <= '9' {
+			i++
+		}
+	default:
+		return nil, false
+	}
+	if i < len(d) && d[i] == '.' {
+		i++
+		if i >= len(d) || d[i] < '0' || d[i] > '9' {
+			return nil, false
+		}
+		for i < len(d) && d[i] >= '0' && d[i] <= '9' {
+			i++
+		}
+	}
+	if i < len(d) && (d[i] == 'e' || d[i] == 'E') {
+		i++
+		if i < len(d) && (d[i] == '+' || d[i] == '-') {
+			i++
+		}
+		if i >= len(d) || d[i] < '0' || d[i] > '9' {
+			return nil, false
+		}
+		for i < len(d) && d[i] >= '0' && d[i] <= '9' {
+			i++
+		}
+	}
+	n := json.Number(d[p.pos:i])
+	p.pos = i
+	return n, true
+}
