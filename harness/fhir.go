@@ -241,3 +241,56 @@ func LinkURL(bundle Resource, relation string) string {
 	}
 	return ""
 }
+
+// ReadURL reads a resource at an absolute URL, e.g. where a pointer in an
+// index leads: it goes through the client's redirect and host policy.
+func (f *FHIR) ReadURL(ctx context.Context, u string) (Resource, error) {
+	return f.getURL(ctx, u)
+}
+
+// Transaction posts a Bundle to [base] (a FHIR transaction, such as IHE
+// ITI-65 Provide Document Bundle) and returns the status and the answer;
+// a refusal (4xx) is an answer, not an error.
+func (f *FHIR) Transaction(ctx context.Context, bundle Resource) (int, Resource, error) {
+	body, err := json.Marshal(bundle)
+	if err != nil {
+		return 0, nil, fmt.Errorf("encoding transaction: %w", err)
+	}
+	u := strings.TrimSuffix(f.Base, "/")
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(body))
+	if err != nil {
+		return 0, nil, fmt.Errorf("building transaction for %s: %w", u, err)
+	}
+	req.Header.Set("Content-Type", "application/fhir+json")
+	return f.answer(req)
+}
+
+// Delete sends DELETE [base]/Type/id and returns the status and the answer
+// (an OperationOutcome or nothing).
+func (f *FHIR) Delete(ctx context.Context, typ, id string) (int, Resource, error) {
+	u := strings.TrimSuffix(f.Base, "/") + "/" + url.PathEscape(typ) + "/" + url.PathEscape(id)
+	req, err := http.NewRequestWithContext(ctx, http.MethodDelete, u, nil)
+	if err != nil {
+		return 0, nil, fmt.Errorf("building delete for %s: %w", u, err)
+	}
+	return f.answer(req)
+}
+
+// answer sends a request and decodes a JSON answer, if any.
+func (f *FHIR) answer(req *http.Request) (int, Resource, error) {
+	req.Header.Set("Accept", "application/fhir+json")
+	body, status, err := send(f.Client, req, f.Token, maxFHIRReply)
+	if err != nil {
+		return 0, nil, fmt.Errorf("%s %s: %w", req.Method, req.URL, err)
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		return status, nil, nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	var r Resource
+	if err := dec.Decode(&r); err != nil {
+		return status, nil, fmt.Errorf("decoding answer of %s %s: %w (body %s)", req.Method, req.URL, err, snippet(body))
+	}
+	return status, r, nil
+}

@@ -1,0 +1,262 @@
+package index_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"maps"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/bcbench/bcbench/fixtures"
+	"github.com/bcbench/bcbench/harness"
+	"github.com/bcbench/bcbench/reference/index"
+	"github.com/bcbench/bcbench/reference/xis"
+	"github.com/bcbench/bcbench/suites"
+	"github.com/bcbench/bcbench/suites/spec"
+)
+
+// Ginkgo runs its specs once per process: every variant of the index runs
+// in a child process of this test binary, named by childEnv.
+const (
+	childEnv = "BCBENCH_INDEX_SUITE_CHILD"
+	marker   = "bcbench-outcomes "
+)
+
+var requirements = []string{"IDX-01", "IDX-02", "IDX-03", "IDX-04", "IDX-05", "IDX-06", "IDX-07", "IDX-08"}
+
+func TestMain(m *testing.M) {
+	if variant, ok := os.LookupEnv(childEnv); ok {
+		os.Exit(child(variant))
+	}
+	os.Exit(m.Run())
+}
+
+// child runs the index specs against one variant of the index in the
+// reference chain and prints each requirement's status.
+func child(variant string) int {
+	statuses, err := runChain(variant)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	data, _ := json.Marshal(statuses)
+	fmt.Printf("\n%s%s\n", marker, data)
+	return 0
+}
+
+// indexFor is the index of a variant: the reference, one of its mutants,
+// or a hostile server.
+func indexFor(variant string) (http.Handler, error) {
+	if defect, ok := strings.CutPrefix(variant, "mutant:"); ok {
+		return index.New(index.Options{Defect: defect})
+	}
+	ref, err := index.New(index.Options{})
+	if err != nil {
+		return nil, err
+	}
+	switch variant {
+	case "hostile:slikt-alles":
+		return swallower{}, nil
+	case "hostile:zoekt-elders":
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Method == http.MethodGet && strings.HasPrefix(r.URL.Path, "/fhir/DocumentReference") {
+				http.Redirect(w, r, "http://elders.invalid"+r.URL.RequestURI(), http.StatusFound)
+				return
+			}
+			ref.ServeHTTP(w, r)
+		}), nil
+	}
+	return nil, fmt.Errorf("unknown variant %q", variant)
+}
+
+// swallower accepts every registration and never serves one.
+type swallower struct{}
+
+func (swallower) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/fhir+json")
+	switch {
+	case r.Method == http.MethodPost:
+		var bundle struct{ Entry []any }
+		_ = json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(&bundle)
+		var entries []any
+		for i := range bundle.Entry {
+			entries = append(entries, map[string]any{"response": map[string]any{"status": "201 Created", "location": fmt.Sprintf("DocumentReference/weg-%d/_history/1", i)}})
+		}
+		_ = json.NewEncoder(w).Encode(map[string]any{"resourceType": "Bundle", "type": "transaction-response", "entry": entries})
+	case r.Method == http.MethodDelete:
+		w.WriteHeader(http.StatusNoContent)
+	case r.URL.Path == "/fhir/DocumentReference":
+		_ = json.NewEncoder(w).Encode(map[string]any{"resourceType": "Bundle", "type": "searchset", "total": 0})
+	default:
+		w.WriteHeader(http.StatusNotFound)
+		_ = json.NewEncoder(w).Encode(map[string]any{"resourceType": "OperationOutcome", "issue": []any{map[string]any{"severity": "error", "code": "not-found"}}})
+	}
+}
+
+// runChain replays the chain scenarios through two reference XIS that
+// register in the variant's index and runs the IDX specs.
+func runChain(variant string) (map[string]string, error) {
+	h, err := indexFor(variant)
+	if err != nil {
+		return nil, err
+	}
+	idx := httptest.NewServer(h)
+	defer idx.Close()
+	quiet := func(string, ...any) {}
+	var publishers []spec.Publisher
+	for _, role := range []string{"xis", "xis-ziekenhuis"} {
+		ref, err := xis.New(xis.Options{Index: idx.URL + "/fhir", Logf: quiet})
+		if err != nil {
+			return nil, err
+		}
+		srv := httptest.NewServer(ref)
+		defer srv.Close()
+		client := &http.Client{Timeout: 10 * time.Second}
+		publishers = append(publishers, spec.Publisher{Role: role,
+			XIS:     &harness.FHIR{Base: srv.URL + "/fhir", Client: client},
+			Adapter: &harness.Adapter{Base: srv.URL + "/bench", Client: client}})
+	}
+	var scenarios []*fixtures.Scenario
+	for _, id := range []string{"ongecompliceerd", "spoedsectio", "overdracht-jgz", "toestemming-ingetrokken", "vernietiging"} {
+		s, ok := fixtures.Lookup(id)
+		if !ok {
+			return nil, fmt.Errorf("no golden scenario %s", id)
+		}
+		scenarios = append(scenarios, s)
+	}
+	host := strings.TrimPrefix(idx.URL, "http://")
+	env := &spec.Env{
+		Scenarios:  scenarios,
+		Reference:  time.Date(2026, 3, 2, 0, 0, 0, 0, fixtures.Amsterdam),
+		XIS:        publishers[0].XIS,
+		Adapter:    publishers[0].Adapter,
+		Publishers: publishers,
+		Index: &harness.FHIR{Base: idx.URL + "/fhir", Client: &http.Client{
+			Timeout: 10 * time.Second,
+			// the run's policy: no redirect to another host is followed
+			CheckRedirect: func(req *http.Request, via []*http.Request) error {
+				if req.URL.Host == host {
+					return nil
+				}
+				return &harness.RedirectError{Role: "index", From: via[len(via)-1].URL.String(), To: req.URL.String()}
+			},
+		}},
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := env.Replay(ctx, nil); err != nil {
+		return nil, fmt.Errorf("replaying: %w", err)
+	}
+	outcomes, err := suites.Run(env, suites.Options{Requirements: requirements})
+	if err != nil {
+		return nil, err
+	}
+	statuses := map[string]string{}
+	for _, o := range outcomes {
+		for _, id := range o.Requirements {
+			if statuses[id] == "" || statuses[id] == "pass" {
+				statuses[id] = o.Status
+			}
+			if o.Status != "pass" {
+				statuses[id+" reason"] = o.Failure
+			}
+		}
+	}
+	return statuses, nil
+}
+
+// runChild runs one variant in a child process.
+func runChild(t *testing.T, variant string) map[string]string {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), childEnv+"="+variant)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("child for %s: %v\n%s", variant, err, stderr.String())
+	}
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	sc.Buffer(make([]byte, 1<<20), 1<<24)
+	for sc.Scan() {
+		if rest, ok := strings.CutPrefix(sc.Text(), marker); ok {
+			var statuses map[string]string
+			if err := json.Unmarshal([]byte(rest), &statuses); err != nil {
+				t.Fatal(err)
+			}
+			return statuses
+		}
+	}
+	t.Fatalf("child for %s printed no outcomes\n%s", variant, out)
+	return nil
+}
+
+// TestIndexSuiteJudgesEveryVariant: the reference chain (two reference XIS
+// registering in the reference index) passes every IDX requirement; each
+// index mutant fails exactly the requirements it declares and passes the
+// others; an index that accepts and never serves, or that sends the bench
+// to another host, fails (never passes, never a bench error).
+func TestIndexSuiteJudgesEveryVariant(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the index suite once per variant in a child process")
+	}
+	all := func(status string, except map[string]string) map[string]string {
+		out := map[string]string{}
+		for _, id := range requirements {
+			out[id] = status
+		}
+		maps.Copy(out, except)
+		return out
+	}
+	cases := []struct {
+		variant string
+		want    map[string]string
+	}{
+		{"reference", all("pass", nil)},
+		{"hostile:slikt-alles", all("skip", map[string]string{"IDX-01": "fail", "IDX-02": "fail", "IDX-08": "fail"})},
+		{"hostile:zoekt-elders", all("fail", nil)},
+	}
+	for _, m := range index.Mutants {
+		except := map[string]string{}
+		for _, id := range m.Violates {
+			except[id] = "fail"
+		}
+		cases = append(cases, struct {
+			variant string
+			want    map[string]string
+		}{"mutant:" + m.Name, all("pass", except)})
+	}
+	var caught atomic.Int32
+	t.Run("each", func(t *testing.T) {
+		for _, tc := range cases {
+			t.Run(tc.variant, func(t *testing.T) {
+				t.Parallel()
+				variant := tc.variant
+				if variant == "reference" {
+					variant = "mutant:"
+				}
+				got := runChild(t, variant)
+				for _, id := range slices.Sorted(maps.Keys(tc.want)) {
+					if got[id] != tc.want[id] {
+						t.Errorf("%s: %s, want %s (%s)", id, got[id], tc.want[id], got[id+" reason"])
+					}
+				}
+				if !t.Failed() && strings.HasPrefix(tc.variant, "mutant:") {
+					caught.Add(1)
+				}
+			})
+		}
+	})
+	t.Logf("index mutation score: %d/%d mutants fail exactly their declared requirements", caught.Load(), len(index.Mutants))
+}
