@@ -152,3 +152,14 @@ func lenientAs(expr string) string {
 	}
 	return strings.ReplaceAll(expr, ".as(", ".ofType(")
 }
+
+// Model returns the FHIRPath type model of the validator's FHIR version,
+// built once from the base definitions of its packages and shared, for
+// callers that evaluate FHIRPath on resources of that version (TestScript
+// asserts, search parameters).
+func (v *Validator) Model() *fhirpath.Model {
+	if f, ok := v.inv.(*fhirpathEngine); ok {
+		return f.types()
+	}
+	return nil
+}
