@@ -6,7 +6,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -145,12 +144,6 @@ func twinStandIn(receiving map[string]*testscript.Script) func(*testscript.Scrip
 	}
 }
 
-// folderStat is one line of the assert table.
-type folderStat struct {
-	scripts, errors int
-	testscript.Counts
-}
-
 // TestNictizScripts runs every Nictiz MedMij Geboortezorg XIS-Server script
 // and every MP9 3.0 script in the corpus against the reference FHIR store
 // loaded with the scripts' _reference fixtures, and prints the assert table
@@ -166,19 +159,14 @@ func TestNictizScripts(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	stats := map[string]*folderStat{}
+	var results []*testscript.Result
 	var lines []string
-	var total testscript.Counts
 	for _, folder := range nictizFolders {
 		root := filepath.Join(corpus, folder)
-		var paths []string
-		_ = filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
-			if err == nil && !d.IsDir() && strings.HasSuffix(p, ".xml") {
-				paths = append(paths, p)
-			}
-			return err
-		})
-		sort.Strings(paths)
+		paths, err := testscript.Discover([]string{root})
+		if err != nil {
+			t.Fatal(err)
+		}
 		var scripts []*testscript.Script
 		receiving := map[string]*testscript.Script{}
 		for _, p := range paths {
@@ -207,42 +195,23 @@ func TestNictizScripts(t *testing.T) {
 				StandIn:    twinStandIn(receiving),
 			})
 			srv.Close()
-			rel, _ := filepath.Rel(corpus, filepath.Dir(s.Path))
-			st := stats[rel]
-			if st == nil {
-				st = &folderStat{}
-				stats[rel] = st
-			}
-			st.scripts++
-			c := res.Asserts()
-			st.Add(c)
-			total.Add(c)
+			res.Path, _ = filepath.Rel(corpus, res.Path)
+			results = append(results, res)
 			if res.Err != nil {
-				st.errors++
 				t.Errorf("%s did not run to completion: %v", s.Path, res.Err)
 			}
 			for _, o := range res.Outcomes {
-				if o.Status == testscript.Pass {
-					continue
+				if o.Status != testscript.Pass {
+					lines = append(lines, fmt.Sprintf("%-7s %s | %s | %s | %s", o.Status, filepath.Base(s.Path), o.Test, trim(o.Description, 90), trim(o.Message, 300)))
 				}
-				lines = append(lines, fmt.Sprintf("%-7s %s | %s | %s | %s", o.Status, filepath.Base(s.Path), o.Test, trim(o.Description, 90), trim(o.Message, 300)))
 			}
 		}
 	}
-	folders := make([]string, 0, len(stats))
-	for f := range stats {
-		folders = append(folders, f)
-	}
-	sort.Strings(folders)
 	var b strings.Builder
-	fmt.Fprintf(&b, "\n%-62s %7s %6s %6s %6s %6s %6s %6s\n", "folder", "scripts", "errors", "pass", "fail", "warn", "skip", "error")
-	for _, f := range folders {
-		st := stats[f]
-		fmt.Fprintf(&b, "%-62s %7d %6d %6d %6d %6d %6d %6d\n", f, st.scripts, st.errors, st.Pass, st.Fail, st.Warning, st.Skip, st.Error)
-	}
+	testscript.WriteTable(&b, results)
+	t.Log("\n" + b.String())
+	_, total := testscript.Tally(results)
 	pct := 100 * float64(total.Pass) / float64(max(1, total.Total()))
-	fmt.Fprintf(&b, "%-62s %7s %6s %6d %6d %6d %6d %6d   pass %.2f %% of %d asserts\n", "total", "", "", total.Pass, total.Fail, total.Warning, total.Skip, total.Error, pct, total.Total())
-	t.Log(b.String())
 	if os.Getenv("TESTSCRIPT_DETAILS") != "" || pct < 95 {
 		t.Log("every assert that did not pass:\n" + strings.Join(lines, "\n"))
 	} else {

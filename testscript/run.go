@@ -309,9 +309,10 @@ func isScriptError(err error) bool {
 }
 
 // variable returns the raw value of a script variable.
-func (r *run) variable(name string) (string, bool, error) {
+func (r *run) variable(name string, depth int) (string, bool, error) {
 	if v, ok := r.o.Variables[name]; ok {
-		return v, true, nil
+		val, err := r.x.expandDepth(v, depth)
+		return val, err == nil, err
 	}
 	if v, ok := r.memo[name]; ok {
 		return v, true, nil
@@ -326,12 +327,13 @@ func (r *run) variable(name string) (string, bool, error) {
 				return "", false, err
 			}
 			if ok {
-				return val, true, nil
+				val, err := r.x.expandDepth(val, depth)
+				return val, err == nil, err
 			}
 		}
 		if v.DefaultValue != "" {
 			// A default is fixed for the run: ${UUID} in it is one value.
-			val, err := r.x.expandDepth(v.DefaultValue, 1)
+			val, err := r.x.expandDepth(v.DefaultValue, depth)
 			if err != nil {
 				return "", false, err
 			}
@@ -654,6 +656,11 @@ func (r *run) route(op *Operation, source map[string]any) (method, u string, bod
 	if typ == "" && source != nil {
 		typ = str(source, "resourceType")
 	}
+	if typ == "" && op.TargetID != "" {
+		if t, err := r.fixture(op.TargetID); err == nil {
+			typ = str(t, "resourceType")
+		}
+	}
 	params, err := r.x.expand(op.Params)
 	if err != nil {
 		return "", "", false, scriptError{fmt.Errorf("params: %w", err)}
@@ -671,9 +678,6 @@ func (r *run) route(op *Operation, source map[string]any) (method, u string, bod
 		t, err := r.fixture(op.TargetID)
 		if err != nil {
 			return "", scriptError{err}
-		}
-		if typ == "" {
-			typ = str(t, "resourceType")
 		}
 		id := str(t, "id")
 		if id == "" {

@@ -1,7 +1,6 @@
 package testscript
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,7 +10,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/bcbench/bcbench/profiles/fhirxml"
+	"github.com/bcbench/bcbench/profiles/validator"
 )
 
 // Limits on what a script may make the engine read.
@@ -45,17 +44,17 @@ type Script struct {
 	// Path is the file the script was read from.
 	Path string
 	// FHIRVersion is STU3 or R4.
-	FHIRVersion string
+	FHIRVersion     string
 	ID, Name, Title string
 	// ClientRole says the system under test is the client (the script's
 	// origin): the script describes what the client must send.
 	ClientRole bool
-	Fixtures  map[string]*Fixture
-	Profiles  map[string]string // profile id → canonical URL
-	Variables []Variable
-	Setup     []Action
-	Tests     []Test
-	Teardown  []Action
+	Fixtures   map[string]*Fixture
+	Profiles   map[string]string // profile id → canonical URL
+	Variables  []Variable
+	Setup      []Action
+	Tests      []Test
+	Teardown   []Action
 	// Rules are Touchstone rules the script declares (ruleId → path).
 	Rules map[string]string
 }
@@ -238,22 +237,10 @@ func readBounded(path string, limit int64) ([]byte, error) {
 	return data, nil
 }
 
-// decodeResource reads FHIR JSON or XML into the JSON-shaped tree.
+// decodeResource reads FHIR JSON or XML into the JSON-shaped tree
+// (bounded in size and depth by the validator's decoder).
 func decodeResource(data []byte, fhirVersion string) (map[string]any, error) {
-	trimmed := bytes.TrimLeft(bytes.TrimPrefix(data, []byte("\xef\xbb\xbf")), " \t\r\n")
-	if len(trimmed) == 0 {
-		return nil, errors.New("empty")
-	}
-	if trimmed[0] == '<' {
-		return fhirxml.DecodeVersion(trimmed, fhirVersion)
-	}
-	dec := json.NewDecoder(bytes.NewReader(trimmed))
-	dec.UseNumber()
-	var tree map[string]any
-	if err := dec.Decode(&tree); err != nil {
-		return nil, fmt.Errorf("decode JSON: %w", err)
-	}
-	return tree, nil
+	return validator.DecodeVersion(data, fhirVersion)
 }
 
 // parse turns a TestScript tree into a Script.

@@ -24,8 +24,9 @@ var errExpand = errors.New("variable expansion")
 // variables.
 type expander struct {
 	now time.Time
-	// lookup returns the value of a script variable (not yet expanded).
-	lookup func(name string) (string, bool, error)
+	// lookup returns the value of a script variable with its own ${…}
+	// expanded at depth (it calls expandDepth with depth for that).
+	lookup func(name string, depth int) (string, bool, error)
 }
 
 // expand replaces every ${…} in s.
@@ -87,14 +88,14 @@ func (x *expander) call(inner string, depth int) (string, error) {
 	if len(args) > 1 {
 		return "", fmt.Errorf("unknown function ${%s}", inner)
 	}
-	raw, ok, err := x.lookup(name)
+	v, ok, err := x.lookup(name, depth+1)
 	if err != nil {
 		return "", err
 	}
 	if !ok {
 		return "", fmt.Errorf("variable %q is not defined and has no value", name)
 	}
-	return x.expandDepth(raw, depth+1)
+	return v, nil
 }
 
 // date implements ${DATE, BASE, UNIT, OFFSET[, TIME]}: the date BASE (a
@@ -105,13 +106,9 @@ func (x *expander) date(args []string, depth int) (string, error) {
 		return "", fmt.Errorf("${DATE, …} needs a base, a unit and an offset, got %d arguments", len(args))
 	}
 	base := x.now
-	if raw, ok, err := x.lookup(args[0]); err != nil {
+	if v, ok, err := x.lookup(args[0], depth+1); err != nil {
 		return "", err
 	} else if ok {
-		v, err := x.expandDepth(raw, depth+1)
-		if err != nil {
-			return "", err
-		}
 		if len(v) >= 10 {
 			if t, err := time.Parse("2006-01-02", v[:10]); err == nil {
 				base = t

@@ -310,6 +310,14 @@ func Decode(data []byte, format string, fill bool) (map[string]any, bool, error)
 	return decode(data, format, fill, "")
 }
 
+// DecodeVersion is Decode with XML read by the element table of one FHIR
+// version ("3.0.2", "4.0.1"; "" both), for callers that know the version
+// of what they read (TestScripts and their fixtures, a server's store).
+func DecodeVersion(data []byte, version string) (map[string]any, error) {
+	m, _, err := decode(data, "", false, version)
+	return m, err
+}
+
 func decode(data []byte, format string, fill bool, version string) (map[string]any, bool, error) {
 	if len(data) > MaxInput {
 		return nil, false, fmt.Errorf("input is %d bytes, larger than the limit of %d", len(data), MaxInput)

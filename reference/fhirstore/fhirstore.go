@@ -12,7 +12,6 @@
 package fhirstore
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -26,8 +25,8 @@ import (
 	"sync"
 
 	"github.com/bcbench/bcbench/profiles/fhirpath"
-	"github.com/bcbench/bcbench/profiles/fhirxml"
 	"github.com/bcbench/bcbench/profiles/registry"
+	"github.com/bcbench/bcbench/profiles/validator"
 )
 
 // Bounds of what the server accepts and does.
@@ -201,22 +200,9 @@ func (s *Server) LoadDir(dir string, fill func([]byte) []byte) (int, error) {
 	return n, err
 }
 
-// decode reads FHIR JSON or XML.
+// decode reads FHIR JSON or XML, bounded in size and depth.
 func decode(data []byte, version string) (map[string]any, error) {
-	trimmed := bytes.TrimLeft(bytes.TrimPrefix(data, []byte("\xef\xbb\xbf")), " \t\r\n")
-	if len(trimmed) == 0 {
-		return nil, errors.New("empty")
-	}
-	if trimmed[0] == '<' {
-		return fhirxml.DecodeVersion(trimmed, version)
-	}
-	dec := json.NewDecoder(bytes.NewReader(trimmed))
-	dec.UseNumber()
-	var res map[string]any
-	if err := dec.Decode(&res); err != nil {
-		return nil, fmt.Errorf("decode JSON: %w", err)
-	}
-	return res, nil
+	return validator.DecodeVersion(data, version)
 }
 
 // get returns a stored resource.
@@ -280,8 +266,15 @@ func (s *Server) authorize(r *http.Request) (string, bool) {
 	return p, ok
 }
 
-// visible reports whether a resource is in the patient's compartment.
-func visible(res map[string]any, patient string) bool {
+// visible reports whether a resource is the patient's: her Patient, a
+// resource that refers to her, or one that belongs to her episode of care
+// or encounter (the child's Apgar score in her pregnancy's EpisodeOfCare is
+// on her Integrale Zwangerschapskaart, though its subject is the child).
+func (s *Server) visible(res map[string]any, patient string) bool {
+	return s.visibleDepth(res, patient, 0)
+}
+
+func (s *Server) visibleDepth(res map[string]any, patient string, depth int) bool {
 	if patient == "" {
 		return true
 	}
@@ -294,6 +287,12 @@ func visible(res map[string]any, patient string) bool {
 		if ref == want || strings.HasSuffix(ref, "/"+want) {
 			found = true
 			return false
+		}
+		if depth < 2 && (strings.Contains(ref, "EpisodeOfCare/") || strings.Contains(ref, "Encounter/")) {
+			if owner, ok := s.resolve(ref, ""); ok && s.visibleDepth(owner, patient, depth+1) {
+				found = true
+				return false
+			}
 		}
 		return true
 	})
@@ -330,7 +329,7 @@ func walkReferences(node any, fn func(string) bool) bool {
 
 func (s *Server) read(w http.ResponseWriter, typ, id, patient string) {
 	res, ok := s.get(typ, id)
-	if !ok || !visible(res, patient) {
+	if !ok || !s.visible(res, patient) {
 		writeOutcome(w, http.StatusNotFound, "not-found", typ+"/"+id+" is not known")
 		return
 	}
@@ -339,7 +338,7 @@ func (s *Server) read(w http.ResponseWriter, typ, id, patient string) {
 
 func (s *Server) delete(w http.ResponseWriter, typ, id, patient string) {
 	res, ok := s.get(typ, id)
-	if ok && !visible(res, patient) {
+	if ok && !s.visible(res, patient) {
 		writeOutcome(w, http.StatusForbidden, "forbidden", "not this patient's data")
 		return
 	}
@@ -359,7 +358,7 @@ func (s *Server) write(w http.ResponseWriter, r *http.Request, typ, id, patient 
 		writeOutcome(w, http.StatusBadRequest, "invalid", fmt.Sprintf("the body is a %q, the URL names %s", got, typ))
 		return
 	}
-	if patient != "" && !visible(res, patient) {
+	if patient != "" && !s.visible(res, patient) {
 		writeOutcome(w, http.StatusForbidden, "forbidden", "not this patient's data")
 		return
 	}

@@ -56,7 +56,7 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request, typ string, q ur
 	sort.Slice(candidates, func(i, j int) bool { return str(candidates[i], "id") < str(candidates[j], "id") })
 	var matches []map[string]any
 	for _, res := range candidates {
-		if !visible(res, patient) {
+		if !s.visible(res, patient) {
 			continue
 		}
 		ok := true

@@ -93,7 +93,7 @@ func (s *Server) transaction(w http.ResponseWriter, r *http.Request, patient str
 		}
 		o.res["id"] = o.id
 		rewriteReferences(o.res, renames)
-		if patient != "" && !visible(o.res, patient) {
+		if patient != "" && !s.visible(o.res, patient) {
 			writeOutcome(w, http.StatusForbidden, "forbidden", "a transaction entry is not this patient's data")
 			return
 		}

@@ -1,0 +1,189 @@
+package testscript_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bcbench/bcbench/reference/fhirstore"
+	"github.com/bcbench/bcbench/testscript"
+)
+
+// ownServer serves testdata/reference (Anna, a synthetic client with a
+// test-range BSN, and her weight) from a fresh in-memory FHIR store.
+func ownServer(t *testing.T) *httptest.Server {
+	t.Helper()
+	vxs, err := validators()
+	if err != nil {
+		t.Fatal(err)
+	}
+	vx := vxs[testscript.R4]
+	s, err := fhirstore.New(fhirstore.Options{FHIRVersion: testscript.R4, Registry: vx.Registry(), Model: vx.Model()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.LoadDir("testdata/reference", nil); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(s)
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func runOwn(t *testing.T, srv *httptest.Server, path string) *testscript.Result {
+	t.Helper()
+	vxs, err := validators()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	return testscript.RunFile(ctx, path, testscript.R4, testscript.Options{Server: srv.URL, Validators: vxs})
+}
+
+// TestOwnScripts runs the scripts we wrote: the one that must pass passes
+// every assert; each that must fail fails on exactly the assert that
+// describes the defect (a wrong status, a missing element, a wrong count).
+func TestOwnScripts(t *testing.T) {
+	srv := ownServer(t)
+	tests := []struct {
+		name       string
+		script     string
+		fail       int
+		warning    int
+		skip       int
+		failsOn    string // description of the assert that must fail
+		skipReason string
+	}{
+		{name: "a good exchange passes", script: "pass/anna-lezen-en-schrijven.json"},
+		{name: "a wrong status fails and stops the test", script: "fail/verkeerde-status.json", fail: 1, skip: 1,
+			failsOn: "het lezen lukt (onwaar: de server zegt 404)", skipReason: "stopTestOnFail"},
+		{name: "a missing element fails", script: "fail/ontbrekend-element.json", fail: 1, failsOn: "Anna heeft een telefoonnummer (onwaar)"},
+		{name: "a wrong count fails; a warning-only assert warns", script: "fail/verkeerd-aantal.json", fail: 1, warning: 1,
+			failsOn: "er zijn twee gewichten (onwaar: één)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res := runOwn(t, srv, filepath.Join("testdata/scripts", tt.script))
+			if res.Err != nil {
+				t.Fatalf("the script did not run: %v", res.Err)
+			}
+			c := res.Asserts()
+			if c.Fail != tt.fail || c.Warning != tt.warning || c.Skip != tt.skip || c.Error != 0 || (tt.fail == 0 && c.Pass == 0) {
+				t.Errorf("asserts %+v, want fail %d, warning %d, skip %d, no error\n%s", c, tt.fail, tt.warning, tt.skip, outcomes(res))
+			}
+			if res.Failed() != (tt.fail > 0) {
+				t.Errorf("Failed() = %v", res.Failed())
+			}
+			for _, o := range res.Outcomes {
+				switch o.Status {
+				case testscript.Fail:
+					if o.Description != tt.failsOn {
+						t.Errorf("assert %q failed (%s), only %q should", o.Description, o.Message, tt.failsOn)
+					}
+				case testscript.Skip:
+					if !strings.Contains(o.Message, tt.skipReason) || tt.skipReason == "" {
+						t.Errorf("assert %q skipped: %s", o.Description, o.Message)
+					}
+				}
+			}
+			rep := res.Report("bcbench test")
+			want := map[bool]string{true: "fail", false: "pass"}[tt.fail > 0]
+			if rep["result"] != want || rep["resourceType"] != "TestReport" {
+				t.Errorf("TestReport result %v, want %s", rep["result"], want)
+			}
+			if _, err := json.Marshal(rep); err != nil {
+				t.Errorf("TestReport does not marshal: %v", err)
+			}
+		})
+	}
+}
+
+// TestHostileScripts: a malformed or hostile script ends with a clear
+// error for that script, in bounded time, and judges nothing as pass.
+func TestHostileScripts(t *testing.T) {
+	srv := ownServer(t)
+	dir := t.TempDir()
+	big := filepath.Join(dir, "groot.json")
+	f, err := os.Create(big)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Truncate(1 << 30); err != nil { // a sparse 1 GB fixture
+		t.Fatal(err)
+	}
+	f.Close()
+	copyFile(t, "testdata/scripts/bad/grote-fixture.json", filepath.Join(dir, "grote-fixture.json"))
+	if err := os.WriteFile(filepath.Join(dir, "kapot.xml"), []byte("<TestScript xmlns=\"http://hl7.org/fhir\"><id value=\"x\"/>"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "geen-script.json"), []byte(`{"resourceType":"Patient","id":"x"}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, path, wantErr string
+	}{
+		{"unknown operation", "testdata/scripts/bad/onbekende-operatie.json", `unknown operation "frobnicate"`},
+		{"endless variable expansion", "testdata/scripts/bad/eindeloze-variabele.json", "levels deep"},
+		{"a fixture of 1 GB", filepath.Join(dir, "grote-fixture.json"), "more than the limit"},
+		{"malformed XML", filepath.Join(dir, "kapot.xml"), "load test script"},
+		{"not a TestScript", filepath.Join(dir, "geen-script.json"), `not a TestScript but "Patient"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			start := time.Now()
+			res := runOwn(t, srv, tt.path)
+			if res.Err == nil || !strings.Contains(res.Err.Error(), tt.wantErr) {
+				t.Fatalf("error %v, want one containing %q", res.Err, tt.wantErr)
+			}
+			if c := res.Asserts(); c.Pass > 0 {
+				t.Errorf("%d asserts passed in a script that could not run", c.Pass)
+			}
+			if rep := res.Report("bcbench test"); rep["result"] == "pass" || rep["status"] != "entered-in-error" {
+				t.Errorf("TestReport result %v status %v", rep["result"], rep["status"])
+			}
+			if d := time.Since(start); d > 30*time.Second {
+				t.Errorf("took %s", d)
+			}
+		})
+	}
+}
+
+// TestClientRoleWithoutStandIn: a script whose origin is the system under
+// test is skipped with the reason when no client plays it, never passed.
+func TestClientRoleWithoutStandIn(t *testing.T) {
+	needCorpus(t)
+	path := filepath.Join(corpus, "R4/MP9-3-0-0-beta/MO/Cert/Step-3/MA/Sending-MGS-MA/mp9-c-sen-mg-MA-01-x.xml")
+	res := testscript.RunFile(context.Background(), path, "", testscript.Options{Server: "http://127.0.0.1:1"})
+	c := res.Asserts()
+	if res.Err != nil || c.Skip == 0 || c.Skip != c.Total() {
+		t.Fatalf("err %v, asserts %+v: want all skipped", res.Err, c)
+	}
+	if !strings.Contains(res.Outcomes[0].Message, "client-role script") {
+		t.Errorf("reason %q", res.Outcomes[0].Message)
+	}
+}
+
+func copyFile(t *testing.T, from, to string) {
+	t.Helper()
+	data, err := os.ReadFile(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(to, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func outcomes(res *testscript.Result) string {
+	var b strings.Builder
+	for _, o := range res.Outcomes {
+		b.WriteString(string(o.Status) + " " + o.Test + " | " + o.Description + " | " + o.Message + "\n")
+	}
+	return b.String()
+}
