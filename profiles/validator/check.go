@@ -4,14 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/bcbench/bcbench/profiles/bundle"
-	"github.com/bcbench/bcbench/profiles/measure"
-	"github.com/bcbench/bcbench/profiles/questionnaire"
+	"slices"
 	"strconv"
 	"strings"
 
+	"github.com/bcbench/bcbench/profiles/bundle"
+	"github.com/bcbench/bcbench/profiles/measure"
 	"github.com/bcbench/bcbench/profiles/outcome"
-	"github.com/bcbench/bcbench/profiles/snapshot"
+	"github.com/bcbench/bcbench/profiles/questionnaire"
 	"github.com/bcbench/bcbench/profiles/terminology"
 )
 
@@ -39,6 +39,7 @@ type run struct {
 	resolver func(reference string) (map[string]any, bool)
 
 	containers []map[string]any // resources holding the one being validated
+	items      []item           // the items of the objects being walked, a stack (object)
 	checked    map[memoKey]bool // primitive formats and invariants already evaluated, by location
 	multi      bool             // a resource is walked against several structures
 
@@ -51,10 +52,11 @@ type run struct {
 
 // item is one value of an element in an instance.
 type item struct {
-	val  any            // the value (nil when only _name is present)
-	ext  map[string]any // the _name object of a primitive
-	code string         // type code, when known from a choice suffix
-	path string         // FHIRPath location
+	val   any            // the value (nil when only _name is present)
+	ext   map[string]any // the _name object of a primitive
+	code  string         // type code, when known from a choice suffix
+	path  string         // FHIRPath location
+	child int            // index of its element among the holder's children (object)
 }
 
 func (r *run) issue(sev, code, path, format string, args ...any) {
@@ -194,7 +196,7 @@ func (r *run) holder(e *elem, code string) *elem {
 			}
 		}
 	}
-	s, err := r.v.comp.structure(snapshot.TypeURL(code))
+	s, err := r.v.comp.typeStructure(code)
 	if err != nil {
 		return nil
 	}
@@ -259,7 +261,11 @@ func (r *run) object(obj map[string]any, e *elem, code, path string, res map[str
 	if h == nil {
 		return
 	}
-	groups := make([][]item, len(h.children))
+	// The items of every child, on the run's stack; walks below push theirs
+	// after them and take them off again.
+	start := len(r.items)
+	defer func() { r.items = r.items[:start] }()
+	var one, oneExt [1]any
 	isRoot := str(obj, "resourceType") != "" && (e.owner == nil || e == e.owner.root)
 	for k := range obj {
 		if k == "resourceType" && (isRoot || e.owner != nil && e == e.owner.root || h.owner != nil && h == h.owner.root || r.v.isResourceType(code)) {
@@ -288,7 +294,7 @@ func (r *run) object(obj map[string]any, e *elem, code, path string, res map[str
 			r.issue(outcome.Error, outcome.CodeStructure, path+"."+name, "%s is null: a property must have a value (leave it out, or use _%s alone for extensions)", name, name)
 		}
 		np := path + "." + name
-		vals, ok := r.shape(obj[name], c, np, name)
+		vals, ok := r.shape(obj[name], c, np, name, &one)
 		if !ok {
 			continue
 		}
@@ -297,14 +303,14 @@ func (r *run) object(obj map[string]any, e *elem, code, path string, res map[str
 			if ccode != "" && !isPrimitive(ccode) {
 				r.issue(outcome.Error, outcome.CodeStructure, path+"._"+name, "_%s is only allowed for primitive elements", name)
 			}
-			exts, _ = r.shape(x, c, path+"._"+name, "_"+name)
+			exts, _ = r.shape(x, c, path+"._"+name, "_"+name, &oneExt)
 		}
 		n := max(len(vals), len(exts))
 		if len(vals) > 0 && len(exts) > 0 && len(vals) != len(exts) {
 			r.issue(outcome.Error, outcome.CodeStructure, path+"."+name, "%s and _%s have different lengths (%d and %d)", name, name, len(vals), len(exts))
 		}
 		for i := 0; i < n; i++ {
-			it := item{code: ccode, path: np}
+			it := item{code: ccode, path: np, child: c.index}
 			if c.arrayInJSON {
 				it.path = np + "[" + strconv.Itoa(i) + "]"
 			}
@@ -323,11 +329,19 @@ func (r *run) object(obj map[string]any, e *elem, code, path string, res map[str
 				}
 				continue
 			}
-			groups[c.index] = append(groups[c.index], it)
+			r.items = append(r.items, it)
 		}
 	}
+	// By child, and in their order within each property.
+	all := r.items[start:]
+	slices.SortStableFunc(all, func(a, b item) int { return a.child - b.child })
 	for ci, c := range h.children {
-		items := groups[ci]
+		n := 0
+		for n < len(all) && all[n].child == ci {
+			n++
+		}
+		items := all[:n:n]
+		all = all[n:]
 		assigned := r.slices(c, items, path, res)
 		if n := len(items); n < c.min || c.max >= 0 && n > c.max {
 			r.cardinality(c, e, n, path+"."+c.name)
@@ -337,11 +351,11 @@ func (r *run) object(obj map[string]any, e *elem, code, path string, res map[str
 		}
 		for i, it := range items {
 			d := c
-			if assigned[i] != nil {
+			if assigned != nil && assigned[i] != nil {
 				d = assigned[i]
 			}
 			r.value(it, d, res)
-			if assigned[i] == nil && (c.name == "extension" || c.name == "modifierExtension") && !(h.owner != nil && h.owner.url == extensionBase) {
+			if d == c && (c.name == "extension" || c.name == "modifierExtension") && !(h.owner != nil && h.owner.url == extensionBase) {
 				r.extensionByURL(it, res, h.owner != nil && h.owner.typ == "Extension", c.name == "modifierExtension")
 			}
 		}
@@ -361,7 +375,8 @@ func label(e *elem) string {
 }
 
 // shape checks the JSON array rule and returns the values as a list.
-func (r *run) shape(v any, c *elem, path, name string) ([]any, bool) {
+// A single value is returned in one.
+func (r *run) shape(v any, c *elem, path, name string, one *[1]any) ([]any, bool) {
 	list, isList := v.([]any)
 	switch {
 	case isList && !c.arrayInJSON:
@@ -374,14 +389,16 @@ func (r *run) shape(v any, c *elem, path, name string) ([]any, bool) {
 		if !r.xml {
 			r.issue(outcome.Error, outcome.CodeStructure, path, "%s must be an array (%s repeats)", name, c.path)
 		}
-		return []any{v}, true
+		one[0] = v
+		return one[:], true
 	case isList && len(list) == 0:
 		r.issue(outcome.Error, outcome.CodeStructure, path, "%s is an empty array (leave it out instead)", name)
 		return nil, false
 	case isList:
 		return list, true
 	}
-	return []any{v}, true
+	one[0] = v
+	return one[:], true
 }
 
 func (r *run) cardinality(c, parent *elem, n int, path string) {
@@ -501,7 +518,7 @@ func (r *run) value(it item, e *elem, res map[string]any) {
 	if len(e.children) == 0 && !typeProfiled(e, code) {
 		// The constraints of the data type itself (per-1 on Period, qty-3
 		// on Quantity, eld-13 on ElementDefinition) live on the type's root.
-		if s, err := r.v.comp.structure(snapshot.TypeURL(code)); err == nil && s.root != nil && s.root != e {
+		if s, err := r.v.comp.typeStructure(code); err == nil && s.root != nil && s.root != e {
 			r.invariants(s.root, obj, code, it.path, res)
 		}
 	}
@@ -559,7 +576,7 @@ func (r *run) inner(obj map[string]any, path string, e *elem, container map[stri
 		r.issue(outcome.Error, outcome.CodeStructure, path, "%s holds a resource without resourceType", e.path)
 		return
 	}
-	base, err := r.v.comp.structure(snapshot.TypeURL(rt))
+	base, err := r.v.comp.typeStructure(rt)
 	if err != nil || base.kind != "resource" {
 		r.issue(outcome.Error, outcome.CodeStructure, path, "unknown resource type %q", rt)
 		return
@@ -879,7 +896,29 @@ func (r *run) contexts(items []item, obj map[string]any, e, h *elem, code string
 	if e.owner != nil && e.owner.url == extensionBase {
 		return // inside an extension walked generically: its definition's walk checks this
 	}
-	hs := host{paths: []string{e.path}, types: []string{code}, obj: obj, res: res}
+	var hs *host // made for the first extension whose definition has contexts
+	for _, it := range items {
+		m, ok := it.val.(map[string]any)
+		if !ok {
+			continue
+		}
+		url := str(m, "url")
+		if !strings.Contains(url, ":") {
+			continue // a sub-extension of a complex extension
+		}
+		if s, err := r.v.comp.structure(url); err == nil && s.typ == "Extension" && len(s.contexts) > 0 {
+			if hs == nil {
+				hs = extensionHost(obj, e, h, code, res)
+			}
+			r.extensionContext(s, *hs, it.path)
+		}
+	}
+}
+
+// extensionHost describes obj, the object holding extensions, described by
+// e, h and code, for the contexts of their definitions.
+func extensionHost(obj map[string]any, e, h *elem, code string, res map[string]any) *host {
+	hs := &host{paths: []string{e.path}, types: []string{code}, obj: obj, res: res}
 	for _, p := range []string{h.path, e.basePath, h.basePath} {
 		if p != "" && p != e.path {
 			hs.paths = append(hs.paths, p)
@@ -897,19 +936,7 @@ func (r *run) contexts(items []item, obj map[string]any, e, h *elem, code string
 	} else if e.owner != nil && e.owner.typ == "Extension" && e.owner.url != extensionBase {
 		hs.extURL = e.owner.url // inside an extension's value
 	}
-	for _, it := range items {
-		m, ok := it.val.(map[string]any)
-		if !ok {
-			continue
-		}
-		url := str(m, "url")
-		if !strings.Contains(url, ":") {
-			continue // a sub-extension of a complex extension
-		}
-		if s, err := r.v.comp.structure(url); err == nil && s.typ == "Extension" {
-			r.extensionContext(s, hs, it.path)
-		}
-	}
+	return hs
 }
 
 // cachedExpansion is a ValueSet expansion with its codes as a set, for codes

@@ -10,7 +10,6 @@ import (
 	"github.com/bcbench/bcbench/profiles/bundle"
 	"github.com/bcbench/bcbench/profiles/fhirpath"
 	"github.com/bcbench/bcbench/profiles/outcome"
-	"github.com/bcbench/bcbench/profiles/snapshot"
 )
 
 // rules applies the rules of particular resource types that no profile
@@ -91,7 +90,7 @@ func (r *run) bundleRules(b map[string]any, rules []BundleRule) {
 			entry, _ := entries[i].(map[string]any)
 			res, _ := entry["resource"].(map[string]any)
 			rt := str(res, "resourceType")
-			base, err := r.v.comp.structure(snapshot.TypeURL(rt))
+			base, err := r.v.comp.typeStructure(rt)
 			if res == nil || err != nil {
 				continue
 			}

@@ -10,11 +10,12 @@ import (
 
 // slices assigns each item of element c to one of its slices (nil: none),
 // and checks slice cardinality, closed and ordered slicing.
+// Without slices it returns nil.
 func (r *run) slices(c *elem, items []item, path string, res map[string]any) []*elem {
-	assigned := make([]*elem, len(items))
 	if len(c.slices) == 0 {
-		return assigned
+		return nil
 	}
+	assigned := make([]*elem, len(items))
 	counts := make([]int, len(c.slices))
 	last := -1
 	exclusive := c.byURL

@@ -80,7 +80,12 @@ type typeRef struct {
 
 type binding struct{ strength, valueSet string }
 
-type constraint struct{ key, severity, human, expr, source string }
+type constraint struct {
+	key, severity, human, expr, source string
+	// holds, when set, says without FHIRPath that the constraint holds on
+	// an object (false: evaluate it).
+	holds func(map[string]any) bool
+}
 
 type slicing struct {
 	discriminators []discriminator
@@ -104,10 +109,11 @@ func (e *elem) typeCodes() []string {
 
 // compiler caches compiled structures. Safe for concurrent use.
 type compiler struct {
-	gen   *snapshot.Generator
-	src   snapshot.Resolver
-	mu    sync.Mutex
-	cache map[string]*compiled
+	gen    *snapshot.Generator
+	src    snapshot.Resolver
+	mu     sync.Mutex
+	cache  map[string]*compiled
+	byType sync.Map // type code → *compiled (defined types only), without building its URL again
 }
 
 type compiled struct {
@@ -126,6 +132,19 @@ func (c *compiler) structure(canonical string) (*structure, error) {
 	c.mu.Unlock()
 	cs.once.Do(func() { cs.s, cs.err = c.compile(canonical) })
 	return cs.s, cs.err
+}
+
+// typeStructure returns the base definition of a type or resource type.
+func (c *compiler) typeStructure(code string) (*structure, error) {
+	if cs, ok := c.byType.Load(code); ok {
+		cs := cs.(*compiled)
+		return cs.s, cs.err
+	}
+	s, err := c.structure(snapshot.TypeURL(code))
+	if err == nil { // the types the packages define: a bounded set
+		c.byType.Store(code, &compiled{s: s})
+	}
+	return s, err
 }
 
 func (c *compiler) compile(canonical string) (*structure, error) {
@@ -395,7 +414,11 @@ func newElem(raw map[string]any, s *structure) *elem {
 	}
 	for _, c := range asList(raw["constraint"]) {
 		cm, _ := c.(map[string]any)
-		e.constraints = append(e.constraints, constraint{key: str(cm, "key"), severity: str(cm, "severity"), human: str(cm, "human"), expr: str(cm, "expression"), source: str(cm, "source")})
+		k, expr := str(cm, "key"), str(cm, "expression")
+		if expr == "" || skipInvariants[k] {
+			continue // nothing to evaluate, or checked by the validator itself
+		}
+		e.constraints = append(e.constraints, constraint{key: k, severity: str(cm, "severity"), human: str(cm, "human"), expr: expr, source: str(cm, "source"), holds: plainHolds[expr]})
 	}
 	if sl, ok := raw["slicing"].(map[string]any); ok {
 		e.slicing = &slicing{rules: str(sl, "rules")}

@@ -428,7 +428,7 @@ func (v *Validator) validateTree(ctx context.Context, res map[string]any, isXML 
 		out.Add(outcome.Error, outcome.CodeStructure, "", "the resource has no resourceType")
 		return out
 	}
-	base, err := v.comp.structure(snapshot.TypeURL(rt))
+	base, err := v.comp.typeStructure(rt)
 	if err != nil || base.kind != "resource" {
 		out.Add(outcome.Error, outcome.CodeStructure, rt, "unknown resource type %q in FHIR %s", rt, v.version)
 		return out

@@ -1,0 +1,74 @@
+package validator
+
+import (
+	"encoding/json"
+	"testing"
+)
+
+// TestPlainHoldsAgreesWithFHIRPath: where a shortcut of plainHolds says a
+// core invariant holds, FHIRPath evaluation of the invariant says so too;
+// and each shortcut leaves some objects to FHIRPath.
+func TestPlainHoldsAgreesWithFHIRPath(t *testing.T) {
+	v := r4(t)
+	const (
+		ref1  = "reference.startsWith('#').not() or (reference.substring(1).trace('url') in %rootResource.contained.id.trace('ids'))"
+		ref1r = "reference.startsWith('#').not() or (reference.substring(1).trace('url') in %resource.contained.id.trace('ids'))"
+		dom6  = "text.`div`.exists()"
+		obs7  = "value.empty() or component.code.where(coding.intersect(%resource.code.coding).exists()).empty()"
+		obs6  = "dataAbsentReason.empty() or value.empty()"
+		qty3  = "code.empty() or system.exists()"
+		cpt2  = "value.empty() or system.exists()"
+	)
+	for _, tc := range []struct {
+		name      string
+		expr      string
+		focusType string
+		obj       string
+		shortcut  bool // plainHolds decides it (then FHIRPath must agree); else FHIRPath is asked
+	}{
+		{"ref-1 relative reference", ref1, "Reference", `{"reference":"Patient/1"}`, true},
+		{"ref-1 absolute reference", ref1r, "Reference", `{"reference":"https://x.org/fhir/Patient/1"}`, true},
+		{"ref-1 local reference", ref1, "Reference", `{"reference":"#p1"}`, false},
+		{"ref-1 no reference", ref1, "Reference", `{"display":"a"}`, false},
+		{"ref-1 empty reference", ref1, "Reference", `{"reference":""}`, false},
+		{"dom-6 narrative", dom6, "", `{"resourceType":"Basic","text":{"status":"generated","div":"<div xmlns=\"http://www.w3.org/1999/xhtml\">a</div>"}}`, true},
+		{"dom-6 no narrative", dom6, "", `{"resourceType":"Basic"}`, false},
+		{"obs-7 no value", obs7, "", `{"resourceType":"Observation","code":{"text":"a"},"component":[{"code":{"text":"a"}}]}`, true},
+		{"obs-7 no component", obs7, "", `{"resourceType":"Observation","code":{"text":"a"},"valueString":"x"}`, true},
+		{"obs-7 value and component", obs7, "", `{"resourceType":"Observation","code":{"text":"a"},"valueString":"x","component":[{"code":{"text":"b"}}]}`, false},
+		{"obs-6 no dataAbsentReason", obs6, "", `{"resourceType":"Observation","valueQuantity":{"value":1}}`, true},
+		{"obs-6 no value", obs6, "", `{"resourceType":"Observation","dataAbsentReason":{"text":"a"}}`, true},
+		{"obs-6 value only as extension", obs6, "", `{"resourceType":"Observation","dataAbsentReason":{"text":"a"},"_valueString":{"extension":[{"url":"http://x.org/e","valueString":"b"}]}}`, false},
+		{"qty-3 no code", qty3, "Quantity", `{"value":1,"unit":"kg"}`, true},
+		{"qty-3 code and system", qty3, "Quantity", `{"value":1,"code":"kg","system":"http://unitsofmeasure.org"}`, true},
+		{"qty-3 code without system", qty3, "Quantity", `{"value":1,"code":"kg"}`, false},
+		{"cpt-2 value and system", cpt2, "ContactPoint", `{"system":"phone","value":"0612345678"}`, true},
+		{"cpt-2 no value", cpt2, "ContactPoint", `{"use":"home"}`, true},
+		{"cpt-2 value without system", cpt2, "ContactPoint", `{"value":"0612345678"}`, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var obj map[string]any
+			if err := json.Unmarshal([]byte(tc.obj), &obj); err != nil {
+				t.Fatal(err)
+			}
+			holds := plainHolds[tc.expr]
+			if holds == nil {
+				t.Fatalf("no shortcut for %s", tc.expr)
+			}
+			if got := holds(obj); got != tc.shortcut {
+				t.Fatalf("shortcut decides: %v, want %v", got, tc.shortcut)
+			}
+			res := obj
+			if _, ok := obj["resourceType"]; !ok {
+				res = map[string]any{"resourceType": "Basic"}
+			}
+			val, ok, err := v.inv.check(tc.expr, obj, tc.focusType, res, res)
+			if err != nil {
+				t.Fatalf("FHIRPath: %v", err)
+			}
+			if tc.shortcut && (!ok || !val) {
+				t.Fatalf("the shortcut says it holds, FHIRPath says: value %v, answered %v", val, ok)
+			}
+		})
+	}
+}
