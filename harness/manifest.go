@@ -157,12 +157,16 @@ func (e *EnvVars) UnmarshalYAML(n *yaml.Node) error {
 type AuthSpec struct {
 	BearerToken    string `yaml:"bearerToken" json:"bearerToken,omitempty"`
 	BearerTokenEnv string `yaml:"bearerTokenEnv" json:"bearerTokenEnv,omitempty"`
+	// Bench says the role trusts the bench's own authorization server: the
+	// bench reads it as named professionals with tokens it signs, and tells
+	// a started role the issuer and its keys (docs/logging.md).
+	Bench bool `yaml:"bench" json:"bench,omitempty"`
 }
 
 // Token returns the bearer token to send, reading the environment variable
 // when the manifest names one.
 func (a *AuthSpec) Token() (string, error) {
-	if a == nil {
+	if a == nil || a.Bench {
 		return "", nil
 	}
 	if a.BearerTokenEnv != "" {

@@ -19,6 +19,7 @@ import (
 	"github.com/onsi/gomega"
 
 	_ "github.com/bcbench/bcbench/suites/api"        // Koppelvlak
+	_ "github.com/bcbench/bcbench/suites/audit"      // Toegangslog
 	_ "github.com/bcbench/bcbench/suites/content"    // Zwangerschap
 	_ "github.com/bcbench/bcbench/suites/index"      // Index
 	_ "github.com/bcbench/bcbench/suites/medication" // Medicatie

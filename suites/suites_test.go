@@ -14,6 +14,7 @@ import (
 	"github.com/bcbench/bcbench/harness"
 	"github.com/bcbench/bcbench/reference/xis"
 	"github.com/bcbench/bcbench/suites/spec"
+	"github.com/bcbench/bcbench/token"
 )
 
 // TestReferencePassesEverySpec runs every spec against the reference XIS:
@@ -22,19 +23,41 @@ import (
 // checks the list of specs against the checked-in conformance.txt (run with
 // UPDATE_CONFORMANCE=1 to rewrite it after adding a spec).
 func TestReferencePassesEverySpec(t *testing.T) {
-	ref, err := xis.New(xis.Options{})
+	// The bench reads as named professionals with tokens of its own
+	// authorization server, which the reference trusts, through a
+	// recording proxy: the access-log specs compare what it recorded.
+	iss, err := token.NewIssuer("http://autorisatie.bench.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	trust, err := token.NewVerifier(iss.URL(), iss.JWKS())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, err := xis.New(xis.Options{Trust: trust})
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(ref)
 	defer srv.Close()
+	proxy, err := harness.NewProxy(srv.URL, harness.ProxyOptions{Role: "xis"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer proxy.Close()
 	client := &http.Client{Timeout: 10 * time.Second}
+	scenarios := fixtures.Golden()
+	reader, access, err := spec.ReadAs(iss, proxy.URL()+"/fhir", client, proxy.Entries, scenarios, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
 	env := &spec.Env{
-		Scenarios:        fixtures.Golden(),
+		Scenarios:        scenarios,
 		Reference:        time.Date(2026, 3, 2, 0, 0, 0, 0, fixtures.Amsterdam),
-		XIS:              &harness.FHIR{Base: srv.URL + "/fhir", Client: client},
+		XIS:              reader,
 		Adapter:          &harness.Adapter{Base: srv.URL + "/bench", Client: client},
 		ValidatorProblem: "de suites-test laadt geen FHIR-pakketten",
+		Access:           access,
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()

@@ -15,6 +15,7 @@ import (
 	"github.com/bcbench/bcbench/profiles/certification"
 	"github.com/bcbench/bcbench/reference/xis"
 	"github.com/bcbench/bcbench/reports"
+	"github.com/bcbench/bcbench/token"
 )
 
 // defaultManifest is the built-in candidate: the bench's own reference XIS.
@@ -45,12 +46,15 @@ func loadCandidate(path string) (*harness.Manifest, error) {
 	return m, nil
 }
 
-// builtin returns the handler of the bench's reference for a role.
-func builtin(role string) (http.Handler, error) {
-	if role != "xis" {
-		return nil, fmt.Errorf("the bench has no built-in reference for role %s yet", role)
+// builtin returns the handlers of the bench's references; the reference
+// XIS trusts the bench's authorization server when trust is set.
+func builtin(trust *token.Verifier) func(role string) (http.Handler, error) {
+	return func(role string) (http.Handler, error) {
+		if role != "xis" {
+			return nil, fmt.Errorf("the bench has no built-in reference for role %s yet", role)
+		}
+		return xis.New(xis.Options{Version: version, Trust: trust})
 	}
-	return xis.New(xis.Options{Version: version})
 }
 
 // running is a started candidate as the run command uses it.
@@ -64,7 +68,7 @@ type running struct {
 // evidence (HAR per role, logs) is written into evidenceDir when it stops.
 // Before anything starts it removes what runs of benches that are gone
 // left behind (kill -9, a crash), and says so on stderr.
-func launch(ctx context.Context, m *harness.Manifest, limits certification.Limits, certifying bool, evidenceDir string, stderr io.Writer, logf func(string, ...any)) (*running, error) {
+func launch(ctx context.Context, m *harness.Manifest, limits certification.Limits, certifying bool, evidenceDir string, stderr io.Writer, logf func(string, ...any), trust *token.Verifier) (*running, error) {
 	if certifying {
 		if err := harness.CheckCertifying(m); err != nil {
 			return nil, err
@@ -72,7 +76,7 @@ func launch(ctx context.Context, m *harness.Manifest, limits certification.Limit
 	}
 	sweepLeftovers(ctx, stderr)
 	c, err := harness.Launch(ctx, m, harness.LaunchOptions{
-		Builtin:        builtin,
+		Builtin:        builtin(trust),
 		StartupTimeout: limits.StartupTimeout,
 		RequestTimeout: limits.RequestTimeout,
 		EvidenceDir:    evidenceDir,

@@ -94,7 +94,12 @@ func referenceServer(role, defect, variant, indexURL string) (http.Handler, erro
 		}
 		return index.New(index.Options{Version: version, Defect: defect})
 	}
-	return xis.New(xis.Options{Version: version, Defect: defect, Variant: variant, Index: indexURL})
+	// The bench's authorization server, when it started this process.
+	trust, err := trustFromEnv(os.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	return xis.New(xis.Options{Version: version, Defect: defect, Variant: variant, Index: indexURL, Trust: trust})
 }
 
 // serveUntilSignal serves h on ln until SIGINT/SIGTERM or ctx ends, then

@@ -144,6 +144,10 @@ func run(ctx context.Context, f runFlags, stderr, stdout io.Writer) error {
 	if err != nil {
 		return withCode(exitSetup, err)
 	}
+	withAuth, err := trustsBench(manifest)
+	if err != nil {
+		return withCode(exitSetup, err)
+	}
 	// A run that can certify (a certifying profile, a key given) starts only
 	// what cannot reach the bench: built-in references and images pinned by
 	// digest or built from the manifest's folder.
@@ -268,9 +272,18 @@ func run(ctx context.Context, f runFlags, stderr, stdout io.Writer) error {
 		}
 	}
 
-	// 2. Start what must be started, with a recording proxy in front.
+	// 2. Start what must be started, with a recording proxy in front; the
+	// bench's authorization server first, when the XIS trusts it.
+	var auth *benchAuth
+	if withAuth {
+		if auth, err = startAuth(ctx, manifest); err != nil {
+			in.SetupProblem = "de autorisatieserver van de bench is niet gestart (" + err.Error() + ")"
+			return finish(exitSetup, err)
+		}
+		defer auth.close()
+	}
 	progress("kandidaat starten: " + manifest.Name)
-	cand, err := launch(ctx, manifest, profile.Limits, certifying, evidenceDir, stderr, func(format string, args ...any) { progress(fmt.Sprintf(format, args...)) })
+	cand, err := launch(ctx, manifest, profile.Limits, certifying, evidenceDir, stderr, func(format string, args ...any) { progress(fmt.Sprintf(format, args...)) }, auth.verifier())
 	if err != nil {
 		err = errors.New(plainText(harness.RedactUserinfo(err.Error()))) // it may quote the candidate's output
 		in.Problems = append(in.Problems, "starting the candidate: "+err.Error())
@@ -296,12 +309,19 @@ func run(ctx context.Context, f runFlags, stderr, stdout io.Writer) error {
 	}
 	defer stopCandidate()
 	in.Candidate.Roles = identities(cand.Identities())
+	access, err := auth.readAs(cand, scenarios)
+	if err != nil {
+		in.SetupProblem = "de bench kan niet als zorgverlener lezen (" + err.Error() + ")"
+		stopCandidate()
+		return finish(exitSetup, err)
+	}
 
 	// 3. Replay the scenarios, 4. run the specs.
 	env := &spec.Env{
 		Scenarios: scenarios, Reference: day0,
 		XIS: cand.FHIR, Adapter: cand.Adapter,
 		Undecided: string(profile.Undecided),
+		Access:    access,
 	}
 	env.Validator, env.ValidatorProblem = validator, validatorProblem
 	if f.manual {

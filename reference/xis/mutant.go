@@ -30,6 +30,7 @@ type Mutant struct {
 	mark       func(fixtures.Registration, map[string]any) bool                           // what is marked is kept after a deletion request
 	shareLater bool                                                                       // what is registered after a withdrawal is shared anyway
 	searchset  func(typ string, bundle map[string]any, all func(string) []map[string]any) // changes a searchset before it is sent
+	audit      func(a *access, event map[string]any) bool                                 // changes an AuditEvent; false: not logged
 }
 
 func (m *Mutant) apply(resources []map[string]any) {

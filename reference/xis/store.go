@@ -31,6 +31,40 @@ type store struct {
 	// unhidden holds "Type/id" of resources a mutant's defect shares
 	// despite withdrawn consent.
 	unhidden map[string]bool
+	// care holds, by Patient id, the URA numbers of the organisations that
+	// registered something for her: those with a care relationship.
+	care map[string]map[string]bool
+}
+
+// relate records that an organisation (by URA) registered something for
+// the patient.
+func (s *store) relate(patientID, ura string) {
+	if ura == "" {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.care[patientID] == nil {
+		s.care[patientID] = map[string]bool{}
+	}
+	s.care[patientID][ura] = true
+}
+
+// related says whether an organisation has a care relationship with the
+// patient: it registered for her, or for her mother (the birth-care record
+// of mother and newborn is one record).
+func (s *store) related(patientID, ura string) bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return ura != "" && (s.care[patientID][ura] || s.care[s.mother[patientID]][ura])
+}
+
+// held returns a resource the store holds, shared or not.
+func (s *store) held(typ, id string) (map[string]any, bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	r, ok := s.resources[typ][id]
+	return r, ok
 }
 
 // isWithdrawn says whether the patient withdrew consent.
@@ -62,7 +96,7 @@ func (s *store) mark(ref string) {
 }
 
 func newStore() *store {
-	return &store{resources: map[string]map[string]map[string]any{}, withdrawn: map[string]bool{}, mother: map[string]string{}}
+	return &store{resources: map[string]map[string]map[string]any{}, withdrawn: map[string]bool{}, mother: map[string]string{}, care: map[string]map[string]bool{}}
 }
 
 // link records that child is a child of mother.
@@ -188,6 +222,7 @@ func (s *store) reset() {
 	s.resources = map[string]map[string]map[string]any{}
 	s.withdrawn = map[string]bool{}
 	s.mother = map[string]string{}
+	s.care = map[string]map[string]bool{}
 	s.marked, s.unhidden = nil, nil
 	s.count = 0
 }

@@ -13,12 +13,14 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/bcbench/bcbench/fixtures"
 	"github.com/bcbench/bcbench/fixtures/truth"
 	"github.com/bcbench/bcbench/reference/rest"
+	bearer "github.com/bcbench/bcbench/token"
 )
 
 // Software is the name the reference XIS gives in its CapabilityStatement.
@@ -43,12 +45,20 @@ type Options struct {
 	Index string
 	// Logf reports what went wrong with the index (log.Printf when nil).
 	Logf func(format string, args ...any)
+	// Trust, when set, is the authorization server whose tokens the XIS
+	// accepts (the bench's, docs/logging.md): a FHIR read without a valid
+	// token is refused (401), a read of a client with whom the token's
+	// organisation has no care relationship is refused (403), and every
+	// read is logged under the token's professional. Without it every read
+	// is served and logged without a professional.
+	Trust *bearer.Verifier
 }
 
 // Server is a reference XIS; it is an http.Handler serving /fhir and /bench.
 type Server struct {
 	opts    Options
 	store   *store
+	audit   *auditLog
 	defect  *Mutant
 	variant *Variant
 	mux     *http.ServeMux
@@ -63,7 +73,7 @@ func New(opts Options) (*Server, error) {
 	if opts.Version == "" {
 		opts.Version = "dev"
 	}
-	s := &Server{opts: opts, store: newStore(), mux: http.NewServeMux()}
+	s := &Server{opts: opts, store: newStore(), audit: &auditLog{}, mux: http.NewServeMux()}
 	if opts.Index != "" {
 		u, err := url.Parse(opts.Index)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -108,6 +118,7 @@ func (s *Server) health(w http.ResponseWriter, _ *http.Request) {
 
 func (s *Server) reset(w http.ResponseWriter, _ *http.Request) {
 	s.store.reset()
+	s.audit.reset()
 	w.WriteHeader(http.StatusNoContent)
 }
 
@@ -134,8 +145,10 @@ func (s *Server) event(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	patient := truth.PatientID(reg.Client.BSN)
+	s.store.relate(patient, reg.Author.URA)
 	if reg.Subject != nil {
 		s.store.link(patient, truth.PatientID(reg.Subject.BSN))
+		s.store.relate(truth.PatientID(reg.Subject.BSN), reg.Author.URA)
 	}
 	switch {
 	case reg.Kind == fixtures.Deletion:
@@ -195,25 +208,85 @@ func (s *Server) metadata(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) read(w http.ResponseWriter, r *http.Request) {
-	res, ok := s.store.get(r.PathValue("type"), r.PathValue("id"))
-	if !ok {
-		rest.Problem(w, http.StatusNotFound, "not-found", fmt.Sprintf("%s/%s is not known", r.PathValue("type"), r.PathValue("id")))
+	typ, id := r.PathValue("type"), r.PathValue("id")
+	a := newAccess(r, s.opts.Now())
+	a.typ, a.id = typ, id
+	if !s.authenticate(w, r, a) {
 		return
 	}
+	defer s.logAccess(a)
+	if typ == "AuditEvent" {
+		ev, ok := s.audit.get(id)
+		if ok {
+			for _, pid := range auditPatients(ev) {
+				if !s.mayRead(a, pid) {
+					refuse(w, a)
+					return
+				}
+			}
+			a.status = http.StatusOK
+			rest.FHIR(w, http.StatusOK, ev)
+			return
+		}
+		a.status = http.StatusNotFound
+		rest.Problem(w, http.StatusNotFound, "not-found", fmt.Sprintf("%s/%s is not known", typ, id))
+		return
+	}
+	res, held := s.store.held(typ, id)
+	if held {
+		if pid := patientOf(res); pid != "" {
+			a.patients = []string{pid}
+			if !s.mayRead(a, pid) {
+				refuse(w, a)
+				return
+			}
+		}
+	}
+	res, ok := s.store.get(typ, id)
+	if !ok {
+		a.status = http.StatusNotFound
+		rest.Problem(w, http.StatusNotFound, "not-found", fmt.Sprintf("%s/%s is not known", typ, id))
+		return
+	}
+	a.status = http.StatusOK
 	rest.FHIR(w, http.StatusOK, res)
 }
 
 func (s *Server) search(w http.ResponseWriter, r *http.Request) {
 	typ := r.PathValue("type")
+	a := newAccess(r, s.opts.Now())
+	a.typ, a.search, a.query = typ, true, r.URL.Query()
+	if !s.authenticate(w, r, a) {
+		return
+	}
+	defer s.logAccess(a)
+	if typ == "AuditEvent" {
+		s.searchAudit(w, r, a)
+		return
+	}
 	if !searchable[typ] {
+		a.status = http.StatusNotFound
 		rest.Problem(w, http.StatusNotFound, "not-supported", fmt.Sprintf("resource type %q is not supported", typ))
 		return
 	}
 	q := r.URL.Query()
 	crit, used, err := parseCriteria(q)
 	if err != nil {
+		a.status = http.StatusBadRequest
 		rest.Problem(w, http.StatusBadRequest, "invalid", err.Error())
 		return
+	}
+	// The client a search asks for by patient or subject: a reader without
+	// a care relationship with her is refused the whole search.
+	for _, name := range []string{"patient", "subject"} {
+		for _, v := range q[name] {
+			pid := patientParam(v)
+			a.patients = appendNew(a.patients, pid)
+			if !s.mayRead(a, pid) {
+				refuse(w, a)
+				return
+			}
+		}
 	}
 	if s.defect != nil && s.defect.leak {
 		crit = nil // the mutant ignores the criteria and returns everything
@@ -221,21 +294,46 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) {
 	base := rest.Base(r)
 	var entries []any
 	for _, res := range s.store.all(typ) {
-		if crit.match(res) {
-			entries = append(entries, map[string]any{
-				"fullUrl":  base + "/" + typ + "/" + res["id"].(string),
-				"resource": res,
-				"search":   map[string]any{"mode": "match"},
-			})
+		if !crit.match(res) {
+			continue
 		}
+		pid := patientOf(res)
+		if typ == "Patient" {
+			// A search for a client by her BSN is a read of her record.
+			if !s.mayRead(a, pid) {
+				a.patients = appendNew(a.patients, pid)
+				refuse(w, a)
+				return
+			}
+		} else if !s.mayRead(a, pid) {
+			continue // a search across clients shows only the reader's own clients
+		}
+		if typ == "Patient" && len(q["identifier"])+len(q["_id"]) > 0 {
+			a.patients = appendNew(a.patients, pid)
+		}
+		entries = append(entries, map[string]any{
+			"fullUrl":  base + "/" + typ + "/" + res["id"].(string),
+			"resource": res,
+			"search":   map[string]any{"mode": "match"},
+		})
 	}
+	bundle := searchset(base, typ, used, entries, s.opts.Now())
+	if s.defect != nil && s.defect.searchset != nil {
+		s.defect.searchset(typ, bundle, s.store.all)
+	}
+	a.status = http.StatusOK
+	rest.FHIR(w, http.StatusOK, bundle)
+}
+
+// searchset is the Bundle answering a search.
+func searchset(base, typ string, used url.Values, entries []any, now time.Time) map[string]any {
 	self := base + "/" + typ
 	if len(used) > 0 {
 		self += "?" + used.Encode()
 	}
 	bundle := map[string]any{
 		"resourceType": "Bundle",
-		"id":           fmt.Sprintf("search-%d", s.opts.Now().UnixNano()),
+		"id":           fmt.Sprintf("search-%d", now.UnixNano()),
 		"type":         "searchset",
 		"total":        len(entries),
 		"link":         []any{map[string]any{"relation": "self", "url": self}},
@@ -243,10 +341,14 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) {
 	if len(entries) > 0 {
 		bundle["entry"] = entries
 	}
-	if s.defect != nil && s.defect.searchset != nil {
-		s.defect.searchset(typ, bundle, s.store.all)
+	return bundle
+}
+
+func appendNew(list []string, s string) []string {
+	if s == "" || slices.Contains(list, s) {
+		return list
 	}
-	rest.FHIR(w, http.StatusOK, bundle)
+	return append(list, s)
 }
 
 var errBadParam = errors.New("bad search parameter")

@@ -83,6 +83,10 @@ type Env struct {
 	// Manual, when set, is called instead of the adapter to register an event
 	// (projectathon mode: an operator enters it by hand).
 	Manual func(ctx context.Context, r fixtures.Registration) error
+	// Access is how the bench reads the XIS as named professionals, for the
+	// access-log specs (LOG-*); nil when it reads with a fixed token or
+	// none: those specs then skip.
+	Access *Access
 
 	replays   map[string]*Replay
 	mu        sync.Mutex
@@ -518,4 +522,16 @@ func hasBSN(patient map[string]any, bsn string) bool {
 // Day returns a scenario day (relative to the reference date) as YYYY-MM-DD.
 func (e *Env) Day(day int) string {
 	return fixtures.Date(e.Reference, day).Format(fixtures.DateLayout)
+}
+
+// Persons lists whose record a scenario holds: the client, then each child
+// a fact was registered about.
+func Persons(s *fixtures.Scenario) []fixtures.Client {
+	out := []fixtures.Client{s.Client}
+	for _, c := range s.Children {
+		if slices.ContainsFunc(s.Events, func(ev fixtures.Event) bool { return ev.Subject == c.ID }) {
+			out = append(out, c)
+		}
+	}
+	return out
 }

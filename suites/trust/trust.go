@@ -110,14 +110,8 @@ func peopleOf(s *fixtures.Scenario, rep *spec.Replay) []*person {
 		out = append(out, p)
 		return p
 	}
-	add(s.Client)
-	for _, c := range s.Children {
-		for _, ev := range s.Events {
-			if ev.Subject == c.ID {
-				add(c)
-				break
-			}
-		}
+	for _, c := range spec.Persons(s) {
+		add(c)
 	}
 	for _, ev := range rep.Events {
 		snap := rep.Before[ev.Registration.Event]

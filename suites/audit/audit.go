@@ -1,0 +1,347 @@
+// Package audit holds the specs of the access log (toegangslog, NEN 7513;
+// seed 001 §2.1.3): every read the bench made of a client's record, as a
+// named professional, appears in the candidate's AuditEvents with who read,
+// which client, what, when and the outcome — refused reads too. Each read
+// is paired with one AuditEvent first (the same interaction, nearest in
+// time), and that one event is judged on every field.
+package audit
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"slices"
+	"sync"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2" //nolint:revive // the DSL reads as prose
+	. "github.com/onsi/gomega"    //nolint:revive
+
+	"github.com/bcbench/bcbench/fixtures"
+	"github.com/bcbench/bcbench/harness"
+	"github.com/bcbench/bcbench/suites/match"
+	"github.com/bcbench/bcbench/suites/spec"
+)
+
+var _ = Describe("Toegangslog", func() {
+	for _, s := range spec.Current().Scenarios {
+		Context(fmt.Sprintf("%s (%s)", s.Title, s.ID), func() {
+			spec.It("LOG-01", "elke raadpleging van het dossier van de cliënt MOET in het toegangslog van het XIS staan: wat er gelezen of gezocht werd, wanneer, en dat het lukte", func(ctx SpecContext) {
+				j := judge(ctx, s, false)
+				Expect(j.problems(func(r read) bool { return r.succeeded() }, func(r read, ev *event, _ *person) []string {
+					return nonEmpty(whenProblem(r, ev), outcomeProblem(r, ev))
+				})).To(match.HaveNoProblems())
+			})
+			spec.It("LOG-02", "het toegangslog MOET bij elke raadpleging de zorgverlener noemen die las — haar UZI- of AGB-nummer, haar rol en haar organisatie — en geen technisch account", func(ctx SpecContext) {
+				j := judge(ctx, s, false)
+				Expect(j.judged(func(read) bool { return true }, func(r read, ev *event, _ *person) []string {
+					p, ok := spec.Current().Access.Professionals[r.who]
+					if !ok {
+						return []string{fmt.Sprintf("%s: de bench weet niet als wie hij las", r)}
+					}
+					return nonEmpty(whoProblem(r, ev, p))
+				})).To(match.HaveNoProblems())
+			})
+			spec.It("LOG-03", "het toegangslog MOET bij elke raadpleging de cliënt noemen wiens dossier gelezen werd, en op cliënt (patient) en datum te doorzoeken zijn", func(ctx SpecContext) {
+				j := judge(ctx, s, false)
+				Expect(j.judged(func(read) bool { return true }, func(r read, ev *event, p *person) []string {
+					if _, knowable := p.concerns(r); !knowable {
+						return nil
+					}
+					return nonEmpty(clientProblem(r, ev, p))
+				})).To(match.HaveNoProblems())
+			})
+			spec.It("LOG-04", "een geweigerde raadpleging — zonder behandelrelatie of na intrekking van de toestemming — MOET ook in het toegangslog staan, met een uitkomst die de weigering laat zien", func(ctx SpecContext) {
+				j := judge(ctx, s, true)
+				if !slices.ContainsFunc(j.reads, func(r read) bool { return !r.succeeded() }) {
+					spec.NotTestable("het XIS weigerde geen enkele raadpleging van deze cliënt (ook niet die van een zorgverlener zonder behandelrelatie); er is geen geweigerde raadpleging om in het log te zoeken")
+				}
+				Expect(j.problems(func(r read) bool { return !r.succeeded() }, func(r read, ev *event, _ *person) []string {
+					return nonEmpty(whenProblem(r, ev), outcomeProblem(r, ev))
+				})).To(match.HaveNoProblems())
+			})
+		})
+	}
+})
+
+// judgement is the reads of one scenario's people and the AuditEvent
+// paired with each.
+type judgement struct {
+	reads  []read
+	people []*person // by read
+	events []*event  // by read; nil: not logged
+}
+
+// problems lists, for the reads selected, those not logged and what judge
+// finds wrong with the paired AuditEvent.
+func (j *judgement) problems(selected func(read) bool, judge func(read, *event, *person) []string) []string {
+	var out []string
+	for i, r := range j.reads {
+		if !selected(r) {
+			continue
+		}
+		if j.events[i] == nil {
+			out = append(out, fmt.Sprintf("%s: niet gelogd (geen AuditEvent met deze %s)", r, what(r)))
+			continue
+		}
+		out = append(out, judge(r, j.events[i], j.people[i])...)
+	}
+	return out
+}
+
+// judged is problems over the reads that were logged: a read not logged is
+// LOG-01's or LOG-04's finding, not that of who or which client.
+func (j *judgement) judged(selected func(read) bool, judge func(read, *event, *person) []string) []string {
+	var out []string
+	for i, r := range j.reads {
+		if selected(r) && j.events[i] != nil {
+			out = append(out, judge(r, j.events[i], j.people[i])...)
+		}
+	}
+	return out
+}
+
+func what(r read) string {
+	if r.search {
+		return "zoekvraag (subtype search-type, entity.query)"
+	}
+	return fmt.Sprintf("leesactie (subtype read, entity.what %s/%s)", r.typ, r.id)
+}
+
+func nonEmpty(problems ...string) []string {
+	var out []string
+	for _, p := range problems {
+		if p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// logDelay is how long the bench waits, once per run, for AuditEvents a
+// candidate writes after answering.
+const logDelay = 10 * time.Second
+
+var (
+	waitOnce sync.Once
+	ledgerMu sync.Mutex
+	ledger   struct {
+		seen  int
+		reads []read
+	}
+)
+
+// recorded returns every read the bench made at the XIS so far, parsing
+// only the exchanges recorded since the last call.
+func recorded(acc *spec.Access, base string) []read {
+	entries := acc.Exchanges()
+	ledgerMu.Lock()
+	defer ledgerMu.Unlock()
+	if len(entries) < ledger.seen { // another run (a test) with its own proxy
+		ledger.seen, ledger.reads = 0, nil
+	}
+	for _, e := range entries[ledger.seen:] {
+		if r, ok := parseRead(e, base, acc.Readers.Who(e)); ok {
+			ledger.reads = append(ledger.reads, r)
+		}
+	}
+	ledger.seen = len(entries)
+	return slices.Clone(ledger.reads)
+}
+
+// judge gathers the reads of a scenario's client and children — after
+// making sure the bench read her record, and, with refuse, after an
+// outsider tried to — fetches the candidate's AuditEvents and pairs them.
+func judge(ctx SpecContext, s *fixtures.Scenario, refuse bool) *judgement {
+	GinkgoHelper()
+	env := spec.Current()
+	acc := env.Access
+	if acc == nil {
+		spec.NotTestable("de bench leest dit XIS niet als zorgverlener met een token van zijn eigen autorisatieserver (auth: {bench: true}); wie er las is niet na te gaan")
+	}
+	people := peopleOf(ctx, s)
+	if refuse && acc.Outsider != nil {
+		for _, p := range people {
+			tryAsOutsider(ctx, acc.Outsider, p)
+		}
+	}
+	var j judgement
+	var earliest time.Time
+	for _, r := range recorded(acc, env.XIS.Base) {
+		for _, p := range people {
+			if ok, _ := p.concerns(r); ok {
+				j.reads, j.people = append(j.reads, r), append(j.people, p)
+				if earliest.IsZero() || r.started.Before(earliest) {
+					earliest = r.started
+				}
+				break
+			}
+		}
+	}
+	if len(j.reads) == 0 {
+		spec.NotTestable("er is geen opgenomen raadpleging van het dossier van deze cliënt om in het log te zoeken")
+	}
+	log := &auditLog{byID: map[string]*event{}}
+	since := earliest.Add(-tolerance)
+	for _, p := range people {
+		for _, pid := range p.patientIDs {
+			log.fetch(ctx, url.Values{"patient": {"Patient/" + pid}, "date": {"ge" + since.UTC().Format(time.RFC3339)}}, true)
+		}
+	}
+	j.events = pair(j.reads, log.list)
+	// What a search by patient did not find (a read of an erased resource,
+	// an event that does not name the client) is looked for by date.
+	if from, to, missing := window(j); missing {
+		log.fetch(ctx, url.Values{"date": {"ge" + from.Add(-tolerance).UTC().Format(time.RFC3339), "le" + to.Add(tolerance+time.Second).UTC().Format(time.RFC3339)}}, false)
+		j.events = pair(j.reads, log.list)
+	}
+	// A candidate may write its log a moment after it answers: the first
+	// judgement that misses something waits for it, once per run.
+	waitOnce.Do(func() {
+		deadline := time.Now().Add(logDelay)
+		for from, to, missing := window(j); missing && time.Now().Before(deadline); from, to, missing = window(j) {
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(time.Second):
+			}
+			log.fetch(ctx, url.Values{"date": {"ge" + from.Add(-tolerance).UTC().Format(time.RFC3339), "le" + to.Add(tolerance+time.Second).UTC().Format(time.RFC3339)}}, false)
+			j.events = pair(j.reads, log.list)
+		}
+	})
+	return &j
+}
+
+// window is the time span of the reads that have no AuditEvent yet.
+func window(j judgement) (from, to time.Time, missing bool) {
+	for i, r := range j.reads {
+		if j.events[i] != nil {
+			continue
+		}
+		if !missing || r.started.Before(from) {
+			from = r.started
+		}
+		if !missing || r.end.After(to) {
+			to = r.end
+		}
+		missing = true
+	}
+	return from, to, missing
+}
+
+// auditLog is what the bench fetched of the candidate's AuditEvents.
+type auditLog struct {
+	byID map[string]*event
+	list []*event
+}
+
+// fetch searches the candidate's AuditEvents and keeps the new ones;
+// byPatient marks those a search by patient found. A candidate that does
+// not serve its log fails the spec; one that does not answer breaks it.
+func (l *auditLog) fetch(ctx SpecContext, params url.Values, byPatient bool) {
+	GinkgoHelper()
+	found, err := spec.Current().XIS.Search(ctx, "AuditEvent", params)
+	var status *harness.StatusError
+	if errors.As(err, &status) {
+		Fail(fmt.Sprintf("het toegangslog is niet te doorzoeken met AuditEvent?%s: HTTP %d %s", params.Encode(), status.Status, status.Body))
+	}
+	if err != nil {
+		spec.Broke(fmt.Errorf("searching the access log: %w", err))
+	}
+	for _, res := range found {
+		if res["resourceType"] != "AuditEvent" {
+			continue
+		}
+		id, _ := res["id"].(string)
+		if id == "" {
+			continue
+		}
+		ev, ok := l.byID[id]
+		if !ok {
+			ev = &event{id: id, res: res}
+			if s, _ := res["recorded"].(string); s != "" {
+				ev.recorded, _ = time.Parse(time.RFC3339Nano, s)
+			}
+			l.byID[id] = ev
+			l.list = append(l.list, ev)
+		}
+		ev.byPatient = ev.byPatient || byPatient
+	}
+}
+
+// peopleOf reads (once, shared with the other suites) the record of the
+// client and each child, and gathers their Patient ids and what was served
+// of them before a withdrawal or deletion.
+func peopleOf(ctx SpecContext, s *fixtures.Scenario) []*person {
+	GinkgoHelper()
+	env := spec.Current()
+	var out []*person
+	add := func(c fixtures.Client) *person {
+		for _, p := range out {
+			if p.BSN == c.BSN {
+				return p
+			}
+		}
+		p := &person{Client: c, held: map[string]bool{}}
+		out = append(out, p)
+		return p
+	}
+	for _, c := range spec.Persons(s) {
+		add(c)
+	}
+	for _, p := range out {
+		pub, err := env.PublishedOf(ctx, s, p.Client)
+		switch {
+		case errors.Is(err, spec.ErrNoPatient):
+		case err != nil:
+			spec.Broke(err)
+		default:
+			if id, _ := pub.Patient["id"].(string); id != "" {
+				p.patientIDs = append(p.patientIDs, id)
+			}
+		}
+	}
+	if rep, ok := env.ReplayOf(s.ID); ok {
+		for _, snap := range rep.Before {
+			if snap == nil || snap.Err != nil {
+				continue
+			}
+			for _, h := range snap.People {
+				p := add(h.Person)
+				if h.PatientID != "" && !slices.Contains(p.patientIDs, h.PatientID) {
+					p.patientIDs = append(p.patientIDs, h.PatientID)
+				}
+				for _, r := range h.Resources {
+					p.held[r] = true
+				}
+			}
+		}
+		for _, ev := range rep.Events {
+			if spec.StopsSharing(ev.Registration) {
+				for _, p := range out {
+					if p.stopped.IsZero() {
+						p.stopped = ev.Sent
+					}
+				}
+			}
+		}
+	}
+	return out
+}
+
+// tryAsOutsider reads the person's record as a professional without a care
+// relationship: her Patient by BSN and by id. Whatever the XIS answers is
+// recorded; only a broken exchange stops the spec.
+func tryAsOutsider(ctx SpecContext, outsider *harness.FHIR, p *person) {
+	GinkgoHelper()
+	var status *harness.StatusError
+	_, err := outsider.Search(ctx, "Patient", url.Values{"identifier": {fixtures.BSNSystem + "|" + p.BSN}})
+	if err != nil && !errors.As(err, &status) {
+		spec.Broke(fmt.Errorf("reading as a professional without a care relationship: %w", err))
+	}
+	for _, pid := range p.patientIDs {
+		if _, err := outsider.Read(ctx, "Patient", pid); err != nil && !errors.As(err, &status) {
+			spec.Broke(fmt.Errorf("reading as a professional without a care relationship: %w", err))
+		}
+	}
+}
