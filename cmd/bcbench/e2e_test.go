@@ -169,8 +169,13 @@ func TestMutants(t *testing.T) {
 	for _, v := range xis.Variants {
 		variants = append(variants, variant{name: "reference-" + v.Name, valid: v.Name})
 	}
+	mutants := 0
 	for _, m := range xis.Mutants {
+		if accessLogMutant(m) {
+			continue // judged in the chain profile: TestAccessLogMutantsFailExactlyTheirRequirements
+		}
 		variants = append(variants, variant{name: m.Name, defect: m.Name, violates: m.Violates})
+		mutants++
 	}
 	var mu sync.Mutex
 	caught, falseFailures := 0, 0
@@ -214,7 +219,7 @@ func TestMutants(t *testing.T) {
 			})
 		}
 	})
-	t.Logf("mutation score: %d/%d mutants caught exactly; false failures on the reference and its %d valid variants: %d", caught, len(xis.Mutants), len(xis.Variants), falseFailures)
+	t.Logf("mutation score: %d/%d mutants caught exactly; false failures on the reference and its %d valid variants: %d", caught, mutants, len(xis.Variants), falseFailures)
 }
 
 // onlyShould says whether every violated requirement is below MOET level
