@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -127,5 +128,74 @@ func TestAdapterSaysWhenThereWasNoAnswer(t *testing.T) {
 	a.Base = refusing.URL
 	if _, err := a.Register(context.Background(), map[string]string{"event": "e1"}); err == nil || errors.Is(err, ErrNoAnswer) {
 		t.Fatalf("Register() on a refusing adapter = %v, want an error that is not ErrNoAnswer", err)
+	}
+}
+
+// TestFHIRTransactionDeleteAndReadURL: a refusal is an answer (status and
+// OperationOutcome), an empty answer is no error, garbage and hangs are.
+func TestFHIRTransactionDeleteAndReadURL(t *testing.T) {
+	var mu sync.Mutex
+	var got []string
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		got = append(got, r.Method+" "+r.URL.Path+" "+r.Header.Get("Content-Type"))
+		mu.Unlock()
+		switch {
+		case r.Method == http.MethodPost && r.URL.Path == "/fhir":
+			w.WriteHeader(http.StatusUnprocessableEntity)
+			w.Write([]byte(`{"resourceType":"OperationOutcome"}`))
+		case r.Method == http.MethodDelete && r.URL.EscapedPath() == "/fhir/DocumentReference/a%2Fb":
+			w.WriteHeader(http.StatusNoContent)
+		case r.URL.Path == "/elsewhere/Patient/1":
+			w.Write([]byte(`{"resourceType":"Patient","id":"1"}`))
+		case r.URL.Path == "/garbage":
+			w.Write([]byte("<html>"))
+		default:
+			<-r.Context().Done()
+		}
+	}))
+	defer ts.Close()
+	f := &FHIR{Base: ts.URL + "/fhir/", Client: &http.Client{Timeout: time.Second}}
+	ctx := context.Background()
+	cases := []struct {
+		name    string
+		do      func() (int, Resource, error)
+		status  int
+		typ     any
+		wantErr string
+	}{
+		{"refused transaction", func() (int, Resource, error) {
+			return f.Transaction(ctx, Resource{"resourceType": "Bundle", "type": "transaction"})
+		}, 422, "OperationOutcome", ""},
+		{"delete without body", func() (int, Resource, error) { return f.Delete(ctx, "DocumentReference", "a/b") }, 204, nil, ""},
+		{"read an absolute URL", func() (int, Resource, error) {
+			r, err := f.ReadURL(ctx, ts.URL+"/elsewhere/Patient/1")
+			return 200, r, err
+		}, 200, "Patient", ""},
+		{"garbage", func() (int, Resource, error) {
+			f := *f
+			f.Base = ts.URL + "/garbage"
+			return f.Transaction(ctx, Resource{})
+		}, 200, nil, "decoding"},
+		{"hangs", func() (int, Resource, error) { return f.Delete(ctx, "X", "1") }, 0, nil, "Client.Timeout"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			status, r, err := tc.do()
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("err %v, want %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil || status != tc.status || r["resourceType"] != tc.typ {
+				t.Fatalf("= %d %v %v, want %d %v", status, r["resourceType"], err, tc.status, tc.typ)
+			}
+		})
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if got[0] != "POST /fhir application/fhir+json" {
+		t.Errorf("transaction sent as %q", got[0])
 	}
 }

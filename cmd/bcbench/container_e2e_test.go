@@ -21,18 +21,25 @@ import (
 // and returns its name; it skips when no Docker engine answers.
 func referenceImage(t *testing.T) string {
 	t.Helper()
+	return roleImage(t, "xis")
+}
+
+// roleImage builds the reference image of a role (images/reference-<role>.Dockerfile)
+// as referenceImage does.
+func roleImage(t *testing.T, role string) string {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := harness.DockerAvailable(ctx); err != nil {
 		t.Skipf("no Docker engine answers, container runs are not tested here: %v", err)
 	}
 	tag := fmt.Sprintf("test-%d-%d", os.Getpid(), imageSeq.Add(1))
-	build := exec.Command("bash", "../../images/build.sh", "xis")
+	build := exec.Command("bash", "../../images/build.sh", role)
 	build.Env = append(os.Environ(), "BCBENCH_BIN="+bin, "TAG="+tag)
 	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("building the reference image: %v\n%s", err, out)
+		t.Fatalf("building the reference %s image: %v\n%s", role, err, out)
 	}
-	name := "bcbench/reference-xis:" + tag
+	name := "bcbench/reference-" + role + ":" + tag
 	t.Cleanup(func() { _ = exec.Command("docker", "rmi", "-f", name).Run() })
 	return name
 }

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -16,6 +17,7 @@ import (
 	"time"
 
 	"github.com/bcbench/bcbench/fixtures"
+	"github.com/bcbench/bcbench/fixtures/truth"
 )
 
 // startReference runs `bcbench reference serve` with args on a free
@@ -87,5 +89,59 @@ func TestReferenceChainServes(t *testing.T) {
 	data, _ := io.ReadAll(resp.Body)
 	if resp.StatusCode != 200 || strings.Count(string(data), `"resourceType":"DocumentReference"`) != 1 || !strings.Contains(string(data), xis+"/fhir/Patient/") {
 		t.Fatalf("index search = %d %s\nxis stderr: %s", resp.StatusCode, data, stderr)
+	}
+}
+
+// TestReferenceIndexImageServes: the reference index image (FROM scratch,
+// read-only, no capabilities) answers health and takes and serves a
+// registration.
+func TestReferenceIndexImageServes(t *testing.T) {
+	image := roleImage(t, "index")
+	name := fmt.Sprintf("bcbench-index-test-%d", time.Now().UnixNano())
+	run := exec.Command("docker", "run", "-d", "--name", name, "--read-only", "--cap-drop", "ALL", "--security-opt", "no-new-privileges", "-p", "127.0.0.1::8080", image)
+	if out, err := run.CombinedOutput(); err != nil {
+		t.Fatalf("docker run: %v\n%s", err, out)
+	}
+	t.Cleanup(func() { _ = exec.Command("docker", "rm", "-f", name).Run() })
+	out, err := exec.Command("docker", "port", name, "8080/tcp").Output()
+	if err != nil {
+		t.Fatalf("docker port: %v", err)
+	}
+	base := "http://" + strings.TrimSpace(strings.Split(string(out), "\n")[0])
+	client := &http.Client{Timeout: 5 * time.Second}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, err := client.Get(base + "/bench/health")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the index container did not become healthy: %v", err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	bsn, _ := fixtures.TestBSN(4321)
+	p := truth.Pointer{UniqueID: truth.PointerUniqueID("container-test", bsn, 1), BSN: bsn, URL: "http://xis.invalid/fhir/Patient/1", Author: fixtures.Provider{Name: "test"}, Date: time.Now()}
+	body, _ := json.Marshal(truth.ProvideBundle("container-test", "s1", p))
+	resp, err := client.Post(base+"/fhir", "application/fhir+json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("ITI-65 = %d", resp.StatusCode)
+	}
+	q := url.Values{"patient.identifier": {truth.BSNSystem + "|" + bsn}, "status": {"current"}}
+	resp, err = client.Get(base + "/fhir/DocumentReference?" + q.Encode())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 || !strings.Contains(string(data), p.UniqueID) {
+		t.Fatalf("ITI-67 = %d %s", resp.StatusCode, data)
 	}
 }

@@ -324,6 +324,13 @@ func TestMutantsMisbehave(t *testing.T) {
 				t.Fatal("the withdrawn pointer is gone")
 			}
 		},
+		"dubbel-geregistreerd": func(t *testing.T, ts *httptest.Server) {
+			provide(t, ts, truth.ProvideBundle("test", "m", ptr(b, 1)))
+			provide(t, ts, truth.ProvideBundle("test", "m", ptr(b, 1)))
+			if n := len(find(t, ts, b, "")); n != 2 {
+				t.Fatalf("%d pointers, want the same one twice", n)
+			}
+		},
 		"andere-client": func(t *testing.T, ts *httptest.Server) {
 			provide(t, ts, truth.ProvideBundle("test", "m1", ptr(b, 1)))
 			provide(t, ts, truth.ProvideBundle("test", "m2", ptr(other, 1)))

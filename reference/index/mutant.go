@@ -15,6 +15,7 @@ type Mutant struct {
 	ignore      string // a search parameter the index ignores
 	half        bool   // a failing transaction keeps the entries before the bad one
 	redirect    bool   // pointers are served pointing at the index, which redirects to another host
+	duplicate   bool   // the same registration sent again is stored again
 }
 
 // Mutants lists every seeded defect of the reference index.
@@ -28,6 +29,11 @@ var Mutants = []Mutant{
 		Name: "verwijzing-blijft", Violates: []string{"IDX-07"},
 		Description: "de index bevestigt het intrekken van een verwijzing (vernietiging, ingetrokken toestemming) maar blijft haar leveren",
 		keepDeleted: true,
+	},
+	{
+		Name: "dubbel-geregistreerd", Violates: []string{"IDX-03"},
+		Description: "de index slaat dezelfde registratie die een bron opnieuw aanbiedt nogmaals op, als tweede verwijzing",
+		duplicate:   true,
 	},
 	{
 		Name: "andere-client", Violates: []string{"IDX-04"},

@@ -58,7 +58,7 @@ func (s *Server) transaction(w http.ResponseWriter, r *http.Request) {
 	p, issues := readPlan(body)
 	s.store.mu.Lock()
 	defer s.store.mu.Unlock()
-	issues = append(issues, s.store.resolve(&p)...)
+	issues = append(issues, s.store.resolve(&p, s.defect != nil && s.defect.duplicate)...)
 	now := s.opts.Now().UTC().Format(time.RFC3339)
 	if len(issues) > 0 {
 		if s.defect != nil && s.defect.half {
@@ -100,7 +100,7 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request) {
 	p.creates, issues = readPointer(0, res)
 	s.store.mu.Lock()
 	defer s.store.mu.Unlock()
-	issues = append(issues, s.store.resolve(&p)...)
+	issues = append(issues, s.store.resolve(&p, s.defect != nil && s.defect.duplicate)...)
 	if len(issues) > 0 {
 		list := make([]rest.Issue, len(issues))
 		for i, is := range issues {
@@ -296,7 +296,7 @@ func documentID(ref string) (string, bool) {
 // pointers exist and are the same client's, and a unique id is registered
 // once (the same registration again is a republish, kept as it is).
 // Callers hold the lock.
-func (s *store) resolve(p *plan) []entryIssue {
+func (s *store) resolve(p *plan, duplicate bool) []entryIssue {
 	var issues []entryIssue
 	seen := map[string]bool{}
 	for n := range p.creates {
@@ -307,7 +307,7 @@ func (s *store) resolve(p *plan) []entryIssue {
 			continue
 		}
 		seen[u] = true
-		if id, ok := s.byUnique[u]; ok {
+		if id, ok := s.byUnique[u]; ok && !duplicate {
 			held := s.docs[id]
 			if held.patient != c.patient || attachment(held.res) != attachment(c.res) {
 				issues = append(issues, problem(c.entry, "resource.masterIdentifier", "duplicate", "the unique id %s is already registered for another client or record", u))

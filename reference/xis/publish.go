@@ -34,6 +34,7 @@ type publisher struct {
 	base   string // the index's FHIR base
 	client *http.Client
 	logf   func(format string, args ...any)
+	now    func() time.Time
 
 	mu       sync.Mutex
 	clients  map[string]*registered // by BSN
@@ -52,7 +53,7 @@ type registered struct {
 	ids     []string       // every pointer id at the index (to withdraw them)
 }
 
-func newPublisher(base string, logf func(string, ...any)) *publisher {
+func newPublisher(base string, logf func(string, ...any), now func() time.Time) *publisher {
 	if logf == nil {
 		logf = log.Printf
 	}
@@ -60,6 +61,7 @@ func newPublisher(base string, logf func(string, ...any)) *publisher {
 		base:      strings.TrimSuffix(base, "/"),
 		client:    &http.Client{Timeout: indexTimeout},
 		logf:      logf,
+		now:       now,
 		clients:   map[string]*registered{},
 		children:  map[string][]string{},
 		withdrawn: map[string]bool{},
@@ -133,7 +135,7 @@ func (p *publisher) register(ctx context.Context, bsn string, author fixtures.Pr
 		BSN:      bsn,
 		URL:      base + "/Patient/" + truth.PatientID(bsn),
 		Author:   author,
-		Date:     time.Now(),
+		Date:     p.now(),
 	}
 	if r.current != nil {
 		ptr.Replaces, ptr.Old = "DocumentReference/"+r.current["id"].(string), r.current

@@ -79,7 +79,7 @@ func New(opts Options) (*Server, error) {
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			return nil, fmt.Errorf("index %q is no absolute http(s) URL", opts.Index)
 		}
-		s.index = newPublisher(opts.Index, opts.Logf)
+		s.index = newPublisher(opts.Index, opts.Logf, opts.Now)
 	}
 	if opts.Defect != "" {
 		m, ok := LookupMutant(opts.Defect)
