@@ -10,7 +10,7 @@ SHARED  ?= $(abspath ../shared)
 export CGO_ENABLED := 0
 export TESTCONTAINERS_RYUK_DISABLED := true
 
-.PHONY: build demo test lint images bench clean packages
+.PHONY: build demo test lint images bench clean packages chromium
 
 build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/bcbench ./cmd/bcbench
@@ -30,7 +30,14 @@ demo: build
 packages:
 	cd profiles/registry && $(GO) run ./internal/pack -corpus $(SHARED)/corpus -out packages
 
-test:
+# The browser checks (bcbench wcag, the ACT Rules measurement) need Debian's
+# chromium; without it they skip with the reason.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { echo "installing Debian's chromium for the browser checks"; \
+	  (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) || \
+	  echo "note: chromium could not be installed; the browser tests will skip with the reason"; }
+
+test: chromium
 	@set -o pipefail; $(GO) test -json -count=1 -timeout 12m ./... ./.ci/testsum 2>&1 | $(GO) run ./.ci/testsum
 
 lint:

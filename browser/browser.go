@@ -69,11 +69,15 @@ func (o Options) withDefaults() Options {
 }
 
 // Find returns the chromium executable to use: path when given, else
-// $BCBENCH_CHROMIUM, /usr/bin/chromium, or chromium / chromium-browser on PATH.
+// $BCBENCH_CHROMIUM when set, else /usr/bin/chromium, or chromium /
+// chromium-browser on PATH.
 func Find(path string) (string, error) {
+	if path == "" {
+		path = os.Getenv("BCBENCH_CHROMIUM")
+	}
 	candidates := []string{path}
 	if path == "" {
-		candidates = []string{os.Getenv("BCBENCH_CHROMIUM"), DefaultPath, "chromium", "chromium-browser"}
+		candidates = []string{DefaultPath, "chromium", "chromium-browser"}
 	}
 	for _, c := range candidates {
 		if c == "" {

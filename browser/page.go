@@ -48,6 +48,7 @@ type Page struct {
 	ctx        context.Context
 	cancel     context.CancelFunc // the deadline
 	closeTab   context.CancelFunc
+	tab        context.Context // the tab's chromedp context, without deadline
 	hardStop   *time.Timer
 	start      *url.URL
 	mu         sync.Mutex
@@ -79,6 +80,7 @@ func (b *Browser) Open(ctx context.Context, rawURL string) (*Page, error) {
 		return nil, fmt.Errorf("opening a tab: %w", err)
 	}
 	p.targetID = chromedp.FromContext(tabCtx).Target.TargetID
+	p.tab = tabCtx
 	p.ctx, p.cancel = context.WithTimeout(tabCtx, b.opts.PageTimeout)
 	context.AfterFunc(ctx, p.cancel)
 
@@ -155,6 +157,31 @@ func (p *Page) navigate(rawURL string) error {
 		}
 		return fmt.Errorf("loading %s: %w", rawURL, err)
 	}
+}
+
+// Goto loads another address in the same tab and incognito context, with a
+// fresh page budget, findings and network log. It is for a series of
+// unrelated documents that share no state worth isolating (the ACT test
+// cases); a check of a candidate's view opens a Page of its own.
+func (p *Page) Goto(rawURL string) error {
+	u, err := url.Parse(rawURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("opening %q: not an http(s) URL", rawURL)
+	}
+	if err := p.Err(); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("opening %s: %w", rawURL, err)
+	}
+	if p.Aborted() {
+		return fmt.Errorf("opening %s: %w", rawURL, ErrAborted)
+	}
+	p.mu.Lock()
+	p.start, p.findings, p.bytes = u, nil, 0
+	p.mu.Unlock()
+	p.netlog = newNetLog(p.b.opts.MaxEntries)
+	p.cancel()
+	p.ctx, p.cancel = context.WithTimeout(p.tab, p.b.opts.PageTimeout)
+	p.hardStop.Reset(p.b.opts.PageTimeout + 5*time.Second)
+	return p.navigate(rawURL)
 }
 
 // Context is the page's context: it ends at the page's deadline, when the
@@ -279,14 +306,14 @@ func (p *Page) onEvent(ev any) {
 		}
 		go func() {
 			if ok {
-				chromedp.Call(p.ctx, fetch.ContinueRequest, fetch.ContinueRequestParams{RequestID: id})
+				chromedp.Call(p.tab, fetch.ContinueRequest, fetch.ContinueRequestParams{RequestID: id})
 				return
 			}
-			chromedp.Call(p.ctx, fetch.FailRequest, fetch.FailRequestParams{RequestID: id, ErrorReason: network.ErrorReasonBlockedByClient})
+			chromedp.Call(p.tab, fetch.FailRequest, fetch.FailRequestParams{RequestID: id, ErrorReason: network.ErrorReasonBlockedByClient})
 		}()
 	case *page.EventJavascriptDialogOpening:
 		p.addFinding(KindDialog, fmt.Sprintf("opened a %s dialog", ev.Type))
-		go chromedp.Call(p.ctx, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{Accept: false})
+		go chromedp.Call(p.tab, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{Accept: false})
 	case *page.EventWindowOpen:
 		p.popup(ev.URL)
 	}
