@@ -499,6 +499,13 @@ func (b *builder) addSlice(bi int, baseID, name string) int {
 
 // merge applies a differential element to a snapshot element.
 func merge(s, d Element, narrowed string) {
+	if _, has := s["base"]; !has && d["max"] != nil && s["max"] != nil {
+		// The element's base cardinality, before the profile narrows it
+		// (STU3 core snapshots carry no base): whether an element is an
+		// array in JSON follows the base, not the profile (a profile's
+		// max 1 on EpisodeOfCare.diagnosis leaves it an array).
+		s["base"] = map[string]any{"path": s["path"], "min": s["min"], "max": s["max"]}
+	}
 	for k, v := range d {
 		switch k {
 		case "id", "path":

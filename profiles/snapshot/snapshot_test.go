@@ -188,3 +188,47 @@ func TestCycles(t *testing.T) {
 		t.Fatal("snapshot generation hangs on cyclic definitions")
 	}
 }
+
+// TestBaseCardinality: a profile that narrows max keeps the base
+// cardinality in base (STU3 core snapshots have none), so that a
+// repeating element the profile limits to one is still an array in JSON.
+func TestBaseCardinality(t *testing.T) {
+	const hl7 = "http://hl7.org/fhir/StructureDefinition/"
+	r := mapResolver{
+		hl7 + "Episode": sd(hl7+"Episode", "", []any{
+			el("Episode", "min", 0, "max", "*"),
+			el("Episode.diagnosis", "min", 0, "max", "*", "type", typ("BackboneElement")),
+			el("Episode.status", "min", 1, "max", "1", "type", typ("code")),
+		}, nil),
+		"http://example.org/Record": sd("http://example.org/Record", hl7+"Episode", nil, []any{
+			el("Episode.diagnosis", "max", "1"),
+			el("Episode.status", "min", 1),
+		}),
+	}
+	snap, err := New(r).Snapshot("http://example.org/Record")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, id string
+		base     map[string]any // nil: no base written
+	}{
+		{"narrowed max keeps the base cardinality", "Episode.diagnosis", map[string]any{"path": "Episode.diagnosis", "min": 0, "max": "*"}},
+		{"an element whose max is not narrowed gets no base", "Episode.status", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, e := range snap {
+				if ID(e) != tt.id {
+					continue
+				}
+				got, _ := e["base"].(map[string]any)
+				if (got == nil) != (tt.base == nil) || (got != nil && (got["max"] != tt.base["max"] || got["path"] != tt.base["path"])) {
+					t.Fatalf("%s base = %v, want %v", tt.id, got, tt.base)
+				}
+				return
+			}
+			t.Fatalf("%s not in the snapshot", tt.id)
+		})
+	}
+}
