@@ -464,15 +464,22 @@ func rangeOf(node any) (time.Time, time.Time, bool) {
 	return time.Time{}, time.Time{}, false
 }
 
-// dateRange parses a FHIR date or dateTime to the range it covers.
+// dateRange parses a FHIR date or dateTime to the range it covers, on the
+// wall clock it is written in: a period of use from 00:00:00+02:00 to
+// 23:59:59+02:00 covers those calendar days, and a search date without a
+// time (period-of-use=le2026-11-21) is a calendar day too, as the Nictiz
+// scripts expect.
 func dateRange(s string) (time.Time, time.Time, bool) {
+	if len(s) > 19 && s[10] == 'T' {
+		s = wallClock(s)
+	}
 	layouts := []struct {
 		layout string
 		add    func(time.Time) time.Time
 	}{
-		{time.RFC3339Nano, func(t time.Time) time.Time { return t.Add(time.Second) }},
+		{"2006-01-02T15:04:05.999999999", func(t time.Time) time.Time { return t.Add(time.Second) }},
 		{"2006-01-02T15:04:05", func(t time.Time) time.Time { return t.Add(time.Second) }},
-		{"2006-01-02T15:04Z07:00", func(t time.Time) time.Time { return t.Add(time.Minute) }},
+		{"2006-01-02T15:04", func(t time.Time) time.Time { return t.Add(time.Minute) }},
 		{"2006-01-02", func(t time.Time) time.Time { return t.AddDate(0, 0, 1) }},
 		{"2006-01", func(t time.Time) time.Time { return t.AddDate(0, 1, 0) }},
 		{"2006", func(t time.Time) time.Time { return t.AddDate(1, 0, 0) }},
@@ -483,6 +490,15 @@ func dateRange(s string) (time.Time, time.Time, bool) {
 		}
 	}
 	return time.Time{}, time.Time{}, false
+}
+
+// wallClock drops the zone of a dateTime (Z, +hh:mm or -hh:mm).
+func wallClock(s string) string {
+	s = strings.TrimSuffix(s, "Z")
+	if i := strings.LastIndexAny(s, "+-"); i > 10 {
+		s = s[:i]
+	}
+	return s
 }
 
 // compareDate applies a date search value (with its prefix) to a range.
