@@ -148,6 +148,8 @@ func TestFHIRTransactionDeleteAndReadURL(t *testing.T) {
 			w.WriteHeader(http.StatusNoContent)
 		case r.URL.Path == "/elsewhere/Patient/1":
 			w.Write([]byte(`{"resourceType":"Patient","id":"1"}`))
+		case r.Method == http.MethodPost && r.URL.Path == "/fhir/DocumentReference/_search" && r.FormValue("status") == "current":
+			w.Write([]byte(`{"resourceType":"Bundle","type":"searchset","entry":[{"resource":{"resourceType":"DocumentReference"}}]}`))
 		case r.URL.Path == "/garbage":
 			w.Write([]byte("<html>"))
 		default:
@@ -172,6 +174,13 @@ func TestFHIRTransactionDeleteAndReadURL(t *testing.T) {
 			r, err := f.ReadURL(ctx, ts.URL+"/elsewhere/Patient/1")
 			return 200, r, err
 		}, 200, "Patient", ""},
+		{"search by POST", func() (int, Resource, error) {
+			found, err := f.SearchForm(ctx, "DocumentReference", url.Values{"status": {"current"}})
+			if len(found) != 1 {
+				return 0, nil, err
+			}
+			return 200, found[0], err
+		}, 200, "DocumentReference", ""},
 		{"garbage", func() (int, Resource, error) {
 			f := *f
 			f.Base = ts.URL + "/garbage"

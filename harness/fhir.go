@@ -294,3 +294,27 @@ func (f *FHIR) answer(req *http.Request) (int, Resource, error) {
 	}
 	return status, r, nil
 }
+
+// SearchForm runs a type-level search as POST [base]/Type/_search with the
+// parameters form-encoded (FHIR R4 search.html; IHE MHD ITI-67 asks a
+// Document Responder to take both) and returns the matches of the first
+// page.
+func (f *FHIR) SearchForm(ctx context.Context, typ string, params url.Values) ([]Resource, error) {
+	u := strings.TrimSuffix(f.Base, "/") + "/" + url.PathEscape(typ) + "/_search"
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, strings.NewReader(params.Encode()))
+	if err != nil {
+		return nil, fmt.Errorf("building search for %s: %w", u, err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	status, bundle, err := f.answer(req)
+	if err != nil {
+		return nil, err
+	}
+	if status != http.StatusOK {
+		return nil, &StatusError{URL: u, Status: status, Body: snippet([]byte(fmt.Sprint(bundle)))}
+	}
+	if bundle["resourceType"] != "Bundle" || bundle["type"] != "searchset" {
+		return nil, fmt.Errorf("searching %s: answer is not a searchset Bundle (resourceType %v, type %v)", typ, bundle["resourceType"], bundle["type"])
+	}
+	return Matches(bundle), nil
+}

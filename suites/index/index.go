@@ -92,7 +92,7 @@ var _ = Describe("Index", func() {
 		})
 	})
 	Context("de bench als afnemer van de eigen registraties (ITI-67 Find Document References)", func() {
-		spec.It("IDX-04", "een zoekvraag naar een cliënt MOET alleen haar verwijzingen opleveren", func(ctx SpecContext) {
+		spec.It("IDX-04", "een zoekvraag naar een cliënt (GET en POST _search) MOET alleen haar verwijzingen opleveren", func(ctx SpecContext) {
 			b := newBench(ctx)
 			her, other := b.freshClient(), b.freshClient()
 			b.provide(truth.ProvideBundle(b.source, b.submission(), b.pointer(her, 1, "bron")))
@@ -101,11 +101,18 @@ var _ = Describe("Index", func() {
 			if len(held) == 0 {
 				spec.NotTestable("de index levert voor deze cliënt geen enkele verwijzing; IDX-02 beoordeelt dat")
 			}
+			// ITI-67 by POST DocumentReference/_search: the same question, form-encoded
+			q := url.Values{"patient.identifier": {truth.BSNSystem + "|" + her}, "status": {"current"}}
+			posted, err := b.idx.SearchForm(ctx, "DocumentReference", q)
+			b.judge(err, "zoeken (ITI-67 POST DocumentReference/_search)")
 			var problems []string
-			for _, d := range held {
+			for _, d := range append(held, posted...) {
 				if bsn := subjectBSN(d); bsn != her {
 					problems = append(problems, fmt.Sprintf("DocumentReference/%s (unieke id %s) is van cliënt %s, niet van de gevraagde", d["id"], uniqueID(d), maskBSN(bsn)))
 				}
+			}
+			if got, want := sortedIDs(posted), sortedIDs(held); !slices.Equal(got, want) {
+				problems = append(problems, fmt.Sprintf("POST _search leverde de verwijzingen %v, GET %v", got, want))
 			}
 			Expect(problems).To(match.HaveNoProblems())
 		})
@@ -581,6 +588,16 @@ func uniqueIDs(list []map[string]any) string {
 		out = append(out, fmt.Sprintf("DocumentReference/%s (%s)", d["id"], uniqueID(d)))
 	}
 	return strings.Join(out, ", ")
+}
+
+// sortedIDs lists the unique ids of pointers, sorted.
+func sortedIDs(list []map[string]any) []string {
+	out := make([]string, 0, len(list))
+	for _, d := range list {
+		out = append(out, uniqueID(d))
+	}
+	slices.Sort(out)
+	return out
 }
 
 // locationID is the id in the location of a transaction-response entry.
