@@ -3,6 +3,7 @@ package testscript_test
 import (
 	"context"
 	"encoding/json"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -10,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bcbench/bcbench/profiles/validator"
 	"github.com/bcbench/bcbench/reference/fhirstore"
 	"github.com/bcbench/bcbench/testscript"
 )
@@ -97,9 +99,7 @@ func TestOwnScripts(t *testing.T) {
 			if rep["result"] != want || rep["resourceType"] != "TestReport" {
 				t.Errorf("TestReport result %v, want %s", rep["result"], want)
 			}
-			if _, err := json.Marshal(rep); err != nil {
-				t.Errorf("TestReport does not marshal: %v", err)
-			}
+			validReport(t, rep)
 		})
 	}
 }
@@ -144,9 +144,11 @@ func TestHostileScripts(t *testing.T) {
 			if c := res.Asserts(); c.Pass > 0 {
 				t.Errorf("%d asserts passed in a script that could not run", c.Pass)
 			}
-			if rep := res.Report("bcbench test"); rep["result"] == "pass" || rep["status"] != "entered-in-error" {
+			rep := res.Report("bcbench test")
+			if rep["result"] == "pass" || rep["status"] != "entered-in-error" {
 				t.Errorf("TestReport result %v status %v", rep["result"], rep["status"])
 			}
+			validReport(t, rep)
 			if d := time.Since(start); d > 30*time.Second {
 				t.Errorf("took %s", d)
 			}
@@ -169,6 +171,25 @@ func TestClientRoleWithoutStandIn(t *testing.T) {
 	}
 }
 
+// validReport checks a TestReport against the base TestReport of R4 and STU3.
+func validReport(t *testing.T, rep map[string]any) {
+	t.Helper()
+	data, err := json.Marshal(rep)
+	if err != nil {
+		t.Fatalf("TestReport does not marshal: %v", err)
+	}
+	vxs, err := validators()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range []string{testscript.R4, testscript.STU3} {
+		out := vxs[v].Validate(context.Background(), data, validator.Request{Profiles: []string{"http://hl7.org/fhir/StructureDefinition/TestReport"}})
+		if out.HasErrors() {
+			t.Errorf("the TestReport is no valid FHIR %s TestReport:\n%s", v, out.Text())
+		}
+	}
+}
+
 func copyFile(t *testing.T, from, to string) {
 	t.Helper()
 	data, err := os.ReadFile(from)
@@ -186,4 +207,36 @@ func outcomes(res *testscript.Result) string {
 		b.WriteString(string(o.Status) + " " + o.Test + " | " + o.Description + " | " + o.Message + "\n")
 	}
 	return b.String()
+}
+
+// TestServerThatHangs: a server that never answers costs one request
+// timeout; the operation is an error, its asserts are skipped, nothing
+// passes, and the TestReport is pending (not judged), never pass.
+func TestServerThatHangs(t *testing.T) {
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-r.Context().Done():
+		case <-release:
+		}
+	}))
+	defer srv.Close()
+	defer close(release)
+	start := time.Now()
+	res := testscript.RunFile(context.Background(), "testdata/scripts/fail/verkeerd-aantal.json", testscript.R4, testscript.Options{
+		Server: srv.URL,
+		Client: &http.Client{Timeout: 300 * time.Millisecond},
+	})
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("took %s", d)
+	}
+	if len(res.Outcomes) == 0 || res.Outcomes[0].Status != testscript.Error {
+		t.Fatalf("outcomes:\n%s", outcomes(res))
+	}
+	if c := res.Asserts(); c.Pass+c.Fail != 0 || c.Skip != c.Total() {
+		t.Errorf("asserts %+v, want all skipped", c)
+	}
+	if rep := res.Report("bcbench test"); rep["result"] != "pending" {
+		t.Errorf("TestReport result %v", rep["result"])
+	}
 }

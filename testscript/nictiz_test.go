@@ -186,7 +186,7 @@ func TestNictizScripts(t *testing.T) {
 		version := scripts[0].FHIRVersion
 		certDir := filepath.Dir(root) // …/Cert, which holds _reference
 		ref := loadReference(t, certDir, version, vxs[version], scripts)
-		for _, s := range scripts {
+		for i, s := range scripts {
 			store := ref.base.Clone() // a script that writes leaves the next one's data alone
 			srv := httptest.NewServer(store)
 			res := testscript.Run(ctx, s, testscript.Options{
@@ -195,6 +195,9 @@ func TestNictizScripts(t *testing.T) {
 				StandIn:    twinStandIn(receiving),
 			})
 			srv.Close()
+			if i == 0 { // the first TestReport of each folder is valid FHIR
+				validReport(t, res.Report("bcbench test"))
+			}
 			res.Path, _ = filepath.Rel(corpus, res.Path)
 			results = append(results, res)
 			if res.Err != nil {

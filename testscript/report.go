@@ -9,12 +9,12 @@ import (
 // Report returns the FHIR TestReport of a result, in the FHIR version of
 // its script (the TestReport shape is the same in STU3 and R4 for what is
 // written here). Each action has its result and message; a script that
-// could not run has status "entered-in-error" and its reason in the first
-// message.
+// could not run has status "entered-in-error" and its reason as the first
+// (setup) action, an operation with result error.
 func (res *Result) Report(tester string) map[string]any {
-	id, name, version := "", res.Path, R4
+	id, name := "", res.Path
 	if res.Script != nil {
-		id, version = res.Script.ID, res.Script.FHIRVersion
+		id = res.Script.ID
 		if res.Script.Name != "" {
 			name = res.Script.Name
 		}
@@ -46,17 +46,27 @@ func (res *Result) Report(tester string) map[string]any {
 	if judged := c.Pass + c.Fail + c.Warning; judged > 0 {
 		rep["score"] = json.Number(fmt.Sprintf("%.4f", float64(c.Pass+c.Warning)/float64(judged)*100))
 	}
-	if res.Err != nil {
-		rep["extension"] = []any{map[string]any{
-			"url":         "https://bcbench.nl/fhir/StructureDefinition/testreport-error",
-			"valueString": res.Err.Error(),
-		}}
-	}
 	var setup, teardown []any
+	if res.Err != nil { // why the script could not run, first
+		setup = append(setup, map[string]any{"operation": map[string]any{"result": string(Error), "message": res.Err.Error()}})
+	}
 	tests := []any{}
 	var current map[string]any
 	for _, o := range res.Outcomes {
-		a := map[string]any{o.Kind: map[string]any{"result": string(o.Status), "message": o.Message, "detail": o.Description}}
+		part := map[string]any{"result": string(o.Status)}
+		msg := o.Message
+		switch {
+		case o.Kind == "assert" && o.Description != "":
+			part["detail"] = o.Description // a string for asserts; a uri for operations
+		case o.Description != "" && msg != "":
+			msg = o.Description + ": " + msg
+		case o.Description != "":
+			msg = o.Description
+		}
+		if msg != "" {
+			part["message"] = msg
+		}
+		a := map[string]any{o.Kind: part}
 		switch o.Test {
 		case "setup":
 			setup = append(setup, a)
@@ -79,6 +89,5 @@ func (res *Result) Report(tester string) map[string]any {
 	if len(teardown) > 0 {
 		rep["teardown"] = map[string]any{"action": teardown}
 	}
-	_ = version
 	return rep
 }
