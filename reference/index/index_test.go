@@ -253,6 +253,8 @@ func TestSearchParametersAndPaging(t *testing.T) {
 		{"type", url.Values{"patient.identifier": {b}, "type": {truth.PointerTypeSystem + "|" + truth.PointerType}}, 5},
 		{"other type", url.Values{"patient.identifier": {b}, "type": {"http://loinc.org|15508-5"}}, 0},
 		{"status entered-in-error", url.Values{"patient.identifier": {b}, "status": {"entered-in-error"}}, 0},
+		{"patient by reference (none of these has one)", url.Values{"patient": {"Patient/" + truth.PatientID(b)}}, 0},
+		{"two clients", url.Values{"patient.identifier": {b + "," + truth.BSNSystem + "|" + bsn(t, 406)}}, 5},
 		{"unknown parameter ignored", url.Values{"patient.identifier": {b}, "author.family": {"Verbeek"}}, 5},
 	}
 	for _, tc := range cases {

@@ -37,7 +37,7 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) {
 		}
 		q = r.Form
 	}
-	crit, used, err := s.parseCriteria(q)
+	crit, used, clients, err := s.parseCriteria(q)
 	if err != nil {
 		rest.Problem(w, http.StatusBadRequest, "invalid", err.Error())
 		return
@@ -48,15 +48,14 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var matches []*pointer
-	live := s.store.live()
-	for _, p := range live {
+	for _, p := range s.store.live(clients) {
 		if matchesAll(crit, p, "") {
 			matches = append(matches, p)
 		}
 	}
 	if s.defect != nil && s.defect.otherClient && len(matches) > 0 {
 		// another client's pointer that meets every other criterion
-		for _, p := range live {
+		for _, p := range s.store.live(nil) {
 			if p.patient != matches[0].patient && matchesAll(crit, p, "patient") {
 				matches = append(matches, p)
 				break
@@ -114,11 +113,14 @@ func matchesAll(crit []criterion, p *pointer, skip string) bool {
 // parseCriteria reads the supported search parameters. A consumer MUST send
 // patient or patient.identifier (IHE MHD 2:3.67.4.1.2.1); other parameters
 // the index does not support are ignored and left out of the self link
-// (lenient handling, FHIR R4 search.html).
-func (s *Server) parseCriteria(q url.Values) ([]criterion, url.Values, error) {
+// (lenient handling, FHIR R4 search.html). clients are the identifier
+// values (BSNs) the search is limited to; nil when it names a patient by
+// reference.
+func (s *Server) parseCriteria(q url.Values) ([]criterion, url.Values, []string, error) {
 	var crit []criterion
 	used := url.Values{}
-	patient := false
+	patient, byReference := false, false
+	clients := []string{}
 	for name, values := range q {
 		for _, v := range values {
 			if s.defect != nil && s.defect.ignore == name {
@@ -128,9 +130,16 @@ func (s *Server) parseCriteria(q url.Values) ([]criterion, url.Values, error) {
 			switch name {
 			case "patient.identifier":
 				patient = true
+				for _, t := range strings.Split(v, ",") {
+					_, value, ok := strings.Cut(t, "|")
+					if !ok {
+						value = t
+					}
+					clients = append(clients, value)
+				}
 				c = criterion{"patient", anyOf(v, func(p *pointer, t string) bool { return tokenMatches(t, p.patient) })}
 			case "patient":
-				patient = true
+				patient, byReference = true, true
 				c = criterion{"patient", anyOf(v, func(p *pointer, ref string) bool { return sameReference(asMap(p.res["subject"])["reference"], ref) })}
 			case "status":
 				c = criterion{name, anyOf(v, func(p *pointer, code string) bool { return p.res["status"] == code })}
@@ -168,16 +177,19 @@ func (s *Server) parseCriteria(q url.Values) ([]criterion, url.Values, error) {
 				continue
 			}
 			if strings.TrimSpace(v) == "" {
-				return nil, nil, fmt.Errorf("searching DocumentReference: %s is empty", name)
+				return nil, nil, nil, fmt.Errorf("searching DocumentReference: %s is empty", name)
 			}
 			crit = append(crit, c)
 			used.Add(name, v)
 		}
 	}
 	if !patient {
-		return nil, nil, fmt.Errorf("searching DocumentReference: ITI-67 needs patient or patient.identifier (IHE MHD 2:3.67.4.1.2.1)")
+		return nil, nil, nil, fmt.Errorf("searching DocumentReference: ITI-67 needs patient or patient.identifier (IHE MHD 2:3.67.4.1.2.1)")
 	}
-	return crit, used, nil
+	if byReference {
+		clients = nil
+	}
+	return crit, used, clients, nil
 }
 
 // anyOf matches when one of the comma-separated values matches.

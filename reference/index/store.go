@@ -3,7 +3,9 @@ package index
 import (
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 )
 
@@ -19,7 +21,8 @@ type store struct {
 	// docs holds the pointers by id, in registration order in order.
 	docs     map[string]*pointer
 	order    []string
-	byUnique map[string]string // masterIdentifier value → id
+	byUnique map[string]string   // masterIdentifier value → id
+	byClient map[string][]string // subject identifier value (the BSN) → ids, in order
 	lists    map[string]map[string]any
 	bySubmit map[string]string // SubmissionSet unique id → List id
 	seq      int
@@ -30,6 +33,7 @@ type pointer struct {
 	res     map[string]any // as served: with id and meta
 	patient string         // subject identifier as "system|value"
 	gone    bool           // withdrawn (deleted)
+	seq     int            // registration order
 }
 
 func newStore() *store {
@@ -41,7 +45,7 @@ func newStore() *store {
 func (s *store) reset() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.docs, s.order, s.byUnique = map[string]*pointer{}, nil, map[string]string{}
+	s.docs, s.order, s.byUnique, s.byClient = map[string]*pointer{}, nil, map[string]string{}, map[string][]string{}
 	s.lists, s.bySubmit = map[string]map[string]any{}, map[string]string{}
 }
 
@@ -85,17 +89,27 @@ func (s *store) withdraw(id string) bool {
 	return ok
 }
 
-// live returns the pointers not withdrawn, in registration order.
-func (s *store) live() []*pointer {
+// live returns the pointers not withdrawn, in registration order: of the
+// clients with the given identifier values, or of everyone when clients is
+// nil (a search by patient reference).
+func (s *store) live(clients []string) []*pointer {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	out := make([]*pointer, 0, len(s.order))
-	for _, id := range s.order {
+	ids := s.order
+	if clients != nil {
+		ids = nil
+		for _, c := range clients {
+			ids = append(ids, s.byClient[c]...)
+		}
+	}
+	out := make([]*pointer, 0, len(ids))
+	for _, id := range ids {
 		if p := s.docs[id]; !p.gone {
 			out = append(out, p)
 		}
 	}
-	return out
+	slices.SortFunc(out, func(a, b *pointer) int { return a.seq - b.seq })
+	return slices.CompactFunc(out, func(a, b *pointer) bool { return a == b })
 }
 
 // add stores a new pointer and returns its id. Callers hold the lock.
@@ -106,8 +120,10 @@ func (s *store) add(res map[string]any, patient string, now string) (string, err
 	id := s.nextID("dr")
 	res["id"] = id
 	res["meta"] = withVersion(res["meta"], now)
-	s.docs[id] = &pointer{res: res, patient: patient}
+	s.docs[id] = &pointer{res: res, patient: patient, seq: s.seq}
 	s.order = append(s.order, id)
+	_, value, _ := strings.Cut(patient, "|")
+	s.byClient[value] = append(s.byClient[value], id)
 	if u := uniqueID(res); u != "" {
 		s.byUnique[u] = id
 	}
