@@ -12,12 +12,15 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/bcbench/bcbench/fixtures"
 	"github.com/bcbench/bcbench/fixtures/truth"
+	"github.com/bcbench/bcbench/reference/index"
+	"github.com/bcbench/bcbench/reference/xis"
 )
 
 // startReference runs `bcbench reference serve` with args on a free
@@ -143,5 +146,26 @@ func TestReferenceIndexImageServes(t *testing.T) {
 	data, _ := io.ReadAll(resp.Body)
 	if resp.StatusCode != 200 || !strings.Contains(string(data), p.UniqueID) {
 		t.Fatalf("ITI-67 = %d %s", resp.StatusCode, data)
+	}
+}
+
+// TestReferenceMutantsListsEveryRole: `reference mutants` names each
+// mutant with its role and the requirements it must fail.
+func TestReferenceMutantsListsEveryRole(t *testing.T) {
+	code, out := bench(t, "reference", "mutants")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, out)
+	}
+	lines := strings.Split(out, "\n")
+	for _, m := range index.Mutants {
+		if !slices.ContainsFunc(lines, func(l string) bool {
+			f := strings.Fields(l)
+			return len(f) > 2 && f[0] == "index" && f[1] == m.Name && f[2] == strings.Join(m.Violates, ",")
+		}) {
+			t.Errorf("index mutant %s (%v) not listed:\n%s", m.Name, m.Violates, out)
+		}
+	}
+	if n := strings.Count(out, "\nxis "); n+1 < len(xis.Mutants) {
+		t.Errorf("%d xis mutants listed, want %d", n, len(xis.Mutants))
 	}
 }
