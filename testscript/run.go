@@ -589,12 +589,7 @@ func (r *run) operation(op *Operation) (*exchange, error) {
 			return nil, scriptError{err}
 		}
 		source = t
-		if f, ok := r.s.Fixtures[op.SourceID]; ok && f.Path != "" && isJSONFile(f.Path) {
-			body, _ = r.fixtureBytes(f)
-		}
-		if body == nil {
-			body = jsonBody(t)
-		}
+		body = jsonBody(t) // the tree asserts see, so one ${UUID} in it is one value
 	}
 	method, path, needsBody, err := r.route(op, source)
 	if err != nil {
@@ -627,10 +622,7 @@ func (r *run) operation(op *Operation) (*exchange, error) {
 		ctype = "json"
 	}
 	if strings.Contains(strings.ToLower(ctype), "xml") && body != nil && !bytes.HasPrefix(bytes.TrimSpace(body), []byte("<")) {
-		return nil, scriptError{fmt.Errorf("operation %s asks for an XML body; bcbench sends fixtures as they are and this one is JSON", op.Type)}
-	}
-	if body != nil && bytes.HasPrefix(bytes.TrimSpace(body), []byte("<")) && !strings.Contains(strings.ToLower(ctype), "xml") {
-		body = jsonBody(source) // an XML fixture sent as JSON
+		return nil, scriptError{fmt.Errorf("operation %s asks for an XML body (contentType %s); bcbench sends FHIR JSON only", op.Type, op.ContentType)}
 	}
 	ex, err := r.send(method, path, body, headers, accept, ctype)
 	if err != nil {
@@ -647,8 +639,6 @@ func (r *run) operation(op *Operation) (*exchange, error) {
 	}
 	return ex, nil
 }
-
-func isJSONFile(p string) bool { return strings.HasSuffix(strings.ToLower(p), ".json") }
 
 // route gives the method and URL of an operation.
 func (r *run) route(op *Operation, source map[string]any) (method, u string, body bool, err error) {
