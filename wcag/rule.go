@@ -53,6 +53,7 @@ type Rule struct {
 // Result is a rule's outcome on one node (Node -1: the page).
 type Result struct {
 	Node    int
+	Element string // describes the element when Node is -1 (found by a probe)
 	Outcome Outcome
 	Message string
 }
@@ -143,7 +144,7 @@ func (a *Audit) findings(r Rule, res []Result) []Finding {
 	var out []Finding
 	for _, x := range res {
 		for _, sc := range r.SC {
-			f := Finding{SC: sc, Rule: r.ID, Outcome: x.Outcome, Message: x.Message, Node: x.Node}
+			f := Finding{SC: sc, Rule: r.ID, Outcome: x.Outcome, Message: x.Message, Node: x.Node, Element: x.Element}
 			if x.Node >= 0 && x.Node < len(a.Snap.Nodes) {
 				n := a.Snap.Nodes[x.Node]
 				f.Element = a.Snap.Describe(n)
