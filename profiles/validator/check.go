@@ -96,8 +96,9 @@ func (r *run) add(undecided bool, sev, code, path, format string, args ...any) {
 
 // trial validates with fn without reporting and says whether it found no error.
 func (r *run) trial(fn func(t *run)) bool {
-	t := &run{v: r.v, ctx: r.ctx, out: r.out, xml: r.xml, root: r.root, seen: r.seen, nest: r.nest, quiet: true, security: r.security, noHTMLInMarkdown: r.noHTMLInMarkdown, resolver: r.resolver, containers: r.containers, hl7Policy: r.hl7Policy}
+	t := &run{v: r.v, ctx: r.ctx, out: r.out, xml: r.xml, root: r.root, seen: r.seen, nest: r.nest, quiet: true, security: r.security, noHTMLInMarkdown: r.noHTMLInMarkdown, resolver: r.resolver, containers: r.containers, hl7Policy: r.hl7Policy, items: r.items}
 	fn(t)
+	r.items = t.items[:len(r.items)] // the same stack, perhaps grown
 	return t.errs == 0
 }
 

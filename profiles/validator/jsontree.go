@@ -2,6 +2,7 @@ package validator
 
 import (
 	"encoding/json"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -16,12 +17,11 @@ type treeParser struct {
 	data  []byte
 	pos   int
 	depth int
-	keys  map[string]string // property names already read, shared
 }
 
 // parseTree returns the tree of data, an object, or false when it gave up.
 func parseTree(data []byte) (map[string]any, bool) {
-	p := treeParser{data: data, keys: make(map[string]string, 64)}
+	p := treeParser{data: data}
 	p.space()
 	if p.pos >= len(p.data) || p.data[p.pos] != '{' {
 		return nil, false
@@ -59,7 +59,7 @@ func (p *treeParser) value() (any, bool) {
 	case c == '[':
 		return p.array()
 	case c == '"':
-		s, ok := p.str(false)
+		s, ok := p.str()
 		return s, ok
 	case c == '-' || c >= '0' && c <= '9':
 		return p.number()
@@ -90,7 +90,7 @@ func (p *treeParser) object() (any, bool) {
 		if p.pos >= len(p.data) || p.data[p.pos] != '"' {
 			return nil, false
 		}
-		k, ok := p.str(true)
+		k, ok := p.str()
 		if !ok {
 			return nil, false
 		}
@@ -164,28 +164,18 @@ func (p *treeParser) next(close byte) (end, ok bool) {
 	return false, false
 }
 
-// str reads a string at p.pos (on its opening quote). Property names (key)
-// are shared between their occurrences.
-func (p *treeParser) str(key bool) (string, bool) {
+// str reads a string at p.pos (on its opening quote).
+func (p *treeParser) str() (string, bool) {
 	start := p.pos + 1
 	high := false
 	for i := start; i < len(p.data); i++ {
 		switch c := p.data[i]; {
 		case c == '"':
-			raw := p.data[start:i]
-			if high && !utf8.Valid(raw) {
+			if high && !utf8.Valid(p.data[start:i]) {
 				return "", false // encoding/json replaces invalid bytes
 			}
 			p.pos = i + 1
-			if key {
-				if s, ok := p.keys[string(raw)]; ok {
-					return s, true
-				}
-				s := string(raw)
-				p.keys[s] = s
-				return s, true
-			}
-			return string(raw), true
+			return string(p.data[start:i]), true
 		case c == '\\':
 			return p.escaped(start)
 		case c < 0x20:
@@ -199,20 +189,29 @@ func (p *treeParser) str(key bool) (string, bool) {
 
 // escaped reads a string with escapes from start (after the opening quote).
 func (p *treeParser) escaped(start int) (string, bool) {
-	buf := make([]byte, 0, 64)
+	end := start // the closing quote, to size the result once
+	for end < len(p.data) && p.data[end] != '"' {
+		if p.data[end] == '\\' {
+			end++
+		}
+		end++
+	}
+	var b strings.Builder
+	b.Grow(end - start) // escapes only shorten
 	for i := start; i < len(p.data); {
 		c := p.data[i]
 		switch {
 		case c == '"':
-			if !utf8.Valid(buf) {
-				return "", false
+			s := b.String()
+			if !utf8.ValidString(s) {
+				return "", false // encoding/json replaces invalid bytes
 			}
 			p.pos = i + 1
-			return string(buf), true
+			return s, true
 		case c < 0x20:
 			return "", false
 		case c != '\\':
-			buf = append(buf, c)
+			b.WriteByte(c)
 			i++
 			continue
 		}
@@ -221,17 +220,17 @@ func (p *treeParser) escaped(start int) (string, bool) {
 		}
 		switch e := p.data[i+1]; e {
 		case '"', '\\', '/':
-			buf = append(buf, e)
+			b.WriteByte(e)
 		case 'b':
-			buf = append(buf, '\b')
+			b.WriteByte('\b')
 		case 'f':
-			buf = append(buf, '\f')
+			b.WriteByte('\f')
 		case 'n':
-			buf = append(buf, '\n')
+			b.WriteByte('\n')
 		case 'r':
-			buf = append(buf, '\r')
+			b.WriteByte('\r')
 		case 't':
-			buf = append(buf, '\t')
+			b.WriteByte('\t')
 		case 'u':
 			if i+6 > len(p.data) {
 				return "", false
@@ -240,7 +239,7 @@ func (p *treeParser) escaped(start int) (string, bool) {
 			if !ok || r >= 0xD800 && r < 0xE000 {
 				return "", false // surrogates: encoding/json pairs or replaces them
 			}
-			buf = utf8.AppendRune(buf, r)
+			b.WriteRune(r)
 			i += 6
 			continue
 		default:

@@ -57,6 +57,9 @@ func (r *run) slices(c *elem, items []item, path string, res map[string]any) []*
 		}
 	}
 	for si, s := range c.slices {
+		if counts[si] >= s.min && (s.max < 0 || counts[si] <= s.max) {
+			continue
+		}
 		p := path + "." + c.name + ":" + s.sliceName
 		if counts[si] < s.min {
 			r.issue(outcome.Error, outcome.CodeRequired, p, "%s: slice %s requires at least %d, but found %d (%s)", c.path, s.sliceName, s.min, counts[si], label(s))

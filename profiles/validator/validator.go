@@ -69,6 +69,8 @@ const (
 	MaxDepth = 500
 	// maxIssues bounds the issues of one outcome.
 	maxIssues = 1000
+	// maxPooledItems bounds the item stacks kept for later runs.
+	maxPooledItems = 1 << 14
 )
 
 // Options configure New.
@@ -423,6 +425,16 @@ func jsonKind(v any) string {
 
 func (v *Validator) validateTree(ctx context.Context, res map[string]any, isXML bool, req Request, out *outcome.OperationOutcome) *outcome.OperationOutcome {
 	r := &run{v: v, ctx: ctx, out: out, xml: isXML, seen: map[string]bool{}, security: req.SecurityChecks, noHTMLInMarkdown: req.NoHTMLInMarkdown, resolver: req.Resolve, hl7Policy: req.HL7Policy}
+	stack := itemStacks.Get().(*[]item)
+	r.items = (*stack)[:0]
+	defer func() {
+		if cap(r.items) > maxPooledItems {
+			return
+		}
+		clear(r.items[:cap(r.items)]) // let go of the resource's values
+		*stack = r.items[:0]
+		itemStacks.Put(stack)
+	}()
 	rt, _ := res["resourceType"].(string)
 	if rt == "" {
 		out.Add(outcome.Error, outcome.CodeStructure, "", "the resource has no resourceType")
@@ -457,6 +469,10 @@ func (v *Validator) validateTree(ctx context.Context, res map[string]any, isXML 
 	out.Sort()
 	return out
 }
+
+// itemStacks are the item stacks of runs (run.items), kept for the next.
+// A stack grown beyond maxPooledItems (a very large resource) is let go.
+var itemStacks = sync.Pool{New: func() any { s := make([]item, 0, 256); return &s }}
 
 func metaProfiles(res map[string]any) []string {
 	meta, _ := res["meta"].(map[string]any)
