@@ -1,0 +1,88 @@
+package main
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bcbench/bcbench/harness"
+	"github.com/bcbench/bcbench/token"
+)
+
+// TestBenchAuthReachesTheRolesItCan: the built-in reference and a started
+// role with auth: {bench: true} trust the bench's authorization server (a
+// started role learns it from its environment); a url: role cannot, and a
+// role without it is read as before.
+func TestBenchAuthReachesTheRolesItCan(t *testing.T) {
+	cases := []struct {
+		name    string
+		role    string
+		trusts  bool
+		refused string
+	}{
+		{"builtin", "builtin: true", true, ""},
+		{"command", "command: {path: /bin/true}\n    auth: {bench: true}", true, ""},
+		{"image", "image: {name: mijnvis@sha256:" + strings.Repeat("a", 64) + ", port: 8080}\n    auth: {bench: true}", true, ""},
+		{"url", "url: http://127.0.0.1:9\n    auth: {bench: true}", false, "url: role cannot"},
+		{"fixed token", "url: http://127.0.0.1:9\n    auth: {bearerToken: geheim}", false, ""},
+		{"no auth", "command: {path: /bin/true}", false, ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			m, err := harness.ParseManifest([]byte("name: t\nroles:\n  xis:\n    " + tc.role + "\n"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			trusts, err := trustsBench(m)
+			if tc.refused != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.refused) {
+					t.Fatalf("trustsBench = %v, %v; want an error about %q", trusts, err, tc.refused)
+				}
+				return
+			}
+			if err != nil || trusts != tc.trusts {
+				t.Fatalf("trustsBench = %v, %v; want %v", trusts, err, tc.trusts)
+			}
+			if !trusts {
+				return
+			}
+			auth, err := startAuth(context.Background(), m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer auth.close()
+			x := m.Roles["xis"]
+			env := harness.EnvVars{}
+			switch {
+			case x.Command != nil:
+				env = x.Command.Env
+			case x.Image != nil:
+				env = x.Image.Env
+			}
+			if x.Builtin != (env[envAuthIssuer] == "") {
+				t.Fatalf("environment of the role: %v", env)
+			}
+			// What the role is told verifies what the bench issues.
+			trust := auth.verifier()
+			if !x.Builtin {
+				if trust, err = trustFromEnv(func(k string) string { return env[k] }); err != nil {
+					t.Fatal(err)
+				}
+			}
+			tok, err := auth.srv.Issue(token.Professional{Name: "Anouk Verbeek", UZI: "999900011"}, "xis", time.Now(), time.Minute)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p, err := trust.Verify(tok, time.Now()); err != nil || p.UZI != "999900011" {
+				t.Fatalf("the role's trust does not verify the bench's token: %+v, %v", p, err)
+			}
+		})
+	}
+	if _, err := trustFromEnv(func(k string) string { return map[string]string{envAuthIssuer: "http://x"}[k] }); err == nil {
+		t.Error("an issuer without keys was trusted")
+	}
+	if v, err := trustFromEnv(func(string) string { return "" }); v != nil || err != nil {
+		t.Errorf("no variables: %v, %v; want no trust and no error", v, err)
+	}
+}
