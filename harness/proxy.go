@@ -198,15 +198,26 @@ func urlPassword(s string) string {
 // secrets redacted. Exchanges are recorded raw and rendered (redacted) on
 // the first call that sees them, which keeps the redaction off the
 // exchange's own path.
-func (p *Proxy) Entries() []Entry {
+func (p *Proxy) Entries() []Entry { return p.EntriesFrom(0) }
+
+// EntriesFrom is Entries from the i-th recorded exchange on: a reader that
+// keeps up with the recording copies only what is new (none for i past the
+// end).
+func (p *Proxy) EntriesFrom(i int) []Entry {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	out := make([]Entry, len(p.entries))
-	for i, pe := range p.entries {
+	if i < 0 {
+		i = 0
+	}
+	if i >= len(p.entries) {
+		return nil
+	}
+	out := make([]Entry, len(p.entries)-i)
+	for k, pe := range p.entries[i:] {
 		if pe.req != nil {
 			p.render(pe)
 		}
-		out[i] = pe.e
+		out[k] = pe.e
 	}
 	return out
 }

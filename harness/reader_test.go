@@ -37,6 +37,9 @@ func TestReadersTellRecordedExchangesApartWithoutTheirTokens(t *testing.T) {
 		t.Fatalf("the candidate saw Authorization %q, want %q", seen, want)
 	}
 	entries := p.Entries()
+	if from := p.EntriesFrom(1); len(from) != 2 || from[0].Request.URL != entries[1].Request.URL || len(p.EntriesFrom(3)) != 0 || len(p.EntriesFrom(-1)) != 3 {
+		t.Fatalf("EntriesFrom does not continue where a reader left off: %d, %d, %d", len(from), len(p.EntriesFrom(3)), len(p.EntriesFrom(-1)))
+	}
 	cases := []struct {
 		name string
 		want string

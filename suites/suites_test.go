@@ -47,7 +47,7 @@ func TestReferencePassesEverySpec(t *testing.T) {
 	defer proxy.Close()
 	client := &http.Client{Timeout: 10 * time.Second}
 	scenarios := fixtures.Golden()
-	reader, access, err := spec.ReadAs(iss, proxy.URL()+"/fhir", client, proxy.Entries, scenarios, time.Now())
+	reader, access, err := spec.ReadAs(iss, proxy.URL()+"/fhir", client, proxy.EntriesFrom, scenarios, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -100,7 +100,7 @@ func (a *benchAuth) readAs(cand *running, scenarios []*fixtures.Scenario) (*spec
 		return nil, nil
 	}
 	x := cand.Role("xis")
-	reader, acc, err := spec.ReadAs(a.srv.Issuer, x.FHIRBase(), x.Client(), x.Entries, scenarios, time.Now())
+	reader, acc, err := spec.ReadAs(a.srv.Issuer, x.FHIRBase(), x.Client(), x.Proxy.EntriesFrom, scenarios, time.Now())
 	if err != nil {
 		return nil, err
 	}

@@ -9,8 +9,10 @@ package audit
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net/url"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -126,27 +128,80 @@ var (
 	waitOnce sync.Once
 	ledgerMu sync.Mutex
 	ledger   struct {
+		of    *spec.Access
 		seen  int
 		reads []read
+		byKey map[string][]int // reads by keyOf
 	}
 )
 
-// recorded returns every read the bench made at the XIS so far, parsing
-// only the exchanges recorded since the last call.
-func recorded(acc *spec.Access, base string) []read {
-	entries := acc.Exchanges()
+// keysOf are the keys under which a read is found for a person: her
+// Patient id, her BSN, or the resource read.
+func keysOf(r read) []string {
+	var keys []string
+	if r.search {
+		for _, name := range []string{"patient", "subject", "_id"} {
+			for _, v := range r.params[name] {
+				keys = append(keys, "pid:"+v, "pid:"+patientID(v))
+			}
+		}
+		for _, v := range r.params["identifier"] {
+			if system, bsn, ok := strings.Cut(v, "|"); ok && system == fixtures.BSNSystem {
+				keys = append(keys, "bsn:"+bsn)
+			}
+		}
+		return keys
+	}
+	keys = append(keys, "ref:"+r.typ+"/"+r.id)
+	if r.typ == "Patient" {
+		keys = append(keys, "pid:"+r.id)
+	}
+	if r.subject != "" {
+		keys = append(keys, "pid:"+r.subject)
+	}
+	return keys
+}
+
+// recorded returns the reads the bench made at the XIS so far that may
+// concern one of the people (by their keys), oldest first, parsing only the
+// exchanges recorded since the last call: a population's thousands of
+// specs each look at their own client's reads, not at every read.
+func recorded(acc *spec.Access, base string, people []*person) []read {
 	ledgerMu.Lock()
 	defer ledgerMu.Unlock()
-	if len(entries) < ledger.seen { // another run (a test) with its own proxy
-		ledger.seen, ledger.reads = 0, nil
+	if ledger.of != acc { // another run (a test) with its own recording
+		ledger.of, ledger.seen, ledger.reads, ledger.byKey = acc, 0, nil, map[string][]int{}
 	}
-	for _, e := range entries[ledger.seen:] {
+	entries := acc.Exchanges(ledger.seen)
+	for _, e := range entries {
 		if r, ok := parseRead(e, base, acc.Readers.Who(e)); ok {
+			for _, k := range keysOf(r) {
+				ledger.byKey[k] = append(ledger.byKey[k], len(ledger.reads))
+			}
 			ledger.reads = append(ledger.reads, r)
 		}
 	}
-	ledger.seen = len(entries)
-	return slices.Clone(ledger.reads)
+	ledger.seen += len(entries)
+	found := map[int]bool{}
+	for _, p := range people {
+		keys := []string{"bsn:" + p.BSN}
+		for _, pid := range p.patientIDs {
+			keys = append(keys, "pid:"+pid)
+		}
+		for ref := range p.held {
+			keys = append(keys, "ref:"+ref)
+		}
+		for _, k := range keys {
+			for _, i := range ledger.byKey[k] {
+				found[i] = true
+			}
+		}
+	}
+	out := make([]read, 0, len(found))
+	for _, i := range slices.Sorted(maps.Keys(found)) {
+		out = append(out, ledger.reads[i])
+	}
+	return out
 }
 
 // judge gathers the reads of a scenario's client and children — after
@@ -167,7 +222,7 @@ func judge(ctx SpecContext, s *fixtures.Scenario, refuse bool) *judgement {
 	}
 	var j judgement
 	var earliest time.Time
-	for _, r := range recorded(acc, env.XIS.Base) {
+	for _, r := range recorded(acc, env.XIS.Base, people) {
 		for _, p := range people {
 			if ok, _ := p.concerns(r); ok {
 				j.reads, j.people = append(j.reads, r), append(j.people, p)

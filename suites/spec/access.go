@@ -15,9 +15,10 @@ import (
 // of its own authorization server (docs/logging.md), and what the access-log
 // specs compare the candidate's AuditEvents with.
 type Access struct {
-	// Exchanges returns what the bench exchanged with the XIS so far, as its
-	// recording proxy kept it, oldest first.
-	Exchanges func() []harness.Entry
+	// Exchanges returns what the bench exchanged with the XIS from the
+	// from-th recorded exchange on, as its recording proxy kept it, oldest
+	// first (harness.Proxy.EntriesFrom).
+	Exchanges func(from int) []harness.Entry
 	// Readers says which professional sent each recorded request.
 	Readers *harness.Readers
 	// Professionals are the professionals the bench reads as, by ID.
@@ -50,7 +51,7 @@ const tokenLifetime = 24 * time.Hour
 // the scenarios' reader (fixtures.Reader; Env.XIS) and the Access of the
 // LOG specs, whose outsider reads as fixtures.Outsider. client reaches the
 // XIS through its recording proxy; exchanges returns that recording.
-func ReadAs(iss *token.Issuer, base string, client *http.Client, exchanges func() []harness.Entry, scenarios []*fixtures.Scenario, now time.Time) (*harness.FHIR, *Access, error) {
+func ReadAs(iss *token.Issuer, base string, client *http.Client, exchanges func(from int) []harness.Entry, scenarios []*fixtures.Scenario, now time.Time) (*harness.FHIR, *Access, error) {
 	provider, ok := fixtures.Reader(scenarios)
 	if !ok {
 		return nil, nil, errors.New("choosing who the bench reads as: no scenario has an event")
