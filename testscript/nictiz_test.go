@@ -81,7 +81,7 @@ func loadReference(t *testing.T, certDir, version string, vx *validator.Validato
 func patientTokens(t *testing.T, refDir string, scripts []*testscript.Script) map[string]string {
 	t.Helper()
 	patients := map[string]string{} // NAME (upper case) → Patient id
-	_ = filepath.WalkDir(refDir, func(path string, d os.DirEntry, err error) error {
+	err := filepath.WalkDir(refDir, func(path string, d os.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
 		}
@@ -100,6 +100,9 @@ func patientTokens(t *testing.T, refDir string, scripts []*testscript.Script) ma
 		}
 		return nil
 	})
+	if err != nil {
+		t.Fatalf("read the patients of %s: %v", refDir, err)
+	}
 	tokens := map[string]string{}
 	for _, s := range scripts {
 		for _, v := range s.Variables {

@@ -29,7 +29,7 @@ const (
 	R4   = "4.0.1"
 )
 
-// suiExtension marks the origin or destination that is the system under test.
+// sutExtension marks the origin or destination that is the system under test.
 const sutExtension = "http://fhir.interoplab.eu/fhir/StructureDefinition/Interoplab-CL-ext-SUT"
 
 // Touchstone's rule extensions: the rule's source is a Groovy file that
