@@ -39,6 +39,7 @@ func TestCheckFindsOneDefectEach(t *testing.T) {
 		{"keyboard trap", "", `<input id="val" aria-label="Notitie" onkeydown="if(event.key==='Tab'){event.preventDefault()}"> <a href="/meer">Meer gegevens</a>`, "bcb-keyboard", "2.1.2"},
 		{"too wide for 320 px", "", `<div style="width:900px">Een lange regel met verwijzingen naar de verloskundige praktijk</div>`, "bcb-reflow", "1.4.10"},
 		{"clipped with text spacing", "", `<div style="height:1.3em;line-height:1.2;overflow:hidden;white-space:nowrap">Hypertensie</div>`, "bcb-text-spacing", "1.4.12"},
+		{"empty heading", "", `<h2></h2>`, "bcb-heading", "2.4.6"},
 		{"image without alternative", "", `<img src="/echo.png" width="20" height="20">`, "23a2a8", "1.1.1"},
 	}
 	mux := http.NewServeMux()
