@@ -338,3 +338,59 @@ func set(words string) map[string]bool {
 	}
 	return out
 }
+
+func init() {
+	register(Rule{ID: "4e8ab6", ACT: true, Name: "Element with role attribute has required states and properties", SC: []string{"1.3.1", "4.1.2"},
+		Check: func(a *Audit) []Result {
+			var out []Result
+			for _, n := range a.Snap.Elements() {
+				r := firstValidRole(n.attr("role"))
+				if r == "" || !a.Snap.included(n) || r == implicitRole(n) {
+					continue
+				}
+				need := requiredStates[r]
+				if r == "separator" && (n.has("tabindex") || n.AX != nil && n.AX.Focusable) {
+					need = []string{"aria-valuenow"}
+				}
+				for _, attr := range need {
+					if strings.TrimSpace(n.attr(attr)) == "" {
+						out = append(out, fail(n, "role %s needs %s", r, attr))
+					}
+				}
+			}
+			return out
+		}})
+}
+
+// requiredStates are WAI-ARIA 1.2's required states and properties that have
+// no implicit value.
+var requiredStates = map[string][]string{
+	"checkbox": {"aria-checked"}, "radio": {"aria-checked"}, "switch": {"aria-checked"},
+	"menuitemcheckbox": {"aria-checked"}, "menuitemradio": {"aria-checked"},
+	"combobox": {"aria-controls", "aria-expanded"}, "heading": {"aria-level"},
+	"scrollbar": {"aria-controls", "aria-valuenow"}, "slider": {"aria-valuenow"}, "meter": {"aria-valuenow"},
+}
+
+// implicitRole is the role HTML gives an element, for the roles above.
+func implicitRole(n *Node) string {
+	switch n.Tag {
+	case "h1", "h2", "h3", "h4", "h5", "h6":
+		return "heading"
+	case "hr":
+		return "separator"
+	case "meter":
+		return "meter"
+	case "select":
+		return "combobox"
+	case "input":
+		switch strings.ToLower(strings.TrimSpace(n.attr("type"))) {
+		case "checkbox":
+			return "checkbox"
+		case "radio":
+			return "radio"
+		case "range":
+			return "slider"
+		}
+	}
+	return ""
+}
