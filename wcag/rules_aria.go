@@ -1,6 +1,7 @@
 package wcag
 
 import (
+	"sort"
 	"strings"
 )
 
@@ -393,4 +394,66 @@ func implicitRole(n *Node) string {
 		}
 	}
 	return ""
+}
+
+func init() {
+	register(Rule{ID: "ff89c9", ACT: true, Name: "ARIA required context role", SC: []string{"1.3.1"},
+		Check: func(a *Audit) []Result {
+			var out []Result
+			for _, n := range a.Snap.Elements() {
+				r := firstValidRole(n.attr("role"))
+				ctx, ok := requiredContext[r]
+				if !ok || !a.Snap.included(n) || r == implicitContextRole(n) {
+					continue
+				}
+				parent := strings.ToLower(n.AX.ParentRole)
+				if parent == "image" {
+					parent = "img"
+				}
+				if !ctx[parent] {
+					out = append(out, fail(n, "role %s must be owned by %s, not by %q", r, strings.Join(sortedKeys(ctx), " or "), parent))
+				}
+			}
+			return out
+		}})
+}
+
+// requiredContext are WAI-ARIA 1.2's required context roles.
+var requiredContext = map[string]map[string]bool{
+	"caption": set("figure grid table treegrid"), "cell": set("row"), "columnheader": set("row"),
+	"gridcell": set("row"), "listitem": set("directory list"), "menuitem": set("group menu menubar"),
+	"menuitemcheckbox": set("group menu menubar"), "menuitemradio": set("group menu menubar"),
+	"option": set("group listbox"), "row": set("grid rowgroup table treegrid"), "rowgroup": set("grid table treegrid"),
+	"rowheader": set("row"), "tab": set("tablist"), "treeitem": set("group tree"),
+}
+
+// implicitContextRole is the role HTML gives the elements that have a
+// required context.
+func implicitContextRole(n *Node) string {
+	switch n.Tag {
+	case "li":
+		return "listitem"
+	case "tr":
+		return "row"
+	case "td":
+		return "cell"
+	case "th":
+		return "columnheader"
+	case "thead", "tbody", "tfoot":
+		return "rowgroup"
+	case "option":
+		return "option"
+	case "caption":
+		return "caption"
+	}
+	return ""
+}
+
+func sortedKeys(m map[string]bool) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
 }

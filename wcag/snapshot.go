@@ -80,6 +80,9 @@ type AXNode struct {
 	Hidden    bool
 	Props     map[string]string
 	Reasons   []string // why Chrome ignores it (notRendered, activeModalDialog, inertElement, …)
+	// ParentRole is the role of its parent in the accessibility tree: the
+	// nearest ancestor that is not ignored, after aria-owns ("" at the root).
+	ParentRole string
 }
 
 // computed lists the computed style properties the rules read.
@@ -116,9 +119,20 @@ func Capture(ctx context.Context) (*Snapshot, error) {
 	walk = func(ft *page.FrameTree) error {
 		ax, err := chromedp.Call(ctx, accessibility.GetFullAXTree, accessibility.GetFullAXTreeParams{FrameID: ft.Frame.ID})
 		if err == nil { // a cross-process frame has no tree here; its nodes stay without AX
+			byID := map[accessibility.NodeID]*accessibility.Node{}
+			for _, a := range ax.Nodes {
+				byID[a.NodeID] = a
+			}
 			for _, a := range ax.Nodes {
 				if n := byBackend[a.BackendDOMNodeID]; n != nil && a.BackendDOMNodeID != 0 {
 					n.AX = convertAX(a)
+					p := byID[a.ParentID]
+					for p != nil && p.Ignored {
+						p = byID[p.ParentID]
+					}
+					if p != nil {
+						n.AX.ParentRole = axString(p.Role)
+					}
 				}
 			}
 		}
