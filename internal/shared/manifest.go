@@ -36,6 +36,14 @@ type ManifestCase struct {
 		Rule    string `json:"rule"`
 		Profile string `json:"profile"`
 	} `json:"bundle-param"`
+	// Examples false: URLs on example.org are not allowed.
+	Examples *bool `json:"examples"`
+	// WrongDisplays "warning": a wrong display is a warning, not an error.
+	WrongDisplays string `json:"wrong-displays"`
+	// ValidateReference and ValidateContains are the runner's policies for
+	// references and contained resources (IGNORE, CHECK_VALID …).
+	ValidateReference string `json:"validateReference"`
+	ValidateContains  string `json:"validateContains"`
 }
 
 // Manifest reads the manifest; it returns the folder of its files and the

@@ -396,15 +396,29 @@ func (b *builder) expand(i int) {
 	var src []Element
 	var srcRoot string
 	if ref := str(e, "contentReference"); ref != "" {
+		// The content as the type defines it: the profile's own
+		// constraints and slices of the referenced element (a Parameters
+		// profile's named parameter) do not apply to the elements that
+		// reuse its content (parameter.part).
 		target := ref[strings.Index(ref, "#")+1:]
-		ti, ok := b.ids[target]
-		if !ok {
-			return
-		}
 		srcRoot = target
-		for j := ti + 1; j < b.end(ti); j++ {
-			if strings.HasPrefix(ID(b.elems[j]), target+".") {
-				src = append(src, b.elems[j])
+		typ, _, _ := strings.Cut(target, ".")
+		if base, err := b.g.snapshot(TypeURL(typ), b.chain); err == nil {
+			for _, x := range base {
+				if strings.HasPrefix(ID(x), target+".") {
+					src = append(src, x)
+				}
+			}
+		}
+		if len(src) == 0 {
+			ti, ok := b.ids[target]
+			if !ok {
+				return
+			}
+			for j := ti + 1; j < b.end(ti); j++ {
+				if strings.HasPrefix(ID(b.elems[j]), target+".") {
+					src = append(src, b.elems[j])
+				}
 			}
 		}
 	} else {

@@ -4,7 +4,9 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"math/big"
+	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/bcbench/bcbench/profiles/fhirpath"
@@ -20,6 +22,20 @@ func (r *run) bounds(v any, code string, e *elem, path string) {
 	}
 	if e.minValue == nil && e.maxValue == nil {
 		return
+	}
+	if s, ok := v.(string); ok {
+		// A Duration bound on a date or time is relative to now: at least
+		// now minus minValue, at most now plus maxValue.
+		if d, ok := e.minValue.(map[string]any); ok {
+			if c, ok := compareRelative(s, d, -1); ok && c < 0 {
+				r.issue(outcome.Error, outcome.CodeValue, path, "%s: value %s is earlier than the minimum, %s before now (%s)", e.path, s, showDuration(d), label(e))
+			}
+		}
+		if d, ok := e.maxValue.(map[string]any); ok {
+			if c, ok := compareRelative(s, d, 1); ok && c > 0 {
+				r.issue(outcome.Error, outcome.CodeValue, path, "%s: value %s is later than the maximum, %s after now (%s)", e.path, s, showDuration(d), label(e))
+			}
+		}
 	}
 	if e.minValue != nil {
 		if c, ok := compareBound(v, e.minValue); ok && c < 0 {
@@ -66,6 +82,56 @@ func compareBound(v, bound any) (int, bool) {
 		return fhirpath.CompareUCUM(numText(m["value"]), str(m, "code"), numText(b["value"]), str(b, "code"))
 	}
 	return 0, false
+}
+
+// compareRelative compares a date, dateTime or instant with now shifted by
+// the Duration d (sign -1: back, +1: forward), at the precision of the day
+// or coarser when the value is coarser. ok is false when they cannot be
+// compared (not a date, a unit that is not a calendar or clock unit).
+func compareRelative(s string, d map[string]any, sign int) (int, bool) {
+	if len(s) < 4 || s[0] < '0' || s[0] > '9' {
+		return 0, false
+	}
+	f, err := strconv.ParseFloat(numText(d["value"]), 64)
+	if err != nil || str(d, "system") != "" && str(d, "system") != "http://unitsofmeasure.org" {
+		return 0, false
+	}
+	unit := str(d, "code")
+	if unit == "" {
+		unit = str(d, "unit")
+	}
+	now := time.Now().UTC()
+	n := int(f) * sign
+	var at time.Time
+	switch unit {
+	case "a":
+		at = now.AddDate(n, 0, 0)
+	case "mo":
+		at = now.AddDate(0, n, 0)
+	case "wk":
+		at = now.AddDate(0, 0, 7*n)
+	case "d":
+		at = now.AddDate(0, 0, n)
+	case "h":
+		at = now.Add(time.Duration(float64(sign) * f * float64(time.Hour)))
+	case "min":
+		at = now.Add(time.Duration(float64(sign) * f * float64(time.Minute)))
+	case "s":
+		at = now.Add(time.Duration(float64(sign) * f * float64(time.Second)))
+	default:
+		return 0, false
+	}
+	ref := at.Format("2006-01-02")
+	k := min(len(s), len(ref))
+	return strings.Compare(s[:k], ref[:k]), true
+}
+
+func showDuration(d map[string]any) string {
+	u := str(d, "unit")
+	if u == "" {
+		u = str(d, "code")
+	}
+	return numText(d["value"]) + " " + u
 }
 
 func numText(v any) string {

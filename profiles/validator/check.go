@@ -12,6 +12,7 @@ import (
 	"github.com/bcbench/bcbench/profiles/measure"
 	"github.com/bcbench/bcbench/profiles/outcome"
 	"github.com/bcbench/bcbench/profiles/questionnaire"
+	"github.com/bcbench/bcbench/profiles/snapshot"
 	"github.com/bcbench/bcbench/profiles/terminology"
 )
 
@@ -35,13 +36,23 @@ type run struct {
 	// noHTMLInMarkdown: HTML in markdown is an error, not a warning
 	noHTMLInMarkdown bool
 	hl7Policy        bool // Request.HL7Policy
+	noExamples       bool // Request.NoExampleURLs
+	displayErrors    bool // Request.WrongDisplayIsError
+	// displayDone holds the locations of Codings whose display a binding
+	// check has already judged.
+	displayDone map[string]bool
+	anchorSet   *map[string]bool // the narrative anchors of the resource (narrative.go)
 	// resolver finds resources outside the one validated (Request.Resolve)
 	resolver func(reference string) (map[string]any, bool)
 
 	containers []map[string]any // resources holding the one being validated
 	items      []item           // the items of the objects being walked, a stack (object)
-	checked    map[memoKey]bool // primitive formats and invariants already evaluated, by location
-	multi      bool             // a resource is walked against several structures
+	// locals are, per resource entered by inner, the resource whose
+	// contained resources its local references ("#id") point to: the
+	// container for a contained resource, else the resource itself.
+	locals  []local
+	checked map[memoKey]bool // primitive formats and invariants already evaluated, by location
+	multi   bool             // a resource is walked against several structures
 
 	vague bool // the last slice match was not decided by a value (slice.go)
 
@@ -96,7 +107,7 @@ func (r *run) add(undecided bool, sev, code, path, format string, args ...any) {
 
 // trial validates with fn without reporting and says whether it found no error.
 func (r *run) trial(fn func(t *run)) bool {
-	t := &run{v: r.v, ctx: r.ctx, out: r.out, xml: r.xml, root: r.root, seen: r.seen, nest: r.nest, quiet: true, security: r.security, noHTMLInMarkdown: r.noHTMLInMarkdown, resolver: r.resolver, containers: r.containers, hl7Policy: r.hl7Policy, items: r.items}
+	t := &run{v: r.v, ctx: r.ctx, out: r.out, xml: r.xml, root: r.root, seen: r.seen, nest: r.nest, quiet: true, security: r.security, noHTMLInMarkdown: r.noHTMLInMarkdown, resolver: r.resolver, containers: r.containers, locals: r.locals, hl7Policy: r.hl7Policy, noExamples: r.noExamples, displayErrors: r.displayErrors, displayDone: r.displayDone, anchorSet: r.anchorSet, items: r.items}
 	fn(t)
 	r.items = t.items[:len(r.items)] // the same stack, perhaps grown
 	return t.errs == 0
@@ -178,7 +189,18 @@ func (r *run) holder(e *elem, code string) *elem {
 		return e
 	}
 	if e.contentRef != "" {
+		// The content rules of the referenced element as the type defines
+		// them: a profile's constraints and slices on that element (a
+		// Parameters profile's named parameter) do not carry over to the
+		// elements that reuse its content (parameter.part).
 		ref := e.contentRef[strings.Index(e.contentRef, "#")+1:]
+		if e.owner.url != snapshot.TypeURL(e.owner.typ) {
+			if s, err := r.v.comp.structure(snapshot.TypeURL(e.owner.typ)); err == nil && s.root != nil {
+				if t := find(s.root, ref); t != nil {
+					return t
+				}
+			}
+		}
 		if t := find(e.owner.root, ref); t != nil {
 			return t
 		}
@@ -457,13 +479,38 @@ func (r *run) value(it item, e *elem, res map[string]any) {
 			if t.code != rt && t.code != "Resource" && t.code != "DomainResource" {
 				continue
 			}
+			// Several profiles on a type: the resource conforms to one of
+			// them (those of its own type).
+			var own []*structure
+			var broken []string // profiles that could not be used
 			for _, p := range t.profiles {
-				if s, err := r.v.comp.structure(p); err == nil && s.typ == rt && r.nest <= maxNest {
-					r.nest++
-					r.structure(obj, s, it.path, obj)
-					r.nest--
+				s, err := r.v.comp.structure(p)
+				if err == nil && s.typ == rt {
+					own = append(own, s)
+				} else if err != nil && (r.typeOf(p) == rt || r.typeOf(p) == "") {
+					broken = append(broken, fmt.Sprintf("%s (%v)", p, err))
 				}
 			}
+			if len(own) == 0 || r.nest > maxNest {
+				continue
+			}
+			r.nest++
+			if len(own) == 1 && len(broken) == 0 {
+				r.structure(obj, own[0], it.path, obj)
+			} else if !slices.ContainsFunc(own, func(s *structure) bool {
+				return r.trial(func(t *run) { t.structure(obj, s, it.path, obj) })
+			}) {
+				var names []string
+				for _, s := range own {
+					names = append(names, s.label())
+				}
+				if len(broken) > 0 {
+					r.undecided(outcome.Warning, outcome.CodeNotFound, it.path, "%s: the %s conforms to none of the profiles %s; whether it conforms to %s was not checked: that profile could not be used", e.path, rt, strings.Join(names, ", "), strings.Join(broken, ", "))
+				} else {
+					r.issue(outcome.Error, outcome.CodeStructure, it.path, "%s: the %s conforms to none of the profiles %s", e.path, rt, strings.Join(names, ", "))
+				}
+			}
+			r.nest--
 		}
 		return
 	case isPrimitive(code):
@@ -482,6 +529,11 @@ func (r *run) value(it item, e *elem, res map[string]any) {
 		r.fixedPattern(it.val, e, it.path)
 		r.bindingCheck(it.val, code, e, it.path)
 		r.invariants(e, it.val, code, it.path, res)
+		if r.noExamples && (code == "uri" || code == "url" || code == "canonical") {
+			if s, _ := it.val.(string); exampleURL(s) {
+				r.issue(outcome.Error, outcome.CodeInvalid, it.path, "%s: example URLs (example.org) are not allowed here: %s", e.path, s)
+			}
+		}
 		return
 	}
 	obj, ok := it.val.(map[string]any)
@@ -513,6 +565,7 @@ func (r *run) value(it item, e *elem, res map[string]any) {
 		if sys := str(obj, "system"); sys != "" && !strings.Contains(sys, ":") {
 			r.issue(outcome.Error, outcome.CodeValue, it.path+".system", "Coding.system %q must be an absolute URI, not a local reference", sys)
 		}
+		r.display(obj, it.path)
 	}
 	r.object(obj, e, code, it.path, res)
 	r.invariants(e, obj, code, it.path, res)
@@ -583,8 +636,29 @@ func (r *run) inner(obj map[string]any, path string, e *elem, container map[stri
 		return
 	}
 	r.containers = append(r.containers, container)
+	l := local{res: obj}
+	if e.name == "contained" {
+		l = local{res: r.localRoot(), contained: true}
+	}
+	r.locals = append(r.locals, l)
 	r.resource(obj, path, base, metaProfiles(obj), true, nil)
+	r.locals = r.locals[:len(r.locals)-1]
 	r.containers = r.containers[:len(r.containers)-1]
+}
+
+// local is where the local references of a resource resolve.
+type local struct {
+	res       map[string]any // the resource holding the contained resources
+	contained bool           // the resource is itself contained
+}
+
+// localRoot is the resource whose contained resources the local
+// references of the resource being validated point to.
+func (r *run) localRoot() map[string]any {
+	if n := len(r.locals); n > 0 {
+		return r.locals[n-1].res
+	}
+	return r.root
 }
 
 // extensionByURL validates an extension that no slice matched against its
@@ -617,7 +691,7 @@ func (r *run) extensionByURL(it item, res map[string]any, inExt, modifier bool) 
 		switch {
 		case modifier && !(r.hl7Policy && (strings.HasPrefix(url, "http://hl7.org/fhir/") || exampleDomain(url))):
 			r.issue(outcome.Error, outcome.CodeStructure, it.path, "modifier extension %s is unknown (not in the loaded packages): the meaning of what holds it cannot be known", url)
-		case strings.HasPrefix(url, "http://hl7.org/fhir/") || exampleDomain(url):
+		case strings.HasPrefix(url, "http://hl7.org/fhir/") || exampleDomain(url) && !r.noExamples:
 			r.undecided(outcome.Warning, outcome.CodeStructure, it.path, "extension %s is not in the loaded packages, so its content was not checked", url)
 		default:
 			r.issue(outcome.Error, outcome.CodeStructure, it.path, "extension %s is unknown (not in the loaded packages), so it is not allowed here", url)
@@ -781,6 +855,7 @@ func (r *run) bindingCheck(v any, code string, e *elem, path string) {
 		return
 	}
 	var codings []terminology.Coding
+	at := func(int) string { return path } // the location of the i-th Coding
 	switch code {
 	case "code", "string", "uri":
 		s, _ := v.(string)
@@ -797,6 +872,7 @@ func (r *run) bindingCheck(v any, code string, e *elem, path string) {
 			cm, _ := c.(map[string]any)
 			codings = append(codings, coding(cm))
 		}
+		at = func(i int) string { return path + ".coding[" + strconv.Itoa(i) + "]" }
 		if len(codings) == 0 {
 			if b.strength == "required" {
 				r.issue(outcome.Error, outcome.CodeCodeInvalid, path, "%s: no code given, but a code from %s is required (%s)", e.path, b.valueSet, label(e))
@@ -818,15 +894,24 @@ func (r *run) bindingCheck(v any, code string, e *elem, path string) {
 	}
 	var unknown []string
 	var notMember []string
-	for _, c := range codings {
+	for i, c := range codings {
 		if c.Code == "" {
 			continue
 		}
 		res := r.validateCode(b.valueSet, c)
+		if res.Outcome != terminology.NotMember && c.Display != "" && c.System != "" {
+			// Judged here, with the value set's displays; or not at all
+			// when the value set cannot be read (its displays may be its
+			// own).
+			if r.displayDone == nil {
+				r.displayDone = map[string]bool{}
+			}
+			r.displayDone[at(i)] = true
+		}
 		switch res.Outcome {
 		case terminology.Member:
 			if res.DisplayWarning != "" {
-				r.issue(displaySeverity, outcome.CodeInvalid, path, "%s: %s", e.path, res.DisplayWarning)
+				r.issue(r.displaySeverity(), outcome.CodeInvalid, path, "%s: %s", e.path, res.DisplayWarning)
 			}
 			return
 		case terminology.Unknown:
@@ -860,8 +945,42 @@ func coding(m map[string]any) terminology.Coding {
 // displaySeverity is the severity of a display that is not one of the
 // code's known displays: a warning, as the HL7 validator's
 // display-issues-are-warnings mode has it (the Nictiz examples carry Dutch
-// and abbreviated displays, e.g. "Inpatient" for v3-ActCode IMP).
-const displaySeverity = outcome.Warning
+// and abbreviated displays, e.g. "Inpatient" for v3-ActCode IMP), unless
+// Request.WrongDisplayIsError.
+func (r *run) displaySeverity() string {
+	if r.displayErrors {
+		return outcome.Error
+	}
+	return outcome.Warning
+}
+
+// display checks the display of a Coding against its code system, bound
+// or not, unless a binding check has judged it already (the value set's
+// displays count there too).
+func (r *run) display(obj map[string]any, path string) {
+	d, sys, c := str(obj, "display"), str(obj, "system"), str(obj, "code")
+	if d == "" || sys == "" || c == "" || r.displayDone[path] {
+		return
+	}
+	res := r.v.inSystem(terminology.Coding{System: sys, Version: str(obj, "version"), Code: c, Display: d})
+	if res.Outcome == terminology.Member && res.DisplayWarning != "" {
+		r.issue(r.displaySeverity(), outcome.CodeInvalid, path+".display", "%s", res.DisplayWarning)
+	}
+}
+
+// exampleURL says whether a URL is on example.org or one of its
+// subdomains.
+func exampleURL(s string) bool {
+	rest, ok := strings.CutPrefix(s, "http://")
+	if !ok {
+		if rest, ok = strings.CutPrefix(s, "https://"); !ok {
+			return false
+		}
+	}
+	host, _, _ := strings.Cut(rest, "/")
+	host, _, _ = strings.Cut(host, ":")
+	return host == "example.org" || strings.HasSuffix(host, ".example.org")
+}
 
 // expander is the optional part of Terminology used for codes without a system.
 type expander interface {

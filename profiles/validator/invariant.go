@@ -138,6 +138,30 @@ func (r *run) nativeInvariant(c constraint, v any) (holds, decided bool) {
 		if c.key == "dom-3" && strings.HasPrefix(c.expr, "contained.") {
 			return containedReferred(m), true
 		}
+	case "ref-1":
+		// A local reference points to a contained resource of the
+		// resource that holds the contained ones (the container, for a
+		// contained resource; the resource itself, for a Bundle entry or
+		// a Parameters resource), or "#" to the container. Decided here
+		// because R4 writes it with %rootResource, STU3 with %resource,
+		// and neither names the right resource everywhere.
+		if !strings.HasPrefix(c.expr, "reference.startsWith('#').not()") {
+			return false, false
+		}
+		ref, _ := m["reference"].(string)
+		if !strings.HasPrefix(ref, "#") {
+			return true, true
+		}
+		if ref == "#" {
+			n := len(r.locals)
+			return n > 0 && r.locals[n-1].contained, true
+		}
+		for _, x := range asList(r.localRoot()["contained"]) {
+			if xm, _ := x.(map[string]any); str(xm, "id") == ref[1:] {
+				return true, true
+			}
+		}
+		return false, true
 	case "ext-1":
 		if c.expr != "extension.exists() != value.exists()" {
 			return false, false

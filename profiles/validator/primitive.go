@@ -110,6 +110,8 @@ func (r *run) primitive(v any, code string, e *elem, path string) {
 	case "xhtml":
 		if err := checkXHTML(s); err != nil {
 			r.issue(outcome.Error, outcome.CodeValue, path, "%s: invalid xhtml: %v", e.path, err)
+		} else {
+			r.hyperlinks(s, path)
 		}
 	case "string", "markdown":
 		for _, c := range s {

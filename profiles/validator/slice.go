@@ -251,6 +251,14 @@ func (r *run) discriminate(it item, s *elem, d discriminator, res map[string]any
 		for _, n := range nodes {
 			m, ok := n.(map[string]any)
 			if !ok {
+				// A primitive (a string profiled with a fixed value, say):
+				// judged as a value of the profile's root.
+				for _, p := range profiles {
+					if st, err := r.v.comp.structure(p); err == nil && isPrimitive(st.typ) &&
+						r.trial(func(t *run) { t.value(item{val: n, code: st.typ, path: it.path}, st.root, res) }) {
+						return true
+					}
+				}
 				continue
 			}
 			for _, p := range profiles {

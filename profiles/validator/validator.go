@@ -124,6 +124,17 @@ type Request struct {
 	// the referring element demands; a reference that does not resolve is
 	// undecided where a target profile asks more than the base type.
 	Resolve func(reference string) (map[string]any, bool)
+	// NoExampleURLs makes URLs on example.org (the domain FHIR's examples
+	// use) errors: in uri, url and canonical values, and as the url of an
+	// extension no loaded package defines (by default undecided). The HL7
+	// validator's "examples not allowed" mode; the suites do not set it.
+	NoExampleURLs bool
+	// WrongDisplayIsError makes a display that is not one of the code's
+	// known displays an error, as the HL7 validator reports it by default;
+	// bcbench's default is a warning (the Nictiz examples carry Dutch and
+	// abbreviated displays), as the HL7 validator's
+	// display-issues-are-warnings mode has it.
+	WrongDisplayIsError bool
 	// HL7Policy reports two things the way the HL7 Java validator does,
 	// not bcbench's way: a profile claimed in meta.profile that cannot be
 	// loaded is an undecided warning (bcbench: an error, the claim cannot
@@ -424,7 +435,7 @@ func jsonKind(v any) string {
 }
 
 func (v *Validator) validateTree(ctx context.Context, res map[string]any, isXML bool, req Request, out *outcome.OperationOutcome) *outcome.OperationOutcome {
-	r := &run{v: v, ctx: ctx, out: out, xml: isXML, seen: map[string]bool{}, security: req.SecurityChecks, noHTMLInMarkdown: req.NoHTMLInMarkdown, resolver: req.Resolve, hl7Policy: req.HL7Policy}
+	r := &run{v: v, ctx: ctx, out: out, xml: isXML, seen: map[string]bool{}, security: req.SecurityChecks, noHTMLInMarkdown: req.NoHTMLInMarkdown, resolver: req.Resolve, hl7Policy: req.HL7Policy, noExamples: req.NoExampleURLs, displayErrors: req.WrongDisplayIsError}
 	stack := itemStacks.Get().(*[]item)
 	r.items = (*stack)[:0]
 	defer func() {

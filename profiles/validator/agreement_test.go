@@ -1,0 +1,135 @@
+package validator
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/bcbench/bcbench/profiles/registry"
+)
+
+// agreementProfiles are small profiles for the engine corrections that
+// brought the comparison with the HL7 validator's test cases to its bar.
+var agreementProfiles = map[string]string{
+	// Patient.birthDate at most 100 years back and at most 10 years ahead.
+	"duration.json": `{"resourceType":"StructureDefinition","url":"http://bcbench.test/sd/duration","name":"Duration","status":"draft","kind":"resource","abstract":false,"type":"Patient","baseDefinition":"http://hl7.org/fhir/StructureDefinition/Patient","derivation":"constraint","differential":{"element":[
+		{"id":"Patient.birthDate","path":"Patient.birthDate","minValueDuration":{"value":100,"system":"http://unitsofmeasure.org","code":"a"},"maxValueDuration":{"value":10,"system":"http://unitsofmeasure.org","code":"a"}}]}}`,
+	"patient-name.json": `{"resourceType":"StructureDefinition","url":"http://bcbench.test/sd/patient-name","name":"PatientName","status":"draft","kind":"resource","abstract":false,"type":"Patient","baseDefinition":"http://hl7.org/fhir/StructureDefinition/Patient","derivation":"constraint","differential":{"element":[
+		{"id":"Patient.name","path":"Patient.name","min":1}]}}`,
+	"patient-gender.json": `{"resourceType":"StructureDefinition","url":"http://bcbench.test/sd/patient-gender","name":"PatientGender","status":"draft","kind":"resource","abstract":false,"type":"Patient","baseDefinition":"http://hl7.org/fhir/StructureDefinition/Patient","derivation":"constraint","differential":{"element":[
+		{"id":"Patient.gender","path":"Patient.gender","min":1}]}}`,
+	// A differential naming an element Patient does not have: no snapshot.
+	"patient-broken.json": `{"resourceType":"StructureDefinition","url":"http://bcbench.test/sd/patient-broken","name":"PatientBroken","status":"draft","kind":"resource","abstract":false,"type":"Patient","baseDefinition":"http://hl7.org/fhir/StructureDefinition/Patient","derivation":"constraint","differential":{"element":[
+		{"id":"Patient.dateOfBirth","path":"Patient.dateOfBirth","min":1}]}}`,
+	// A parameter whose resource is one of two Patient profiles; its name
+	// is fixed, which must not carry over to its parts (contentReference).
+	"one-of.json": `{"resourceType":"StructureDefinition","url":"http://bcbench.test/sd/one-of","name":"OneOf","status":"draft","kind":"resource","abstract":false,"type":"Parameters","baseDefinition":"http://hl7.org/fhir/StructureDefinition/Parameters","derivation":"constraint","differential":{"element":[
+		{"id":"Parameters.parameter","path":"Parameters.parameter","max":"1"},
+		{"id":"Parameters.parameter.name","path":"Parameters.parameter.name","patternString":"patient"},
+		{"id":"Parameters.parameter.resource","path":"Parameters.parameter.resource","type":[{"code":"Resource","profile":["http://bcbench.test/sd/patient-name","http://bcbench.test/sd/patient-gender"]}]}]}}`,
+	"one-of-broken.json": `{"resourceType":"StructureDefinition","url":"http://bcbench.test/sd/one-of-broken","name":"OneOfBroken","status":"draft","kind":"resource","abstract":false,"type":"Parameters","baseDefinition":"http://hl7.org/fhir/StructureDefinition/Parameters","derivation":"constraint","differential":{"element":[
+		{"id":"Parameters.parameter.resource","path":"Parameters.parameter.resource","type":[{"code":"Resource","profile":["http://bcbench.test/sd/patient-name","http://bcbench.test/sd/patient-broken"]}]}]}}`,
+	// Observation.category sliced by the profile of its text: a string
+	// profile with a fixed value.
+	"fixed-text.json": `{"resourceType":"StructureDefinition","url":"http://bcbench.test/sd/fixed-text","name":"FixedText","status":"draft","kind":"primitive-type","abstract":false,"type":"string","baseDefinition":"http://hl7.org/fhir/StructureDefinition/string","derivation":"constraint","differential":{"element":[
+		{"id":"string","path":"string","fixedString":"spoed"}]}}`,
+	"text-slice.json": `{"resourceType":"StructureDefinition","url":"http://bcbench.test/sd/text-slice","name":"TextSlice","status":"draft","kind":"resource","abstract":false,"type":"Observation","baseDefinition":"http://hl7.org/fhir/StructureDefinition/Observation","derivation":"constraint","differential":{"element":[
+		{"id":"Observation.category","path":"Observation.category","slicing":{"discriminator":[{"type":"profile","path":"text"}],"rules":"open"}},
+		{"id":"Observation.category:urgent","path":"Observation.category","sliceName":"urgent","min":1},
+		{"id":"Observation.category:urgent.text","path":"Observation.category.text","type":[{"code":"string","profile":["http://bcbench.test/sd/fixed-text"]}]}]}}`,
+}
+
+// TestAgreementCorrections holds one case per engine correction made for
+// the comparison with the HL7 validator's test cases (docs/validation.md,
+// "Measured"): each failed before the correction and passes after it.
+func TestAgreementCorrections(t *testing.T) {
+	dir := t.TempDir()
+	for name, body := range agreementProfiles {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	reg, err := r4(t).Registry().With(registry.Options{}, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := New(Options{FHIRVersion: "4.0.1", Registry: reg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const obs = `"resourceType":"Observation","status":"final","code":{"text":"x"}`
+	const div = `"text":{"status":"generated","div":"<div xmlns=\"http://www.w3.org/1999/xhtml\">%s</div>"}`
+	narrative := func(x string) string { return `{"resourceType":"Patient",` + strings.Replace(div, "%s", x, 1) + `}` }
+	coverage := func(ref string) string {
+		return `{"resourceType":"Parameters","parameter":[{"name":"c","resource":{"resourceType":"Coverage","status":"active","contained":[{"resourceType":"Organization","id":"payer","name":"Verzekeraar"}],"beneficiary":{"reference":"Patient/1"},"payor":[{"reference":"` + ref + `"}]}}]}`
+	}
+	tests := []struct {
+		name      string
+		data      string
+		req       Request
+		wantErr   string // "" means no error
+		undecided string // a word of an undecided issue that must be there
+	}{
+		{name: "ref-1: a resource in Parameters refers to its own contained resource",
+			data: coverage("#payer")},
+		{name: "ref-1: a local reference to no contained resource",
+			data: coverage("#elsewhere"), wantErr: "ref-1"},
+		{name: "ref-1: a contained resource refers to a sibling",
+			data: `{"resourceType":"Patient","contained":[{"resourceType":"Organization","id":"a","name":"x","partOf":{"reference":"#b"}},{"resourceType":"Organization","id":"b","name":"y"}],"managingOrganization":{"reference":"#a"}}`},
+		{name: "narrative: a link with a scheme a reader cannot follow",
+			data: narrative(`<a href=\"urn:uuid:8c0b6b4c-1ad7-4d55-9b4e-1d1b1e2b9c11\">huisarts</a>`), wantErr: "scheme"},
+		{name: "narrative: a local link to no anchor",
+			data: narrative(`<a href=\"#nergens\">zie boven</a>`), wantErr: "does not resolve"},
+		{name: "narrative: a local link to an anchor",
+			data: narrative(`<a name=\"boven\"/><p>x</p><a href=\"#boven\">zie boven</a>`)},
+		{name: "narrative: web and mail links",
+			data: narrative(`<a href=\"https://www.babyconnect.org\">site</a><a href=\"mailto:a@b.nl\">mail</a>`)},
+		{name: "minValueDuration on a date: too far back",
+			data: `{"resourceType":"Patient","birthDate":"1850-01-01"}`, req: Request{Profiles: []string{"http://bcbench.test/sd/duration"}}, wantErr: "earlier than the minimum"},
+		{name: "maxValueDuration on a date: too far ahead",
+			data: `{"resourceType":"Patient","birthDate":"2100-01-01"}`, req: Request{Profiles: []string{"http://bcbench.test/sd/duration"}}, wantErr: "later than the maximum"},
+		{name: "a date within its Duration bounds",
+			data: `{"resourceType":"Patient","birthDate":"1990-05-01"}`, req: Request{Profiles: []string{"http://bcbench.test/sd/duration"}}},
+		{name: "a resource conforms to one of its profiles",
+			data: `{"resourceType":"Parameters","parameter":[{"name":"patient","resource":{"resourceType":"Patient","gender":"female"}}]}`, req: Request{Profiles: []string{"http://bcbench.test/sd/one-of"}}},
+		{name: "a resource that conforms to none of its profiles",
+			data: `{"resourceType":"Parameters","parameter":[{"name":"patient","resource":{"resourceType":"Patient","active":true}}]}`, req: Request{Profiles: []string{"http://bcbench.test/sd/one-of"}}, wantErr: "conforms to none of the profiles"},
+		{name: "one of the profiles cannot be used: undecided, not an error",
+			data: `{"resourceType":"Parameters","parameter":[{"name":"patient","resource":{"resourceType":"Patient","active":true}}]}`, req: Request{Profiles: []string{"http://bcbench.test/sd/one-of-broken"}}, undecided: "was not checked"},
+		{name: "a profile's constraints on parameter do not apply to its parts (contentReference)",
+			data: `{"resourceType":"Parameters","parameter":[{"name":"patient","part":[{"name":"anders","valueString":"x"}]}]}`, req: Request{Profiles: []string{"http://bcbench.test/sd/one-of"}}},
+		{name: "a profile discriminator on a string: the slice is found",
+			data: `{` + obs + `,"category":[{"text":"spoed"}]}`, req: Request{Profiles: []string{"http://bcbench.test/sd/text-slice"}}},
+		{name: "a profile discriminator on a string: no slice",
+			data: `{` + obs + `,"category":[{"text":"later"}]}`, req: Request{Profiles: []string{"http://bcbench.test/sd/text-slice"}}, wantErr: "slice urgent requires at least 1"},
+		{name: "a wrong display of an unbound Coding is an error when asked",
+			data: `{` + obs + `,"valueCodeableConcept":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/v2-0131","code":"C","display":"Buurvrouw"}]}}`, req: Request{WrongDisplayIsError: true}, wantErr: "not a known display"},
+		{name: "a wrong display is a warning by default",
+			data: `{` + obs + `,"valueCodeableConcept":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/v2-0131","code":"C","display":"Buurvrouw"}]}}`},
+		{name: "a right display is no error when asked",
+			data: `{` + obs + `,"valueCodeableConcept":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/v2-0131","code":"C","display":"Emergency Contact"}]}}`, req: Request{WrongDisplayIsError: true}},
+		{name: "an example.org URL where examples are not allowed",
+			data: `{"resourceType":"Patient","photo":[{"url":"http://images.example.org/p.png"}]}`, req: Request{NoExampleURLs: true}, wantErr: "example URLs"},
+		{name: "an unknown example.org extension where examples are not allowed",
+			data: `{"resourceType":"Patient","extension":[{"url":"http://example.org/fhir/StructureDefinition/x","valueString":"y"}]}`, req: Request{NoExampleURLs: true}, wantErr: "unknown"},
+		{name: "an unknown example.org extension is undecided by default",
+			data: `{"resourceType":"Patient","extension":[{"url":"http://example.org/fhir/StructureDefinition/x","valueString":"y"}]}`, undecided: "not in the loaded packages"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			out := v.Validate(context.Background(), []byte(tc.data), tc.req)
+			errs := diagnostics(out.Errors())
+			switch {
+			case tc.wantErr == "" && errs != "":
+				t.Errorf("want no error, got:\n%s", out.Text())
+			case tc.wantErr != "" && !strings.Contains(errs, tc.wantErr):
+				t.Errorf("want an error containing %q, got:\n%s", tc.wantErr, out.Text())
+			}
+			if tc.undecided != "" && !strings.Contains(diagnostics(out.Undecided()), tc.undecided) {
+				t.Errorf("want an undecided issue containing %q, got:\n%s", tc.undecided, out.Text())
+			}
+		})
+	}
+}
