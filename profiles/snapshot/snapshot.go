@@ -202,7 +202,25 @@ func (b *builder) apply(d Element) error {
 		return err
 	}
 	merge(b.elems[i], d, narrowed)
+	if ts, _ := d["type"].([]any); len(ts) == 1 {
+		if tm, _ := ts[0].(map[string]any); ProfileElement(tm) != "" {
+			b.rechild(i)
+		}
+	}
 	return nil
+}
+
+// rechild replaces the children of element i with those its type now
+// gives it (a profile-element names the element to follow).
+func (b *builder) rechild(i int) {
+	id := ID(b.elems[i])
+	j := i + 1
+	for j < len(b.elems) && strings.HasPrefix(ID(b.elems[j]), id+".") {
+		j++
+	}
+	b.elems = append(b.elems[:i+1], b.elems[j:]...)
+	b.reindex()
+	b.expand(i)
 }
 
 // find returns the index of the element with the given id, creating it from
@@ -434,11 +452,12 @@ func (b *builder) expand(i int) {
 				break
 			}
 		}
-		canon := ""
+		canon, elementID := "", ""
 		if len(types) == 1 {
 			tm, _ := types[0].(map[string]any)
 			if profs, _ := tm["profile"].([]any); len(profs) == 1 {
 				canon, _ = profs[0].(string)
+				elementID = ProfileElement(tm)
 			} else if p, ok := tm["profile"].(string); ok && code != "Reference" { // STU3
 				canon = p
 			}
@@ -460,6 +479,16 @@ func (b *builder) expand(i int) {
 		}
 		srcRoot = ID(snap[0])
 		src = snap[1:]
+		if elementID != "" {
+			// The profile names one of its elements (profile-element):
+			// the content is that element's children.
+			srcRoot, src = elementID, nil
+			for _, x := range snap {
+				if strings.HasPrefix(ID(x), elementID+".") {
+					src = append(src, x)
+				}
+			}
+		}
 	}
 	var add []Element
 	for _, s := range src {
@@ -470,6 +499,27 @@ func (b *builder) expand(i int) {
 		add = append(add, c)
 	}
 	b.insert(i+1, add)
+}
+
+// profileElementURL is the extension on a type's profile that names the
+// element of that profile the type's content follows.
+const profileElementURL = "http://hl7.org/fhir/StructureDefinition/elementdefinition-profile-element"
+
+// ProfileElement returns the element id that the profile-element extension
+// on the (single) profile of an ElementDefinition.type names, or "".
+func ProfileElement(typ map[string]any) string {
+	ext, _ := typ["_profile"].([]any)
+	if len(ext) == 0 {
+		return ""
+	}
+	m, _ := ext[0].(map[string]any)
+	xs, _ := m["extension"].([]any)
+	for _, x := range xs {
+		if xm, _ := x.(map[string]any); str(xm, "url") == profileElementURL {
+			return str(xm, "valueString")
+		}
+	}
+	return ""
 }
 
 // pathOf strips slice names from an id.

@@ -39,6 +39,25 @@ var agreementProfiles = map[string]string{
 		{"id":"Observation.category","path":"Observation.category","slicing":{"discriminator":[{"type":"profile","path":"text"}],"rules":"open"}},
 		{"id":"Observation.category:urgent","path":"Observation.category","sliceName":"urgent","min":1},
 		{"id":"Observation.category:urgent.text","path":"Observation.category.text","type":[{"code":"string","profile":["http://bcbench.test/sd/fixed-text"]}]}]}}`,
+	// An extension with a code, and a Patient profile that slices it and
+	// reslices it by its value: kind/a requires the code a.
+	"kind.json": `{"resourceType":"StructureDefinition","url":"http://bcbench.test/sd/kind","name":"Kind","status":"draft","kind":"complex-type","abstract":false,"context":[{"type":"element","expression":"Patient"}],"type":"Extension","baseDefinition":"http://hl7.org/fhir/StructureDefinition/Extension","derivation":"constraint","differential":{"element":[
+		{"id":"Extension.url","path":"Extension.url","fixedUri":"http://bcbench.test/sd/kind"},
+		{"id":"Extension.value[x]","path":"Extension.value[x]","type":[{"code":"code"}]}]}}`,
+	"reslice.json": `{"resourceType":"StructureDefinition","url":"http://bcbench.test/sd/reslice","name":"Reslice","status":"draft","kind":"resource","abstract":false,"type":"Patient","baseDefinition":"http://hl7.org/fhir/StructureDefinition/Patient","derivation":"constraint","differential":{"element":[
+		{"id":"Patient.extension:kind","path":"Patient.extension","sliceName":"kind","type":[{"code":"Extension","profile":["http://bcbench.test/sd/kind"]}]},
+		{"id":"Patient.extension:kind/a","path":"Patient.extension","sliceName":"kind/a","min":1,"max":"1","type":[{"code":"Extension","profile":["http://bcbench.test/sd/kind"]}]},
+		{"id":"Patient.extension:kind/a.value[x]","path":"Patient.extension.value[x]","fixedCode":"a"}]}}`,
+	// A library of section definitions, and a Composition whose section
+	// slice follows one of them (profile-element).
+	"library.json": `{"resourceType":"StructureDefinition","url":"http://bcbench.test/sd/library","name":"Library","status":"draft","kind":"complex-type","abstract":false,"type":"Composition","baseDefinition":"http://hl7.org/fhir/StructureDefinition/Composition","derivation":"constraint","differential":{"element":[
+		{"id":"Composition.section","path":"Composition.section","slicing":{"discriminator":[{"type":"pattern","path":"code"}],"rules":"open"}},
+		{"id":"Composition.section:a","path":"Composition.section","sliceName":"a"},
+		{"id":"Composition.section:a.title","path":"Composition.section.title","min":1},
+		{"id":"Composition.section:a.code","path":"Composition.section.code","min":1,"patternCodeableConcept":{"coding":[{"system":"http://bcbench.test/cs","code":"a"}]}}]}}`,
+	"document.json": `{"resourceType":"StructureDefinition","url":"http://bcbench.test/sd/document","name":"Document","status":"draft","kind":"resource","abstract":false,"type":"Composition","baseDefinition":"http://hl7.org/fhir/StructureDefinition/Composition","derivation":"constraint","differential":{"element":[
+		{"id":"Composition.section","path":"Composition.section","slicing":{"discriminator":[{"type":"pattern","path":"code"}],"rules":"closed"}},
+		{"id":"Composition.section:a","path":"Composition.section","sliceName":"a","min":1,"type":[{"code":"BackboneElement","profile":["http://bcbench.test/sd/library"],"_profile":[{"extension":[{"url":"http://hl7.org/fhir/StructureDefinition/elementdefinition-profile-element","valueString":"Composition.section:a"}]}]}]}]}}`,
 }
 
 // TestAgreementCorrections holds one case per engine correction made for
@@ -64,6 +83,9 @@ func TestAgreementCorrections(t *testing.T) {
 	narrative := func(x string) string { return `{"resourceType":"Patient",` + strings.Replace(div, "%s", x, 1) + `}` }
 	coverage := func(ref string) string {
 		return `{"resourceType":"Parameters","parameter":[{"name":"c","resource":{"resourceType":"Coverage","status":"active","contained":[{"resourceType":"Organization","id":"payer","name":"Verzekeraar"}],"beneficiary":{"reference":"Patient/1"},"payor":[{"reference":"` + ref + `"}]}}]}`
+	}
+	composition := func(section string) string {
+		return `{"resourceType":"Composition","status":"final","type":{"text":"verslag"},"date":"2026-01-01","author":[{"display":"verloskundige"}],"title":"Verslag","section":[` + section + `]}`
 	}
 	tests := []struct {
 		name      string
@@ -104,6 +126,14 @@ func TestAgreementCorrections(t *testing.T) {
 			data: `{` + obs + `,"category":[{"text":"spoed"}]}`, req: Request{Profiles: []string{"http://bcbench.test/sd/text-slice"}}},
 		{name: "a profile discriminator on a string: no slice",
 			data: `{` + obs + `,"category":[{"text":"later"}]}`, req: Request{Profiles: []string{"http://bcbench.test/sd/text-slice"}}, wantErr: "slice urgent requires at least 1"},
+		{name: "a value in a slice and its reslice is in one slice",
+			data: `{"resourceType":"Patient","extension":[{"url":"http://bcbench.test/sd/kind","valueCode":"a"}]}`, req: Request{Profiles: []string{"http://bcbench.test/sd/reslice"}}},
+		{name: "a value of the slice that breaks its reslice (sliced by url alone) is judged by the reslice",
+			data: `{"resourceType":"Patient","extension":[{"url":"http://bcbench.test/sd/kind","valueCode":"b"}]}`, req: Request{Profiles: []string{"http://bcbench.test/sd/reslice"}}, wantErr: "fixed value"},
+		{name: "a section that follows the element of a library profile (profile-element)",
+			data: composition(`{"title":"Zwangerschap","code":{"coding":[{"system":"http://bcbench.test/cs","code":"a"}]},"text":{"status":"generated","div":"<div xmlns=\"http://www.w3.org/1999/xhtml\">x</div>"}}`), req: Request{Profiles: []string{"http://bcbench.test/sd/document"}}},
+		{name: "a section that breaks the element of a library profile",
+			data: composition(`{"code":{"coding":[{"system":"http://bcbench.test/cs","code":"a"}]},"text":{"status":"generated","div":"<div xmlns=\"http://www.w3.org/1999/xhtml\">x</div>"}}`), req: Request{Profiles: []string{"http://bcbench.test/sd/document"}}, wantErr: "minimum required = 1"},
 		{name: "a wrong display of an unbound Coding is an error when asked",
 			data: `{` + obs + `,"valueCodeableConcept":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/v2-0131","code":"C","display":"Buurvrouw"}]}}`, req: Request{WrongDisplayIsError: true}, wantErr: "not a known display"},
 		{name: "a wrong display is a warning by default",

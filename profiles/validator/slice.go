@@ -30,6 +30,18 @@ func (r *run) slices(c *elem, items []item, path string, res map[string]any) []*
 				continue
 			}
 			if assigned[i] != nil {
+				if strings.HasPrefix(s.sliceName, assigned[i].sliceName+"/") {
+					// A reslice of the slice taken: the value is in both,
+					// and judged by the reslice, which holds the slice's
+					// constraints and its own.
+					assigned[i] = s
+					counts[si]++
+					continue
+				}
+				if strings.HasPrefix(assigned[i].sliceName, s.sliceName+"/") {
+					counts[si]++ // the slice of the reslice taken
+					continue
+				}
 				if !r.vague {
 					also = append(also, s.sliceName)
 				}
@@ -446,8 +458,7 @@ func (r *run) elemAt(s *elem, segs []string, code string) (*elem, string) {
 			var found *elem
 			for _, sl := range ext.slices {
 				if fmt.Sprint(extensionURL(sl)) == u {
-					found = sl
-					break
+					found = sl // the last: a reslice says more than its slice
 				}
 			}
 			if found == nil {

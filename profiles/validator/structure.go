@@ -359,7 +359,13 @@ func newElem(raw map[string]any, s *structure) *elem {
 				}
 			}
 		}
-		e.types = append(e.types, typeRef{code: code, profiles: strList(tm["profile"]), targets: strList(tm["targetProfile"])})
+		profiles := strList(tm["profile"])
+		if snapshot.ProfileElement(tm) != "" {
+			// The content follows one element of the profile, which the
+			// snapshot holds as this element's children.
+			profiles = nil
+		}
+		e.types = append(e.types, typeRef{code: code, profiles: profiles, targets: strList(tm["targetProfile"])})
 	}
 	// STU3 Reference type entries keep target profiles in profile.
 	for i, t := range e.types {
