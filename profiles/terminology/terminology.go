@@ -269,6 +269,12 @@ func (s *Service) ValidateCodeInSystem(c Coding) Result {
 	return s.undecided("", c, r)
 }
 
+// DisplayInSystem checks a code and its display against its code system
+// from the packages and the built-in systems alone, never asking the remote
+// server: displays are judged offline only (a server is asked about
+// membership, and only where a binding needs it).
+func (s *Service) DisplayInSystem(c Coding) Result { return s.inSystemOffline(c) }
+
 // inSystemOffline decides code-in-system checks from the packages alone.
 func (s *Service) inSystemOffline(c Coding) Result {
 	if c.System == "" {

@@ -962,7 +962,7 @@ func (r *run) display(obj map[string]any, path string) {
 	if d == "" || sys == "" || c == "" || r.displayDone[path] {
 		return
 	}
-	res := r.v.inSystem(terminology.Coding{System: sys, Version: str(obj, "version"), Code: c, Display: d})
+	res := r.v.displayIn(terminology.Coding{System: sys, Version: str(obj, "version"), Code: c, Display: d})
 	if res.Outcome == terminology.Member && res.DisplayWarning != "" {
 		r.issue(r.displaySeverity(), outcome.CodeInvalid, path+".display", "%s", res.DisplayWarning)
 	}

@@ -169,6 +169,8 @@ type Validator struct {
 	expansions sync.Map // ValueSet canonical → *cachedExpansion
 	// inSystem checks a code against its code system alone.
 	inSystem func(terminology.Coding) terminology.Result
+	// displayIn checks a display against the code system, offline only.
+	displayIn func(terminology.Coding) terminology.Result
 }
 
 // baseType returns the type a type specialises or constrains ("" at the top).
@@ -223,11 +225,20 @@ func New(opts Options) (*Validator, error) {
 		v.term = terminology.New(reg)
 	}
 	v.inv = newInvariantEngine(v)
-	if cs, ok := v.term.(codeSystemChecker); ok {
-		v.inSystem = cs.ValidateCodeInSystem
-	} else {
-		v.inSystem = terminology.New(reg).ValidateCodeInSystem
+	cs, ok1 := v.term.(codeSystemChecker)
+	ds, ok2 := v.term.(interface {
+		DisplayInSystem(terminology.Coding) terminology.Result
+	})
+	if !ok1 || !ok2 {
+		offline := terminology.New(reg)
+		if !ok1 {
+			cs = offline
+		}
+		if !ok2 {
+			ds = offline
+		}
 	}
+	v.inSystem, v.displayIn = cs.ValidateCodeInSystem, ds.DisplayInSystem
 	return v, nil
 }
 
