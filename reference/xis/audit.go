@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -52,38 +53,74 @@ type access struct {
 	at       time.Time
 }
 
-// auditLog keeps the AuditEvents, oldest first.
+// auditLog keeps the AuditEvents, oldest first, and by the Patients they
+// name: a search by patient reads her events only.
 type auditLog struct {
-	mu     sync.RWMutex
-	events []map[string]any
-	seq    int
+	mu        sync.RWMutex
+	events    []auditEntry
+	byPatient map[string][]auditEntry
+	seq       int
 }
 
-func (l *auditLog) add(ev map[string]any) {
+// auditEntry is one AuditEvent with its recorded time, parsed once.
+type auditEntry struct {
+	ev map[string]any
+	at time.Time
+}
+
+func (l *auditLog) add(ev map[string]any, at time.Time) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.seq++
 	ev["id"] = fmt.Sprintf("toegang-%d", l.seq)
-	if len(l.events) >= maxAudit {
-		l.events = append(l.events[:0:0], l.events[len(l.events)-maxAudit+1:]...)
+	if len(l.events) >= maxAudit { // drop the oldest half, and index the rest again
+		l.events = append([]auditEntry(nil), l.events[len(l.events)/2:]...)
+		l.byPatient = nil
+		for _, e := range l.events {
+			l.index(e)
+		}
 	}
-	l.events = append(l.events, ev)
+	e := auditEntry{ev: ev, at: at}
+	l.events = append(l.events, e)
+	l.index(e)
+}
+
+// index files an entry under the Patients it names. Callers hold the lock.
+func (l *auditLog) index(e auditEntry) {
+	if l.byPatient == nil {
+		l.byPatient = map[string][]auditEntry{}
+	}
+	for _, pid := range auditPatients(e.ev) {
+		l.byPatient[pid] = append(l.byPatient[pid], e)
+	}
 }
 
 func (l *auditLog) reset() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.events, l.seq = nil, 0
+	l.events, l.byPatient, l.seq = nil, nil, 0
 }
 
-// find returns the AuditEvents that match every criterion.
-func (l *auditLog) find(c criteria) []map[string]any {
+// find returns the AuditEvents that name every patient and match every
+// date criterion, oldest first.
+func (l *auditLog) find(patients []string, dates []dateCriterion) []map[string]any {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
+	from := l.events
+	if len(patients) > 0 {
+		from = l.byPatient[patients[0]]
+	}
 	var out []map[string]any
-	for _, ev := range l.events {
-		if c.match(ev) {
-			out = append(out, ev)
+	for _, e := range from {
+		ok := true
+		for _, pid := range patients[min(1, len(patients)):] {
+			ok = ok && slices.Contains(auditPatients(e.ev), pid)
+		}
+		for _, d := range dates {
+			ok = ok && d.match(e.at)
+		}
+		if ok {
+			out = append(out, e.ev)
 		}
 	}
 	return out
@@ -93,9 +130,9 @@ func (l *auditLog) find(c criteria) []map[string]any {
 func (l *auditLog) get(id string) (map[string]any, bool) {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
-	for _, ev := range l.events {
-		if ev["id"] == id {
-			return ev, true
+	for _, e := range l.events {
+		if e.ev["id"] == id {
+			return e.ev, true
 		}
 	}
 	return nil, false
@@ -151,7 +188,7 @@ func (s *Server) logAccess(a *access) {
 	if s.defect != nil && s.defect.audit != nil && !s.defect.audit(a, ev) {
 		return
 	}
-	s.audit.add(ev)
+	s.audit.add(ev, a.at)
 }
 
 // auditEvent renders an access as a FHIR R4 AuditEvent.
@@ -286,32 +323,13 @@ func entities(a *access) []any {
 	return out
 }
 
-// auditEntityCriterion matches an AuditEvent naming the Patient.
-type auditPatientCriterion string
-
-func (c auditPatientCriterion) match(ev map[string]any) bool {
-	for _, e := range asList(ev["entity"]) {
-		ent, _ := e.(map[string]any)
-		what, _ := ent["what"].(map[string]any)
-		if ref, _ := what["reference"].(string); ref == "Patient/"+string(c) || strings.HasSuffix(ref, "/Patient/"+string(c)) {
-			return true
-		}
-	}
-	return false
-}
-
 // dateCriterion compares AuditEvent.recorded with a date search value.
 type dateCriterion struct {
 	prefix   string // eq, lt, le, gt, ge
 	from, to time.Time
 }
 
-func (c dateCriterion) match(ev map[string]any) bool {
-	s, _ := ev["recorded"].(string)
-	t, err := time.Parse(time.RFC3339Nano, s)
-	if err != nil {
-		return false
-	}
+func (c dateCriterion) match(t time.Time) bool {
 	switch c.prefix {
 	case "lt":
 		return t.Before(c.from)
@@ -351,7 +369,8 @@ func parseDate(v string) (dateCriterion, error) {
 
 // searchAudit answers AuditEvent?patient=…&date=… from the access log.
 func (s *Server) searchAudit(w http.ResponseWriter, r *http.Request, a *access) {
-	var c criteria
+	var patients []string
+	var dates []dateCriterion
 	used := url.Values{}
 	for name, values := range r.URL.Query() {
 		for _, v := range values {
@@ -368,7 +387,7 @@ func (s *Server) searchAudit(w http.ResponseWriter, r *http.Request, a *access) 
 					return
 				}
 				a.patients = append(a.patients, pid)
-				c = append(c, auditPatientCriterion(pid))
+				patients = append(patients, pid)
 			case "date":
 				d, err := parseDate(v)
 				if err != nil {
@@ -376,14 +395,14 @@ func (s *Server) searchAudit(w http.ResponseWriter, r *http.Request, a *access) 
 					a.status = http.StatusBadRequest
 					return
 				}
-				c = append(c, d)
+				dates = append(dates, d)
 			default:
 				continue
 			}
 			used.Add(name, v)
 		}
 	}
-	found := s.audit.find(c)
+	found := s.audit.find(patients, dates)
 	base := rest.Base(r)
 	entries := make([]any, 0, len(found))
 	for _, ev := range found {
