@@ -189,6 +189,9 @@ func Issue(envelopePath, outDir string, is Issuer, pol Policy, now time.Time) (s
 	d.System, d.Vendor, d.Version, d.Candidate = res.Candidate.Name, res.Candidate.Vendor, res.Candidate.Version, res.Candidate
 	d.Profile, d.ProfileTitle, d.ProfileVersion = res.Profile.ID, res.Profile.Title, res.Profile.Version
 	for _, r := range res.Candidate.Roles {
+		if r.Source == reports.SourceReference {
+			continue // played by the bench for a role no candidate brought: not certified
+		}
 		d.Roles = append(d.Roles, r.Role)
 	}
 	slices.Sort(d.Roles)

@@ -55,7 +55,7 @@ func (m *Manifest) pathProblems() []Problem {
 		if r.Image == nil || r.Image.Dockerfile == "" {
 			continue
 		}
-		if _, _, err := m.buildPaths(r); err != nil {
+		if _, _, err := m.home(r).buildPaths(r); err != nil {
 			field := "roles." + name + ".image.context"
 			var pe *outsideError
 			if errors.As(err, &pe) && pe.what == "dockerfile" {

@@ -9,7 +9,7 @@
 //	name: Voorbeeld XIS
 //	vendor: Voorbeeld BV
 //	version: 4.2.0
-//	roles:                       # xis, translator, index, viewer, dvza
+//	roles:                       # index, xis, xis-<suffix>, translator, viewer, dvza
 //	  xis:                       # exactly one of image, command, url, builtin
 //	    image: {name: voorbeeld/xis:4.2.0, port: 8080, env: {K: v}}
 //	    # image: {name: t, port: 8080, dockerfile: Dockerfile, context: .}  (built first, tagged name, kept)
@@ -28,16 +28,25 @@
 // command name is looked up in PATH. {port} in args and env is replaced by
 // the port, which the bench picks when command.port is 0 (also in $PORT).
 //
+// Combine joins several manifests (`--candidate a.yaml --candidate b.yaml`)
+// into one, each role keeping its own manifest's folder, sha256 and name; a
+// role named twice is an error naming both. AddReference adds the bench's
+// built-in reference for a role no candidate brings (RoleSpec.Reference).
+//
 // # Running a candidate
 //
-// Launch starts every role of a manifest, in the order of Roles, each behind
-// a recording Proxy on 127.0.0.1, and returns a *Candidate once every health
-// endpoint answers:
+// Launch starts every role of a manifest, in the order of Roles (the index
+// first, then xis and the further publishers xis-<suffix>), each behind a
+// recording Proxy on 127.0.0.1, and returns a *Candidate once every health
+// endpoint answers. Every XIS is told the index's FHIR base (Wiring: for a
+// built-in XIS through LaunchOptions.Builtin, for a process or container in
+// IndexURLEnv; docs/chain.md). Candidate.Watch notices a process or
+// container role that dies mid-run:
 //
 //	ctx, release := harness.InterruptContext(ctx)   // Ctrl-C/SIGTERM end ctx
 //	defer release()
 //	c, err := harness.Launch(ctx, m, harness.LaunchOptions{
-//		Builtin:        func(role string) (http.Handler, error) { … },   // reference handlers
+//		Builtin:        func(role string, w harness.Wiring) (http.Handler, error) { … },   // reference handlers
 //		StartupTimeout: time.Minute, RequestTimeout: 30 * time.Second,
 //		EvidenceDir:    filepath.Join(out, "evidence"),                   // <role>.har, <role>.log
 //	})

@@ -31,8 +31,9 @@ const (
 type LaunchOptions struct {
 	// Builtin gives the handler of the bench's own reference for a role; it
 	// is asked for every role the manifest marks `builtin: true` (the run
-	// command passes reference handlers; the harness never imports them).
-	Builtin func(role string) (http.Handler, error)
+	// command passes reference handlers; the harness never imports them),
+	// with what the role must know of the chain (Wiring).
+	Builtin func(role string, w Wiring) (http.Handler, error)
 	// StartupTimeout bounds the start of each role until its health
 	// endpoint answers (default 60 s).
 	StartupTimeout time.Duration
@@ -61,6 +62,17 @@ type LaunchOptions struct {
 	// reaches container candidates (default: $BCBENCH_RELAY_BIN, else the
 	// running executable).
 	RelayBinary string
+}
+
+// IndexURLEnv is the environment variable that tells a process or container
+// XIS the FHIR base of the chain's index (docs/chain.md).
+const IndexURLEnv = "BCBENCH_INDEX_URL"
+
+// Wiring is what a role is told about the rest of the chain when it starts.
+type Wiring struct {
+	// Index is the FHIR base of the chain's index as the role reaches it, for
+	// an XIS to register what it publishes; "" when the chain has no index.
+	Index string
 }
 
 // Candidate is a started candidate: every role of its manifest, each behind
@@ -364,7 +376,11 @@ func Launch(ctx context.Context, m *Manifest, opts LaunchOptions) (*Candidate, e
 		if err != nil {
 			return fail(fmt.Errorf("launching %s: %w", name, err))
 		}
-		target, err := c.target(ctx, name, spec, token)
+		w, err := c.wiring(name, spec)
+		if err != nil {
+			return fail(fmt.Errorf("launching %s: %w", name, err))
+		}
+		target, err := c.target(ctx, name, spec, token, w)
 		if err != nil {
 			return fail(err)
 		}
@@ -413,8 +429,48 @@ func Launch(ctx context.Context, m *Manifest, opts LaunchOptions) (*Candidate, e
 	return c, nil
 }
 
+// wiring says where a publisher reaches the chain's index, which starts
+// before every XIS: through the index's recording proxy on loopback for a
+// built-in or process XIS, by its network alias for a container XIS (the
+// run's internal network has no route to the bench's proxies, so the index
+// must then run in a container too). An XIS attached at a URL cannot be told:
+// it is configured by its vendor, which the launch log says.
+func (c *Candidate) wiring(name string, spec *RoleSpec) (Wiring, error) {
+	idx := c.Role("index")
+	if idx == nil || !IsPublisher(name) {
+		return Wiring{}, nil
+	}
+	switch spec.Kind() {
+	case "image":
+		if idx.Spec.Kind() != "image" {
+			return Wiring{}, fmt.Errorf("a container XIS reaches the index only on the run's internal network, so the index must run in a container too (it is %s); give both roles as images, or run the XIS as a command", idx.Spec.Kind())
+		}
+		return Wiring{Index: fmt.Sprintf("http://index:%d%s", idx.Spec.Image.Port, idx.Spec.FHIRBase)}, nil
+	case "url":
+		c.warnings = append(c.warnings, fmt.Sprintf("%s: attached at a URL, so the bench cannot tell it where the index is; its vendor points it at %s", name, idx.FHIRBase()))
+		c.logf("%s: attached at a URL; point it at the index yourself: %s", name, idx.FHIRBase())
+		return Wiring{}, nil
+	default:
+		return Wiring{Index: idx.FHIRBase()}, nil
+	}
+}
+
+// withIndex returns env with IndexURLEnv set when the role is wired to an
+// index; the manifest's own map is never changed.
+func withIndex(env map[string]string, w Wiring) map[string]string {
+	if w.Index == "" {
+		return env
+	}
+	out := make(map[string]string, len(env)+1)
+	for k, v := range env {
+		out[k] = v
+	}
+	out[IndexURLEnv] = w.Index
+	return out
+}
+
 // target builds the driver for one role.
-func (c *Candidate) target(ctx context.Context, name string, spec *RoleSpec, token string) (Target, error) {
+func (c *Candidate) target(ctx context.Context, name string, spec *RoleSpec, token string, w Wiring) (Target, error) {
 	m := c.Manifest
 	health := spec.Adapter + "/health"
 	labels := selfOwner().labels(c.RunID)
@@ -447,13 +503,13 @@ func (c *Candidate) target(ctx context.Context, name string, spec *RoleSpec, tok
 			c.relay = img
 		}
 		cfg := ContainerConfig{
-			Role: name, Image: spec.Image.Name, Port: spec.Image.Port, Env: spec.Image.Env,
+			Role: name, Image: spec.Image.Name, Port: spec.Image.Port, Env: withIndex(spec.Image.Env, w),
 			Network: c.network.internal, AccessNetwork: c.network.access, RelayImage: c.relay,
 			HealthPath: health, Token: token, Labels: labels, Logf: c.opts.Logf,
 			Limits: c.opts.Limits, WritableRoot: spec.Image.WritableRoot,
 		}
 		if spec.Image.Dockerfile != "" {
-			ctxDir, dockerfile, err := m.buildPaths(spec)
+			ctxDir, dockerfile, err := m.home(spec).buildPaths(spec)
 			if err != nil {
 				return nil, fmt.Errorf("launching %s: %w", name, err)
 			}
@@ -468,9 +524,10 @@ func (c *Candidate) target(ctx context.Context, name string, spec *RoleSpec, tok
 		if dir == "" {
 			dir = "."
 		}
+		home := m.home(spec)
 		files := make([]string, len(spec.Command.Identity))
 		for i, f := range spec.Command.Identity {
-			files[i] = m.resolve(f)
+			files[i] = home.resolve(f)
 		}
 		scratch, err := scratchDir(name)
 		if err != nil {
@@ -478,10 +535,10 @@ func (c *Candidate) target(ctx context.Context, name string, spec *RoleSpec, tok
 		}
 		c.scratch = append(c.scratch, scratch)
 		return Process(ProcessConfig{
-			Role: name, Path: m.CommandPath(spec), Args: spec.Command.Args, Env: spec.Command.Env,
+			Role: name, Path: m.CommandPath(spec), Args: spec.Command.Args, Env: withIndex(spec.Command.Env, w),
 			PassEnv: spec.Command.PassEnv, Scratch: scratch, RunID: c.RunID,
-			IdentityFiles: files, ManifestSHA256: m.SHA256,
-			Port: spec.Command.Port, Dir: m.resolve(dir), HealthPath: health, Token: token,
+			IdentityFiles: files, ManifestSHA256: home.SHA256,
+			Port: spec.Command.Port, Dir: home.resolve(dir), HealthPath: health, Token: token,
 		}), nil
 	case "url":
 		return Attach(AttachConfig{Role: name, URL: spec.URL, FHIRBase: spec.FHIRBase, Adapter: spec.Adapter, Token: token}), nil
@@ -489,7 +546,7 @@ func (c *Candidate) target(ctx context.Context, name string, spec *RoleSpec, tok
 		if c.opts.Builtin == nil {
 			return nil, fmt.Errorf("launching %s: the manifest asks for the builtin reference, but none is available", name)
 		}
-		h, err := c.opts.Builtin(name)
+		h, err := c.opts.Builtin(name, w)
 		if err != nil {
 			return nil, fmt.Errorf("launching builtin %s: %w", name, err)
 		}

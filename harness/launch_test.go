@@ -311,16 +311,21 @@ func TestLaunchAttachGarbageMetadata(t *testing.T) {
 
 func TestLaunchBuiltin(t *testing.T) {
 	m := mustParse(t, "name: ref\nroles:\n  xis:\n    builtin: true\n  index:\n    builtin: true\n")
-	asked := map[string]bool{}
-	c, err := Launch(context.Background(), m, LaunchOptions{Builtin: func(role string) (http.Handler, error) {
-		asked[role] = true
+	asked := map[string]Wiring{}
+	c, err := Launch(context.Background(), m, LaunchOptions{Builtin: func(role string, w Wiring) (http.Handler, error) {
+		asked[role] = w
 		return fhirStub("bcbench reference " + role), nil
 	}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !asked["xis"] || !asked["index"] || len(c.Roles) != 2 || c.Roles[0].Name != "xis" || c.Roles[1].Name != "index" {
+	// The index starts first, and the XIS is told its FHIR base through the
+	// index's recording proxy.
+	if len(asked) != 2 || len(c.Roles) != 2 || c.Roles[0].Name != "index" || c.Roles[1].Name != "xis" {
 		t.Errorf("asked %v, roles %d", asked, len(c.Roles))
+	}
+	if got, want := asked["xis"].Index, c.Role("index").FHIRBase(); got != want || asked["index"].Index != "" {
+		t.Errorf("wiring = %+v, want the xis told %s", asked, want)
 	}
 	id := c.Role("index").Identity()
 	exe, _ := os.Executable()
@@ -341,7 +346,7 @@ func TestLaunchBuiltin(t *testing.T) {
 	if _, err := Launch(context.Background(), m, LaunchOptions{}); err == nil {
 		t.Error("builtin without a handler accepted")
 	}
-	if _, err := Launch(context.Background(), m, LaunchOptions{Builtin: func(string) (http.Handler, error) { return nil, errors.New("no such role") }}); err == nil || !strings.Contains(err.Error(), "no such role") {
+	if _, err := Launch(context.Background(), m, LaunchOptions{Builtin: func(string, Wiring) (http.Handler, error) { return nil, errors.New("no such role") }}); err == nil || !strings.Contains(err.Error(), "no such role") {
 		t.Errorf("builtin error: %v", err)
 	}
 }

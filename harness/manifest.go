@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -23,8 +24,20 @@ import (
 )
 
 // Roles lists the roles of the Babyconnect chain, in the order the bench
-// starts them.
-var Roles = []string{"xis", "translator", "index", "viewer", "dvza"}
+// starts them: the index first, so that every XIS can be told where it is;
+// the further publishers (xis-<suffix>) follow xis.
+var Roles = []string{"index", "xis", "translator", "viewer", "dvza"}
+
+// publisherPrefix starts the role key of a further publisher: xis-ziekenhuis.
+const publisherPrefix = "xis-"
+
+// IsPublisher reports whether a role key names an XIS: xis or xis-<suffix>.
+func IsPublisher(role string) bool {
+	return role == "xis" || strings.HasPrefix(role, publisherPrefix)
+}
+
+// roleChoice is how messages name the role keys a manifest may use.
+const roleChoice = "index, xis, xis-<suffix>, translator, viewer, dvza"
 
 // Default paths under a role's URL.
 const (
@@ -74,6 +87,13 @@ type RoleSpec struct {
 	// Adapter is the adapter path under the role's URL (default /bench).
 	Adapter string    `yaml:"adapter" json:"adapter,omitempty"`
 	Auth    *AuthSpec `yaml:"auth" json:"auth,omitempty"`
+
+	// reference marks a role no candidate brought: the bench plays it.
+	reference bool
+	// from is the manifest the role was written in: relative paths, the
+	// manifest's sha256 and its name are that manifest's, also when
+	// several manifests are combined (Combine).
+	from *Manifest
 }
 
 // Kind says which of image, command, url or builtin the role uses.
@@ -292,6 +312,7 @@ func parseManifest(data []byte, source string) (*Manifest, error) {
 	sum := sha256.Sum256(data)
 	m.SHA256 = hex.EncodeToString(sum[:])
 	for _, r := range m.Roles {
+		r.from = &m
 		if r.FHIRBase == "" {
 			r.FHIRBase = DefaultFHIRBase
 		}
@@ -304,16 +325,109 @@ func parseManifest(data []byte, source string) (*Manifest, error) {
 	return &m, nil
 }
 
-// RoleNames returns the roles the manifest names, in the bench's order.
+// RoleNames returns the roles the manifest names, in the bench's order
+// (Roles; the further publishers xis-<suffix> after xis, by name).
 func (m *Manifest) RoleNames() []string {
 	var out []string
 	for _, r := range Roles {
 		if _, ok := m.Roles[r]; ok {
 			out = append(out, r)
 		}
+		if r == "xis" {
+			var more []string
+			for name := range m.Roles {
+				if strings.HasPrefix(name, publisherPrefix) {
+					more = append(more, name)
+				}
+			}
+			sort.Strings(more)
+			out = append(out, more...)
+		}
 	}
 	return out
 }
+
+// home is the manifest a role was written in (m itself for a role built in
+// code).
+func (m *Manifest) home(r *RoleSpec) *Manifest {
+	if r != nil && r.from != nil {
+		return r.from
+	}
+	return m
+}
+
+// Origin names the manifest a role was written in: its source (file) and
+// its name.
+func (m *Manifest) Origin(role string) (source, name string) {
+	h := m.home(m.Roles[role])
+	return h.Source, h.Name
+}
+
+// Combine joins the manifests given with several --candidate flags into one:
+// each role keeps the folder, sha256 and name of the manifest it was written
+// in. A role named in two manifests is an error naming both.
+func Combine(ms ...*Manifest) (*Manifest, error) {
+	switch len(ms) {
+	case 0:
+		return nil, errors.New("combining candidate manifests: none given")
+	case 1:
+		return ms[0], nil
+	}
+	out := &Manifest{Roles: map[string]*RoleSpec{}}
+	var names, vendors, versions, sources, sums []string
+	for _, m := range ms {
+		for _, name := range m.RoleNames() {
+			r := m.Roles[name]
+			if prev, ok := out.Roles[name]; ok {
+				return nil, fmt.Errorf("combining candidate manifests: role %s is in both %s and %s", name, describeSource(out.home(prev)), describeSource(m))
+			}
+			if r.from == nil {
+				r.from = m
+			}
+			out.Roles[name] = r
+		}
+		names = append(names, m.Name)
+		if m.Vendor != "" && !slices.Contains(vendors, m.Vendor) {
+			vendors = append(vendors, m.Vendor)
+		}
+		versions = append(versions, m.Version)
+		sources = append(sources, m.Source)
+		sums = append(sums, m.SHA256)
+	}
+	out.Name = strings.Join(names, " + ")
+	out.Vendor = strings.Join(vendors, " + ")
+	out.Version = strings.Join(versions, " + ")
+	out.Source = strings.Join(sources, " + ")
+	sum := sha256.Sum256([]byte(strings.Join(sums, "\n")))
+	out.SHA256 = hex.EncodeToString(sum[:])
+	out.Dir = ms[0].Dir
+	return out, nil
+}
+
+// describeSource names a manifest in a message: its file, else its name.
+func describeSource(m *Manifest) string {
+	if m.Source != "" {
+		return m.Source
+	}
+	return "manifest " + strconv.Quote(m.Name)
+}
+
+// AddReference adds the bench's built-in reference for a role no manifest
+// names; it reports whether it did (false: the role is the candidate's).
+func (m *Manifest) AddReference(role string) bool {
+	if _, ok := m.Roles[role]; ok {
+		return false
+	}
+	if m.Roles == nil {
+		m.Roles = map[string]*RoleSpec{}
+	}
+	m.Roles[role] = &RoleSpec{Builtin: true, FHIRBase: DefaultFHIRBase, Adapter: DefaultAdapter, reference: true}
+	return true
+}
+
+// Reference reports whether the bench added the role with AddReference
+// because no candidate brought it (results.json: "source": "reference").
+func (r *RoleSpec) Reference() bool { return r != nil && r.reference }
 
 // CommandPath returns the program a command role runs: a path with a slash
 // resolved against the manifest's directory, a bare name as given (looked
@@ -324,7 +438,7 @@ func (m *Manifest) CommandPath(r *RoleSpec) string {
 	}
 	p := r.Command.Path
 	if strings.ContainsRune(p, '/') || strings.ContainsRune(p, filepath.Separator) {
-		return m.resolve(p)
+		return m.home(r).resolve(p)
 	}
 	return p
 }
@@ -560,7 +674,7 @@ func leafProblems(e *jsonschema.ValidationError, lines map[string]int) []Problem
 		for _, p := range k.Properties {
 			msg := "unknown field"
 			if field == "roles" {
-				msg = "unknown role (want one of " + strings.Join(Roles, ", ") + ")"
+				msg = "unknown role (want one of " + roleChoice + ")"
 			}
 			out = append(out, Problem{Line: lines[ptr+"/"+escapePointer(p)], Field: joinField(field, p), Message: msg})
 		}
@@ -569,11 +683,14 @@ func leafProblems(e *jsonschema.ValidationError, lines map[string]int) []Problem
 		return []Problem{{Line: line, Field: field, Message: fmt.Sprintf("must be %s, not %s", strings.Join(k.Want, " or "), k.Got)}}
 	case *kind.MinProperties:
 		if field == "roles" {
-			return []Problem{{Line: line, Field: field, Message: "names no role; give at least one of " + strings.Join(Roles, ", ")}}
+			return []Problem{{Line: line, Field: field, Message: "names no role; give at least one of " + roleChoice}}
 		}
 	case *kind.Const:
 		return []Problem{{Line: line, Field: field, Message: "must be true (leave the role out to use the bench's reference)"}}
 	case *kind.MaxProperties:
+		if field == "roles" {
+			return []Problem{{Line: line, Field: field, Message: fmt.Sprintf("names %d roles; a chain has at most %d", k.Got, k.Want)}}
+		}
 		if strings.HasSuffix(field, ".auth") {
 			return []Problem{{Line: line, Field: field, Message: "give either bearerToken or bearerTokenEnv, not both"}}
 		}

@@ -38,7 +38,7 @@ roles:
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := strings.Join(m.RoleNames(), ","); got != "xis,index,viewer,dvza" {
+	if got := strings.Join(m.RoleNames(), ","); got != "index,xis,viewer,dvza" {
 		t.Errorf("roles = %s", got)
 	}
 	xis := m.Roles["xis"]

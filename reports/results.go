@@ -165,7 +165,21 @@ type RoleIdentity struct {
 	// Files are the files the manifest lists under identity (the scripts of
 	// an interpreted program), each with its sha256.
 	Files []FileDigest `json:"files,omitempty"`
+	// Source says who brought the role in a chain run: SourceCandidate (a
+	// candidate manifest, named in Candidate) or SourceReference (the bench
+	// played it because no candidate brought it). Empty in results written
+	// before chain runs. Since v2 (additive).
+	Source string `json:"source,omitempty"`
+	// Candidate is the name of the manifest that brought the role, when
+	// several were combined.
+	Candidate string `json:"candidate,omitempty"`
 }
+
+// Where a role of a chain run came from (RoleIdentity.Source).
+const (
+	SourceCandidate = "candidate"
+	SourceReference = "reference"
+)
 
 // RequirementResult is the outcome of one requirement of the profile.
 type RequirementResult struct {

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/onsi/ginkgo/v2"
 	"github.com/onsi/ginkgo/v2/formatter"
@@ -36,6 +37,9 @@ type Outcome struct {
 	Seconds      float64
 	Failure      string
 	Location     string
+	// Ended is when the spec ended: a run whose role died keeps what was
+	// judged before (cmd/bcbench).
+	Ended time.Time
 }
 
 // Options tune a run of the specs.
@@ -85,6 +89,7 @@ func outcomeOf(r ginkgo.SpecReport) (Outcome, bool) {
 		Seconds:      r.RunTime.Seconds(),
 		Location:     r.LeafNodeLocation.String(),
 		Failure:      r.Failure.Message,
+		Ended:        r.EndTime,
 	}
 	switch r.State {
 	case types.SpecStatePassed:

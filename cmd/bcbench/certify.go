@@ -49,7 +49,7 @@ func refuseForCertification(p certification.Profile, f runFlags) error {
 // readable by group or others, or one inside the output folder or inside the
 // folder of the candidate's manifest (where build contexts, scripts and
 // working folders of the candidate live).
-func checkKeyPlace(key, manifest, out string) error {
+func checkKeyPlace(key string, manifests []string, out string) error {
 	if key == "" {
 		return nil
 	}
@@ -61,7 +61,7 @@ func checkKeyPlace(key, manifest, out string) error {
 		return fmt.Errorf("loading --key: %s is readable by others (mode %04o); make it private with chmod 600", key, st.Mode().Perm())
 	}
 	places := []struct{ dir, what string }{{out, "the output folder"}}
-	if manifest != "" {
+	for _, manifest := range manifests {
 		places = append(places, struct{ dir, what string }{filepath.Dir(manifest), "the candidate manifest's folder"})
 	}
 	for _, p := range places {

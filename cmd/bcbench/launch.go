@@ -7,14 +7,17 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/bcbench/bcbench/harness"
 	"github.com/bcbench/bcbench/profiles/certification"
+	"github.com/bcbench/bcbench/reference/index"
 	"github.com/bcbench/bcbench/reference/xis"
 	"github.com/bcbench/bcbench/reports"
+	"github.com/bcbench/bcbench/suites/spec"
 	"github.com/bcbench/bcbench/token"
 )
 
@@ -27,41 +30,101 @@ roles:
     builtin: true
 `
 
-func loadCandidate(path string) (*harness.Manifest, error) {
-	if path == "" {
-		m, err := harness.ParseManifest([]byte(defaultManifest))
+// hospital is the role key of the reference chain's second publisher.
+const hospital = "xis-ziekenhuis"
+
+// loadCandidates reads the candidate manifests and combines them (a role
+// named twice is an error naming both files), then adds the bench's
+// reference for every role the profile judges that no candidate brings.
+// Without manifests the built-in candidate is the bench's reference for
+// every role of the profile; for a chain (the profile judges the index) it
+// is the reference chain: two reference XIS (xis, the midwife practice, and
+// xis-ziekenhuis, the hospital) and the reference index.
+func loadCandidates(paths []string, roles []string) (*harness.Manifest, error) {
+	var ms []*harness.Manifest
+	for _, p := range paths {
+		m, err := harness.LoadManifest(p)
+		if err != nil {
+			return nil, err
+		}
+		ms = append(ms, m)
+	}
+	if len(ms) == 0 {
+		doc := defaultManifest
+		for _, r := range roles {
+			if r != "xis" {
+				doc += "  " + r + ":\n    builtin: true\n"
+			}
+		}
+		if slices.Contains(roles, "index") {
+			doc += "  " + hospital + ":\n    builtin: true\n"
+		}
+		m, err := harness.ParseManifest([]byte(doc))
 		if err != nil {
 			return nil, fmt.Errorf("reading the built-in candidate: %w", err)
 		}
 		m.Version = version
 		return m, nil
 	}
-	m, err := harness.LoadManifest(path)
+	m, err := harness.Combine(ms...)
 	if err != nil {
 		return nil, err
 	}
-	if m.Roles["xis"] == nil {
-		return nil, fmt.Errorf("candidate %s: the profile tests role xis, but the manifest has no role xis", path)
+	// A further publisher takes the events of its organisations away from
+	// xis: only a chain profile judges each where it went.
+	if !slices.Contains(roles, "index") {
+		for _, name := range m.RoleNames() {
+			if name != "xis" && harness.IsPublisher(name) {
+				return nil, fmt.Errorf("role %s is a further publisher of a chain, which this profile does not judge (it judges %s): run it with a chain profile such as --profile %s, or leave the role out",
+					name, strings.Join(roles, ", "), certification.Chain)
+			}
+		}
+	}
+	brought := false
+	for _, r := range roles {
+		if !m.AddReference(r) {
+			brought = true
+		}
+	}
+	if !brought {
+		return nil, fmt.Errorf("the profile judges %s, but no candidate manifest brings any of them (they bring %s): the run would judge only the bench's own reference",
+			strings.Join(roles, ", "), strings.Join(m.RoleNames(), ", "))
 	}
 	return m, nil
 }
 
-// builtin returns the handlers of the bench's references; the reference
-// XIS trusts the bench's authorization server when trust is set.
-func builtin(trust *token.Verifier) func(role string) (http.Handler, error) {
-	return func(role string) (http.Handler, error) {
-		if role != "xis" {
-			return nil, fmt.Errorf("the bench has no built-in reference for role %s yet", role)
+// builtin returns the handlers of the bench's references: every publisher
+// (xis, xis-<suffix>) is a reference XIS, registering in the chain's index
+// when there is one; xis, the XIS the bench reads as named professionals
+// (docs/logging.md), trusts the bench's authorization server when trust is
+// set. The index is the reference index.
+func builtin(trust *token.Verifier) func(role string, w harness.Wiring) (http.Handler, error) {
+	return func(role string, w harness.Wiring) (http.Handler, error) {
+		switch {
+		case harness.IsPublisher(role):
+			opts := xis.Options{Version: version, Index: w.Index, Logf: func(string, ...any) {}}
+			if role == "xis" {
+				opts.Trust = trust
+			}
+			// What goes wrong with the index is judged from the index's side
+			// (IDX, TIJ); the in-process XIS does not write to the terminal.
+			return xis.New(opts)
+		case role == "index":
+			return index.New(index.Options{Version: version})
 		}
-		return xis.New(xis.Options{Version: version, Trust: trust})
+		return nil, fmt.Errorf("the bench has no built-in reference for role %s yet", role)
 	}
 }
 
-// running is a started candidate as the run command uses it.
+// running is a started candidate as the run command uses it: the first
+// publisher's FHIR API and adapter (XIS, Adapter), every publisher of the
+// chain, and the index when the chain has one.
 type running struct {
 	*harness.Candidate
-	FHIR    *harness.FHIR
-	Adapter *harness.Adapter
+	FHIR       *harness.FHIR
+	Adapter    *harness.Adapter
+	Index      *harness.FHIR
+	Publishers []spec.Publisher
 }
 
 // launch starts every role of the manifest behind a recording proxy; the
@@ -91,17 +154,24 @@ func launch(ctx context.Context, m *harness.Manifest, limits certification.Limit
 	if err != nil {
 		return nil, err
 	}
-	x := c.Role("xis")
-	if x == nil {
-		_ = c.Stop(context.WithoutCancel(ctx))
-		return nil, fmt.Errorf("the candidate has no role xis")
+	run := &running{Candidate: c}
+	for _, r := range c.Roles {
+		client := r.Client()
+		switch {
+		case harness.IsPublisher(r.Name):
+			run.Publishers = append(run.Publishers, spec.Publisher{Role: r.Name,
+				XIS:     &harness.FHIR{Base: r.FHIRBase(), Client: client, Token: r.Token},
+				Adapter: &harness.Adapter{Base: r.AdapterBase(), Client: client, Token: r.Token}})
+		case r.Name == "index":
+			run.Index = &harness.FHIR{Base: r.FHIRBase(), Client: client, Token: r.Token}
+		}
 	}
-	client := x.Client()
-	return &running{
-		Candidate: c,
-		FHIR:      &harness.FHIR{Base: x.FHIRBase(), Client: client, Token: x.Token},
-		Adapter:   &harness.Adapter{Base: x.AdapterBase(), Client: client, Token: x.Token},
-	}, nil
+	if len(run.Publishers) == 0 {
+		_ = c.Stop(context.WithoutCancel(ctx))
+		return nil, fmt.Errorf("the candidate has no XIS (role xis or xis-<suffix>)")
+	}
+	run.FHIR, run.Adapter = run.Publishers[0].XIS, run.Publishers[0].Adapter
+	return run, nil
 }
 
 // containerLimits are the profile's limits of each candidate container.
@@ -131,12 +201,19 @@ func sweepLeftovers(ctx context.Context, stderr io.Writer) {
 	}
 }
 
-// identities converts the harness's identities for the report.
-func identities(ids []harness.Identity) []reports.RoleIdentity {
+// identities converts the harness's identities for the report, each with
+// who brought the role: a candidate manifest (named when several were
+// combined) or the bench's reference.
+func identities(m *harness.Manifest, ids []harness.Identity) []reports.RoleIdentity {
 	out := make([]reports.RoleIdentity, 0, len(ids))
 	for _, i := range ids {
 		ri := reports.RoleIdentity{Role: i.Role, Kind: i.Kind, Image: i.Image, Digest: i.Digest, Binary: i.Binary, SHA256: i.SHA256,
-			URL: harness.RedactURL(i.URL), Software: i.Software, Args: i.Args, Manifest: i.Manifest}
+			URL: harness.RedactURL(i.URL), Software: i.Software, Args: i.Args, Manifest: i.Manifest, Source: reports.SourceCandidate}
+		if m.Roles[i.Role].Reference() {
+			ri.Source = reports.SourceReference
+		} else if _, name := m.Origin(i.Role); name != m.Name {
+			ri.Candidate = name
+		}
 		for _, f := range i.Files {
 			ri.Files = append(ri.Files, reports.FileDigest{Path: f.Path, SHA256: f.SHA256})
 		}

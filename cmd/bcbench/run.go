@@ -30,18 +30,18 @@ func init() { register(newRunCmd) }
 
 // runFlags are the options of `bcbench run`.
 type runFlags struct {
-	candidate string
-	profile   string
-	out       string
-	scenarios []string
-	key       string
-	force     bool // clear a non-empty output folder of an earlier run
-	packages  []string
-	tx        string // terminology server base URL
-	manual    bool
-	reference string // day 0 of the scenarios, YYYY-MM-DD
-	quiet     bool
-	verbose   bool
+	candidates []string // manifests, combined
+	profile    string
+	out        string
+	scenarios  []string
+	key        string
+	force      bool // clear a non-empty output folder of an earlier run
+	packages   []string
+	tx         string // terminology server base URL
+	manual     bool
+	reference  string // day 0 of the scenarios, YYYY-MM-DD
+	quiet      bool
+	verbose    bool
 	// a generated population replayed after the named scenarios
 	population int
 	seed       uint64
@@ -65,7 +65,7 @@ Exit code: 0 verdict pass, 1 verdict fail or incomplete, 2 the bench could not r
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&f.candidate, "candidate", "", "candidate manifest (YAML); default: the built-in reference candidates")
+	fl.StringArrayVar(&f.candidates, "candidate", nil, "candidate manifest (YAML), repeatable: the manifests are combined, each role named once; every role the profile needs that none brings is played by the bench's reference (default: the reference for every role)")
 	fl.StringVar(&f.profile, "profile", "", "certification profile ID; default: "+certification.Default+" with --key, "+certification.DefaultSelfTest+" (the same content, no certificate) without")
 	fl.StringVar(&f.out, "out", "bcbench-out", "output folder; must be empty or absent")
 	fl.BoolVar(&f.force, "force", false, "clear the output folder of an earlier run first (never /, the home folder, the working folder, or a folder holding other files)")
@@ -140,7 +140,7 @@ func run(ctx context.Context, f runFlags, stderr, stdout io.Writer) error {
 		scenarios = append(scenarios, s)
 		scenarioIDs = append(scenarioIDs, s.ID)
 	}
-	manifest, err := loadCandidate(f.candidate)
+	manifest, err := loadCandidates(f.candidates, profile.Roles)
 	if err != nil {
 		return withCode(exitSetup, err)
 	}
@@ -169,7 +169,7 @@ func run(ctx context.Context, f runFlags, stderr, stdout io.Writer) error {
 	if err != nil {
 		return withCode(exitSetup, err)
 	}
-	if err := checkKeyPlace(f.key, f.candidate, f.out); err != nil {
+	if err := checkKeyPlace(f.key, f.candidates, f.out); err != nil {
 		return withCode(exitSetup, err)
 	}
 	signer, err := signerForRun(profile, f.key)
@@ -308,18 +308,31 @@ func run(ctx context.Context, f runFlags, stderr, stdout io.Writer) error {
 		in.Evidence = evidence(f.out)
 	}
 	defer stopCandidate()
-	in.Candidate.Roles = identities(cand.Identities())
+	in.Candidate.Roles = identities(manifest, cand.Identities())
 	access, err := auth.readAs(cand, scenarios)
 	if err != nil {
 		in.SetupProblem = "de bench kan niet als zorgverlener lezen (" + err.Error() + ")"
 		stopCandidate()
 		return finish(exitSetup, err)
 	}
+	cand.Publishers[0].XIS = cand.FHIR // xis is read as named professionals when access is set
+	// A role that dies mid-run stops the others at once: what was judged
+	// before is kept, the rest is error (judgedBefore), and nothing waits
+	// for timeouts of a chain that is no longer whole.
+	var death *harness.Death // read after endWatch, which waits for the watch
+	endWatch := cand.Watch(ctx, watchInterval, func(d harness.Death) {
+		death = &d
+		stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+		defer cancel()
+		_ = cand.Stop(stopCtx) // its error is reported by stopCandidate
+	})
+	defer endWatch()
 
 	// 3. Replay the scenarios, 4. run the specs.
 	env := &spec.Env{
 		Scenarios: scenarios, Reference: day0,
 		XIS: cand.FHIR, Adapter: cand.Adapter,
+		Index: cand.Index, Publishers: cand.Publishers,
 		Undecided: string(profile.Undecided),
 		Access:    access,
 	}
@@ -353,7 +366,16 @@ func run(ctx context.Context, f runFlags, stderr, stdout io.Writer) error {
 	if err != nil {
 		in.Problems = append(in.Problems, "running the specs: "+plainText(err.Error()))
 	}
-	for _, o := range outcomes {
+	endWatch() // a role that dies from here on is found by stoppedRoles
+	var others []string
+	if death != nil {
+		for _, r := range cand.Roles {
+			if r.Name != death.Role {
+				others = append(others, r.Name)
+			}
+		}
+	}
+	for _, o := range judgedBefore(outcomes, death, others) {
 		in.Specs = append(in.Specs, reports.SpecOutcome{
 			Name: o.Name, Requirements: o.Requirements, Status: reports.Status(o.Status),
 			Seconds: o.Seconds, Failure: o.Failure, Location: o.Location,
@@ -371,8 +393,9 @@ func run(ctx context.Context, f runFlags, stderr, stdout io.Writer) error {
 			in.Problems = append(in.Problems, "terminologieserver: "+why)
 		}
 	}
+	endWatch()
 	aliveCtx, cancelAlive := context.WithTimeout(context.WithoutCancel(ctx), aliveTimeout)
-	gone := stoppedRoles(aliveCtx, cand, env, scenarios)
+	gone := stoppedRoles(aliveCtx, cand, env, scenarios, death)
 	cancelAlive()
 	progress("kandidaat stoppen")
 	stopCandidate()

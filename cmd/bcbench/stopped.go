@@ -15,6 +15,7 @@ import (
 	"github.com/bcbench/bcbench/fixtures"
 	"github.com/bcbench/bcbench/harness"
 	"github.com/bcbench/bcbench/reports"
+	"github.com/bcbench/bcbench/suites"
 	"github.com/bcbench/bcbench/suites/spec"
 )
 
@@ -27,8 +28,13 @@ const (
 
 // stoppedRoles lists the roles of the candidate that no longer answer, with
 // the event that was in flight: the first registration that got no answer,
-// or the specs when every registration was answered.
-func stoppedRoles(ctx context.Context, cand *running, env *spec.Env, scenarios []*fixtures.Scenario) []reports.Stopped {
+// or the specs when every registration was answered. When the watch saw a
+// role die (and the bench stopped the others), it is that role alone.
+func stoppedRoles(ctx context.Context, cand *running, env *spec.Env, scenarios []*fixtures.Scenario, death *harness.Death) []reports.Stopped {
+	if death != nil {
+		return []reports.Stopped{{Role: death.Role, During: inFlight(env, scenarios),
+			Reason: plainText(death.Err.Error()), LastLines: []string{}}}
+	}
 	var out []reports.Stopped
 	for _, r := range cand.Roles {
 		alive := r.Alive(ctx)
@@ -124,3 +130,39 @@ func lastLines(path string) ([]string, error) {
 
 // aliveTimeout bounds asking the candidate whether it still runs.
 const aliveTimeout = 10 * time.Second
+
+// watchInterval is how often the bench asks whether every role still runs.
+const watchInterval = 500 * time.Millisecond
+
+// judgedBefore keeps what was judged before a role of the run died: a spec
+// that ended afterwards judged a chain the bench had to stop (the other
+// roles are stopped as soon as one dies), so its pass or fail becomes
+// error, never the candidate's fail. Skips and not-tested stay.
+func judgedBefore(outcomes []suites.Outcome, death *harness.Death, others []string) []suites.Outcome {
+	if death == nil {
+		return outcomes
+	}
+	why := fmt.Sprintf("niet beoordeeld: rol %s stopte tijdens de run om %s (%s)",
+		death.Role, death.At.In(fixtures.Amsterdam).Format("15:04:05"), plainText(death.Err.Error()))
+	if len(others) > 0 {
+		why += "; de testbank stopte daarop de andere rollen (" + strings.Join(others, ", ") + ")"
+	}
+	out := make([]suites.Outcome, len(outcomes))
+	for i, o := range outcomes {
+		switch {
+		case o.Ended.Before(death.At):
+		case o.Status == "pass" || o.Status == "fail":
+			was, failure := o.Status, o.Failure
+			o.Status = "error"
+			o.Failure = why + "; de controle eindigde daarna (als " + was + ")"
+			if was == "fail" && failure != "" {
+				o.Failure += ":\n" + failure
+			}
+		case o.Status == "error":
+			// mostly the stopped roles' refused connections: say why
+			o.Failure = why + ":\n" + o.Failure
+		}
+		out[i] = o
+	}
+	return out
+}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -9,7 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bcbench/bcbench/harness"
 	"github.com/bcbench/bcbench/reports"
+	"github.com/bcbench/bcbench/suites"
 )
 
 // TestCandidateDyingMidRunIsNamed: a command candidate that dies while the
@@ -57,5 +60,43 @@ func TestCandidateDyingMidRunIsNamed(t *testing.T) {
 		if !strings.Contains(string(page), w) {
 			t.Errorf("report.html lacks %q", w)
 		}
+	}
+}
+
+// TestJudgedBefore: after a role died, what ended before stays as judged,
+// a pass or fail that ended afterwards is error, skips stay skips.
+func TestJudgedBefore(t *testing.T) {
+	at := time.Date(2026, 12, 2, 9, 0, 0, 0, time.UTC)
+	death := &harness.Death{Role: "index", At: at, Err: errors.New("process index exited: exit status 7")}
+	before, after := at.Add(-time.Second), at.Add(time.Second)
+	cases := []struct {
+		name   string
+		death  *harness.Death
+		in     suites.Outcome
+		status string
+		reason string
+	}{
+		{"no death: unchanged", nil, suites.Outcome{Status: "fail", Failure: "fout", Ended: after}, "fail", "fout"},
+		{"pass before the death is kept", death, suites.Outcome{Status: "pass", Ended: before}, "pass", ""},
+		{"fail before the death is kept", death, suites.Outcome{Status: "fail", Failure: "fout", Ended: before}, "fail", "fout"},
+		{"pass after the death is error", death, suites.Outcome{Status: "pass", Ended: after}, "error", "rol index stopte"},
+		{"fail after the death is error, keeping its reason", death, suites.Outcome{Status: "fail", Failure: "fout", Ended: after}, "error", "exit status 7); de testbank stopte daarop de andere rollen (xis); de controle eindigde daarna (als fail):\nfout"},
+		{"an error after the death says why", death, suites.Outcome{Status: "error", Failure: "connection refused", Ended: after}, "error", "(xis):\nconnection refused"},
+		{"an error before the death is as it was", death, suites.Outcome{Status: "error", Failure: "connection refused", Ended: before}, "error", "connection refused"},
+		{"skip after the death stays skip", death, suites.Outcome{Status: "skip", Failure: "geen index", Ended: after}, "skip", "geen index"},
+		{"not-tested stays not-tested", death, suites.Outcome{Status: "not-tested", Ended: after}, "not-tested", ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got := judgedBefore([]suites.Outcome{tc.in}, tc.death, []string{"xis"})[0]
+			if tc.death == nil || tc.in.Ended.Before(tc.death.At) {
+				if got.Status != tc.in.Status || got.Failure != tc.in.Failure {
+					t.Fatalf("judged before the death, yet changed: %+v", got)
+				}
+			}
+			if got.Status != tc.status || !strings.Contains(got.Failure, tc.reason) {
+				t.Fatalf("got %s %q, want %s with %q", got.Status, got.Failure, tc.status, tc.reason)
+			}
+		})
 	}
 }
