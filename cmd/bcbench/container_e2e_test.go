@@ -171,3 +171,39 @@ func TestFaultsEndTheRunCleanly(t *testing.T) {
 		})
 	}
 }
+
+// TestChainRunsInContainers: the reference chain with every role in a
+// container — the index, the midwife practice's XIS and the hospital's —
+// runs as it does in-process: each XIS reaches the index by its alias on
+// the run's internal network (BCBENCH_INDEX_URL=http://index:8080/fhir),
+// the run passes, and nothing is left behind.
+func TestChainRunsInContainers(t *testing.T) {
+	xisImage, indexImage := roleImage(t, "xis"), roleImage(t, "index")
+	dir := t.TempDir()
+	manifest := filepath.Join(dir, "keten.yaml")
+	doc := fmt.Sprintf("name: keten in containers\nversion: dev\nroles:\n  index:\n    image: {name: %s, port: 8080}\n  xis:\n    image: {name: %s, port: 8080}\n  xis-ziekenhuis:\n    image: {name: %s, port: 8080}\n", indexImage, xisImage, xisImage)
+	if err := os.WriteFile(manifest, []byte(doc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "out")
+	id := runID()
+	t.Setenv("BCBENCH_RUN_ID", id)
+	code, text := bench(t, "run", "--candidate", manifest, "--profile", "zelftest-keten", "--out", out, "--quiet")
+	res := readResults(t, out)
+	if code != exitPass {
+		t.Fatalf("exit %d, not passing %v\n%s", code, failed(res), text)
+	}
+	for _, r := range res.Candidate.Roles {
+		if r.Kind != "image" || r.Source != reports.SourceCandidate {
+			t.Errorf("role %+v, want the candidate's image", r)
+		}
+	}
+	if n := registrations(t, filepath.Join(out, "evidence", "index.har")); n != 0 {
+		// The XIS reach the index inside the run's network, not through the
+		// bench's proxy: their registrations are not in the index's HAR.
+		t.Errorf("%d registrations passed the bench's proxy of the index", n)
+	}
+	if left := leftovers(t, id); left != "" {
+		t.Fatalf("the run left behind:\n%s", left)
+	}
+}
