@@ -181,7 +181,7 @@ func TestChainRunsInContainers(t *testing.T) {
 	xisImage, indexImage := roleImage(t, "xis"), roleImage(t, "index")
 	dir := t.TempDir()
 	manifest := filepath.Join(dir, "keten.yaml")
-	doc := fmt.Sprintf("name: keten in containers\nversion: dev\nroles:\n  index:\n    image: {name: %s, port: 8080}\n  xis:\n    image: {name: %s, port: 8080}\n  xis-ziekenhuis:\n    image: {name: %s, port: 8080}\n", indexImage, xisImage, xisImage)
+	doc := fmt.Sprintf("name: keten in containers\nversion: dev\nroles:\n  index:\n    image: {name: %s, port: 8080}\n  xis:\n    image: {name: %s, port: 8080}\n    auth: {bench: true}\n  xis-ziekenhuis:\n    image: {name: %s, port: 8080}\n", indexImage, xisImage, xisImage)
 	if err := os.WriteFile(manifest, []byte(doc), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -198,12 +198,27 @@ func TestChainRunsInContainers(t *testing.T) {
 			t.Errorf("role %+v, want the candidate's image", r)
 		}
 	}
-	if n := registrations(t, filepath.Join(out, "evidence", "index.har")); n != 0 {
+	if n := registrations(t, filepath.Join(out, "evidence", "index.har")); len(n) != 0 {
 		// The XIS reach the index inside the run's network, not through the
 		// bench's proxy: their registrations are not in the index's HAR.
-		t.Errorf("%d registrations passed the bench's proxy of the index", n)
+		t.Errorf("registrations %v passed the bench's proxy of the index", n)
+	}
+	// Through the index the bench, as a consumer, reached every client at
+	// her publisher (IDX-08): both XIS registered from inside the network.
+	if st := status(res, "IDX-08"); st != reports.Pass {
+		t.Errorf("IDX-08 is %s", st)
 	}
 	if left := leftovers(t, id); left != "" {
 		t.Fatalf("the run left behind:\n%s", left)
 	}
+}
+
+// status is a requirement's status in the results ("" when not judged).
+func status(res *reports.Results, id string) reports.Status {
+	for _, r := range res.Requirements {
+		if r.ID == id {
+			return r.Status
+		}
+	}
+	return ""
 }
