@@ -5,30 +5,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 )
-
-// writeManifest writes a manifest file into its own folder and loads it.
-func writeManifest(t *testing.T, name, doc string) *Manifest {
-	t.Helper()
-	dir := filepath.Join(t.TempDir(), name)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	p := filepath.Join(dir, name+".yaml")
-	if err := os.WriteFile(p, []byte(doc), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	m, err := LoadManifest(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return m
-}
 
 func TestChainRoleKeys(t *testing.T) {
 	cases := []struct {
@@ -61,9 +42,9 @@ func TestChainRoleKeys(t *testing.T) {
 }
 
 func TestCombine(t *testing.T) {
-	xis := writeManifest(t, "mijnvis", "name: MijnVIS\nvendor: Voorbeeld BV\nversion: \"4.2\"\nroles:\n  xis:\n    command: {path: ./bin/xis, identity: [app.py]}\n")
-	index := writeManifest(t, "regio", "name: Regio-index\nvendor: Regio\nversion: \"1.0\"\nroles:\n  index:\n    command: {path: ./bin/index}\n")
-	other := writeManifest(t, "anders", "name: AnderVIS\nroles:\n  xis:\n    builtin: true\n")
+	xis := manifestIn(t, t.TempDir(), "name: MijnVIS\nvendor: Voorbeeld BV\nversion: \"4.2\"\nroles:\n  xis:\n    command: {path: ./bin/xis, identity: [app.py]}\n")
+	index := manifestIn(t, t.TempDir(), "name: Regio-index\nvendor: Regio\nversion: \"1.0\"\nroles:\n  index:\n    command: {path: ./bin/index}\n")
+	other := manifestIn(t, t.TempDir(), "name: AnderVIS\nroles:\n  xis:\n    builtin: true\n")
 	cases := []struct {
 		name    string
 		in      []*Manifest
