@@ -91,6 +91,16 @@ func newNetLog(max int) *netLog {
 		started: map[network.RequestID]time.Time{}}
 }
 
+// reset empties the log for the next document of the tab.
+func (l *netLog) reset() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.dropped = 0
+	l.entries = map[network.RequestID]*HAREntry{}
+	l.order = nil
+	l.started = map[network.RequestID]time.Time{}
+}
+
 func (l *netLog) request(ev *network.EventRequestWillBeSent) {
 	l.mu.Lock()
 	defer l.mu.Unlock()

@@ -177,7 +177,7 @@ func (p *Page) Goto(rawURL string) error {
 	p.mu.Lock()
 	p.start, p.findings, p.bytes = u, nil, 0
 	p.mu.Unlock()
-	p.netlog = newNetLog(p.b.opts.MaxEntries)
+	p.netlog.reset()
 	p.cancel()
 	p.ctx, p.cancel = context.WithTimeout(p.tab, p.b.opts.PageTimeout)
 	p.hardStop.Reset(p.b.opts.PageTimeout + 5*time.Second)
@@ -189,7 +189,11 @@ func (p *Page) Goto(rawURL string) error {
 func (p *Page) Context() context.Context { return p.ctx }
 
 // URL is the address the page was opened with.
-func (p *Page) URL() string { return p.start.String() }
+func (p *Page) URL() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.start.String()
+}
 
 // Findings returns what the page did that it must not do.
 func (p *Page) Findings() []Finding {
@@ -267,7 +271,10 @@ func (p *Page) allowed(raw string) bool {
 	case "about", "data", "blob":
 		return true
 	}
-	return u.Scheme == p.start.Scheme && u.Host == p.start.Host
+	p.mu.Lock()
+	start := p.start
+	p.mu.Unlock()
+	return u.Scheme == start.Scheme && u.Host == start.Host
 }
 
 // onEvent runs on the tab's reader goroutine: it must not block or call the
