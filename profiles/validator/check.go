@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/bcbench/bcbench/profiles/bundle"
 	"github.com/bcbench/bcbench/profiles/measure"
@@ -290,16 +292,23 @@ func (r *run) object(obj map[string]any, e *elem, code, path string, res map[str
 	defer func() { r.items = r.items[:start] }()
 	var one, oneExt [1]any
 	isRoot := str(obj, "resourceType") != "" && (e.owner == nil || e == e.owner.root)
+	underscored := false // some property is a primitive's _name
 	for k := range obj {
+		if strings.HasPrefix(k, "_") {
+			underscored = true
+			break
+		}
+	}
+	for k, kv := range obj {
 		if k == "resourceType" && (isRoot || e.owner != nil && e == e.owner.root || h.owner != nil && h == h.owner.root || r.v.isResourceType(code)) {
 			continue
 		}
 		if k == "fhir_comments" && r.v.stu3 {
 			continue
 		}
-		name := k
+		name, val, present := k, kv, true
 		if strings.HasPrefix(k, "_") {
-			name = k[1:]
+			name, val, present = k[1:], nil, false
 			if _, both := obj[name]; both {
 				continue // handled with name
 			}
@@ -313,20 +322,28 @@ func (r *run) object(obj map[string]any, e *elem, code, path string, res map[str
 			r.issue(outcome.Error, outcome.CodeStructure, path+"."+name, "type %s is not allowed for %s (allowed: %s)", typeErr, c.path, strings.Join(c.typeCodes(), ", "))
 			continue
 		}
-		if v, present := obj[name]; present && v == nil {
+		if present && val == nil {
 			r.issue(outcome.Error, outcome.CodeStructure, path+"."+name, "%s is null: a property must have a value (leave it out, or use _%s alone for extensions)", name, name)
 		}
-		np := path + "." + name
-		vals, ok := r.shape(obj[name], c, np, name, &one)
+		vals, ok := r.shape(val, c, path, name, &one)
 		if !ok {
 			continue
 		}
 		var exts []any
-		if x, has := obj["_"+name]; has {
-			if ccode != "" && !isPrimitive(ccode) {
-				r.issue(outcome.Error, outcome.CodeStructure, path+"._"+name, "_%s is only allowed for primitive elements", name)
+		if x, has := kv, !present; has || underscored {
+			if !has {
+				x, has = obj["_"+name]
 			}
-			exts, _ = r.shape(x, c, path+"._"+name, "_"+name, &oneExt)
+			if has {
+				if ccode != "" && !isPrimitive(ccode) {
+					r.issue(outcome.Error, outcome.CodeStructure, path+"._"+name, "_%s is only allowed for primitive elements", name)
+				}
+				exts, _ = r.shape(x, c, path, "_"+name, &oneExt)
+			}
+		}
+		var np string // the path of a single value; array items get [i]
+		if !c.arrayInJSON {
+			np = path + "." + name
 		}
 		n := max(len(vals), len(exts))
 		if len(vals) > 0 && len(exts) > 0 && len(vals) != len(exts) {
@@ -335,7 +352,7 @@ func (r *run) object(obj map[string]any, e *elem, code, path string, res map[str
 		for i := 0; i < n; i++ {
 			it := item{code: ccode, path: np, child: c.index}
 			if c.arrayInJSON {
-				it.path = np + "[" + strconv.Itoa(i) + "]"
+				it.path = path + "." + name + "[" + strconv.Itoa(i) + "]"
 			}
 			if i < len(vals) {
 				it.val = vals[i]
@@ -397,25 +414,25 @@ func label(e *elem) string {
 	return e.owner.label()
 }
 
-// shape checks the JSON array rule and returns the values as a list.
-// A single value is returned in one.
-func (r *run) shape(v any, c *elem, path, name string, one *[1]any) ([]any, bool) {
+// shape checks the JSON array rule for property name of the object at path
+// and returns the values as a list. A single value is returned in one.
+func (r *run) shape(v any, c *elem, objPath, name string, one *[1]any) ([]any, bool) {
 	list, isList := v.([]any)
 	switch {
 	case isList && !c.arrayInJSON:
 		if r.xml && len(list) > 0 {
 			return list, true // XML repeats are counted by cardinality
 		}
-		r.issue(outcome.Error, outcome.CodeStructure, path, "%s must be a single value, not an array (%s max 1)", name, c.path)
+		r.issue(outcome.Error, outcome.CodeStructure, objPath+"."+name, "%s must be a single value, not an array (%s max 1)", name, c.path)
 		return nil, false
 	case !isList && c.arrayInJSON:
 		if !r.xml {
-			r.issue(outcome.Error, outcome.CodeStructure, path, "%s must be an array (%s repeats)", name, c.path)
+			r.issue(outcome.Error, outcome.CodeStructure, objPath+"."+name, "%s must be an array (%s repeats)", name, c.path)
 		}
 		one[0] = v
 		return one[:], true
 	case isList && len(list) == 0:
-		r.issue(outcome.Error, outcome.CodeStructure, path, "%s is an empty array (leave it out instead)", name)
+		r.issue(outcome.Error, outcome.CodeStructure, objPath+"."+name, "%s is an empty array (leave it out instead)", name)
 		return nil, false
 	case isList:
 		return list, true
@@ -991,7 +1008,7 @@ type expander interface {
 // the ValueSet implies) is looked up in the ValueSet's expansion by code.
 func (r *run) validateCode(vs string, c terminology.Coding) terminology.Result {
 	if c.System != "" {
-		return r.v.term.ValidateCode(vs, c)
+		return r.v.codes.validate(r.v.term, vs, c)
 	}
 	x, ok := r.v.term.(expander)
 	if !ok {
@@ -1057,6 +1074,37 @@ func extensionHost(obj map[string]any, e, h *elem, code string, res map[string]a
 		hs.extURL = e.owner.url // inside an extension's value
 	}
 	return hs
+}
+
+// codeMemo remembers the answers of an offline terminology service, which
+// answers a question the same way every time, up to maxCodeMemo of them.
+type codeMemo struct {
+	answers sync.Map // codeQuestion → terminology.Result
+	n       atomic.Int64
+}
+
+// maxCodeMemo bounds the answers a validator remembers.
+const maxCodeMemo = 1 << 14
+
+type codeQuestion struct {
+	valueSet string
+	coding   terminology.Coding
+}
+
+// validate asks term, or remembers its answer (m nil: asks every time).
+func (m *codeMemo) validate(term Terminology, vs string, c terminology.Coding) terminology.Result {
+	if m == nil {
+		return term.ValidateCode(vs, c)
+	}
+	q := codeQuestion{vs, c}
+	if res, ok := m.answers.Load(q); ok {
+		return res.(terminology.Result)
+	}
+	res := term.ValidateCode(vs, c)
+	if m.n.Add(1) <= maxCodeMemo {
+		m.answers.Store(q, res)
+	}
+	return res
 }
 
 // cachedExpansion is a ValueSet expansion with its codes as a set, for codes

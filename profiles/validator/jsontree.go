@@ -164,11 +164,28 @@ func (p *treeParser) next(close byte) (end, ok bool) {
 	return false, false
 }
 
+// plain marks the bytes a string holds as they are: not a quote, not a
+// backslash, not a control character, ASCII.
+var plain = func() (t [256]bool) {
+	for c := 0x20; c < 0x80; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
+// run returns the end of the plain bytes from i.
+func (p *treeParser) run(i int) int {
+	for i < len(p.data) && plain[p.data[i]] {
+		i++
+	}
+	return i
+}
+
 // str reads a string at p.pos (on its opening quote).
 func (p *treeParser) str() (string, bool) {
 	start := p.pos + 1
 	high := false
-	for i := start; i < len(p.data); i++ {
+	for i := p.run(start); i < len(p.data); i = p.run(i + 1) {
 		switch c := p.data[i]; {
 		case c == '"':
 			if high && !utf8.Valid(p.data[start:i]) {
@@ -180,7 +197,7 @@ func (p *treeParser) str() (string, bool) {
 			return p.escaped(start)
 		case c < 0x20:
 			return "", false
-		case c >= 0x80:
+		default: // >= 0x80
 			high = true
 		}
 	}
@@ -199,6 +216,11 @@ func (p *treeParser) escaped(start int) (string, bool) {
 	var b strings.Builder
 	b.Grow(end - start) // escapes only shorten
 	for i := start; i < len(p.data); {
+		if j := p.run(i); j > i {
+			b.Write(p.data[i:j])
+			i = j
+			continue
+		}
 		c := p.data[i]
 		switch {
 		case c == '"':
@@ -211,7 +233,7 @@ func (p *treeParser) escaped(start int) (string, bool) {
 		case c < 0x20:
 			return "", false
 		case c != '\\':
-			b.WriteByte(c)
+			b.WriteByte(c) // >= 0x80, checked at the end
 			i++
 			continue
 		}

@@ -120,7 +120,7 @@ func (r *run) primitive(v any, code string, e *elem, path string) {
 				break
 			}
 		}
-		if tag := htmlTag.FindString(s); tag != "" {
+		if tag := htmlTagIn(s); tag != "" {
 			switch {
 			case code == "markdown":
 				sev := outcome.Warning
@@ -160,6 +160,14 @@ func (r *run) primitive(v any, code string, e *elem, path string) {
 
 // htmlTag finds text that looks like an HTML start or end tag.
 var htmlTag = regexp.MustCompile(`</?[a-zA-Z][a-zA-Z0-9]*(\s[^<>]*)?/?>`)
+
+// htmlTagIn returns the first htmlTag in s ("" none); a tag starts with <.
+func htmlTagIn(s string) string {
+	if !strings.Contains(s, "<") {
+		return ""
+	}
+	return htmlTag.FindString(s)
+}
 
 func hasZone(s string) bool {
 	t := s[strings.Index(s, "T"):]

@@ -123,14 +123,7 @@ func (r *run) matches(it item, s *elem, sl *slicing, res map[string]any) bool {
 }
 
 func (r *run) discriminate(it item, s *elem, d discriminator, res map[string]any) bool {
-	segs := splitPath(d.path)
-	// x.reference.resolve() is x.resolve(): the target profiles are on x.
-	for i := 1; i < len(segs); i++ {
-		if segs[i] == "resolve()" && segs[i-1] == "reference" {
-			segs = append(append([]string{}, segs[:i-1]...), segs[i:]...)
-			break
-		}
-	}
+	segs := d.segs
 	nodes := r.walk([]any{it.val}, segs, res)
 	target, tcode := r.elemAt(s, segs, it.code)
 	switch d.typ {

@@ -93,7 +93,22 @@ type slicing struct {
 	rules          string
 }
 
-type discriminator struct{ typ, path string }
+type discriminator struct {
+	typ, path string
+	segs      []string // the path split (splitPath), x.reference.resolve() read as x.resolve()
+}
+
+func newDiscriminator(typ, path string) discriminator {
+	segs := splitPath(path)
+	// x.reference.resolve() is x.resolve(): the target profiles are on x.
+	for i := 1; i < len(segs); i++ {
+		if segs[i] == "resolve()" && segs[i-1] == "reference" {
+			segs = append(segs[:i-1], segs[i:]...)
+			break
+		}
+	}
+	return discriminator{typ: typ, path: path, segs: segs}
+}
 
 // choice reports whether the element is a choice of types (value[x]).
 func (e *elem) choice() bool { return strings.HasSuffix(e.name, "[x]") }
@@ -208,7 +223,7 @@ func (c *compiler) compile(canonical string) (*structure, error) {
 	var fix func(e *elem)
 	fix = func(e *elem) {
 		if e.choice() && len(e.slices) > 0 && e.slicing == nil {
-			e.slicing = &slicing{rules: "open", discriminators: []discriminator{{typ: "type", path: "$this"}}}
+			e.slicing = &slicing{rules: "open", discriminators: []discriminator{newDiscriminator("type", "$this")}}
 		}
 		// Extensions are sliced by url unless a profile says otherwise.
 		if (e.name == "extension" || e.name == "modifierExtension") && len(e.slices) > 0 && (e.slicing == nil || len(e.slicing.discriminators) == 0) {
@@ -216,7 +231,7 @@ func (c *compiler) compile(canonical string) (*structure, error) {
 			if e.slicing != nil && e.slicing.rules != "" {
 				rules = e.slicing.rules
 			}
-			e.slicing = &slicing{rules: rules, discriminators: []discriminator{{typ: "value", path: "url"}}}
+			e.slicing = &slicing{rules: rules, discriminators: []discriminator{newDiscriminator("value", "url")}}
 		}
 		e.byURL = byURL(e)
 		for i, c := range e.children {
@@ -433,11 +448,11 @@ func newElem(raw map[string]any, s *structure) *elem {
 		}
 		for _, d := range asList(sl["discriminator"]) {
 			dm, _ := d.(map[string]any)
-			e.slicing.discriminators = append(e.slicing.discriminators, discriminator{typ: str(dm, "type"), path: str(dm, "path")})
+			e.slicing.discriminators = append(e.slicing.discriminators, newDiscriminator(str(dm, "type"), str(dm, "path")))
 		}
 		// STU3 allows discriminator as a plain path list (value type implied).
 		for _, p := range strList(sl["discriminator"]) {
-			e.slicing.discriminators = append(e.slicing.discriminators, discriminator{typ: "value", path: p})
+			e.slicing.discriminators = append(e.slicing.discriminators, newDiscriminator("value", p))
 		}
 	}
 	return e

@@ -167,6 +167,9 @@ type Validator struct {
 	bases   map[string]string // type name → the type it specialises (Age → Quantity)
 
 	expansions sync.Map // ValueSet canonical → *cachedExpansion
+	// codes remembers the answers of the validator's own offline
+	// terminology service (nil when Options.Terminology gives another).
+	codes *codeMemo
 	// inSystem checks a code against its code system alone.
 	inSystem func(terminology.Coding) terminology.Result
 	// displayIn checks a display against the code system, offline only.
@@ -222,7 +225,8 @@ func New(opts Options) (*Validator, error) {
 	v.comp = &compiler{gen: snapshot.New(reg), src: reg, cache: map[string]*compiled{}}
 	v.term = opts.Terminology
 	if v.term == nil {
-		v.term = terminology.New(reg)
+		v.term = terminology.New(reg) // the packages and the shipped table: the same answer every time
+		v.codes = &codeMemo{}
 	}
 	v.inv = newInvariantEngine(v)
 	cs, ok1 := v.term.(codeSystemChecker)
