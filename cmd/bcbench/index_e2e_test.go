@@ -1,0 +1,55 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"github.com/bcbench/bcbench/reference/index"
+)
+
+// TestIndexMutants: in a chain run (profile zelftest-keten: the bench's two
+// reference XIS publishing, the bench as consumer) the candidate index is
+// the reference index or one of its mutants, started as a process: the
+// reference passes every requirement, each mutant fails exactly the
+// requirements it declares.
+func TestIndexMutants(t *testing.T) {
+	if testing.Short() {
+		t.Skip("one chain run per index mutant")
+	}
+	type variant struct {
+		defect   string
+		violates []string
+	}
+	variants := []variant{{}}
+	for _, m := range index.Mutants {
+		variants = append(variants, variant{m.Name, m.Violates})
+	}
+	for _, v := range variants {
+		name := v.defect
+		if name == "" {
+			name = "reference"
+		}
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			manifest := filepath.Join(dir, "index.yaml")
+			doc := fmt.Sprintf("name: index %s\nversion: dev\nroles:\n  index:\n    command:\n      path: /bin/sh\n      args: [-c, 'exec %s reference serve --role index --defect \"%s\" --addr 127.0.0.1:$PORT']\n", name, bin, v.defect)
+			if err := os.WriteFile(manifest, []byte(doc), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			out := filepath.Join(dir, "out")
+			code, text := bench(t, "run", "--profile", "zelftest-keten", "--candidate", manifest, "--out", out, "--quiet")
+			var want []string
+			for _, id := range v.violates {
+				want = append(want, id+"=fail")
+			}
+			slices.Sort(want)
+			if got := failed(readResults(t, out)); !slices.Equal(got, want) {
+				t.Fatalf("requirements not passed = %v, want %v (exit %d)\n%s", got, want, code, text)
+			}
+		})
+	}
+}
