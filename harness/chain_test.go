@@ -54,6 +54,11 @@ func TestCombine(t *testing.T) {
 		{"two roles from two vendors", []*Manifest{xis, index}, nil},
 		{"a role named twice", []*Manifest{xis, index, other}, []string{"role xis", xis.Source, other.Source}},
 		{"none", nil, []string{"none given"}},
+		{"the same file twice", []*Manifest{xis, xis}, []string{xis.Source + " is given twice"}},
+		{"more than 16 roles together", []*Manifest{
+			manifestIn(t, t.TempDir(), "name: a\nroles:\n"+manyPublishers(10)),
+			manifestIn(t, t.TempDir(), "name: b\nroles:\n"+strings.ReplaceAll(manyPublishers(10), "xis-p", "xis-q")),
+		}, []string{"more than 16 roles"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -28,6 +28,10 @@ import (
 // the further publishers (xis-<suffix>) follow xis.
 var Roles = []string{"index", "xis", "translator", "viewer", "dvza"}
 
+// MaxRoles bounds the roles of a run: of one manifest (the schema's
+// maxProperties) and of several combined.
+const MaxRoles = 16
+
 // publisherPrefix starts the role key of a further publisher: xis-ziekenhuis.
 const publisherPrefix = "xis-"
 
@@ -375,7 +379,10 @@ func Combine(ms ...*Manifest) (*Manifest, error) {
 	}
 	out := &Manifest{Roles: map[string]*RoleSpec{}}
 	var names, vendors, versions, sources, sums []string
-	for _, m := range ms {
+	for i, m := range ms {
+		if i > 0 && m.Source != "" && slices.Contains(sources, m.Source) {
+			return nil, fmt.Errorf("combining candidate manifests: %s is given twice", m.Source)
+		}
 		for _, name := range m.RoleNames() {
 			r := m.Roles[name]
 			if prev, ok := out.Roles[name]; ok {
@@ -385,6 +392,9 @@ func Combine(ms ...*Manifest) (*Manifest, error) {
 				r.from = m
 			}
 			out.Roles[name] = r
+		}
+		if len(out.Roles) > MaxRoles {
+			return nil, fmt.Errorf("combining candidate manifests: they name more than %d roles together", MaxRoles)
 		}
 		names = append(names, m.Name)
 		if m.Vendor != "" && !slices.Contains(vendors, m.Vendor) {
