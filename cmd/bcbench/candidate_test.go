@@ -20,6 +20,7 @@ func TestCandidateCheck(t *testing.T) {
 	good := write("good.yaml", "name: x\nroles:\n  xis:\n    url: http://127.0.0.1:9\n")
 	bad := write("bad.yaml", "name: x\nroles:\n  xis:\n    url: http://a\n    builtin: true\n")
 	outside := write("outside.yaml", "name: x\nroles:\n  xis:\n    image: {name: v:1, port: 8080, dockerfile: Dockerfile, context: ..}\n")
+	urlAuth := write("url-auth.yaml", "name: x\nroles:\n  xis:\n    url: http://127.0.0.1:9\n    auth: {bench: true}\n")
 	pinned := write("pinned.yaml", "name: x\nroles:\n  xis:\n    image: {name: \"v@sha256:"+strings.Repeat("0f", 32)+"\", port: 8080}\n")
 	tests := []struct {
 		name   string
@@ -34,6 +35,7 @@ func TestCandidateCheck(t *testing.T) {
 		{"build context outside the folder", outside, exitFail, "", "roles.xis.image.context: build context .. resolves to"},
 		{"two kinds", bad, exitFail, "", bad + ":3: roles.xis: needs exactly one of image, command, url or builtin; found url and builtin"},
 		{"missing file", filepath.Join(dir, "absent.yaml"), exitSetup, "", ""},
+		{"url: cannot trust the bench's tokens", urlAuth, exitFail, "", "a url: role cannot learn the keys"},
 		{"example image", filepath.Join("..", "..", "examples", "reference-image.yaml"), exitPass, "image bcbench/reference-xis:dev port 8080", ""},
 		{"example process", filepath.Join("..", "..", "examples", "reference-process.yaml"), exitPass, "command ../bin/bcbench", ""},
 	}
