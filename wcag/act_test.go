@@ -183,6 +183,7 @@ func TestACTConsistency(t *testing.T) {
 				r, _ := Lookup(c.Rule)
 				var failed bool
 				var detail string
+				var err error
 				p, failed, detail, err = judgeCase(b, p, srv.URL+c.path(), r)
 				switch {
 				case err != nil:

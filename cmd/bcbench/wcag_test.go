@@ -75,3 +75,18 @@ func TestWCAGWithoutChromium(t *testing.T) {
 		t.Fatalf("exit %d (%v), want 2 with the reason", code, err)
 	}
 }
+
+func TestSanitizeKeepsControlCharactersOffTheTerminal(t *testing.T) {
+	cases := []struct{ name, in, want string }{
+		{"plain Dutch text", "Zwangerschapskaart — 3,2 kg", "Zwangerschapskaart — 3,2 kg"},
+		{"escape sequence", "titel\x1b[2Jweg", "titel [2Jweg"},
+		{"newline and C1", "a\nb\u009bc", "a b c"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := sanitize(tc.in); got != tc.want {
+				t.Errorf("sanitize(%q) = %q, want %q", tc.in, got, tc.want)
+			}
+		})
+	}
+}
