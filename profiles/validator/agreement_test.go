@@ -2,12 +2,8 @@ package validator
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/bcbench/bcbench/profiles/registry"
 )
 
 // agreementProfiles are small profiles for the engine corrections that
@@ -58,26 +54,18 @@ var agreementProfiles = map[string]string{
 	"document.json": `{"resourceType":"StructureDefinition","url":"http://bcbench.test/sd/document","name":"Document","status":"draft","kind":"resource","abstract":false,"type":"Composition","baseDefinition":"http://hl7.org/fhir/StructureDefinition/Composition","derivation":"constraint","differential":{"element":[
 		{"id":"Composition.section","path":"Composition.section","slicing":{"discriminator":[{"type":"pattern","path":"code"}],"rules":"closed"}},
 		{"id":"Composition.section:a","path":"Composition.section","sliceName":"a","min":1,"type":[{"code":"BackboneElement","profile":["http://bcbench.test/sd/library"],"_profile":[{"extension":[{"url":"http://hl7.org/fhir/StructureDefinition/elementdefinition-profile-element","valueString":"Composition.section:a"}]}]}]}]}}`,
+	// An additional binding (R5, through the cross-version extension) with
+	// purpose required on a code whose own binding is only an example.
+	"weights.json": `{"resourceType":"ValueSet","url":"http://bcbench.test/vs/weights","status":"draft","compose":{"include":[{"system":"http://loinc.org","concept":[{"code":"29463-7"}]}]}}`,
+	"additional.json": `{"resourceType":"StructureDefinition","url":"http://bcbench.test/sd/additional","name":"Additional","status":"draft","kind":"resource","abstract":false,"type":"Observation","baseDefinition":"http://hl7.org/fhir/StructureDefinition/Observation","derivation":"constraint","differential":{"element":[
+		{"id":"Observation.code","path":"Observation.code","binding":{"strength":"example","valueSet":"http://hl7.org/fhir/ValueSet/observation-codes","extension":[{"url":"http://hl7.org/fhir/5.0/StructureDefinition/extension-ElementDefinition.binding.additional","extension":[{"url":"purpose","valueCode":"required"},{"url":"valueSet","valueCanonical":"http://bcbench.test/vs/weights"}]}]}}]}}`,
 }
 
 // TestAgreementCorrections holds one case per engine correction made for
 // the comparison with the HL7 validator's test cases (docs/validation.md,
 // "Measured"): each failed before the correction and passes after it.
 func TestAgreementCorrections(t *testing.T) {
-	dir := t.TempDir()
-	for name, body := range agreementProfiles {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	reg, err := r4(t).Registry().With(registry.Options{}, dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := New(Options{FHIRVersion: "4.0.1", Registry: reg})
-	if err != nil {
-		t.Fatal(err)
-	}
+	v := withProfiles(t, agreementProfiles)
 	const obs = `"resourceType":"Observation","status":"final","code":{"text":"x"}`
 	const div = `"text":{"status":"generated","div":"<div xmlns=\"http://www.w3.org/1999/xhtml\">%s</div>"}`
 	narrative := func(x string) string { return `{"resourceType":"Patient",` + strings.Replace(div, "%s", x, 1) + `}` }
@@ -118,6 +106,10 @@ func TestAgreementCorrections(t *testing.T) {
 			data: `{"resourceType":"Parameters","parameter":[{"name":"patient","resource":{"resourceType":"Patient","gender":"female"}}]}`, req: Request{Profiles: []string{"http://bcbench.test/sd/one-of"}}},
 		{name: "a resource that conforms to none of its profiles",
 			data: `{"resourceType":"Parameters","parameter":[{"name":"patient","resource":{"resourceType":"Patient","active":true}}]}`, req: Request{Profiles: []string{"http://bcbench.test/sd/one-of"}}, wantErr: "conforms to none of the profiles"},
+		{name: "a resource of a type none of its profiles is for",
+			data: `{"resourceType":"Parameters","parameter":[{"name":"patient","resource":{"resourceType":"Organization","name":"x"}}]}`, req: Request{Profiles: []string{"http://bcbench.test/sd/one-of"}}, wantErr: "is not allowed here"},
+		{name: "a profiled entry resource refers to its own contained resource",
+			data: `{"resourceType":"Parameters","parameter":[{"name":"patient","resource":{"resourceType":"Patient","gender":"female","contained":[{"resourceType":"Organization","id":"o","name":"x"}],"managingOrganization":{"reference":"#o"}}}]}`, req: Request{Profiles: []string{"http://bcbench.test/sd/one-of"}}},
 		{name: "one of the profiles cannot be used: undecided, not an error",
 			data: `{"resourceType":"Parameters","parameter":[{"name":"patient","resource":{"resourceType":"Patient","active":true}}]}`, req: Request{Profiles: []string{"http://bcbench.test/sd/one-of-broken"}}, undecided: "was not checked"},
 		{name: "a profile's constraints on parameter do not apply to its parts (contentReference)",
@@ -134,6 +126,10 @@ func TestAgreementCorrections(t *testing.T) {
 			data: composition(`{"title":"Zwangerschap","code":{"coding":[{"system":"http://bcbench.test/cs","code":"a"}]},"text":{"status":"generated","div":"<div xmlns=\"http://www.w3.org/1999/xhtml\">x</div>"}}`), req: Request{Profiles: []string{"http://bcbench.test/sd/document"}}},
 		{name: "a section that breaks the element of a library profile",
 			data: composition(`{"code":{"coding":[{"system":"http://bcbench.test/cs","code":"a"}]},"text":{"status":"generated","div":"<div xmlns=\"http://www.w3.org/1999/xhtml\">x</div>"}}`), req: Request{Profiles: []string{"http://bcbench.test/sd/document"}}, wantErr: "minimum required = 1"},
+		{name: "a required additional binding: a code outside it",
+			data: `{"resourceType":"Observation","status":"final","code":{"coding":[{"system":"http://loinc.org","code":"8302-2"}]}}`, req: Request{Profiles: []string{"http://bcbench.test/sd/additional"}}, wantErr: "not in the required value set http://bcbench.test/vs/weights"},
+		{name: "a required additional binding: a code in it",
+			data: `{"resourceType":"Observation","status":"final","code":{"coding":[{"system":"http://loinc.org","code":"29463-7"}]}}`, req: Request{Profiles: []string{"http://bcbench.test/sd/additional"}}},
 		{name: "a wrong display of an unbound Coding is an error when asked",
 			data: `{` + obs + `,"valueCodeableConcept":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/v2-0131","code":"C","display":"Buurvrouw"}]}}`, req: Request{WrongDisplayIsError: true}, wantErr: "not a known display"},
 		{name: "a wrong display is a warning by default",
@@ -150,16 +146,7 @@ func TestAgreementCorrections(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			out := v.Validate(context.Background(), []byte(tc.data), tc.req)
-			errs := diagnostics(out.Errors())
-			switch {
-			case tc.wantErr == "" && errs != "":
-				t.Errorf("want no error, got:\n%s", out.Text())
-			case tc.wantErr != "" && !strings.Contains(errs, tc.wantErr):
-				t.Errorf("want an error containing %q, got:\n%s", tc.wantErr, out.Text())
-			}
-			if tc.undecided != "" && !strings.Contains(diagnostics(out.Undecided()), tc.undecided) {
-				t.Errorf("want an undecided issue containing %q, got:\n%s", tc.undecided, out.Text())
-			}
+			expectIssues(t, out, tc.wantErr, tc.undecided)
 		})
 	}
 }

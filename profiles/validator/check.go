@@ -490,7 +490,9 @@ func (r *run) value(it item, e *elem, res map[string]any) {
 		rt := str(obj, "resourceType")
 		if len(e.children) > 0 && rt != "" {
 			// A profile constrains the resource in place.
+			r.enter(obj, e)
 			r.object(obj, e, rt, it.path, obj)
+			r.leave()
 		}
 		for _, t := range e.types {
 			if t.code != rt && t.code != "Resource" && t.code != "DomainResource" {
@@ -500,6 +502,7 @@ func (r *run) value(it item, e *elem, res map[string]any) {
 			// them (those of its own type).
 			var own []*structure
 			var broken []string // profiles that could not be used
+			var types []string  // the resource types the profiles are for
 			for _, p := range t.profiles {
 				s, err := r.v.comp.structure(p)
 				if err == nil && s.typ == rt {
@@ -507,11 +510,20 @@ func (r *run) value(it item, e *elem, res map[string]any) {
 				} else if err != nil && (r.typeOf(p) == rt || r.typeOf(p) == "") {
 					broken = append(broken, fmt.Sprintf("%s (%v)", p, err))
 				}
+				if err == nil && !slices.Contains(types, s.typ) {
+					types = append(types, s.typ)
+				}
+			}
+			if len(own) == 0 && len(broken) == 0 && len(types) > 0 {
+				// Bundle.entry.resource profiled as DocumentManifest holds
+				// a Patient.
+				r.issue(outcome.Error, outcome.CodeStructure, it.path, "%s: a %s is not allowed here: the profiles %s ask for %s", e.path, rt, strings.Join(t.profiles, ", "), strings.Join(types, " or "))
 			}
 			if len(own) == 0 || r.nest > maxNest {
 				continue
 			}
 			r.nest++
+			r.enter(obj, e)
 			if len(own) == 1 && len(broken) == 0 {
 				r.structure(obj, own[0], it.path, obj)
 			} else if !slices.ContainsFunc(own, func(s *structure) bool {
@@ -527,6 +539,7 @@ func (r *run) value(it item, e *elem, res map[string]any) {
 					r.issue(outcome.Error, outcome.CodeStructure, it.path, "%s: the %s conforms to none of the profiles %s", e.path, rt, strings.Join(names, ", "))
 				}
 			}
+			r.leave()
 			r.nest--
 		}
 		return
@@ -653,15 +666,23 @@ func (r *run) inner(obj map[string]any, path string, e *elem, container map[stri
 		return
 	}
 	r.containers = append(r.containers, container)
+	r.enter(obj, e)
+	r.resource(obj, path, base, metaProfiles(obj), true, nil)
+	r.leave()
+	r.containers = r.containers[:len(r.containers)-1]
+}
+
+// enter makes obj, held by element e, the resource whose local references
+// are resolved, until leave.
+func (r *run) enter(obj map[string]any, e *elem) {
 	l := local{res: obj}
 	if e.name == "contained" {
 		l = local{res: r.localRoot(), contained: true}
 	}
 	r.locals = append(r.locals, l)
-	r.resource(obj, path, base, metaProfiles(obj), true, nil)
-	r.locals = r.locals[:len(r.locals)-1]
-	r.containers = r.containers[:len(r.containers)-1]
 }
+
+func (r *run) leave() { r.locals = r.locals[:len(r.locals)-1] }
 
 // local is where the local references of a resource resolve.
 type local struct {
@@ -867,7 +888,14 @@ func matchPattern(v, pattern any) bool {
 
 // bindingCheck checks coded values against the element's binding.
 func (r *run) bindingCheck(v any, code string, e *elem, path string) {
-	b := e.binding
+	r.checkBinding(e.binding, v, code, e, path)
+	for _, b := range e.additional {
+		r.checkBinding(b, v, code, e, path)
+	}
+}
+
+// checkBinding checks coded values against one binding of element e.
+func (r *run) checkBinding(b *binding, v any, code string, e *elem, path string) {
 	if b == nil || (b.strength != "required" && b.strength != "extensible") {
 		return
 	}

@@ -28,10 +28,14 @@ var testProfiles = map[string]string{
 }
 
 // withTestProfiles returns the R4 validator with testProfiles added.
-func withTestProfiles(t *testing.T) *Validator {
+func withTestProfiles(t *testing.T) *Validator { return withProfiles(t, testProfiles) }
+
+// withProfiles returns the R4 validator with the given definitions (file
+// name → JSON) added.
+func withProfiles(t *testing.T, defs map[string]string) *Validator {
 	t.Helper()
 	dir := t.TempDir()
-	for name, body := range testProfiles {
+	for name, body := range defs {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
 			t.Fatal(err)
 		}
@@ -121,17 +125,24 @@ func TestCorrections(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			out := v.Validate(context.Background(), []byte(tc.data), Request{Profiles: tc.profiles, Resolve: tc.resolve})
-			errs := diagnostics(out.Errors())
-			switch {
-			case tc.wantErr == "" && errs != "":
-				t.Errorf("want no error, got:\n%s", out.Text())
-			case tc.wantErr != "" && !strings.Contains(errs, tc.wantErr):
-				t.Errorf("want an error containing %q, got:\n%s", tc.wantErr, out.Text())
-			}
-			if tc.undecided != "" && !strings.Contains(diagnostics(out.Undecided()), tc.undecided) {
-				t.Errorf("want an undecided issue containing %q, got:\n%s", tc.undecided, out.Text())
-			}
+			expectIssues(t, out, tc.wantErr, tc.undecided)
 		})
+	}
+}
+
+// expectIssues checks an outcome: an error containing wantErr (none when
+// wantErr is ""), and an undecided issue containing undecided when given.
+func expectIssues(t *testing.T, out *outcome.OperationOutcome, wantErr, undecided string) {
+	t.Helper()
+	errs := diagnostics(out.Errors())
+	switch {
+	case wantErr == "" && errs != "":
+		t.Errorf("want no error, got:\n%s", out.Text())
+	case wantErr != "" && !strings.Contains(errs, wantErr):
+		t.Errorf("want an error containing %q, got:\n%s", wantErr, out.Text())
+	}
+	if undecided != "" && !strings.Contains(diagnostics(out.Undecided()), undecided) {
+		t.Errorf("want an undecided issue containing %q, got:\n%s", undecided, out.Text())
 	}
 }
 

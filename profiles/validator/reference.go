@@ -99,7 +99,15 @@ func (r *run) reference(obj map[string]any, e *elem, path string, res map[string
 		if s.typ != typ {
 			continue
 		}
-		if r.trial(func(t *run) { t.nest++; t.structure(target, s, path, target) }) {
+		if r.trial(func(t *run) {
+			t.nest++
+			l := local{res: target}
+			if strings.HasPrefix(ref, "#") {
+				l = local{res: t.localRoot(), contained: true}
+			}
+			t.locals = append(t.locals[:len(t.locals):len(t.locals)], l)
+			t.structure(target, s, path, target)
+		}) {
 			return
 		}
 	}

@@ -38,6 +38,7 @@ type elem struct {
 	fixed, pattern any
 	fixedKey       string // "fixedCode", "patternCodeableConcept"
 	binding        *binding
+	additional     []*binding // R5 additional bindings with a checkable purpose
 	constraints    []constraint
 	slicing        *slicing
 	slices         []*elem
@@ -79,6 +80,41 @@ type typeRef struct {
 }
 
 type binding struct{ strength, valueSet string }
+
+// additionalBindingURLs are the extensions that carry R5's additional
+// bindings in R4 (the cross-version extension and the tools one).
+var additionalBindingURLs = map[string]bool{
+	"http://hl7.org/fhir/5.0/StructureDefinition/extension-ElementDefinition.binding.additional": true,
+	"http://hl7.org/fhir/tools/StructureDefinition/additional-binding":                           true,
+}
+
+// additionalBindings reads the additional bindings of a binding whose
+// purpose makes them checkable: required (the code must be in that value
+// set too) and extensible. The other purposes (preferred, ui, starter,
+// component, current …) are guidance and not checked.
+func additionalBindings(b map[string]any) []*binding {
+	var out []*binding
+	for _, x := range asList(b["extension"]) {
+		xm, _ := x.(map[string]any)
+		if !additionalBindingURLs[str(xm, "url")] {
+			continue
+		}
+		var purpose, vs string
+		for _, sub := range asList(xm["extension"]) {
+			sm, _ := sub.(map[string]any)
+			switch str(sm, "url") {
+			case "purpose":
+				purpose = str(sm, "valueCode")
+			case "valueSet":
+				vs = str(sm, "valueCanonical")
+			}
+		}
+		if vs != "" && (purpose == "required" || purpose == "extensible") {
+			out = append(out, &binding{strength: purpose, valueSet: vs})
+		}
+	}
+	return out
+}
 
 type constraint struct {
 	key, severity, human, expr, source string
@@ -432,6 +468,7 @@ func newElem(raw map[string]any, s *structure) *elem {
 		if vs != "" {
 			e.binding = &binding{strength: str(b, "strength"), valueSet: vs}
 		}
+		e.additional = additionalBindings(b)
 	}
 	for _, c := range asList(raw["constraint"]) {
 		cm, _ := c.(map[string]any)
