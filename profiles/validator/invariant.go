@@ -65,10 +65,11 @@ func (r *run) invariants(e *elem, v any, code, path string, res map[string]any) 
 	}
 }
 
-// plainHolds are, by expression, frequent core invariants of the form
-// "A or B" (or "X.exists()") with a plain case in which they hold whatever
-// else the object holds: when the object has no property A ("A.empty()"
-// is true), or has B as a string with content. Outside that case they are evaluated.
+// plainHolds are, by expression, frequent core (and nl-core) invariants of
+// the form "A or B", "A implies B" (or "X.exists()") with a plain case in
+// which they hold whatever else the object holds: when the object has no
+// property A ("A.empty()" is true, an extension of A is absent), or has B as
+// a string with content. Outside that case they are evaluated.
 var plainHolds = map[string]func(map[string]any) bool{
 	// ref-1 (R4 and STU3): not a local reference.
 	"reference.startsWith('#').not() or (reference.substring(1).trace('url') in %rootResource.contained.id.trace('ids'))": notLocalReference,
@@ -86,6 +87,16 @@ var plainHolds = map[string]func(map[string]any) bool{
 	"dataAbsentReason.empty() or value.empty()": func(m map[string]any) bool {
 		return !hasProperty(m, "dataAbsentReason") || !hasProperty(m, "value")
 	},
+	// con-4, con-5 (Condition).
+	"abatement.empty() or clinicalStatus.coding.where(system='http://terminology.hl7.org/CodeSystem/condition-clinical' and (code='resolved' or code='remission' or code='inactive')).exists()": func(m map[string]any) bool {
+		return !hasProperty(m, "abatement")
+	},
+	"verificationStatus.coding.where(system='http://terminology.hl7.org/CodeSystem/condition-ver-status' and code='entered-in-error').empty() or clinicalStatus.empty()": func(m map[string]any) bool {
+		return !hasProperty(m, "verificationStatus") || !hasProperty(m, "clinicalStatus")
+	},
+	// nl-core-HumanName: a prefix extension on family needs its name.
+	"family.extension('http://hl7.org/fhir/StructureDefinition/humanname-own-prefix').empty().not() implies family.extension('http://hl7.org/fhir/StructureDefinition/humanname-own-name').empty().not()":         noFamilyExtensions,
+	"family.extension('http://hl7.org/fhir/StructureDefinition/humanname-partner-prefix').empty().not() implies family.extension('http://hl7.org/fhir/StructureDefinition/humanname-partner-name').empty().not()": noFamilyExtensions,
 	// qty-3 and the like.
 	"code.empty() or system.exists()": func(m map[string]any) bool {
 		return !hasProperty(m, "code") || isString(m["system"])
@@ -93,6 +104,12 @@ var plainHolds = map[string]func(map[string]any) bool{
 	"value.empty() or system.exists()": func(m map[string]any) bool {
 		return !hasProperty(m, "value") || isString(m["system"])
 	},
+}
+
+// noFamilyExtensions: family carries no extensions (no _family).
+func noFamilyExtensions(m map[string]any) bool {
+	_, has := m["_family"]
+	return !has
 }
 
 func notLocalReference(m map[string]any) bool {

@@ -18,7 +18,11 @@ func TestPlainHoldsAgreesWithFHIRPath(t *testing.T) {
 		obs6  = "dataAbsentReason.empty() or value.empty()"
 		qty3  = "code.empty() or system.exists()"
 		cpt2  = "value.empty() or system.exists()"
+		con4  = "abatement.empty() or clinicalStatus.coding.where(system='http://terminology.hl7.org/CodeSystem/condition-clinical' and (code='resolved' or code='remission' or code='inactive')).exists()"
+		con5  = "verificationStatus.coding.where(system='http://terminology.hl7.org/CodeSystem/condition-ver-status' and code='entered-in-error').empty() or clinicalStatus.empty()"
+		own   = "family.extension('http://hl7.org/fhir/StructureDefinition/humanname-own-prefix').empty().not() implies family.extension('http://hl7.org/fhir/StructureDefinition/humanname-own-name').empty().not()"
 	)
+	const ccActive = `"clinicalStatus":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/condition-clinical","code":"active"}]}`
 	for _, tc := range []struct {
 		name      string
 		expr      string
@@ -45,6 +49,14 @@ func TestPlainHoldsAgreesWithFHIRPath(t *testing.T) {
 		{"cpt-2 value and system", cpt2, "ContactPoint", `{"system":"phone","value":"0612345678"}`, true},
 		{"cpt-2 no value", cpt2, "ContactPoint", `{"use":"home"}`, true},
 		{"cpt-2 value without system", cpt2, "ContactPoint", `{"value":"0612345678"}`, false},
+		{"con-4 no abatement", con4, "", `{"resourceType":"Condition",` + ccActive + `}`, true},
+		{"con-4 abatement while active", con4, "", `{"resourceType":"Condition",` + ccActive + `,"abatementDateTime":"2020-01-01"}`, false},
+		{"con-5 no verification status", con5, "", `{"resourceType":"Condition",` + ccActive + `}`, true},
+		{"con-5 no clinical status", con5, "", `{"resourceType":"Condition","verificationStatus":{"text":"x"}}`, true},
+		{"con-5 both", con5, "", `{"resourceType":"Condition",` + ccActive + `,"verificationStatus":{"text":"x"}}`, false},
+		{"own prefix: family without extensions", own, "HumanName", `{"family":"Jansen"}`, true},
+		{"own prefix: no family", own, "HumanName", `{"given":["Anna"]}`, true},
+		{"own prefix: family with extensions", own, "HumanName", `{"family":"van Jansen","_family":{"extension":[{"url":"http://hl7.org/fhir/StructureDefinition/humanname-own-prefix","valueString":"van"}]}}`, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var obj map[string]any

@@ -115,14 +115,19 @@ func (r *run) reference(obj map[string]any, e *elem, path string, res map[string
 }
 
 // typeOf returns the resource type a target profile constrains.
+// The answers are remembered: the canonicals come from the definitions.
 func (r *run) typeOf(canonical string) string {
+	if t, ok := r.v.typeNames.Load(canonical); ok {
+		return t.(string)
+	}
+	t := ""
 	if e, ok := r.v.reg.Lookup(canonical); ok && e.Type != "" {
-		return e.Type
+		t = e.Type
+	} else if strings.HasPrefix(canonical, "http://hl7.org/fhir/StructureDefinition/") {
+		t = strings.TrimPrefix(canonical, "http://hl7.org/fhir/StructureDefinition/")
 	}
-	if strings.HasPrefix(canonical, "http://hl7.org/fhir/StructureDefinition/") {
-		return strings.TrimPrefix(canonical, "http://hl7.org/fhir/StructureDefinition/")
-	}
-	return ""
+	r.v.typeNames.Store(canonical, t)
+	return t
 }
 
 // resolve finds the resource a reference points to (contained in res, in

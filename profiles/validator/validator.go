@@ -167,6 +167,7 @@ type Validator struct {
 	bases   map[string]string // type name → the type it specialises (Age → Quantity)
 
 	expansions sync.Map // ValueSet canonical → *cachedExpansion
+	typeNames  sync.Map // profile canonical → the type it constrains (run.typeOf)
 	// codes remembers the answers of the validator's own offline
 	// terminology service (nil when Options.Terminology gives another).
 	codes *codeMemo
