@@ -153,10 +153,10 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request, a *access)
 			return true
 		}
 	}
+	a.status = http.StatusUnauthorized
+	s.logAccess(a) // before the answer: who has the refusal finds it logged
 	w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
 	rest.Problem(w, http.StatusUnauthorized, "login", "reading: a valid bearer token of a trusted issuer is required")
-	a.status = http.StatusUnauthorized
-	s.logAccess(a)
 	return false
 }
 
@@ -189,6 +189,44 @@ func (s *Server) logAccess(a *access) {
 		return
 	}
 	s.audit.add(ev, a.at)
+}
+
+// loggedWriter writes the access's AuditEvent just before its answer
+// leaves (with the answer's status), so a reader who has the answer finds
+// its AuditEvent in the log. The returned func logs an access that wrote
+// no answer at all; call it deferred.
+func (s *Server) loggedWriter(w http.ResponseWriter, a *access) (http.ResponseWriter, func()) {
+	lw := &logWriter{ResponseWriter: w, log: func(status int) {
+		if status != 0 {
+			a.status = status
+		}
+		s.logAccess(a)
+	}}
+	return lw, func() { lw.once(0) }
+}
+
+// logWriter calls log once, before the first byte of the answer.
+type logWriter struct {
+	http.ResponseWriter
+	log  func(status int)
+	done bool
+}
+
+func (l *logWriter) once(status int) {
+	if !l.done {
+		l.done = true
+		l.log(status)
+	}
+}
+
+func (l *logWriter) WriteHeader(status int) {
+	l.once(status)
+	l.ResponseWriter.WriteHeader(status)
+}
+
+func (l *logWriter) Write(b []byte) (int, error) {
+	l.once(http.StatusOK)
+	return l.ResponseWriter.Write(b)
 }
 
 // auditEvent renders an access as a FHIR R4 AuditEvent.

@@ -214,7 +214,8 @@ func (s *Server) read(w http.ResponseWriter, r *http.Request) {
 	if !s.authenticate(w, r, a) {
 		return
 	}
-	defer s.logAccess(a)
+	w, logged := s.loggedWriter(w, a)
+	defer logged()
 	if typ == "AuditEvent" {
 		ev, ok := s.audit.get(id)
 		if ok {
@@ -259,7 +260,8 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) {
 	if !s.authenticate(w, r, a) {
 		return
 	}
-	defer s.logAccess(a)
+	w, logged := s.loggedWriter(w, a)
+	defer logged()
 	if typ == "AuditEvent" {
 		s.searchAudit(w, r, a)
 		return
