@@ -79,6 +79,8 @@ type Input struct {
 	SetupProblem string
 	// Stopped lists roles that stopped during the run; see Results.
 	Stopped []Stopped
+	// Timeliness is what the clock measured; nil when nothing.
+	Timeliness *Timeliness
 	// Mode is ModeSelfTest or ModeCertification; Assemble makes it
 	// ModeSelfTest unless the profile certifies, and WriteAll does so
 	// when the signer is a development key.
@@ -120,6 +122,7 @@ func Assemble(in Input) *Results {
 		Terminology:   in.Terminology,
 		SetupProblem:  in.SetupProblem,
 		Stopped:       slices.Clone(in.Stopped),
+		Timeliness:    in.Timeliness,
 		Started:       in.Started.UTC(),
 		Finished:      in.Finished.UTC(),
 		Evidence:      slices.Clone(in.Evidence),

@@ -52,6 +52,8 @@ type htmlView struct {
 	// RepayAll is set when every outcome goal was assessed and each is
 	// realised below 50 %: then the whole subsidy is repaid (seed 001 §5.5).
 	RepayAll bool
+	// Timeliness is the drawn timeliness section; nil when none was measured.
+	Timeliness *htmlTimeliness
 }
 
 type htmlGoal struct {
@@ -100,6 +102,7 @@ func HTML(res *Results) ([]byte, error) {
 	default:
 		v.SelfTestWhy = "Dit rapport is ondertekend met een ontwikkelsleutel op de computer waarop de test draaide."
 	}
+	v.Timeliness = timelinessView(res.Timeliness)
 	if l := res.Limits; l != nil {
 		v.MemoryText = byteText(l.Memory)
 		v.CPUText = strings.Replace(strconv.FormatFloat(l.CPUs, 'f', -1, 64), ".", ",", 1)

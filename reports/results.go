@@ -68,7 +68,10 @@ type Results struct {
 	// Stopped lists the roles of the candidate that stopped answering
 	// during the run (crashed, killed): the event in flight and the last
 	// lines of its log. Since v2.
-	Stopped      []Stopped           `json:"stopped,omitempty"`
+	Stopped []Stopped `json:"stopped,omitempty"`
+	// Timeliness is what the clock measured per hop of the chain. Since v2;
+	// absent when the run measured none.
+	Timeliness   *Timeliness         `json:"timeliness,omitempty"`
 	Started      time.Time           `json:"started"`
 	Finished     time.Time           `json:"finished"`
 	Requirements []RequirementResult `json:"requirements"`
@@ -99,13 +102,22 @@ type Bench struct {
 // Limits are the limits a run ran under: the profile's, or in a self-test
 // the ones a flag overrode (named in Overridden).
 type Limits struct {
-	SpecTimeout    string   `json:"specTimeout"`    // Go duration, e.g. "2m0s"
-	RequestTimeout string   `json:"requestTimeout"` // Go duration
-	StartupTimeout string   `json:"startupTimeout"` // Go duration
-	Memory         int64    `json:"memory"`         // bytes, per container
-	PIDs           int64    `json:"pids"`           // per container
-	CPUs           float64  `json:"cpus"`           // per container, 1.0 = one core
-	Overridden     []string `json:"overridden,omitempty"`
+	SpecTimeout    string  `json:"specTimeout"`    // Go duration, e.g. "2m0s"
+	RequestTimeout string  `json:"requestTimeout"` // Go duration
+	StartupTimeout string  `json:"startupTimeout"` // Go duration
+	Memory         int64   `json:"memory"`         // bytes, per container
+	PIDs           int64   `json:"pids"`           // per container
+	CPUs           float64 `json:"cpus"`           // per container, 1.0 = one core
+	// Timeliness are the limits per hop (Go durations; "" when unset).
+	Timeliness *TimelinessLimits `json:"timeliness,omitempty"`
+	Overridden []string          `json:"overridden,omitempty"`
+}
+
+// TimelinessLimits are the limits of the hops of the chain.
+type TimelinessLimits struct {
+	Publication string `json:"publication,omitempty"`
+	Index       string `json:"index,omitempty"`
+	Consumer    string `json:"consumer,omitempty"`
 }
 
 // Stopped is a role of the candidate that stopped during the run.

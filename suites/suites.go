@@ -26,7 +26,8 @@ import (
 	_ "github.com/bcbench/bcbench/suites/medication" // Medicatie
 	_ "github.com/bcbench/bcbench/suites/profile"    // Profielen
 	"github.com/bcbench/bcbench/suites/spec"
-	_ "github.com/bcbench/bcbench/suites/trust" // Vertrouwensstelsel
+	_ "github.com/bcbench/bcbench/suites/timeliness" // Tijdigheid
+	_ "github.com/bcbench/bcbench/suites/trust"      // Vertrouwensstelsel
 )
 
 // Outcome is what one spec run says about the requirements it names.

@@ -29,8 +29,8 @@ func refuseForCertification(p certification.Profile, f runFlags) error {
 	switch {
 	case len(f.scenarios) > 0:
 		return refuse("--scenario is refused (the profile fixes its scenarios)")
-	case f.requestTimeout != 0 || f.startupTimeout != 0 || f.specTimeout != 0:
-		return refuse("--request-timeout, --startup-timeout and --spec-timeout are refused (the profile fixes its limits)")
+	case f.requestTimeout != 0 || f.startupTimeout != 0 || f.specTimeout != 0 || len(f.timeliness) > 0:
+		return refuse("--request-timeout, --startup-timeout, --timeliness-limit and --spec-timeout are refused (the profile fixes its limits)")
 	case len(f.packages) > 0:
 		return refuse("--package is refused (the profile pins its FHIR packages)")
 	case os.Getenv(packagesEnv) != "":

@@ -68,6 +68,7 @@ func TestCertifyingRunRefuses(t *testing.T) {
 		{"request timeout override", []string{"--key", key, "--request-timeout", "1s"}, nil, "--request-timeout"},
 		{"spec timeout override", []string{"--key", key, "--spec-timeout", "5m"}, nil, "--spec-timeout are refused"},
 		{"startup timeout override", []string{"--key", key, "--startup-timeout", "2s"}, nil, "--startup-timeout"},
+		{"timeliness limit override", []string{"--key", key, "--timeliness-limit", "publication=5m"}, nil, "--timeliness-limit"},
 		{"package substitute", []string{"--key", key, "--package", t.TempDir()}, nil, "--package is refused"},
 		{"packages from the environment", []string{"--key", key}, []string{"BCBENCH_PACKAGES=" + t.TempDir()}, "BCBENCH_PACKAGES is set"},
 		{"generated population", []string{"--key", key, "--population", "5"}, nil, "--population is refused"},

@@ -190,7 +190,11 @@ func TestMutants(t *testing.T) {
 				ts := httptest.NewServer(srv)
 				defer ts.Close()
 				out := filepath.Join(t.TempDir(), "out")
-				code, text := bench(t, "run", "--candidate", attachManifest(t, ts.URL), "--out", out, "--quiet")
+				// The publication limit is shortened (a self-test override,
+				// docs/timeliness.md) so that the late-publishing mutant is
+				// caught in seconds: every variant runs under it, the
+				// reference included.
+				code, text := bench(t, "run", "--candidate", attachManifest(t, ts.URL), "--out", out, "--quiet", "--timeliness-limit", mutantPublicationLimit)
 				var want []string
 				for _, id := range v.violates {
 					want = append(want, id+"=fail")
@@ -221,6 +225,10 @@ func TestMutants(t *testing.T) {
 	})
 	t.Logf("mutation score: %d/%d mutants caught exactly; false failures on the reference and its %d valid variants: %d", caught, mutants, len(xis.Variants), falseFailures)
 }
+
+// mutantPublicationLimit is the publication limit TestMutants runs under:
+// shorter than the late mutant's delay (xis.LateBy), longer than any poll.
+const mutantPublicationLimit = "publication=2s"
 
 // onlyShould says whether every violated requirement is below MOET level
 // (the verdict then still passes), by the catalogue.
@@ -254,6 +262,11 @@ func TestBadInputExitsTwo(t *testing.T) {
 		{"bad reference date", []string{"run", "--reference-date", "gisteren"}, "reference-date"},
 		{"package that does not exist", []string{"run", "--package", filepath.Join(dir, "nope")}, "load package " + filepath.Join(dir, "nope") + ": no such file or folder"},
 		{"package in neither binary nor cache", []string{"run", "--package", "nergens#1.0.0"}, "nergens#1.0.0: not embedded"},
+		{"timeliness limit of no hop", []string{"run", "--timeliness-limit", "viewer=1s"}, "HOP=DURATION"},
+		{"timeliness limit no system meets", []string{"run", "--timeliness-limit", "publication=1ns"}, "publication=1ns"},
+		{"timeliness limit without value", []string{"run", "--timeliness-limit", "publication"}, "HOP=DURATION"},
+		{"concurrency of none", []string{"run", "--concurrency", "0"}, "--concurrency 0"},
+		{"concurrency too high", []string{"run", "--concurrency", "100000"}, "--concurrency 100000"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -47,6 +47,9 @@ type runFlags struct {
 	seed       uint64
 	// overrides of the profile's limits
 	requestTimeout, startupTimeout, specTimeout time.Duration
+	timeliness                                  []string // hop=duration
+	// scenarios replayed at once
+	concurrency int
 }
 
 func newRunCmd() *cobra.Command {
@@ -82,6 +85,8 @@ Exit code: 0 verdict pass, 1 verdict fail or incomplete, 2 the bench could not r
 	fl.DurationVar(&f.requestTimeout, "request-timeout", 0, "time one request to the candidate may take (default: the profile's limit)")
 	fl.DurationVar(&f.startupTimeout, "startup-timeout", 0, "time the candidate may take to become ready (default: the profile's limit)")
 	fl.DurationVar(&f.specTimeout, "spec-timeout", 0, "time one spec may take (default: the profile's limit)")
+	fl.StringArrayVar(&f.timeliness, "timeliness-limit", nil, "HOP=DURATION: override the profile's timeliness limit of a hop (publication, index, consumer), e.g. publication=2s (repeatable; self-tests only)")
+	fl.IntVar(&f.concurrency, "concurrency", defaultConcurrency, fmt.Sprintf("scenarios replayed at once, each in order (1–%d); also bounds the timeliness polls in flight (twice this)", maxConcurrency))
 	return cmd
 }
 
@@ -124,6 +129,14 @@ func run(ctx context.Context, f runFlags, stderr, stdout io.Writer) error {
 			*o.dst = o.flag
 			overridden = append(overridden, o.name)
 		}
+	}
+	timely, err := timelinessOverrides(f.timeliness, &profile.Limits.Timeliness)
+	if err != nil {
+		return withCode(exitSetup, err)
+	}
+	overridden = append(overridden, timely...)
+	if f.concurrency < 1 || f.concurrency > maxConcurrency {
+		return withCode(exitSetup, fmt.Errorf("--concurrency %d is outside 1–%d", f.concurrency, maxConcurrency))
 	}
 	scenarioIDs := f.scenarios
 	if len(scenarioIDs) == 0 {
@@ -333,8 +346,9 @@ func run(ctx context.Context, f runFlags, stderr, stdout io.Writer) error {
 		Scenarios: scenarios, Reference: day0,
 		XIS: cand.FHIR, Adapter: cand.Adapter,
 		Index: cand.Index, Publishers: cand.Publishers,
-		Undecided: string(profile.Undecided),
-		Access:    access,
+		Undecided:   string(profile.Undecided),
+		Access:      access,
+		Concurrency: f.concurrency,
 	}
 	env.Validator, env.ValidatorProblem = validator, validatorProblem
 	if f.manual {
@@ -349,6 +363,7 @@ func run(ctx context.Context, f runFlags, stderr, stdout io.Writer) error {
 		}
 	}
 	spec.SetTimeout(profile.Limits.SpecTimeout)
+	env.Clock = newClock(profile.Limits.Timeliness, day0, env, f.concurrency)
 	if err := env.Replay(ctx, func(s string) { progress("registreren: " + s) }); err != nil {
 		err = errors.New(plainText(err.Error()))
 		in.Problems = append(in.Problems, "replaying the scenarios: "+err.Error())
@@ -356,6 +371,7 @@ func run(ctx context.Context, f runFlags, stderr, stdout io.Writer) error {
 		stopCandidate()
 		return finish(exitSetup, err)
 	}
+	in.Timeliness = timelinessFigures(env.Clock, scenarios)
 	outcomes, err := suites.Run(env, suites.Options{
 		Requirements: profile.Requirements,
 		Progress:     func(s string) { progress("controleren: " + s) },
@@ -411,6 +427,7 @@ func limitsInForce(l certification.Limits, overridden []string) *reports.Limits 
 	return &reports.Limits{
 		SpecTimeout: l.SpecTimeout.String(), RequestTimeout: l.RequestTimeout.String(), StartupTimeout: l.StartupTimeout.String(),
 		Memory: int64(l.Memory), PIDs: l.PIDs, CPUs: l.CPUs, Overridden: overridden,
+		Timeliness: timelinessLimits(l.Timeliness),
 	}
 }
 

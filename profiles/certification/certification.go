@@ -79,7 +79,41 @@ type Limits struct {
 	PIDs int64 `yaml:"pids"`
 	// CPUs is the CPU share of a container (1.0 = one core).
 	CPUs float64 `yaml:"cpus"`
+	// Timeliness holds the most time each hop of the chain may take
+	// (requirements TIJ-*; docs/timeliness.md says why these values).
+	Timeliness Timeliness `yaml:"timeliness"`
 }
+
+// Timeliness are the limits per hop: an event's facts available at the
+// publisher's FHIR API (publication, from the registration), the client
+// registered in the index (index, from the publication) and the facts
+// found by a consumer through the index (consumer, from the registration).
+// Zero leaves a hop unjudged; a profile that names its requirement must set it.
+type Timeliness struct {
+	Publication time.Duration `yaml:"publication"`
+	Index       time.Duration `yaml:"index"`
+	Consumer    time.Duration `yaml:"consumer"`
+}
+
+// TimelinessRequirements names, per hop, the requirement that judges it.
+var TimelinessRequirements = map[string]string{"publication": "TIJ-01", "index": "TIJ-02", "consumer": "TIJ-03"}
+
+// Hop returns the limit of a hop by name, and a pointer to change it.
+func (t *Timeliness) Hop(name string) (*time.Duration, bool) {
+	switch name {
+	case "publication":
+		return &t.Publication, true
+	case "index":
+		return &t.Index, true
+	case "consumer":
+		return &t.Consumer, true
+	}
+	return nil, false
+}
+
+// MinTimeliness is the smallest limit of a hop: below it the bench's own
+// polling, not the candidate, decides.
+const MinTimeliness = 100 * time.Millisecond
 
 // Defaults of limits a profile leaves out, and the bounds of every limit.
 const (
@@ -261,6 +295,12 @@ func Parse(data []byte) (Profile, error) {
 	if err := p.Limits.fill(); err != nil {
 		return Profile{}, fmt.Errorf("profile %s: %w", p.ID, err)
 	}
+	for _, hop := range []string{"publication", "index", "consumer"} {
+		limit, _ := p.Limits.Timeliness.Hop(hop)
+		if id := TimelinessRequirements[hop]; *limit == 0 && slices.Contains(p.Requirements, id) {
+			return Profile{}, fmt.Errorf("profile %s: requirement %s needs limits.timeliness.%s", p.ID, id, hop)
+		}
+	}
 	return p, nil
 }
 
@@ -334,8 +374,11 @@ func (l Limits) Unmeetable() []string {
 		{"specTimeout", l.SpecTimeout, MinSpecTimeout},
 		{"requestTimeout", l.RequestTimeout, MinRequestTimeout},
 		{"startupTimeout", l.StartupTimeout, MinStartupTimeout},
+		{"timeliness.publication", l.Timeliness.Publication, MinTimeliness},
+		{"timeliness.index", l.Timeliness.Index, MinTimeliness},
+		{"timeliness.consumer", l.Timeliness.Consumer, MinTimeliness},
 	} {
-		if d.v < d.least {
+		if d.v < d.least && (d.v != 0 || !strings.HasPrefix(d.name, "timeliness.")) {
 			out = append(out, fmt.Sprintf("%s %s is below %s", d.name, d.v, d.least))
 		}
 	}
@@ -359,6 +402,11 @@ func (l *Limits) fill() error {
 			*d.v = d.def
 		case *d.v < 0 || *d.v > maxTimeout:
 			return fmt.Errorf("limits: %s %s is outside 0–%s", d.name, *d.v, maxTimeout)
+		}
+	}
+	for _, hop := range []string{"publication", "index", "consumer"} {
+		if v, _ := l.Timeliness.Hop(hop); *v < 0 || *v > maxTimeout {
+			return fmt.Errorf("limits: timeliness.%s %s is outside 0–%s", hop, *v, maxTimeout)
 		}
 	}
 	if u := l.Unmeetable(); len(u) > 0 {

@@ -31,6 +31,7 @@ type Mutant struct {
 	shareLater bool                                                                       // what is registered after a withdrawal is shared anyway
 	searchset  func(typ string, bundle map[string]any, all func(string) []map[string]any) // changes a searchset before it is sent
 	audit      func(a *access, event map[string]any) bool                                 // changes an AuditEvent; false: not logged
+	late       func(fixtures.Registration) time.Duration                                  // what this event publishes appears only after this delay
 }
 
 func (m *Mutant) apply(resources []map[string]any) {

@@ -173,6 +173,23 @@ func (s *Server) event(w http.ResponseWriter, r *http.Request) {
 	if s.variant != nil {
 		resources = s.variant.apply(resources, rest.Base(r))
 	}
+	if s.defect != nil && s.defect.late != nil {
+		if d := s.defect.late(reg); d > 0 {
+			// A publisher that exports in batches: the event is accepted
+			// now, its resources appear (and reach the index) later.
+			base := rest.Base(r)
+			time.AfterFunc(d, func() {
+				for _, res := range resources {
+					_, _ = s.store.put(res)
+				}
+				if s.index != nil {
+					s.index.after(context.Background(), reg, base)
+				}
+			})
+			rest.JSON(w, http.StatusCreated, "application/json", map[string]any{"registered": s.opts.Now().UTC()})
+			return
+		}
+	}
 	stored := make([]string, 0, len(resources))
 	for _, res := range resources {
 		ref, err := s.store.put(res)

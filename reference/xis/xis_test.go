@@ -180,7 +180,7 @@ func TestMutantsAreKnownAndDeclareTheirViolations(t *testing.T) {
 		}
 		seen[m.Name] = true
 		if m.resource == nil && m.metadata == nil && !m.leak && !m.keepConsent && !m.keepDeleted &&
-			m.refuse == nil && m.change == nil && m.shareOnly == nil && m.spare == nil && m.mark == nil && m.searchset == nil && !m.shareLater && m.audit == nil {
+			m.refuse == nil && m.change == nil && m.shareOnly == nil && m.spare == nil && m.mark == nil && m.searchset == nil && !m.shareLater && m.audit == nil && m.late == nil {
 			t.Errorf("mutant %q changes nothing", m.Name)
 		}
 	}

@@ -320,3 +320,17 @@ func show(v any) string {
 
 // Show renders a JSON value briefly for a message.
 func Show(v any) string { return show(v) }
+
+// BSNSystem is the naming system of the Dutch citizen service number.
+const BSNSystem = "http://fhir.nl/fhir/NamingSystem/bsn"
+
+// HasBSN says whether a Patient carries the BSN as an identifier.
+func HasBSN(patient map[string]any, bsn string) bool {
+	for _, i := range list(patient["identifier"]) {
+		id := asMap(i)
+		if id["system"] == BSNSystem && id["value"] == bsn {
+			return true
+		}
+	}
+	return false
+}

@@ -13,11 +13,12 @@ import (
 
 	"github.com/bcbench/bcbench/fixtures"
 	"github.com/bcbench/bcbench/harness"
+	"github.com/bcbench/bcbench/suites/clock"
 	"github.com/bcbench/bcbench/suites/fact"
 )
 
 // BSNSystem is the naming system of the Dutch citizen service number.
-const BSNSystem = "http://fhir.nl/fhir/NamingSystem/bsn"
+const BSNSystem = fact.BSNSystem
 
 // Issue is one finding of the profile validator.
 type Issue struct {
@@ -87,6 +88,13 @@ type Env struct {
 	// access-log specs (LOG-*); nil when it reads with a fixed token or
 	// none: those specs then skip.
 	Access *Access
+	// Clock, when set, measures timeliness: Replay tracks every event it
+	// sent in it and waits, before an event that stops sharing and at the
+	// end, until what it tracks is seen or past its horizon.
+	Clock *clock.Clock
+	// Concurrency is how many scenarios Replay sends at once (each
+	// scenario's events in order); 1 when 0, and always 1 in manual mode.
+	Concurrency int
 
 	replays   map[string]*Replay
 	mu        sync.Mutex
@@ -218,57 +226,118 @@ func Current() *Env {
 	return current
 }
 
-// Replay sends every scenario's events to the candidate, in order. A failed
-// event does not stop the replay; it is kept for the adapter specs. progress,
-// when set, hears which event is being sent.
+// Replay sends every scenario's events to the candidate, each scenario's in
+// order, Concurrency scenarios at once. A failed event does not stop the
+// replay; it is kept for the adapter specs. progress, when set, hears which
+// event is being sent. With a Clock, it returns once what the clock
+// tracks is settled, so the specs see what a late publisher published.
 func (e *Env) Replay(ctx context.Context, progress func(string)) error {
 	e.replays = map[string]*Replay{}
-	unanswered := 0 // events in a row the candidate did not answer at all
-	for _, s := range e.Scenarios {
-		regs, err := s.Registrations(e.Reference)
-		if err != nil {
-			return fmt.Errorf("resolving scenario %s: %w", s.ID, err)
-		}
-		rep := &Replay{Scenario: s, Before: map[string]*Snapshot{}}
-		people := []fixtures.Client{s.Client}
-		for _, r := range regs {
-			if err := ctx.Err(); err != nil {
-				return fmt.Errorf("replaying %s: %w", s.ID, err)
-			}
-			if r.Subject != nil && !slices.ContainsFunc(people, func(p fixtures.Client) bool { return p.BSN == r.Subject.BSN }) {
-				people = append(people, *r.Subject)
-			}
-			if StopsSharing(r) && unanswered < maxUnanswered {
-				rep.Before[r.Event] = e.snapshot(ctx, s, r.Event, people)
-			}
-			pub := e.PublisherFor(r)
-			ev := Replayed{Registration: r, Publisher: pub.Role, Sent: time.Now()}
-			switch {
-			case unanswered >= maxUnanswered:
-				// A candidate that stopped answering costs a few request
-				// timeouts, not one per event of every scenario.
-				ev.Err = fmt.Errorf("%w (it did not answer the last %d events)", ErrNotSent, unanswered)
-			case e.Manual != nil:
-				if progress != nil {
-					progress(fmt.Sprintf("%s › %s", s.ID, r.Title))
-				}
-				ev.Err = e.Manual(ctx, r)
-			default:
-				if progress != nil {
-					progress(fmt.Sprintf("%s › %s", s.ID, r.Title))
-				}
-				ev.Receipt, ev.Err = pub.Adapter.Register(ctx, r)
-				if errors.Is(ev.Err, harness.ErrNoAnswer) {
-					unanswered++
-				} else {
-					unanswered = 0
-				}
-			}
-			rep.Events = append(rep.Events, ev)
-		}
-		e.replays[s.ID] = rep
+	n := e.Concurrency
+	if n <= 0 || e.Manual != nil {
+		n = 1
 	}
-	return nil
+	var (
+		mu         sync.Mutex
+		unanswered int // events in a row the candidate did not answer at all
+		firstErr   error
+		wg         sync.WaitGroup
+	)
+	sem := make(chan struct{}, n)
+	for _, s := range e.Scenarios {
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+		}
+		mu.Lock()
+		stop := firstErr != nil || ctx.Err() != nil
+		mu.Unlock()
+		if stop {
+			break
+		}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			rep, err := e.replayOne(ctx, s, progress, &mu, &unanswered)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil && firstErr == nil {
+				firstErr = err
+			}
+			if rep != nil {
+				e.replays[s.ID] = rep
+			}
+		})
+	}
+	wg.Wait()
+	if e.Clock != nil {
+		e.Clock.Wait(ctx)
+	}
+	if firstErr == nil && ctx.Err() != nil {
+		firstErr = fmt.Errorf("replaying the scenarios: %w", ctx.Err())
+	}
+	return firstErr
+}
+
+// replayOne sends one scenario's events in order. unanswered, guarded by
+// mu, counts events in a row (over all scenarios) that got no answer.
+func (e *Env) replayOne(ctx context.Context, s *fixtures.Scenario, progress func(string), mu *sync.Mutex, unanswered *int) (*Replay, error) {
+	regs, err := s.Registrations(e.Reference)
+	if err != nil {
+		return nil, fmt.Errorf("resolving scenario %s: %w", s.ID, err)
+	}
+	rep := &Replay{Scenario: s, Before: map[string]*Snapshot{}}
+	people := []fixtures.Client{s.Client}
+	consent := true
+	for _, r := range regs {
+		if err := ctx.Err(); err != nil {
+			return rep, fmt.Errorf("replaying %s: %w", s.ID, err)
+		}
+		if r.Subject != nil && !slices.ContainsFunc(people, func(p fixtures.Client) bool { return p.BSN == r.Subject.BSN }) {
+			people = append(people, *r.Subject)
+		}
+		mu.Lock()
+		gaveUp := *unanswered >= maxUnanswered
+		mu.Unlock()
+		if StopsSharing(r) && !gaveUp {
+			if e.Clock != nil {
+				e.Clock.Settle(ctx, s.ID) // measured before it may be withdrawn
+			}
+			rep.Before[r.Event] = e.snapshot(ctx, s, r.Event, people)
+		}
+		pub := e.PublisherFor(r)
+		ev := Replayed{Registration: r, Publisher: pub.Role, Sent: time.Now()}
+		switch {
+		case gaveUp:
+			// A candidate that stopped answering costs a few request
+			// timeouts, not one per event of every scenario.
+			ev.Err = fmt.Errorf("%w (it did not answer the last %d events)", ErrNotSent, maxUnanswered)
+		case e.Manual != nil:
+			if progress != nil {
+				progress(fmt.Sprintf("%s › %s", s.ID, r.Title))
+			}
+			ev.Err = e.Manual(ctx, r)
+		default:
+			if progress != nil {
+				progress(fmt.Sprintf("%s › %s", s.ID, r.Title))
+			}
+			ev.Receipt, ev.Err = pub.Adapter.Register(ctx, r)
+			mu.Lock()
+			if errors.Is(ev.Err, harness.ErrNoAnswer) {
+				*unanswered++
+			} else {
+				*unanswered = 0
+			}
+			mu.Unlock()
+		}
+		if r.Consent != nil {
+			consent = *r.Consent
+		}
+		if e.Clock != nil && ev.Err == nil {
+			e.Clock.Track(ctx, s, r, ev.Sent, consent)
+		}
+		rep.Events = append(rep.Events, ev)
+	}
+	return rep, nil
 }
 
 // PublisherFor says which XIS of the chain registers an event: the one whose
@@ -394,7 +463,7 @@ func (e *Env) fetch(ctx context.Context, s *fixtures.Scenario, bsn string) (*Pub
 		return nil, fmt.Errorf("searching the Patient with BSN %s: %w", bsn, err)
 	}
 	for _, en := range patients {
-		if en.Match && hasBSN(en.Resource, bsn) {
+		if en.Match && fact.HasBSN(en.Resource, bsn) {
 			p.Patient = en.Resource
 			if en.FullURL != "" {
 				p.PatientURLs = append(p.PatientURLs, en.FullURL)
@@ -506,17 +575,6 @@ func ResourceTypes(s *fixtures.Scenario) []string {
 	}
 	slices.Sort(types)
 	return types
-}
-
-func hasBSN(patient map[string]any, bsn string) bool {
-	ids, _ := patient["identifier"].([]any)
-	for _, i := range ids {
-		id, _ := i.(map[string]any)
-		if id["system"] == BSNSystem && id["value"] == bsn {
-			return true
-		}
-	}
-	return false
 }
 
 // Day returns a scenario day (relative to the reference date) as YYYY-MM-DD.

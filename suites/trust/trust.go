@@ -177,7 +177,7 @@ func (w *witness) byBSN(p *person) {
 	}
 	for _, r := range found {
 		// Another client's Patient in the answer is API-02's finding.
-		if ref := fmt.Sprintf("Patient/%v", r["id"]); hasBSN(r, p.BSN) || p.held[ref] || slices.Contains(p.patientIDs, fmt.Sprint(r["id"])) {
+		if ref := fmt.Sprintf("Patient/%v", r["id"]); fact.HasBSN(r, p.BSN) || p.held[ref] || slices.Contains(p.patientIDs, fmt.Sprint(r["id"])) {
 			w.report(p, ref, r, "gevonden op BSN "+p.BSN)
 		}
 	}
@@ -255,22 +255,11 @@ func owner(people []*person, ref string, r map[string]any) *person {
 				return p
 			}
 		}
-		if r["resourceType"] == "Patient" && hasBSN(r, p.BSN) {
+		if r["resourceType"] == "Patient" && fact.HasBSN(r, p.BSN) {
 			return p
 		}
 	}
 	return nil
-}
-
-func hasBSN(r map[string]any, bsn string) bool {
-	ids, _ := r["identifier"].([]any)
-	for _, i := range ids {
-		id, _ := i.(map[string]any)
-		if id["system"] == spec.BSNSystem && id["value"] == bsn {
-			return true
-		}
-	}
-	return false
 }
 
 // searchTypes lists the resource types to search by patient and subject:
