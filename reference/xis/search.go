@@ -100,3 +100,14 @@ func asList(v any) []any {
 		return []any{x}
 	}
 }
+
+// candidates are the resources a search must look at: those of the one
+// Patient a patient criterion names, or every resource of the type.
+func (s *Server) candidates(typ string, crit criteria) []map[string]any {
+	for _, c := range crit {
+		if p, ok := c.(patientCriterion); ok {
+			return s.store.allOf(typ, string(p))
+		}
+	}
+	return s.store.all(typ)
+}

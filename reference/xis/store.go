@@ -15,7 +15,10 @@ const maxResources = 200_000
 type store struct {
 	mu        sync.RWMutex
 	resources map[string]map[string]map[string]any // type → id → resource
-	count     int
+	// owned indexes the ids by type and owner (the Patient they belong to),
+	// so that a search by patient does not scan every client's resources.
+	owned map[string]map[string]map[string]bool // type → patient id → ids
+	count int
 	// withdrawn holds the Patient ids whose consent was withdrawn: nothing of
 	// theirs (nor of their children) is shared until consent is given again.
 	withdrawn map[string]bool
@@ -96,7 +99,7 @@ func (s *store) mark(ref string) {
 }
 
 func newStore() *store {
-	return &store{resources: map[string]map[string]map[string]any{}, withdrawn: map[string]bool{}, mother: map[string]string{}, care: map[string]map[string]bool{}}
+	return &store{resources: map[string]map[string]map[string]any{}, owned: map[string]map[string]map[string]bool{}, withdrawn: map[string]bool{}, mother: map[string]string{}, care: map[string]map[string]bool{}}
 }
 
 // link records that child is a child of mother.
@@ -132,13 +135,24 @@ func (s *store) put(r map[string]any) (string, error) {
 		byID = map[string]map[string]any{}
 		s.resources[typ] = byID
 	}
-	if _, exists := byID[id]; !exists {
+	old, exists := byID[id]
+	if !exists {
 		if s.count >= maxResources {
 			return "", fmt.Errorf("storing resource: store is full (%d resources)", maxResources)
 		}
 		s.count++
+	} else {
+		delete(s.owned[typ][patientOf(old)], id)
 	}
 	byID[id] = r
+	if s.owned[typ] == nil {
+		s.owned[typ] = map[string]map[string]bool{}
+	}
+	owner := patientOf(r)
+	if s.owned[typ][owner] == nil {
+		s.owned[typ][owner] = map[string]bool{}
+	}
+	s.owned[typ][owner][id] = true
 	return typ + "/" + id, nil
 }
 
@@ -160,6 +174,21 @@ func (s *store) all(typ string) []map[string]any {
 	out := make([]map[string]any, 0, len(byID))
 	for _, id := range slices.Sorted(maps.Keys(byID)) {
 		if r := byID[id]; !s.hidden(r) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// allOf returns the shared resources of a type that belong to one Patient,
+// ordered by id: what all returns and patient=<id> matches, without a scan.
+func (s *store) allOf(typ, patientID string) []map[string]any {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	ids := s.owned[typ][patientID]
+	out := make([]map[string]any, 0, len(ids))
+	for _, id := range slices.Sorted(maps.Keys(ids)) {
+		if r := s.resources[typ][id]; r != nil && !s.hidden(r) {
 			out = append(out, r)
 		}
 	}
@@ -208,6 +237,7 @@ func (s *store) erase(patientID string, keep func(r map[string]any, child bool) 
 			owner := patientOf(r)
 			if family[owner] && !s.marked[typ+"/"+id] && (keep == nil || !keep(r, owner != patientID)) {
 				delete(byID, id)
+				delete(s.owned[typ][owner], id)
 				n++
 			}
 		}
@@ -220,6 +250,7 @@ func (s *store) reset() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.resources = map[string]map[string]map[string]any{}
+	s.owned = map[string]map[string]map[string]bool{}
 	s.withdrawn = map[string]bool{}
 	s.mother = map[string]string{}
 	s.care = map[string]map[string]bool{}

@@ -312,7 +312,7 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) {
 	}
 	base := rest.Base(r)
 	var entries []any
-	for _, res := range s.store.all(typ) {
+	for _, res := range s.candidates(typ, crit) {
 		if !crit.match(res) {
 			continue
 		}
