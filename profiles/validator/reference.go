@@ -1,6 +1,7 @@
 package validator
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/bcbench/bcbench/profiles/outcome"
@@ -56,17 +57,15 @@ func (r *run) reference(obj map[string]any, e *elem, path string, res map[string
 	if len(targets) == 0 || typ == "" {
 		return
 	}
-	allowed := map[string]bool{}
-	var names []string
+	var names []string // the types allowed
 	for _, t := range targets {
 		name := r.typeOf(t)
 		if name == "Resource" || name == "" {
 			return // any resource, or a target we cannot read
 		}
-		allowed[name] = true
 		names = append(names, name)
 	}
-	if !allowed[typ] {
+	if !slices.Contains(names, typ) {
 		r.issue(outcome.Error, outcome.CodeStructure, path+".reference", "reference %s points to a %s, but %s allows only %s (%s)", ref, typ, e.path, strings.Join(names, ", "), label(e))
 		return
 	}
