@@ -74,6 +74,10 @@ const HorizonFactor = 3
 // limit, so that "late" means "not there at the limit".
 const firstWait = 50 * time.Millisecond
 
+// maxFailed is how many polls in a row may get no usable answer before
+// the clock stops following an item (the bench's error, not late).
+const maxFailed = 5
+
 // DefaultConcurrency bounds the polls in flight when Concurrency is unset.
 const DefaultConcurrency = 8
 
@@ -293,6 +297,7 @@ func (c *Clock) watch(ctx context.Context, it *Item, limit time.Duration, look p
 	atLimit := it.Start.Add(limit)
 	maxWait := max(limit/10, firstWait)
 	wait := firstWait
+	failed := 0 // polls in a row that got no usable answer
 	for {
 		started := time.Now()
 		found, note, err := c.look(ctx, look)
@@ -304,13 +309,15 @@ func (c *Clock) watch(ctx context.Context, it *Item, limit time.Duration, look p
 		case err != nil:
 			it.Problem = err.Error()
 			it.Missed = started
+			failed++
 		default:
 			it.Problem, it.Note = "", note
 			it.Missed = started
+			failed = 0
 		}
 		c.mu.Unlock()
-		if found || ctx.Err() != nil {
-			return
+		if found || ctx.Err() != nil || failed >= maxFailed {
+			return // a role that stopped answering is not polled to the horizon
 		}
 		now := time.Now()
 		if !now.Before(deadline) {
