@@ -38,7 +38,7 @@ chromium:
 	  echo "note: chromium could not be installed; the browser tests will skip with the reason"; }
 
 test: chromium
-	@set -o pipefail; $(GO) test -json -count=1 -timeout 12m ./... ./.ci/testsum 2>&1 | $(GO) run ./.ci/testsum
+	@set -o pipefail; $(GO) test -json -count=1 -timeout 25m ./... ./.ci/testsum 2>&1 | $(GO) run ./.ci/testsum
 
 lint:
 	$(GO) vet ./...

@@ -95,6 +95,13 @@ func (a *Adapter) do(req *http.Request) ([]byte, int, error) {
 // client with a 30 s timeout when nil) and reads at most limit bytes of the
 // answer; a longer answer is an error.
 func send(client *http.Client, req *http.Request, token string, limit int64) ([]byte, int, error) {
+	return sendGated(client, req, token, limit, 0, nil)
+}
+
+// sendGated is send that, when an answer runs past large bytes, calls gate
+// before reading the rest (and gives up when gate fails): large answers
+// then wait for their turn instead of piling up in memory together.
+func sendGated(client *http.Client, req *http.Request, token string, limit, large int64, gate func() error) ([]byte, int, error) {
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
@@ -106,7 +113,21 @@ func send(client *http.Client, req *http.Request, token string, limit int64) ([]
 		return nil, 0, err
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
+	r := io.LimitReader(resp.Body, limit+1)
+	var body []byte
+	if gate != nil && large > 0 {
+		body, err = io.ReadAll(io.LimitReader(r, large))
+		if err == nil && int64(len(body)) == large {
+			if err := gate(); err != nil {
+				return nil, resp.StatusCode, fmt.Errorf("reading answer: %w", err)
+			}
+			var rest []byte
+			rest, err = io.ReadAll(r)
+			body = append(body, rest...)
+		}
+	} else {
+		body, err = io.ReadAll(r)
+	}
 	if err != nil {
 		return nil, resp.StatusCode, fmt.Errorf("reading answer: %w", err)
 	}

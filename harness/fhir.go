@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -65,7 +66,7 @@ func (f *FHIR) Search(ctx context.Context, typ string, params url.Values) ([]Res
 		}
 		out = append(out, Matches(bundle)...)
 		if len(out) > maxSearchEntries {
-			return fmt.Errorf("searching %s: more than %d matches; the bench stops there", typ, maxSearchEntries)
+			return fmt.Errorf("searching %s: more than %d matches; %w", typ, maxSearchEntries, ErrBound)
 		}
 		return nil
 	})
@@ -109,7 +110,7 @@ func (f *FHIR) SearchEntries(ctx context.Context, typ string, params url.Values)
 			out = append(out, SearchEntry{FullURL: full, Resource: res, Match: match})
 		}
 		if len(out) > maxSearchEntries {
-			return fmt.Errorf("searching %s: more than %d entries; the bench stops there", typ, maxSearchEntries)
+			return fmt.Errorf("searching %s: more than %d entries; %w", typ, maxSearchEntries, ErrBound)
 		}
 		return nil
 	})
@@ -144,14 +145,14 @@ func (f *FHIR) pages(ctx context.Context, typ string, params url.Values, page fu
 			return err
 		}
 		if total += size; total > maxSearchBytes {
-			return fmt.Errorf("searching %s: the answer runs past %d bytes over %d pages; the bench stops there", typ, maxSearchBytes, n+1)
+			return fmt.Errorf("searching %s: the answer runs past %d bytes over %d pages; %w", typ, maxSearchBytes, n+1, ErrBound)
 		}
 		// Every caller keeps what a page holds: bound the entries over all
 		// pages as Search bounds its matches, so that a few huge pages
 		// cannot pile up in memory.
 		list, _ := bundle["entry"].([]any)
 		if entries += len(list); entries > maxSearchEntries {
-			return fmt.Errorf("searching %s: more than %d entries over %d pages; the bench stops there", typ, maxSearchEntries, n+1)
+			return fmt.Errorf("searching %s: more than %d entries over %d pages; %w", typ, maxSearchEntries, n+1, ErrBound)
 		}
 		if err := page(bundle); err != nil {
 			return err
@@ -161,7 +162,7 @@ func (f *FHIR) pages(ctx context.Context, typ string, params url.Values, page fu
 			return nil
 		}
 		if n+1 >= maxSearchPages {
-			return fmt.Errorf("searching %s: more than %d pages; the bench stops there", typ, maxSearchPages)
+			return fmt.Errorf("searching %s: more than %d pages; %w", typ, maxSearchPages, ErrBound)
 		}
 		u = next
 	}
@@ -213,7 +214,21 @@ func (f *FHIR) fetch(ctx context.Context, u string) (Resource, int, error) {
 		return nil, 0, fmt.Errorf("building request for %s: %w", u, err)
 	}
 	req.Header.Set("Accept", "application/fhir+json")
-	body, status, err := send(f.Client, req, f.Token, maxFHIRReply)
+	// An answer past largeReply bytes is read and decoded one at a time
+	// (a decoded answer takes several times its bytes), so that concurrent
+	// readers (the clock's polls, a population's specs) of a candidate
+	// serving huge pages do not pile them up in memory.
+	release := func() {}
+	defer func() { release() }()
+	body, status, err := sendGated(f.Client, req, f.Token, maxFHIRReply, largeReply, func() error {
+		select {
+		case largeDecode <- struct{}{}:
+			release = func() { <-largeDecode }
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	})
 	if err != nil {
 		return nil, 0, fmt.Errorf("GET %s: %w", u, err)
 	}
@@ -228,6 +243,15 @@ func (f *FHIR) fetch(ctx context.Context, u string) (Resource, int, error) {
 	}
 	return r, len(body), nil
 }
+
+// ErrBound is wrapped by a search that ran past one of the bench's bounds
+// (entries, bytes, pages): asking again gets the same answer.
+var ErrBound = errors.New("the bench stops there")
+
+// largeReply is the size past which an answer waits for largeDecode.
+const largeReply = 4 << 20
+
+var largeDecode = make(chan struct{}, 1)
 
 // LinkURL returns the url of a Bundle's link with the given relation, or "".
 func LinkURL(bundle Resource, relation string) string {

@@ -11,6 +11,7 @@ package clock
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/url"
 	"slices"
@@ -144,6 +145,7 @@ type Clock struct {
 
 	once    sync.Once
 	sem     chan struct{}
+	bounded error // set once a poll ran past the bench's bounds
 	mu      sync.Mutex
 	items   []*Item
 	pending map[string]*sync.WaitGroup // by scenario
@@ -321,7 +323,7 @@ func (c *Clock) watch(ctx context.Context, it *Item, limit time.Duration, look p
 			failed = 0
 		}
 		c.mu.Unlock()
-		if found || ctx.Err() != nil || failed >= maxFailed {
+		if found || ctx.Err() != nil || failed >= maxFailed || errors.Is(err, harness.ErrBound) {
 			return // a role that stopped answering is not polled to the horizon
 		}
 		now := time.Now()
@@ -352,7 +354,22 @@ func (c *Clock) look(ctx context.Context, look probe) (bool, string, error) {
 		return false, "", ctx.Err()
 	}
 	defer func() { <-c.sem }()
-	return look(ctx)
+	c.mu.Lock()
+	bounded := c.bounded
+	c.mu.Unlock()
+	if bounded != nil {
+		// A role that answered past the bench's bounds (huge or endless
+		// pages) is not asked again by any item: the same answer would
+		// cost the same memory. What is left is undecided, never on time.
+		return false, "", bounded
+	}
+	found, note, err := look(ctx)
+	if errors.Is(err, harness.ErrBound) {
+		c.mu.Lock()
+		c.bounded = err
+		c.mu.Unlock()
+	}
+	return found, note, err
 }
 
 func minTime(a, b time.Time) time.Time {
