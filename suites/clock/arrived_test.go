@@ -42,3 +42,22 @@ func TestArrivedJudgesArrivalNotContent(t *testing.T) {
 		})
 	}
 }
+
+func TestHorizonIsCappedPastTheLimit(t *testing.T) {
+	cases := []struct {
+		name  string
+		limit time.Duration
+		want  time.Duration
+	}{
+		{"a short limit: three times", 2 * time.Second, 6 * time.Second},
+		{"a minute: three times", time.Minute, 3 * time.Minute},
+		{"five minutes: two minutes past it", 5 * time.Minute, 7 * time.Minute},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := Horizon(tc.limit); got != tc.want {
+				t.Errorf("Horizon(%v) = %v, want %v", tc.limit, got, tc.want)
+			}
+		})
+	}
+}

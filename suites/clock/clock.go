@@ -65,9 +65,19 @@ func (l Limits) Of(h Hop) time.Duration {
 }
 
 // HorizonFactor is how many limits the clock keeps polling for an item that
-// is not there: a late item is measured with its real figure up to this
-// horizon, and is missing after it.
-const HorizonFactor = 3
+// is not there, at most MaxOverLimit past the limit (Horizon): a late item is
+// measured with its real figure up to the horizon, and is missing after it.
+const (
+	HorizonFactor = 3
+	MaxOverLimit  = 2 * time.Minute
+)
+
+// Horizon is how long after its start an item is followed: HorizonFactor
+// limits, but never more than MaxOverLimit past the limit (a 5-minute limit
+// does not keep a run 15 minutes for an index that never serves).
+func Horizon(limit time.Duration) time.Duration {
+	return limit + min((HorizonFactor-1)*limit, MaxOverLimit)
+}
 
 // Backoff of the polls of one item: the first poll right after the
 // registration was answered, then waits that double from firstWait up to a
@@ -300,7 +310,7 @@ type probe func(ctx context.Context) (found bool, note string, err error)
 // then with waits that double up to a tenth of the limit, and once exactly
 // at the limit.
 func (c *Clock) watch(ctx context.Context, it *Item, limit time.Duration, look probe) {
-	deadline := it.Start.Add(HorizonFactor * limit)
+	deadline := it.Start.Add(Horizon(limit))
 	atLimit := it.Start.Add(limit)
 	maxWait := max(limit/10, firstWait)
 	wait := firstWait

@@ -115,7 +115,7 @@ func TestClock(t *testing.T) {
 				}
 				if !it.Seen.IsZero() {
 					w.seen++
-					if d, _ := it.Latency(); it.Late(tc.limits.Of(it.Hop)) && (d < xis.LateBy-time.Second || d > clock.HorizonFactor*tc.limits.Of(it.Hop)) {
+					if d, _ := it.Latency(); it.Late(tc.limits.Of(it.Hop)) && (d < xis.LateBy-time.Second || d > clock.Horizon(tc.limits.Of(it.Hop))) {
 						t.Errorf("%s %s: late by %s, want its real figure near %s", it.Hop, it.Event, d, xis.LateBy)
 					}
 				}

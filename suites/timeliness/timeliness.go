@@ -68,7 +68,7 @@ func judge(h clock.Hop) {
 		case it.Late(limit):
 			late = append(late, fmt.Sprintf("%s: pas na %s %s (grens %s)", what, seconds(d), hopWords[h], limit))
 		case it.Missing():
-			line := fmt.Sprintf("%s: na %s (%d× de grens %s) nog niet %s", what, seconds(clock.HorizonFactor*limit), clock.HorizonFactor, limit, strings.TrimSuffix(hopWords[h], ", na de registratie"))
+			line := fmt.Sprintf("%s: na %s (de horizon bij de grens %s) nog niet %s", what, seconds(clock.Horizon(limit)), limit, strings.TrimSuffix(hopWords[h], ", na de registratie"))
 			if it.Note != "" {
 				line += ": " + it.Note
 			}
