@@ -20,6 +20,7 @@ import (
 	"github.com/bcbench/bcbench/fixtures"
 	"github.com/bcbench/bcbench/fixtures/truth"
 	"github.com/bcbench/bcbench/reference/rest"
+	"github.com/bcbench/bcbench/smart"
 	bearer "github.com/bcbench/bcbench/token"
 )
 
@@ -52,6 +53,10 @@ type Options struct {
 	// read is logged under the token's professional. Without it every read
 	// is served and logged without a professional.
 	Trust *bearer.Verifier
+	// SMART, when set, is the SMART configuration the XIS serves at
+	// /fhir/.well-known/smart-configuration: the authorization server of
+	// a viewer's EHR launch (the bench plays it, docs/viewer.md).
+	SMART *smart.Config
 }
 
 // Server is a reference XIS; it is an http.Handler serving /fhir and /bench.
@@ -104,6 +109,7 @@ func New(opts Options) (*Server, error) {
 	s.mux.HandleFunc("POST /bench/events", s.event)
 	s.mux.HandleFunc("POST /bench/reset", s.reset)
 	s.mux.HandleFunc("GET /fhir/metadata", s.metadata)
+	s.mux.HandleFunc("GET /fhir"+smart.ConfigPath, s.smartConfig)
 	s.mux.HandleFunc("GET /fhir/{type}/{id}", s.read)
 	s.mux.HandleFunc("GET /fhir/{type}", s.search)
 	return s, nil
@@ -111,6 +117,15 @@ func New(opts Options) (*Server, error) {
 
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+
+// smartConfig serves the SMART configuration, or 404 when the XIS has none.
+func (s *Server) smartConfig(w http.ResponseWriter, _ *http.Request) {
+	if s.opts.SMART == nil {
+		rest.Problem(w, http.StatusNotFound, "not-found", "this XIS offers no SMART launch")
+		return
+	}
+	rest.JSON(w, http.StatusOK, "application/json", s.opts.SMART)
+}
 
 func (s *Server) health(w http.ResponseWriter, _ *http.Request) {
 	rest.JSON(w, http.StatusOK, "application/json", map[string]any{"status": "ok", "software": Software, "version": s.opts.Version})

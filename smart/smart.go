@@ -1,0 +1,381 @@
+// Package smart is the bench's side of a SMART App Launch 2.0 EHR launch
+// (https://hl7.org/fhir/smart-app-launch/app-launch.html): the bench plays
+// the XIS that opens a viewer in the professional's context. Its Server is
+// the XIS's authorization server — launch contexts, the authorize endpoint
+// (authorization code with PKCE S256), the token endpoint whose answer
+// carries the context (patient, fhirUser) — and its access tokens are the
+// bench's signed tokens (package token) that the reference XIS reads the
+// professional from. Client is the viewer side of the same flow, as the
+// reference viewer uses it.
+package smart
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/bcbench/bcbench/token"
+)
+
+// ConfigPath is where a FHIR server (the iss of a launch) serves its SMART
+// configuration, under its base.
+const ConfigPath = "/.well-known/smart-configuration"
+
+// Paths of the authorization server's endpoints, under its URL.
+const (
+	AuthorizePath = "/authorize"
+	TokenPath     = "/token"
+)
+
+// Lifetimes of what the server hands out.
+const (
+	LaunchTTL = 5 * time.Minute  // a launch context, from Launch to /authorize
+	CodeTTL   = time.Minute      // an authorization code, to /token
+	AccessTTL = 15 * time.Minute // an access token
+)
+
+// maxPending bounds the launches and codes the server keeps.
+const maxPending = 10000
+
+// Config is the SMART configuration of a FHIR server, the subset a viewer
+// needs for an EHR launch.
+type Config struct {
+	Issuer                        string   `json:"issuer,omitempty"`
+	AuthorizationEndpoint         string   `json:"authorization_endpoint"`
+	TokenEndpoint                 string   `json:"token_endpoint"`
+	JWKSURI                       string   `json:"jwks_uri,omitempty"`
+	GrantTypesSupported           []string `json:"grant_types_supported"`
+	CodeChallengeMethodsSupported []string `json:"code_challenge_methods_supported"`
+	ScopesSupported               []string `json:"scopes_supported"`
+	ResponseTypesSupported        []string `json:"response_types_supported"`
+	Capabilities                  []string `json:"capabilities"`
+}
+
+// Client is a registered viewer: its client_id and the redirect URI the
+// authorization server may send codes to.
+type Client struct {
+	ID          string
+	RedirectURI string
+}
+
+// Context is what one launch opens: the client (Patient id at the FHIR
+// server) and the launching professional.
+type Context struct {
+	Patient      string
+	Professional token.Professional
+	// Client is the viewer the launch is for (its client_id).
+	Client string
+}
+
+// FHIRUser is the fhirUser of a professional: a Practitioner reference by
+// her UZI number (else her AGB code).
+func FHIRUser(base string, p token.Professional) string {
+	return strings.TrimSuffix(base, "/") + "/Practitioner/" + p.ID()
+}
+
+// TokenResponse is the token endpoint's answer.
+type TokenResponse struct {
+	AccessToken string `json:"access_token"`
+	TokenType   string `json:"token_type"`
+	ExpiresIn   int    `json:"expires_in"`
+	Scope       string `json:"scope"`
+	Patient     string `json:"patient"`
+	FHIRUser    string `json:"fhirUser"`
+	// NeedPatientBanner: the viewer shows who the client is.
+	NeedPatientBanner bool `json:"need_patient_banner"`
+}
+
+// Server is the XIS's authorization server as the bench plays it.
+type Server struct {
+	url    string
+	fhir   string
+	issuer *token.Issuer
+	now    func() time.Time
+
+	mu       sync.Mutex
+	clients  map[string]Client
+	launches map[string]pendingLaunch
+	codes    map[string]pendingCode
+}
+
+type pendingLaunch struct {
+	ctx     Context
+	expires time.Time
+}
+
+type pendingCode struct {
+	ctx       Context
+	redirect  string
+	challenge string
+	scope     string
+	expires   time.Time
+}
+
+// NewServer returns an authorization server at url for the FHIR server at
+// fhirBase (the aud it accepts and the audience of its access tokens),
+// signing access tokens with issuer. now is time.Now when nil.
+func NewServer(url, fhirBase string, issuer *token.Issuer, now func() time.Time) (*Server, error) {
+	if url == "" || fhirBase == "" || issuer == nil {
+		return nil, errors.New("creating the authorization server: its URL, the FHIR base and the token issuer are required")
+	}
+	if now == nil {
+		now = time.Now
+	}
+	return &Server{url: strings.TrimSuffix(url, "/"), fhir: strings.TrimSuffix(fhirBase, "/"), issuer: issuer, now: now,
+		clients: map[string]Client{}, launches: map[string]pendingLaunch{}, codes: map[string]pendingCode{}}, nil
+}
+
+// URL is the authorization server's base.
+func (s *Server) URL() string { return s.url }
+
+// FHIR is the FHIR base the server authorizes access to (the launch's iss).
+func (s *Server) FHIR() string { return s.fhir }
+
+// Config is the SMART configuration the FHIR server serves at ConfigPath.
+func (s *Server) Config() Config {
+	return Config{
+		Issuer:                        s.issuer.URL(),
+		AuthorizationEndpoint:         s.url + AuthorizePath,
+		TokenEndpoint:                 s.url + TokenPath,
+		JWKSURI:                       s.issuer.URL() + token.JWKSPath,
+		GrantTypesSupported:           []string{"authorization_code"},
+		CodeChallengeMethodsSupported: []string{"S256"},
+		ScopesSupported:               []string{"launch", "openid", "fhirUser", "patient/*.rs"},
+		ResponseTypesSupported:        []string{"code"},
+		Capabilities:                  []string{"launch-ehr", "client-public", "context-ehr-patient", "permission-v2", "sso-openid-connect"},
+	}
+}
+
+// Register admits a viewer.
+func (s *Server) Register(c Client) error {
+	u, err := url.Parse(c.RedirectURI)
+	if c.ID == "" || err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("registering viewer %q: a client_id and an absolute http(s) redirect URI are required", c.ID)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.clients[c.ID] = c
+	return nil
+}
+
+// Launch creates a launch context, valid for LaunchTTL and used once, and
+// returns its opaque launch value.
+func (s *Server) Launch(c Context) (string, error) {
+	return s.launchUntil(c, s.now().Add(LaunchTTL))
+}
+
+// LaunchExpired creates a launch context that is already past its expiry
+// (the bench's expired-launch check).
+func (s *Server) LaunchExpired(c Context) (string, error) {
+	return s.launchUntil(c, s.now().Add(-time.Minute))
+}
+
+func (s *Server) launchUntil(c Context, until time.Time) (string, error) {
+	if c.Patient == "" || c.Professional.ID() == "" || c.Client == "" {
+		return "", errors.New("creating a launch: the patient, the professional (UZI or AGB) and the viewer are required")
+	}
+	id, err := random()
+	if err != nil {
+		return "", fmt.Errorf("creating a launch: %w", err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.expire()
+	if len(s.launches) >= maxPending {
+		return "", errors.New("creating a launch: too many launches pending")
+	}
+	s.launches[id] = pendingLaunch{ctx: c, expires: until}
+	return id, nil
+}
+
+// LaunchURL is how the XIS opens a viewer: its launch URL with iss and
+// launch.
+func LaunchURL(viewerLaunch, iss, launch string) (string, error) {
+	u, err := url.Parse(viewerLaunch)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return "", fmt.Errorf("building the launch URL: %q is no absolute http(s) URL", viewerLaunch)
+	}
+	q := u.Query()
+	q.Set("iss", iss)
+	q.Set("launch", launch)
+	u.RawQuery = q.Encode()
+	return u.String(), nil
+}
+
+// expire drops what is past its time; s.mu is held.
+func (s *Server) expire() {
+	now := s.now()
+	for k, l := range s.launches {
+		if now.After(l.expires.Add(time.Minute)) {
+			delete(s.launches, k)
+		}
+	}
+	for k, c := range s.codes {
+		if now.After(c.expires) {
+			delete(s.codes, k)
+		}
+	}
+}
+
+// Handler serves the authorize and token endpoints and, for convenience,
+// the SMART configuration at its own ConfigPath.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET "+AuthorizePath, s.authorize)
+	mux.HandleFunc("POST "+TokenPath, s.token)
+	mux.HandleFunc("GET "+ConfigPath, s.ServeConfig)
+	return mux
+}
+
+// ServeConfig answers with the SMART configuration (a FHIR server mounts it
+// at its base + ConfigPath).
+func (s *Server) ServeConfig(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, s.Config())
+}
+
+// authorize checks the authorization request of an EHR launch and answers
+// with a redirect carrying a code, or an error. The XIS's professional is
+// already signed in: no log-in page is ever shown. Errors about the client
+// or its redirect URI are answered here (never redirected to an unknown
+// place); the others go back to the viewer as error=….
+func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	s.mu.Lock()
+	c, known := s.clients[q.Get("client_id")]
+	s.mu.Unlock()
+	if !known {
+		http.Error(w, "authorize: unknown client_id", http.StatusBadRequest)
+		return
+	}
+	if q.Get("redirect_uri") != c.RedirectURI {
+		http.Error(w, "authorize: redirect_uri is not the one registered for this client", http.StatusBadRequest)
+		return
+	}
+	fail := func(code, desc string) {
+		u, _ := url.Parse(c.RedirectURI)
+		v := u.Query()
+		v.Set("error", code)
+		v.Set("error_description", desc)
+		if st := q.Get("state"); st != "" {
+			v.Set("state", st)
+		}
+		u.RawQuery = v.Encode()
+		http.Redirect(w, r, u.String(), http.StatusFound)
+	}
+	switch {
+	case q.Get("response_type") != "code":
+		fail("unsupported_response_type", "response_type must be code")
+		return
+	case q.Get("state") == "":
+		fail("invalid_request", "state is required")
+		return
+	case q.Get("code_challenge_method") != "S256" || len(q.Get("code_challenge")) != 43:
+		fail("invalid_request", "PKCE with code_challenge_method S256 is required")
+		return
+	case strings.TrimSuffix(q.Get("aud"), "/") != s.fhir:
+		fail("invalid_request", "aud is not the FHIR server of this authorization server")
+		return
+	case !slices.Contains(strings.Fields(q.Get("scope")), "launch"):
+		fail("invalid_scope", "an EHR launch asks for the scope launch")
+		return
+	}
+	s.mu.Lock()
+	l, ok := s.launches[q.Get("launch")]
+	delete(s.launches, q.Get("launch")) // used once, also when refused
+	s.mu.Unlock()
+	switch {
+	case !ok:
+		fail("access_denied", "the launch is unknown or was used before")
+		return
+	case s.now().After(l.expires):
+		fail("access_denied", "the launch has expired")
+		return
+	case l.ctx.Client != c.ID:
+		fail("access_denied", "the launch was made for another viewer")
+		return
+	}
+	code, err := random()
+	if err != nil {
+		fail("server_error", "no code could be made")
+		return
+	}
+	s.mu.Lock()
+	s.expire()
+	if len(s.codes) >= maxPending {
+		s.mu.Unlock()
+		fail("temporarily_unavailable", "too many codes pending")
+		return
+	}
+	s.codes[code] = pendingCode{ctx: l.ctx, redirect: c.RedirectURI, challenge: q.Get("code_challenge"),
+		scope: q.Get("scope"), expires: s.now().Add(CodeTTL)}
+	s.mu.Unlock()
+	u, _ := url.Parse(c.RedirectURI)
+	v := u.Query()
+	v.Set("code", code)
+	v.Set("state", q.Get("state"))
+	u.RawQuery = v.Encode()
+	http.Redirect(w, r, u.String(), http.StatusFound)
+}
+
+// token exchanges a code (once, with its PKCE verifier) for an access token
+// naming the launching professional, and the launch context.
+func (s *Server) token(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
+	if err := r.ParseForm(); err != nil {
+		oauthError(w, http.StatusBadRequest, "invalid_request", "reading the form: "+err.Error())
+		return
+	}
+	f := r.PostForm
+	if f.Get("grant_type") != "authorization_code" {
+		oauthError(w, http.StatusBadRequest, "unsupported_grant_type", "grant_type must be authorization_code")
+		return
+	}
+	s.mu.Lock()
+	c, ok := s.codes[f.Get("code")]
+	delete(s.codes, f.Get("code")) // used once
+	s.mu.Unlock()
+	switch {
+	case !ok || s.now().After(c.expires):
+		oauthError(w, http.StatusBadRequest, "invalid_grant", "the code is unknown, expired or was used before")
+		return
+	case f.Get("client_id") != c.ctx.Client || f.Get("redirect_uri") != c.redirect:
+		oauthError(w, http.StatusBadRequest, "invalid_grant", "the code was issued to another client or redirect URI")
+		return
+	case subtle.ConstantTimeCompare([]byte(Challenge(f.Get("code_verifier"))), []byte(c.challenge)) != 1:
+		oauthError(w, http.StatusBadRequest, "invalid_grant", "the code_verifier does not match the code_challenge")
+		return
+	}
+	tok, err := s.issuer.Issue(c.ctx.Professional, s.fhir, s.now(), AccessTTL)
+	if err != nil {
+		oauthError(w, http.StatusInternalServerError, "server_error", err.Error())
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusOK, TokenResponse{AccessToken: tok, TokenType: "Bearer", ExpiresIn: int(AccessTTL.Seconds()),
+		Scope: c.scope, Patient: c.ctx.Patient, FHIRUser: FHIRUser(s.fhir, c.ctx.Professional), NeedPatientBanner: true})
+}
+
+// Challenge is the PKCE S256 code challenge of a verifier.
+func Challenge(verifier string) string {
+	sum := sha256.Sum256([]byte(verifier))
+	return base64.RawURLEncoding.EncodeToString(sum[:])
+}
+
+// random is 32 bytes from crypto/rand, base64url: a launch, code, state or
+// PKCE verifier (43 characters).
+func random() (string, error) {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	return base64.RawURLEncoding.EncodeToString(b), nil
+}
