@@ -1,0 +1,82 @@
+package translator
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+)
+
+// Options tune a translation.
+type Options struct {
+	// MedMij marks a client-facing (PGO) output: no BSN but the client's.
+	MedMij bool
+}
+
+// transactions are the ADA transactions the translator knows, by root.
+var transactions = map[string]func(*Node, *builder) error{
+	"med_mij_01_beschikbaarstellen_integrale_zwangerschapskaart": pwd32,
+	"med_mij_echo_beschikbaarstellen":                            pwd32,
+	"med_mij_kraam_beschikbaarstellen":                           pwd32,
+	"verloskundig_dossier_23":                                    legacy,
+	"kernset_aanleverbericht":                                    legacy,
+	"prio1_huidig":                                               legacy,
+}
+
+// Transactions lists the root elements the translator accepts.
+func Transactions() []string {
+	out := make([]string, 0, len(transactions))
+	for k := range transactions {
+		out = append(out, k)
+	}
+	return out
+}
+
+// ToFHIR is direction B: one ADA instance in, the resources of the FHIR
+// STU3 translation out. Errors wrap ErrTooLarge, ErrMalformed or ErrUnknown.
+func ToFHIR(r io.Reader, opt Options) ([]map[string]any, error) {
+	tx, err := Parse(r)
+	if err != nil {
+		return nil, fmt.Errorf("translate ADA to FHIR: %w", err)
+	}
+	f, ok := transactions[tx.Name]
+	if !ok {
+		return nil, fmt.Errorf("translate ADA to FHIR: %w <%s>", ErrUnknown, tx.Name)
+	}
+	b := &builder{patients: map[string]string{}, children: map[string]bool{}, refSubj: map[string]string{}, contacts: map[string]string{}, medmij: opt.MedMij}
+	if err := f(tx, b); err != nil {
+		return nil, fmt.Errorf("translate ADA to FHIR <%s>: %w", tx.Name, err)
+	}
+	return b.out, nil
+}
+
+// Bundle wraps resources in a collection Bundle.
+func Bundle(resources []map[string]any) map[string]any {
+	entries := make([]any, len(resources))
+	for i, r := range resources {
+		entries[i] = map[string]any{"fullUrl": "urn:uuid:" + uuidFor(fmt.Sprint(r["resourceType"], "/", r["id"])), "resource": r}
+	}
+	return map[string]any{"resourceType": "Bundle", "type": "collection", "entry": entries}
+}
+
+// Translate is ToFHIR on a byte slice, as a Bundle.
+func Translate(ada []byte, opt Options) (map[string]any, error) {
+	rs, err := ToFHIR(bytes.NewReader(ada), opt)
+	if err != nil {
+		return nil, err
+	}
+	return Bundle(rs), nil
+}
+
+// uuidFor is a stable, name-based (not random) UUID-shaped string.
+func uuidFor(name string) string {
+	var h [16]byte
+	x := uint64(1469598103934665603)
+	for i := 0; i < len(name); i++ {
+		x ^= uint64(name[i])
+		x *= 1099511628211
+		h[i%16] ^= byte(x >> 32)
+	}
+	h[6] = h[6]&0x0f | 0x50
+	h[8] = h[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", h[0:4], h[4:6], h[6:8], h[8:10], h[10:16])
+}
