@@ -288,6 +288,7 @@ func (e *Env) replayOne(ctx context.Context, s *fixtures.Scenario, progress func
 	rep := &Replay{Scenario: s, Before: map[string]*Snapshot{}}
 	people := []fixtures.Client{s.Client}
 	consent := true
+	chain := e.publishersOf(regs)
 	for _, r := range regs {
 		if err := ctx.Err(); err != nil {
 			return rep, fmt.Errorf("replaying %s: %w", s.ID, err)
@@ -329,6 +330,7 @@ func (e *Env) replayOne(ctx context.Context, s *fixtures.Scenario, progress func
 			}
 			mu.Unlock()
 		}
+		changes := StopsSharing(r) || (r.Consent != nil && *r.Consent && !consent)
 		if r.Consent != nil {
 			consent = *r.Consent
 		}
@@ -336,8 +338,46 @@ func (e *Env) replayOne(ctx context.Context, s *fixtures.Scenario, progress func
 			e.Clock.Track(ctx, s, r, ev.Sent, consent)
 		}
 		rep.Events = append(rep.Events, ev)
+		if changes && !gaveUp && e.Manual == nil {
+			rep.Events = append(rep.Events, e.tell(ctx, chain, pub.Role, r, progress)...)
+		}
 	}
 	return rep, nil
+}
+
+// publishersOf returns the publishers a scenario's events go to, in the
+// chain's order.
+func (e *Env) publishersOf(regs []fixtures.Registration) []Publisher {
+	var out []Publisher
+	for _, r := range regs {
+		p := e.PublisherFor(r)
+		if !slices.ContainsFunc(out, func(q Publisher) bool { return q.Role == p.Role }) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// tell sends a registration that changes whether the client's data may be
+// shared (consent withdrawn or given again, a deletion request) to every
+// other publisher of the scenario too: the client decides for her record in
+// the whole chain (fact.Withheld), and a hospital's XIS that never hears of
+// a withdrawal registered at the midwife's would go on publishing her
+// birth. Each delivery is a Replayed of its own, naming its publisher.
+func (e *Env) tell(ctx context.Context, chain []Publisher, sent string, r fixtures.Registration, progress func(string)) []Replayed {
+	var out []Replayed
+	for _, p := range chain {
+		if p.Role == sent || p.Adapter == nil {
+			continue
+		}
+		if progress != nil {
+			progress(fmt.Sprintf("%s › %s (ook aan %s)", r.Scenario, r.Title, p.Role))
+		}
+		ev := Replayed{Registration: r, Publisher: p.Role, Sent: time.Now()}
+		ev.Receipt, ev.Err = p.Adapter.Register(ctx, r)
+		out = append(out, ev)
+	}
+	return out
 }
 
 // PublisherFor says which XIS of the chain registers an event: the one whose

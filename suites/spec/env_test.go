@@ -1,7 +1,15 @@
 package spec
 
 import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/bcbench/bcbench/fixtures"
 	"github.com/bcbench/bcbench/harness"
@@ -35,6 +43,92 @@ func TestPublisherFor(t *testing.T) {
 			got := e.PublisherFor(reg(tc.kind))
 			if got.Role != tc.want || got.Adapter != tc.adapter {
 				t.Fatalf("PublisherFor(%s) = %s %v, want %s %v", tc.kind, got.Role, got.Adapter, tc.want, tc.adapter)
+			}
+		})
+	}
+}
+
+// TestReplayTellsEveryPublisherWhenSharingChanges: the smallest case of the
+// population run's IDX-07 failure (g1-00433 of seed 1): the client withdraws
+// consent at her midwife, then gives birth in the hospital. The withdrawal
+// (and a consent given again, and a deletion request) reaches every XIS of
+// the scenario, so the hospital's does not go on publishing her; an event
+// that does not change sharing goes to its own publisher only.
+func TestReplayTellsEveryPublisherWhenSharingChanges(t *testing.T) {
+	yes, no := true, false
+	midwife := fixtures.Provider{ID: "vp", Kind: "verloskundigenpraktijk", Name: "Verloskundigenpraktijk", URA: "90000001"}
+	hospital := fixtures.Provider{ID: "zh", Kind: "ziekenhuis", Name: "Ziekenhuis", URA: "90000002"}
+	bsn, _ := fixtures.TestBSN(7)
+	client := fixtures.Client{ID: "moeder", BSN: bsn, Given: "Anna", Family: "Test", BirthDate: "1990-01-01"}
+	ev := func(id string, kind fixtures.EventKind, by string, consent *bool) fixtures.Event {
+		return fixtures.Event{ID: id, Kind: kind, Day: 10, Minute: 600, By: by, Title: id, Subject: "moeder", Consent: consent}
+	}
+	cases := []struct {
+		name     string
+		events   []fixtures.Event
+		hospital []string // the events the hospital's XIS hears, in order
+		midwife  []string
+	}{
+		{"withdrawn at the midwife, birth in the hospital",
+			[]fixtures.Event{ev("toestemming", fixtures.Consent, "vp", &yes), ev("intrekking", fixtures.Consent, "vp", &no), ev("geboorte", fixtures.Birth, "zh", nil)},
+			[]string{"intrekking", "geboorte"}, []string{"toestemming", "intrekking"}},
+		{"given again at the midwife",
+			[]fixtures.Event{ev("intrekking", fixtures.Consent, "vp", &no), ev("geboorte", fixtures.Birth, "zh", nil), ev("opnieuw", fixtures.Consent, "vp", &yes)},
+			[]string{"intrekking", "geboorte", "opnieuw"}, []string{"intrekking", "opnieuw"}},
+		{"deletion asked at the hospital",
+			[]fixtures.Event{ev("toestemming", fixtures.Consent, "vp", &yes), ev("geboorte", fixtures.Birth, "zh", nil), ev("vernietiging", fixtures.Deletion, "zh", nil)},
+			[]string{"geboorte", "vernietiging"}, []string{"toestemming", "vernietiging"}},
+		{"one publisher: nothing is sent twice",
+			[]fixtures.Event{ev("toestemming", fixtures.Consent, "vp", &yes), ev("intrekking", fixtures.Consent, "vp", &no)},
+			nil, []string{"toestemming", "intrekking"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			heard := map[string]*[]string{"vp": {}, "zh": {}}
+			serve := func(name string) *httptest.Server {
+				var mu sync.Mutex
+				return httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					if r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/events") {
+						var reg fixtures.Registration
+						if err := json.NewDecoder(r.Body).Decode(&reg); err != nil {
+							http.Error(w, err.Error(), http.StatusBadRequest)
+							return
+						}
+						mu.Lock()
+						*heard[name] = append(*heard[name], reg.Event)
+						mu.Unlock()
+						w.WriteHeader(http.StatusCreated)
+						return
+					}
+					w.Header().Set("Content-Type", "application/fhir+json")
+					_, _ = w.Write([]byte(`{"resourceType":"Bundle","type":"searchset","total":0}`))
+				}))
+			}
+			vp, zh := serve("vp"), serve("zh")
+			defer vp.Close()
+			defer zh.Close()
+			pub := func(role string, srv *httptest.Server) Publisher {
+				return Publisher{Role: role, XIS: &harness.FHIR{Base: srv.URL + "/fhir", Client: srv.Client()}, Adapter: &harness.Adapter{Base: srv.URL + "/bench", Client: srv.Client()}}
+			}
+			publishers := []Publisher{pub("xis", vp), pub("xis-ziekenhuis", zh)}
+			s := &fixtures.Scenario{ID: "klein", Title: "klein", Client: client, Providers: []fixtures.Provider{midwife, hospital}, Events: tc.events}
+			if tc.hospital == nil {
+				publishers = publishers[:1]
+			}
+			e := &Env{Scenarios: []*fixtures.Scenario{s}, Reference: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC),
+				XIS: publishers[0].XIS, Adapter: publishers[0].Adapter, Publishers: publishers}
+			if err := e.Replay(context.Background(), nil); err != nil {
+				t.Fatalf("Replay: %v", err)
+			}
+			if got := *heard["zh"]; !slices.Equal(got, tc.hospital) {
+				t.Errorf("the hospital's XIS heard %v, want %v", got, tc.hospital)
+			}
+			if got := *heard["vp"]; !slices.Equal(got, tc.midwife) {
+				t.Errorf("the midwife's XIS heard %v, want %v", got, tc.midwife)
+			}
+			rep, _ := e.ReplayOf("klein")
+			if want := len(tc.hospital) + len(tc.midwife); len(rep.Events) != want {
+				t.Errorf("the replay records %d deliveries, want %d (one per publisher that heard an event)", len(rep.Events), want)
 			}
 		})
 	}
