@@ -12,18 +12,21 @@ import (
 // (fhir-test-cases/validator/manifest.json), as far as bcbench's tests read
 // it.
 type ManifestCase struct {
-	Name       string          `json:"name"`
-	File       string          `json:"file"`
-	Version    string          `json:"version"`
-	Module     string          `json:"module"`
-	UseTest    *bool           `json:"use-test"`
-	Supporting []string        `json:"supporting"`
-	Profiles   []string        `json:"profiles"`
-	Packages   []string        `json:"packages"`
-	Logical    json.RawMessage `json:"logical"`
-	TxDep      json.RawMessage `json:"tx-dependent"`
-	Java       json.RawMessage `json:"java"`
-	Profile    *struct {
+	Name       string   `json:"name"`
+	File       string   `json:"file"`
+	Version    string   `json:"version"`
+	Module     string   `json:"module"`
+	UseTest    *bool    `json:"use-test"`
+	Supporting []string `json:"supporting"`
+	// Supporting5 are supporting definitions written in R5 form, which
+	// the Java runner loads whatever the case's version.
+	Supporting5 []string        `json:"supporting5"`
+	Profiles    []string        `json:"profiles"`
+	Packages    []string        `json:"packages"`
+	Logical     json.RawMessage `json:"logical"`
+	TxDep       json.RawMessage `json:"tx-dependent"`
+	Java        json.RawMessage `json:"java"`
+	Profile     *struct {
 		Source     string          `json:"source"`
 		Supporting []string        `json:"supporting"`
 		Java       json.RawMessage `json:"java"`

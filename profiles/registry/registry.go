@@ -514,9 +514,15 @@ func (r *Registry) Lookup(canonical string) (*Entry, bool) {
 
 // Resource returns the parsed tree of a canonical resource; it implements the
 // terminology Source contract. Trees are shared: do not modify.
+// A canonical "url#id" with no resource of its own names the resource
+// contained under id in the resource at url (a StructureDefinition's
+// binding to "#vs" is read that way by the validator).
 func (r *Registry) Resource(canonical string) (map[string]any, bool) {
 	e, ok := r.Lookup(canonical)
 	if !ok {
+		if host, id, frag := strings.Cut(canonical, "#"); frag && host != "" && id != "" {
+			return r.contained(host, id)
+		}
 		return nil, false
 	}
 	t, err := e.Tree()
@@ -524,6 +530,25 @@ func (r *Registry) Resource(canonical string) (map[string]any, bool) {
 		return nil, false
 	}
 	return t, true
+}
+
+// contained finds the resource contained under id in the resource at host.
+func (r *Registry) contained(host, id string) (map[string]any, bool) {
+	e, ok := r.Lookup(host)
+	if !ok {
+		return nil, false
+	}
+	t, err := e.Tree()
+	if err != nil {
+		return nil, false
+	}
+	list, _ := t["contained"].([]any)
+	for _, c := range list {
+		if m, ok := c.(map[string]any); ok && m["id"] == id {
+			return m, true
+		}
+	}
+	return nil, false
 }
 
 // compareVersions compares dotted versions numerically where both parts are

@@ -59,6 +59,31 @@ var agreementProfiles = map[string]string{
 	"weights.json": `{"resourceType":"ValueSet","url":"http://bcbench.test/vs/weights","status":"draft","compose":{"include":[{"system":"http://loinc.org","concept":[{"code":"29463-7"}]}]}}`,
 	"additional.json": `{"resourceType":"StructureDefinition","url":"http://bcbench.test/sd/additional","name":"Additional","status":"draft","kind":"resource","abstract":false,"type":"Observation","baseDefinition":"http://hl7.org/fhir/StructureDefinition/Observation","derivation":"constraint","differential":{"element":[
 		{"id":"Observation.code","path":"Observation.code","binding":{"strength":"example","valueSet":"http://hl7.org/fhir/ValueSet/observation-codes","extension":[{"url":"http://hl7.org/fhir/5.0/StructureDefinition/extension-ElementDefinition.binding.additional","extension":[{"url":"purpose","valueCode":"required"},{"url":"valueSet","valueCanonical":"http://bcbench.test/vs/weights"}]}]}}]}}`,
+	// An extension on Patient allowed only where the Patient is not active.
+	"ext-inactive.json": `{"resourceType":"StructureDefinition","url":"http://bcbench.test/sd/ext-inactive","name":"ExtInactive","status":"draft","kind":"complex-type","abstract":false,"context":[{"type":"element","expression":"Patient"}],"contextInvariant":["Patient.active.not()"],"type":"Extension","baseDefinition":"http://hl7.org/fhir/StructureDefinition/Extension","derivation":"constraint","differential":{"element":[
+		{"id":"Extension.url","path":"Extension.url","fixedUri":"http://bcbench.test/sd/ext-inactive"},
+		{"id":"Extension.value[x]","path":"Extension.value[x]","type":[{"code":"boolean"}]}]}}`,
+	// An extension for FHIR R5 and later only.
+	"ext-r5.json": `{"resourceType":"StructureDefinition","url":"http://bcbench.test/sd/ext-r5","name":"ExtR5","status":"draft","kind":"complex-type","abstract":false,
+		"extension":[{"url":"http://hl7.org/fhir/StructureDefinition/version-specific-use","extension":[{"url":"startFhirVersion","valueCode":"5.0"}]}],
+		"context":[{"type":"element","expression":"Patient"}],"type":"Extension","baseDefinition":"http://hl7.org/fhir/StructureDefinition/Extension","derivation":"constraint","differential":{"element":[
+		{"id":"Extension.url","path":"Extension.url","fixedUri":"http://bcbench.test/sd/ext-r5"},
+		{"id":"Extension.value[x]","path":"Extension.value[x]","type":[{"code":"code"}]}]}}`,
+	// An extension for R3 to R4: on Patient from R4 to R4B, on Basic always.
+	"ext-ranged.json": `{"resourceType":"StructureDefinition","url":"http://bcbench.test/sd/ext-ranged","name":"ExtRanged","status":"draft","kind":"complex-type","abstract":false,
+		"extension":[{"url":"http://hl7.org/fhir/StructureDefinition/version-specific-use","extension":[{"url":"startFhirVersion","valueCode":"3.0"},{"url":"endFhirVersion","valueCode":"4.3"}]}],
+		"context":[{"extension":[{"url":"http://hl7.org/fhir/StructureDefinition/version-specific-use","extension":[{"url":"startFhirVersion","valueCode":"5.0"}]}],"type":"element","expression":"Patient"},{"type":"element","expression":"Basic"}],"type":"Extension","baseDefinition":"http://hl7.org/fhir/StructureDefinition/Extension","derivation":"constraint","differential":{"element":[
+		{"id":"Extension.url","path":"Extension.url","fixedUri":"http://bcbench.test/sd/ext-ranged"},
+		{"id":"Extension.value[x]","path":"Extension.value[x]","type":[{"code":"code"}]}]}}`,
+	// Medication.code.coding sliced by value: each slice bound to a value
+	// set contained in the profile, at most one coding per slice.
+	"contained-vs.json": `{"resourceType":"StructureDefinition","url":"http://bcbench.test/sd/contained-vs","name":"ContainedVS","status":"draft","kind":"resource","abstract":false,
+		"contained":[{"resourceType":"ValueSet","id":"v1","status":"draft","compose":{"include":[{"system":"http://bcbench.test/cs","concept":[{"code":"s1"}]}]}},
+			{"resourceType":"ValueSet","id":"v2","status":"draft","compose":{"include":[{"system":"http://bcbench.test/cs","concept":[{"code":"s2"}]}]}}],
+		"type":"Medication","baseDefinition":"http://hl7.org/fhir/StructureDefinition/Medication","derivation":"constraint","differential":{"element":[
+		{"id":"Medication.code.coding","path":"Medication.code.coding","slicing":{"discriminator":[{"type":"value","path":"$this"}],"rules":"open"}},
+		{"id":"Medication.code.coding:s1","path":"Medication.code.coding","sliceName":"s1","max":"1","binding":{"strength":"required","valueSet":"#v1"}},
+		{"id":"Medication.code.coding:s2","path":"Medication.code.coding","sliceName":"s2","max":"1","binding":{"strength":"required","valueSet":"#v2"}}]}}`,
 }
 
 // TestAgreementCorrections holds one case per engine correction made for
@@ -71,6 +96,16 @@ func TestAgreementCorrections(t *testing.T) {
 	narrative := func(x string) string { return `{"resourceType":"Patient",` + strings.Replace(div, "%s", x, 1) + `}` }
 	coverage := func(ref string) string {
 		return `{"resourceType":"Parameters","parameter":[{"name":"c","resource":{"resourceType":"Coverage","status":"active","contained":[{"resourceType":"Organization","id":"payer","name":"Verzekeraar"}],"beneficiary":{"reference":"Patient/1"},"payor":[{"reference":"` + ref + `"}]}}]}`
+	}
+	ext := func(url, value string) string {
+		return `"extension":[{"url":"http://bcbench.test/sd/` + url + `",` + value + `}]`
+	}
+	med := func(codes ...string) string {
+		var cs []string
+		for _, c := range codes {
+			cs = append(cs, `{"system":"http://bcbench.test/cs","code":"`+c+`"}`)
+		}
+		return `{"resourceType":"Medication","code":{"coding":[` + strings.Join(cs, ",") + `]}}`
 	}
 	composition := func(section string) string {
 		return `{"resourceType":"Composition","status":"final","type":{"text":"verslag"},"date":"2026-01-01","author":[{"display":"verloskundige"}],"title":"Verslag","section":[` + section + `]}`
@@ -140,6 +175,20 @@ func TestAgreementCorrections(t *testing.T) {
 			data: `{"resourceType":"Patient","photo":[{"url":"http://images.example.org/p.png"}]}`, req: Request{NoExampleURLs: true}, wantErr: "example URLs"},
 		{name: "an unknown example.org extension where examples are not allowed",
 			data: `{"resourceType":"Patient","extension":[{"url":"http://example.org/fhir/StructureDefinition/x","valueString":"y"}]}`, req: Request{NoExampleURLs: true}, wantErr: "unknown"},
+		{name: "context invariant holds: the extension on an inactive Patient is valid",
+			data: `{"resourceType":"Patient",` + ext("ext-inactive", `"valueBoolean":true`) + `,"active":false}`},
+		{name: "context invariant fails: the extension on an active Patient is an error",
+			data: `{"resourceType":"Patient",` + ext("ext-inactive", `"valueBoolean":true`) + `,"active":true}`, wantErr: "context invariant"},
+		{name: "an extension for R5 and later used in R4 is an error",
+			data: `{"resourceType":"Patient",` + ext("ext-r5", `"valueCode":"x"`) + `}`, wantErr: "version-specific-use"},
+		{name: "an extension for R3 to R4B used on Basic in R4 is valid",
+			data: `{"resourceType":"Basic","code":{"text":"x"},` + ext("ext-ranged", `"valueCode":"x"`) + `}`},
+		{name: "an extension whose Patient context is for R5 only, used on Patient in R4, is an error",
+			data: `{"resourceType":"Patient",` + ext("ext-ranged", `"valueCode":"x"`) + `}`, wantErr: "is not allowed here"},
+		{name: "slices bound to value sets contained in the profile: one coding per slice",
+			data: med("s1", "s2"), req: Request{Profiles: []string{"http://bcbench.test/sd/contained-vs"}}},
+		{name: "slices bound to value sets contained in the profile: two codings in a slice of at most one",
+			data: med("s1", "s1", "s2"), req: Request{Profiles: []string{"http://bcbench.test/sd/contained-vs"}}, wantErr: "slice s1 allows at most 1"},
 		{name: "an unknown example.org extension is undecided by default",
 			data: `{"resourceType":"Patient","extension":[{"url":"http://example.org/fhir/StructureDefinition/x","valueString":"y"}]}`, undecided: "not in the loaded packages"},
 	}

@@ -1071,11 +1071,11 @@ func (r *run) contexts(items []item, obj map[string]any, e, h *elem, code string
 		if !strings.Contains(url, ":") {
 			continue // a sub-extension of a complex extension
 		}
-		if s, err := r.v.comp.structure(url); err == nil && s.typ == "Extension" && len(s.contexts) > 0 {
+		if s, err := r.v.comp.structure(url); err == nil && s.typ == "Extension" && (len(s.contexts)+len(s.contextInvariants) > 0 || s.versions != versionRange{}) {
 			if hs == nil {
 				hs = extensionHost(obj, e, h, code, res)
 			}
-			r.extensionContext(s, *hs, it.path)
+			r.extensionContext(s, *hs, m, it.path)
 		}
 	}
 }

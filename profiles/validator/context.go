@@ -19,20 +19,70 @@ type host struct {
 	res    map[string]any // the resource it is in
 }
 
-// extensionContext checks that extension definition s may be used on h.
-func (r *run) extensionContext(s *structure, h host, path string) {
-	if len(s.contexts) == 0 || contextFree(path) || s.url == "http://hl7.org/fhir/StructureDefinition/structuredefinition-fhir-type" {
+// extensionContext checks that extension definition s may be used on h:
+// one of its contexts allows the place, and each of its context invariants
+// holds there. ext is the extension itself.
+func (r *run) extensionContext(s *structure, h host, ext map[string]any, path string) {
+	if contextFree(path) || s.url == "http://hl7.org/fhir/StructureDefinition/structuredefinition-fhir-type" {
 		return
 	}
-	var allowed []string
-	for _, c := range s.contexts {
-		if r.contextAllows(c, h) {
+	if !s.versions.holds(r.v.version) {
+		r.issue(outcome.Error, outcome.CodeBusinessRule, path, "extension %s may be used in FHIR versions %s only (version-specific-use), not in %s", s.url, s.versions, r.v.version)
+		return
+	}
+	if len(s.contexts) > 0 {
+		ok := false
+		var allowed []string
+		for _, c := range s.contexts {
+			if !c.versions.holds(r.v.version) {
+				continue // a context for other FHIR versions
+			}
+			if r.contextAllows(c, h) {
+				ok = true
+				break
+			}
+			allowed = append(allowed, c.expr)
+		}
+		if !ok {
+			where := strings.Join(h.paths, ", ")
+			if len(allowed) == 0 {
+				allowed = []string{"no element (none of its contexts is for this version)"}
+			}
+			r.issue(outcome.Error, outcome.CodeBusinessRule, path, "extension %s is not allowed here (on %s); in FHIR %s its definition allows it on %s", s.url, where, r.v.version, strings.Join(allowed, ", "))
 			return
 		}
-		allowed = append(allowed, c.expr)
 	}
-	where := strings.Join(h.paths, ", ")
-	r.issue(outcome.Error, outcome.CodeBusinessRule, path, "extension %s is not allowed here (on %s); its definition allows it on %s", s.url, where, strings.Join(allowed, ", "))
+	for _, inv := range s.contextInvariants {
+		r.contextInvariant(s.url, inv, h, ext, path)
+	}
+}
+
+// contextInvariant evaluates a context invariant of extension definition
+// url on the element the extension is used on (the focus, %extension the
+// extension): false is an error, an expression that cannot be evaluated
+// leaves the use undecided.
+func (r *run) contextInvariant(url, expr string, h host, ext map[string]any, path string) {
+	f, ok := r.v.inv.(*fhirpathEngine)
+	if !ok || h.obj == nil {
+		r.undecided(outcome.Information, outcome.CodeNotSupported, path, "context invariant %q of extension %s could not be evaluated: no FHIRPath engine or no element to evaluate it on", expr, url)
+		return
+	}
+	e, err := f.compile(expr)
+	if err != nil {
+		r.undecided(outcome.Information, outcome.CodeNotSupported, path, "context invariant %q of extension %s could not be evaluated: %v", expr, url, err)
+		return
+	}
+	focusType := ""
+	if !h.root && len(h.types) > 0 {
+		focusType = h.types[0]
+	}
+	val, decided, err := e.EvaluateBool(h.obj, &fhirpath.Env{Resource: h.res, RootResource: r.root, FocusType: focusType, Types: f.types(), MaxSteps: 100000, Variables: map[string]any{"extension": ext}})
+	switch {
+	case err != nil:
+		r.undecided(outcome.Information, outcome.CodeNotSupported, path, "context invariant %q of extension %s could not be evaluated: %v", expr, url, err)
+	case decided && !val:
+		r.issue(outcome.Error, outcome.CodeBusinessRule, path, "extension %s is not allowed here: its context invariant %q does not hold on %s", url, expr, strings.Join(h.paths, ", "))
+	}
 }
 
 func (r *run) contextAllows(c extContext, h host) bool {

@@ -15,10 +15,80 @@ type structure struct {
 	typ, kind          string
 	root               *elem
 	contexts           []extContext // where an extension may be used
+	contextInvariants  []string     // FHIRPath that must hold on the element an extension is used on
+	versions           versionRange // the FHIR versions an extension may be used in
 }
 
-// extContext is one place an extension definition allows itself.
-type extContext struct{ typ, expr string }
+// extContext is one place an extension definition allows itself, in the
+// FHIR versions its range gives.
+type extContext struct {
+	typ, expr string
+	versions  versionRange
+}
+
+// versionRange is a range of FHIR versions from the extension
+// version-specific-use (startFhirVersion, endFhirVersion: "4.0", "4.3");
+// an empty bound is open.
+type versionRange struct{ start, end string }
+
+const versionSpecificUse = "http://hl7.org/fhir/StructureDefinition/version-specific-use"
+
+// versionsOf reads version-specific-use from the extensions of m.
+func versionsOf(m map[string]any) versionRange {
+	var vr versionRange
+	for _, x := range asList(m["extension"]) {
+		xm, _ := x.(map[string]any)
+		if str(xm, "url") != versionSpecificUse {
+			continue
+		}
+		for _, y := range asList(xm["extension"]) {
+			ym, _ := y.(map[string]any)
+			switch str(ym, "url") {
+			case "startFhirVersion":
+				vr.start = str(ym, "valueCode")
+			case "endFhirVersion":
+				vr.end = str(ym, "valueCode")
+			}
+		}
+	}
+	return vr
+}
+
+// holds says whether FHIR version v ("3.0.1") is in the range; versions are
+// compared by as many parts as the bound gives ("4.3" holds 4.3.0).
+func (vr versionRange) holds(v string) bool {
+	return (vr.start == "" || compareVersion(v, vr.start) >= 0) && (vr.end == "" || compareVersion(v, vr.end) <= 0)
+}
+
+func (vr versionRange) String() string {
+	return strings.TrimSpace(vr.start + " to " + vr.end)
+}
+
+// compareVersion compares version v with bound b on the parts b has.
+func compareVersion(v, b string) int {
+	vs, bs := strings.Split(v, "."), strings.Split(b, ".")
+	for i, bp := range bs {
+		vp := "0"
+		if i < len(vs) {
+			vp = vs[i]
+		}
+		x, errX := strconv.Atoi(vp)
+		y, errY := strconv.Atoi(bp)
+		if errX != nil || errY != nil {
+			if c := strings.Compare(vp, bp); c != 0 {
+				return c
+			}
+			continue
+		}
+		if x != y {
+			if x < y {
+				return -1
+			}
+			return 1
+		}
+	}
+	return 0
+}
 
 // label names the structure in messages.
 func (s *structure) label() string {
@@ -217,13 +287,19 @@ func (c *compiler) compile(canonical string) (*structure, error) {
 	for _, c := range asList(sd["context"]) {
 		switch x := c.(type) {
 		case map[string]any: // R4
-			s.contexts = append(s.contexts, extContext{typ: str(x, "type"), expr: str(x, "expression")})
+			s.contexts = append(s.contexts, extContext{typ: str(x, "type"), expr: str(x, "expression"), versions: versionsOf(x)})
 		case string: // STU3: contextType applies to all
 			t := str(sd, "contextType")
 			if t == "resource" || t == "datatype" {
 				t = "element"
 			}
 			s.contexts = append(s.contexts, extContext{typ: t, expr: x})
+		}
+	}
+	s.versions = versionsOf(sd)
+	for _, c := range asList(sd["contextInvariant"]) {
+		if x, ok := c.(string); ok && x != "" {
+			s.contextInvariants = append(s.contextInvariants, x)
 		}
 	}
 	if s.typ == "" { // STU3 logical or old style: root path
@@ -464,6 +540,9 @@ func newElem(raw map[string]any, s *structure) *elem {
 			if r, ok := b["valueSetReference"].(map[string]any); ok {
 				vs = str(r, "reference")
 			}
+		}
+		if strings.HasPrefix(vs, "#") && s != nil && s.url != "" {
+			vs = s.url + vs // a value set contained in the definition
 		}
 		if vs != "" {
 			e.binding = &binding{strength: str(b, "strength"), valueSet: vs}
