@@ -43,7 +43,7 @@ func TestBadInput(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			_, err := ToFHIR(c.in, Options{})
+			_, err := ToFHIR(c.in)
 			if !errors.Is(err, c.want) || !strings.Contains(err.Error(), c.says) {
 				t.Fatalf("got %v, want %v saying %q", err, c.want, c.says)
 			}
@@ -58,7 +58,8 @@ func TestFHIRDate(t *testing.T) {
 		{"relative with time", "T-587D{12:04}", "${DATE, T, D, -587}T12:04:00+02:00"},
 		{"local winter time", "2014-01-02T10:30:00", "2014-01-02T10:30:00+01:00"},
 		{"local summer time", "2014-07-02T10:30:00", "2014-07-02T10:30:00+02:00"},
-		{"midnight is a date", "2014-03-02T00:00:00", "2014-03-02"},
+		{"the hour that happens twice is summer time", "2026-10-25T02:59:00", "2026-10-25T02:59:00+02:00"},
+		{"midnight is a moment", "2014-03-02T00:00:00", "2014-03-02T00:00:00+01:00"},
 		{"date", "1976-05-02", "1976-05-02"},
 	}
 	for _, c := range cases {

@@ -102,15 +102,29 @@ func fhirDate(v string) string {
 		}
 		return s
 	}
+	if t, err := time.Parse(time.RFC3339, v); err == nil {
+		return t.In(Amsterdam).Format(time.RFC3339)
+	}
 	if len(v) == len("2006-01-02T15:04:05") {
 		if t, err := time.ParseInLocation("2006-01-02T15:04:05", v, Amsterdam); err == nil {
-			if t.Hour() == 0 && t.Minute() == 0 && t.Second() == 0 {
-				return t.Format("2006-01-02")
+			// The hour the clocks go back happens twice; a local time in
+			// it is read as the first (summer time), as it was written.
+			if e := t.Add(-time.Hour); e.Format("2006-01-02T15:04:05") == v {
+				t = e
 			}
 			return t.Format(time.RFC3339)
 		}
 	}
 	return v
+}
+
+// birthDate is a FHIR date of an ADA birth date (some PWD 2.2 instances
+// write it as a local midnight date-time).
+func birthDate(v string) string {
+	if !relative.MatchString(v) && len(v) > 10 && strings.HasSuffix(v, "T00:00:00") {
+		return v[:10]
+	}
+	return fhirDate(v)
 }
 
 // adaDate is the inverse of fhirDate (direction D).

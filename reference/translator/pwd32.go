@@ -14,7 +14,6 @@ type builder struct {
 	children map[string]bool   // Patient ids of born children
 	refSubj  map[string]string // ADA building-block id → subject Patient id
 	contacts map[string]string // ADA contact id → its start date (FHIR)
-	medmij   bool              // client-facing output: no BSN but the client's
 }
 
 func (b *builder) add(r map[string]any) map[string]any {
@@ -138,6 +137,15 @@ var (
 	procedureElements = map[string]bool{"verrichting_zwangerschap": true, "verrichting_maternaal": true, "verrichting_maternaal_onderzoek": true, "verrichting_kindspecifieke_maternale_verrichtingen": true}
 	problemElements   = map[string]bool{"probleem_zwangerschap": true, "probleem_maternaal": true, "probleem_kindspecifieke_maternale_problemen": true, "probleem_sociale_problemen": true, "probleem_wervelkolom_ruggenmerg": true}
 )
+
+// disorders are the birth-care problem profiles by the ADA group the
+// problem is registered in (the social problems are plain zib-Problem).
+var disorders = map[string]string{
+	"probleem_zwangerschap":                       "bc-DisorderOfPregnancy",
+	"probleem_maternaal":                          "bc-DisorderOfLaborAndDelivery",
+	"probleem_kindspecifieke_maternale_problemen": "bc-DisorderOfLaborAndDelivery",
+	"probleem_wervelkolom_ruggenmerg":             "bc-DisorderOfChild",
+}
 
 // pwd32 translates the PWD 3.2 MedMij transactions (IZK, Echo, Kraam).
 func pwd32(tx *Node, b *builder) error {
@@ -286,7 +294,7 @@ func (b *builder) group(n *Node, subject string, tx *Node) bool {
 		return true
 	case procedureElements[n.Name]:
 		if t := n.Child("verrichting_type"); t != nil {
-			p := map[string]any{"resourceType": "Procedure", "meta": profileMeta("bc-ObstetricProcedure"), "status": "completed", "code": concept(coding(t)), "subject": ref("Patient", b.mother)}
+			p := map[string]any{"resourceType": "Procedure", "meta": map[string]any{"profile": []any{nictizSD + "bc-ObstetricProcedure", nictizSD + "zib-Procedure"}}, "status": "completed", "code": concept(coding(t)), "subject": ref("Patient", b.mother)}
 			if d := n.Child("verrichting_start_datum").Get("value"); d != "" {
 				p["performedDateTime"] = fhirDate(d)
 			}
@@ -391,7 +399,11 @@ func (b *builder) problem(n *Node, subject string) {
 	if subject == "" {
 		subject = b.mother
 	}
-	p := map[string]any{"resourceType": "Condition", "meta": profileMeta("zib-Problem"), "code": concept(c), "subject": ref("Patient", subject)}
+	profiles := []any{nictizSD + "zib-Problem"}
+	if d := disorders[n.Name]; d != "" {
+		profiles = append(profiles, nictizSD+d)
+	}
+	p := map[string]any{"resourceType": "Condition", "meta": map[string]any{"profile": profiles}, "code": concept(c), "subject": ref("Patient", subject)}
 	if d := n.Child("probleem_begin_datum").Get("value"); d != "" {
 		p["onsetDateTime"] = fhirDate(d)
 	}
@@ -420,13 +432,14 @@ func (b *builder) feeding(n *Node, subject string) {
 
 // patient is a Patient from an ADA patient element.
 func (b *builder) patient(p *Node, client bool) string {
-	r := map[string]any{"resourceType": "Patient", "meta": profileMeta("nl-core-patient")}
+	r := map[string]any{"resourceType": "Patient", "meta": map[string]any{"profile": []any{nlCoreSD + "nl-core-patient", nictizSD + "bc-Child"}}}
 	if client {
 		r["meta"] = map[string]any{"profile": []any{nlCoreSD + "nl-core-patient", nictizSD + "bc-Woman"}}
 	}
 	for _, id := range p.All("identificatienummer") {
-		if id.Get("root") == bsnOID && (client || !b.medmij) {
-			r["identifier"] = []any{map[string]any{"system": bsnURI, "value": id.Get("value")}}
+		if id.Get("root") == bsnOID {
+			// MedMij: the BSN never leaves the DVZA; it is masked.
+			r["identifier"] = []any{maskedBSN()}
 		}
 	}
 	name := map[string]any{}
@@ -443,7 +456,7 @@ func (b *builder) patient(p *Node, client bool) string {
 		r["gender"] = map[string]string{"F": "female", "M": "male", "UN": "other", "UNK": "unknown"}[g]
 	}
 	if d := p.Child("geboortedatum").Get("value"); d != "" {
-		r["birthDate"] = fhirDate(d)
+		r["birthDate"] = birthDate(d)
 	}
 	b.add(r)
 	return r["id"].(string)

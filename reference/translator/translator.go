@@ -6,12 +6,6 @@ import (
 	"io"
 )
 
-// Options tune a translation.
-type Options struct {
-	// MedMij marks a client-facing (PGO) output: no BSN but the client's.
-	MedMij bool
-}
-
 // transactions are the ADA transactions the translator knows, by root.
 var transactions = map[string]func(*Node, *builder) error{
 	"med_mij_01_beschikbaarstellen_integrale_zwangerschapskaart": pwd32,
@@ -32,8 +26,8 @@ func Transactions() []string {
 }
 
 // ToFHIR is direction B: one ADA instance in, the resources of the FHIR
-// STU3 translation out. Errors wrap ErrTooLarge, ErrMalformed or ErrUnknown.
-func ToFHIR(r io.Reader, opt Options) ([]map[string]any, error) {
+// STU3 translation out (MedMij Geboortezorg: every BSN is masked). Errors wrap ErrTooLarge, ErrMalformed or ErrUnknown.
+func ToFHIR(r io.Reader) ([]map[string]any, error) {
 	tx, err := Parse(r)
 	if err != nil {
 		return nil, fmt.Errorf("translate ADA to FHIR: %w", err)
@@ -42,7 +36,7 @@ func ToFHIR(r io.Reader, opt Options) ([]map[string]any, error) {
 	if !ok {
 		return nil, fmt.Errorf("translate ADA to FHIR: %w <%s>", ErrUnknown, tx.Name)
 	}
-	b := &builder{patients: map[string]string{}, children: map[string]bool{}, refSubj: map[string]string{}, contacts: map[string]string{}, medmij: opt.MedMij}
+	b := &builder{patients: map[string]string{}, children: map[string]bool{}, refSubj: map[string]string{}, contacts: map[string]string{}}
 	if err := f(tx, b); err != nil {
 		return nil, fmt.Errorf("translate ADA to FHIR <%s>: %w", tx.Name, err)
 	}
@@ -59,8 +53,8 @@ func Bundle(resources []map[string]any) map[string]any {
 }
 
 // Translate is ToFHIR on a byte slice, as a Bundle.
-func Translate(ada []byte, opt Options) (map[string]any, error) {
-	rs, err := ToFHIR(bytes.NewReader(ada), opt)
+func Translate(ada []byte) (map[string]any, error) {
+	rs, err := ToFHIR(bytes.NewReader(ada))
 	if err != nil {
 		return nil, err
 	}

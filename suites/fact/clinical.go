@@ -1,6 +1,7 @@
 package fact
 
 import (
+	"slices"
 	"encoding/json"
 	"fmt"
 	"sort"
@@ -12,12 +13,12 @@ import (
 // whom (subject) and under which profile. Ids, texts and bytes are not part of
 // it; two translations of the same data carry the same Clinical facts.
 type Clinical struct {
-	Profile string // last segment of meta.profile, e.g. zib-BloodPressure
+	Profile string // the claimed profiles, e.g. zib-BloodPressure or bc-Woman+nl-core-patient
 	Code    string // system|code of the first coding (the observed concept)
 	Value   string // normalised: a decimal, system|code, a date, true/false, a text, or nullFlavor:UNK
 	Unit    string // UCUM code of a quantity
 	Date    string // effective, onset or performed moment (start of a period)
-	Subject string // who it is about: the Patient's gender and birth date (or the reference's display)
+	Subject string // who it is about: the Patient's birth date (or the reference's display)
 	// Resource is the resource it came from ("Observation/<id>"), for the
 	// listing of differences; it is not compared.
 	Resource string
@@ -167,22 +168,36 @@ func Agree(got, want []Clinical) Match {
 	return a
 }
 
+// profileName is the set of profiles a resource claims, sorted and joined
+// by "+", without nl-core-observation: every STU3 birth-care and zib
+// observation profile derives from it, so claiming it too says nothing
+// more (and the order of meta.profile carries no meaning).
 func profileName(r map[string]any) string {
-	ps := list(asMap(r["meta"])["profile"])
-	if len(ps) == 0 {
+	var names []string
+	for _, p := range list(asMap(r["meta"])["profile"]) {
+		s := str(p)
+		if i := strings.LastIndexByte(s, '/'); i >= 0 {
+			s = s[i+1:]
+		}
+		if s != "nl-core-observation" {
+			names = append(names, s)
+		}
+	}
+	if len(names) == 0 {
 		return str(r["resourceType"])
 	}
-	p := str(ps[0])
-	if i := strings.LastIndexByte(p, '/'); i >= 0 {
-		p = p[i+1:]
-	}
-	return p
+	sort.Strings(names)
+	return strings.Join(slices.Compact(names), "+")
 }
 
-// personName names a person by what a translation cannot spell differently:
-// gender and birth date (names are assembled in many ways).
+// personName names a person by what a translation cannot spell
+// differently: her birth date (names are assembled in many ways; gender is
+// a fact of its own).
 func personName(r map[string]any) string {
-	return strings.TrimSpace(str(r["gender"]) + " " + str(r["birthDate"]))
+	if d := str(r["birthDate"]); d != "" {
+		return "geboren " + d
+	}
+	return "Patient/" + str(r["id"])
 }
 
 func firstCode(v any) string {
