@@ -1,9 +1,9 @@
 package fact
 
 import (
-	"slices"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 )
