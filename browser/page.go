@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -51,6 +52,7 @@ type Page struct {
 	tab        context.Context // the tab's chromedp context, without deadline
 	hardStop   *time.Timer
 	start      *url.URL
+	also       []string // further origins (scheme://host) documents may come from
 	mu         sync.Mutex
 	findings   []Finding
 	bytes      int64
@@ -65,12 +67,28 @@ type Page struct {
 // misbehaved (see Findings); it returns an error only when nothing could be
 // loaded or the browser failed.
 func (b *Browser) Open(ctx context.Context, rawURL string) (*Page, error) {
+	return b.OpenAllowing(ctx, rawURL, nil)
+}
+
+// OpenAllowing is Open for a page that may also load documents from the
+// given origins (scheme://host[:port]): a viewer's launch passes through the
+// XIS's authorization server and back. Any other host is still blocked and
+// reported.
+func (b *Browser) OpenAllowing(ctx context.Context, rawURL string, origins []string) (*Page, error) {
+	var also []string
+	for _, o := range origins {
+		u, err := url.Parse(o)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return nil, fmt.Errorf("opening %q: allowed origin %q is not an http(s) URL", rawURL, o)
+		}
+		also = append(also, u.Scheme+"://"+u.Host)
+	}
 	u, err := url.Parse(rawURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("opening %q: not an http(s) URL", rawURL)
 	}
 	tabCtx, closeTab := chromedp.NewContext(b.ctx, chromedp.WithNewBrowserContext())
-	p := &Page{b: b, start: u, closeTab: closeTab, netlog: newNetLog(b.opts.MaxEntries)}
+	p := &Page{b: b, start: u, also: also, closeTab: closeTab, netlog: newNetLog(b.opts.MaxEntries)}
 	// Hard stop: whatever happens, the tab is closed shortly after its budget.
 	p.hardStop = time.AfterFunc(b.opts.PageTimeout+5*time.Second, closeTab)
 	stop := context.AfterFunc(ctx, closeTab)
@@ -274,7 +292,7 @@ func (p *Page) allowed(raw string) bool {
 	p.mu.Lock()
 	start := p.start
 	p.mu.Unlock()
-	return u.Scheme == start.Scheme && u.Host == start.Host
+	return (u.Scheme == start.Scheme && u.Host == start.Host) || slices.Contains(p.also, u.Scheme+"://"+u.Host)
 }
 
 // onEvent runs on the tab's reader goroutine: it must not block or call the

@@ -46,7 +46,15 @@ func Check(ctx context.Context, b *browser.Browser, url string) (*PageReport, er
 		return nil, err
 	}
 	defer p.Close()
+	return CheckPage(p)
+}
+
+// CheckPage runs every rule on a page that is already open (a viewer's view
+// after its launch) and takes the screenshots; the caller closes the page.
+func CheckPage(p *browser.Page) (*PageReport, error) {
+	url := p.URL()
 	rep := &PageReport{Page: url, Findings: []Finding{}, Rules: len(Rules())}
+	var err error
 	rep.Browser = p.Findings()
 	if p.Aborted() {
 		rep.HAR = p.HAR()

@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/bcbench/bcbench/reference/index"
+	"github.com/bcbench/bcbench/reference/viewer"
 	"github.com/bcbench/bcbench/reference/xis"
 )
 
@@ -25,15 +26,15 @@ func newReferenceCmd() *cobra.Command {
 		Use:   "reference",
 		Short: "Serve the bench's reference implementation of a role, or list its seeded-defect mutants",
 	}
-	var role, addr, defect, variant, indexURL string
+	var role, addr, defect, variant, indexURL, viewerURL string
 	var delay time.Duration
 	serve := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve a reference role over HTTP (FHIR at /fhir, adapter at /bench)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if role != "xis" && role != "index" {
-				return withCode(exitSetup, fmt.Errorf("unknown role %q: the reference implements xis and index", role))
+			if role != "xis" && role != "index" && role != "viewer" {
+				return withCode(exitSetup, fmt.Errorf("unknown role %q: the reference implements xis, index and viewer", role))
 			}
 			if defect == "" {
 				defect = os.Getenv("BCBENCH_REFERENCE_DEFECT")
@@ -46,7 +47,10 @@ func newReferenceCmd() *cobra.Command {
 			if indexURL == "" && role == "xis" {
 				indexURL = os.Getenv(xis.IndexEnv)
 			}
-			srv, err := referenceServer(role, defect, variant, indexURL)
+			if viewerURL == "" {
+				viewerURL = os.Getenv("BCBENCH_VIEWER_URL")
+			}
+			srv, err := referenceServer(role, defect, variant, indexURL, viewerURL)
 			if err != nil {
 				return withCode(exitSetup, err)
 			}
@@ -62,7 +66,8 @@ func newReferenceCmd() *cobra.Command {
 			return serveUntilSignal(cmd.Context(), ln, h)
 		},
 	}
-	serve.Flags().StringVar(&role, "role", "xis", "role to serve (xis, index)")
+	serve.Flags().StringVar(&role, "role", "xis", "role to serve (xis, index, viewer)")
+	serve.Flags().StringVar(&viewerURL, "url", "", "viewer: its base URL as the browser reaches it (redirect URI = URL/callback); default: the address of each request; env BCBENCH_VIEWER_URL")
 	serve.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "address to listen on")
 	serve.Flags().StringVar(&defect, "defect", "", "serve a mutant with this seeded defect (see 'bcbench reference mutants'); env BCBENCH_REFERENCE_DEFECT")
 	serve.Flags().StringVar(&variant, "variant", "", "serve a valid variant of the reference (utc, absolute-verwijzingen, medicatie-contained): the bench must accept it")
@@ -79,6 +84,9 @@ func newReferenceCmd() *cobra.Command {
 			for _, m := range index.Mutants {
 				fmt.Fprintf(cmd.OutOrStdout(), "%-6s %-26s %-14s %s\n", "index", m.Name, strings.Join(m.Violates, ","), m.Description)
 			}
+			for _, m := range viewer.Mutants {
+				fmt.Fprintf(cmd.OutOrStdout(), "%-6s %-26s %-14s %s\n", "viewer", m.Name, strings.Join(m.Violates, ","), m.Description)
+			}
 		},
 	}
 	cmd.AddCommand(serve, mutants)
@@ -87,7 +95,16 @@ func newReferenceCmd() *cobra.Command {
 
 // referenceServer builds the reference of a role: the XIS (registering in
 // the index at indexURL when set) or the index.
-func referenceServer(role, defect, variant, indexURL string) (http.Handler, error) {
+func referenceServer(role, defect, variant, indexURL, viewerURL string) (http.Handler, error) {
+	if role == "viewer" {
+		if variant != "" || indexURL != "" {
+			return nil, fmt.Errorf("--variant and --index are options of the xis role, not of the viewer")
+		}
+		return viewer.New(viewer.Options{URL: viewerURL, Defect: defect})
+	}
+	if viewerURL != "" {
+		return nil, fmt.Errorf("--url is an option of the viewer role")
+	}
 	if role == "index" {
 		if variant != "" || indexURL != "" {
 			return nil, fmt.Errorf("--variant and --index are options of the xis role, not of the index")

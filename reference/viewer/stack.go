@@ -1,0 +1,175 @@
+package viewer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/bcbench/bcbench/fixtures"
+	"github.com/bcbench/bcbench/reference/xis"
+	"github.com/bcbench/bcbench/smart"
+	"github.com/bcbench/bcbench/token"
+)
+
+// AuthPrefix is where the stack's XIS host serves the authorization server
+// and the token issuer's keys.
+const AuthPrefix = "/auth"
+
+// StackOptions configure the XIS side a viewer is launched from.
+type StackOptions struct {
+	// Defect of the reference viewer (none when empty).
+	Defect string
+	// External, when set, is a candidate viewer: its launch URL, client_id
+	// and redirect URI; the stack then starts no reference viewer.
+	External *Client
+	// Now is the clock of the XIS, the authorization server and the viewer.
+	Now func() time.Time
+}
+
+// Client is a viewer as the authorization server knows it.
+type Client struct {
+	LaunchURL, ClientID, RedirectURI string
+}
+
+// Stack is the XIS side of a viewer run on loopback: the reference XIS
+// (FHIR API, adapter, access log, SMART configuration), the bench's
+// authorization server and token issuer on the same host, and the viewer.
+type Stack struct {
+	XIS    *xis.Server
+	Auth   *smart.Server
+	Issuer *token.Issuer
+	Viewer Client
+	// Reference is the reference viewer (nil for an external one).
+	Reference *Server
+	// XISURL is the XIS host (FHIR base is XISURL + /fhir); ViewerURL the
+	// reference viewer's base.
+	XISURL, ViewerURL string
+
+	servers []*http.Server
+}
+
+// FHIR is the launch's iss.
+func (s *Stack) FHIR() string { return s.XISURL + "/fhir" }
+
+// StartStack starts the XIS host and, unless External is set, the
+// reference viewer, each on a loopback port.
+func StartStack(ctx context.Context, opts StackOptions) (*Stack, error) {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	st := &Stack{}
+	xisLn, err := listen(ctx)
+	if err != nil {
+		return nil, err
+	}
+	st.XISURL = "http://" + xisLn.Addr().String()
+	st.Issuer, err = token.NewIssuer(st.XISURL + AuthPrefix)
+	if err != nil {
+		xisLn.Close()
+		return nil, err
+	}
+	st.Auth, err = smart.NewServer(st.XISURL+AuthPrefix, st.FHIR(), st.Issuer, opts.Now)
+	if err != nil {
+		xisLn.Close()
+		return nil, err
+	}
+	trust, err := token.NewVerifier(st.Issuer.URL(), st.Issuer.JWKS())
+	if err != nil {
+		xisLn.Close()
+		return nil, err
+	}
+	cfg := st.Auth.Config()
+	st.XIS, err = xis.New(xis.Options{Now: opts.Now, Trust: trust, SMART: &cfg})
+	if err != nil {
+		xisLn.Close()
+		return nil, err
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/", st.XIS)
+	mux.Handle(AuthPrefix+"/", http.StripPrefix(AuthPrefix, authHandler(st)))
+	st.serve(xisLn, mux)
+
+	if opts.External != nil {
+		st.Viewer = *opts.External
+	} else {
+		vLn, err := listen(ctx)
+		if err != nil {
+			st.Close()
+			return nil, err
+		}
+		st.ViewerURL = "http://" + vLn.Addr().String()
+		st.Reference, err = New(Options{URL: st.ViewerURL, Defect: opts.Defect, Now: opts.Now})
+		if err != nil {
+			vLn.Close()
+			st.Close()
+			return nil, err
+		}
+		st.serve(vLn, st.Reference)
+		st.Viewer = Client{LaunchURL: st.Reference.LaunchURL(), ClientID: st.Reference.ClientID(), RedirectURI: st.Reference.RedirectURI()}
+	}
+	if err := st.Auth.Register(smart.Client{ID: st.Viewer.ClientID, RedirectURI: st.Viewer.RedirectURI}); err != nil {
+		st.Close()
+		return nil, err
+	}
+	return st, nil
+}
+
+func authHandler(st *Stack) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/", st.Auth.Handler())
+	mux.Handle(token.JWKSPath, st.Issuer.Handler())
+	return mux
+}
+
+// Professional is who the token names for a provider's professional.
+func Professional(p fixtures.Provider) token.Professional {
+	role := fixtures.ProfessionalRoles[p.Professional.Role]
+	return token.Professional{Name: p.Professional.Name, UZI: p.Professional.UZI, AGB: p.Professional.AGB,
+		Role: role.Code, RoleDisplay: role.Display, OrgName: p.Name, OrgURA: p.URA, OrgAGB: p.AGB}
+}
+
+// LaunchURL creates a launch for the client's Patient id by the
+// professional and returns the address the XIS opens the viewer with.
+func (s *Stack) LaunchURL(patient string, p token.Professional) (string, error) {
+	l, err := s.Auth.Launch(smart.Context{Patient: patient, Professional: p, Client: s.Viewer.ClientID})
+	if err != nil {
+		return "", err
+	}
+	return smart.LaunchURL(s.Viewer.LaunchURL, s.FHIR(), l)
+}
+
+// Origins are the hosts besides the viewer's that a launch passes through
+// in the browser (the authorization server).
+func (s *Stack) Origins() []string { return []string{s.XISURL} }
+
+func (s *Stack) serve(ln net.Listener, h http.Handler) {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 60 * time.Second}
+	s.servers = append(s.servers, srv)
+	go func() { _ = srv.Serve(ln) }()
+}
+
+// Close stops every server of the stack.
+func (s *Stack) Close() error {
+	var errs []error
+	for _, srv := range s.servers {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		if err := srv.Shutdown(ctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			errs = append(errs, err)
+		}
+		cancel()
+	}
+	return errors.Join(errs...)
+}
+
+func listen(ctx context.Context) (net.Listener, error) {
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("starting the viewer stack: %w", err)
+	}
+	return ln, nil
+}
+

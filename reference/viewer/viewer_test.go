@@ -1,0 +1,161 @@
+package viewer
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bcbench/bcbench/fixtures"
+	"github.com/bcbench/bcbench/fixtures/truth"
+)
+
+// stackWith starts a stack whose XIS holds the scenarios, viewed on the
+// scenarios' last day.
+func stackWith(t *testing.T, defect string, ids ...string) (*Stack, []*fixtures.Scenario, time.Time) {
+	t.Helper()
+	var scs []*fixtures.Scenario
+	for _, id := range ids {
+		s, ok := fixtures.Lookup(id)
+		if !ok {
+			t.Fatalf("no scenario %s", id)
+		}
+		scs = append(scs, s)
+	}
+	ref := fixtures.DefaultReference
+	now := fixtures.Date(ref, fixtures.LastDay(scs)).Add(20 * time.Hour)
+	st, err := StartStack(context.Background(), StackOptions{Defect: defect, Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	for _, s := range scs {
+		regs, err := s.Registrations(ref)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range regs {
+			body, _ := json.Marshal(r)
+			resp, err := http.Post(st.XISURL+"/bench/events", "application/json", bytes.NewReader(body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusCreated {
+				t.Fatalf("registering %s: %d", r.Event, resp.StatusCode)
+			}
+		}
+	}
+	return st, scs, now
+}
+
+// open follows a launch like a browser (cookies, redirects) and returns the
+// final status and page.
+func open(t *testing.T, c *http.Client, u string) (int, string) {
+	t.Helper()
+	resp, err := c.Get(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func browserClient() *http.Client {
+	jar, _ := cookiejar.New(nil)
+	return &http.Client{Jar: jar, Timeout: 30 * time.Second}
+}
+
+func TestALaunchShowsTheClientsRecordInDutchWithoutALogIn(t *testing.T) {
+	st, scs, now := stackWith(t, "", "hypertensie")
+	s := scs[0]
+	reader, _ := fixtures.Reader(scs)
+	u, err := st.LaunchURL(truth.PatientID(s.Client.BSN), Professional(reader))
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, page := open(t, browserClient(), u)
+	if code != http.StatusOK {
+		t.Fatalf("status %d: %s", code, page)
+	}
+	if os.Getenv("VWR_DUMP") != "" {
+		os.WriteFile(os.Getenv("VWR_DUMP"), []byte(page), 0o644)
+	}
+	if strings.Contains(page, `type="password"`) {
+		t.Fatal("a password field")
+	}
+	want := []string{`lang="nl"`, s.Client.Given, "Bloeddruk", "152/98 mmHg", "Medicatieoverzicht op " + now.Format("02-01-2006")}
+	for _, w := range want {
+		if !strings.Contains(page, w) {
+			t.Errorf("the page lacks %q", w)
+		}
+	}
+	day := int(now.Sub(fixtures.DefaultReference).Hours() / 24)
+	for _, m := range fixtures.MedicationOverview(s, fixtures.MedicatieAfspraak, day) {
+		if !strings.Contains(page, m.Product.Display) {
+			t.Errorf("the overview lacks %s", m.Product.Display)
+		}
+	}
+	resp, err := http.Get(st.ViewerURL + AuditPath + "?patient=" + truth.PatientID(s.Client.BSN))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b struct {
+		Total int `json:"total"`
+	}
+	json.NewDecoder(resp.Body).Decode(&b)
+	resp.Body.Close()
+	if b.Total != 1 {
+		t.Fatalf("%d views logged, want 1", b.Total)
+	}
+}
+
+func TestTheViewerRefusesWithoutAValidLaunch(t *testing.T) {
+	st, scs, _ := stackWith(t, "", "ongecompliceerd")
+	s := scs[0]
+	reader, _ := fixtures.Reader(scs)
+	pid := truth.PatientID(s.Client.BSN)
+	good, _ := st.LaunchURL(pid, Professional(reader))
+	cases := []struct {
+		name string
+		url  func() string
+	}{
+		{"no launch", func() string { return st.Viewer.LaunchURL }},
+		{"home without session", func() string { return st.ViewerURL + "/" }},
+		{"dossier without session", func() string { return st.ViewerURL + DossierPath }},
+		{"tampered launch", func() string { return strings.Replace(good, "launch=", "launch=x", 1) }},
+		{"replayed launch", func() string { open(t, browserClient(), good); return good }},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			code, page := open(t, browserClient(), tc.url())
+			if code != http.StatusForbidden || strings.Contains(page, s.Client.Family) || !strings.Contains(page, "Geen toegang") {
+				t.Fatalf("status %d: %s", code, page)
+			}
+		})
+	}
+}
+
+func TestEveryMutantIsKnownAndDeclaresWhatItViolates(t *testing.T) {
+	for _, m := range Mutants {
+		if len(m.Violates) == 0 || m.Description == "" {
+			t.Errorf("%s declares nothing", m.Name)
+		}
+		if _, err := New(Options{URL: "http://127.0.0.1:1", Defect: m.Name}); err != nil {
+			t.Errorf("%s: %v", m.Name, err)
+		}
+	}
+	if _, err := New(Options{URL: "http://127.0.0.1:1", Defect: "bestaat-niet"}); err == nil {
+		t.Error("an unknown defect was accepted")
+	}
+	if _, err := New(Options{URL: "ftp://geen-url"}); err == nil {
+		t.Error("a viewer without a URL was made")
+	}
+}
