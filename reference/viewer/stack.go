@@ -172,4 +172,3 @@ func listen(ctx context.Context) (net.Listener, error) {
 	}
 	return ln, nil
 }
-
