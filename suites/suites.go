@@ -22,6 +22,7 @@ import (
 	_ "github.com/bcbench/bcbench/suites/api"        // Koppelvlak
 	_ "github.com/bcbench/bcbench/suites/audit"      // Toegangslog
 	_ "github.com/bcbench/bcbench/suites/content"    // Zwangerschap
+	_ "github.com/bcbench/bcbench/suites/dvza"       // MedMij (DVZA)
 	_ "github.com/bcbench/bcbench/suites/index"      // Index
 	_ "github.com/bcbench/bcbench/suites/medication" // Medicatie
 	_ "github.com/bcbench/bcbench/suites/profile"    // Profielen

@@ -14,6 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/bcbench/bcbench/reference/dvza"
 	"github.com/bcbench/bcbench/reference/index"
 	"github.com/bcbench/bcbench/reference/viewer"
 	"github.com/bcbench/bcbench/reference/xis"
@@ -26,15 +27,15 @@ func newReferenceCmd() *cobra.Command {
 		Use:   "reference",
 		Short: "Serve the bench's reference implementation of a role, or list its seeded-defect mutants",
 	}
-	var role, addr, defect, variant, indexURL, viewerURL string
+	var role, addr, defect, variant, indexURL, viewerURL, idp string
 	var delay time.Duration
 	serve := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve a reference role over HTTP (FHIR at /fhir, adapter at /bench)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if role != "xis" && role != "index" && role != "viewer" {
-				return withCode(exitSetup, fmt.Errorf("unknown role %q: the reference implements xis, index and viewer", role))
+			if role != "xis" && role != "index" && role != "viewer" && role != "dvza" {
+				return withCode(exitSetup, fmt.Errorf("unknown role %q: the reference implements xis, index, viewer and dvza", role))
 			}
 			if defect == "" {
 				defect = os.Getenv("BCBENCH_REFERENCE_DEFECT")
@@ -50,7 +51,19 @@ func newReferenceCmd() *cobra.Command {
 			if viewerURL == "" {
 				viewerURL = os.Getenv("BCBENCH_VIEWER_URL")
 			}
-			srv, err := referenceServer(role, defect, variant, indexURL, viewerURL)
+			if idp == "" {
+				idp = os.Getenv(dvza.IdPEnv)
+			}
+			var srv http.Handler
+			var err error
+			if role == "dvza" {
+				if variant != "" || indexURL != "" {
+					return withCode(exitSetup, fmt.Errorf("--variant and --index are options of the xis role, not of the dvza"))
+				}
+				srv, err = dvza.New(dvza.Options{Version: version, Defect: defect, IdP: idp})
+			} else {
+				srv, err = referenceServer(role, defect, variant, indexURL, viewerURL)
+			}
 			if err != nil {
 				return withCode(exitSetup, err)
 			}
@@ -62,12 +75,17 @@ func newReferenceCmd() *cobra.Command {
 			if err != nil {
 				return withCode(exitSetup, fmt.Errorf("listening on %s: %w", addr, err))
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "bcbench reference %s listening on http://%s (FHIR /fhir, adapter /bench)\n", role, ln.Addr())
+			faces := "FHIR /fhir, adapter /bench"
+			if role == "dvza" {
+				faces += ", OAuth /oauth"
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "bcbench reference %s listening on http://%s (%s)\n", role, ln.Addr(), faces)
 			return serveUntilSignal(cmd.Context(), ln, h)
 		},
 	}
-	serve.Flags().StringVar(&role, "role", "xis", "role to serve (xis, index, viewer)")
+	serve.Flags().StringVar(&role, "role", "xis", "role to serve (xis, index, viewer, dvza)")
 	serve.Flags().StringVar(&viewerURL, "url", "", "viewer: its base URL as the browser reaches it (redirect URI = URL/callback); default: the address of each request; env BCBENCH_VIEWER_URL")
+	serve.Flags().StringVar(&idp, "idp", "", "dvza: the issuer URL of the test identity provider clients log in at; env "+dvza.IdPEnv)
 	serve.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "address to listen on")
 	serve.Flags().StringVar(&defect, "defect", "", "serve a mutant with this seeded defect (see 'bcbench reference mutants'); env BCBENCH_REFERENCE_DEFECT")
 	serve.Flags().StringVar(&variant, "variant", "", "serve a valid variant of the reference (utc, absolute-verwijzingen, medicatie-contained): the bench must accept it")
@@ -86,6 +104,9 @@ func newReferenceCmd() *cobra.Command {
 			}
 			for _, m := range viewer.Mutants {
 				fmt.Fprintf(cmd.OutOrStdout(), "%-6s %-26s %-14s %s\n", "viewer", m.Name, strings.Join(m.Violates, ","), m.Description)
+			}
+			for _, m := range dvza.Mutants {
+				fmt.Fprintf(cmd.OutOrStdout(), "%-6s %-26s %-14s %s\n", "dvza", m.Name, strings.Join(m.Violates, ","), m.Description)
 			}
 		},
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"net/http"
 	"net/url"
 	"slices"
 	"strings"
@@ -70,6 +71,10 @@ type Env struct {
 	// Index is the index's FHIR API, through its recording proxy; nil when
 	// the run has no index (index and chain specs then skip, never pass).
 	Index *harness.FHIR
+	// DVZA is the MedMij data service (role dvza) the bench collects from
+	// as the clients' app (PGO); nil when the run has none (the MM specs
+	// then skip, never pass).
+	DVZA *DVZA
 	// Publishers are the chain's XIS roles in the bench's order (xis first,
 	// then xis-<suffix>); each scenario event goes to one of them
 	// (PublisherFor). Empty in a run that only sets XIS and Adapter.
@@ -107,6 +112,29 @@ type Publisher struct {
 	Role    string
 	XIS     *harness.FHIR
 	Adapter *harness.Adapter
+}
+
+// DVZA is how the bench reaches a MedMij data service (DVZA) as a PGO:
+// its STU3 FHIR base, its adapter, its OAuth endpoints, the bench's test
+// identity provider the client logs in at, and the OAuth client the bench
+// is on the DVZA's client list as.
+type DVZA struct {
+	// FHIR is the resource server's base (a token is never sent elsewhere).
+	FHIR string
+	// Adapter is the adapter contract's base (…/bench).
+	Adapter string
+	// Authorize and Token are the OAuth endpoints.
+	Authorize, Token string
+	// IdP is the bench's test identity provider (its issuer URL).
+	IdP string
+	// ClientID and RedirectURI name the bench's PGO on the client list.
+	ClientID, RedirectURI string
+	// Tokens are fixed bearer tokens per client BSN, when the candidate
+	// takes those instead of the authorization flow (Nictiz style).
+	Tokens map[string]string
+	// HTTP sends the requests; it must carry a timeout and must not
+	// follow redirects (the bench follows them itself, host by host).
+	HTTP *http.Client
 }
 
 // fetched is a cached answer of PublishedFor: a candidate that hangs or
@@ -156,6 +184,9 @@ func StopsSharing(r fixtures.Registration) bool {
 // far (the client and the children facts were registered about).
 func (e *Env) snapshot(ctx context.Context, s *fixtures.Scenario, event string, people []fixtures.Client) *Snapshot {
 	snap := &Snapshot{Event: event}
+	if e.XIS == nil {
+		return snap // a run without an XIS (a DVZA alone) has nothing to record
+	}
 	for _, person := range people {
 		h := Held{Person: person}
 		pub, err := e.fetch(ctx, s, person.BSN)
