@@ -30,6 +30,8 @@ type ManifestCase struct {
 		Source     string          `json:"source"`
 		Supporting []string        `json:"supporting"`
 		Java       json.RawMessage `json:"java"`
+		// AssumeValidRestReferences for the profile run.
+		AssumeValidRestReferences bool `json:"assumeValidRestReferences"`
 	} `json:"profile"`
 	// Options of the Java validator the case runs with.
 	Comments   bool `json:"allow-comments"`
@@ -46,7 +48,10 @@ type ManifestCase struct {
 	// ValidateReference and ValidateContains are the runner's policies for
 	// references and contained resources (IGNORE, CHECK_VALID …).
 	ValidateReference string `json:"validateReference"`
-	ValidateContains  string `json:"validateContains"`
+	// AssumeValidRestReferences: the type a RESTful reference names is
+	// taken as its target's type (Java's default: it is not).
+	AssumeValidRestReferences bool   `json:"assumeValidRestReferences"`
+	ValidateContains          string `json:"validateContains"`
 }
 
 // Manifest reads the manifest; it returns the folder of its files and the

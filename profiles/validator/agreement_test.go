@@ -84,6 +84,14 @@ var agreementProfiles = map[string]string{
 		{"id":"Medication.code.coding","path":"Medication.code.coding","slicing":{"discriminator":[{"type":"value","path":"$this"}],"rules":"open"}},
 		{"id":"Medication.code.coding:s1","path":"Medication.code.coding","sliceName":"s1","max":"1","binding":{"strength":"required","valueSet":"#v1"}},
 		{"id":"Medication.code.coding:s2","path":"Medication.code.coding","sliceName":"s2","max":"1","binding":{"strength":"required","valueSet":"#v2"}}]}}`,
+	// Observation.subject a Patient; Observation.subject and code with a
+	// target and a type profile no package has.
+	"subject-patient.json": `{"resourceType":"StructureDefinition","url":"http://bcbench.test/sd/subject-patient","name":"SubjectPatient","status":"draft","kind":"resource","abstract":false,"type":"Observation","baseDefinition":"http://hl7.org/fhir/StructureDefinition/Observation","derivation":"constraint","differential":{"element":[
+		{"id":"Observation.subject","path":"Observation.subject","type":[{"code":"Reference","targetProfile":["http://hl7.org/fhir/StructureDefinition/Patient"]}]}]}}`,
+	"missing-target.json": `{"resourceType":"StructureDefinition","url":"http://bcbench.test/sd/missing-target","name":"MissingTarget","status":"draft","kind":"resource","abstract":false,"type":"Observation","baseDefinition":"http://hl7.org/fhir/StructureDefinition/Observation","derivation":"constraint","differential":{"element":[
+		{"id":"Observation.subject","path":"Observation.subject","type":[{"code":"Reference","targetProfile":["http://bcbench.test/sd/not-published"]}]}]}}`,
+	"missing-type.json": `{"resourceType":"StructureDefinition","url":"http://bcbench.test/sd/missing-type","name":"MissingType","status":"draft","kind":"resource","abstract":false,"type":"Observation","baseDefinition":"http://hl7.org/fhir/StructureDefinition/Observation","derivation":"constraint","differential":{"element":[
+		{"id":"Observation.code","path":"Observation.code","type":[{"code":"CodeableConcept","profile":["http://bcbench.test/sd/not-published"]}]}]}}`,
 }
 
 // TestAgreementCorrections holds one case per engine correction made for
@@ -189,6 +197,24 @@ func TestAgreementCorrections(t *testing.T) {
 			data: med("s1", "s2"), req: Request{Profiles: []string{"http://bcbench.test/sd/contained-vs"}}},
 		{name: "slices bound to value sets contained in the profile: two codings in a slice of at most one",
 			data: med("s1", "s1", "s2"), req: Request{Profiles: []string{"http://bcbench.test/sd/contained-vs"}}, wantErr: "slice s1 allows at most 1"},
+		{name: "a reference that resolves nowhere is an error where references must resolve (beneficiary Patient/1)",
+			data: coverage("#payer"), req: Request{ReferencesMustResolve: true}, wantErr: "does not resolve"},
+		{name: "a reference to a resource of the Parameters resolves",
+			data: `{"resourceType":"Parameters","parameter":[{"name":"p","resource":{"resourceType":"Patient","id":"1"}},{"name":"c","resource":{"resourceType":"Coverage","status":"active","beneficiary":{"reference":"Patient/1"},"payor":[{"display":"x"}]}}]}`, req: Request{ReferencesMustResolve: true}},
+		{name: "a reference that resolves nowhere is judged by its text by default",
+			data: `{"resourceType":"Parameters","parameter":[{"name":"p","resource":{"resourceType":"Patient","id":"1"}},{"name":"c","resource":{"resourceType":"Coverage","status":"active","beneficiary":{"reference":"Patient/2"},"payor":[{"display":"x"}]}}]}`},
+		{name: "the type a REST reference names is checked by default",
+			data: `{` + obs + `,"subject":{"reference":"Group/1"}}`, req: Request{Profiles: []string{"http://bcbench.test/sd/subject-patient"}}, wantErr: "points to a Group"},
+		{name: "the type a REST reference names is left unchecked when asked (HL7 default)",
+			data: `{` + obs + `,"subject":{"reference":"Group/1"}}`, req: Request{Profiles: []string{"http://bcbench.test/sd/subject-patient"}, UncheckedRESTReferences: true}},
+		{name: "a target profile no package has is undecided",
+			data: `{` + obs + `,"subject":{"reference":"Patient/1"}}`, req: Request{Profiles: []string{"http://bcbench.test/sd/missing-target"}}, undecided: "is not loaded"},
+		{name: "a target profile no package has is an error with the HL7 policy",
+			data: `{` + obs + `,"subject":{"reference":"Patient/1"}}`, req: Request{Profiles: []string{"http://bcbench.test/sd/missing-target"}, HL7Policy: true}, wantErr: "is not loaded"},
+		{name: "a type profile no package has is undecided",
+			data: `{` + obs + `}`, req: Request{Profiles: []string{"http://bcbench.test/sd/missing-type"}}, undecided: "type profile could not be used"},
+		{name: "a type profile no package has is an error with the HL7 policy",
+			data: `{` + obs + `}`, req: Request{Profiles: []string{"http://bcbench.test/sd/missing-type"}, HL7Policy: true}, wantErr: "type profile could not be used"},
 		{name: "an unknown example.org extension is undecided by default",
 			data: `{"resourceType":"Patient","extension":[{"url":"http://example.org/fhir/StructureDefinition/x","valueString":"y"}]}`, undecided: "not in the loaded packages"},
 	}

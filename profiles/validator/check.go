@@ -38,6 +38,8 @@ type run struct {
 	// noHTMLInMarkdown: HTML in markdown is an error, not a warning
 	noHTMLInMarkdown bool
 	hl7Policy        bool // Request.HL7Policy
+	mustResolve      bool // Request.ReferencesMustResolve
+	uncheckedREST    bool // Request.UncheckedRESTReferences
 	noExamples       bool // Request.NoExampleURLs
 	displayErrors    bool // Request.WrongDisplayIsError
 	// displayDone holds the locations of Codings whose display a binding
@@ -109,7 +111,7 @@ func (r *run) add(undecided bool, sev, code, path, format string, args ...any) {
 
 // trial validates with fn without reporting and says whether it found no error.
 func (r *run) trial(fn func(t *run)) bool {
-	t := &run{v: r.v, ctx: r.ctx, out: r.out, xml: r.xml, root: r.root, seen: r.seen, nest: r.nest, quiet: true, security: r.security, noHTMLInMarkdown: r.noHTMLInMarkdown, resolver: r.resolver, containers: r.containers, locals: r.locals, hl7Policy: r.hl7Policy, noExamples: r.noExamples, displayErrors: r.displayErrors, displayDone: r.displayDone, anchorSet: r.anchorSet, items: r.items}
+	t := &run{v: r.v, ctx: r.ctx, out: r.out, xml: r.xml, root: r.root, seen: r.seen, nest: r.nest, quiet: true, security: r.security, noHTMLInMarkdown: r.noHTMLInMarkdown, resolver: r.resolver, containers: r.containers, locals: r.locals, hl7Policy: r.hl7Policy, mustResolve: r.mustResolve, uncheckedREST: r.uncheckedREST, noExamples: r.noExamples, displayErrors: r.displayErrors, displayDone: r.displayDone, anchorSet: r.anchorSet, items: r.items}
 	fn(t)
 	r.items = t.items[:len(r.items)] // the same stack, perhaps grown
 	return t.errs == 0
@@ -644,6 +646,8 @@ func (r *run) value(it item, e *elem, res map[string]any) {
 		}
 		if why, doc := documentationOnly(t.profiles); !ok && firstErr != nil && doc {
 			r.issue(outcome.Information, outcome.CodeInformational, it.path, "%s: type profile %s is not loaded: %s", e.path, strings.Join(t.profiles, ", "), why)
+		} else if !ok && firstErr != nil && r.hl7Policy {
+			r.issue(outcome.Error, outcome.CodeNotFound, it.path, "%s: type profile could not be used: %v", e.path, firstErr)
 		} else if !ok && firstErr != nil {
 			r.undecided(outcome.Warning, outcome.CodeNotFound, it.path, "%s: type profile could not be used, so it was not checked: %v", e.path, firstErr)
 		} else if !ok {

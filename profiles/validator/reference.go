@@ -45,6 +45,16 @@ func (r *run) reference(obj map[string]any, e *elem, path string, res map[string
 		!strings.Contains(ref, ":") && !strings.HasPrefix(ref, "#") && strings.Count(ref, "/") == 1 {
 		r.issue(outcome.Error, outcome.CodeNotFound, path+".reference", "reference %s: no entry of this document Bundle has it (references in a document must resolve inside the Bundle)", ref)
 	}
+	if target == nil && !strings.HasPrefix(ref, "#") && !strings.Contains(ref, ":") && typ != "" {
+		// A relative reference Type/id that resolves nowhere.
+		if r.mustResolve {
+			r.issue(outcome.Error, outcome.CodeNotFound, path+".reference", "reference %s does not resolve (references must resolve here)", ref)
+			return
+		}
+		if r.uncheckedREST {
+			typ = "" // the type its text names is not taken as the target's
+		}
+	}
 	if t, ok := obj["type"].(string); ok && typ == "" {
 		typ = t
 	}
@@ -60,8 +70,19 @@ func (r *run) reference(obj map[string]any, e *elem, path string, res map[string
 	var names []string // the types allowed
 	for _, t := range targets {
 		name := r.typeOf(t)
-		if name == "Resource" || name == "" {
-			return // any resource, or a target we cannot read
+		if name == "Resource" {
+			return // any resource
+		}
+		if name == "" {
+			// A target profile that is not loaded: the HL7 validator
+			// reports it as an error, bcbench as undecided (the packages
+			// lack it, which is no defect of the resource).
+			if r.hl7Policy {
+				r.issue(outcome.Error, outcome.CodeNotFound, path+".reference", "target profile %s of %s is not loaded", t, e.path)
+			} else {
+				r.undecided(outcome.Warning, outcome.CodeNotFound, path+".reference", "target profile %s of %s is not loaded, so the type of %s was not checked", t, e.path, ref)
+			}
+			return
 		}
 		names = append(names, name)
 	}
@@ -166,6 +187,11 @@ func (r *run) resolve(ref string, res map[string]any) (map[string]any, string) {
 			}
 		}
 	}
+	if p := r.root; p != nil && str(p, "resourceType") == "Parameters" && !strings.Contains(ref, ":") {
+		if t := parameterResource(asList(p["parameter"]), ref, 0); t != nil {
+			return t, str(t, "resourceType")
+		}
+	}
 	if r.resolver != nil && !strings.HasPrefix(ref, "urn:") {
 		if t, ok := r.resolver(ref); ok && t != nil {
 			return t, str(t, "resourceType")
@@ -184,4 +210,22 @@ func (r *run) resolve(ref string, res map[string]any) (map[string]any, string) {
 		}
 	}
 	return nil, ""
+}
+
+// parameterResource finds the resource Type/id among the resources of
+// Parameters parameters (and their parts, to a bounded depth).
+func parameterResource(params []any, ref string, depth int) map[string]any {
+	if depth > maxNest {
+		return nil
+	}
+	for _, p := range params {
+		pm, _ := p.(map[string]any)
+		if rm, ok := pm["resource"].(map[string]any); ok && str(rm, "id") != "" && str(rm, "resourceType")+"/"+str(rm, "id") == ref {
+			return rm
+		}
+		if t := parameterResource(asList(pm["part"]), ref, depth+1); t != nil {
+			return t
+		}
+	}
+	return nil
 }

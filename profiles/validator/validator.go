@@ -135,14 +135,31 @@ type Request struct {
 	// abbreviated displays), as the HL7 validator's
 	// display-issues-are-warnings mode has it.
 	WrongDisplayIsError bool
-	// HL7Policy reports two things the way the HL7 Java validator does,
+	// HL7Policy reports three things the way the HL7 Java validator does,
 	// not bcbench's way: a profile claimed in meta.profile that cannot be
 	// loaded is an undecided warning (bcbench: an error, the claim cannot
-	// be checked), and an unknown modifier extension under hl7.org or
+	// be checked); an unknown modifier extension under hl7.org or
 	// example.org is an undecided warning like any extension there
-	// (bcbench: always an error). The suites never set it; the comparison
-	// with the HL7 validator's test cases prints its figures both ways.
+	// (bcbench: always an error); a type profile or target profile an
+	// element's definition names that cannot be loaded is an error
+	// (bcbench: undecided, the packages lack it, the resource may be
+	// right). The suites never set it; the comparison with the HL7
+	// validator's test cases prints its figures both ways.
 	HL7Policy bool
+	// ReferencesMustResolve makes a relative reference (Type/id) that
+	// resolves nowhere — not contained, not in the Bundle or Parameters
+	// being validated, not through Resolve — an error, as the HL7
+	// validator's reference policy CHECK_EXISTS does. By default such a
+	// reference is judged by the type its text names. The suites do not
+	// set it (a candidate's references point to its own server).
+	ReferencesMustResolve bool
+	// UncheckedRESTReferences leaves the type a reference's text names
+	// (Group in Group/1) unchecked against the allowed target types when
+	// the reference does not resolve, as the HL7 validator does unless
+	// assumeValidRestReferences is set. bcbench checks it by default: a
+	// RESTful reference names the type of its target. The suites never
+	// set it; the comparison mirrors the HL7 runner's option.
+	UncheckedRESTReferences bool
 }
 
 // BundleRule asks for the Bundle entries a rule selects to be validated
@@ -451,7 +468,7 @@ func jsonKind(v any) string {
 }
 
 func (v *Validator) validateTree(ctx context.Context, res map[string]any, isXML bool, req Request, out *outcome.OperationOutcome) *outcome.OperationOutcome {
-	r := &run{v: v, ctx: ctx, out: out, xml: isXML, seen: map[string]bool{}, security: req.SecurityChecks, noHTMLInMarkdown: req.NoHTMLInMarkdown, resolver: req.Resolve, hl7Policy: req.HL7Policy, noExamples: req.NoExampleURLs, displayErrors: req.WrongDisplayIsError}
+	r := &run{v: v, ctx: ctx, out: out, xml: isXML, seen: map[string]bool{}, security: req.SecurityChecks, noHTMLInMarkdown: req.NoHTMLInMarkdown, resolver: req.Resolve, hl7Policy: req.HL7Policy, mustResolve: req.ReferencesMustResolve, uncheckedREST: req.UncheckedRESTReferences, noExamples: req.NoExampleURLs, displayErrors: req.WrongDisplayIsError}
 	stack := itemStacks.Get().(*[]item)
 	r.items = (*stack)[:0]
 	defer func() {
