@@ -39,13 +39,44 @@ func main() {
 	}
 }
 
-// maxLines bounds the output kept per test.
+// maxLines bounds the output kept per test: the first half and the last
+// half (a test that hangs until the package's timeout says why at the end).
 const maxLines = 400
+
+// lines keeps the head and the tail of a test's output.
+type lines struct {
+	head, tail []string
+	dropped    int
+}
+
+func (l *lines) add(s string) {
+	if len(l.head) < maxLines/2 {
+		l.head = append(l.head, s)
+		return
+	}
+	l.tail = append(l.tail, s)
+	if len(l.tail) > maxLines/2 {
+		l.tail = l.tail[1:]
+		l.dropped++
+	}
+}
+
+func (l *lines) all() []string {
+	if l == nil {
+		return nil
+	}
+	out := append([]string(nil), l.head...)
+	if l.dropped > 0 {
+		out = append(out, fmt.Sprintf("    … %d lines left out …\n", l.dropped))
+	}
+	return append(out, l.tail...)
+}
 
 // summarise reads the events and writes the report to out.
 func summarise(in io.Reader, out io.Writer) summary {
 	s := summary{skips: map[string][]string{}}
-	output := map[string][]string{} // package/test → lines
+	output := map[string]*lines{}           // package/test → lines
+	running := map[string]map[string]bool{} // package → tests started, not ended
 	sc := bufio.NewScanner(in)
 	sc.Buffer(make([]byte, 1<<20), 16<<20)
 	for sc.Scan() {
@@ -56,11 +87,23 @@ func summarise(in io.Reader, out io.Writer) summary {
 			continue
 		}
 		key := e.Package + " " + e.Test
+		if e.Test != "" {
+			switch e.Action {
+			case "run":
+				if running[e.Package] == nil {
+					running[e.Package] = map[string]bool{}
+				}
+				running[e.Package][e.Test] = true
+			case "pass", "fail", "skip":
+				delete(running[e.Package], e.Test)
+			}
+		}
 		switch e.Action {
 		case "output":
-			if len(output[key]) < maxLines {
-				output[key] = append(output[key], e.Output)
+			if output[key] == nil {
+				output[key] = &lines{}
 			}
+			output[key].add(e.Output)
 			if e.Test == "" && strings.HasPrefix(e.Output, "FAIL") {
 				fmt.Fprint(out, e.Output)
 			}
@@ -74,7 +117,7 @@ func summarise(in io.Reader, out io.Writer) summary {
 		case "skip":
 			if e.Test != "" {
 				s.skipped++
-				reason := skipReason(output[key])
+				reason := skipReason(output[key].all())
 				s.skips[reason] = append(s.skips[reason], short(e.Package)+" "+e.Test)
 			} else {
 				fmt.Fprintf(out, "--   %s (no tests)\n", e.Package)
@@ -84,10 +127,26 @@ func summarise(in io.Reader, out io.Writer) summary {
 			if e.Test != "" {
 				s.failed++
 				s.failures = append(s.failures, key)
-				fmt.Fprintf(out, "FAIL %s %s\n%s", e.Package, e.Test, strings.Join(output[key], ""))
+				fmt.Fprintf(out, "FAIL %s %s\n%s", e.Package, e.Test, strings.Join(output[key].all(), ""))
 			} else {
 				s.pkgFailures = append(s.pkgFailures, e.Package)
-				fmt.Fprintf(out, "FAIL %s (%.1fs)\n%s", e.Package, e.Elapsed, strings.Join(output[key], ""))
+				fmt.Fprintf(out, "FAIL %s (%.1fs)\n%s", e.Package, e.Elapsed, strings.Join(output[key].all(), ""))
+				// Tests that never ended (the package timed out or
+				// crashed under them) are failures too: name them and
+				// show how far they got.
+				var open []string
+				for t := range running[e.Package] {
+					open = append(open, t)
+				}
+				sort.Strings(open)
+				for _, t := range open {
+					k := e.Package + " " + t
+					s.failed++
+					s.failures = append(s.failures, k+" (did not finish)")
+					fmt.Fprintf(out, "FAIL %s %s (did not finish)\n%s", e.Package, t, strings.Join(output[k].all(), ""))
+					delete(output, k)
+				}
+				delete(running, e.Package)
 			}
 			delete(output, key)
 		}

@@ -79,3 +79,35 @@ func quote(s string) string {
 	b.WriteByte('"')
 	return b.String()
 }
+
+func TestTimedOutPackageNamesTheTestsStillRunning(t *testing.T) {
+	const pkg = "github.com/bcbench/bcbench/cmd/bcbench"
+	ev := func(action, test, output string) string {
+		return `{"Action":"` + action + `","Package":"` + pkg + `","Test":"` + test + `","Output":` + quote(output) + `}` + "\n"
+	}
+	in := ev("run", "TestDone", "") + ev("pass", "TestDone", "") +
+		ev("run", "TestHangs", "") + ev("output", "TestHangs", "=== RUN   TestHangs\n")
+	for i := 0; i < 1000; i++ {
+		in += ev("output", "TestHangs", "    poll\n")
+	}
+	in += ev("output", "TestHangs", "    hangs_test.go:9: waiting for the index\n") +
+		ev("output", "", "panic: test timed out after 25m0s\n") +
+		`{"Action":"fail","Package":"` + pkg + `","Elapsed":1500}` + "\n"
+	var out strings.Builder
+	s := summarise(strings.NewReader(in), &out)
+	text := out.String()
+	if s.passed != 1 || s.failed != 1 {
+		t.Errorf("counted %d passed, %d failed; want 1, 1", s.passed, s.failed)
+	}
+	for _, want := range []string{
+		"panic: test timed out after 25m0s\n",
+		"FAIL " + pkg + " TestHangs (did not finish)\n",
+		"hangs_test.go:9: waiting for the index\n", // the tail is kept
+		"lines left out",
+		"failed tests:\n  " + pkg + " TestHangs (did not finish)\n",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("output lacks %q:\n%s", want, text[max(0, len(text)-2000):])
+		}
+	}
+}
