@@ -76,6 +76,48 @@ func BenchmarkNictizValidate(b *testing.B) {
 	}
 }
 
+// BenchmarkNictizCostRatio is the bar as a Go benchmark: each iteration
+// decodes the Nictiz examples once with encoding/json and validates the same
+// bytes once (profiles compiled before timing), each side measured in
+// process CPU time with the collector off (see cpuTime), and reports the
+// ratio of the two totals as "ratio" (bar: at most 3×) besides the CPU
+// time per pass of each side. Run it with
+//
+//	go test -run '^$' -bench NictizCostRatio -benchtime 20x ./profiles/validator
+func BenchmarkNictizCostRatio(b *testing.B) {
+	v := r4(b)
+	docs := nictizJSON(b)
+	ctx := context.Background()
+	for _, d := range docs { // compile the profiles first
+		v.Validate(ctx, d, Request{Format: "json"})
+	}
+	decode := func() {
+		for _, d := range docs {
+			var x any
+			_ = json.Unmarshal(d, &x)
+		}
+	}
+	validate := func() {
+		for _, d := range docs {
+			v.Validate(ctx, d, Request{Format: "json"})
+		}
+	}
+	var dec, val time.Duration
+	n := 0
+	b.ResetTimer()
+	for b.Loop() {
+		dec += cpuTime(false, 1, decode)
+		val += cpuTime(false, 1, validate)
+		n++
+	}
+	if dec <= 0 || n == 0 {
+		b.Fatalf("no CPU time measured for encoding/json (%v over %d iterations)", dec, n)
+	}
+	b.ReportMetric(float64(val)/float64(dec), "ratio")
+	b.ReportMetric(float64(dec.Nanoseconds())/float64(n), "json-cpu-ns/pass")
+	b.ReportMetric(float64(val.Nanoseconds())/float64(n), "validate-cpu-ns/pass")
+}
+
 // TestValidationCostRatio prints the bar figure: the CPU time of validating
 // the Nictiz examples over that of decoding the same bytes with encoding/json
 // (bar: at most 3×). Process CPU time (getrusage) is used rather than wall

@@ -7,8 +7,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 
 	"github.com/bcbench/bcbench/profiles/bundle"
 	"github.com/bcbench/bcbench/profiles/measure"
@@ -247,13 +245,7 @@ func find(root *elem, id string) *elem {
 // is the type a choice suffix selects. typeErr is set when name selects a
 // choice element with a type the element does not allow.
 func child(holder *elem, name string) (c *elem, code string, typeErr string) {
-	if c, ok := holder.byName[name]; ok {
-		if len(c.types) == 1 {
-			code = c.types[0].code
-		}
-		return c, code, ""
-	}
-	if hit, ok := holder.byChoice[name]; ok {
+	if hit, ok := holder.byKey[name]; ok { // byName, else byChoice
 		return hit.e, hit.code, ""
 	}
 	for _, c := range holder.children {
@@ -1111,8 +1103,7 @@ func extensionHost(obj map[string]any, e, h *elem, code string, res map[string]a
 // codeMemo remembers the answers of an offline terminology service, which
 // answers a question the same way every time, up to maxCodeMemo of them.
 type codeMemo struct {
-	answers sync.Map // codeQuestion → terminology.Result
-	n       atomic.Int64
+	answers memo[codeQuestion, terminology.Result]
 }
 
 // maxCodeMemo bounds the answers a validator remembers.
@@ -1129,13 +1120,11 @@ func (m *codeMemo) validate(term Terminology, vs string, c terminology.Coding) t
 		return term.ValidateCode(vs, c)
 	}
 	q := codeQuestion{vs, c}
-	if res, ok := m.answers.Load(q); ok {
-		return res.(terminology.Result)
+	if res, ok := m.answers.get(q); ok {
+		return res
 	}
 	res := term.ValidateCode(vs, c)
-	if m.n.Add(1) <= maxCodeMemo {
-		m.answers.Store(q, res)
-	}
+	m.answers.put(q, res)
 	return res
 }
 
@@ -1149,8 +1138,7 @@ type cachedExpansion struct {
 
 // expansion expands a ValueSet once per validator.
 func (v *Validator) expansion(x expander, vs string) (*terminology.Expansion, map[string]bool, error) {
-	if c, ok := v.expansions.Load(vs); ok {
-		ce := c.(*cachedExpansion)
+	if ce, ok := v.expansions.get(vs); ok {
 		return ce.exp, ce.codes, ce.err
 	}
 	exp, err := x.Expand(vs)
@@ -1160,7 +1148,7 @@ func (v *Validator) expansion(x expander, vs string) (*terminology.Expansion, ma
 			ce.codes[k.Code] = true
 		}
 	}
-	v.expansions.Store(vs, ce)
+	v.expansions.put(vs, ce)
 	return ce.exp, ce.codes, ce.err
 }
 

@@ -13,7 +13,7 @@ import (
 // expressions and the type model are cached; it is safe for concurrent use.
 type fhirpathEngine struct {
 	v         *Validator
-	exprs     sync.Map // expression text → *compiledExpr
+	exprs     memo[string, *compiledExpr] // by expression text
 	modelOnce sync.Once
 	model     *fhirpath.Model
 }
@@ -71,12 +71,12 @@ func (f *fhirpathEngine) types() *fhirpath.Model {
 
 // compile compiles an expression once.
 func (f *fhirpathEngine) compile(expr string) (*fhirpath.Expression, error) {
-	c, ok := f.exprs.Load(expr)
+	ce, ok := f.exprs.get(expr)
 	if !ok {
 		e, err := fhirpath.Compile(lenientAs(expr))
-		c, _ = f.exprs.LoadOrStore(expr, &compiledExpr{e: e, err: err})
+		ce = &compiledExpr{e: e, err: err}
+		f.exprs.put(expr, ce) // the expressions of the loaded definitions
 	}
-	ce := c.(*compiledExpr)
 	return ce.e, ce.err
 }
 

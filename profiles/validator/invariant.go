@@ -1,6 +1,7 @@
 package validator
 
 import (
+	"encoding/json"
 	"regexp"
 	"strings"
 
@@ -104,6 +105,68 @@ var plainHolds = map[string]func(map[string]any) bool{
 	"value.empty() or system.exists()": func(m map[string]any) bool {
 		return !hasProperty(m, "value") || isString(m["system"])
 	},
+	// con-3 (Condition): a clinical status.
+	"clinicalStatus.exists() or verificationStatus.coding.where(system='http://terminology.hl7.org/CodeSystem/condition-ver-status' and code = 'entered-in-error').exists() or category.select($this='problem-list-item').empty()": func(m map[string]any) bool {
+		return present(m["clinicalStatus"])
+	},
+	// nl-core-HumanName: a name with family or given parts has text.
+	"(family.exists() or given.extension.where(url = 'http://hl7.org/fhir/StructureDefinition/iso21090-EN-qualifier').where(value != 'IN').exists()) implies text.hasValue()": func(m map[string]any) bool {
+		return isString(m["text"])
+	},
+	// vs-2 (vital signs): a value.
+	"(component.empty() and hasMember.empty()) implies (dataAbsentReason.exists() or value.exists())": func(m map[string]any) bool {
+		return present(m["dataAbsentReason"]) || hasChoiceValue(m, "value")
+	},
+	// org-1 (Organization): an identifier or a name.
+	"(identifier.count() + name.count()) > 0": func(m map[string]any) bool {
+		return present(m["identifier"]) || isString(m["name"])
+	},
+}
+
+// plainValueHolds are, by expression, invariants on primitive elements that
+// hold on a primitive's value alone. nl-core-NameInformation-02 on
+// HumanName.family: the extensions it asks about live in _family, which is
+// not part of the value, so it is "{} implies …", never false.
+var plainValueHolds = map[string]func(any) bool{
+	"(extension('http://hl7.org/fhir/StructureDefinition/humanname-own-prefix').exists() or extension('http://hl7.org/fhir/StructureDefinition/humanname-own-name').exists() or extension('http://hl7.org/fhir/StructureDefinition/humanname-partner-prefix').exists() or extension('http://hl7.org/fhir/StructureDefinition/humanname-partner-name').exists()) implies $this.hasValue()": isString,
+}
+
+// present says whether v is an object with content, or a list holding one.
+func present(v any) bool {
+	switch x := v.(type) {
+	case map[string]any:
+		return len(x) > 0
+	case []any:
+		for _, it := range x {
+			if m, ok := it.(map[string]any); ok && len(m) > 0 {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// hasChoiceValue says whether m holds choice property name[x] with a value
+// (a string with content, a number, a boolean or an object with content).
+func hasChoiceValue(m map[string]any, name string) bool {
+	for k, v := range m {
+		if len(k) <= len(name) || !strings.HasPrefix(k, name) || k[len(name)] < 'A' || k[len(name)] > 'Z' {
+			continue
+		}
+		switch x := v.(type) {
+		case string:
+			if x != "" {
+				return true
+			}
+		case json.Number, bool:
+			return true
+		case map[string]any:
+			if len(x) > 0 {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // noFamilyExtensions: family carries no extensions (no _family).
@@ -140,6 +203,9 @@ type memoKey struct{ path, what string }
 // resource without contained resources, and ext-1 says an extension has a
 // value or sub-extensions, not both and not neither.
 func (r *run) nativeInvariant(c constraint, v any) (holds, decided bool) {
+	if c.holdsValue != nil && c.holdsValue(v) {
+		return true, true
+	}
 	m, ok := v.(map[string]any)
 	if !ok {
 		return false, false

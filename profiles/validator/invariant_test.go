@@ -21,6 +21,10 @@ func TestPlainHoldsAgreesWithFHIRPath(t *testing.T) {
 		con4  = "abatement.empty() or clinicalStatus.coding.where(system='http://terminology.hl7.org/CodeSystem/condition-clinical' and (code='resolved' or code='remission' or code='inactive')).exists()"
 		con5  = "verificationStatus.coding.where(system='http://terminology.hl7.org/CodeSystem/condition-ver-status' and code='entered-in-error').empty() or clinicalStatus.empty()"
 		own   = "family.extension('http://hl7.org/fhir/StructureDefinition/humanname-own-prefix').empty().not() implies family.extension('http://hl7.org/fhir/StructureDefinition/humanname-own-name').empty().not()"
+		con3  = "clinicalStatus.exists() or verificationStatus.coding.where(system='http://terminology.hl7.org/CodeSystem/condition-ver-status' and code = 'entered-in-error').exists() or category.select($this='problem-list-item').empty()"
+		text  = "(family.exists() or given.extension.where(url = 'http://hl7.org/fhir/StructureDefinition/iso21090-EN-qualifier').where(value != 'IN').exists()) implies text.hasValue()"
+		vs2   = "(component.empty() and hasMember.empty()) implies (dataAbsentReason.exists() or value.exists())"
+		org1  = "(identifier.count() + name.count()) > 0"
 	)
 	const ccActive = `"clinicalStatus":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/condition-clinical","code":"active"}]}`
 	for _, tc := range []struct {
@@ -57,6 +61,17 @@ func TestPlainHoldsAgreesWithFHIRPath(t *testing.T) {
 		{"own prefix: family without extensions", own, "HumanName", `{"family":"Jansen"}`, true},
 		{"own prefix: no family", own, "HumanName", `{"given":["Anna"]}`, true},
 		{"own prefix: family with extensions", own, "HumanName", `{"family":"van Jansen","_family":{"extension":[{"url":"http://hl7.org/fhir/StructureDefinition/humanname-own-prefix","valueString":"van"}]}}`, false},
+		{"con-3 clinical status", con3, "", `{"resourceType":"Condition",` + ccActive + `,"category":[{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/condition-category","code":"problem-list-item"}]}]}`, true},
+		{"con-3 no clinical status", con3, "", `{"resourceType":"Condition","category":[{"text":"x"}]}`, false},
+		{"name text: text given", text, "HumanName", `{"family":"Jansen","text":"Anna Jansen"}`, true},
+		{"name text: no text", text, "HumanName", `{"family":"Jansen"}`, false},
+		{"vs-2 value", vs2, "", `{"resourceType":"Observation","code":{"text":"a"},"valueQuantity":{"value":1}}`, true},
+		{"vs-2 data absent", vs2, "", `{"resourceType":"Observation","code":{"text":"a"},"dataAbsentReason":{"text":"a"}}`, true},
+		{"vs-2 value only as extension", vs2, "", `{"resourceType":"Observation","code":{"text":"a"},"_valueString":{"extension":[{"url":"http://x.org/e","valueString":"b"}]}}`, false},
+		{"vs-2 empty value", vs2, "", `{"resourceType":"Observation","code":{"text":"a"},"valueString":""}`, false},
+		{"org-1 identifier", org1, "", `{"resourceType":"Organization","identifier":[{"system":"http://x.org/i","value":"1"}]}`, true},
+		{"org-1 name", org1, "", `{"resourceType":"Organization","name":"Zorg"}`, true},
+		{"org-1 neither", org1, "", `{"resourceType":"Organization","active":true}`, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var obj map[string]any
@@ -80,6 +95,40 @@ func TestPlainHoldsAgreesWithFHIRPath(t *testing.T) {
 			}
 			if tc.shortcut && (!ok || !val) {
 				t.Fatalf("the shortcut says it holds, FHIRPath says: value %v, answered %v", val, ok)
+			}
+		})
+	}
+}
+
+// TestPlainValueHoldsAgreesWithFHIRPath: where plainValueHolds says an
+// invariant holds on a primitive's value, FHIRPath evaluation says so too.
+func TestPlainValueHoldsAgreesWithFHIRPath(t *testing.T) {
+	v := r4(t)
+	const nameInfo2 = "(extension('http://hl7.org/fhir/StructureDefinition/humanname-own-prefix').exists() or extension('http://hl7.org/fhir/StructureDefinition/humanname-own-name').exists() or extension('http://hl7.org/fhir/StructureDefinition/humanname-partner-prefix').exists() or extension('http://hl7.org/fhir/StructureDefinition/humanname-partner-name').exists()) implies $this.hasValue()"
+	for _, tc := range []struct {
+		name     string
+		expr     string
+		value    any
+		shortcut bool
+	}{
+		{"nl-core-NameInformation-02 on a family name", nameInfo2, "Jansen", true},
+		{"nl-core-NameInformation-02 on a number", nameInfo2, json.Number("1"), false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			holds := plainValueHolds[tc.expr]
+			if holds == nil {
+				t.Fatalf("no shortcut for %s", tc.expr)
+			}
+			if got := holds(tc.value); got != tc.shortcut {
+				t.Fatalf("shortcut decides: %v, want %v", got, tc.shortcut)
+			}
+			res := map[string]any{"resourceType": "Patient"}
+			val, ok, err := v.inv.check(tc.expr, tc.value, "string", res, res)
+			if err != nil {
+				t.Fatalf("FHIRPath: %v", err)
+			}
+			if tc.shortcut && ok && !val {
+				t.Fatalf("the shortcut says it holds, FHIRPath says it fails")
 			}
 		})
 	}

@@ -1,8 +1,10 @@
 package validator
 
 import (
+	"bytes"
 	"encoding/json"
 	"strings"
+	"sync"
 	"unicode/utf8"
 )
 
@@ -17,11 +19,40 @@ type treeParser struct {
 	data  []byte
 	pos   int
 	depth int
+	*treeStacks
 }
+
+// treeStacks hold the members of the objects and the items of the arrays
+// being read (nested ones after those that hold them), so that each map and
+// slice is made once at its final size. They are kept between parses.
+type treeStacks struct {
+	members []member
+	items   []any
+}
+
+type member struct {
+	name string
+	val  any
+}
+
+var treeStackPool = sync.Pool{New: func() any { return &treeStacks{} }}
+
+// maxPooledTree bounds the stacks kept between parses.
+const maxPooledTree = 1 << 12
 
 // parseTree returns the tree of data, an object, or false when it gave up.
 func parseTree(data []byte) (map[string]any, bool) {
-	p := treeParser{data: data}
+	s := treeStackPool.Get().(*treeStacks)
+	defer func() {
+		if cap(s.members) > maxPooledTree || cap(s.items) > maxPooledTree {
+			return
+		}
+		clear(s.members[:cap(s.members)]) // let go of the values
+		clear(s.items[:cap(s.items)])
+		s.members, s.items = s.members[:0], s.items[:0]
+		treeStackPool.Put(s)
+	}()
+	p := treeParser{data: data, treeStacks: s}
 	p.space()
 	if p.pos >= len(p.data) || p.data[p.pos] != '{' {
 		return nil, false
@@ -82,10 +113,10 @@ func (p *treeParser) literal(word string) bool {
 }
 
 func (p *treeParser) object() (any, bool) {
-	m := map[string]any{}
 	if empty, ok := p.open('}'); !ok || empty {
-		return m, ok
+		return map[string]any{}, ok
 	}
+	start := len(p.members)
 	for {
 		if p.pos >= len(p.data) || p.data[p.pos] != '"' {
 			return nil, false
@@ -104,26 +135,43 @@ func (p *treeParser) object() (any, bool) {
 		if !ok {
 			return nil, false
 		}
-		m[k] = v // the last of duplicate names wins, as in encoding/json
+		p.members = append(p.members, member{k, v})
 		if end, ok := p.next('}'); !ok || end {
-			return m, ok
+			if !ok {
+				return nil, false
+			}
+			ms := p.members[start:]
+			m := make(map[string]any, len(ms))
+			for _, x := range ms {
+				m[x.name] = x.val // the last of duplicate names wins, as in encoding/json
+			}
+			clear(ms)
+			p.members = p.members[:start]
+			return m, true
 		}
 	}
 }
 
 func (p *treeParser) array() (any, bool) {
-	list := []any{}
 	if empty, ok := p.open(']'); !ok || empty {
-		return list, ok
+		return []any{}, ok
 	}
+	start := len(p.items)
 	for {
 		v, ok := p.value()
 		if !ok {
 			return nil, false
 		}
-		list = append(list, v)
+		p.items = append(p.items, v)
 		if end, ok := p.next(']'); !ok || end {
-			return list, ok
+			if !ok {
+				return nil, false
+			}
+			list := make([]any, len(p.items)-start)
+			copy(list, p.items[start:])
+			clear(p.items[start:])
+			p.items = p.items[:start]
+			return list, true
 		}
 	}
 }
@@ -206,10 +254,20 @@ func (p *treeParser) str() (string, bool) {
 
 // escaped reads a string with escapes from start (after the opening quote).
 func (p *treeParser) escaped(start int) (string, bool) {
-	end := start // the closing quote, to size the result once
-	for end < len(p.data) && p.data[end] != '"' {
-		if p.data[end] == '\\' {
-			end++
+	end := start // the closing quote (not after an odd run of backslashes), to size the result once
+	for {
+		j := bytes.IndexByte(p.data[end:], '"')
+		if j < 0 {
+			end = len(p.data)
+			break
+		}
+		end += j
+		n := 0
+		for k := end - 1; k >= start && p.data[k] == '\\'; k-- {
+			n++
+		}
+		if n%2 == 0 {
+			break
 		}
 		end++
 	}

@@ -137,8 +137,8 @@ func (r *run) reference(obj map[string]any, e *elem, path string, res map[string
 // typeOf returns the resource type a target profile constrains.
 // The answers are remembered: the canonicals come from the definitions.
 func (r *run) typeOf(canonical string) string {
-	if t, ok := r.v.typeNames.Load(canonical); ok {
-		return t.(string)
+	if t, ok := r.v.typeNames.get(canonical); ok {
+		return t
 	}
 	t := ""
 	if e, ok := r.v.reg.Lookup(canonical); ok && e.Type != "" {
@@ -146,7 +146,7 @@ func (r *run) typeOf(canonical string) string {
 	} else if strings.HasPrefix(canonical, "http://hl7.org/fhir/StructureDefinition/") {
 		t = strings.TrimPrefix(canonical, "http://hl7.org/fhir/StructureDefinition/")
 	}
-	r.v.typeNames.Store(canonical, t)
+	r.v.typeNames.put(canonical, t)
 	return t
 }
 

@@ -118,6 +118,7 @@ type elem struct {
 	index          int // position among the parent's children
 	byName         map[string]*elem
 	byChoice       map[string]choiceHit // valueQuantity → value[x], Quantity
+	byKey          map[string]choiceHit // byName and byChoice in one, with the type code (child)
 	contentRef     string
 	maxLength      int
 	minLength      int
@@ -191,6 +192,8 @@ type constraint struct {
 	// holds, when set, says without FHIRPath that the constraint holds on
 	// an object (false: evaluate it).
 	holds func(map[string]any) bool
+	// holdsValue, when set, says so on any value, primitives included.
+	holdsValue func(any) bool
 }
 
 type slicing struct {
@@ -234,7 +237,7 @@ type compiler struct {
 	src    snapshot.Resolver
 	mu     sync.Mutex
 	cache  map[string]*compiled
-	byType sync.Map // type code → *compiled (defined types only), without building its URL again
+	byType memo[string, *compiled] // type code → the types the packages define, without building its URL again
 }
 
 type compiled struct {
@@ -257,13 +260,12 @@ func (c *compiler) structure(canonical string) (*structure, error) {
 
 // typeStructure returns the base definition of a type or resource type.
 func (c *compiler) typeStructure(code string) (*structure, error) {
-	if cs, ok := c.byType.Load(code); ok {
-		cs := cs.(*compiled)
+	if cs, ok := c.byType.get(code); ok {
 		return cs.s, cs.err
 	}
 	s, err := c.structure(snapshot.TypeURL(code))
 	if err == nil { // the types the packages define: a bounded set
-		c.byType.Store(code, &compiled{s: s})
+		c.byType.put(code, &compiled{s: s})
 	}
 	return s, err
 }
@@ -368,6 +370,19 @@ func (c *compiler) compile(canonical string) (*structure, error) {
 					e.byChoice = map[string]choiceHit{}
 				}
 				e.byChoice[n] = choiceHit{c, t.code}
+			}
+		}
+		if n := len(e.byName) + len(e.byChoice); n > 0 {
+			e.byKey = make(map[string]choiceHit, n)
+			for name, c := range e.byName {
+				hit := choiceHit{e: c}
+				if len(c.types) == 1 {
+					hit.code = c.types[0].code
+				}
+				e.byKey[name] = hit
+			}
+			for name, hit := range e.byChoice { // never a name of byName
+				e.byKey[name] = hit
 			}
 		}
 		for _, c := range e.children {
@@ -555,7 +570,7 @@ func newElem(raw map[string]any, s *structure) *elem {
 		if expr == "" || skipInvariants[k] {
 			continue // nothing to evaluate, or checked by the validator itself
 		}
-		e.constraints = append(e.constraints, constraint{key: k, severity: str(cm, "severity"), human: str(cm, "human"), expr: expr, source: str(cm, "source"), holds: plainHolds[expr]})
+		e.constraints = append(e.constraints, constraint{key: k, severity: str(cm, "severity"), human: str(cm, "human"), expr: expr, source: str(cm, "source"), holds: plainHolds[expr], holdsValue: plainValueHolds[expr]})
 	}
 	if sl, ok := raw["slicing"].(map[string]any); ok {
 		e.slicing = &slicing{rules: str(sl, "rules")}

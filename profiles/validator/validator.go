@@ -183,8 +183,8 @@ type Validator struct {
 	rtypes  map[string]bool   // resource type names of the FHIR version
 	bases   map[string]string // type name → the type it specialises (Age → Quantity)
 
-	expansions sync.Map // ValueSet canonical → *cachedExpansion
-	typeNames  sync.Map // profile canonical → the type it constrains (run.typeOf)
+	expansions memo[string, *cachedExpansion] // by ValueSet canonical
+	typeNames  memo[string, string]           // profile canonical → the type it constrains (run.typeOf)
 	// codes remembers the answers of the validator's own offline
 	// terminology service (nil when Options.Terminology gives another).
 	codes *codeMemo
@@ -244,7 +244,7 @@ func New(opts Options) (*Validator, error) {
 	v.term = opts.Terminology
 	if v.term == nil {
 		v.term = terminology.New(reg) // the packages and the shipped table: the same answer every time
-		v.codes = &codeMemo{}
+		v.codes = &codeMemo{answers: memo[codeQuestion, terminology.Result]{limit: maxCodeMemo}}
 	}
 	v.inv = newInvariantEngine(v)
 	cs, ok1 := v.term.(codeSystemChecker)
@@ -261,6 +261,18 @@ func New(opts Options) (*Validator, error) {
 		}
 	}
 	v.inSystem, v.displayIn = cs.ValidateCodeInSystem, ds.DisplayInSystem
+	if _, offline := ds.(*terminology.Service); offline {
+		// The offline service answers the same way every time.
+		displays := &memo[terminology.Coding, terminology.Result]{limit: maxCodeMemo}
+		v.displayIn = func(c terminology.Coding) terminology.Result {
+			if res, ok := displays.get(c); ok {
+				return res
+			}
+			res := ds.DisplayInSystem(c)
+			displays.put(c, res)
+			return res
+		}
+	}
 	return v, nil
 }
 
