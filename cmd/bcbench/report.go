@@ -24,7 +24,7 @@ func newReportCmd() *cobra.Command {
 		Use:   "report",
 		Short: "Rebuild, verify and compare reports offline",
 	}
-	report.AddCommand(newReportRenderCmd(), newReportVerifyCmd(), newReportDiffCmd(), newReportSchemaCmd())
+	report.AddCommand(newReportRenderCmd(), newReportVerifyCmd(), newReportDiffCmd(), newReportSchemaCmd(), newReportMergeCmd())
 	return report
 }
 
@@ -138,6 +138,9 @@ func verifyReport(w io.Writer, f verifyFlags, envelope string) error {
 	default:
 		return withCode(exitSetup, fmt.Errorf("--require-verdict %q: want pass, fail or incomplete", f.verdict))
 	}
+	if filepath.Base(envelope) == reports.MergedEnvelopeFile {
+		return verifyMerged(w, f, envelope, keyPath)
+	}
 	v, err := reports.VerifyReport(envelope, keyPath, time.Now())
 	if v != nil {
 		printVerified(w, v, err)
@@ -176,6 +179,37 @@ func verifyReport(w io.Writer, f verifyFlags, envelope string) error {
 		return withCode(exitFail, fmt.Errorf("the report does not meet the requirements: %s", strings.Join(unmet, "; ")))
 	}
 	fmt.Fprintf(w, "intact: %s and the %d files it covers match the signature\n", envelope, len(v.Covered))
+	return nil
+}
+
+// verifyMerged verifies a merged report's envelope (report merge): its
+// signature and merged.json and merged.html beside it.
+func verifyMerged(w io.Writer, f verifyFlags, envelope, keyPath string) error {
+	if f.root != "" || f.mode != "" {
+		return withCode(exitSetup, errors.New("a merged report: verify it with --key or --cert (each run it merged was checked against the root when it was merged)"))
+	}
+	st, err := reports.VerifyMerged(envelope, keyPath)
+	switch {
+	case errors.Is(err, reports.ErrUnusable):
+		return withCode(exitSetup, err)
+	case err != nil:
+		fmt.Fprintln(w, "NOT INTACT:", plainText(err.Error()))
+		return withCode(exitFail, err)
+	}
+	p := st.Predicate
+	fmt.Fprintf(w, "%-12s %s (%d pass, %d fail, %d error, %d skip, %d not-tested)\n", "verdict:", p.Verdict, p.Summary.Pass, p.Summary.Fail, p.Summary.Error, p.Summary.Skip, p.Summary.NotTested)
+	fmt.Fprintf(w, "%-12s %s\n", "profile:", plainText(p.Profile.ID+" "+p.Profile.Version))
+	fmt.Fprintf(w, "%-12s %d\n", "runs:", len(p.Runs))
+	for _, m := range p.Mixed {
+		fmt.Fprintf(w, "%-12s %s\n", "MIXED:", plainText(m))
+	}
+	if f.profile != "" && p.Profile.ID != f.profile {
+		return withCode(exitFail, fmt.Errorf("the merged report does not meet the requirements: profile is %s, required %s", plainText(p.Profile.ID), f.profile))
+	}
+	if f.verdict != "" && string(p.Verdict) != f.verdict {
+		return withCode(exitFail, fmt.Errorf("the merged report does not meet the requirements: verdict is %s, required %s", p.Verdict, f.verdict))
+	}
+	fmt.Fprintf(w, "intact: %s, %s and %s match the signature\n", envelope, reports.MergedFile, reports.MergedHTMLFile)
 	return nil
 }
 
@@ -288,33 +322,27 @@ func newReportDiffCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "diff A/results.json B/results.json",
 		Short: "List requirements whose status changed; exit 1 if any got worse",
-		Args:  cobra.ExactArgs(2),
+		Long: `List the requirements whose status changed from A to B; exit 1 if any got worse.
+A and B are results.json of runs or merged.json of 'report merge' (per candidate, role and
+requirement); a run compared with a merged report is read as a merge of that one run.`,
+		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			a, err := reports.ReadResults(args[0])
-			if err != nil {
-				return withCode(exitSetup, err)
-			}
-			b, err := reports.ReadResults(args[1])
+			changes, before, after, err := diffReports(args[0], args[1])
 			if err != nil {
 				return withCode(exitSetup, err)
 			}
 			w := cmd.OutOrStdout()
-			changes := reports.Diff(a, b)
-			if a.Verdict != b.Verdict {
-				fmt.Fprintf(w, "verdict: %s → %s\n", a.Verdict, b.Verdict)
+			if before != after {
+				fmt.Fprintf(w, "verdict: %s → %s\n", before, after)
 			}
+			worse := 0
 			for _, c := range changes {
 				mark := "  "
 				if c.Worse {
 					mark = "✗ "
-				}
-				fmt.Fprintf(w, "%s%-10s %-10s %s → %s\n", mark, c.ID, c.Level, orDash(c.Before), orDash(c.After))
-			}
-			worse := 0
-			for _, c := range changes {
-				if c.Worse {
 					worse++
 				}
+				fmt.Fprintf(w, "%s%-10s %-10s %s → %s\n", mark, plainText(c.ID), c.Level, orDash(c.Before), orDash(c.After))
 			}
 			fmt.Fprintf(w, "%d changed, %d worse\n", len(changes), worse)
 			if worse > 0 {
@@ -323,6 +351,177 @@ func newReportDiffCmd() *cobra.Command {
 			return nil
 		},
 	}
+}
+
+// diffReports compares two runs, two merged reports, or one of each.
+func diffReports(a, b string) (changes []reports.Change, before, after reports.Verdict, err error) {
+	read := func(p string) (*reports.Results, *reports.Merged, error) {
+		schema, err := reports.SchemaOf(p)
+		if err != nil {
+			return nil, nil, err
+		}
+		if schema == reports.MergedSchema {
+			m, err := reports.ReadMerged(p)
+			return nil, m, err
+		}
+		r, err := reports.ReadResults(p)
+		return r, nil, err
+	}
+	ra, ma, err := read(a)
+	if err != nil {
+		return nil, "", "", err
+	}
+	rb, mb, err := read(b)
+	if err != nil {
+		return nil, "", "", err
+	}
+	if ra != nil && rb != nil {
+		return reports.Diff(ra, rb), ra.Verdict, rb.Verdict, nil
+	}
+	if ma == nil {
+		ma = reports.MergedOf(ra)
+	}
+	if mb == nil {
+		mb = reports.MergedOf(rb)
+	}
+	return reports.DiffMerged(ma, mb), ma.Verdict, mb.Verdict, nil
+}
+
+type mergeFlags struct {
+	out, key        string
+	verifyKey, cert string
+	root, reg       string
+	allowMixed      bool
+}
+
+func newReportMergeCmd() *cobra.Command {
+	var f mergeFlags
+	cmd := &cobra.Command{
+		Use:   "merge RUN... --out DIR [--key KEY] [--verify-key PUB | --cert CRT] [--root CRT [--register DIR]] [--allow-mixed]",
+		Short: "Verify signed runs and combine them into one signed report (merged.json, merged.html, merged.dsse.json)",
+		Long: `merge verifies each run (RUN is a run folder or its results.dsse.json) as 'report verify' does —
+with --verify-key or --cert, else with the signer.crt beside it; with --root the signer's certificate
+must chain to the bureau's root and, with --register, not be revoked — and combines them: per
+candidate (the manifest that brought the role, or "referentie"), role and requirement the latest
+status, with the history and the evidence of every run referenced by path and sha256, not copied.
+It writes DIR/merged.json, DIR/merged.html and DIR/merged.dsse.json, signed with --key as a run
+is (default: the development key). 'report diff' compares merged reports.
+
+Runs of different bench versions, catalogues or profiles are refused; --allow-mixed merges them
+and marks the report as mixed (merged.json "mixed", a warning at the top of merged.html).
+
+Exit 0 when merged; 1 when a run does not verify (nothing is written); 2 on bad input.`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return mergeReports(cmd.OutOrStdout(), f, args, time.Now())
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.out, "out", "", "folder to write the merged report to (required)")
+	fl.StringVar(&f.key, "key", "", "signing key of the merged report (bcbench.key); default: the per-user development key")
+	fl.StringVar(&f.verifyKey, "verify-key", "", "public key every run was signed with (bcbench.pub)")
+	fl.StringVar(&f.cert, "cert", "", "certificate every run was signed with (bcbench.crt)")
+	fl.StringVar(&f.root, "root", "", "the bureau's root certificate: each run's signer.crt must chain to it")
+	fl.StringVar(&f.reg, "register", "", "with --root: the bureau's register; runs of a revoked operator are refused")
+	fl.BoolVar(&f.allowMixed, "allow-mixed", false, "merge runs of different bench versions or profiles, marked as mixed")
+	return cmd
+}
+
+// mergeReports verifies every run and writes the merged report.
+func mergeReports(w io.Writer, f mergeFlags, args []string, now time.Time) error {
+	if f.out == "" {
+		return withCode(exitSetup, errors.New("--out DIR is required"))
+	}
+	if f.verifyKey != "" && f.cert != "" {
+		return withCode(exitSetup, errors.New("give --verify-key or --cert, not both"))
+	}
+	if f.reg != "" && f.root == "" {
+		return withCode(exitSetup, errors.New("--register needs --root"))
+	}
+	if len(args) > maxMatrixRuns {
+		return withCode(exitSetup, fmt.Errorf("%d runs; at most %d", len(args), maxMatrixRuns))
+	}
+	signer, err := loadSigner(f.key)
+	if err != nil {
+		return withCode(exitSetup, err)
+	}
+	var inputs []reports.MergeInput
+	var refused []string
+	for _, a := range args {
+		env := a
+		if st, err := os.Stat(a); err == nil && st.IsDir() {
+			env = filepath.Join(a, reports.EnvelopeFile)
+		}
+		dir := filepath.Dir(env)
+		vf := verifyFlags{key: f.verifyKey, cert: f.cert, root: f.root, reg: f.reg}
+		if vf.key == "" && vf.cert == "" {
+			vf.cert = filepath.Join(dir, cert.SignerCertFile)
+			if _, err := os.Stat(vf.cert); err != nil {
+				return withCode(exitSetup, fmt.Errorf("run %s: no %s beside it to verify it with: give --verify-key or --cert", dir, cert.SignerCertFile))
+			}
+		}
+		keyPath := vf.key
+		if keyPath == "" {
+			keyPath = vf.cert
+		}
+		v, err := reports.VerifyReport(env, keyPath, now)
+		switch {
+		case errors.Is(err, reports.ErrUnusable):
+			return withCode(exitSetup, fmt.Errorf("run %s: %w", dir, err))
+		case err != nil:
+			refused = append(refused, fmt.Sprintf("%s: %s", dir, plainText(err.Error())))
+			continue
+		}
+		if f.root != "" {
+			problem, err := operatorProblem(vf, v)
+			if err != nil {
+				return err
+			}
+			if problem != "" {
+				refused = append(refused, fmt.Sprintf("%s: %s", dir, problem))
+				continue
+			}
+		}
+		// results.json was re-hashed against the signature above.
+		res, err := reports.ReadResults(filepath.Join(dir, reports.ResultsFile))
+		if err != nil {
+			return withCode(exitSetup, fmt.Errorf("run %s: %w", dir, err))
+		}
+		signer := ""
+		if v.Certificate != nil {
+			signer = v.Certificate.Subject.String()
+		}
+		inputs = append(inputs, reports.MergeInput{Dir: relTo(f.out, dir), Envelope: fileSHA256(env), KeyID: v.KeyID, Signer: signer,
+			Results: res, ResultsSHA256: v.Statement.Predicate.Results.SHA256})
+	}
+	if len(refused) > 0 {
+		for _, r := range refused {
+			fmt.Fprintln(w, "NOT VERIFIED:", r)
+		}
+		return withCode(exitFail, fmt.Errorf("%d of %d runs do not verify; nothing merged", len(refused), len(args)))
+	}
+	m, err := reports.Merge(inputs, f.allowMixed, now)
+	if err != nil {
+		return withCode(exitSetup, err)
+	}
+	if err := reports.WriteMerged(f.out, m, signer); err != nil {
+		return withCode(exitSetup, err)
+	}
+	for _, x := range m.Mixed {
+		fmt.Fprintln(w, "MIXED:", plainText(x))
+	}
+	fmt.Fprintf(w, "merged %d runs: %d requirements of %d candidate roles — %d pass, %d fail, %d error, %d skip, %d not-tested; verdict %s — %s\n",
+		len(m.Runs), len(m.Requirements), candidateRoles(m), m.Summary.Pass, m.Summary.Fail, m.Summary.Error, m.Summary.Skip, m.Summary.NotTested,
+		m.Verdict, filepath.Join(f.out, reports.MergedFile))
+	return nil
+}
+
+func candidateRoles(m *reports.Merged) int {
+	seen := map[string]bool{}
+	for _, r := range m.Requirements {
+		seen[r.Candidate+"\x00"+r.Role] = true
+	}
+	return len(seen)
 }
 
 func orDash(s reports.Status) string {

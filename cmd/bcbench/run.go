@@ -50,6 +50,10 @@ type runFlags struct {
 	timeliness                                  []string // hop=duration
 	// scenarios replayed at once
 	concurrency int
+	// a plan of `bcbench matrix plan` and the entry of it to run
+	matrix      string
+	matrixEntry int
+	matrixRun   string // one run of the entry (a shard runs each in a process of its own)
 }
 
 func newRunCmd() *cobra.Command {
@@ -64,6 +68,12 @@ and writes results.json, junit.xml, report.html, evidence/ and results.dsse.json
 Exit code: 0 verdict pass, 1 verdict fail or incomplete, 2 the bench could not run.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if f.matrix != "" || cmd.Flags().Changed("matrix-entry") {
+				if f.matrix == "" || !cmd.Flags().Changed("matrix-entry") {
+					return withCode(exitSetup, errors.New("--matrix PLAN.json and --matrix-entry K go together"))
+				}
+				return runMatrixEntry(cmd.Context(), f, f.matrix, f.matrixEntry, cmd.ErrOrStderr(), cmd.OutOrStdout())
+			}
 			return run(cmd.Context(), f, cmd.ErrOrStderr(), cmd.OutOrStdout())
 		},
 	}
@@ -86,6 +96,10 @@ Exit code: 0 verdict pass, 1 verdict fail or incomplete, 2 the bench could not r
 	fl.DurationVar(&f.startupTimeout, "startup-timeout", 0, "time the candidate may take to become ready (default: the profile's limit)")
 	fl.DurationVar(&f.specTimeout, "spec-timeout", 0, "time one spec may take (default: the profile's limit)")
 	fl.StringArrayVar(&f.timeliness, "timeliness-limit", nil, "HOP=DURATION: override the profile's timeliness limit of a hop (publication, index, consumer), e.g. publication=2s (repeatable; self-tests only)")
+	fl.StringVar(&f.matrix, "matrix", "", "a plan of 'bcbench matrix plan': run one entry of it (--matrix-entry), each chain run into OUT/<run id>")
+	fl.IntVar(&f.matrixEntry, "matrix-entry", 0, "with --matrix: the entry (job, or shard) K of the plan to run, from 0")
+	fl.StringVar(&f.matrixRun, "matrix-run", "", "with --matrix-entry: only this run of the entry")
+	_ = fl.MarkHidden("matrix-run")
 	fl.IntVar(&f.concurrency, "concurrency", defaultConcurrency, fmt.Sprintf("scenarios replayed at once, each in order (1–%d); also bounds the timeliness polls in flight (twice this)", maxConcurrency))
 	return cmd
 }
