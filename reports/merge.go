@@ -347,23 +347,11 @@ func WriteMerged(dir string, m *Merged, signer Signer) error {
 	for _, r := range m.Runs {
 		st.Predicate.Runs = append(st.Predicate.Runs, r.Envelope)
 	}
-	payload, err := json.Marshal(st)
-	if err != nil {
-		return fmt.Errorf("writing merged report: %w", err)
-	}
-	es, err := dsse.NewEnvelopeSigner(signer)
+	out, err := signStatement(st, signer)
 	if err != nil {
 		return fmt.Errorf("signing merged report: %w", err)
 	}
-	env, err := es.SignPayload(context.Background(), PayloadType, payload)
-	if err != nil {
-		return fmt.Errorf("signing merged report: %w", err)
-	}
-	out, err := json.MarshalIndent(env, "", "  ")
-	if err != nil {
-		return fmt.Errorf("signing merged report: %w", err)
-	}
-	return writeFile(filepath.Join(dir, MergedEnvelopeFile), append(out, '\n'))
+	return writeFile(filepath.Join(dir, MergedEnvelopeFile), out)
 }
 
 // VerifyMerged checks merged.dsse.json with a public key or certificate and

@@ -134,23 +134,33 @@ func Sign(dir string, key Signer) error {
 		}
 		st.Predicate.Evidence = append(st.Predicate.Evidence, FileDigest{Path: e.Path, SHA256: sum})
 	}
+	out, err := signStatement(st, key)
+	if err != nil {
+		return fmt.Errorf("signing report: %w", err)
+	}
+	return writeFile(filepath.Join(dir, EnvelopeFile), out)
+}
+
+// signStatement encodes an in-toto statement and returns it signed in a
+// DSSE envelope, as indented JSON ending in a newline.
+func signStatement(st any, key Signer) ([]byte, error) {
 	payload, err := json.Marshal(st)
 	if err != nil {
-		return fmt.Errorf("signing report: encoding statement: %w", err)
+		return nil, fmt.Errorf("encoding statement: %w", err)
 	}
 	es, err := dsse.NewEnvelopeSigner(key)
 	if err != nil {
-		return fmt.Errorf("signing report: %w", err)
+		return nil, err
 	}
 	env, err := es.SignPayload(context.Background(), PayloadType, payload)
 	if err != nil {
-		return fmt.Errorf("signing report: %w", err)
+		return nil, err
 	}
 	out, err := json.MarshalIndent(env, "", "  ")
 	if err != nil {
-		return fmt.Errorf("signing report: encoding envelope: %w", err)
+		return nil, fmt.Errorf("encoding envelope: %w", err)
 	}
-	return writeFile(filepath.Join(dir, EnvelopeFile), append(out, '\n'))
+	return append(out, '\n'), nil
 }
 
 // Subjects names the candidate for the statement: one subject per role whose

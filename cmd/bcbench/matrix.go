@@ -592,38 +592,50 @@ func matrixRun(f matrixMergeFlags, dir string, now time.Time) reports.MatrixRun 
 			}
 		}
 	}
-	keyPath := f.key
+	v, problem, err := verifyRun(runKeys{key: f.key, cert: f.cert, root: f.root, reg: f.register}, envelope, now)
 	switch {
-	case f.cert != "":
-		keyPath = f.cert
-	case f.key == "":
-		keyPath = filepath.Join(dir, cert.SignerCertFile)
-		if _, err := os.Stat(keyPath); err != nil {
-			r.Problem = "no key to verify it with: no " + cert.SignerCertFile + " beside it (give --key or --cert)"
-			return r
-		}
-	}
-	v, err := reports.VerifyReport(envelope, keyPath, now)
-	if err != nil {
+	case err != nil:
 		r.Problem = err.Error()
-		return r
+	case problem != "":
+		r.Problem = problem
+	default:
+		// What counts is what the signature binds; results.json was
+		// checked against it too.
+		place(v.Statement.Predicate)
+		r.Verified = true
 	}
-	// What counts is what the signature binds; results.json was checked
-	// against it too.
-	place(v.Statement.Predicate)
-	if f.root != "" {
-		problem, err := operatorProblem(verifyFlags{root: f.root, reg: f.register}, v)
-		if err != nil {
-			r.Problem = err.Error()
-			return r
-		}
-		if problem != "" {
-			r.Problem = problem
-			return r
-		}
-	}
-	r.Verified = true
 	return r
+}
+
+// runKeys say how the runs of a merge are verified.
+type runKeys struct{ key, cert, root, reg string }
+
+// verifyRun verifies one run: its signature and files with the public key or
+// certificate given, else with the signer.crt beside it, and with the root
+// its operator's chain (and revocation, with the register). problem says why
+// the run does not verify; err is input that cannot be used at all.
+func verifyRun(k runKeys, envelope string, now time.Time) (v *reports.Verified, problem string, err error) {
+	keyPath := k.key
+	if keyPath == "" {
+		keyPath = k.cert
+	}
+	if keyPath == "" {
+		keyPath = filepath.Join(filepath.Dir(envelope), cert.SignerCertFile)
+		if _, err := os.Stat(keyPath); err != nil {
+			return nil, "", fmt.Errorf("no key to verify it with: no %s beside it (give the runs' public key or certificate)", cert.SignerCertFile)
+		}
+	}
+	v, err = reports.VerifyReport(envelope, keyPath, now)
+	switch {
+	case errors.Is(err, reports.ErrUnusable):
+		return nil, "", err
+	case err != nil:
+		return v, plainText(err.Error()), nil
+	case k.root == "":
+		return v, "", nil
+	}
+	problem, err = operatorProblem(verifyFlags{root: k.root, reg: k.reg}, v)
+	return v, problem, err
 }
 
 // pairOf names the publisher (the manifests that brought xis roles) and the

@@ -453,34 +453,13 @@ func mergeReports(w io.Writer, f mergeFlags, args []string, now time.Time) error
 			env = filepath.Join(a, reports.EnvelopeFile)
 		}
 		dir := filepath.Dir(env)
-		vf := verifyFlags{key: f.verifyKey, cert: f.cert, root: f.root, reg: f.reg}
-		if vf.key == "" && vf.cert == "" {
-			vf.cert = filepath.Join(dir, cert.SignerCertFile)
-			if _, err := os.Stat(vf.cert); err != nil {
-				return withCode(exitSetup, fmt.Errorf("run %s: no %s beside it to verify it with: give --verify-key or --cert", dir, cert.SignerCertFile))
-			}
-		}
-		keyPath := vf.key
-		if keyPath == "" {
-			keyPath = vf.cert
-		}
-		v, err := reports.VerifyReport(env, keyPath, now)
-		switch {
-		case errors.Is(err, reports.ErrUnusable):
+		v, problem, err := verifyRun(runKeys{key: f.verifyKey, cert: f.cert, root: f.root, reg: f.reg}, env, now)
+		if err != nil {
 			return withCode(exitSetup, fmt.Errorf("run %s: %w", dir, err))
-		case err != nil:
-			refused = append(refused, fmt.Sprintf("%s: %s", dir, plainText(err.Error())))
-			continue
 		}
-		if f.root != "" {
-			problem, err := operatorProblem(vf, v)
-			if err != nil {
-				return err
-			}
-			if problem != "" {
-				refused = append(refused, fmt.Sprintf("%s: %s", dir, problem))
-				continue
-			}
+		if problem != "" {
+			refused = append(refused, fmt.Sprintf("%s: %s", dir, problem))
+			continue
 		}
 		// results.json was re-hashed against the signature above.
 		res, err := reports.ReadResults(filepath.Join(dir, reports.ResultsFile))
