@@ -62,17 +62,27 @@ type LaunchOptions struct {
 	// reaches container candidates (default: $BCBENCH_RELAY_BIN, else the
 	// running executable).
 	RelayBinary string
+	// IdP is the issuer URL of the bench's test identity provider (on
+	// loopback), told to the dvza role (IdPURLEnv).
+	IdP string
 }
 
 // IndexURLEnv is the environment variable that tells a process or container
 // XIS the FHIR base of the chain's index (docs/chain.md).
 const IndexURLEnv = "BCBENCH_INDEX_URL"
 
+// IdPURLEnv is the environment variable that tells a process DVZA the
+// issuer URL of the bench's test identity provider (docs/medmij.md).
+const IdPURLEnv = "BCBENCH_IDP_URL"
+
 // Wiring is what a role is told about the rest of the chain when it starts.
 type Wiring struct {
 	// Index is the FHIR base of the chain's index as the role reaches it, for
 	// an XIS to register what it publishes; "" when the chain has no index.
 	Index string
+	// IdP is the issuer URL of the bench's test identity provider, for a
+	// DVZA whose clients log in there; "" for other roles.
+	IdP string
 }
 
 // Candidate is a started candidate: every role of its manifest, each behind
@@ -436,6 +446,12 @@ func Launch(ctx context.Context, m *Manifest, opts LaunchOptions) (*Candidate, e
 // must then run in a container too). An XIS attached at a URL cannot be told:
 // it is configured by its vendor, which the launch log says.
 func (c *Candidate) wiring(name string, spec *RoleSpec) (Wiring, error) {
+	if name == "dvza" {
+		if spec.Kind() == "image" && c.opts.IdP != "" {
+			c.warnings = append(c.warnings, "dvza: a container cannot reach the bench's test identity provider on loopback; run the DVZA as a command or at a URL")
+		}
+		return Wiring{IdP: c.opts.IdP}, nil
+	}
 	idx := c.Role("index")
 	if idx == nil || !IsPublisher(name) {
 		return Wiring{}, nil
@@ -458,14 +474,19 @@ func (c *Candidate) wiring(name string, spec *RoleSpec) (Wiring, error) {
 // withIndex returns env with IndexURLEnv set when the role is wired to an
 // index; the manifest's own map is never changed.
 func withIndex(env map[string]string, w Wiring) map[string]string {
-	if w.Index == "" {
+	if w.Index == "" && w.IdP == "" {
 		return env
 	}
 	out := make(map[string]string, len(env)+1)
 	for k, v := range env {
 		out[k] = v
 	}
-	out[IndexURLEnv] = w.Index
+	if w.Index != "" {
+		out[IndexURLEnv] = w.Index
+	}
+	if w.IdP != "" {
+		out[IdPURLEnv] = w.IdP
+	}
 	return out
 }
 

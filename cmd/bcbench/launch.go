@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/bcbench/bcbench/harness"
 	"github.com/bcbench/bcbench/profiles/certification"
+	"github.com/bcbench/bcbench/reference/dvza"
 	"github.com/bcbench/bcbench/reference/index"
 	"github.com/bcbench/bcbench/reference/xis"
 	"github.com/bcbench/bcbench/reports"
@@ -51,6 +53,10 @@ func loadCandidates(paths []string, roles []string) (*harness.Manifest, error) {
 	}
 	if len(ms) == 0 {
 		doc := defaultManifest
+		if !slices.Contains(roles, "xis") && slices.Contains(roles, "dvza") {
+			// a DVZA alone takes the events itself: no XIS in the run
+			doc = strings.TrimSuffix(strings.TrimSuffix(defaultManifest, "  xis:\n    builtin: true\n"), "\n") + "\n"
+		}
 		for _, r := range roles {
 			if r != "xis" {
 				doc += "  " + r + ":\n    builtin: true\n"
@@ -111,6 +117,8 @@ func builtin(trust *token.Verifier) func(role string, w harness.Wiring) (http.Ha
 			return xis.New(opts)
 		case role == "index":
 			return index.New(index.Options{Version: version})
+		case role == "dvza":
+			return dvza.New(dvza.Options{Version: version, IdP: w.IdP})
 		}
 		return nil, fmt.Errorf("the bench has no built-in reference for role %s yet", role)
 	}
@@ -125,13 +133,15 @@ type running struct {
 	Adapter    *harness.Adapter
 	Index      *harness.FHIR
 	Publishers []spec.Publisher
+	// DVZA is the MedMij data service, when the run has one.
+	DVZA *spec.DVZA
 }
 
 // launch starts every role of the manifest behind a recording proxy; the
 // evidence (HAR per role, logs) is written into evidenceDir when it stops.
 // Before anything starts it removes what runs of benches that are gone
 // left behind (kill -9, a crash), and says so on stderr.
-func launch(ctx context.Context, m *harness.Manifest, limits certification.Limits, certifying bool, evidenceDir string, stderr io.Writer, logf func(string, ...any), trust *token.Verifier) (*running, error) {
+func launch(ctx context.Context, m *harness.Manifest, limits certification.Limits, certifying bool, evidenceDir string, stderr io.Writer, logf func(string, ...any), trust *token.Verifier, idp string) (*running, error) {
 	if certifying {
 		if err := harness.CheckCertifying(m); err != nil {
 			return nil, err
@@ -150,6 +160,7 @@ func launch(ctx context.Context, m *harness.Manifest, limits certification.Limit
 		// BCBENCH_RUN_ID lets a CI pipeline find (and clean) the run's
 		// containers and network by the Docker label bcbench.run.
 		RunID: os.Getenv("BCBENCH_RUN_ID"),
+		IdP:   idp,
 	})
 	if err != nil {
 		return nil, err
@@ -164,7 +175,15 @@ func launch(ctx context.Context, m *harness.Manifest, limits certification.Limit
 				Adapter: &harness.Adapter{Base: r.AdapterBase(), Client: client, Token: r.Token}})
 		case r.Name == "index":
 			run.Index = &harness.FHIR{Base: r.FHIRBase(), Client: client, Token: r.Token}
+		case r.Name == "dvza":
+			run.DVZA = dvzaOf(r, client, idp)
 		}
+	}
+	if len(run.Publishers) == 0 && run.DVZA != nil {
+		// A DVZA alone takes the scenario events through its own adapter.
+		d := c.Role("dvza")
+		run.Adapter = &harness.Adapter{Base: run.DVZA.Adapter, Client: d.Client(), Token: d.Token}
+		return run, nil
 	}
 	if len(run.Publishers) == 0 {
 		_ = c.Stop(context.WithoutCancel(ctx))
@@ -172,6 +191,26 @@ func launch(ctx context.Context, m *harness.Manifest, limits certification.Limit
 	}
 	run.FHIR, run.Adapter = run.Publishers[0].XIS, run.Publishers[0].Adapter
 	return run, nil
+}
+
+// dvzaOf is how the bench, as the clients' app, reaches the DVZA role: its
+// OAuth endpoints at /oauth under the role's URL, its FHIR base and
+// adapter, all through the role's recording proxy, with a client that
+// follows no redirect itself (the PGO follows the authorization flow host
+// by host and never sends a token elsewhere).
+func dvzaOf(r *harness.Role, c *http.Client, idp string) *spec.DVZA {
+	noRedirect := *c
+	noRedirect.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	var hosts []string
+	if u, err := url.Parse(r.Proxy.Upstream()); err == nil && u.Host != "" {
+		hosts = append(hosts, u.Host)
+	}
+	return &spec.DVZA{
+		FHIR: r.FHIRBase(), Adapter: r.AdapterBase(),
+		Authorize: r.URL() + "/oauth/authorize", Token: r.URL() + "/oauth/token", IdP: idp, Hosts: hosts,
+		IdPHTTP:  &http.Client{Timeout: c.Timeout, CheckRedirect: noRedirect.CheckRedirect},
+		ClientID: dvza.TestClientID, RedirectURI: dvza.TestRedirectURI, HTTP: &noRedirect,
+	}
 }
 
 // containerLimits are the profile's limits of each candidate container.

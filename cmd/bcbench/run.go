@@ -24,6 +24,7 @@ import (
 	"github.com/bcbench/bcbench/requirements"
 	"github.com/bcbench/bcbench/suites"
 	"github.com/bcbench/bcbench/suites/spec"
+	"github.com/bcbench/bcbench/token"
 )
 
 func init() { register(newRunCmd) }
@@ -309,8 +310,20 @@ func run(ctx context.Context, f runFlags, stderr, stdout io.Writer) error {
 		}
 		defer auth.close()
 	}
+	// The bench's test identity provider (in place of DigiD), when a DVZA
+	// is judged: the bench logs each client in there as her app.
+	var idpURL string
+	if _, ok := manifest.Roles["dvza"]; ok {
+		idp, err := token.StartIdP(ctx, testClient)
+		if err != nil {
+			in.SetupProblem = "de test-identiteitsprovider van de bench is niet gestart (" + err.Error() + ")"
+			return finish(exitSetup, err)
+		}
+		defer idp.Close()
+		idpURL = idp.URL()
+	}
 	progress("kandidaat starten: " + manifest.Name)
-	cand, err := launch(ctx, manifest, profile.Limits, certifying, evidenceDir, stderr, func(format string, args ...any) { progress(fmt.Sprintf(format, args...)) }, auth.verifier())
+	cand, err := launch(ctx, manifest, profile.Limits, certifying, evidenceDir, stderr, func(format string, args ...any) { progress(fmt.Sprintf(format, args...)) }, auth.verifier(), idpURL)
 	if err != nil {
 		err = errors.New(plainText(harness.RedactUserinfo(err.Error()))) // it may quote the candidate's output
 		in.Problems = append(in.Problems, "starting the candidate: "+err.Error())
@@ -342,7 +355,9 @@ func run(ctx context.Context, f runFlags, stderr, stdout io.Writer) error {
 		stopCandidate()
 		return finish(exitSetup, err)
 	}
-	cand.Publishers[0].XIS = cand.FHIR // xis is read as named professionals when access is set
+	if len(cand.Publishers) > 0 {
+		cand.Publishers[0].XIS = cand.FHIR // xis is read as named professionals when access is set
+	}
 	// A role that dies mid-run stops the others at once: what was judged
 	// before is kept, the rest is error (judgedBefore), and nothing waits
 	// for timeouts of a chain that is no longer whole.
@@ -359,12 +374,16 @@ func run(ctx context.Context, f runFlags, stderr, stdout io.Writer) error {
 	env := &spec.Env{
 		Scenarios: scenarios, Reference: day0,
 		XIS: cand.FHIR, Adapter: cand.Adapter,
-		Index: cand.Index, Publishers: cand.Publishers,
+		Index: cand.Index, Publishers: cand.Publishers, DVZA: cand.DVZA,
 		Undecided:   string(profile.Undecided),
 		Access:      access,
 		Concurrency: f.concurrency,
 	}
 	env.Validator, env.ValidatorProblem = validator, validatorProblem
+	if env.DVZA != nil {
+		progress("STU3-pakketten laden (MedMij Geboortezorg)")
+		env.DVZA.Validator, env.DVZA.ValidatorProblem = loadSTU3Validator(f.packages)
+	}
 	if f.manual {
 		events := 0
 		for _, s := range scenarios {
@@ -524,6 +543,11 @@ func printReasons(w io.Writer, res *reports.Results) {
 		fmt.Fprintf(w, "  %s %s: %s\n", r.ID, r.Status, reason)
 	}
 }
+
+// testClient says who may log in at the bench's test identity provider:
+// synthetic clients only (a BSN of the 9999… test range that passes the
+// elfproef).
+func testClient(bsn string) bool { return strings.HasPrefix(bsn, "9999") && fixtures.ValidBSN(bsn) }
 
 // maxPopulation bounds --population: each pregnancy is a few dozen requests,
 // and the test range of BSNs holds about 8,180 numbers for generated clients.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/bcbench/bcbench/profiles/certification"
@@ -74,6 +75,24 @@ func loadValidator(packages []string, remote terminology.Remote) (spec.Validator
 	v, err := newValidator("4.0.1", packages, "", remote)
 	if err != nil {
 		return nil, fmt.Sprintf("de FHIR-pakketten konden niet geladen worden (%s): %v", strings.Join(packages, ", "), err)
+	}
+	return engine{v}, ""
+}
+
+// loadSTU3Validator builds the STU3 validator a DVZA's answers are checked
+// with (MedMij Geboortezorg, bc-* and zib2017 profiles): the embedded STU3
+// packages, none with --package none.
+func loadSTU3Validator(flags []string) (spec.Validator, string) {
+	if slices.Contains(flags, registry.None) {
+		return nil, "geen FHIR-pakketten geladen (--package " + registry.None + "); STU3-profielconformiteit is niet getoetst"
+	}
+	packages, err := registry.Defaults("3.0.2")
+	if err != nil {
+		return nil, fmt.Sprintf("de STU3-pakketten ontbreken: %v", err)
+	}
+	v, err := newValidator("3.0.2", packages, "", nil)
+	if err != nil {
+		return nil, fmt.Sprintf("de STU3-pakketten konden niet geladen worden: %v", err)
 	}
 	return engine{v}, ""
 }

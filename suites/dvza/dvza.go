@@ -324,8 +324,9 @@ var _ = Describe("MedMij (DVZA)", func() {
 		})
 		spec.It("MM-11", "elke geleverde resource MOET voldoen aan het bc-/zib-profiel dat zij claimt", func(ctx SpecContext) {
 			env, clients := setup()
-			if env.Validator == nil {
-				spec.NotTestable("geen profielvalidatie: " + env.ValidatorProblem)
+			v := env.DVZA.Validator
+			if v == nil {
+				spec.NotTestable("geen STU3-profielvalidatie: " + env.DVZA.ValidatorProblem)
 			}
 			var resources []map[string]any
 			seen := map[string]bool{}
@@ -341,7 +342,7 @@ var _ = Describe("MedMij (DVZA)", func() {
 			}
 			var problems, undecided []string
 			for _, r := range resources {
-				issues, err := env.Validator.Validate(ctx, r, nil)
+				issues, err := v.Validate(ctx, r, nil)
 				if err != nil {
 					spec.Broke(fmt.Errorf("validating %v/%v: %w", r["resourceType"], r["id"], err))
 				}

@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/bcbench/bcbench/suites/spec"
@@ -98,13 +99,17 @@ func (p *pgo) authorize(ctx context.Context, f flow, bsn string) (grantResult, e
 			res.Code, res.State, res.Error = v.Get("code"), v.Get("state"), v.Get("error")
 			return res, nil
 		}
-		switch u.Host {
-		case authURL.Host:
-		case idpURL.Host:
+		client := p.d.HTTP
+		switch {
+		case u.Host == authURL.Host || slices.Contains(p.d.Hosts, u.Host):
+		case u.Host == idpURL.Host:
 			if !u.Query().Has("bsn") { // the bench fills in the login form
 				v := u.Query()
 				v.Set("bsn", bsn)
 				u.RawQuery = v.Encode()
+			}
+			if p.d.IdPHTTP != nil {
+				client = p.d.IdPHTTP
 			}
 		default:
 			return res, fmt.Errorf("%w: %s (after %d redirects)", ErrElsewhere, u.Redacted(), hop)
@@ -115,7 +120,7 @@ func (p *pgo) authorize(ctx context.Context, f flow, bsn string) (grantResult, e
 		}
 		req.Header.Set("MedMij-Request-ID", newID())
 		req.Header.Set("X-Correlation-ID", f.Correlation)
-		resp, err := p.d.HTTP.Do(req)
+		resp, err := client.Do(req)
 		if err != nil {
 			return res, fmt.Errorf("following the authorization flow at %s: %w", u.Host, err)
 		}

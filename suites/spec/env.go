@@ -125,8 +125,13 @@ type DVZA struct {
 	Adapter string
 	// Authorize and Token are the OAuth endpoints.
 	Authorize, Token string
-	// IdP is the bench's test identity provider (its issuer URL).
-	IdP string
+	// IdP is the bench's test identity provider (its issuer URL), reached
+	// with IdPHTTP (a client that follows no redirect; HTTP when nil).
+	IdP     string
+	IdPHTTP *http.Client
+	// Hosts are further host:ports that are the DVZA itself (the address
+	// behind its recording proxy, where its redirects may point).
+	Hosts []string
 	// ClientID and RedirectURI name the bench's PGO on the client list.
 	ClientID, RedirectURI string
 	// Tokens are fixed bearer tokens per client BSN, when the candidate
@@ -135,6 +140,10 @@ type DVZA struct {
 	// HTTP sends the requests; it must carry a timeout and must not
 	// follow redirects (the bench follows them itself, host by host).
 	HTTP *http.Client
+	// Validator checks what the DVZA serves against the STU3 profiles;
+	// nil (with ValidatorProblem saying why) when none was loaded.
+	Validator        Validator
+	ValidatorProblem string
 }
 
 // fetched is a cached answer of PublishedFor: a candidate that hangs or
