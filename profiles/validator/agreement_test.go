@@ -92,6 +92,11 @@ var agreementProfiles = map[string]string{
 		{"id":"Observation.subject","path":"Observation.subject","type":[{"code":"Reference","targetProfile":["http://bcbench.test/sd/not-published"]}]}]}}`,
 	"missing-type.json": `{"resourceType":"StructureDefinition","url":"http://bcbench.test/sd/missing-type","name":"MissingType","status":"draft","kind":"resource","abstract":false,"type":"Observation","baseDefinition":"http://hl7.org/fhir/StructureDefinition/Observation","derivation":"constraint","differential":{"element":[
 		{"id":"Observation.code","path":"Observation.code","type":[{"code":"CodeableConcept","profile":["http://bcbench.test/sd/not-published"]}]}]}}`,
+	// A modifier extension on Patient.
+	"ext-modifier.json": `{"resourceType":"StructureDefinition","url":"http://bcbench.test/sd/ext-modifier","name":"ExtModifier","status":"draft","kind":"complex-type","abstract":false,"context":[{"type":"element","expression":"Patient"}],"type":"Extension","baseDefinition":"http://hl7.org/fhir/StructureDefinition/Extension","derivation":"constraint","differential":{"element":[
+		{"id":"Extension","path":"Extension","isModifier":true,"isModifierReason":"the patient is a test animal"},
+		{"id":"Extension.url","path":"Extension.url","fixedUri":"http://bcbench.test/sd/ext-modifier"},
+		{"id":"Extension.value[x]","path":"Extension.value[x]","type":[{"code":"boolean"}]}]}}`,
 }
 
 // TestAgreementCorrections holds one case per engine correction made for
@@ -215,6 +220,12 @@ func TestAgreementCorrections(t *testing.T) {
 			data: `{` + obs + `}`, req: Request{Profiles: []string{"http://bcbench.test/sd/missing-type"}}, undecided: "type profile could not be used"},
 		{name: "a type profile no package has is an error with the HL7 policy",
 			data: `{` + obs + `}`, req: Request{Profiles: []string{"http://bcbench.test/sd/missing-type"}, HL7Policy: true}, wantErr: "type profile could not be used"},
+		{name: "a modifier extension in modifierExtension is valid",
+			data: `{"resourceType":"Patient","modifierExtension":[{"url":"http://bcbench.test/sd/ext-modifier","valueBoolean":true}]}`},
+		{name: "a modifier extension in extension is an error",
+			data: `{"resourceType":"Patient","extension":[{"url":"http://bcbench.test/sd/ext-modifier","valueBoolean":true}]}`, wantErr: "must be in modifierExtension"},
+		{name: "a regular extension in modifierExtension is an error",
+			data: `{"resourceType":"Patient","modifierExtension":[{"url":"http://bcbench.test/sd/kind","valueCode":"a"}]}`, wantErr: "must be in extension"},
 		{name: "an unknown example.org extension is undecided by default",
 			data: `{"resourceType":"Patient","extension":[{"url":"http://example.org/fhir/StructureDefinition/x","valueString":"y"}]}`, undecided: "not in the loaded packages"},
 	}

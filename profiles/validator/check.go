@@ -736,6 +736,16 @@ func (r *run) extensionByURL(it item, res map[string]any, inExt, modifier bool) 
 		r.issue(outcome.Error, outcome.CodeStructure, it.path, "extension url %s names a %s definition, not an extension", url, s.typ)
 		return
 	}
+	if !inExt && s.modifier != modifier {
+		// A modifier extension changes the meaning of what holds it and
+		// must stand where readers look for such: in modifierExtension,
+		// and only there.
+		if s.modifier {
+			r.issue(outcome.Error, outcome.CodeStructure, it.path, "extension %s is a modifier extension: it must be in modifierExtension, not in extension", url)
+		} else {
+			r.issue(outcome.Error, outcome.CodeStructure, it.path, "extension %s is not a modifier extension: it must be in extension, not in modifierExtension", url)
+		}
+	}
 	if r.nest > maxNest {
 		return
 	}

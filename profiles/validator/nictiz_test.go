@@ -78,6 +78,7 @@ func TestNictizFixtures(t *testing.T) {
 			"BirthWeight.xml":         "Observation.interpretation.coding.system is \"PercentielGeboortegewicht\", not a URI",
 			"FamilyMemberHistory.xml": "uses extension https://nictiz.nl/fhir/StructureDefinition/bc-familymemberhistory-condition, which no package defines",
 			"UterusActivity.xml":      "Quantity codes \"sec\" and \"MVU\" with system UCUM are no UCUM units (UCUM writes seconds \"s\"; Montevideo units have no UCUM code)",
+			"TreatmentDirective.xml":  "puts the modifier extension bc-treatmentdirective-specificationother in Consent.extension; its definition is a modifier and bc-TreatmentDirective slices it under Consent.modifierExtension",
 		}},
 	}
 	for _, set := range sets {

@@ -17,6 +17,7 @@ type structure struct {
 	contexts           []extContext // where an extension may be used
 	contextInvariants  []string     // FHIRPath that must hold on the element an extension is used on
 	versions           versionRange // the FHIR versions an extension may be used in
+	modifier           bool         // the root is a modifier (a modifier extension)
 }
 
 // extContext is one place an extension definition allows itself, in the
@@ -299,6 +300,7 @@ func (c *compiler) compile(canonical string) (*structure, error) {
 		}
 	}
 	s.versions = versionsOf(sd)
+	s.modifier, _ = elems[0]["isModifier"].(bool)
 	for _, c := range asList(sd["contextInvariant"]) {
 		if x, ok := c.(string); ok && x != "" {
 			s.contextInvariants = append(s.contextInvariants, x)
