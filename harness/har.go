@@ -1,7 +1,10 @@
 package harness
 
 import (
+	"bufio"
+	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -143,6 +146,60 @@ func WriteHARFile(path string, entries []Entry, benchVersion, comment string) er
 		return fmt.Errorf("writing HAR %s: %w", path, err)
 	}
 	if err := f.Close(); err != nil {
+		return fmt.Errorf("writing HAR %s: %w", path, err)
+	}
+	return nil
+}
+
+// writeHARStream writes a HAR 1.2 document of n entries to path, asking
+// entry for each one's JSON in turn; the file reads as WriteHARFile's.
+func writeHARStream(path, benchVersion, comment string, n int, entry func(i int) ([]byte, error)) (err error) {
+	head, err := json.MarshalIndent(HAR{Log: HARLog{Version: "1.2", Creator: HARCreator{Name: "bcbench", Version: benchVersion}, Comment: comment, Entries: []Entry{}}}, "", " ")
+	if err != nil {
+		return fmt.Errorf("writing HAR: %w", err)
+	}
+	open := []byte(`"entries": [`)
+	cut := bytes.LastIndex(head, open)
+	if cut < 0 {
+		return errors.New("writing HAR: no entries in the document")
+	}
+	cut += len(open)
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fmt.Errorf("writing HAR: %w", err)
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("writing HAR: %w", err)
+	}
+	defer func() {
+		if cerr := f.Close(); err == nil && cerr != nil {
+			err = fmt.Errorf("writing HAR %s: %w", path, cerr)
+		}
+	}()
+	w := bufio.NewWriterSize(f, 256<<10)
+	w.Write(head[:cut])
+	var buf bytes.Buffer
+	for i := range n {
+		data, err := entry(i)
+		if err != nil {
+			return fmt.Errorf("writing HAR %s: entry %d: %w", path, i, err)
+		}
+		buf.Reset()
+		if err := json.Indent(&buf, data, "   ", " "); err != nil {
+			return fmt.Errorf("writing HAR %s: entry %d: %w", path, i, err)
+		}
+		if i > 0 {
+			w.WriteByte(',')
+		}
+		w.WriteString("\n   ")
+		w.Write(buf.Bytes())
+	}
+	if n > 0 {
+		w.WriteString("\n  ")
+	}
+	w.Write(head[cut:])
+	w.WriteByte('\n')
+	if err := w.Flush(); err != nil {
 		return fmt.Errorf("writing HAR %s: %w", path, err)
 	}
 	return nil

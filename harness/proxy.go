@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -14,6 +15,7 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -24,6 +26,9 @@ import (
 const (
 	DefaultMaxBody    = 1 << 20 // bytes of each body kept in evidence
 	DefaultMaxEntries = 20000   // entries kept per proxy
+	// DefaultMemoryBudget bounds the body bytes a proxy holds in memory;
+	// beyond it the oldest recorded exchanges go to a spool file on disk.
+	DefaultMemoryBudget = 32 << 20
 	// ProxyErrorHeader marks a 502 answer made by the proxy itself because
 	// the candidate could not be reached; the bench's client turns it into
 	// an error.
@@ -55,6 +60,11 @@ type ProxyOptions struct {
 	Diagnose func() error
 	// BenchVersion names the bench in HAR files.
 	BenchVersion string
+	// MemoryBudget bounds the recorded body bytes held in memory (default
+	// DefaultMemoryBudget): past it the oldest exchanges are rendered and
+	// written to an unlinked spool file, and read back when asked for, so
+	// that a population run's tens of thousands of polls do not pile up.
+	MemoryBudget int64
 }
 
 // Proxy is a recording reverse proxy on loopback in front of one candidate
@@ -67,11 +77,15 @@ type Proxy struct {
 	rp       *httputil.ReverseProxy
 	tr       *http.Transport
 
-	mu      sync.Mutex
-	entries []*pending
-	dropped int
-	closed  bool
-	done    chan struct{}
+	mu       sync.Mutex
+	entries  []*pending
+	dropped  int
+	closed   bool
+	done     chan struct{}
+	held     int64 // body bytes of the entries not yet spooled
+	next     int   // the first entry not yet spooled
+	spooling bool  // a spool goroutine runs
+	spool    *spool
 }
 
 // NewProxy starts a recording proxy on 127.0.0.1 that forwards to upstream
@@ -92,6 +106,9 @@ func NewProxy(upstream string, opts ProxyOptions) (*Proxy, error) {
 	}
 	if opts.BenchVersion == "" {
 		opts.BenchVersion = "dev"
+	}
+	if opts.MemoryBudget <= 0 {
+		opts.MemoryBudget = DefaultMemoryBudget
 	}
 	var secrets []string
 	for _, s := range opts.Secrets {
@@ -204,6 +221,19 @@ func (p *Proxy) Entries() []Entry { return p.EntriesFrom(0) }
 // keeps up with the recording copies only what is new (none for i past the
 // end).
 func (p *Proxy) EntriesFrom(i int) []Entry {
+	list := p.pendingFrom(i)
+	if len(list) == 0 {
+		return nil
+	}
+	out := make([]Entry, len(list))
+	for k, pe := range list {
+		out[k] = p.entry(pe)
+	}
+	return out
+}
+
+// pendingFrom returns the recorded exchanges from the i-th on.
+func (p *Proxy) pendingFrom(i int) []*pending {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if i < 0 {
@@ -212,22 +242,64 @@ func (p *Proxy) EntriesFrom(i int) []Entry {
 	if i >= len(p.entries) {
 		return nil
 	}
-	out := make([]Entry, len(p.entries)-i)
-	for k, pe := range p.entries[i:] {
-		if pe.req != nil {
-			p.render(pe)
-		}
-		out[k] = pe.e
-	}
-	return out
+	return slices.Clone(p.entries[i:])
 }
 
 // pending is an exchange as recorded, rendered into its HAR entry when
-// first asked for.
+// first asked for (or when it is spooled to disk).
 type pending struct {
+	mu   sync.Mutex // guards everything below once the exchange is added
 	e    Entry
 	req  *reqInfo
 	resp *respInfo // nil when the exchange failed
+	// at and size locate the rendered entry (JSON) in the proxy's spool
+	// once it went to disk (size > 0); e is then empty but for Started.
+	at   int64
+	size int
+	held int64 // body bytes counted in Proxy.held when added
+}
+
+// entry returns the HAR entry of a recorded exchange, rendering it or
+// reading it back from the spool.
+func (p *Proxy) entry(pe *pending) Entry {
+	pe.mu.Lock()
+	defer pe.mu.Unlock()
+	if pe.size > 0 {
+		e, err := p.spool.read(pe.at, pe.size)
+		if err != nil {
+			return Entry{Started: pe.e.Started, StartedDateTime: pe.e.StartedDateTime, Role: pe.e.Role, Error: "reading the recorded exchange back from the spool: " + err.Error()}
+		}
+		e.Started = pe.e.Started
+		return e
+	}
+	if pe.req != nil {
+		p.render(pe)
+	}
+	return pe.e
+}
+
+// entryJSON is entry as JSON: the spooled bytes as they are.
+func (p *Proxy) entryJSON(pe *pending) ([]byte, error) {
+	pe.mu.Lock()
+	if pe.size > 0 {
+		at, size := pe.at, pe.size
+		pe.mu.Unlock()
+		return p.spool.raw(at, size)
+	}
+	pe.mu.Unlock()
+	return json.Marshal(p.entry(pe))
+}
+
+// bodyBytes is how many body bytes an exchange holds in memory.
+func (pe *pending) bodyBytes() int64 {
+	var n int64
+	if pe.req != nil && pe.req.body != nil {
+		n += pe.req.body.kept()
+	}
+	if pe.resp != nil && pe.resp.body != nil {
+		n += pe.resp.body.kept()
+	}
+	return n
 }
 
 type reqInfo struct {
@@ -264,7 +336,8 @@ func (p *Proxy) Dropped() int {
 	return p.dropped
 }
 
-// WriteHAR writes every recorded exchange as a HAR 1.2 file.
+// WriteHAR writes every recorded exchange as a HAR 1.2 file, one entry at
+// a time: spooled entries are copied from the spool, never all held at once.
 func (p *Proxy) WriteHAR(path string) error {
 	p.mu.Lock()
 	comment := fmt.Sprintf("bcbench recording proxy for role %s in front of %s", p.opts.Role, p.upstream.Redacted())
@@ -272,7 +345,10 @@ func (p *Proxy) WriteHAR(path string) error {
 		comment += fmt.Sprintf("; %d later exchanges were forwarded but not recorded (limit %d)", p.dropped, p.opts.MaxEntries)
 	}
 	p.mu.Unlock()
-	return WriteHARFile(path, p.Entries(), p.opts.BenchVersion, comment)
+	list := p.pendingFrom(0)
+	return writeHARStream(path, p.opts.BenchVersion, comment, len(list), func(i int) ([]byte, error) {
+		return p.entryJSON(list[i])
+	})
 }
 
 // Close stops the proxy; in-flight exchanges get a short grace period.
@@ -300,6 +376,7 @@ func (p *Proxy) Close() error {
 }
 
 func (p *Proxy) add(pe *pending) {
+	pe.held = pe.bodyBytes()
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if len(p.entries) >= p.opts.MaxEntries {
@@ -307,6 +384,50 @@ func (p *Proxy) add(pe *pending) {
 		return
 	}
 	p.entries = append(p.entries, pe)
+	p.held += pe.held
+	if p.held > p.opts.MemoryBudget && !p.spooling {
+		p.spooling = true
+		go p.spoolOldest()
+	}
+}
+
+// spoolOldest renders the oldest entries still in memory and writes them to
+// the spool until the bodies held are half the budget. It runs off the
+// exchanges' path, one at a time per proxy. A spool that cannot be written
+// leaves the entries in memory (and is not tried again).
+func (p *Proxy) spoolOldest() {
+	for {
+		p.mu.Lock()
+		if p.held <= p.opts.MemoryBudget/2 || p.next >= len(p.entries) || p.spool.broken() {
+			p.spooling = false
+			p.mu.Unlock()
+			return
+		}
+		pe := p.entries[p.next]
+		p.next++
+		if p.spool == nil {
+			p.spool = newSpool()
+		}
+		sp := p.spool
+		p.mu.Unlock()
+
+		pe.mu.Lock()
+		n := pe.held
+		if pe.req != nil {
+			p.render(pe)
+		}
+		if data, err := json.Marshal(pe.e); err == nil {
+			if at, err := sp.write(data); err == nil {
+				pe.at, pe.size = at, len(data)
+				pe.e = Entry{Started: pe.e.Started, StartedDateTime: pe.e.StartedDateTime, Role: pe.e.Role}
+			}
+		}
+		pe.mu.Unlock()
+
+		p.mu.Lock()
+		p.held -= n
+		p.mu.Unlock()
+	}
 }
 
 // fail answers a request the candidate could not serve.
@@ -459,6 +580,13 @@ func (c *capture) finish(err error) {
 		return
 	}
 	c.once.Do(func() { c.onDone(err) })
+}
+
+// kept is how many bytes the capture holds.
+func (c *capture) kept() int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return int64(c.buf.Len())
 }
 
 // snapshot returns the kept bytes, the size seen so far, and whether the

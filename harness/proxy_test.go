@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -282,5 +283,115 @@ func TestProxyBadUpstream(t *testing.T) {
 			p.Close()
 			t.Errorf("NewProxy(%q) accepted", u)
 		}
+	}
+}
+
+// TestProxySpoolsPastItsMemoryBudget: a population run records tens of
+// thousands of polls; past the memory budget the oldest exchanges go to the
+// spool file, the bodies held in memory stay within the budget, and what
+// the proxy gives back (Entries, EntriesFrom, the HAR) is the same as
+// without the spool, secrets redacted.
+func TestProxySpoolsPastItsMemoryBudget(t *testing.T) {
+	up := echoServer(t)
+	cases := []struct {
+		name   string
+		budget int64
+		spools bool
+	}{
+		{"within the budget: nothing spooled", 1 << 20, false},
+		{"past the budget: the oldest spooled", 4 << 10, true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			p, err := NewProxy(up.URL, ProxyOptions{Role: "xis", BenchVersion: "test", MemoryBudget: tc.budget, Secrets: []string{"tok-spool-1"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer p.Close()
+			const n = 60
+			for i := range n {
+				path := "/big"
+				if i%3 == 0 {
+					path = fmt.Sprintf("/fhir/Patient/%d", i)
+				}
+				req, _ := http.NewRequest(http.MethodPost, p.URL()+path, strings.NewReader(`{"token":"tok-spool-1","n":`+fmt.Sprint(i)+`}`))
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+			}
+			deadline := time.Now().Add(10 * time.Second)
+			for {
+				p.mu.Lock()
+				settled, held, spool := !p.spooling, p.held, p.spool
+				p.mu.Unlock()
+				if settled {
+					if held > max(tc.budget, 1<<20) {
+						t.Errorf("%d body bytes held in memory, budget %d", held, tc.budget)
+					}
+					if (spool != nil) != tc.spools {
+						t.Errorf("spooled: %v, want %v", spool != nil, tc.spools)
+					}
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatal("the spool did not settle in 10 s")
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+			entries := p.Entries()
+			if len(entries) != n {
+				t.Fatalf("%d entries, want %d", len(entries), n)
+			}
+			for i, e := range entries {
+				want := fmt.Sprintf(`"n":%d}`, i)
+				if e.Request.PostData == nil || !strings.HasSuffix(e.Request.PostData.Text, want) || strings.Contains(e.Request.PostData.Text, "tok-spool-1") {
+					t.Errorf("entry %d: postData %+v, want it ending in %s, the token redacted", i, e.Request.PostData, want)
+				}
+				if e.Response.Status != 200 || e.Response.Content.Size == 0 || e.Response.Content.Text == "" || e.Started.IsZero() {
+					t.Errorf("entry %d: response %d size %d, started %v", i, e.Response.Status, e.Response.Content.Size, e.Started)
+				}
+			}
+			if from := p.EntriesFrom(n - 2); len(from) != 2 || from[0].Request.PostData.Text != entries[n-2].Request.PostData.Text {
+				t.Errorf("EntriesFrom(%d) = %d entries, not the last two", n-2, len(from))
+			}
+			dir := t.TempDir()
+			streamed, whole := filepath.Join(dir, "streamed.har"), filepath.Join(dir, "whole.har")
+			if err := p.WriteHAR(streamed); err != nil {
+				t.Fatal(err)
+			}
+			if err := WriteHARFile(whole, entries, "test", "bcbench recording proxy for role xis in front of "+up.URL); err != nil {
+				t.Fatal(err)
+			}
+			a, _ := os.ReadFile(streamed)
+			b, _ := os.ReadFile(whole)
+			if string(a) != string(b) {
+				t.Errorf("the streamed HAR (%d bytes) differs from the one written at once (%d bytes)", len(a), len(b))
+			}
+		})
+	}
+}
+
+// TestProxyWritesAnEmptyHAR: no exchange, a valid HAR with no entries.
+func TestProxyWritesAnEmptyHAR(t *testing.T) {
+	up := echoServer(t)
+	p, err := NewProxy(up.URL, ProxyOptions{Role: "index", BenchVersion: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	dir := t.TempDir()
+	if err := p.WriteHAR(filepath.Join(dir, "a.har")); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteHARFile(filepath.Join(dir, "b.har"), nil, "test", "bcbench recording proxy for role index in front of "+up.URL); err != nil {
+		t.Fatal(err)
+	}
+	a, _ := os.ReadFile(filepath.Join(dir, "a.har"))
+	b, _ := os.ReadFile(filepath.Join(dir, "b.har"))
+	if string(a) != string(b) {
+		t.Errorf("empty HAR:\n%s\nwant\n%s", a, b)
 	}
 }
