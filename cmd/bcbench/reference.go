@@ -16,6 +16,7 @@ import (
 
 	"github.com/bcbench/bcbench/reference/dvza"
 	"github.com/bcbench/bcbench/reference/index"
+	"github.com/bcbench/bcbench/reference/translator"
 	"github.com/bcbench/bcbench/reference/viewer"
 	"github.com/bcbench/bcbench/reference/xis"
 )
@@ -34,8 +35,8 @@ func newReferenceCmd() *cobra.Command {
 		Short: "Serve a reference role over HTTP (FHIR at /fhir, adapter at /bench)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if role != "xis" && role != "index" && role != "viewer" && role != "dvza" {
-				return withCode(exitSetup, fmt.Errorf("unknown role %q: the reference implements xis, index, viewer and dvza", role))
+			if role != "xis" && role != "index" && role != "viewer" && role != "dvza" && role != "translator" {
+				return withCode(exitSetup, fmt.Errorf("unknown role %q: the reference implements xis, index, viewer, dvza and translator", role))
 			}
 			if defect == "" {
 				defect = os.Getenv("BCBENCH_REFERENCE_DEFECT")
@@ -83,7 +84,7 @@ func newReferenceCmd() *cobra.Command {
 			return serveUntilSignal(cmd.Context(), ln, h)
 		},
 	}
-	serve.Flags().StringVar(&role, "role", "xis", "role to serve (xis, index, viewer, dvza)")
+	serve.Flags().StringVar(&role, "role", "xis", "role to serve (xis, index, viewer, dvza, translator)")
 	serve.Flags().StringVar(&viewerURL, "url", "", "viewer: its base URL as the browser reaches it (redirect URI = URL/callback); default: the address of each request; env BCBENCH_VIEWER_URL")
 	serve.Flags().StringVar(&idp, "idp", "", "dvza: the issuer URL of the test identity provider clients log in at; env "+dvza.IdPEnv)
 	serve.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "address to listen on")
@@ -108,6 +109,9 @@ func newReferenceCmd() *cobra.Command {
 			for _, m := range dvza.Mutants {
 				fmt.Fprintf(cmd.OutOrStdout(), "%-6s %-26s %-14s %s\n", "dvza", m.Name, strings.Join(m.Violates, ","), m.Description)
 			}
+			for _, m := range translator.Mutants {
+				fmt.Fprintf(cmd.OutOrStdout(), "%-6s %-26s %-14s %s\n", "translator", m.Name, strings.Join(m.Violates, ","), m.Description)
+			}
 		},
 	}
 	cmd.AddCommand(serve, mutants)
@@ -115,8 +119,14 @@ func newReferenceCmd() *cobra.Command {
 }
 
 // referenceServer builds the reference of a role: the XIS (registering in
-// the index at indexURL when set) or the index.
+// the index at indexURL when set), the index, the viewer or the translator.
 func referenceServer(role, defect, variant, indexURL, viewerURL string) (http.Handler, error) {
+	if role == "translator" {
+		if variant != "" || indexURL != "" || viewerURL != "" {
+			return nil, fmt.Errorf("--variant, --index and --url are not options of the translator")
+		}
+		return translator.New(translator.ServerOptions{Version: version, Defect: defect})
+	}
 	if role == "viewer" {
 		if variant != "" || indexURL != "" {
 			return nil, fmt.Errorf("--variant and --index are options of the xis role, not of the viewer")

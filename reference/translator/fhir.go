@@ -139,7 +139,14 @@ func adaDate(v string) string {
 		return s
 	}
 	if t, err := time.Parse(time.RFC3339, v); err == nil {
-		return t.In(Amsterdam).Format("2006-01-02T15:04:05")
+		t = t.In(Amsterdam)
+		local := t.Format("2006-01-02T15:04:05")
+		for _, d := range []time.Duration{-time.Hour, time.Hour} {
+			if t.Add(d).Format("2006-01-02T15:04:05") == local {
+				return t.Format(time.RFC3339) // the hour that happens twice keeps its offset
+			}
+		}
+		return local
 	}
 	return v
 }

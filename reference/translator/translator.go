@@ -32,6 +32,11 @@ func ToFHIR(r io.Reader) ([]map[string]any, error) {
 	if err != nil {
 		return nil, fmt.Errorf("translate ADA to FHIR: %w", err)
 	}
+	return translateTx(tx)
+}
+
+// translateTx translates a parsed transaction.
+func translateTx(tx *Node) ([]map[string]any, error) {
 	f, ok := transactions[tx.Name]
 	if !ok {
 		return nil, fmt.Errorf("translate ADA to FHIR: %w <%s>", ErrUnknown, tx.Name)

@@ -1,0 +1,140 @@
+package translator
+
+import (
+	"strings"
+	"time"
+)
+
+// Mutant is the reference translator with one seeded defect. Each is
+// partial (one element, one kind of event or one client) and must fail
+// exactly the requirements in Violates, no more and no fewer.
+type Mutant struct {
+	Name        string
+	Description string
+	Violates    []string
+	// apply changes direction B's output; tx is the ADA it came from.
+	apply func(rs []map[string]any, tx *Node) []map[string]any
+}
+
+// Mutants are the translator's seeded-defect mutants (issue 13).
+var Mutants = []Mutant{
+	{Name: "eenheid-weg", Description: "het eerste lichaamsgewicht verliest zijn eenheid", Violates: []string{"VRT-01"},
+		apply: first(isProfile("zib-BodyWeight"), func(o map[string]any) {
+			if q := mapOf(o["valueQuantity"]); q != nil {
+				delete(q, "unit")
+				delete(q, "system")
+				delete(q, "code")
+			}
+		})},
+	{Name: "eenheid-omgerekend", Description: "het eerste lichaamsgewicht in kg krijgt de eenheid g zonder de waarde om te rekenen", Violates: []string{"VRT-01"},
+		apply: first(isProfile("zib-BodyWeight"), func(o map[string]any) {
+			if q := mapOf(o["valueQuantity"]); q != nil && q["code"] == "kg" {
+				q["unit"], q["code"] = "g", "g"
+			}
+		})},
+	{Name: "datum-tijdzone", Description: "de eerste bloeddruk krijgt de Nederlandse kloktijd als UTC: het moment verschuift een of twee uur", Violates: []string{"VRT-01"},
+		apply: first(isProfile("zib-BloodPressure"), func(o map[string]any) {
+			if t, err := time.Parse(time.RFC3339, s(o["effectiveDateTime"])); err == nil {
+				o["effectiveDateTime"] = t.In(Amsterdam).Format("2006-01-02T15:04:05") + "Z"
+			}
+		})},
+	{Name: "codesysteem-oid", Description: "de bloedgroep (SNOMED) houdt de OID van het codesysteem als system-URI (urn:oid:2.16.840.1.113883.6.96)", Violates: []string{"VRT-01"},
+		apply: first(hasCode("883-9"), func(o map[string]any) {
+			if c := firstCoding(o["valueCodeableConcept"]); c != nil && c["system"] == snomed {
+				c["system"] = "urn:oid:2.16.840.1.113883.6.96"
+			}
+		})},
+	{Name: "tweeling-samengevoegd", Description: "bij een meerling blijft één type partus over: de kinderen zijn samengevoegd", Violates: []string{"VRT-01"},
+		apply: func(rs []map[string]any, _ *Node) []map[string]any {
+			return dropRepeats(rs, isProfile("bc-BirthObservation"))
+		}},
+	{Name: "herhaling-samengevoegd", Description: "herhaalde laboratoriumuitslagen met dezelfde code (de glucosecurve) worden één uitslag", Violates: []string{"VRT-01"},
+		apply: func(rs []map[string]any, _ *Node) []map[string]any {
+			return dropRepeats(rs, isProfile("zib-LaboratoryTestResult-Observation"))
+		}},
+	{Name: "nullflavor-als-waarde", Description: "een onbekende waarde (nullFlavor) wordt de waarde 0", Violates: []string{"VRT-01"},
+		apply: first(func(o map[string]any) bool { return o["dataAbsentReason"] != nil }, func(o map[string]any) {
+			delete(o, "dataAbsentReason")
+			o["valueQuantity"] = map[string]any{"value": 0}
+		})},
+	{Name: "tweede-lijn-kwijt", Description: "wat het ziekenhuis (de tweede lijn) vastlegde, gaat verloren", Violates: []string{"VRT-01"},
+		apply: func(rs []map[string]any, tx *Node) []map[string]any {
+			if !strings.HasPrefix(tx.Path("zorgverlenerzorginstelling/zorginstelling/naam_zorginstelling").Get("value"), "Ziekenhuis") {
+				return rs
+			}
+			var out []map[string]any
+			for _, r := range rs {
+				if r["resourceType"] != "Observation" {
+					out = append(out, r)
+				}
+			}
+			return out
+		}},
+	{Name: "bsn-gelekt", Description: "het BSN van de cliënt staat onversleuteld in de MedMij-uitvoer", Violates: []string{"VRT-03"},
+		apply: func(rs []map[string]any, tx *Node) []map[string]any {
+			bsn := tx.Path("vrouw/burgerservicenummer").Get("value")
+			for _, r := range rs {
+				if r["resourceType"] == "Patient" && bsn != "" && strings.Contains(s(mapOf(r["meta"])["profile"]), "bc-Woman") {
+					r["identifier"] = []any{map[string]any{"system": bsnURI, "value": bsn}}
+					break
+				}
+			}
+			return rs
+		}},
+}
+
+// MutantNames lists the translator's mutants.
+func MutantNames() []string {
+	out := make([]string, len(Mutants))
+	for i, m := range Mutants {
+		out[i] = m.Name
+	}
+	return out
+}
+
+func mutantByName(name string) (Mutant, bool) {
+	for _, m := range Mutants {
+		if m.Name == name {
+			return m, true
+		}
+	}
+	return Mutant{}, false
+}
+
+func isProfile(p string) func(map[string]any) bool {
+	return func(r map[string]any) bool { return strings.Contains(s(mapOf(r["meta"])["profile"]), "/"+p) }
+}
+
+func hasCode(c string) func(map[string]any) bool {
+	return func(r map[string]any) bool { return s(firstCoding(r["code"])["code"]) == c }
+}
+
+// first changes the first resource that matches, only.
+func first(match func(map[string]any) bool, change func(map[string]any)) func([]map[string]any, *Node) []map[string]any {
+	return func(rs []map[string]any, _ *Node) []map[string]any {
+		for _, r := range rs {
+			if r["resourceType"] == "Observation" && match(r) {
+				change(r)
+				break
+			}
+		}
+		return rs
+	}
+}
+
+// dropRepeats keeps the first of the matching observations with the same code.
+func dropRepeats(rs []map[string]any, match func(map[string]any) bool) []map[string]any {
+	seen := map[string]bool{}
+	var out []map[string]any
+	for _, r := range rs {
+		if r["resourceType"] == "Observation" && match(r) {
+			k := s(firstCoding(r["code"])["code"])
+			if seen[k] {
+				continue
+			}
+			seen[k] = true
+		}
+		out = append(out, r)
+	}
+	return out
+}
