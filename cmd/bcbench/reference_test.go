@@ -20,6 +20,7 @@ import (
 	"github.com/bcbench/bcbench/fixtures"
 	"github.com/bcbench/bcbench/fixtures/truth"
 	"github.com/bcbench/bcbench/reference/index"
+	"github.com/bcbench/bcbench/reference/translator"
 	"github.com/bcbench/bcbench/reference/xis"
 )
 
@@ -163,6 +164,14 @@ func TestReferenceMutantsListsEveryRole(t *testing.T) {
 			return len(f) > 2 && f[0] == "index" && f[1] == m.Name && f[2] == strings.Join(m.Violates, ",")
 		}) {
 			t.Errorf("index mutant %s (%v) not listed:\n%s", m.Name, m.Violates, out)
+		}
+	}
+	for _, m := range translator.Mutants {
+		if !slices.ContainsFunc(lines, func(l string) bool {
+			f := strings.Fields(l)
+			return len(f) > 2 && f[0] == "translator" && f[1] == m.Name && f[2] == strings.Join(m.Violates, ",")
+		}) {
+			t.Errorf("translator mutant %s (%v) not listed:\n%s", m.Name, m.Violates, out)
 		}
 	}
 	if n := strings.Count(out, "\nxis "); n+1 < len(xis.Mutants) {

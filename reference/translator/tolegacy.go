@@ -113,8 +113,16 @@ func legacyADA(rs []map[string]any) ([]byte, error) {
 				subject = "" // a mother's fact about one of several children (twins): a baring each
 			}
 			n = leafAt(baring(subject), rel)
+		} else if group, ok := strings.CutSuffix(rule.path, "/glucose/glucose"); ok {
+			// every glucose value is a group of its own, with its moment
+			g := add(path(root, group), "glucose")
+			add(g, "tijd").Attr["value"] = adaDate(s(r["effectiveDateTime"]))
+			n = add(g, "glucose")
 		} else {
 			n = leafAt(root, rule.path)
+		}
+		if rule.kind == "feeding" {
+			add(n, "voeding_kind_datum").Attr["value"] = firstN(adaDate(s(r["effectiveDateTime"])), 10)
 		}
 		if err := legacyValue(n, rule, r); err != nil {
 			return nil, fmt.Errorf("translate FHIR to ADA: %s: %w", rule.path, err)

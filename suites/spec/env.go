@@ -75,6 +75,10 @@ type Env struct {
 	// as the clients' app (PGO); nil when the run has none (the MM specs
 	// then skip, never pass).
 	DVZA *DVZA
+	// Translator is the translator's adapter (POST {adapter}/translate,
+	// docs/translator.md), through its recording proxy; nil when the run
+	// has no translator (the VRT specs then skip, never pass).
+	Translator *harness.Adapter
 	// Publishers are the chain's XIS roles in the bench's order (xis first,
 	// then xis-<suffix>); each scenario event goes to one of them
 	// (PublisherFor). Empty in a run that only sets XIS and Adapter.

@@ -1,0 +1,429 @@
+package translator
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/bcbench/bcbench/fixtures"
+	"github.com/bcbench/bcbench/fixtures/truth"
+	"github.com/bcbench/bcbench/harness"
+	"github.com/bcbench/bcbench/suites/fact"
+)
+
+// maxAnswer bounds what the bench reads of one translation.
+const maxAnswer = 32 << 20
+
+// post sends one body to the translator's /translate.
+func post(ctx context.Context, tr *harness.Adapter, contentType string, body io.Reader) (int, []byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSuffix(tr.Base, "/")+"/translate", body)
+	if err != nil {
+		return 0, nil, fmt.Errorf("build the translate request: %w", err)
+	}
+	req.Header.Set("Content-Type", contentType)
+	if tr.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+tr.Token)
+	}
+	resp, err := tr.Client.Do(req)
+	if err != nil {
+		return 0, nil, fmt.Errorf("translate: %w: %v", harness.ErrNoAnswer, err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer+1))
+	if err != nil {
+		return resp.StatusCode, nil, fmt.Errorf("translate: read the answer: %w", err)
+	}
+	if len(data) > maxAnswer {
+		return resp.StatusCode, nil, fmt.Errorf("translate: the answer is larger than %d MiB", maxAnswer>>20)
+	}
+	return resp.StatusCode, data, nil
+}
+
+// Translated is one registration's translation (direction B).
+type Translated struct {
+	Reg       fixtures.Registration
+	ADA       []byte
+	Resources []map[string]any
+	Raw       []byte
+	// Problem says why there is no translation: the translator refused a
+	// valid instance or answered with something other than a FHIR Bundle
+	// (the candidate's fault, a finding).
+	Problem string
+}
+
+// TranslateAll sends every registration's ADA to the translator. An
+// error means the bench could not ask (no answer at all).
+func TranslateAll(ctx context.Context, tr *harness.Adapter, regs []fixtures.Registration) ([]Translated, error) {
+	out := make([]Translated, 0, len(regs))
+	for _, reg := range regs {
+		ada, err := truth.ADA(reg)
+		if err != nil {
+			return nil, fmt.Errorf("render the ADA of %s/%s: %w", reg.Scenario, reg.Event, err)
+		}
+		t, err := translate(ctx, tr, reg, ada)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, t)
+	}
+	return out, nil
+}
+
+func translate(ctx context.Context, tr *harness.Adapter, reg fixtures.Registration, ada []byte) (Translated, error) {
+	t := Translated{Reg: reg, ADA: ada}
+	status, body, err := post(ctx, tr, "application/xml", bytes.NewReader(ada))
+	if err != nil {
+		return t, fmt.Errorf("%s/%s: %w", reg.Scenario, reg.Event, err)
+	}
+	t.Raw = body
+	if status != http.StatusOK {
+		t.Problem = fmt.Sprintf("de vertaler antwoordde %d op een geldige ADA-instantie", status)
+		return t, nil
+	}
+	var bundle map[string]any
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	if err := dec.Decode(&bundle); err != nil || bundle["resourceType"] != "Bundle" {
+		t.Problem = "het antwoord is geen FHIR-Bundle"
+		return t, nil
+	}
+	for _, e := range asList(bundle["entry"]) {
+		if r, ok := asMap(e)["resource"].(map[string]any); ok {
+			t.Resources = append(t.Resources, r)
+		}
+	}
+	return t, nil
+}
+
+// Findings of the content checks, per requirement.
+type Findings struct {
+	Carried  []string // VRT-01: a fact of the input not (or not the same) in the output
+	Invented []string // VRT-02: a fact in the output that the input does not have
+	BSN      []string // VRT-03: a BSN in a MedMij output
+	// Covered and Facts give the coverage: registered facts carried, of all.
+	Covered, Facts int
+}
+
+// Content compares each translation's facts with the registration's:
+// paired by what was observed (profile, code, subject), a fact that is not
+// found the same is a VRT-01 finding, a surplus in a pair group a VRT-02
+// finding.
+func Content(ts []Translated) (Findings, error) {
+	var f Findings
+	for _, t := range ts {
+		where := t.Reg.Scenario + "/" + t.Reg.Event
+		if t.Problem != "" {
+			f.Carried = append(f.Carried, where+": "+t.Problem)
+			continue
+		}
+		want, err := Expected(t.Reg)
+		if err != nil {
+			return f, fmt.Errorf("the expected facts of %s: %w", where, err)
+		}
+		got := fact.ClinicalFacts(t.Resources)
+		lost, extra := Compare(got, want)
+		for _, c := range lost {
+			f.Carried = append(f.Carried, where+": niet (zo) vertaald: "+c.String())
+		}
+		for _, c := range extra {
+			f.Invented = append(f.Invented, where+": toegevoegd: "+c.String())
+		}
+		c, a := Coverage(t.Reg, got)
+		f.Covered, f.Facts = f.Covered+c, f.Facts+a
+		for _, bsn := range bsns(t.Reg) {
+			if bytes.Contains(t.Raw, []byte(bsn)) {
+				f.BSN = append(f.BSN, fmt.Sprintf("%s: het BSN %s staat in de MedMij-uitvoer", where, bsn))
+			}
+		}
+	}
+	return f, nil
+}
+
+// Compare pairs facts by identity (profile, code, subject): within a group,
+// the wanted facts without an equal got are lost; got facts beyond the
+// group's wanted count are extra (invented).
+func Compare(got, want []fact.Clinical) (lost, extra []fact.Clinical) {
+	id := func(c fact.Clinical) string { return c.Profile + " ¦ " + c.Code + " ¦ " + c.Subject }
+	groups := map[string][2][]fact.Clinical{}
+	for _, w := range want {
+		g := groups[id(w)]
+		g[1] = append(g[1], w)
+		groups[id(w)] = g
+	}
+	for _, c := range got {
+		g := groups[id(c)]
+		g[0] = append(g[0], c)
+		groups[id(c)] = g
+	}
+	keys := make([]string, 0, len(groups))
+	for k := range groups {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		g := groups[k]
+		m := fact.Agree(g[0], g[1])
+		lost = append(lost, m.Missing...)
+		if surplus := len(g[0]) - len(g[1]); surplus > 0 {
+			extra = append(extra, m.Extra[len(m.Extra)-min(surplus, len(m.Extra)):]...)
+		}
+	}
+	return lost, extra
+}
+
+func bsns(reg fixtures.Registration) []string {
+	out := []string{reg.Client.BSN}
+	if reg.Subject != nil {
+		out = append(out, reg.Subject.BSN)
+	}
+	return out
+}
+
+// NullFlavorProbe is a registration's ADA with its first body weight made
+// unknown (nullFlavor UNK), and the facts a translation must then carry:
+// the weight as unknown, never as a value. ok is false when the
+// registration has no body weight.
+func NullFlavorProbe(reg fixtures.Registration) (ada []byte, want []fact.Clinical, ok bool, err error) {
+	ada, err = truth.ADA(reg)
+	if err != nil {
+		return nil, nil, false, err
+	}
+	loc := weightElement.FindIndex(ada)
+	if loc == nil {
+		return nil, nil, false, nil
+	}
+	ada = slices.Concat(ada[:loc[0]], []byte(`<gewicht_gemeten nullFlavor="UNK"/>`), ada[loc[1]:])
+	want, err = Expected(reg)
+	if err != nil {
+		return nil, nil, false, err
+	}
+	for i, c := range want {
+		if c.Code == fixtures.CodeBodyWeight.System+"|"+fixtures.CodeBodyWeight.Code {
+			want[i].Value, want[i].Unit = "absent:unknown", ""
+			return ada, want, true, nil
+		}
+	}
+	return nil, nil, false, nil
+}
+
+var weightElement = regexp.MustCompile(`<gewicht_gemeten value="[^"]*" unit="[^"]*"/>`)
+
+// Back is direction D: the registration's ground truth as a Bundle in, the
+// ADA out; every leaf of the legacy form the MedMij output carries must be
+// in it with the same value and unit (VRT-04).
+func Back(ctx context.Context, tr *harness.Adapter, regs []fixtures.Registration) ([]string, error) {
+	var findings []string
+	for _, reg := range regs {
+		where := reg.Scenario + "/" + reg.Event
+		rs, err := truth.STU3(reg)
+		if err != nil {
+			return nil, fmt.Errorf("the STU3 rendering of %s: %w", where, err)
+		}
+		entries := make([]any, len(rs))
+		for i, r := range rs {
+			entries[i] = map[string]any{"resource": r}
+		}
+		body, err := json.Marshal(map[string]any{"resourceType": "Bundle", "type": "collection", "entry": entries})
+		if err != nil {
+			return nil, fmt.Errorf("encode the Bundle of %s: %w", where, err)
+		}
+		status, answer, err := post(ctx, tr, "application/fhir+json", bytes.NewReader(body))
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", where, err)
+		}
+		if status != http.StatusOK {
+			findings = append(findings, fmt.Sprintf("%s: de vertaler antwoordde %d op een FHIR-Bundle", where, status))
+			continue
+		}
+		ada, err := truth.ADA(reg)
+		if err != nil {
+			return nil, err
+		}
+		want := carriedLeaves(reg, ada)
+		got, err := leaves(answer)
+		if err != nil {
+			findings = append(findings, fmt.Sprintf("%s: het antwoord is geen ADA-instantie: %v", where, err))
+			continue
+		}
+		pool := map[string]int{}
+		for _, g := range got {
+			pool[g]++
+		}
+		for _, w := range want {
+			if pool[w] == 0 {
+				findings = append(findings, fmt.Sprintf("%s: terugvertaling mist %s", where, w))
+				continue
+			}
+			pool[w]--
+		}
+	}
+	return findings, nil
+}
+
+// carriedLeaves are the leaves of the registration's ADA below the
+// elements of facts MedMij Geboortezorg STU3 carries.
+func carriedLeaves(reg fixtures.Registration, ada []byte) []string {
+	var prefixes []string
+	for _, f := range reg.Facts {
+		if f.STU3Profile == "" || f.ResourceType == "Patient" {
+			continue
+		}
+		if p := truth.ADAPath(f); p != "" {
+			prefixes = append(prefixes, p)
+		}
+	}
+	all, _ := leaves(ada)
+	var out []string
+	for _, l := range all {
+		for _, p := range prefixes {
+			if strings.HasPrefix(l, p+"=") || strings.HasPrefix(l, p+"/") {
+				out = append(out, l)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// leaves are an ADA document's "path=value unit" strings (path below the
+// root), bounded like the translator's own input.
+func leaves(doc []byte) ([]string, error) {
+	if len(doc) > maxAnswer {
+		return nil, errors.New("larger than the bench reads")
+	}
+	dec := xml.NewDecoder(bytes.NewReader(doc))
+	dec.Strict = true
+	var stack, out []string
+	for {
+		tok, err := dec.Token()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		switch e := tok.(type) {
+		case xml.Directive:
+			return nil, errors.New("DOCTYPE in the answer")
+		case xml.StartElement:
+			if len(stack) > 64 {
+				return nil, errors.New("nested too deep")
+			}
+			stack = append(stack, e.Name.Local)
+			var v, u string
+			for _, a := range e.Attr {
+				switch a.Name.Local {
+				case "value":
+					v = a.Value
+				case "unit":
+					u = a.Value
+				}
+			}
+			if v != "" && len(stack) > 1 {
+				out = append(out, strings.TrimSpace(strings.Join(stack[1:], "/")+"="+v+" "+u))
+			}
+		case xml.EndElement:
+			stack = stack[:len(stack)-1]
+		}
+	}
+	return out, nil
+}
+
+func asList(v any) []any { l, _ := v.([]any); return l }
+
+func asMap(v any) map[string]any { m, _ := v.(map[string]any); return m }
+
+// BadInput sends what a translator must refuse (VRT-05): each must be
+// answered 4xx, in time, and nothing may be fetched from the address an
+// external entity names (fetched counts what reached it).
+func BadInput(ctx context.Context, tr *harness.Adapter, entityURL string, fetched func() int) ([]string, error) {
+	probes := []struct {
+		name string
+		body func() io.Reader
+	}{
+		{"niet well-formed", func() io.Reader {
+			return strings.NewReader(`<verloskundig_dossier_23><vrouw></verloskundig_dossier_23>`)
+		}},
+		{"onbekende transactie", func() io.Reader { return strings.NewReader(`<beschikbaarstellen_onbekend transactionRef="1.2.3"/>`) }},
+		{"entiteitenbom", func() io.Reader {
+			return strings.NewReader(`<?xml version="1.0"?><!DOCTYPE v [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;"><!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;"><!ENTITY d "&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;">]><verloskundig_dossier_23><vrouw><geboortedatum value="&d;"/></vrouw></verloskundig_dossier_23>`)
+		}},
+		{"externe entiteit", func() io.Reader {
+			return strings.NewReader(`<?xml version="1.0"?><!DOCTYPE v [<!ENTITY x SYSTEM "` + entityURL + `">]><verloskundig_dossier_23><vrouw><burgerservicenummer value="&x;"/></vrouw></verloskundig_dossier_23>`)
+		}},
+		{"17 MiB", func() io.Reader {
+			return io.MultiReader(strings.NewReader("<verloskundig_dossier_23><vrouw>"), &filler{n: 17 << 20}, strings.NewReader("</vrouw></verloskundig_dossier_23>"))
+		}},
+	}
+	var findings []string
+	for _, p := range probes {
+		status, _, err := post(ctx, tr, "application/xml", p.body())
+		if err != nil && status == 0 {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			findings = append(findings, fmt.Sprintf("%s: geen antwoord (%v)", p.name, err))
+			continue
+		}
+		if status < 400 || status > 499 {
+			findings = append(findings, fmt.Sprintf("%s: de vertaler antwoordde %d, verwacht 4xx", p.name, status))
+		}
+	}
+	if n := fetched(); n > 0 {
+		findings = append(findings, fmt.Sprintf("externe entiteit: de vertaler haalde %d keer %s op", n, entityURL))
+	}
+	return findings, nil
+}
+
+// filler is n bytes of harmless element content, never held in memory.
+type filler struct{ n int }
+
+func (f *filler) Read(p []byte) (int, error) {
+	if f.n <= 0 {
+		return 0, io.EOF
+	}
+	k := min(len(p), f.n)
+	for i := range k {
+		p[i] = "<a/>"[i%4]
+	}
+	f.n -= k
+	return k, nil
+}
+
+// Unknown sends the first registration with a body weight once more, the
+// weight made unknown (NullFlavorProbe): it must come out unknown (VRT-01).
+func Unknown(ctx context.Context, tr *harness.Adapter, regs []fixtures.Registration) ([]string, error) {
+	for _, reg := range regs {
+		ada, want, ok, err := NullFlavorProbe(reg)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			continue
+		}
+		where := reg.Scenario + "/" + reg.Event + " met een onbekend gewicht (nullFlavor)"
+		t, err := translate(ctx, tr, reg, ada)
+		if err != nil {
+			return nil, err
+		}
+		if t.Problem != "" {
+			return []string{where + ": " + t.Problem}, nil
+		}
+		var problems []string
+		lost, _ := Compare(fact.ClinicalFacts(t.Resources), want)
+		for _, c := range lost {
+			problems = append(problems, where+": niet (zo) vertaald: "+c.String())
+		}
+		return problems, nil
+	}
+	return nil, nil
+}
