@@ -308,6 +308,9 @@ func readPlan(path string) (*matrixPlan, error) {
 // runMatrixEntry runs the chain runs of one entry of a plan, each into
 // OUT/<run id>; the exit code is the worst of them.
 func runMatrixEntry(ctx context.Context, f runFlags, planPath string, entry int, stderr, stdout io.Writer) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
 	if len(f.candidates) > 0 || f.profile != "" || len(f.scenarios) > 0 {
 		return withCode(exitSetup, errors.New("--matrix takes the candidates, profile and scenarios from the plan: leave out --candidate, --profile and --scenario"))
 	}
@@ -337,6 +340,14 @@ func runMatrixEntry(ctx context.Context, f runFlags, planPath string, entry int,
 		}
 		runs = runs[i : i+1]
 	}
+	if len(runs) > 1 {
+		// Ctrl-C or SIGTERM (a CI job cancelled) stops the run in flight
+		// the way it stops a run: its child gets SIGTERM, stops the
+		// candidate and writes its report; the runs after it do not start.
+		var stop context.CancelFunc
+		ctx, stop = harness.InterruptContext(ctx)
+		defer stop()
+	}
 	worst := exitPass
 	var errs []string
 	for _, r := range runs {
@@ -365,7 +376,7 @@ func runMatrixEntry(ctx context.Context, f runFlags, planPath string, entry int,
 			errs = append(errs, r.ID+": "+err.Error())
 		}
 		worst = max(worst, code)
-		if ctx != nil && ctx.Err() != nil {
+		if ctx.Err() != nil {
 			break
 		}
 	}
