@@ -211,6 +211,8 @@ type store struct {
 type record struct {
 	resources map[string]map[string]any
 	withdrawn bool
+	// self is the id of her own Patient.
+	self string
 }
 
 func newStore() *store { return &store{records: map[string]*record{}} }
@@ -227,7 +229,7 @@ func (st *store) recordOf(bsn string) (*record, error) {
 		if len(st.records) >= maxClients {
 			return nil, fmt.Errorf("storing: more than %d clients", maxClients)
 		}
-		rec = &record{resources: map[string]map[string]any{}}
+		rec = &record{resources: map[string]map[string]any{}, self: truth.PatientID(bsn)}
 		st.records[bsn] = rec
 	}
 	return rec, nil
@@ -275,7 +277,7 @@ func (st *store) view(bsn string) map[string]map[string]any {
 	if rec == nil {
 		return out
 	}
-	self := "Patient/" + truth.PatientID(bsn)
+	self := "Patient/" + rec.self
 	for k, v := range rec.resources {
 		if rec.withdrawn && k != self {
 			continue
@@ -283,6 +285,16 @@ func (st *store) view(bsn string) map[string]map[string]any {
 		out[k] = v
 	}
 	return out
+}
+
+// selfID is the id of the client's own Patient.
+func (st *store) selfID(key string) string {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if rec := st.records[key]; rec != nil {
+		return rec.self
+	}
+	return truth.PatientID(key)
 }
 
 // all is every client's resources (what a leaking mutant searches).

@@ -1,6 +1,8 @@
 package dvza
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"maps"
 	"net/http"
@@ -8,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/bcbench/bcbench/fixtures/truth"
 	"github.com/bcbench/bcbench/reference/rest"
 )
 
@@ -120,7 +121,7 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) {
 	if s.has(func(m *Mutant) bool { return m.leakID }) && q.Has("_id") {
 		pool = s.store.all()
 	}
-	matches := filter(pool, typ, q, bsn)
+	matches := filter(pool, typ, q, s.store.selfID(bsn))
 	included := map[string]map[string]any{}
 	for _, inc := range q["_include"] {
 		for _, m := range matches {
@@ -151,12 +152,22 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) {
 	}
 	e.outcome, e.detail = "success", fmt.Sprintf("%d gevonden", total)
 	s.log.add(e)
-	rest.FHIR(w, http.StatusOK, map[string]any{
-		"resourceType": "Bundle", "id": random(), "type": "searchset", "total": total,
-		"meta":  map[string]any{"lastUpdated": s.opts.Now().UTC().Format(time.RFC3339)},
-		"link":  []any{map[string]any{"relation": "self", "url": selfLink}},
-		"entry": entries,
-	})
+	bundle := map[string]any{
+		"resourceType": "Bundle", "id": bundleID(), "type": "searchset", "total": total,
+		"meta": map[string]any{"lastUpdated": s.opts.Now().UTC().Format(time.RFC3339)},
+		"link": []any{map[string]any{"relation": "self", "url": selfLink}},
+	}
+	if len(entries) > 0 { // FHIR: no empty arrays
+		bundle["entry"] = entries
+	}
+	rest.FHIR(w, http.StatusOK, bundle)
+}
+
+// bundleID is a fresh FHIR id (letters, digits, '-' and '.').
+func bundleID() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
 }
 
 func (s *Server) entry(base string, res map[string]any, mode, bsn string) map[string]any {
@@ -207,15 +218,15 @@ func (s *Server) read(w http.ResponseWriter, r *http.Request) {
 }
 
 // filter returns the resources of typ in pool that the search matches,
-// sorted by id.
-func filter(pool map[string]map[string]any, typ string, q map[string][]string, bsn string) []map[string]any {
+// sorted by id; a Patient search finds her own Patient (self).
+func filter(pool map[string]map[string]any, typ string, q map[string][]string, self string) []map[string]any {
 	var out []map[string]any
 	for _, k := range slices.Sorted(maps.Keys(pool)) {
 		res := pool[k]
 		if res["resourceType"] != typ {
 			continue
 		}
-		if typ == "Patient" && res["id"] != truth.PatientID(bsn) && q["_id"] == nil {
+		if typ == "Patient" && res["id"] != self && q["_id"] == nil {
 			continue // her Patient; her newborn's is reached by reference
 		}
 		if matches(pool, res, q) {
