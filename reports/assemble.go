@@ -81,6 +81,8 @@ type Input struct {
 	Stopped []Stopped
 	// Timeliness is what the clock measured; nil when nothing.
 	Timeliness *Timeliness
+	// Transfers is the structured coverage of the transfers; nil when none.
+	Transfers []Transfer
 	// Mode is ModeSelfTest or ModeCertification; Assemble makes it
 	// ModeSelfTest unless the profile certifies, and WriteAll does so
 	// when the signer is a development key.
@@ -123,6 +125,7 @@ func Assemble(in Input) *Results {
 		SetupProblem:  in.SetupProblem,
 		Stopped:       slices.Clone(in.Stopped),
 		Timeliness:    in.Timeliness,
+		Transfers:     slices.Clone(in.Transfers),
 		Started:       in.Started.UTC(),
 		Finished:      in.Finished.UTC(),
 		Evidence:      slices.Clone(in.Evidence),

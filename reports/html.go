@@ -54,6 +54,13 @@ type htmlView struct {
 	RepayAll bool
 	// Timeliness is the drawn timeliness section; nil when none was measured.
 	Timeliness *htmlTimeliness
+	// Transfers is the structured coverage of each transfer.
+	Transfers []htmlTransfer
+}
+
+type htmlTransfer struct {
+	Transfer
+	PercentText string
 }
 
 type htmlGoal struct {
@@ -103,6 +110,9 @@ func HTML(res *Results) ([]byte, error) {
 		v.SelfTestWhy = "Dit rapport is ondertekend met een ontwikkelsleutel op de computer waarop de test draaide."
 	}
 	v.Timeliness = timelinessView(res.Timeliness)
+	for _, t := range res.Transfers {
+		v.Transfers = append(v.Transfers, htmlTransfer{Transfer: t, PercentText: strings.Replace(strconv.FormatFloat(t.Percent, 'f', 1, 64), ".", ",", 1) + " %"})
+	}
 	if l := res.Limits; l != nil {
 		v.MemoryText = byteText(l.Memory)
 		v.CPUText = strings.Replace(strconv.FormatFloat(l.CPUs, 'f', -1, 64), ".", ",", 1)

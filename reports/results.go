@@ -71,7 +71,10 @@ type Results struct {
 	Stopped []Stopped `json:"stopped,omitempty"`
 	// Timeliness is what the clock measured per hop of the chain. Since v2;
 	// absent when the run measured none.
-	Timeliness   *Timeliness         `json:"timeliness,omitempty"`
+	Timeliness *Timeliness `json:"timeliness,omitempty"`
+	// Transfers is the structured coverage of each transfer of the seeds
+	// the run judged (OVD-*). Since v2; absent when none.
+	Transfers    []Transfer          `json:"transfers,omitempty"`
 	Started      time.Time           `json:"started"`
 	Finished     time.Time           `json:"finished"`
 	Requirements []RequirementResult `json:"requirements"`

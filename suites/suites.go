@@ -28,6 +28,7 @@ import (
 	_ "github.com/bcbench/bcbench/suites/profile"    // Profielen
 	"github.com/bcbench/bcbench/suites/spec"
 	_ "github.com/bcbench/bcbench/suites/timeliness" // Tijdigheid
+	_ "github.com/bcbench/bcbench/suites/transfer"   // Overdracht
 	_ "github.com/bcbench/bcbench/suites/translator" // Vertaler
 	_ "github.com/bcbench/bcbench/suites/trust"      // Vertrouwensstelsel
 )

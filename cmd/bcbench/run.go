@@ -415,6 +415,7 @@ func run(ctx context.Context, f runFlags, stderr, stdout io.Writer) error {
 	if err != nil {
 		in.Problems = append(in.Problems, "running the specs: "+plainText(err.Error()))
 	}
+	in.Transfers = transferCoverage(env.Transfers())
 	endWatch() // a role that dies from here on is found by stoppedRoles
 	var others []string
 	if death != nil {

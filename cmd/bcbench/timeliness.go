@@ -115,3 +115,14 @@ func timelinessLimits(t certification.Timeliness) *reports.TimelinessLimits {
 	}
 	return &reports.TimelinessLimits{Publication: text(t.Publication), Index: text(t.Index), Consumer: text(t.Consumer)}
 }
+
+// transferCoverage turns what the transfer specs found of each data set
+// into results.json's transfers; nil when no transfer spec ran.
+func transferCoverage(cov []spec.TransferCoverage) []reports.Transfer {
+	var out []reports.Transfer
+	for _, c := range cov {
+		out = append(out, reports.Transfer{Scenario: c.Scenario, Transfer: c.Transfer, Title: c.Title, Receiver: c.Receiver,
+			Items: c.Items, Structured: c.Structured, Percent: reports.Coverage(c.Structured, c.Items), Missing: c.Missing})
+	}
+	return out
+}

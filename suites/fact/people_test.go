@@ -16,7 +16,7 @@ func TestPeopleAndAbout(t *testing.T) {
 		perChild int      // facts about the first child
 	}{
 		{name: "twins each have a record", scenario: "tweeling", people: []string{"iris-jansen", "iris-jansen-kind-1", "iris-jansen-kind-2"}, perChild: 5},
-		{name: "the newborn of the JGZ transfer", scenario: "overdracht-jgz", people: []string{"emma-de-boer", "emma-de-boer-kind"}, perChild: 11},
+		{name: "the newborn of the JGZ transfer", scenario: "overdracht-jgz", people: []string{"emma-de-boer", "emma-de-boer-kind"}, perChild: 12},
 		{name: "no child", scenario: "ongecompliceerd", people: []string{"sanne-de-jong"}},
 	}
 	for _, tc := range cases {

@@ -498,7 +498,7 @@ func (b *bench) follow(p spec.Publisher, s *fixtures.Scenario, person fixtures.C
 	for _, d := range pointers {
 		u, _ := attachment(d)["url"].(string)
 		seen = append(seen, u)
-		if subjectBSN(d) != person.BSN || !leadsTo(u, full, pid) {
+		if subjectBSN(d) != person.BSN || !spec.LeadsTo(u, full, pid) {
 			continue
 		}
 		res, err := p.XIS.ReadURL(b.ctx, u)
@@ -513,20 +513,6 @@ func (b *bench) follow(p spec.Publisher, s *fixtures.Scenario, person fixtures.C
 	slices.Sort(seen)
 	return []string{fmt.Sprintf("%s (%s): %s %s wordt gepubliceerd door %s (%s), maar de index levert geen actuele verwijzing daarheen (wel: %s)",
 		s.ID, s.Title, person.Given, person.Family, p.Role, full, strings.Join(seen, ", "))}
-}
-
-// leadsTo says whether a pointer url is the Patient's fullUrl at the
-// publisher, or her Patient id on the same host.
-func leadsTo(pointer, full, pid string) bool {
-	if pointer == "" {
-		return false
-	}
-	if pointer == full {
-		return true
-	}
-	pu, err1 := url.Parse(pointer)
-	fu, err2 := url.Parse(full)
-	return err1 == nil && err2 == nil && fu.Host != "" && pu.Host == fu.Host && strings.HasSuffix(pu.Path, "/Patient/"+pid)
 }
 
 func attachment(d map[string]any) map[string]any {

@@ -108,6 +108,7 @@ type Env struct {
 	replays   map[string]*Replay
 	mu        sync.Mutex
 	published map[string]fetched
+	transfers []TransferCoverage
 }
 
 // Publisher is one XIS of a chain: a role key (xis, xis-ziekenhuis, …), its
@@ -525,23 +526,7 @@ func (e *Env) PublishedOf(ctx context.Context, s *fixtures.Scenario, person fixt
 const maxReferenced = 500
 
 func (e *Env) fetch(ctx context.Context, s *fixtures.Scenario, bsn string) (*Published, error) {
-	p := &Published{Resources: map[string][]map[string]any{}, Referenced: map[string]map[string]any{}, ByURL: map[string]map[string]any{}}
-	keep := func(entries []harness.SearchEntry) []map[string]any {
-		var matches []map[string]any
-		for _, en := range entries {
-			if en.FullURL != "" {
-				p.ByURL[en.FullURL] = en.Resource
-			}
-			typ, _ := en.Resource["resourceType"].(string)
-			if id, _ := en.Resource["id"].(string); typ != "" && id != "" {
-				p.Referenced[typ+"/"+id] = en.Resource
-			}
-			if en.Match {
-				matches = append(matches, en.Resource)
-			}
-		}
-		return matches
-	}
+	p := newPublished()
 	patients, err := e.XIS.SearchEntries(ctx, "Patient", url.Values{"identifier": {BSNSystem + "|" + bsn}})
 	if err != nil {
 		return nil, fmt.Errorf("searching the Patient with BSN %s: %w", bsn, err)
@@ -555,22 +540,71 @@ func (e *Env) fetch(ctx context.Context, s *fixtures.Scenario, bsn string) (*Pub
 			break
 		}
 	}
-	keep(patients)
+	p.keep(patients)
 	if p.Patient == nil {
 		return nil, ErrNoPatient
 	}
-	id, _ := p.Patient["id"].(string)
-	for _, typ := range ResourceTypes(s) {
-		found, err := e.XIS.SearchEntries(ctx, typ, url.Values{"patient": {"Patient/" + id}})
-		if err != nil {
-			return nil, fmt.Errorf("searching %s of Patient/%s: %w", typ, id, err)
-		}
-		p.Resources[typ] = keep(found)
-	}
-	if err := e.readReferenced(ctx, p); err != nil {
+	if err := p.read(ctx, e.XIS, s); err != nil {
 		return nil, err
 	}
 	return p, nil
+}
+
+// RecordAt reads what a FHIR API serves of a person whose Patient the bench
+// already holds (read by following an index pointer, at fullURL): every
+// resource of the scenario's types found by patient, and what they refer
+// to, as PublishedOf does for the run's XIS.
+func RecordAt(ctx context.Context, x *harness.FHIR, s *fixtures.Scenario, patient map[string]any, fullURL string) (*Published, error) {
+	p := newPublished()
+	p.Patient = patient
+	if fullURL != "" {
+		p.PatientURLs = []string{fullURL}
+		p.ByURL[fullURL] = patient
+	}
+	if id, _ := patient["id"].(string); id != "" {
+		p.Referenced["Patient/"+id] = patient
+	}
+	if err := p.read(ctx, x, s); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+func newPublished() *Published {
+	return &Published{Resources: map[string][]map[string]any{}, Referenced: map[string]map[string]any{}, ByURL: map[string]map[string]any{}}
+}
+
+// keep files a search's entries by fullUrl and type/id, and returns the
+// matches.
+func (p *Published) keep(entries []harness.SearchEntry) []map[string]any {
+	var matches []map[string]any
+	for _, en := range entries {
+		if en.FullURL != "" {
+			p.ByURL[en.FullURL] = en.Resource
+		}
+		typ, _ := en.Resource["resourceType"].(string)
+		if id, _ := en.Resource["id"].(string); typ != "" && id != "" {
+			p.Referenced[typ+"/"+id] = en.Resource
+		}
+		if en.Match {
+			matches = append(matches, en.Resource)
+		}
+	}
+	return matches
+}
+
+// read searches every resource type of the scenario's facts by the
+// person's Patient at x, and reads what they refer to.
+func (p *Published) read(ctx context.Context, x *harness.FHIR, s *fixtures.Scenario) error {
+	id, _ := p.Patient["id"].(string)
+	for _, typ := range ResourceTypes(s) {
+		found, err := x.SearchEntries(ctx, typ, url.Values{"patient": {"Patient/" + id}})
+		if err != nil {
+			return fmt.Errorf("searching %s of Patient/%s: %w", typ, id, err)
+		}
+		p.Resources[typ] = p.keep(found)
+	}
+	return readReferenced(ctx, x, p)
 }
 
 // referring are the elements whose targets the specs judge: the product of
@@ -581,7 +615,7 @@ var referring = []string{"medicationReference", "performer", "requester", "recor
 // PractitionerRole and Organization the client's resources refer to, and
 // the practitioner and organization of a PractitionerRole. A reference the
 // candidate cannot resolve is left unresolved: the specs report it.
-func (e *Env) readReferenced(ctx context.Context, p *Published) error {
+func readReferenced(ctx context.Context, x *harness.FHIR, p *Published) error {
 	var queue []map[string]any
 	for _, list := range p.Resources {
 		queue = append(queue, list...)
@@ -606,7 +640,7 @@ func (e *Env) readReferenced(ctx context.Context, p *Published) error {
 				if reads++; reads > maxReferenced {
 					return fmt.Errorf("reading what the client's resources refer to: more than %d distinct references; the bench stops there", maxReferenced)
 				}
-				m, err := e.XIS.Read(ctx, typ, id)
+				m, err := x.Read(ctx, typ, id)
 				var status *harness.StatusError
 				switch {
 				case errors.As(err, &status):
