@@ -56,7 +56,8 @@ var Mutants = []Mutant{
 		half:        true,
 	},
 	{
-		Name: "omleiding", Violates: []string{"IDX-02", "IDX-08"},
+		// The receiver of a transfer never gets past the index either.
+		Name: "omleiding", Violates: []string{"IDX-02", "IDX-08", "OVD-01", "OVD-02", "OVD-03"},
 		Description: "de index levert verwijzingen die naar de index zelf wijzen en stuurt de consument daar door naar een andere host",
 		redirect:    true,
 	},
