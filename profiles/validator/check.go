@@ -61,7 +61,38 @@ type run struct {
 	notEvaluated    int
 	notEvaluatedWhy string
 	truncated       bool
+
+	paths strings.Builder // the buffer item paths are cut from (subPath)
 }
+
+// subPath returns path.name, or path.name[i] for i >= 0: the location of a
+// property or an item. The paths of a run are cut from one buffer, a new
+// one when it is full (the paths already cut keep the old one), instead of
+// being allocated one by one.
+func (r *run) subPath(path, name string, i int) string {
+	n := len(path) + 1 + len(name)
+	if i >= 0 {
+		n += 2 + 20
+	}
+	if c := r.paths.Cap(); c-r.paths.Len() < n {
+		r.paths = strings.Builder{}
+		r.paths.Grow(max(n, min(2*c, maxPathBuf), minPathBuf))
+	}
+	start := r.paths.Len()
+	r.paths.WriteString(path)
+	r.paths.WriteByte('.')
+	r.paths.WriteString(name)
+	if i >= 0 {
+		var b [20]byte
+		r.paths.WriteByte('[')
+		r.paths.Write(strconv.AppendInt(b[:0], int64(i), 10))
+		r.paths.WriteByte(']')
+	}
+	return r.paths.String()[start:]
+}
+
+// minPathBuf and maxPathBuf bound the size of the buffers of subPath.
+const minPathBuf, maxPathBuf = 1 << 10, 16 << 10
 
 // item is one value of an element in an instance.
 type item struct {
@@ -337,7 +368,7 @@ func (r *run) object(obj map[string]any, e *elem, code, path string, res map[str
 		}
 		var np string // the path of a single value; array items get [i]
 		if !c.arrayInJSON {
-			np = path + "." + name
+			np = r.subPath(path, name, -1)
 		}
 		n := max(len(vals), len(exts))
 		if len(vals) > 0 && len(exts) > 0 && len(vals) != len(exts) {
@@ -346,7 +377,7 @@ func (r *run) object(obj map[string]any, e *elem, code, path string, res map[str
 		for i := 0; i < n; i++ {
 			it := item{code: ccode, path: np, child: c.index}
 			if c.arrayInJSON {
-				it.path = path + "." + name + "[" + strconv.Itoa(i) + "]"
+				it.path = r.subPath(path, name, i)
 			}
 			if i < len(vals) {
 				it.val = vals[i]
