@@ -416,9 +416,8 @@ func runMatrixChild(ctx context.Context, id string, stderr, stdout io.Writer) er
 }
 
 type matrixMergeFlags struct {
-	out, plan      string
-	key, cert      string
-	root, register string
+	out, plan string
+	keys      runKeys
 }
 
 func newMatrixMergeCmd() *cobra.Command {
@@ -447,10 +446,7 @@ errors); 1 when a run did not verify; 2 on bad input.`,
 	fl := cmd.Flags()
 	fl.StringVar(&f.out, "out", "", "folder to write matrix.html and matrix.json to (required)")
 	fl.StringVar(&f.plan, "plan", "", "the plan the runs were made from: its pairs are the cells, a pair without a run is missing")
-	fl.StringVar(&f.key, "key", "", "public key every run was signed with (bcbench.pub)")
-	fl.StringVar(&f.cert, "cert", "", "certificate every run was signed with (bcbench.crt)")
-	fl.StringVar(&f.root, "root", "", "the bureau's root certificate: each run's signer.crt must chain to it")
-	fl.StringVar(&f.register, "register", "", "with --root: the bureau's register; runs of a revoked operator do not count")
+	addRunKeyFlags(cmd, &f.keys, "key")
 	return cmd
 }
 
@@ -509,11 +505,8 @@ func mergeMatrix(w io.Writer, f matrixMergeFlags, dirs []string, now time.Time) 
 	if f.out == "" {
 		return withCode(exitSetup, errors.New("--out DIR is required"))
 	}
-	if f.key != "" && f.cert != "" {
-		return withCode(exitSetup, errors.New("give --key or --cert, not both"))
-	}
-	if f.register != "" && f.root == "" {
-		return withCode(exitSetup, errors.New("--register needs --root"))
+	if err := f.keys.check("key"); err != nil {
+		return err
 	}
 	var pairs []reports.MatrixPair
 	if f.plan != "" {
@@ -603,7 +596,7 @@ func matrixRun(f matrixMergeFlags, dir string, now time.Time) reports.MatrixRun 
 			}
 		}
 	}
-	v, problem, err := verifyRun(runKeys{key: f.key, cert: f.cert, root: f.root, reg: f.register}, envelope, now)
+	v, problem, err := verifyRun(f.keys, envelope, now)
 	switch {
 	case err != nil:
 		r.Problem = err.Error()
@@ -620,6 +613,27 @@ func matrixRun(f matrixMergeFlags, dir string, now time.Time) reports.MatrixRun 
 
 // runKeys say how the runs of a merge are verified.
 type runKeys struct{ key, cert, root, reg string }
+
+// addRunKeyFlags declares the flags of runKeys; keyFlag names the public
+// key's flag (report merge's --key is its signing key, as run's is).
+func addRunKeyFlags(cmd *cobra.Command, k *runKeys, keyFlag string) {
+	fl := cmd.Flags()
+	fl.StringVar(&k.key, keyFlag, "", "public key every run was signed with (bcbench.pub)")
+	fl.StringVar(&k.cert, "cert", "", "certificate every run was signed with (bcbench.crt)")
+	fl.StringVar(&k.root, "root", "", "the bureau's root certificate: each run's signer.crt must chain to it")
+	fl.StringVar(&k.reg, "register", "", "with --root: the bureau's register; runs of a revoked operator do not count")
+}
+
+// check refuses flags that do not go together.
+func (k runKeys) check(keyFlag string) error {
+	if k.key != "" && k.cert != "" {
+		return withCode(exitSetup, fmt.Errorf("give --%s or --cert, not both", keyFlag))
+	}
+	if k.reg != "" && k.root == "" {
+		return withCode(exitSetup, errors.New("--register needs --root"))
+	}
+	return nil
+}
 
 // verifyRun verifies one run: its signature and files with the public key or
 // certificate given, else with the signer.crt beside it, and with the root

@@ -388,10 +388,9 @@ func diffReports(a, b string) (changes []reports.Change, before, after reports.V
 }
 
 type mergeFlags struct {
-	out, key        string
-	verifyKey, cert string
-	root, reg       string
-	allowMixed      bool
+	out, key   string
+	keys       runKeys
+	allowMixed bool
 }
 
 func newReportMergeCmd() *cobra.Command {
@@ -419,10 +418,7 @@ Exit 0 when merged; 1 when a run does not verify (nothing is written); 2 on bad 
 	fl := cmd.Flags()
 	fl.StringVar(&f.out, "out", "", "folder to write the merged report to (required)")
 	fl.StringVar(&f.key, "key", "", "signing key of the merged report (bcbench.key); default: the per-user development key")
-	fl.StringVar(&f.verifyKey, "verify-key", "", "public key every run was signed with (bcbench.pub)")
-	fl.StringVar(&f.cert, "cert", "", "certificate every run was signed with (bcbench.crt)")
-	fl.StringVar(&f.root, "root", "", "the bureau's root certificate: each run's signer.crt must chain to it")
-	fl.StringVar(&f.reg, "register", "", "with --root: the bureau's register; runs of a revoked operator are refused")
+	addRunKeyFlags(cmd, &f.keys, "verify-key")
 	fl.BoolVar(&f.allowMixed, "allow-mixed", false, "merge runs of different bench versions or profiles, marked as mixed")
 	return cmd
 }
@@ -432,11 +428,8 @@ func mergeReports(w io.Writer, f mergeFlags, args []string, now time.Time) error
 	if f.out == "" {
 		return withCode(exitSetup, errors.New("--out DIR is required"))
 	}
-	if f.verifyKey != "" && f.cert != "" {
-		return withCode(exitSetup, errors.New("give --verify-key or --cert, not both"))
-	}
-	if f.reg != "" && f.root == "" {
-		return withCode(exitSetup, errors.New("--register needs --root"))
+	if err := f.keys.check("verify-key"); err != nil {
+		return err
 	}
 	if len(args) > maxMatrixRuns {
 		return withCode(exitSetup, fmt.Errorf("%d runs; at most %d", len(args), maxMatrixRuns))
@@ -453,7 +446,7 @@ func mergeReports(w io.Writer, f mergeFlags, args []string, now time.Time) error
 			env = filepath.Join(a, reports.EnvelopeFile)
 		}
 		dir := filepath.Dir(env)
-		v, problem, err := verifyRun(runKeys{key: f.verifyKey, cert: f.cert, root: f.root, reg: f.reg}, env, now)
+		v, problem, err := verifyRun(f.keys, env, now)
 		if err != nil {
 			return withCode(exitSetup, fmt.Errorf("run %s: %w", dir, err))
 		}
