@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"html"
-	"net"
 	"net/http"
 	"net/url"
 	"sync"
@@ -233,28 +232,24 @@ func (v *Verifier) Person(raw, audience string, now time.Time) (string, error) {
 // IdPServer is a test identity provider served on a loopback port.
 type IdPServer struct {
 	*IdP
-	srv  *http.Server
-	done chan struct{}
+	loop *loopback
 }
 
 // StartIdP serves a test identity provider on 127.0.0.1 until Close.
 func StartIdP(ctx context.Context, allow func(string) bool) (*IdPServer, error) {
-	var lc net.ListenConfig
-	ln, err := lc.Listen(ctx, "tcp", "127.0.0.1:0")
+	s := &IdPServer{}
+	loop, err := serveLoopback(ctx, "the test identity provider", func(url string) (http.Handler, error) {
+		p, err := NewIdP(url, allow)
+		if err != nil {
+			return nil, err
+		}
+		s.IdP = p
+		return p.Handler(), nil
+	})
 	if err != nil {
-		return nil, fmt.Errorf("starting the test identity provider: %w", err)
-	}
-	p, err := NewIdP("http://"+ln.Addr().String(), allow)
-	if err != nil {
-		ln.Close()
 		return nil, err
 	}
-	s := &IdPServer{IdP: p, done: make(chan struct{}),
-		srv: &http.Server{Handler: p.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second}}
-	go func() {
-		defer close(s.done)
-		_ = s.srv.Serve(ln)
-	}()
+	s.loop = loop
 	return s, nil
 }
 
@@ -263,12 +258,5 @@ func (s *IdPServer) Close() error {
 	if s == nil {
 		return nil
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	err := s.srv.Shutdown(ctx)
-	<-s.done
-	if err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("stopping the test identity provider: %w", err)
-	}
-	return nil
+	return s.loop.close()
 }

@@ -42,7 +42,7 @@ var _ = Describe("MedMij (DVZA)", func() {
 			}
 			var problems []string
 			for _, c := range append(clients, emptyClient(clients)) {
-				got := collectLogin(ctx, env, c)
+				got := collect(ctx, env, c)
 				problems = append(problems, loginProblems(c, got)...)
 			}
 			Expect(problems).To(match.HaveNoProblems())
@@ -340,25 +340,7 @@ var _ = Describe("MedMij (DVZA)", func() {
 					}
 				}
 			}
-			var problems, undecided []string
-			for _, r := range resources {
-				issues, err := v.Validate(ctx, r, nil)
-				if err != nil {
-					spec.Broke(fmt.Errorf("validating %v/%v: %w", r["resourceType"], r["id"], err))
-				}
-				var errs []string
-				for _, is := range issues {
-					switch {
-					case is.Severity == "error" || is.Severity == "fatal":
-						errs = append(errs, fmt.Sprintf("  %s: %s", is.Expression, is.Message))
-					case is.Undecided:
-						undecided = append(undecided, fmt.Sprintf("%v/%v %s: %s", r["resourceType"], r["id"], is.Expression, is.Message))
-					}
-				}
-				if len(errs) > 0 {
-					problems = append(problems, fmt.Sprintf("%v/%v:\n%s", r["resourceType"], r["id"], strings.Join(errs, "\n")))
-				}
-			}
+			problems, undecided := profile.Judge(ctx, v, resources, nil)
 			Expect(problems).To(match.HaveNoProblems())
 			if len(undecided) > 0 {
 				reason := profile.Undecided(undecided)
@@ -538,11 +520,6 @@ func emptyClient(cs []*client) *client {
 		}
 	}
 	return &client{BSN: "999999990", Name: "cliënt zonder gegevens", Expected: map[string]map[string]any{}}
-}
-
-// collectLogin is collect for the login only (the empty client included).
-func collectLogin(ctx SpecContext, env *spec.Env, c *client) *collected {
-	return collect(ctx, env, c)
 }
 
 func loginProblems(c *client, got *collected) []string {

@@ -50,7 +50,7 @@ var _ = Describe("Profielen", func() {
 						resources = append(resources, pub.Resources[typ]...)
 					}
 				}
-				problems, undecided := judge(ctx, env.Validator, resources, res.resolve)
+				problems, undecided := Judge(ctx, env.Validator, resources, res.resolve)
 				Expect(problems).To(match.HaveNoProblems())
 				if len(undecided) > 0 {
 					reason := Undecided(undecided)
@@ -82,11 +82,11 @@ func Undecided(undecided []string) string {
 	return fmt.Sprintf("%d onbeslist: %s%s", len(undecided), strings.Join(ex, "; "), more)
 }
 
-// judge validates every resource against the profiles it claims, with
-// references resolved through resolve: it lists each resource that has an
-// error (with its errors), and every undecided check ("Type/id at path:
-// message").
-func judge(ctx SpecContext, v spec.Validator, resources []map[string]any, resolve spec.Resolve) (problems, undecided []string) {
+// Judge validates every resource against the profiles it claims, with
+// references resolved through resolve (nil: none resolved): it lists each
+// resource that has an error (with its errors), and every undecided check
+// ("Type/id at path: message").
+func Judge(ctx SpecContext, v spec.Validator, resources []map[string]any, resolve spec.Resolve) (problems, undecided []string) {
 	GinkgoHelper()
 	for _, r := range resources {
 		var issues []spec.Issue
