@@ -17,6 +17,7 @@ import (
 	"github.com/bcbench/bcbench/profiles/certification"
 	"github.com/bcbench/bcbench/reference/dvza"
 	"github.com/bcbench/bcbench/reference/index"
+	"github.com/bcbench/bcbench/reference/translator"
 	"github.com/bcbench/bcbench/reference/xis"
 	"github.com/bcbench/bcbench/reports"
 	"github.com/bcbench/bcbench/suites/spec"
@@ -53,8 +54,9 @@ func loadCandidates(paths []string, roles []string) (*harness.Manifest, error) {
 	}
 	if len(ms) == 0 {
 		doc := defaultManifest
-		if !slices.Contains(roles, "xis") && slices.Contains(roles, "dvza") {
-			// a DVZA alone takes the events itself: no XIS in the run
+		if !slices.Contains(roles, "xis") && (slices.Contains(roles, "dvza") || slices.Contains(roles, "translator")) {
+			// a DVZA alone takes the events itself, a translator is sent
+			// them as ADA: no XIS in the run
 			doc = strings.TrimSuffix(strings.TrimSuffix(defaultManifest, "  xis:\n    builtin: true\n"), "\n") + "\n"
 		}
 		for _, r := range roles {
@@ -119,6 +121,8 @@ func builtin(trust *token.Verifier) func(role string, w harness.Wiring) (http.Ha
 			return index.New(index.Options{Version: version})
 		case role == "dvza":
 			return dvza.New(dvza.Options{Version: version, IdP: w.IdP})
+		case role == "translator":
+			return translator.New(translator.ServerOptions{Version: version})
 		}
 		return nil, fmt.Errorf("the bench has no built-in reference for role %s yet", role)
 	}
@@ -135,6 +139,8 @@ type running struct {
 	Publishers []spec.Publisher
 	// DVZA is the MedMij data service, when the run has one.
 	DVZA *spec.DVZA
+	// Translator is the translator's adapter, when the run has one.
+	Translator *harness.Adapter
 }
 
 // launch starts every role of the manifest behind a recording proxy; the
@@ -177,7 +183,14 @@ func launch(ctx context.Context, m *harness.Manifest, limits certification.Limit
 			run.Index = &harness.FHIR{Base: r.FHIRBase(), Client: client, Token: r.Token}
 		case r.Name == "dvza":
 			run.DVZA = dvzaOf(r, client, idp)
+		case r.Name == "translator":
+			run.Translator = &harness.Adapter{Base: r.AdapterBase(), Client: client, Token: r.Token}
 		}
+	}
+	if len(run.Publishers) == 0 && run.DVZA == nil && run.Translator != nil {
+		// A translator alone: the bench sends it each event as ADA, nothing
+		// is replayed into an XIS.
+		return run, nil
 	}
 	if len(run.Publishers) == 0 && run.DVZA != nil {
 		// A DVZA alone takes the scenario events through its own adapter.

@@ -374,7 +374,7 @@ func run(ctx context.Context, f runFlags, stderr, stdout io.Writer) error {
 	env := &spec.Env{
 		Scenarios: scenarios, Reference: day0,
 		XIS: cand.FHIR, Adapter: cand.Adapter,
-		Index: cand.Index, Publishers: cand.Publishers, DVZA: cand.DVZA,
+		Index: cand.Index, Publishers: cand.Publishers, DVZA: cand.DVZA, Translator: cand.Translator,
 		Undecided:   string(profile.Undecided),
 		Access:      access,
 		Concurrency: f.concurrency,
@@ -397,7 +397,7 @@ func run(ctx context.Context, f runFlags, stderr, stdout io.Writer) error {
 	}
 	spec.SetTimeout(profile.Limits.SpecTimeout)
 	env.Clock = newClock(profile.Limits.Timeliness, day0, env, f.concurrency)
-	if err := env.Replay(ctx, func(s string) { progress("registreren: " + s) }); err != nil {
+	if err := replayUnlessTranslatorOnly(ctx, env, func(s string) { progress("registreren: " + s) }); err != nil {
 		err = errors.New(plainText(err.Error()))
 		in.Problems = append(in.Problems, "replaying the scenarios: "+err.Error())
 		in.SetupProblem = "de scenario's konden niet afgespeeld worden (" + err.Error() + ")"
@@ -543,6 +543,16 @@ func printReasons(w io.Writer, res *reports.Results) {
 		}
 		fmt.Fprintf(w, "  %s %s: %s\n", r.ID, r.Status, reason)
 	}
+}
+
+// replayUnlessTranslatorOnly replays the scenarios into the run's XIS (or
+// DVZA); a run with only a translator has nothing to replay into: the
+// translator specs send each event to it as ADA themselves.
+func replayUnlessTranslatorOnly(ctx context.Context, env *spec.Env, progress func(string)) error {
+	if env.Translator != nil && env.Adapter == nil && len(env.Publishers) == 0 && env.Manual == nil {
+		return nil
+	}
+	return env.Replay(ctx, progress)
 }
 
 // testClient says who may log in at the bench's test identity provider:
