@@ -31,6 +31,7 @@ import (
 	_ "github.com/bcbench/bcbench/suites/transfer"   // Overdracht
 	_ "github.com/bcbench/bcbench/suites/translator" // Vertaler
 	_ "github.com/bcbench/bcbench/suites/trust"      // Vertrouwensstelsel
+	_ "github.com/bcbench/bcbench/suites/viewer"     // Viewer
 )
 
 // Outcome is what one spec run says about the requirements it names.

@@ -85,6 +85,7 @@ func TestReferencePassesEverySpec(t *testing.T) {
 		case o.Status == "skip" && slices.Contains(o.Requirements, "PRF-01"):
 		case o.Status == "skip" && strings.Contains(o.Failure, "niets"):
 		case o.Status == "skip" && strings.Contains(o.Failure, "geen index"): // TIJ-02, TIJ-03 need the chain
+		case o.Status == "skip" && strings.Contains(o.Failure, "geen viewer"): // VWR-*: suites/viewer runs them in chromium
 		default:
 			t.Errorf("%s: %s against the reference XIS: %s", o.Name, o.Status, o.Failure)
 		}

@@ -54,6 +54,13 @@ var labels = sync.OnceValue(func() map[string]label {
 	var add func(f fixtures.Fact, sec string)
 	add = func(f fixtures.Fact, sec string) {
 		k := f.Code.System + "|" + f.Code.Code
+		if f.Note != "" {
+			// one code, several concepts told apart by their note (a
+			// glucose two hours after a load)
+			if _, ok := m[k+"|"+f.Note]; !ok {
+				m[k+"|"+f.Note] = label{name: f.Name, section: sec}
+			}
+		}
 		old, ok := m[k]
 		switch {
 		case !ok && f.Name != "":
@@ -207,6 +214,11 @@ func labelOf(cc any) (fixtures.Coding, label) {
 
 func (s *Server) observationRow(r map[string]any) (string, row) {
 	code, l := labelOf(r["code"])
+	for _, n := range list(r["note"]) {
+		if nl, ok := labels()[code.System+"|"+code.Code+"|"+str(mapOf(n)["text"])]; ok {
+			l = nl
+		}
+	}
 	f := fixtures.Fact{Name: l.name, Code: code}
 	date := ""
 	if v, _ := r["valueDateTime"].(string); v != "" {

@@ -172,3 +172,34 @@ func listen(ctx context.Context) (net.Listener, error) {
 	}
 	return ln, nil
 }
+
+// Refusals are launch addresses the viewer must refuse for the client, by
+// name: no context, a tampered launch, an expired one, one made for
+// another viewer.
+func (s *Stack) Refusals(patient string, p token.Professional) (map[string]string, error) {
+	out := map[string]string{"geen context": s.Viewer.LaunchURL}
+	l, err := s.Auth.Launch(smart.Context{Patient: patient, Professional: p, Client: s.Viewer.ClientID})
+	if err != nil {
+		return nil, err
+	}
+	tampered := l[:len(l)-4] + "AAAA"
+	if tampered == l {
+		tampered = l[:len(l)-4] + "BBBB"
+	}
+	expired, err := s.Auth.LaunchExpired(smart.Context{Patient: patient, Professional: p, Client: s.Viewer.ClientID})
+	if err != nil {
+		return nil, err
+	}
+	other, err := s.Auth.Launch(smart.Context{Patient: patient, Professional: p, Client: s.Viewer.ClientID + "-ander"})
+	if err != nil {
+		return nil, err
+	}
+	for name, launch := range map[string]string{"gewijzigde opening": tampered, "verlopen opening": expired, "opening voor een andere viewer": other} {
+		u, err := smart.LaunchURL(s.Viewer.LaunchURL, s.FHIR(), launch)
+		if err != nil {
+			return nil, err
+		}
+		out[name] = u
+	}
+	return out, nil
+}

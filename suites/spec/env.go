@@ -101,6 +101,9 @@ type Env struct {
 	// sent in it and waits, before an event that stops sharing and at the
 	// end, until what it tracks is seen or past its horizon.
 	Clock *clock.Clock
+	// Viewer is the viewer role; nil when the run has none (the VWR specs
+	// then skip, never pass).
+	Viewer *Viewer
 	// Concurrency is how many scenarios Replay sends at once (each
 	// scenario's events in order); 1 when 0, and always 1 in manual mode.
 	Concurrency int

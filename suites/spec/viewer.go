@@ -1,0 +1,37 @@
+package spec
+
+import (
+	"time"
+
+	"github.com/bcbench/bcbench/browser"
+	"github.com/bcbench/bcbench/fixtures"
+	"github.com/bcbench/bcbench/token"
+)
+
+// Viewer is the viewer role under test (suites/viewer, docs/viewer.md): the
+// bench plays the XIS that opens it in a browser.
+type Viewer struct {
+	// Browser is the run's one headless chromium.
+	Browser *browser.Browser
+	// Launch returns a fresh launch address (used once) that opens the
+	// viewer for the client as the professional.
+	Launch func(c fixtures.Client) (string, error)
+	// Refusals returns, by name, launch addresses the viewer must refuse for
+	// the client: no context, a tampered, an expired launch, one made for
+	// another viewer.
+	Refusals func(c fixtures.Client) (map[string]string, error)
+	// Origins are the hosts besides the viewer's that a launch passes
+	// through in the browser (the authorization server).
+	Origins []string
+	// Professional is who the launches name.
+	Professional token.Professional
+	// PatientID is the client's Patient id at the XIS the viewer reads.
+	PatientID func(c fixtures.Client) string
+	// AuditURL is the viewer's AuditEvent search (…/AuditEvent); empty when
+	// the viewer names no log: VWR-06 is then not tested.
+	AuditURL string
+	// Now is the viewing day's clock.
+	Now func() time.Time
+	// Evidence, when set, keeps a screenshot (PNG) of a judged view.
+	Evidence func(name string, png []byte)
+}

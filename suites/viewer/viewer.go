@@ -1,0 +1,533 @@
+// Package viewer holds the specs of the viewer (role E, seed 001 §2.3.4,
+// docs/viewer.md): the bench plays the XIS that opens it in a headless
+// chromium with a SMART EHR launch and judges what is at the glass — the
+// launch without a separate log-in, the refusals, a context switch, every
+// registered fact with value, unit and date, the medication overview of the
+// viewing day, the access log and WCAG 2.1 AA. Without a viewer in the run
+// every spec skips, never passes.
+package viewer
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"maps"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	. "github.com/onsi/ginkgo/v2" //nolint:revive // the DSL reads as prose
+	. "github.com/onsi/gomega"    //nolint:revive
+
+	"github.com/bcbench/bcbench/browser"
+	"github.com/bcbench/bcbench/fixtures"
+	"github.com/bcbench/bcbench/suites/fact"
+	"github.com/bcbench/bcbench/suites/match"
+	"github.com/bcbench/bcbench/suites/spec"
+	"github.com/bcbench/bcbench/wcag"
+)
+
+var _ = Describe("Viewer", func() {
+	env := spec.Current()
+	var shared []*fixtures.Scenario
+	for _, s := range env.Scenarios {
+		if fact.Withheld(s) == fact.Shared {
+			shared = append(shared, s)
+		}
+	}
+	Context("opening from the XIS", func() {
+		spec.It("VWR-01", "een geldige opening vanuit het XIS MOET het dossier van de cliënt tonen zonder wachtwoordveld en zonder inlogpagina", func(ctx SpecContext) {
+			s := first(shared)
+			v := viewOf(ctx, s)
+			var problems []string
+			if v.password > 0 {
+				problems = append(problems, fmt.Sprintf("de pagina heeft %d wachtwoordveld(en): een aparte inlog", v.password))
+			}
+			if !sameHost(v.url, v.launch) {
+				problems = append(problems, "de opening eindigt niet in de viewer maar op "+redact(v.url))
+			}
+			for _, f := range v.browser {
+				if f.Kind == browser.KindNavigation {
+					problems = append(problems, "de viewer stuurde de browser naar een andere host: "+f.Message)
+				}
+			}
+			if !strings.Contains(v.text, s.Client.Family) {
+				problems = append(problems, fmt.Sprintf("de cliënt (%s %s) staat niet op de pagina", s.Client.Given, s.Client.Family))
+			}
+			Expect(problems).To(match.HaveNoProblems())
+		})
+		spec.It("VWR-02", "zonder geldige opening MOET de viewer weigeren zonder gegevens van de cliënt in pagina, opslag of netwerkverkeer", func(ctx SpecContext) {
+			s := first(shared)
+			vw := need()
+			refusals, err := vw.Refusals(s.Client)
+			if err != nil {
+				spec.Broke(fmt.Errorf("making the refused launches: %w", err))
+			}
+			// a launch and the viewer's return address, each used before
+			v := viewOf(ctx, s)
+			refusals["al gebruikte opening"] = v.launch
+			if v.callback != "" {
+				refusals["herhaald terugkeeradres"] = v.callback
+			}
+			var problems []string
+			for _, name := range slices.Sorted(maps.Keys(refusals)) {
+				o := open(ctx, refusals[name], s, false)
+				for _, leak := range o.leaks(s.Client) {
+					problems = append(problems, name+": "+leak)
+				}
+			}
+			Expect(problems).To(match.HaveNoProblems())
+		})
+		spec.It("VWR-03", "na een nieuwe opening voor cliënt B MOET de viewer alleen cliënt B tonen", func(ctx SpecContext) {
+			if len(shared) < 2 {
+				spec.NotTestable("de run heeft minder dan twee cliënten met gedeelde gegevens")
+			}
+			a, b := shared[0], shared[1]
+			Expect(switchProblems(ctx, a, b)).To(match.HaveNoProblems())
+		})
+	})
+	for _, s := range shared {
+		Context(fmt.Sprintf("%s (%s)", s.Title, s.ID), func() {
+			spec.It("VWR-04", "elk geregistreerd gegeven MOET zichtbaar zijn met waarde, eenheid en datum in Nederlandse notatie", func(ctx SpecContext) {
+				v := viewOf(ctx, s)
+				Expect(glassProblems(v, s)).To(match.HaveNoProblems())
+			})
+			spec.It("VWR-05", "het medicatieoverzicht MOET op de dag van inzage de afspraken tonen die dan van kracht zijn", func(ctx SpecContext) {
+				v := viewOf(ctx, s)
+				Expect(medicationProblems(v, s)).To(match.HaveNoProblems())
+			})
+			spec.It("VWR-06", "elke inzage MOET gelogd zijn onder de zorgverlener die de viewer opende", func(ctx SpecContext) {
+				v := viewOf(ctx, s)
+				Expect(logProblems(ctx, v, s)).To(match.HaveNoProblems())
+			})
+			spec.It("VWR-07", "het dossier in de viewer MOET voldoen aan elke automatisch beslisbare controle van WCAG 2.1 AA", func(ctx SpecContext) {
+				v := viewOf(ctx, s)
+				Expect(wcagProblems(v.wcag, v.browser)).To(match.HaveNoProblems())
+			})
+		})
+	}
+	Context("de weigering", func() {
+		spec.It("VWR-07", "de weigeringspagina van de viewer MOET voldoen aan elke automatisch beslisbare controle van WCAG 2.1 AA", func(ctx SpecContext) {
+			s := first(shared)
+			refusals, err := need().Refusals(s.Client)
+			if err != nil {
+				spec.Broke(fmt.Errorf("making the refused launches: %w", err))
+			}
+			u, ok := refusals["geen context"]
+			if !ok {
+				spec.Broke(fmt.Errorf("no refusal without context"))
+			}
+			o := open(ctx, u, s, true)
+			// a refusal answers 401/403: that status is no finding here
+			bf := slices.DeleteFunc(o.browser, func(f browser.Finding) bool { return f.Kind == browser.KindLoad && strings.Contains(f.Message, "answered HTTP 4") })
+			Expect(wcagProblems(o.wcag, bf)).To(match.HaveNoProblems())
+		})
+	})
+})
+
+// need returns the run's viewer, or skips the spec.
+func need() *spec.Viewer {
+	GinkgoHelper()
+	v := spec.Current().Viewer
+	if v == nil {
+		spec.NotTestable("de run heeft geen viewer")
+	}
+	return v
+}
+
+func first(shared []*fixtures.Scenario) *fixtures.Scenario {
+	GinkgoHelper()
+	need()
+	if len(shared) == 0 {
+		spec.NotTestable("de run heeft geen cliënt met gedeelde gegevens")
+	}
+	return shared[0]
+}
+
+// observed is what a page showed, read in the browser.
+type observed struct {
+	launch   string // the address opened
+	url      string // where the page ended
+	callback string // the viewer's return address seen in the network log
+	text     string // the visible text
+	password int
+	rows     [][]string // visible table rows (tr, role=row): the cells' text
+	med      [][]string // per table named Medicatieoverzicht…: the first cell of each body row
+	store    string     // localStorage and sessionStorage
+	urls     []string   // every request's URL
+	browser  []browser.Finding
+	wcag     *wcag.PageReport
+	viewed   time.Time
+}
+
+var (
+	viewsMu sync.Mutex
+	views   = map[string]*observed{}
+)
+
+// viewOf opens the scenario's client once per run with a valid launch and
+// keeps what the page showed: every judged spec reads the same view.
+func viewOf(ctx context.Context, s *fixtures.Scenario) *observed {
+	GinkgoHelper()
+	vw := need()
+	viewsMu.Lock()
+	defer viewsMu.Unlock()
+	if v, ok := views[s.ID]; ok {
+		return v
+	}
+	u, err := vw.Launch(s.Client)
+	if err != nil {
+		spec.Broke(fmt.Errorf("launching the viewer for %s: %w", s.ID, err))
+	}
+	v := open(ctx, u, s, true)
+	if vw.Evidence != nil && v.wcag != nil && len(v.wcag.Screenshot) > 0 {
+		vw.Evidence("viewer-"+s.ID+".png", v.wcag.Screenshot)
+	}
+	views[s.ID] = v
+	return v
+}
+
+// read is the script that reads a page as the bench judges it.
+const read = `(() => {
+  const vis = e => !!(e.offsetWidth || e.offsetHeight || e.getClientRects().length);
+  const txt = e => (e.innerText || '').replace(/\s+/g, ' ').trim();
+  const name = t => {
+    const l = t.getAttribute('aria-labelledby');
+    if (l) return l.split(/\s+/).map(id => { const e = document.getElementById(id); return e ? txt(e) : ''; }).join(' ').trim();
+    if (t.getAttribute('aria-label')) return t.getAttribute('aria-label');
+    const c = t.querySelector('caption'); return c ? txt(c) : '';
+  };
+  const cells = 'th,td,[role=cell],[role=rowheader],[role=gridcell],[role=columnheader]';
+  const rows = [...document.querySelectorAll('tr,[role=row]')].filter(vis).map(r => [...r.querySelectorAll(cells)].map(txt));
+  const med = [...document.querySelectorAll('table,[role=table],[role=grid]')].filter(t => vis(t) && /^medicatieoverzicht/i.test(name(t)))
+    .map(t => [...t.querySelectorAll('tbody tr,[role=rowgroup] [role=row]')].filter(vis).map(r => { const c = r.querySelector(cells); return c ? txt(c) : ''; }));
+  let store = '';
+  try { for (const s of [localStorage, sessionStorage]) for (let i = 0; i < s.length; i++) { const k = s.key(i); store += k + '=' + s.getItem(k) + '\n'; } } catch (e) {}
+  return {url: location.href, text: document.body ? txt(document.body) : '', password: document.querySelectorAll('input[type=password]').length, rows, med, store};
+})()`
+
+// open loads a launch address in a fresh incognito context, reads the
+// page, runs the WCAG checks on a judged view and closes it.
+func open(ctx context.Context, u string, s *fixtures.Scenario, judged bool) *observed {
+	GinkgoHelper()
+	vw := need()
+	o := &observed{launch: u, viewed: time.Now()}
+	p, err := vw.Browser.OpenAllowing(ctx, u, vw.Origins)
+	if err != nil {
+		spec.Broke(fmt.Errorf("opening the viewer for %s: %w", s.ID, err))
+	}
+	defer p.Close()
+	o.read(p)
+	if !judged {
+		return o
+	}
+	rep, err := wcag.CheckPage(p)
+	if err != nil {
+		spec.Broke(fmt.Errorf("checking the viewer's page for %s: %w", s.ID, err))
+	}
+	o.wcag = rep
+	o.browser = p.Findings()
+	return o
+}
+
+func (o *observed) read(p *browser.Page) {
+	GinkgoHelper()
+	var r page
+	if err := p.Err(); err == nil {
+		got, err := chromedp.Run(p.Context(), chromedp.Evaluate[page](read))
+		if err != nil {
+			spec.Broke(fmt.Errorf("reading the viewer's page: %w", err))
+		}
+		r = got
+	}
+	o.url, o.text, o.password, o.rows, o.med, o.store = r.URL, r.Text, r.Password, r.Rows, r.Med, r.Store
+	if h := p.HAR(); h != nil {
+		for _, e := range h.Log.Entries {
+			o.urls = append(o.urls, e.Request.URL)
+			if q, err := url.Parse(e.Request.URL); err == nil && q.Query().Get("code") != "" && q.Query().Get("state") != "" && sameHost(e.Request.URL, o.launch) {
+				o.callback = e.Request.URL
+			}
+		}
+	}
+	o.browser = p.Findings()
+}
+
+// page is what the read script returns.
+type page struct {
+	URL      string     `json:"url"`
+	Text     string     `json:"text"`
+	Password int        `json:"password"`
+	Rows     [][]string `json:"rows"`
+	Med      [][]string `json:"med"`
+	Store    string     `json:"store"`
+}
+
+// leaks lists what of the client a refused page still holds.
+func (o *observed) leaks(c fixtures.Client) []string {
+	var out []string
+	for _, w := range []struct{ what, value string }{
+		{"haar naam", c.Given + " " + c.Family}, {"haar achternaam", c.Family}, {"haar BSN", c.BSN},
+	} {
+		if strings.Contains(o.text, w.value) {
+			out = append(out, w.what+" staat op de pagina")
+		}
+		if strings.Contains(o.store, w.value) {
+			out = append(out, w.what+" staat in de opslag van de browser")
+		}
+	}
+	for _, u := range o.urls {
+		if strings.Contains(u, c.BSN) {
+			out = append(out, "haar BSN staat in het netwerkverkeer: "+redact(u))
+			break
+		}
+	}
+	return out
+}
+
+// switchProblems opens A, then B in the same browser context.
+func switchProblems(ctx context.Context, a, b *fixtures.Scenario) []string {
+	GinkgoHelper()
+	vw := need()
+	ua, err := vw.Launch(a.Client)
+	if err != nil {
+		spec.Broke(fmt.Errorf("launching the viewer for %s: %w", a.ID, err))
+	}
+	ub, err := vw.Launch(b.Client)
+	if err != nil {
+		spec.Broke(fmt.Errorf("launching the viewer for %s: %w", b.ID, err))
+	}
+	p, err := vw.Browser.OpenAllowing(ctx, ua, vw.Origins)
+	if err != nil {
+		spec.Broke(fmt.Errorf("opening the viewer for %s: %w", a.ID, err))
+	}
+	defer p.Close()
+	oa := &observed{launch: ua}
+	oa.read(p)
+	if !strings.Contains(oa.text, a.Client.Family) {
+		spec.NotTestable(fmt.Sprintf("cliënt A (%s) werd na de eerste opening niet getoond (zie VWR-01)", a.Client.Family))
+	}
+	if err := p.Goto(ub); err != nil {
+		spec.Broke(fmt.Errorf("opening the viewer for %s: %w", b.ID, err))
+	}
+	ob := &observed{launch: ub}
+	ob.read(p)
+	var problems []string
+	if !strings.Contains(ob.text, b.Client.Family) {
+		problems = append(problems, fmt.Sprintf("cliënt B (%s %s) wordt na de nieuwe opening niet getoond", b.Client.Given, b.Client.Family))
+	}
+	for _, leak := range ob.leaks(a.Client) {
+		problems = append(problems, "van cliënt A: "+leak)
+	}
+	return problems
+}
+
+// expectedFacts are the client's registered facts a viewer shows as a row:
+// observations and referrals about her (not medication: VWR-05).
+func expectedFacts(s *fixtures.Scenario) []struct {
+	f   fixtures.Fact
+	day int
+} {
+	var out []struct {
+		f   fixtures.Fact
+		day int
+	}
+	for _, e := range s.Events {
+		if e.Subject != "" && e.Subject != s.Client.ID {
+			continue
+		}
+		for _, f := range e.Facts {
+			if f.Medication != nil || (f.ResourceType != "Observation" && f.ResourceType != "ServiceRequest") {
+				continue
+			}
+			out = append(out, struct {
+				f   fixtures.Fact
+				day int
+			}{f, e.Day})
+		}
+	}
+	return out
+}
+
+// glassProblems names each fact without a visible row holding its name,
+// its value with unit (Dutch notation) and its date.
+func glassProblems(v *observed, s *fixtures.Scenario) []string {
+	ref := spec.Current().Reference
+	var problems []string
+	for _, x := range expectedFacts(s) {
+		value := norm(fixtures.ShowValue(x.f, ref))
+		date := fixtures.Date(ref, x.day).Format("02-01-2006")
+		name := strings.ToLower(x.f.Name)
+		found := false
+		for _, r := range v.rows {
+			row := norm(strings.Join(r, " | "))
+			if strings.Contains(strings.ToLower(row), name) && strings.Contains(row, value) && strings.Contains(row, date) {
+				found = true
+				break
+			}
+		}
+		if !found {
+			problems = append(problems, fmt.Sprintf("%s %q van %s staat in geen rij met die naam, waarde en datum", x.f.Name, value, date))
+		}
+	}
+	return problems
+}
+
+// medicationProblems compares the products of the overview shown with the
+// agreements in force on the viewing day.
+func medicationProblems(v *observed, s *fixtures.Scenario) []string {
+	env := spec.Current()
+	now := need().Now().In(fixtures.Amsterdam)
+	ref := env.Reference.In(fixtures.Amsterdam)
+	day := int(time.Date(now.Year(), now.Month(), now.Day(), 12, 0, 0, 0, time.UTC).Sub(time.Date(ref.Year(), ref.Month(), ref.Day(), 12, 0, 0, 0, time.UTC)).Hours() / 24)
+	var want []string
+	for _, m := range fixtures.MedicationOverview(s, fixtures.MedicatieAfspraak, day) {
+		want = append(want, norm(m.Product.Display))
+	}
+	var got []string
+	for _, t := range v.med {
+		for _, p := range t {
+			got = append(got, norm(p))
+		}
+	}
+	if len(v.med) == 0 && len(want) > 0 {
+		return []string{fmt.Sprintf("geen tabel met de naam Medicatieoverzicht; verwacht %s", strings.Join(want, ", "))}
+	}
+	slices.Sort(want)
+	slices.Sort(got)
+	if slices.Equal(want, got) {
+		return nil
+	}
+	var problems []string
+	for _, w := range want {
+		if !slices.Contains(got, w) {
+			problems = append(problems, "ontbreekt op het medicatieoverzicht: "+w)
+		}
+	}
+	for _, g := range got {
+		if !slices.Contains(want, g) {
+			problems = append(problems, "staat op het medicatieoverzicht maar is niet van kracht: "+g)
+		}
+	}
+	if len(problems) == 0 {
+		problems = append(problems, fmt.Sprintf("het medicatieoverzicht toont %v, verwacht %v", got, want))
+	}
+	return problems
+}
+
+// logProblems looks for the view in the viewer's access log.
+func logProblems(ctx context.Context, v *observed, s *fixtures.Scenario) []string {
+	GinkgoHelper()
+	vw := need()
+	if vw.AuditURL == "" {
+		spec.NotTestable("de viewer noemt geen toegangslog (AuditEvent)")
+	}
+	pid := vw.PatientID(s.Client)
+	q := url.Values{"patient": {"Patient/" + pid}}
+	rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(rctx, http.MethodGet, vw.AuditURL+"?"+q.Encode(), nil)
+	if err != nil {
+		spec.Broke(err)
+	}
+	req.Header.Set("Accept", "application/fhir+json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		spec.Broke(fmt.Errorf("reading the viewer's access log: %w", err))
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return []string{fmt.Sprintf("het toegangslog antwoordt %d", resp.StatusCode)}
+	}
+	var b struct {
+		Entry []struct {
+			Resource struct {
+				Action   string `json:"action"`
+				Recorded string `json:"recorded"`
+				Agent    []struct {
+					Who struct {
+						Identifier struct{ System, Value string } `json:"identifier"`
+					} `json:"who"`
+					Requestor bool `json:"requestor"`
+				} `json:"agent"`
+				Entity []struct {
+					What struct {
+						Reference string `json:"reference"`
+					} `json:"what"`
+				} `json:"entity"`
+			} `json:"resource"`
+		} `json:"entry"`
+	}
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 8<<20)).Decode(&b); err != nil {
+		return []string{"het toegangslog is geen leesbare Bundle: " + err.Error()}
+	}
+	who := vw.Professional.ID()
+	var seen []string
+	for _, e := range b.Entry {
+		r := e.Resource
+		of := slices.ContainsFunc(r.Entity, func(x struct {
+			What struct {
+				Reference string `json:"reference"`
+			} `json:"what"`
+		}) bool {
+			return strings.HasSuffix(x.What.Reference, "Patient/"+pid)
+		})
+		at, err := time.Parse(time.RFC3339, r.Recorded)
+		if !of || err != nil || at.Before(v.viewed.Add(-time.Minute)) {
+			continue
+		}
+		for _, a := range r.Agent {
+			if a.Requestor {
+				seen = append(seen, a.Who.Identifier.Value)
+				if a.Who.Identifier.Value == who && r.Action == "R" {
+					return nil
+				}
+			}
+		}
+	}
+	if len(seen) > 0 {
+		return []string{fmt.Sprintf("de inzage is gelogd onder %s, niet onder de zorgverlener die de viewer opende (%s, %s)", strings.Join(seen, ", "), vw.Professional.Name, who)}
+	}
+	return []string{fmt.Sprintf("geen AuditEvent (actie R) van de inzage van %s sinds %s", pid, v.viewed.UTC().Format(time.RFC3339))}
+}
+
+func wcagProblems(rep *wcag.PageReport, bf []browser.Finding) []string {
+	var out []string
+	for _, f := range bf {
+		out = append(out, "browser: "+f.Kind+": "+f.Message)
+	}
+	if rep == nil {
+		return append(out, "de pagina kon niet gecontroleerd worden")
+	}
+	for _, f := range rep.Findings {
+		if f.Outcome == wcag.Failed {
+			out = append(out, fmt.Sprintf("WCAG %s (%s) %s: %s", f.SC, f.Rule, f.Element, f.Message))
+		}
+	}
+	return out
+}
+
+// norm folds the spaces a browser may render (no-break, thin) into one.
+func norm(s string) string {
+	s = strings.NewReplacer("\u00a0", " ", "\u202f", " ", "\u2009", " ").Replace(s)
+	return strings.Join(strings.Fields(s), " ")
+}
+
+func sameHost(a, b string) bool {
+	ua, err1 := url.Parse(a)
+	ub, err2 := url.Parse(b)
+	return err1 == nil && err2 == nil && ua.Scheme == ub.Scheme && ua.Host == ub.Host
+}
+
+func redact(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(onleesbaar adres)"
+	}
+	u.RawQuery, u.User, u.Fragment = "", nil, ""
+	return u.String()
+}

@@ -1,0 +1,250 @@
+package viewer_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"net/http"
+	"os"
+	"os/exec"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/bcbench/bcbench/browser"
+	"github.com/bcbench/bcbench/fixtures"
+	"github.com/bcbench/bcbench/fixtures/truth"
+	"github.com/bcbench/bcbench/harness"
+	"github.com/bcbench/bcbench/reference/viewer"
+	"github.com/bcbench/bcbench/suites"
+	"github.com/bcbench/bcbench/suites/spec"
+	"github.com/bcbench/bcbench/token"
+)
+
+// Ginkgo runs its specs once per process: every variant of the viewer runs
+// in a child process of this test binary, named by childEnv.
+const (
+	childEnv = "BCBENCH_VIEWER_SUITE_CHILD"
+	marker   = "bcbench-outcomes "
+)
+
+var requirements = []string{"VWR-01", "VWR-02", "VWR-03", "VWR-04", "VWR-05", "VWR-06", "VWR-07"}
+
+// scenarios judged by the test: a weight (gewicht-in-gram), a stopped
+// agreement (stop-genegeerd) and two clients (the context switch).
+var scenarios = []string{"ongecompliceerd", "diabetes"}
+
+func TestMain(m *testing.M) {
+	if defect, ok := os.LookupEnv(childEnv); ok {
+		os.Exit(child(defect))
+	}
+	os.Exit(m.Run())
+}
+
+func child(defect string) int {
+	statuses, err := runViewer(defect)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	data, _ := json.Marshal(statuses)
+	fmt.Printf("\n%s%s\n", marker, data)
+	return 0
+}
+
+// runViewer replays the scenarios into the bench's XIS, opens the viewer
+// (the reference, or a mutant) from it and runs the VWR specs.
+func runViewer(defect string) (map[string]string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
+	defer cancel()
+	ids := scenarios
+	switch v := os.Getenv("BCBENCH_VIEWER_SCENARIOS"); v {
+	case "":
+	case "golden":
+		ids = nil
+		for _, s := range fixtures.Golden() {
+			ids = append(ids, s.ID)
+		}
+	default:
+		ids = strings.Split(v, ",")
+	}
+	var scs []*fixtures.Scenario
+	for _, id := range ids {
+		s, ok := fixtures.Lookup(id)
+		if !ok {
+			return nil, fmt.Errorf("no golden scenario %s", id)
+		}
+		scs = append(scs, s)
+	}
+	st, err := viewer.StartStack(ctx, viewer.StackOptions{Defect: defect})
+	if err != nil {
+		return nil, err
+	}
+	defer st.Close()
+	b, err := browser.Launch(ctx, browser.Options{PageTimeout: 60 * time.Second})
+	if err != nil {
+		return nil, err
+	}
+	defer b.Close()
+	reader, _ := fixtures.Reader(scs)
+	pro := viewer.Professional(reader)
+	client := &http.Client{Timeout: 30 * time.Second}
+	env := &spec.Env{
+		Scenarios: scs,
+		Reference: fixtures.PastReference(time.Now(), scs),
+		XIS:       &harness.FHIR{Base: st.FHIR(), Client: client},
+		Adapter:   &harness.Adapter{Base: st.XISURL + "/bench", Client: client},
+		Viewer:    SpecViewer(st, b, pro),
+	}
+	if err := env.Replay(ctx, nil); err != nil {
+		return nil, fmt.Errorf("replaying: %w", err)
+	}
+	start := time.Now()
+	outcomes, err := suites.Run(env, suites.Options{Requirements: requirements})
+	if err != nil {
+		return nil, err
+	}
+	statuses := map[string]string{"seconds": fmt.Sprintf("%.1f", time.Since(start).Seconds()), "scenarios": fmt.Sprint(len(scs))}
+	for _, o := range outcomes {
+		for _, id := range o.Requirements {
+			if statuses[id] == "" || statuses[id] == "pass" {
+				statuses[id] = o.Status
+			}
+			if o.Status != "pass" {
+				statuses[id+" reason"] += o.Failure + "\n"
+			}
+		}
+	}
+	return statuses, nil
+}
+
+// SpecViewer is the viewer environment over a stack: launches by the
+// reader's professional, the bench's XIS ids.
+func SpecViewer(st *viewer.Stack, b *browser.Browser, pro token.Professional) *spec.Viewer {
+	pid := func(c fixtures.Client) string { return truth.PatientID(c.BSN) }
+	v := &spec.Viewer{
+		Browser:      b,
+		Launch:       func(c fixtures.Client) (string, error) { return st.LaunchURL(pid(c), pro) },
+		Refusals:     func(c fixtures.Client) (map[string]string, error) { return st.Refusals(pid(c), pro) },
+		Origins:      st.Origins(),
+		Professional: pro,
+		PatientID:    pid,
+		Now:          time.Now,
+	}
+	if st.Reference != nil {
+		v.AuditURL = st.ViewerURL + viewer.AuditPath
+	}
+	return v
+}
+
+func runChild(defect string) (map[string]string, error) {
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), childEnv+"="+defect)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return nil, fmt.Errorf("child for %q: %w\n%s", defect, err, stderr.String())
+	}
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	sc.Buffer(make([]byte, 1<<20), 1<<24)
+	for sc.Scan() {
+		if rest, ok := strings.CutPrefix(sc.Text(), marker); ok {
+			var statuses map[string]string
+			if err := json.Unmarshal([]byte(rest), &statuses); err != nil {
+				return nil, err
+			}
+			return statuses, nil
+		}
+	}
+	return nil, fmt.Errorf("child for %q printed no outcomes\n%s", defect, out)
+}
+
+// TestViewerSuiteJudgesTheReferenceAndEveryMutant: the reference viewer
+// passes every VWR requirement; each mutant fails exactly the requirements
+// it declares and passes the others. BCBENCH_VIEWER_VARIANTS (comma
+// separated, "reference" for the reference) narrows the run;
+// BCBENCH_VIEWER_SCENARIOS ("golden", or ids comma separated) replaces the
+// two scenarios (the timing of the nine golden ones).
+func TestViewerSuiteJudgesTheReferenceAndEveryMutant(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the viewer suite in chromium once per variant in a child process")
+	}
+	if _, err := browser.Find(""); err != nil {
+		t.Skip(err)
+	}
+	all := func(except map[string]string) map[string]string {
+		out := map[string]string{}
+		for _, id := range requirements {
+			out[id] = "pass"
+		}
+		maps.Copy(out, except)
+		return out
+	}
+	cases := map[string]map[string]string{"": all(nil)}
+	for _, m := range viewer.Mutants {
+		except := map[string]string{}
+		for _, id := range m.Violates {
+			except[id] = "fail"
+		}
+		cases[m.Name] = all(except)
+	}
+	if only := os.Getenv("BCBENCH_VIEWER_VARIANTS"); only != "" {
+		keep := strings.Split(strings.ReplaceAll(only, "reference", ""), ",")
+		for k := range cases {
+			if !slices.Contains(keep, k) {
+				delete(cases, k)
+			}
+		}
+	}
+	var caught, mutants atomic.Int32
+	sem := make(chan struct{}, 2) // two chromiums at a time on a 2-core machine
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	results := map[string]map[string]string{}
+	errs := map[string]error{}
+	for _, defect := range slices.Sorted(maps.Keys(cases)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			got, err := runChild(defect)
+			mu.Lock()
+			results[defect], errs[defect] = got, err
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	for _, defect := range slices.Sorted(maps.Keys(cases)) {
+		name := defect
+		if name == "" {
+			name = "reference"
+		}
+		t.Run(name, func(t *testing.T) {
+			if errs[defect] != nil {
+				t.Fatal(errs[defect])
+			}
+			got, want := results[defect], cases[defect]
+			t.Logf("the VWR specs took %s s for %s scenarios", got["seconds"], got["scenarios"])
+			for _, id := range slices.Sorted(maps.Keys(want)) {
+				if got[id] != want[id] {
+					t.Errorf("%s: %s, want %s\n%s", id, got[id], want[id], got[id+" reason"])
+				}
+			}
+			if defect != "" {
+				mutants.Add(1)
+				if !t.Failed() {
+					caught.Add(1)
+				}
+			}
+		})
+	}
+	t.Logf("viewer mutation score: %d of %d mutants fail exactly their declared requirements", caught.Load(), mutants.Load())
+}
