@@ -85,6 +85,7 @@ var page = template.Must(template.New("page").Parse(`<!DOCTYPE html>
 {{end}}
 {{if .Pale}}<p style="color:#aaaaaa">Gegevens uit de aangesloten bronsystemen.</p>{{end}}
 </main>
+<footer><p><a href="#inhoud">Terug naar het begin van de inhoud</a></p></footer>
 {{end}}
 </body>
 </html>

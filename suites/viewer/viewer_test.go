@@ -61,7 +61,7 @@ func child(defect string) int {
 // runViewer replays the scenarios into the bench's XIS, opens the viewer
 // (the reference, or a mutant) from it and runs the VWR specs.
 func runViewer(defect string) (map[string]string, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	defer cancel()
 	ids := scenarios
 	switch v := os.Getenv("BCBENCH_VIEWER_SCENARIOS"); v {
@@ -102,6 +102,9 @@ func runViewer(defect string) (map[string]string, error) {
 		Adapter:   &harness.Adapter{Base: st.XISURL + "/bench", Client: client},
 		Viewer:    SpecViewer(st, b, pro),
 	}
+	// a spec opens up to seven pages (VWR-02): on a loaded 2-core machine a
+	// page takes tens of seconds
+	spec.SetTimeout(6 * time.Minute)
 	if err := env.Replay(ctx, nil); err != nil {
 		return nil, fmt.Errorf("replaying: %w", err)
 	}
@@ -144,7 +147,7 @@ func SpecViewer(st *viewer.Stack, b *browser.Browser, pro token.Professional) *s
 }
 
 func runChild(defect string) (map[string]string, error) {
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd := exec.Command(os.Args[0], "-test.run=^$", "-test.timeout=25m")
 	cmd.Env = append(os.Environ(), childEnv+"="+defect)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
