@@ -62,37 +62,41 @@ type run struct {
 	notEvaluatedWhy string
 	truncated       bool
 
-	paths strings.Builder // the buffer item paths are cut from (subPath)
+	paths *strings.Builder // the buffer item paths are cut from (subPath), shared with trial runs
 }
 
 // subPath returns path.name, or path.name[i] for i >= 0: the location of a
-// property or an item. The paths of a run are cut from one buffer, a new
-// one when it is full (the paths already cut keep the old one), instead of
-// being allocated one by one.
+// property or an item. The paths of a run (and of its trial runs) are cut
+// from one buffer, a new one when it is full (the paths already cut keep
+// the old one), instead of being allocated one by one.
 func (r *run) subPath(path, name string, i int) string {
 	n := len(path) + 1 + len(name)
 	if i >= 0 {
 		n += 2 + 20
 	}
-	if c := r.paths.Cap(); c-r.paths.Len() < n {
-		r.paths = strings.Builder{}
-		r.paths.Grow(max(n, min(2*c, maxPathBuf), minPathBuf))
+	if r.paths == nil {
+		r.paths = &strings.Builder{}
 	}
-	start := r.paths.Len()
-	r.paths.WriteString(path)
-	r.paths.WriteByte('.')
-	r.paths.WriteString(name)
+	b := r.paths
+	if c := b.Cap(); c-b.Len() < n {
+		*b = strings.Builder{}
+		b.Grow(max(n, min(2*c, maxPathBuf), minPathBuf))
+	}
+	start := b.Len()
+	b.WriteString(path)
+	b.WriteByte('.')
+	b.WriteString(name)
 	if i >= 0 {
-		var b [20]byte
-		r.paths.WriteByte('[')
-		r.paths.Write(strconv.AppendInt(b[:0], int64(i), 10))
-		r.paths.WriteByte(']')
+		var d [20]byte
+		b.WriteByte('[')
+		b.Write(strconv.AppendInt(d[:0], int64(i), 10))
+		b.WriteByte(']')
 	}
-	return r.paths.String()[start:]
+	return b.String()[start:]
 }
 
 // minPathBuf and maxPathBuf bound the size of the buffers of subPath.
-const minPathBuf, maxPathBuf = 1 << 10, 16 << 10
+const minPathBuf, maxPathBuf = 512, 8 << 10
 
 // item is one value of an element in an instance.
 type item struct {
@@ -141,6 +145,10 @@ func (r *run) add(undecided bool, sev, code, path, format string, args ...any) {
 // trial validates with fn without reporting and says whether it found no error.
 func (r *run) trial(fn func(t *run)) bool {
 	t := &run{v: r.v, ctx: r.ctx, out: r.out, xml: r.xml, root: r.root, seen: r.seen, nest: r.nest, quiet: true, security: r.security, noHTMLInMarkdown: r.noHTMLInMarkdown, resolver: r.resolver, containers: r.containers, locals: r.locals, hl7Policy: r.hl7Policy, mustResolve: r.mustResolve, uncheckedREST: r.uncheckedREST, noExamples: r.noExamples, displayErrors: r.displayErrors, displayDone: r.displayDone, anchorSet: r.anchorSet, items: r.items}
+	if r.paths == nil {
+		r.paths = &strings.Builder{}
+	}
+	t.paths = r.paths
 	fn(t)
 	r.items = t.items[:len(r.items)] // the same stack, perhaps grown
 	return t.errs == 0
