@@ -2,6 +2,7 @@ package xis
 
 import (
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
@@ -62,17 +63,26 @@ type auditLog struct {
 	seq       int
 }
 
-// auditEntry is one AuditEvent with its recorded time, parsed once.
+// auditEntry is one AuditEvent, kept encoded (a population run logs
+// hundreds of thousands of reads: as maps they took gigabytes), with what a
+// search needs of it parsed once.
 type auditEntry struct {
-	ev map[string]any
-	at time.Time
+	raw      json.RawMessage
+	id       string
+	patients []string
+	at       time.Time
 }
 
 func (l *auditLog) add(ev map[string]any, at time.Time) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.seq++
-	ev["id"] = fmt.Sprintf("toegang-%d", l.seq)
+	id := fmt.Sprintf("toegang-%d", l.seq)
+	ev["id"] = id
+	raw, err := json.Marshal(ev)
+	if err != nil {
+		return // an AuditEvent the XIS built itself always encodes
+	}
 	if len(l.events) >= maxAudit { // drop the oldest half, and index the rest again
 		l.events = append([]auditEntry(nil), l.events[len(l.events)/2:]...)
 		l.byPatient = nil
@@ -80,7 +90,7 @@ func (l *auditLog) add(ev map[string]any, at time.Time) {
 			l.index(e)
 		}
 	}
-	e := auditEntry{ev: ev, at: at}
+	e := auditEntry{raw: raw, id: id, patients: auditPatients(ev), at: at}
 	l.events = append(l.events, e)
 	l.index(e)
 }
@@ -90,7 +100,7 @@ func (l *auditLog) index(e auditEntry) {
 	if l.byPatient == nil {
 		l.byPatient = map[string][]auditEntry{}
 	}
-	for _, pid := range auditPatients(e.ev) {
+	for _, pid := range e.patients {
 		l.byPatient[pid] = append(l.byPatient[pid], e)
 	}
 }
@@ -103,39 +113,39 @@ func (l *auditLog) reset() {
 
 // find returns the AuditEvents that name every patient and match every
 // date criterion, oldest first.
-func (l *auditLog) find(patients []string, dates []dateCriterion) []map[string]any {
+func (l *auditLog) find(patients []string, dates []dateCriterion) []auditEntry {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
 	from := l.events
 	if len(patients) > 0 {
 		from = l.byPatient[patients[0]]
 	}
-	var out []map[string]any
+	var out []auditEntry
 	for _, e := range from {
 		ok := true
 		for _, pid := range patients[min(1, len(patients)):] {
-			ok = ok && slices.Contains(auditPatients(e.ev), pid)
+			ok = ok && slices.Contains(e.patients, pid)
 		}
 		for _, d := range dates {
 			ok = ok && d.match(e.at)
 		}
 		if ok {
-			out = append(out, e.ev)
+			out = append(out, e)
 		}
 	}
 	return out
 }
 
 // get returns one AuditEvent by id.
-func (l *auditLog) get(id string) (map[string]any, bool) {
+func (l *auditLog) get(id string) (auditEntry, bool) {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
 	for _, e := range l.events {
-		if e.ev["id"] == id {
-			return e.ev, true
+		if e.id == id {
+			return e, true
 		}
 	}
-	return nil, false
+	return auditEntry{}, false
 }
 
 // authenticate returns the professional of the request's bearer token. With
@@ -443,8 +453,8 @@ func (s *Server) searchAudit(w http.ResponseWriter, r *http.Request, a *access) 
 	found := s.audit.find(patients, dates)
 	base := rest.Base(r)
 	entries := make([]any, 0, len(found))
-	for _, ev := range found {
-		entries = append(entries, map[string]any{"fullUrl": base + "/AuditEvent/" + ev["id"].(string), "resource": ev, "search": map[string]any{"mode": "match"}})
+	for _, e := range found {
+		entries = append(entries, map[string]any{"fullUrl": base + "/AuditEvent/" + e.id, "resource": e.raw, "search": map[string]any{"mode": "match"}})
 	}
 	a.status = http.StatusOK
 	rest.FHIR(w, http.StatusOK, searchset(base, "AuditEvent", used, entries, s.opts.Now()))

@@ -251,14 +251,14 @@ func (s *Server) read(w http.ResponseWriter, r *http.Request) {
 	if typ == "AuditEvent" {
 		ev, ok := s.audit.get(id)
 		if ok {
-			for _, pid := range auditPatients(ev) {
+			for _, pid := range ev.patients {
 				if !s.mayRead(a, pid) {
 					refuse(w, a)
 					return
 				}
 			}
 			a.status = http.StatusOK
-			rest.FHIR(w, http.StatusOK, ev)
+			rest.FHIR(w, http.StatusOK, ev.raw)
 			return
 		}
 		a.status = http.StatusNotFound
