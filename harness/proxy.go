@@ -25,7 +25,14 @@ import (
 // Proxy defaults.
 const (
 	DefaultMaxBody    = 1 << 20 // bytes of each body kept in evidence
-	DefaultMaxEntries = 20000   // entries kept per proxy
+	DefaultMaxEntries = 500_000 // entries kept per proxy
+	// DefaultMaxBodies is how many exchanges are kept with their bodies;
+	// later ones are kept without (method, URL, status, headers, sizes,
+	// timings), so that a population run still shows every exchange.
+	DefaultMaxBodies = 20000
+	// entryCost approximates what an entry holds besides its bodies (URL,
+	// headers), for the memory budget.
+	entryCost = 1 << 10
 	// DefaultMemoryBudget bounds the body bytes a proxy holds in memory;
 	// beyond it the oldest recorded exchanges go to a spool file on disk.
 	DefaultMemoryBudget = 32 << 20
@@ -49,6 +56,9 @@ type ProxyOptions struct {
 	// MaxEntries bounds the entries kept (default DefaultMaxEntries); later
 	// exchanges are forwarded and counted but not recorded.
 	MaxEntries int
+	// MaxBodies bounds the entries kept with their bodies (default
+	// DefaultMaxBodies); later ones are kept with sizes but no body text.
+	MaxBodies int
 	// Secrets are literal values (tokens the bench sends) replaced by
 	// [REDACTED] wherever they appear in evidence.
 	Secrets []string
@@ -100,6 +110,9 @@ func NewProxy(upstream string, opts ProxyOptions) (*Proxy, error) {
 	}
 	if opts.MaxEntries <= 0 {
 		opts.MaxEntries = DefaultMaxEntries
+	}
+	if opts.MaxBodies <= 0 {
+		opts.MaxBodies = DefaultMaxBodies
 	}
 	if opts.RequestTimeout <= 0 {
 		opts.RequestTimeout = 30 * time.Second
@@ -290,6 +303,17 @@ func (p *Proxy) entryJSON(pe *pending) ([]byte, error) {
 	return json.Marshal(p.entry(pe))
 }
 
+// forget drops the bodies of an exchange beyond MaxBodies: their sizes
+// stay, the entry says they were not recorded.
+func (pe *pending) forget() {
+	if pe.req != nil && pe.req.body != nil {
+		pe.req.body.forget()
+	}
+	if pe.resp != nil && pe.resp.body != nil {
+		pe.resp.body.forget()
+	}
+}
+
 // bodyBytes is how many body bytes an exchange holds in memory.
 func (pe *pending) bodyBytes() int64 {
 	var n int64
@@ -376,13 +400,16 @@ func (p *Proxy) Close() error {
 }
 
 func (p *Proxy) add(pe *pending) {
-	pe.held = pe.bodyBytes()
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if len(p.entries) >= p.opts.MaxEntries {
 		p.dropped++
 		return
 	}
+	if len(p.entries) >= p.opts.MaxBodies {
+		pe.forget()
+	}
+	pe.held = pe.bodyBytes() + entryCost
 	p.entries = append(p.entries, pe)
 	p.held += pe.held
 	if p.held > p.opts.MemoryBudget && !p.spooling {
@@ -580,6 +607,14 @@ func (c *capture) finish(err error) {
 		return
 	}
 	c.once.Do(func() { c.onDone(err) })
+}
+
+// forget drops the kept bytes and keeps no more.
+func (c *capture) forget() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.buf = bytes.Buffer{}
+	c.max = 0
 }
 
 // kept is how many bytes the capture holds.

@@ -395,3 +395,39 @@ func TestProxyWritesAnEmptyHAR(t *testing.T) {
 		t.Errorf("empty HAR:\n%s\nwant\n%s", a, b)
 	}
 }
+
+// TestProxyKeepsLaterExchangesWithoutBodies: past MaxBodies an exchange is
+// still recorded — who asked what, the status, the sizes — without its
+// bodies, and the entry says so (the access-log specs read every exchange
+// of a population run).
+func TestProxyKeepsLaterExchangesWithoutBodies(t *testing.T) {
+	up := echoServer(t)
+	p, err := NewProxy(up.URL, ProxyOptions{Role: "xis", MaxBodies: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	for _, path := range []string{"/big", "/big", "/fhir/Patient/1"} {
+		resp, err := http.Post(p.URL()+path, "application/json", strings.NewReader(`{"a":1}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+	e := p.Entries()
+	if len(e) != 3 || p.Dropped() != 0 {
+		t.Fatalf("%d entries, %d dropped; want 3 and 0", len(e), p.Dropped())
+	}
+	if e[0].Response.Content.Text == "" || e[0].Truncated() {
+		t.Errorf("the first exchange lost its body: %+v", e[0].Response.Content)
+	}
+	for i, x := range e[1:] {
+		if x.Response.Content.Text != "" || x.Response.Content.Size == 0 || !x.Truncated() || x.Request.PostData == nil || x.Request.PostData.Text != "" || x.Request.BodySize != 7 {
+			t.Errorf("entry %d: response %+v, request body %+v (size %d); want sizes without text, marked truncated", i+1, x.Response.Content, x.Request.PostData, x.Request.BodySize)
+		}
+		if x.Response.Status != 200 || !strings.Contains(x.Request.URL, "/") {
+			t.Errorf("entry %d: status %d, url %s", i+1, x.Response.Status, x.Request.URL)
+		}
+	}
+}
