@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/bcbench/bcbench/reference/index"
 )
@@ -18,6 +19,11 @@ import (
 func TestIndexMutants(t *testing.T) {
 	if testing.Short() {
 		t.Skip("one chain run per index mutant")
+	}
+	const indexLimit, consumerLimit = 5 * time.Second, 12 * time.Second
+	if index.RegisteredLateBy <= indexLimit || index.RegisteredLateBy >= consumerLimit || index.PointedLateBy <= consumerLimit ||
+		index.RegisteredLateBy >= 3*indexLimit || index.PointedLateBy >= 3*consumerLimit {
+		t.Fatalf("the late mutants' delays (%v, %v) do not fit the limits (index %v, consumer %v)", index.RegisteredLateBy, index.PointedLateBy, indexLimit, consumerLimit)
 	}
 	type variant struct {
 		defect   string
@@ -43,9 +49,12 @@ func TestIndexMutants(t *testing.T) {
 			out := filepath.Join(dir, "out")
 			// Short limits of the hops an index mutant breaks: the clock
 			// follows a missing item to three times its limit (the profile's
-			// consumer limit of 5 minutes would keep a run 15 minutes).
+			// consumer limit of 5 minutes would keep a run 15 minutes). The
+			// late mutants' delays fit them (index.RegisteredLateBy is past
+			// the index limit and within the consumer limit,
+			// index.PointedLateBy past the consumer limit).
 			code, text := bench(t, "run", "--profile", "zelftest-keten", "--candidate", manifest, "--out", out, "--quiet",
-				"--timeliness-limit", "index=5s", "--timeliness-limit", "consumer=5s")
+				"--timeliness-limit", "index="+indexLimit.String(), "--timeliness-limit", "consumer="+consumerLimit.String())
 			var want []string
 			for _, id := range v.violates {
 				want = append(want, id+"=fail")

@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"testing"
+	"time"
 
 	"github.com/bcbench/bcbench/fixtures"
 	"github.com/bcbench/bcbench/fixtures/truth"
@@ -31,7 +32,7 @@ func BenchmarkFindOneClient(b *testing.B) {
 				s.store.mu.Lock()
 				for v := 1; v <= 3; v++ {
 					p := truth.Pointer{UniqueID: truth.PointerUniqueID("bench", bsn, v), BSN: bsn, URL: "http://x.example/fhir/Patient/" + bsn, Author: author, Date: when}
-					if _, err := s.store.add(p.DocumentReference(), truth.BSNSystem+"|"+bsn, "2026-03-02T09:00:00Z"); err != nil {
+					if _, err := s.store.add(p.DocumentReference(), truth.BSNSystem+"|"+bsn, "2026-03-02T09:00:00Z", time.Time{}); err != nil {
 						b.Fatal(err)
 					}
 				}

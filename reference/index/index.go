@@ -173,11 +173,18 @@ func (s *Server) retrieve(w http.ResponseWriter, r *http.Request) {
 // served is the pointer as the index serves it.
 func (s *Server) served(d map[string]any, base string) map[string]any {
 	if s.defect != nil && s.defect.redirect {
-		d = truth.Clone(d)
-		for _, c := range truth.Items(d["content"]) {
-			if att, ok := asMap(c)["attachment"].(map[string]any); ok {
-				att["url"] = base + "/retrieve/" + d["id"].(string)
-			}
+		d = pointAt(d, base)
+	}
+	return d
+}
+
+// pointAt is a copy of the pointer whose location is the index's own
+// retrieve endpoint instead of the publisher.
+func pointAt(d map[string]any, base string) map[string]any {
+	d = truth.Clone(d)
+	for _, c := range truth.Items(d["content"]) {
+		if att, ok := asMap(c)["attachment"].(map[string]any); ok {
+			att["url"] = base + "/retrieve/" + d["id"].(string)
 		}
 	}
 	return d

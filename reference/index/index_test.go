@@ -3,11 +3,13 @@ package index
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -379,6 +381,23 @@ func TestMutantsMisbehave(t *testing.T) {
 			}
 		},
 	}
+	// The clock of newIndex stands still: the late mutants stay late
+	// (TestLateMutantsAreLateForOneClient lets it run).
+	checks["registratie-laat"] = func(t *testing.T, ts *httptest.Server) {
+		late := clientOf("spoedsectio")
+		provide(t, ts, truth.ProvideBundle("test", "m", ptr(late, 1)))
+		if n := len(find(t, ts, late, "")); n != 0 {
+			t.Fatalf("%d pointers of the late client found at once, want 0", n)
+		}
+	}
+	checks["verwijzing-laat"] = func(t *testing.T, ts *httptest.Server) {
+		late := clientOf("ongecompliceerd")
+		provide(t, ts, truth.ProvideBundle("test", "m", ptr(late, 1)))
+		found := find(t, ts, late, "")
+		if len(found) != 1 || strings.Contains(fmt.Sprint(found[0]["content"]), ptr(late, 1).URL) {
+			t.Fatalf("the late client's pointer leads to the publisher at once: %v", found)
+		}
+	}
 	for _, m := range Mutants {
 		t.Run(m.Name, func(t *testing.T) {
 			if len(m.Violates) == 0 || m.Description == "" {
@@ -403,5 +422,68 @@ func TestHealthAndMetadata(t *testing.T) {
 	}
 	if code, _ := do(t, "POST", ts.URL+"/bench/reset", "", nil); code != 204 {
 		t.Fatalf("reset = %d", code)
+	}
+}
+
+// TestLateMutantsAreLateForOneClient: registratie-laat keeps the new
+// pointer of the acute referral's mother out of its searches, verwijzing-laat
+// serves it pointing at the index, each for its delay after it was stored;
+// every other client's pointer is served at once and as registered.
+func TestLateMutantsAreLateForOneClient(t *testing.T) {
+	other := bsn(t, 31)
+	cases := []struct {
+		defect, scenario string
+		delay            time.Duration
+	}{
+		{"registratie-laat", "spoedsectio", RegisteredLateBy},
+		{"verwijzing-laat", "ongecompliceerd", PointedLateBy},
+	}
+	for _, tc := range cases {
+		t.Run(tc.defect, func(t *testing.T) {
+			now := when
+			var mu sync.Mutex
+			s, err := New(Options{Defect: tc.defect, Now: func() time.Time { mu.Lock(); defer mu.Unlock(); return now }})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ts := httptest.NewServer(s)
+			defer ts.Close()
+			lateClient := clientOf(tc.scenario)
+			for _, b := range []string{lateClient, other} {
+				if status, _ := provide(t, ts, truth.ProvideBundle("test", "sub-"+b, ptr(b, 1))); status != http.StatusOK {
+					t.Fatalf("registering %s: %d", b, status)
+				}
+			}
+			served := func(b string) string {
+				found := find(t, ts, b, "current")
+				if len(found) == 0 {
+					return "none"
+				}
+				u, _ := found[0]["content"].([]any)[0].(map[string]any)["attachment"].(map[string]any)["url"].(string)
+				if u == ptr(b, 1).URL {
+					return "publisher"
+				}
+				return "elsewhere"
+			}
+			early := map[string]string{"registratie-laat": "none", "verwijzing-laat": "elsewhere"}[tc.defect]
+			for _, step := range []struct {
+				at          time.Duration
+				late, other string
+			}{
+				{0, early, "publisher"},
+				{tc.delay - time.Millisecond, early, "publisher"},
+				{tc.delay, "publisher", "publisher"},
+			} {
+				mu.Lock()
+				now = when.Add(step.at)
+				mu.Unlock()
+				if got := served(lateClient); got != step.late {
+					t.Errorf("after %v the late client's pointer: %s, want %s", step.at, got, step.late)
+				}
+				if got := served(other); got != step.other {
+					t.Errorf("after %v another client's pointer: %s, want %s", step.at, got, step.other)
+				}
+			}
+		})
 	}
 }

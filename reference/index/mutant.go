@@ -1,6 +1,38 @@
 package index
 
-import "slices"
+import (
+	"slices"
+	"time"
+
+	"github.com/bcbench/bcbench/fixtures"
+)
+
+// Timeliness mutants (TIJ-02, TIJ-03) are late for one client only: the
+// mother of the acute referral (scenario spoedsectio), as the reference
+// XIS's late mutant is, for registratie-laat; the mother of ongecompliceerd
+// for verwijzing-laat (a consumer late for the acute referral is OVD-01's
+// finding as well, docs/transfer.md). Their delays fit the short limits the mutant test
+// runs under (a self-test override, docs/timeliness.md: index 5 s, consumer
+// 12 s): each is past its own hop's limit and within that limit's horizon
+// (three times the limit), and the registration delay stays within the
+// consumer limit, so each fails its own requirement only.
+const (
+	// RegisteredLateBy is how long registratie-laat keeps a new pointer of
+	// that client out of its searches.
+	RegisteredLateBy = 7 * time.Second
+	// PointedLateBy is how long verwijzing-laat serves a new pointer of
+	// that client with a location that is not yet the publisher's.
+	PointedLateBy = 16 * time.Second
+)
+
+// clientOf is the BSN of a golden scenario's client.
+func clientOf(scenario string) string {
+	s, ok := fixtures.Lookup(scenario)
+	if !ok {
+		panic("reference index: scenario " + scenario + " is not among the golden scenarios")
+	}
+	return s.Client.BSN
+}
 
 // Mutant is the reference index with one seeded defect. Violates lists the
 // requirement IDs the bench must report as failed for it, and only those.
@@ -16,6 +48,11 @@ type Mutant struct {
 	half        bool   // a failing transaction keeps the entries before the bad one
 	redirect    bool   // pointers are served pointing at the index, which redirects to another host
 	duplicate   bool   // the same registration sent again is stored again
+	// hideFor keeps a new pointer of lateClient out of searches this long
+	// after it was stored; misleadFor serves it this long with a location
+	// at the index (which holds no document) instead of the publisher's.
+	hideFor, misleadFor time.Duration
+	lateFor             string // the BSN of the client they are late for
 }
 
 // Mutants lists every seeded defect of the reference index.
@@ -61,7 +98,35 @@ var Mutants = []Mutant{
 		Description: "de index levert verwijzingen die naar de index zelf wijzen en stuurt de consument daar door naar een andere host",
 		redirect:    true,
 	},
+	{
+		Name: "registratie-laat", Violates: []string{"TIJ-02"},
+		Description: "de index verwerkt de registraties van één cliënt (de spoedverwijzing) pas enkele seconden later, via een wachtrij: " +
+			"zolang is haar nieuwe verwijzing niet te vinden; alle andere meteen",
+		hideFor: RegisteredLateBy, lateFor: clientOf("spoedsectio"),
+	},
+	{
+		Name: "verwijzing-laat", Violates: []string{"TIJ-03"},
+		Description: "de index toont de nieuwe verwijzing van één cliënt (een ongecompliceerde zwangerschap) meteen, maar laat haar de eerste seconden " +
+			"naar de eigen opslag wijzen, waar het document nog niet staat; een afnemer vindt haar gegevens pas daarna bij de bron",
+		misleadFor: PointedLateBy, lateFor: clientOf("ongecompliceerd"),
+	},
 }
+
+// hidden says whether a mutant keeps the pointer out of searches now.
+func (m *Mutant) hidden(p *pointer, now time.Time) bool {
+	return m != nil && m.hideFor > 0 && p.client() == m.lateFor && now.Before(p.at.Add(m.hideFor))
+}
+
+// misleads says whether a mutant serves the pointer with a location at the
+// index now.
+func (m *Mutant) misleads(p *pointer, now time.Time) bool {
+	return m != nil && m.misleadFor > 0 && p.client() == m.lateFor && now.Before(p.at.Add(m.misleadFor))
+}
+
+// Delay is how long after a registration a timeliness mutant may still
+// serve it late (0 for the others): a run's clock settles past it before
+// the specs read the index.
+func (m Mutant) Delay() time.Duration { return max(m.hideFor, m.misleadFor) }
 
 // LookupMutant returns the mutant with the given name.
 func LookupMutant(name string) (Mutant, bool) {

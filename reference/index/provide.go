@@ -378,7 +378,7 @@ func (s *Server) apply(p plan, now string) ([]map[string]any, error) {
 			id = s.store.nextID("dr") // answered, never stored
 		} else {
 			var err error
-			if id, err = s.store.add(truth.Clone(c.res), c.patient, now); err != nil {
+			if id, err = s.store.add(truth.Clone(c.res), c.patient, now, s.opts.Now()); err != nil {
 				return nil, err
 			}
 		}

@@ -48,8 +48,9 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var matches []*pointer
+	now := s.opts.Now()
 	for _, p := range s.store.live(clients) {
-		if matchesAll(crit, p, "") {
+		if matchesAll(crit, p, "") && !s.defect.hidden(p, now) {
 			matches = append(matches, p)
 		}
 	}
@@ -66,6 +67,9 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) {
 	var entries []any
 	for i := offset; i < len(matches) && i < offset+count; i++ {
 		d := s.served(matches[i].res, base)
+		if s.defect.misleads(matches[i], now) {
+			d = pointAt(d, base)
+		}
 		entries = append(entries, map[string]any{
 			"fullUrl":  base + "/DocumentReference/" + d["id"].(string),
 			"resource": d,

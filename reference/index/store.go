@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 )
 
 // maxPointers bounds the store so that a runaway publisher cannot exhaust
@@ -34,6 +35,13 @@ type pointer struct {
 	patient string         // subject identifier as "system|value"
 	gone    bool           // withdrawn (deleted)
 	seq     int            // registration order
+	at      time.Time      // when it was stored
+}
+
+// client is the pointer's subject identifier value (the BSN).
+func (p *pointer) client() string {
+	_, value, _ := strings.Cut(p.patient, "|")
+	return value
 }
 
 func newStore() *store {
@@ -113,14 +121,14 @@ func (s *store) live(clients []string) []*pointer {
 }
 
 // add stores a new pointer and returns its id. Callers hold the lock.
-func (s *store) add(res map[string]any, patient string, now string) (string, error) {
+func (s *store) add(res map[string]any, patient string, now string, at time.Time) (string, error) {
 	if len(s.docs) >= maxPointers {
 		return "", fmt.Errorf("storing pointer: the index is full (%d pointers)", maxPointers)
 	}
 	id := s.nextID("dr")
 	res["id"] = id
 	res["meta"] = withVersion(res["meta"], now)
-	s.docs[id] = &pointer{res: res, patient: patient, seq: s.seq}
+	s.docs[id] = &pointer{res: res, patient: patient, seq: s.seq, at: at}
 	s.order = append(s.order, id)
 	_, value, _ := strings.Cut(patient, "|")
 	s.byClient[value] = append(s.byClient[value], id)

@@ -158,6 +158,11 @@ func runChain(variant string) (map[string]string, error) {
 	if err := env.Replay(ctx, nil); err != nil {
 		return nil, fmt.Errorf("replaying: %w", err)
 	}
+	// A run's clock settles before the specs read (a late index is TIJ's
+	// finding): without one here, wait out a timeliness mutant's delay.
+	if m, ok := index.LookupMutant(strings.TrimPrefix(variant, "mutant:")); ok {
+		time.Sleep(m.Delay())
+	}
 	outcomes, err := suites.Run(env, suites.Options{Requirements: requirements})
 	if err != nil {
 		return nil, err
@@ -228,6 +233,8 @@ func TestIndexSuiteJudgesEveryVariant(t *testing.T) {
 		{"hostile:zoekt-elders", all("fail", nil)},
 	}
 	for _, m := range index.Mutants {
+		// A timeliness mutant (TIJ-*) is late, never wrong: every IDX spec
+		// passes it; cmd/bcbench TestIndexMutants proves its TIJ failure.
 		except := map[string]string{}
 		for _, id := range m.Violates {
 			if slices.Contains(requirements, id) { // the chain's other requirements (OVD-*) are judged by TestIndexMutants
@@ -260,5 +267,5 @@ func TestIndexSuiteJudgesEveryVariant(t *testing.T) {
 			})
 		}
 	})
-	t.Logf("index mutation score: %d/%d mutants fail exactly their declared requirements", caught.Load(), len(index.Mutants))
+	t.Logf("index mutation score: %d/%d mutants fail exactly their declared IDX requirements (and pass the others)", caught.Load(), len(index.Mutants))
 }
