@@ -83,6 +83,8 @@ type Input struct {
 	Timeliness *Timeliness
 	// Transfers is the structured coverage of the transfers; nil when none.
 	Transfers []Transfer
+	// TestScripts is the assert table of the TestScripts run; nil when none.
+	TestScripts []ScriptFolder
 	// Mode is ModeSelfTest or ModeCertification; Assemble makes it
 	// ModeSelfTest unless the profile certifies, and WriteAll does so
 	// when the signer is a development key.
@@ -126,6 +128,7 @@ func Assemble(in Input) *Results {
 		Stopped:       slices.Clone(in.Stopped),
 		Timeliness:    in.Timeliness,
 		Transfers:     slices.Clone(in.Transfers),
+		TestScripts:   slices.Clone(in.TestScripts),
 		Started:       in.Started.UTC(),
 		Finished:      in.Finished.UTC(),
 		Evidence:      slices.Clone(in.Evidence),

@@ -74,7 +74,10 @@ type Results struct {
 	Timeliness *Timeliness `json:"timeliness,omitempty"`
 	// Transfers is the structured coverage of each transfer of the seeds
 	// the run judged (OVD-*). Since v2; absent when none.
-	Transfers    []Transfer          `json:"transfers,omitempty"`
+	Transfers []Transfer `json:"transfers,omitempty"`
+	// TestScripts is the assert table of the TestScripts run (TS-*), per
+	// folder of scripts; absent when the run ran none. Since v2.
+	TestScripts  []ScriptFolder      `json:"testScripts,omitempty"`
 	Started      time.Time           `json:"started"`
 	Finished     time.Time           `json:"finished"`
 	Requirements []RequirementResult `json:"requirements"`
@@ -253,4 +256,18 @@ type Evidence struct {
 	// requirements link to it; when empty, a file named after the role
 	// (evidence/xis.har) counts as that role's.
 	Role string `json:"role,omitempty"`
+}
+
+// ScriptFolder is one row of the assert table of the TestScripts a run
+// ran (TS-*): the folder as given, its scripts, the scripts the bench could
+// not run, and its asserts by result. The TestReports are in evidence/.
+type ScriptFolder struct {
+	Folder  string `json:"folder"`
+	Scripts int    `json:"scripts"`
+	NotRun  int    `json:"notRun"`
+	Pass    int    `json:"pass"`
+	Fail    int    `json:"fail"`
+	Warning int    `json:"warning"`
+	Skip    int    `json:"skip"`
+	Error   int    `json:"error"`
 }

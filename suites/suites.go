@@ -19,13 +19,14 @@ import (
 	"github.com/onsi/ginkgo/v2/types"
 	"github.com/onsi/gomega"
 
-	_ "github.com/bcbench/bcbench/suites/api"        // Koppelvlak
-	_ "github.com/bcbench/bcbench/suites/audit"      // Toegangslog
-	_ "github.com/bcbench/bcbench/suites/content"    // Zwangerschap
-	_ "github.com/bcbench/bcbench/suites/dvza"       // MedMij (DVZA)
-	_ "github.com/bcbench/bcbench/suites/index"      // Index
-	_ "github.com/bcbench/bcbench/suites/medication" // Medicatie
-	_ "github.com/bcbench/bcbench/suites/profile"    // Profielen
+	_ "github.com/bcbench/bcbench/suites/api"           // Koppelvlak
+	_ "github.com/bcbench/bcbench/suites/audit"         // Toegangslog
+	_ "github.com/bcbench/bcbench/suites/content"       // Zwangerschap
+	_ "github.com/bcbench/bcbench/suites/dvza"          // MedMij (DVZA)
+	_ "github.com/bcbench/bcbench/suites/index"         // Index
+	_ "github.com/bcbench/bcbench/suites/medication"    // Medicatie
+	_ "github.com/bcbench/bcbench/suites/profile"       // Profielen
+	_ "github.com/bcbench/bcbench/suites/qualification" // Kwalificatiescripts
 	"github.com/bcbench/bcbench/suites/spec"
 	_ "github.com/bcbench/bcbench/suites/timeliness" // Tijdigheid
 	_ "github.com/bcbench/bcbench/suites/transfer"   // Overdracht

@@ -55,6 +55,8 @@ type runFlags struct {
 	matrix      string
 	matrixEntry int
 	matrixRun   string // one run of the entry (a shard runs each in a process of its own)
+	// FHIR TestScripts run for TS-01 (docs/testscript.md)
+	testscripts, testscriptVariables string
 }
 
 func newRunCmd() *cobra.Command {
@@ -101,6 +103,8 @@ Exit code: 0 verdict pass, 1 verdict fail or incomplete, 2 the bench could not r
 	fl.IntVar(&f.matrixEntry, "matrix-entry", 0, "with --matrix: the entry (job, or shard) K of the plan to run, from 0")
 	fl.StringVar(&f.matrixRun, "matrix-run", "", "with --matrix-entry: only this run of the entry")
 	_ = fl.MarkHidden("matrix-run")
+	fl.StringVar(&f.testscripts, "testscripts", "", "folder of FHIR TestScripts (your copy of Nictiz's qualification scripts) run against the XIS for TS-01; the profile's testscripts paths are relative to it, else the folder itself is run")
+	fl.StringVar(&f.testscriptVariables, "testscript-variables", "", "YAML or JSON map of TestScript variable values (tokens, identifiers) over the scripts' defaults and the profile's")
 	fl.IntVar(&f.concurrency, "concurrency", defaultConcurrency, fmt.Sprintf("scenarios replayed at once, each in order (1–%d); also bounds the timeliness polls in flight (twice this)", maxConcurrency))
 	return cmd
 }
@@ -167,6 +171,10 @@ func run(ctx context.Context, f runFlags, stderr, stdout io.Writer) error {
 	for _, s := range fixtures.Generate(f.seed, f.population) {
 		scenarios = append(scenarios, s)
 		scenarioIDs = append(scenarioIDs, s.ID)
+	}
+	scriptSets, err := qualificationSets(profile, f.testscripts, f.testscriptVariables)
+	if err != nil {
+		return withCode(exitSetup, err)
 	}
 	manifest, err := loadCandidates(f.candidates, profile.Roles)
 	if err != nil {
@@ -380,6 +388,12 @@ func run(ctx context.Context, f runFlags, stderr, stdout io.Writer) error {
 		Concurrency: f.concurrency,
 	}
 	env.Validator, env.ValidatorProblem = validator, validatorProblem
+	quals := &qualification{sets: scriptSets, servers: map[string]*harness.FHIR{}, timeout: profile.Limits.RequestTimeout,
+		evidence: evidenceDir, validators: embeddedValidator}
+	for _, p := range cand.Publishers {
+		quals.servers[p.Role] = p.XIS
+	}
+	env.Qualification = quals.spec()
 	if env.DVZA != nil {
 		progress("STU3-pakketten laden (MedMij Geboortezorg)")
 		env.DVZA.Validator, env.DVZA.ValidatorProblem = loadSTU3Validator(f.packages)
@@ -412,6 +426,7 @@ func run(ctx context.Context, f runFlags, stderr, stdout io.Writer) error {
 	if errors.Is(err, suites.ErrUnknownRequirement) {
 		return withCode(exitSetup, err) // nothing ran: a defect of the bench's specs
 	}
+	in.TestScripts = quals.Table()
 	if err != nil {
 		in.Problems = append(in.Problems, "running the specs: "+plainText(err.Error()))
 	}

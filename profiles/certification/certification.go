@@ -40,6 +40,22 @@ type Profile struct {
 	Scenarios    []string  `yaml:"scenarios"`
 	Requirements []string  `yaml:"requirements"`
 	Limits       Limits    `yaml:"limits"`
+	// TestScripts are the FHIR TestScript folders (or files) run for the
+	// TS-* requirements, each relative to the folder the vendor gives with
+	// --testscripts (its copy of Nictiz's TestScripts); without any, that
+	// folder itself is run against the XIS.
+	TestScripts []ScriptSet `yaml:"testscripts"`
+}
+
+// ScriptSet is a folder (or file) of TestScripts a profile runs against a
+// role, with variable values that replace the scripts' defaults.
+type ScriptSet struct {
+	// Role is the role the scripts test (its FHIR base is the server); xis
+	// when empty.
+	Role string `yaml:"role"`
+	// Path is relative to the --testscripts folder, forward slashes, no "..".
+	Path      string            `yaml:"path"`
+	Variables map[string]string `yaml:"variables"`
 }
 
 // Package is a FHIR package pinned by a profile: its package id (the name in
@@ -275,6 +291,9 @@ func Parse(data []byte) (Profile, error) {
 	if err := p.checkRoles(); err != nil {
 		return Profile{}, fmt.Errorf("profile %s: %w", p.ID, err)
 	}
+	if err := p.checkTestScripts(); err != nil {
+		return Profile{}, fmt.Errorf("profile %s: %w", p.ID, err)
+	}
 	if err := p.checkPackages(); err != nil {
 		return Profile{}, fmt.Errorf("profile %s: %w", p.ID, err)
 	}
@@ -323,6 +342,25 @@ func (p *Profile) checkRoles() error {
 			return fmt.Errorf("role %s is named twice", r)
 		}
 		seen[r] = true
+	}
+	return nil
+}
+
+// checkTestScripts: each set names a path inside the --testscripts folder
+// and a role of the profile that serves FHIR to a client (an XIS).
+func (p *Profile) checkTestScripts() error {
+	for i := range p.TestScripts {
+		set := &p.TestScripts[i]
+		if set.Role == "" {
+			set.Role = "xis"
+		}
+		if !slices.Contains(p.Roles, set.Role) || !strings.HasPrefix(set.Role, "xis") {
+			return fmt.Errorf("testscripts %d: role %q is not an XIS role of the profile (%s)", i+1, set.Role, strings.Join(p.Roles, ", "))
+		}
+		clean := path.Clean(set.Path)
+		if set.Path == "" || clean != set.Path || path.IsAbs(clean) || clean == ".." || strings.HasPrefix(clean, "../") || strings.Contains(set.Path, "\\") {
+			return fmt.Errorf("testscripts %d: path %q must be a clean relative path inside the --testscripts folder", i+1, set.Path)
+		}
 	}
 	return nil
 }

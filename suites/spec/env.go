@@ -104,6 +104,9 @@ type Env struct {
 	// Viewer is the viewer role; nil when the run has none (the VWR specs
 	// then skip, never pass).
 	Viewer *Viewer
+	// Qualification runs TestScripts against the candidate (TS-*); nil
+	// when the run has none.
+	Qualification *Qualification
 	// Concurrency is how many scenarios Replay sends at once (each
 	// scenario's events in order); 1 when 0, and always 1 in manual mode.
 	Concurrency int
