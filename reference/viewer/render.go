@@ -33,6 +33,7 @@ var page = template.Must(template.New("page").Parse(`<!DOCTYPE html>
 <style>{{.Style}}</style>
 </head>
 <body>
+{{if .Trap}}<p><label for="notitie">Notitie</label> <input id="notitie" onkeydown="if(event.key==='Tab'){event.preventDefault()}"></p>{{end}}
 <a class="skip" href="#inhoud">Naar de inhoud</a>
 <header><p><strong>Geboortezorgviewer</strong></p>{{if .Logo}}<img src="data:image/svg+xml;base64,PHN2ZyB4bWxucz0iaHR0cDovL3d3dy53My5vcmcvMjAwMC9zdmciIHdpZHRoPSIyNCIgaGVpZ2h0PSIyNCI+PGNpcmNsZSBjeD0iMTIiIGN5PSIxMiIgcj0iMTAiIGZpbGw9IiNmZmYiLz48L3N2Zz4=" width="24" height="24">{{end}}</header>
 {{if .Refusal}}
@@ -62,7 +63,6 @@ var page = template.Must(template.New("page").Parse(`<!DOCTYPE html>
 <p><button type="submit">Inloggen</button></p>
 </form>
 {{end}}
-{{if .Trap}}<p><label for="notitie">Notitie</label> <input id="notitie" onkeydown="if(event.key==='Tab'){event.preventDefault()}"></p>{{end}}
 {{range $r := .Records}}
 <h2 id="overzicht-{{.PatientID}}">Zwangerschap in het kort</h2>
 {{if .Summary}}<div class="scroll"><table aria-labelledby="overzicht-{{.PatientID}}">
