@@ -6,6 +6,8 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -164,6 +166,8 @@ func TestNictizScripts(t *testing.T) {
 	ctx := context.Background()
 	var results []*testscript.Result
 	var lines []string
+	byWhose := map[string]int{}
+	unattributed := 0
 	for _, folder := range nictizFolders {
 		root := filepath.Join(corpus, folder)
 		paths, err := testscript.Discover([]string{root})
@@ -207,9 +211,16 @@ func TestNictizScripts(t *testing.T) {
 				t.Errorf("%s did not run to completion: %v", s.Path, res.Err)
 			}
 			for _, o := range res.Outcomes {
-				if o.Status != testscript.Pass {
-					lines = append(lines, fmt.Sprintf("%-7s %s | %s | %s | %s", o.Status, filepath.Base(s.Path), o.Test, trim(o.Description, 90), trim(o.Message, 300)))
+				if o.Status == testscript.Pass || o.Kind != "assert" {
+					continue
 				}
+				a, ok := attribute(filepath.Base(s.Path), o)
+				if !ok {
+					unattributed++
+					a = attribution{whose: "UNATTRIBUTED", why: "no known cause: find whose defect it is and add it to attributions"}
+				}
+				byWhose[a.whose]++
+				lines = append(lines, fmt.Sprintf("%-7s %s | %s | %s | %s\n        → %s: %s", o.Status, filepath.Base(s.Path), o.Test, trim(o.Description, 90), trim(o.Message, 300), a.whose, a.why))
 			}
 		}
 	}
@@ -218,10 +229,15 @@ func TestNictizScripts(t *testing.T) {
 	t.Log("\n" + b.String())
 	_, total := testscript.Tally(results)
 	pct := 100 * float64(total.Pass) / float64(max(1, total.Total()))
-	if os.Getenv("TESTSCRIPT_DETAILS") != "" || pct < 95 {
-		t.Log("every assert that did not pass:\n" + strings.Join(lines, "\n"))
-	} else {
-		t.Logf("%d asserts did not pass; TESTSCRIPT_DETAILS=1 lists them", len(lines))
+	t.Logf("every assert that did not pass (%d), with its reason and whose defect it is:\n%s", len(lines), strings.Join(lines, "\n"))
+	var whose []string
+	for w, n := range byWhose {
+		whose = append(whose, fmt.Sprintf("%s: %d", w, n))
+	}
+	slices.Sort(whose)
+	t.Logf("asserts that did not pass, by whose: %s", strings.Join(whose, "; "))
+	if unattributed > 0 {
+		t.Errorf("%d asserts did not pass for no known cause (UNATTRIBUTED above): the engine's, the reference's or the script's?", unattributed)
 	}
 	if pct < 95 {
 		t.Errorf("%.2f %% of the asserts pass, the bar is 95 %%", pct)
@@ -234,4 +250,46 @@ func trim(s string, n int) string {
 		return s[:n] + "…"
 	}
 	return s
+}
+
+// attribution says whose defect an assert that did not pass is: the
+// reference's, the engine's, or the script's (its fixtures included), or
+// that it was not judged (a Touchstone-only rule), and why.
+type attribution struct {
+	status  testscript.Status
+	script  *regexp.Regexp // the script file
+	test    string         // a prefix of the test's name; "" any
+	message string         // in the message; "" any
+	whose   string
+	why     string
+}
+
+// attributions are every known cause of an assert of the Nictiz scripts
+// that does not pass against the reference (docs/testscript.md). An assert
+// that matches none fails TestNictizScripts: it must be looked into.
+var attributions = []attribution{
+	{status: testscript.Skip, script: regexp.MustCompile(`^gbz-`), message: "assert-response-queryParamsInSelfLink",
+		whose: "not judged (Touchstone-only rule)", why: "the Groovy source of the Touchstone rule is not in the corpus"},
+	{status: testscript.Fail, script: regexp.MustCompile(`^gbz-fhir3-0-2-izk-xis-3-3-json\.xml$`), test: "4-ServeConditions", message: "code=118185001",
+		whose: "script", why: "compares a code (a string) with the number 118185001: never true in FHIRPath, which has no implicit string–integer conversion (Touchstone's HL7 Java engine compares the texts)"},
+	{status: testscript.Skip, script: regexp.MustCompile(`^gbz-fhir3-0-2-izk-xis-3-3-json\.xml$`), test: "4-ServeConditions", message: "stopTestOnFail",
+		whose: "script", why: "not run after the script's failed assert 118185001 (its stopTestOnFail)"},
+	{status: testscript.Fail, script: regexp.MustCompile(`^gbz-fhir3-0-2-izk-xis-1-4-json\.xml$`), message: "k[arb'U]/L",
+		whose: "script", why: "its _reference fixture's valueQuantity.code k[arb'U]/L: [arb'U] is a non-metric UCUM unit and takes no prefix"},
+	{status: testscript.Fail, script: regexp.MustCompile(`^mp9-c-(rec|sen)-vs-04-x-[ab](-json)?\.xml$`), message: "CodeableConcept",
+		whose: "script", why: "the fixtures mv-mp-vo-kwal-script4a/4b-v30 have a performer.extension valueCodeableConcept (v3-ParticipationType RESP) without display or text"},
+	{status: testscript.Fail, script: regexp.MustCompile(`^mp9-c-(ret|ser)-meddata-WDS-00-[1257](-json)?\.xml$`), message: ".count() =",
+		whose: "script", why: "the fixtures disagree: the expected answer mg-mp-mg-kwal-WDS-script0-v30 holds patient 999900596's WDS, the resource fixture mp-VarDosReg-mp9-MBH300script0QA3WDS1-tmg is another patient's (999908911)"},
+	{status: testscript.Warning, script: regexp.MustCompile(`^mp9-c-sen-`), message: "resource.id.exists().not()",
+		whose: "script", why: "the Nictiz transaction fixtures give ids to POST entries (warningOnly; the stand-in client sends the fixture as it is)"},
+}
+
+// attribute finds the known cause of an assert that did not pass.
+func attribute(script string, o testscript.Outcome) (attribution, bool) {
+	for _, a := range attributions {
+		if a.status == o.Status && a.script.MatchString(script) && strings.HasPrefix(o.Test, a.test) && strings.Contains(o.Message, a.message) {
+			return a, true
+		}
+	}
+	return attribution{}, false
 }
