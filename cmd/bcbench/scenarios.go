@@ -7,12 +7,14 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/bcbench/bcbench/fixtures"
+	"github.com/bcbench/bcbench/fixtures/truth"
 )
 
 func init() { register(newScenariosCmd) }
@@ -63,11 +65,11 @@ func findScenario(id string) (*fixtures.Scenario, error) {
 }
 
 func newScenariosShowCmd() *cobra.Command {
-	var ref string
+	var ref, format string
 	var asJSON bool
 	cmd := &cobra.Command{
 		Use:   "show ID",
-		Short: "Print a scenario as a readable Dutch timeline (or as JSON)",
+		Short: "Print a scenario as a readable Dutch timeline, or as facts, FHIR R4, FHIR STU3 or ADA",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			s, err := findScenario(args[0])
@@ -80,11 +82,19 @@ func newScenariosShowCmd() *cobra.Command {
 			}
 			out := cmd.OutOrStdout()
 			if asJSON {
+				format = "facts"
+			}
+			switch format {
+			case "timeline":
+				return fixtures.WriteTimeline(out, s, day0)
+			case "facts":
 				enc := json.NewEncoder(out)
 				enc.SetIndent("", "  ")
 				return enc.Encode(s)
+			case "r4", "stu3", "ada":
+				return writeRendering(out, s, day0, format)
 			}
-			return fixtures.WriteTimeline(out, s, day0)
+			return withCode(exitSetup, fmt.Errorf("--format %q: one of timeline, facts, r4, stu3, ada", format))
 		},
 	}
 	def := fixtures.DefaultReference.Format(fixtures.DateLayout)
@@ -93,8 +103,65 @@ func newScenariosShowCmd() *cobra.Command {
 	// --ref is the earlier name, kept as an alias.
 	cmd.Flags().StringVar(&ref, "ref", def, "alias of --reference-date")
 	_ = cmd.Flags().MarkHidden("ref")
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print the scenario as JSON instead of a timeline")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the scenario as JSON (the same as --format facts)")
+	cmd.Flags().StringVar(&format, "format", "timeline", "timeline, facts (the scenario as JSON), r4 or stu3 (one FHIR transaction Bundle of the whole pregnancy), ada (every event as the legacy ADA a XIS exports, docs/translator.md)")
 	return cmd
+}
+
+// writeRendering writes a scenario's ground truth as one FHIR transaction
+// Bundle (r4, stu3: every resource of every event, the last version of
+// each) or as the ADA instance of every event inside one <scenario>
+// element (ada).
+func writeRendering(w io.Writer, s *fixtures.Scenario, day0 time.Time, format string) error {
+	regs, err := s.Registrations(day0)
+	if err != nil {
+		return withCode(exitSetup, fmt.Errorf("resolving scenario %s: %w", s.ID, err))
+	}
+	if format == "ada" {
+		var b strings.Builder
+		b.WriteString("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<scenario id=\"" + s.ID + "\">\n")
+		for _, r := range regs {
+			doc, err := truth.ADA(r)
+			if err != nil {
+				return withCode(exitSetup, err)
+			}
+			_, body, _ := strings.Cut(string(doc), "?>\n")
+			b.WriteString("<event id=\"" + r.Event + "\">\n" + body + "</event>\n")
+		}
+		b.WriteString("</scenario>\n")
+		_, err := io.WriteString(w, b.String())
+		return err
+	}
+	render := truth.R4
+	if format == "stu3" {
+		render = truth.STU3
+	}
+	var order []string
+	latest := map[string]map[string]any{}
+	for _, r := range regs {
+		rs, err := render(r)
+		if err != nil {
+			return withCode(exitSetup, err)
+		}
+		for _, res := range rs {
+			key := fmt.Sprint(res["resourceType"], "/", res["id"])
+			if _, seen := latest[key]; !seen {
+				order = append(order, key)
+			}
+			latest[key] = res
+		}
+	}
+	entries := make([]any, 0, len(order))
+	for _, key := range order {
+		entries = append(entries, map[string]any{
+			"fullUrl":  "urn:uuid:" + fmt.Sprint(latest[key]["id"]),
+			"resource": latest[key],
+			"request":  map[string]any{"method": "PUT", "url": key},
+		})
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(map[string]any{"resourceType": "Bundle", "type": "transaction", "entry": entries})
 }
 
 // populationIndex is DIR/index.json of a generated population.

@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"encoding/xml"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -71,6 +73,7 @@ func TestScenariosShowRejectsUnknownAndBadInput(t *testing.T) {
 		{"bad reference date", []string{"scenarios", "show", "hypertensie", "--reference-date", "5-1-2026"}},
 		{"bad reference date by the alias --ref", []string{"scenarios", "show", "hypertensie", "--ref", "5-1-2026"}},
 		{"no id", []string{"scenarios", "show"}},
+		{"unknown format", []string{"scenarios", "show", "hypertensie", "--format", "xml"}},
 		{"count zero", []string{"scenarios", "generate", "--count", "0", "--out", t.TempDir()}},
 		{"count huge", []string{"scenarios", "generate", "--count", "100000000", "--out", t.TempDir()}},
 		{"no out", []string{"scenarios", "generate", "--count", "3"}},
@@ -125,4 +128,51 @@ func dirBytes(t *testing.T, dir string) []byte {
 		all = append(append(all, f.Name()...), b...)
 	}
 	return all
+}
+
+// TestScenariosShowFormats: every form of the ground truth a vendor can
+// load: the facts, one FHIR transaction Bundle (R4, STU3), or the ADA of
+// every event (well-formed, one <event> per event).
+func TestScenariosShowFormats(t *testing.T) {
+	cases := []struct {
+		name, format string
+		has          []string
+	}{
+		{"facts", "facts", []string{`"id": "tweeling"`, `"events"`}},
+		{"r4 transaction", "r4", []string{`"type": "transaction"`, `"method": "PUT"`, `"resourceType": "ServiceRequest"`}},
+		{"stu3 transaction", "stu3", []string{`"type": "transaction"`, `bc-Woman`, `"resourceType": "EpisodeOfCare"`}},
+		{"ada", "ada", []string{`<scenario id="tweeling">`, `<event id="e06-baring">`, `<verloskundig_dossier_23 `, `<rangnummer_kind value="2"/>`}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			code, out := bench(t, "scenarios", "show", "tweeling", "--format", c.format)
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, out)
+			}
+			for _, h := range c.has {
+				if !strings.Contains(out, h) {
+					t.Errorf("--format %s lacks %s", c.format, h)
+				}
+			}
+			if c.format == "ada" {
+				dec := xml.NewDecoder(strings.NewReader(out[strings.Index(out, "<?xml"):]))
+				events := 0
+				for {
+					tok, err := dec.Token()
+					if err == io.EOF {
+						break
+					}
+					if err != nil {
+						t.Fatalf("the ADA listing is not well-formed: %v", err)
+					}
+					if se, ok := tok.(xml.StartElement); ok && se.Name.Local == "event" {
+						events++
+					}
+				}
+				if events != 9 {
+					t.Errorf("%d events, want the 9 of tweeling", events)
+				}
+			}
+		})
+	}
 }
