@@ -51,6 +51,7 @@ func hostileResults(t *testing.T) *Results {
 			{Scenario: h, Event: h, Title: h, Hop: "publication", Sent: t0, Start: t0, Latency: 3 * time.Second, Status: Late, Note: h},
 			{Scenario: h, Event: h, Title: h, Hop: "publication", Sent: t0, Start: t0, Status: Missing, Note: h},
 		}, []string{h})
+	res.Transfers = []Transfer{{Scenario: h, Transfer: h, Title: h, Receiver: h, Items: 12, Structured: 11, Percent: Coverage(11, 12), Missing: []string{h}}}
 	return res
 }
 
@@ -130,6 +131,12 @@ func TestHTMLReadable(t *testing.T) {
 			[]string{"Niet geslaagd", "Zelftest — geen certificaat", "1 MOET-eis", "medicatieveiligheid", "niet beoordeeld",
 				"7,5 %", "50 %", "Het XIS MOET a.", ReasonNotTested, "voldoet niet", `href="evidence/xis.har"`, "ref-xis", "23 november 2026, 13:00:00 UTC"},
 			[]string{"Certificeringsrun", "<script", "terugbetaald"}},
+		{"transfers with their coverage", func() *Results {
+			r := richResults(t)
+			r.Transfers = []Transfer{{Scenario: "overdracht-jgz", Transfer: "overdracht-jgz", Title: "Overdracht naar de JGZ", Receiver: "JGZ Zuiderhaven (jeugdarts)",
+				Items: 12, Structured: 11, Percent: Coverage(11, 12), Missing: []string{"Apgarscore na 5 minuten: gevonden met een andere waarde"}}}
+			return r
+		}, []string{"Overdrachten", "JGZ Zuiderhaven (jeugdarts)", "91,6 %", "niet gestructureerd: Apgarscore na 5 minuten"}, nil},
 		{"pass, certification", func() *Results {
 			r := Assemble(baseInput(t, []string{"MED-01", "STD-01"}, spec("a", Pass, "MED-01", "STD-01")))
 			r.Mode = ModeCertification

@@ -62,9 +62,11 @@ func TestMatrixShardByShard(t *testing.T) {
 		matrixManifest(t, m, "Index-W", "index", ""),
 		matrixManifest(t, m, "Index-X", "index", "registratie-kwijt"), // IDX-02
 	}
-	// One scenario gives every requirement of the chain profile a verdict.
+	// The two scenarios with the transfers of the seeds give every
+	// requirement of the chain profile a verdict (OVD-01 needs spoedsectio,
+	// OVD-02 and OVD-03 overdracht-jgz).
 	must(0, "matrix", "plan", "--publishers", strings.Join(pubs, ","), "--consumers", strings.Join(cons, ","),
-		"--scenario", "ongecompliceerd", "--shards", "3", "--out", p("plan.json"))
+		"--scenario", "spoedsectio", "--scenario", "overdracht-jgz", "--shards", "3", "--out", p("plan.json"))
 	var plan matrixPlan
 	data, err := os.ReadFile(p("plan.json"))
 	if err != nil {

@@ -107,7 +107,7 @@ var _ = Describe("Index", func() {
 			b.judge(err, "zoeken (ITI-67 POST DocumentReference/_search)")
 			var problems []string
 			for _, d := range append(held, posted...) {
-				if bsn := subjectBSN(d); bsn != her {
+				if bsn := spec.SubjectBSN(d); bsn != her {
 					problems = append(problems, fmt.Sprintf("DocumentReference/%s (unieke id %s) is van cliënt %s, niet van de gevraagde", d["id"], uniqueID(d), maskBSN(bsn)))
 				}
 			}
@@ -397,10 +397,10 @@ func differences(sent truth.Pointer, got map[string]any) []string {
 	if got["status"] != "current" {
 		out = append(out, fmt.Sprintf("%s: status %s, geregistreerd current", name, fact.Show(got["status"])))
 	}
-	if bsn := subjectBSN(got); bsn != sent.BSN {
+	if bsn := spec.SubjectBSN(got); bsn != sent.BSN {
 		out = append(out, fmt.Sprintf("%s: de cliënt is %s, geregistreerd %s", name, maskBSN(bsn), maskBSN(sent.BSN)))
 	}
-	att := attachment(got)
+	att := spec.Attachment(got)
 	if u, _ := att["url"].(string); u != sent.URL {
 		out = append(out, fmt.Sprintf("%s: de verwijzing leidt naar %q, geregistreerd %q", name, u, sent.URL))
 	}
@@ -421,9 +421,9 @@ func (b *bench) withheldInChain() []string {
 		}
 		for _, person := range append([]fixtures.Client{s.Client}, s.Children...) {
 			for _, d := range b.find(person.BSN, "current") {
-				if subjectBSN(d) == person.BSN {
+				if spec.SubjectBSN(d) == person.BSN {
 					problems = append(problems, fmt.Sprintf("%s (%s): %s %s heeft na %s nog een actuele verwijzing DocumentReference/%s naar %s",
-						s.ID, s.Title, person.Given, person.Family, withholding(fact.Withheld(s)), d["id"], fact.Show(attachment(d)["url"])))
+						s.ID, s.Title, person.Given, person.Family, withholding(fact.Withheld(s)), d["id"], fact.Show(spec.Attachment(d)["url"])))
 				}
 			}
 		}
@@ -496,9 +496,9 @@ func (b *bench) follow(p spec.Publisher, s *fixtures.Scenario, person fixtures.C
 	GinkgoHelper()
 	var seen []string
 	for _, d := range pointers {
-		u, _ := attachment(d)["url"].(string)
+		u, _ := spec.Attachment(d)["url"].(string)
 		seen = append(seen, u)
-		if subjectBSN(d) != person.BSN || !spec.LeadsTo(u, full, pid) {
+		if spec.SubjectBSN(d) != person.BSN || !spec.LeadsTo(u, full, pid) {
 			continue
 		}
 		res, err := p.XIS.ReadURL(b.ctx, u)
@@ -513,24 +513,6 @@ func (b *bench) follow(p spec.Publisher, s *fixtures.Scenario, person fixtures.C
 	slices.Sort(seen)
 	return []string{fmt.Sprintf("%s (%s): %s %s wordt gepubliceerd door %s (%s), maar de index levert geen actuele verwijzing daarheen (wel: %s)",
 		s.ID, s.Title, person.Given, person.Family, p.Role, full, strings.Join(seen, ", "))}
-}
-
-func attachment(d map[string]any) map[string]any {
-	for _, c := range truth.Items(d["content"]) {
-		if m, ok := c.(map[string]any); ok {
-			if att, ok := m["attachment"].(map[string]any); ok {
-				return att
-			}
-		}
-	}
-	return map[string]any{}
-}
-
-func subjectBSN(d map[string]any) string {
-	subject, _ := d["subject"].(map[string]any)
-	id, _ := subject["identifier"].(map[string]any)
-	v, _ := id["value"].(string)
-	return v
 }
 
 func subjectIdentifiers(ids any, bsn string) bool {

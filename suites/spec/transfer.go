@@ -66,3 +66,25 @@ func LeadsTo(pointer, full, pid string) bool {
 	fu, err2 := url.Parse(full)
 	return err1 == nil && err2 == nil && fu.Host != "" && pu.Host == fu.Host && strings.HasSuffix(pu.Path, "/Patient/"+pid)
 }
+
+// Attachment returns the first content.attachment of an index pointer
+// (DocumentReference); empty when it has none.
+func Attachment(d map[string]any) map[string]any {
+	content, _ := d["content"].([]any)
+	for _, c := range content {
+		if m, ok := c.(map[string]any); ok {
+			if att, ok := m["attachment"].(map[string]any); ok {
+				return att
+			}
+		}
+	}
+	return map[string]any{}
+}
+
+// SubjectBSN returns the BSN an index pointer's subject names by identifier.
+func SubjectBSN(d map[string]any) string {
+	subject, _ := d["subject"].(map[string]any)
+	id, _ := subject["identifier"].(map[string]any)
+	v, _ := id["value"].(string)
+	return v
+}
