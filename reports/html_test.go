@@ -52,6 +52,7 @@ func hostileResults(t *testing.T) *Results {
 			{Scenario: h, Event: h, Title: h, Hop: "publication", Sent: t0, Start: t0, Status: Missing, Note: h},
 		}, []string{h})
 	res.Transfers = []Transfer{{Scenario: h, Transfer: h, Title: h, Receiver: h, Items: 12, Structured: 11, Percent: Coverage(11, 12), Missing: []string{h}}}
+	res.TestScripts = []ScriptFolder{{Folder: h, Scripts: 2, NotRun: 1, Pass: 3, Fail: 1, Skip: 2}}
 	return res
 }
 
@@ -222,5 +223,35 @@ func TestPageIsDutch(t *testing.T) {
 		if !strings.Contains(page, dutch) {
 			t.Errorf("the page lacks %q", dutch)
 		}
+	}
+}
+
+// TestHTMLShowsTheTestScriptTable: the assert table of the TestScripts is
+// in the report when the run ran scripts, and absent otherwise.
+func TestHTMLShowsTheTestScriptTable(t *testing.T) {
+	cases := []struct {
+		name    string
+		folders []ScriptFolder
+		want    bool
+	}{
+		{name: "met scripts", folders: []ScriptFolder{{Folder: "Serving-MGB-MA", Scripts: 17, Pass: 391}}, want: true},
+		{name: "zonder scripts"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			res := richResults(t)
+			res.TestScripts = tc.folders
+			out, err := HTML(res)
+			if err != nil {
+				t.Fatal(err)
+			}
+			page := string(out)
+			if got := strings.Contains(page, "Kwalificatiescripts (FHIR TestScripts)"); got != tc.want {
+				t.Fatalf("table shown = %v, want %v", got, tc.want)
+			}
+			if tc.want && !strings.Contains(page, "<td>Serving-MGB-MA</td><td class=\"num\">17</td>") {
+				t.Errorf("the folder's row is not in the report")
+			}
+		})
 	}
 }
