@@ -66,3 +66,22 @@ func TestIndexMutants(t *testing.T) {
 		})
 	}
 }
+
+// TestLateXISInTheChain: the bar for a late publisher in a chain
+// run. The midwife's XIS is the reference mutant spoedverwijzing-laat (the
+// acute referral published xis.LateBy after its registration), started as a
+// process beside the bench's reference hospital XIS and index: it fails
+// TIJ-01 and nothing else — the index's hop counts from the publication,
+// the consumer's limit is not reached, the content arrives before the specs
+// read it.
+func TestLateXISInTheChain(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a chain run")
+	}
+	out := filepath.Join(t.TempDir(), "out")
+	code, text := bench(t, "run", "--profile", "zelftest-keten", "--candidate", commandManifest(t, "spoedverwijzing-laat"), "--out", out, "--quiet",
+		"--timeliness-limit", mutantPublicationLimit)
+	if got := failed(readResults(t, out)); !slices.Equal(got, []string{"TIJ-01=fail"}) {
+		t.Fatalf("requirements not passed = %v, want [TIJ-01=fail] (exit %d)\n%s", got, code, text)
+	}
+}
