@@ -93,8 +93,9 @@ var Mutants = []Mutant{
 		half:        true,
 	},
 	{
-		// The receiver of a transfer never gets past the index either.
-		Name: "omleiding", Violates: []string{"IDX-02", "IDX-08", "OVD-01", "OVD-02", "OVD-03"},
+		// No consumer gets past the index: not the clock's (TIJ-03), not
+		// the receiver of a transfer (OVD-*).
+		Name: "omleiding", Violates: []string{"IDX-02", "IDX-08", "OVD-01", "OVD-02", "OVD-03", "TIJ-03"},
 		Description: "de index levert verwijzingen die naar de index zelf wijzen en stuurt de consument daar door naar een andere host",
 		redirect:    true,
 	},
