@@ -23,6 +23,8 @@ func TestBureauFlow(t *testing.T) {
 		if code != want {
 			t.Fatalf("bcbench %s = exit %d, want %d\n%s", strings.Join(args, " "), code, want, out)
 		}
+		// With -v the flow reads as a transcript of the bureau's commands.
+		t.Logf("$ bcbench %s\n%s(exit %d)", strings.Join(args, " "), out, code)
 		return out
 	}
 	must(0, "keys", "init", "--ca", "--name", "Programmabureau (test)", "--out", p("root"))
