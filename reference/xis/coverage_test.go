@@ -8,7 +8,9 @@ import (
 	"github.com/bcbench/bcbench/fixtures"
 	"github.com/bcbench/bcbench/fixtures/truth"
 	"github.com/bcbench/bcbench/profiles/certification"
+	"github.com/bcbench/bcbench/reference/dvza"
 	"github.com/bcbench/bcbench/reference/index"
+	"github.com/bcbench/bcbench/reference/translator"
 	"github.com/bcbench/bcbench/requirements"
 )
 
@@ -35,14 +37,50 @@ func TestEveryRequirementHasAMutant(t *testing.T) {
 			covered[id] = append(covered[id], "index/"+m.Name)
 		}
 	}
+	// The MedMij and translator requirements are proven by the reference
+	// DVZA's and the reference translator's mutants.
+	other := []struct {
+		role  string
+		names []string
+		viol  [][]string
+	}{{role: "dvza"}, {role: "translator"}}
+	for _, m := range dvza.Mutants {
+		other[0].names, other[0].viol = append(other[0].names, m.Name), append(other[0].viol, m.Violates)
+	}
+	for _, m := range translator.Mutants {
+		other[1].names, other[1].viol = append(other[1].names, m.Name), append(other[1].viol, m.Violates)
+	}
+	for _, o := range other {
+		for i, name := range o.names {
+			if err := cat.Check(o.viol[i]...); err != nil {
+				t.Errorf("%s mutant %s: %v", o.role, name, err)
+			}
+			for _, id := range o.viol[i] {
+				covered[id] = append(covered[id], o.role+"/"+name)
+			}
+		}
+	}
 	profiles, err := certification.All()
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, p := range profiles {
 		for _, id := range p.Requirements {
-			if len(covered[id]) == 0 {
+			why, known := unproven[id]
+			switch {
+			case len(covered[id]) == 0 && !known:
 				t.Errorf("profile %s: requirement %s has no mutant that must fail it", p.ID, id)
+			case len(covered[id]) > 0 && known:
+				t.Errorf("requirement %s now has mutants %v: take it off the unproven list", id, covered[id])
+			case known:
+				t.Logf("%-7s no partial mutant yet (self-test profile %s): %s", id, p.ID, why)
+			}
+		}
+	}
+	for id := range unproven {
+		for _, p := range profiles {
+			if p.Certifies && slices.Contains(p.Requirements, id) {
+				t.Errorf("requirement %s of certifying profile %s is on the unproven list: a certifying profile's requirements must each have a mutant", id, p.ID)
 			}
 		}
 	}
@@ -58,6 +96,21 @@ func TestEveryRequirementHasAMutant(t *testing.T) {
 	if len(Mutants) < minMutants {
 		t.Errorf("%d mutants, want at least %d (issue 8: the bench is proven by realistic partial defects)", len(Mutants), minMutants)
 	}
+}
+
+// unproven lists the requirements of self-test profiles that no seeded
+// partial mutant proves yet, with what does show the spec failing. The list
+// is the debt the closing note reports; it may only shrink, and no
+// certifying profile may use a requirement on it.
+var unproven = map[string]string{
+	"MM-01":  "suites/dvza TestDVZASuiteJudgesEveryVariant: the hostile DVZA without expires_in fails MM-01 alone",
+	"MM-05":  "suites/dvza TestDVZASuiteJudgesEveryVariant: the hostile DVZA answering a non-Bundle fails MM-05 (with MM-03, MM-12, MM-15)",
+	"MM-11":  "judged only in cmd/bcbench TestMedMijRun (validation needs the embedded packages); no failing variant yet",
+	"MM-15":  "suites/dvza TestDVZASuiteJudgesEveryVariant: a DVZA no PGO can log in at fails MM-15 (with MM-01)",
+	"TS-01":  "cmd/bcbench TestTestScriptsInRun: the bench's own must-fail scripts (wrong status, missing element, wrong count) fail TS-01",
+	"VRT-02": "no failing variant yet (a translator that invents a fact)",
+	"VRT-04": "no failing variant yet (direction D losing a fact)",
+	"VRT-05": "reference/translator TestBadInput shows the refusals; no translator that accepts bad input yet",
 }
 
 // minMutants is the least number of seeded defects the bench is proven by.
