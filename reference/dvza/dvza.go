@@ -17,6 +17,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/bcbench/bcbench/fixtures"
@@ -76,6 +77,7 @@ type Options struct {
 type Server struct {
 	opts   Options
 	defect *Mutant
+	lost   atomic.Bool // loseOne has dropped its resource
 	mux    *http.ServeMux
 	store  *store
 	auth   *authServer
@@ -173,6 +175,16 @@ func (s *Server) event(w http.ResponseWriter, r *http.Request) {
 		for _, res := range resources {
 			s.defect.change(res)
 		}
+	}
+	if s.defect != nil && s.defect.loseOne != nil {
+		kept := resources[:0]
+		for _, res := range resources {
+			if s.defect.loseOne(res) && s.lost.CompareAndSwap(false, true) {
+				continue
+			}
+			kept = append(kept, res)
+		}
+		resources = kept
 	}
 	if err := s.store.add(bsn, resources); err != nil {
 		rest.Problem(w, http.StatusInsufficientStorage, "too-costly", err.Error())

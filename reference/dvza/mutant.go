@@ -15,18 +15,19 @@ type Mutant struct {
 	Description string // Dutch, what is wrong
 	Violates    []string
 
-	showBSN             bool                 // her Patient carries her BSN
-	patientParam        bool                 // patient= / subject= in the URL is taken (and ignored)
-	leakContext         bool                 // context= searches every client's data
-	leakID              bool                 // _id and read by id reach every client's data
-	reuseCode           bool                 // an authorization code works twice
-	queryToken          bool                 // the token is taken from ?access_token=
-	acceptExpired       bool                 // an expired token still works
-	totalIncludes       bool                 // Bundle.total counts _include'd entries
-	emptyNotFound       bool                 // a client without data gets 404
-	keepAfterWithdrawal bool                 // withdrawn consent is not honoured
-	logOnlySuccess      bool                 // refusals are not logged
-	change              func(map[string]any) // changes a resource as it is stored
+	showBSN             bool                      // her Patient carries her BSN
+	patientParam        bool                      // patient= / subject= in the URL is taken (and ignored)
+	leakContext         bool                      // context= searches every client's data
+	leakID              bool                      // _id and read by id reach every client's data
+	reuseCode           bool                      // an authorization code works twice
+	queryToken          bool                      // the token is taken from ?access_token=
+	acceptExpired       bool                      // an expired token still works
+	totalIncludes       bool                      // Bundle.total counts _include'd entries
+	emptyNotFound       bool                      // a client without data gets 404
+	keepAfterWithdrawal bool                      // withdrawn consent is not honoured
+	logOnlySuccess      bool                      // refusals are not logged
+	change              func(map[string]any)      // changes a resource as it is stored
+	loseOne             func(map[string]any) bool // the first resource it matches is never stored (one event of one client)
 }
 
 // Mutants lists every seeded defect of the reference DVZA.
@@ -51,26 +52,32 @@ var Mutants = []Mutant{
 		Description: "een cliënt zonder gegevens krijgt 404 in plaats van een lege searchset"},
 	{Name: "gewicht-in-gram", Violates: []string{"MM-10"}, change: weightInGrams,
 		Description: "het lichaamsgewicht van de moeder wordt in gram geleverd in plaats van kilogram (zelfde hoeveelheid, verkeerde eenheid)"},
+	{Name: "een-gewicht-kwijt", Violates: []string{"MM-10", "MM-15"}, loseOne: isWeight,
+		Description: "het eerste geregistreerde lichaamsgewicht van één cliënt wordt nooit opgeslagen (één gebeurtenis kwijt); MM-15 faalt mee zolang de run minder dan vier cliënten met gegevens heeft"},
 	{Name: "na-intrekking", Violates: []string{"MM-13"}, keepAfterWithdrawal: true,
 		Description: "na het intrekken van de toestemming levert de DVZA haar gegevens nog"},
 	{Name: "weigering-niet-gelogd", Violates: []string{"MM-14"}, logOnlySuccess: true,
 		Description: "geweigerde verzoeken (zonder of met ongeldig token) staan niet in het toegangslog"},
 }
 
-// weightInGrams rewrites a body weight (LOINC 29463-7) from kg to g.
-func weightInGrams(res map[string]any) {
+// isWeight: a body weight (LOINC 29463-7) Observation.
+func isWeight(res map[string]any) bool {
 	if res["resourceType"] != "Observation" {
-		return
+		return false
 	}
 	code, _ := res["code"].(map[string]any)
-	isWeight := false
 	for _, c := range items(code["coding"]) {
 		if m, _ := c.(map[string]any); m["code"] == "29463-7" {
-			isWeight = true
+			return true
 		}
 	}
+	return false
+}
+
+// weightInGrams rewrites a body weight (LOINC 29463-7) from kg to g.
+func weightInGrams(res map[string]any) {
 	q, _ := res["valueQuantity"].(map[string]any)
-	if !isWeight || q == nil || q["code"] != "kg" {
+	if !isWeight(res) || q == nil || q["code"] != "kg" {
 		return
 	}
 	if n, ok := q["value"].(json.Number); ok {
