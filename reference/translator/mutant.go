@@ -70,6 +70,26 @@ var Mutants = []Mutant{
 			}
 			return out
 		}},
+	{Name: "gewicht-verzonnen", Description: "het eerste lichaamsgewicht wordt ook een dag later nog eens geleverd: een meting die niet in de invoer staat", Violates: []string{"VRT-02"},
+		apply: func(rs []map[string]any, _ *Node) []map[string]any {
+			for _, r := range rs {
+				if !isProfile("zib-BodyWeight")(r) {
+					continue
+				}
+				t, err := time.Parse(time.RFC3339, s(r["effectiveDateTime"]))
+				if err != nil {
+					continue
+				}
+				extra := map[string]any{}
+				for k, v := range r {
+					extra[k] = v
+				}
+				extra["id"] = s(r["id"]) + "-verzonnen"
+				extra["effectiveDateTime"] = t.AddDate(0, 0, 1).Format(time.RFC3339)
+				return append(rs, extra)
+			}
+			return rs
+		}},
 	{Name: "bsn-gelekt", Description: "het BSN van de cliënt staat onversleuteld in de MedMij-uitvoer", Violates: []string{"VRT-03"},
 		apply: func(rs []map[string]any, tx *Node) []map[string]any {
 			bsn := tx.Path("vrouw/burgerservicenummer").Get("value")

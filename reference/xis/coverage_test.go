@@ -107,7 +107,6 @@ var unproven = map[string]string{
 	"MM-05":  "suites/dvza TestDVZASuiteJudgesEveryVariant: the hostile DVZA answering a non-Bundle fails MM-05 (with MM-03, MM-12, MM-15)",
 	"MM-11":  "judged only in cmd/bcbench TestMedMijRun (validation needs the embedded packages); no failing variant yet",
 	"TS-01":  "cmd/bcbench TestTestScriptsInRun: the bench's own must-fail scripts (wrong status, missing element, wrong count) fail TS-01",
-	"VRT-02": "no failing variant yet (a translator that invents a fact)",
 	"VRT-04": "no failing variant yet (direction D losing a fact)",
 	"VRT-05": "reference/translator TestBadInput shows the refusals; no translator that accepts bad input yet",
 }
