@@ -56,7 +56,11 @@ type Merged struct {
 	Profile Profile `json:"profile"`
 	// Mixed names what the runs disagree on (bench version, catalogue,
 	// profile); only with --allow-mixed, else the merge is refused.
-	Mixed        []string            `json:"mixed,omitempty"`
+	Mixed []string `json:"mixed,omitempty"`
+	// VerifiedWith says what the runs' signatures were checked against: a
+	// bureau's root, a key or certificate the merger gave, or only each
+	// run's own signer.crt (integrity, not who signed).
+	VerifiedWith string              `json:"verifiedWith"`
 	Runs         []MergedRun         `json:"runs"`
 	Requirements []MergedRequirement `json:"requirements"`
 	Summary      Summary             `json:"summary"`
@@ -302,14 +306,16 @@ type MergedStatement struct {
 
 // MergedPredicate binds the merged report and the envelopes of its runs.
 type MergedPredicate struct {
-	Profile Profile      `json:"profile"`
-	Bench   Bench        `json:"bench"`
-	Mixed   []string     `json:"mixed,omitempty"`
-	Verdict Verdict      `json:"verdict"`
-	Summary Summary      `json:"summary"`
-	Created time.Time    `json:"created"`
-	Files   []FileDigest `json:"files"`
-	Runs    []FileDigest `json:"runs"`
+	Profile Profile  `json:"profile"`
+	Bench   Bench    `json:"bench"`
+	Mixed   []string `json:"mixed,omitempty"`
+	// VerifiedWith is Merged.VerifiedWith, under the signature.
+	VerifiedWith string       `json:"verifiedWith"`
+	Verdict      Verdict      `json:"verdict"`
+	Summary      Summary      `json:"summary"`
+	Created      time.Time    `json:"created"`
+	Files        []FileDigest `json:"files"`
+	Runs         []FileDigest `json:"runs"`
 }
 
 // WriteMerged writes merged.json, merged.html and merged.dsse.json (signed
@@ -340,7 +346,7 @@ func WriteMerged(dir string, m *Merged, signer Signer) error {
 		Type:          StatementType,
 		Subject:       []Subject{{Name: MergedFile, Digest: map[string]string{"sha256": sha256hex(data)}}},
 		PredicateType: MergedPredicateType,
-		Predicate: MergedPredicate{Profile: m.Profile, Bench: m.Bench, Mixed: m.Mixed, Verdict: m.Verdict, Summary: m.Summary, Created: m.Created,
+		Predicate: MergedPredicate{Profile: m.Profile, Bench: m.Bench, Mixed: m.Mixed, VerifiedWith: m.VerifiedWith, Verdict: m.Verdict, Summary: m.Summary, Created: m.Created,
 			Files: []FileDigest{{Path: MergedFile, SHA256: sha256hex(data)}, {Path: MergedHTMLFile, SHA256: sha256hex(page)}},
 			Runs:  []FileDigest{}},
 	}
@@ -423,6 +429,7 @@ th,td{border:1px solid #888;padding:.4rem .6rem;vertical-align:top;text-align:le
 <main>
 <h1>Samengevoegd rapport: {{.M.Profile.ID}} {{.M.Profile.Version}}</h1>
 {{if .M.Mixed}}<div class="mixed" role="alert"><h2>Let op: gemengde runs</h2><p>De samengevoegde runs verschillen in:</p><ul>{{range .M.Mixed}}<li>{{.}}</li>{{end}}</ul><p>Dit rapport vergelijkt daardoor niet gelijk met gelijk.</p></div>{{end}}
+<p>Handtekeningen van de runs gecontroleerd met: {{.M.VerifiedWith}}</p>
 <p>Oordeel: <strong>{{.M.Verdict}}</strong> — {{.M.Summary.Pass}} voldoet, {{.M.Summary.Fail}} voldoet niet, {{.M.Summary.Error}} fout, {{.M.Summary.Skip}} overgeslagen, {{.M.Summary.NotTested}} niet getest. Per kandidaat, rol en eis telt de laatste run. Gemaakt {{.Created}}.</p>
 <h2>Runs</h2>
 <table><thead><tr><th scope="col">#</th><th scope="col">run</th><th scope="col">kandidaat</th><th scope="col">oordeel</th><th scope="col">einde</th><th scope="col">ondertekend door</th></tr></thead><tbody>

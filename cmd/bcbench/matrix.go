@@ -635,6 +635,20 @@ func (k runKeys) check(keyFlag string) error {
 	return nil
 }
 
+// describe says, for a merged report, what the runs were verified
+// against: only a bureau's root says who signed them.
+func (k runKeys) describe() string {
+	switch {
+	case k.root != "" && k.reg != "":
+		return "the bureau's root " + k.root + " and its register " + k.reg + " (operator chain and revocation)"
+	case k.root != "":
+		return "the bureau's root " + k.root + " (operator chain; revocation not checked)"
+	case k.key != "" || k.cert != "":
+		return "the key or certificate given: " + k.key + k.cert + " (not chained to a bureau's root)"
+	}
+	return "each run's own signer.crt only: the files are intact, but who signed them is not checked against a bureau's root"
+}
+
 // verifyRun verifies one run: its signature and files with the public key or
 // certificate given, else with the signer.crt beside it, and with the root
 // its operator's chain (and revocation, with the register). problem says why

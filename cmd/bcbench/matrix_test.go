@@ -288,3 +288,23 @@ func TestMatrixBadInput(t *testing.T) {
 		})
 	}
 }
+
+func TestMergedReportSaysWhatTheRunsWereVerifiedWith(t *testing.T) {
+	tests := []struct {
+		name string
+		keys runKeys
+		want string
+	}{
+		{name: "root and register", keys: runKeys{root: "root.crt", reg: "reg"}, want: "revocation)"},
+		{name: "root only", keys: runKeys{root: "root.crt"}, want: "revocation not checked"},
+		{name: "a key", keys: runKeys{key: "op.pub"}, want: "not chained to a bureau's root"},
+		{name: "nothing: only the runs' own signer.crt", keys: runKeys{}, want: "who signed them is not checked"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := tc.keys.describe(); !strings.Contains(got, tc.want) {
+				t.Errorf("describe() = %q, want it to contain %q", got, tc.want)
+			}
+		})
+	}
+}

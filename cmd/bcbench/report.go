@@ -476,6 +476,7 @@ func mergeReports(w io.Writer, f mergeFlags, args []string, now time.Time) error
 	if err != nil {
 		return withCode(exitSetup, err)
 	}
+	m.VerifiedWith = f.keys.describe()
 	if err := reports.WriteMerged(f.out, m, signer); err != nil {
 		return withCode(exitSetup, err)
 	}
