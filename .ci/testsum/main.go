@@ -30,7 +30,22 @@ type summary struct {
 	failures, pkgFailures   []string
 	// skips maps a reason to the tests that skipped with it.
 	skips map[string][]string
+	// slow holds the top-level tests that took longest.
+	slow []timing
 }
+
+// timing is how long one top-level test took.
+type timing struct {
+	test    string
+	elapsed float64
+}
+
+// slowest is how many of the longest top-level tests are listed, and
+// slowFloor the least duration (seconds) worth listing.
+const (
+	slowest   = 12
+	slowFloor = 20.0
+)
 
 func main() {
 	s := summarise(os.Stdin, os.Stdout)
@@ -108,6 +123,9 @@ func summarise(in io.Reader, out io.Writer) summary {
 				fmt.Fprint(out, e.Output)
 			}
 		case "pass":
+			if e.Test != "" && !strings.Contains(e.Test, "/") && e.Elapsed >= slowFloor {
+				s.slow = append(s.slow, timing{short(e.Package) + " " + e.Test, e.Elapsed})
+			}
 			if e.Test != "" {
 				s.passed++
 			} else {
@@ -152,6 +170,7 @@ func summarise(in io.Reader, out io.Writer) summary {
 		}
 	}
 	printSkips(out, s.skips)
+	printSlow(out, s.slow)
 	sort.Strings(s.failures)
 	if len(s.failures) > 0 {
 		fmt.Fprintln(out, "\nfailed tests:")
@@ -223,5 +242,21 @@ func printSkips(out io.Writer, skips map[string][]string) {
 			}
 			fmt.Fprintf(out, "      %s\n", t)
 		}
+	}
+}
+
+// printSlow lists the longest passing top-level tests, longest first, so the
+// CI time budget can be kept.
+func printSlow(out io.Writer, slow []timing) {
+	if len(slow) == 0 {
+		return
+	}
+	sort.Slice(slow, func(i, j int) bool { return slow[i].elapsed > slow[j].elapsed })
+	if len(slow) > slowest {
+		slow = slow[:slowest]
+	}
+	fmt.Fprintf(out, "\nslowest tests (≥ %.0f s):\n", slowFloor)
+	for _, t := range slow {
+		fmt.Fprintf(out, "  %6.1fs %s\n", t.elapsed, t.test)
 	}
 }

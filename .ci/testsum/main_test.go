@@ -111,3 +111,23 @@ func TestTimedOutPackageNamesTheTestsStillRunning(t *testing.T) {
 		}
 	}
 }
+
+func TestSlowestTestsAreListed(t *testing.T) {
+	const pkg = "github.com/bcbench/bcbench/cmd/bcbench"
+	ev := func(test string, elapsed string) string {
+		return `{"Action":"pass","Package":"` + pkg + `","Test":"` + test + `","Elapsed":` + elapsed + `}` + "\n"
+	}
+	in := ev("TestQuick", "1.2") + ev("TestChain", "312.5") + ev("TestChain/sub", "300") + ev("TestRun", "45")
+	var out strings.Builder
+	summarise(strings.NewReader(in), &out)
+	text := out.String()
+	want := "slowest tests (≥ 20 s):\n   312.5s cmd/bcbench TestChain\n    45.0s cmd/bcbench TestRun\n"
+	if !strings.Contains(text, want) {
+		t.Errorf("output lacks %q:\n%s", want, text)
+	}
+	for _, no := range []string{"TestQuick", "TestChain/sub"} {
+		if strings.Contains(text, no) {
+			t.Errorf("%s is listed, but is quick or a subtest:\n%s", no, text)
+		}
+	}
+}
