@@ -1,8 +1,12 @@
 package translator
 
 import (
+	"errors"
+	"slices"
 	"strings"
 	"time"
+
+	"github.com/bcbench/bcbench/fixtures"
 )
 
 // Mutant is the reference translator with one seeded defect. Each is
@@ -14,6 +18,12 @@ type Mutant struct {
 	Violates    []string
 	// apply changes direction B's output; tx is the ADA it came from.
 	apply func(rs []map[string]any, tx *Node) []map[string]any
+	// back changes what direction D reads of a Bundle (its resources)
+	// before it writes the legacy ADA.
+	back func(rs []map[string]any) []map[string]any
+	// accepts, when it returns true for the error direction B met, makes
+	// the translator answer 200 with an empty Bundle instead of a 4xx.
+	accepts func(err error) bool
 }
 
 // Mutants are the translator's seeded-defect mutants (issue 13).
@@ -90,6 +100,20 @@ var Mutants = []Mutant{
 			}
 			return rs
 		}},
+	{Name: "terug-glucose-kwijt", Description: "de terugvertaling (D) schrijft van een glucosecurve alleen de eerste waarde in het verloskundig dossier: de tweede meting gaat verloren", Violates: []string{"VRT-04"},
+		back: func(rs []map[string]any) []map[string]any {
+			seen := 0
+			for i, r := range rs {
+				if r["resourceType"] == "Observation" && hasCode(fixtures.CodeGlucose.Code)(r) {
+					if seen++; seen == 2 {
+						return slices.Delete(slices.Clone(rs), i, i+1)
+					}
+				}
+			}
+			return rs
+		}},
+	{Name: "onbekende-transactie-leeg", Description: "een ADA-instantie van een onbekende transactie krijgt 200 met een lege Bundle in plaats van een 4xx", Violates: []string{"VRT-05"},
+		accepts: func(err error) bool { return errors.Is(err, ErrUnknown) }},
 	{Name: "bsn-gelekt", Description: "het BSN van de cliënt staat onversleuteld in de MedMij-uitvoer", Violates: []string{"VRT-03"},
 		apply: func(rs []map[string]any, tx *Node) []map[string]any {
 			bsn := tx.Path("vrouw/burgerservicenummer").Get("value")

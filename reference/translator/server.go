@@ -58,10 +58,14 @@ func (s *Server) translate(w http.ResponseWriter, r *http.Request) {
 		}
 		rs, err := translateTx(tx)
 		if err != nil {
+			if s.mutant != nil && s.mutant.accepts != nil && s.mutant.accepts(err) {
+				rest.FHIR(w, http.StatusOK, Bundle(nil))
+				return
+			}
 			s.problem(w, err)
 			return
 		}
-		if s.mutant != nil {
+		if s.mutant != nil && s.mutant.apply != nil {
 			rs = s.mutant.apply(rs, tx)
 		}
 		rest.FHIR(w, http.StatusOK, Bundle(rs))
@@ -71,7 +75,11 @@ func (s *Server) translate(w http.ResponseWriter, r *http.Request) {
 			s.problem(w, ErrTooLarge)
 			return
 		}
-		ada, err := ToADA(bytes.NewReader(data))
+		var back func([]map[string]any) []map[string]any
+		if s.mutant != nil {
+			back = s.mutant.back
+		}
+		ada, err := toADA(bytes.NewReader(data), back)
 		if err != nil {
 			s.problem(w, err)
 			return

@@ -15,7 +15,11 @@ import (
 // verloskundig dossier) in, the verloskundig_dossier_23 ADA instance a
 // legacy XIS imports out. What the legacy form has no element for is left
 // out; a masked BSN stays masked (nullFlavor MSK).
-func ToADA(r io.Reader) ([]byte, error) {
+func ToADA(r io.Reader) ([]byte, error) { return toADA(r, nil) }
+
+// toADA is ToADA with change (when not nil) applied to the Bundle's
+// resources first (a mutant's defect).
+func toADA(r io.Reader, change func([]map[string]any) []map[string]any) ([]byte, error) {
 	data, err := io.ReadAll(&io.LimitedReader{R: r, N: MaxInput + 1})
 	if err != nil {
 		return nil, fmt.Errorf("translate FHIR to ADA: read: %w", err)
@@ -42,6 +46,9 @@ func ToADA(r io.Reader) ([]byte, error) {
 		if e.Resource != nil {
 			rs = append(rs, e.Resource)
 		}
+	}
+	if change != nil {
+		rs = change(rs)
 	}
 	return legacyADA(rs)
 }
