@@ -23,6 +23,7 @@ import (
 	"github.com/bcbench/bcbench/reports"
 	"github.com/bcbench/bcbench/requirements"
 	"github.com/bcbench/bcbench/suites"
+	"github.com/bcbench/bcbench/suites/profile"
 	"github.com/bcbench/bcbench/suites/spec"
 	"github.com/bcbench/bcbench/token"
 )
@@ -484,11 +485,11 @@ func limitsInForce(l certification.Limits, overridden []string) *reports.Limits 
 // sha256 of each one loaded from a .tgz file ("" for a folder).
 func loadedPackages(v spec.Validator) []reports.Package {
 	out := []reports.Package{}
-	e, ok := v.(engine)
-	if !ok || e.v == nil {
+	e, ok := v.(profile.Engine)
+	if !ok || e.V == nil {
 		return out
 	}
-	for _, p := range e.v.Registry().Packages() {
+	for _, p := range e.V.Registry().Packages() {
 		id := p.Name
 		if id == "" { // a folder of definitions without package.json
 			id = filepath.Base(p.Source)

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -12,6 +11,7 @@ import (
 	"github.com/bcbench/bcbench/profiles/registry"
 	"github.com/bcbench/bcbench/profiles/terminology"
 	"github.com/bcbench/bcbench/profiles/validator"
+	"github.com/bcbench/bcbench/suites/profile"
 	"github.com/bcbench/bcbench/suites/spec"
 )
 
@@ -76,7 +76,7 @@ func loadValidator(packages []string, remote terminology.Remote) (spec.Validator
 	if err != nil {
 		return nil, fmt.Sprintf("de FHIR-pakketten konden niet geladen worden (%s): %v", strings.Join(packages, ", "), err)
 	}
-	return engine{v}, ""
+	return profile.Engine{V: v}, ""
 }
 
 // loadSTU3Validator builds the STU3 validator a DVZA's answers are checked
@@ -94,7 +94,7 @@ func loadSTU3Validator(flags []string) (spec.Validator, string) {
 	if err != nil {
 		return nil, fmt.Sprintf("de STU3-pakketten konden niet geladen worden: %v", err)
 	}
-	return engine{v}, ""
+	return profile.Engine{V: v}, ""
 }
 
 // newValidator loads the packages and builds the validator, with the
@@ -108,22 +108,4 @@ func newValidator(fhirVersion string, packages []string, cacheDir string, remote
 		return nil, fmt.Errorf("new validator: %w", err)
 	}
 	return validator.New(validator.Options{FHIRVersion: fhirVersion, Registry: reg, Terminology: terminology.New(reg, terminology.WithRemote(remote))})
-}
-
-// engine adapts the validation engine to what the specs need.
-type engine struct{ v *validator.Validator }
-
-func (e engine) Validate(ctx context.Context, resource map[string]any, profiles []string) ([]spec.Issue, error) {
-	return e.ValidateResolving(ctx, resource, profiles, nil)
-}
-
-// ValidateResolving validates with references resolved through resolve, so
-// that referenced resources are checked against the target profiles.
-func (e engine) ValidateResolving(ctx context.Context, resource map[string]any, profiles []string, resolve spec.Resolve) ([]spec.Issue, error) {
-	out := e.v.ValidateResource(ctx, resource, false, validator.Request{Profiles: profiles, Resolve: resolve})
-	issues := make([]spec.Issue, 0, len(out.Issue))
-	for _, i := range out.Issue {
-		issues = append(issues, spec.Issue{Severity: i.Severity, Expression: strings.Join(i.Expression, ", "), Message: i.Diagnostics, Undecided: i.Undecided()})
-	}
-	return issues, nil
 }

@@ -264,6 +264,13 @@ func (st *store) add(bsn string, resources []map[string]any) error {
 	return nil
 }
 
+// known says whether the DVZA holds a record of the client.
+func (st *store) known(bsn string) bool {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return st.records[bsn] != nil
+}
+
 func (st *store) setConsent(bsn string, given bool) {
 	st.mu.Lock()
 	defer st.mu.Unlock()

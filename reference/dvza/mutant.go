@@ -26,6 +26,8 @@ type Mutant struct {
 	emptyNotFound       bool                      // a client without data gets 404
 	keepAfterWithdrawal bool                      // withdrawn consent is not honoured
 	logOnlySuccess      bool                      // refusals are not logged
+	noExpiryUnknown     bool                      // the token answer of a client without a record lacks expires_in
+	failingInclude      string                    // this _include answers 500 once it finds a resource to include
 	change              func(map[string]any)      // changes a resource as it is stored
 	loseOne             func(map[string]any) bool // the first resource it matches is never stored (one event of one client)
 }
@@ -54,6 +56,12 @@ var Mutants = []Mutant{
 		Description: "het lichaamsgewicht van de moeder wordt in gram geleverd in plaats van kilogram (zelfde hoeveelheid, verkeerde eenheid)"},
 	{Name: "een-gewicht-kwijt", Violates: []string{"MM-10", "MM-15"}, loseOne: isWeight,
 		Description: "het eerste geregistreerde lichaamsgewicht van één cliënt wordt nooit opgeslagen (één gebeurtenis kwijt); MM-15 faalt mee zolang de run minder dan vier cliënten met gegevens heeft"},
+	{Name: "geen-expires-in-zonder-dossier", Violates: []string{"MM-01"}, noExpiryUnknown: true,
+		Description: "het tokenantwoord voor een cliënt van wie de DVZA (nog) geen dossier heeft mist expires_in (de levensduur wordt uit haar dossier gelezen)"},
+	{Name: "include-uitvoerder-500", Violates: []string{"MM-05"}, failingInclude: "Procedure:performer",
+		Description: "de zoekvraag Procedure met _include=Procedure:performer faalt met 500 (OperationOutcome) zodra er een uitvoerder mee moet; de andere zoekvragen werken"},
+	{Name: "geboortedatum-nederlands", Violates: []string{"MM-11"}, change: dutchBirthDate,
+		Description: "Patient.birthDate staat in Nederlandse notatie (dd-mm-jjjj), geen FHIR-date; de rest van de Patient klopt"},
 	{Name: "na-intrekking", Violates: []string{"MM-13"}, keepAfterWithdrawal: true,
 		Description: "na het intrekken van de toestemming levert de DVZA haar gegevens nog"},
 	{Name: "weigering-niet-gelogd", Violates: []string{"MM-14"}, logOnlySuccess: true,
@@ -88,6 +96,15 @@ func weightInGrams(res map[string]any) {
 		q["value"] = f * 1000
 	}
 	q["unit"], q["code"] = "g", "g"
+}
+
+// dutchBirthDate writes a Patient's birthDate as dd-mm-yyyy.
+func dutchBirthDate(res map[string]any) {
+	d, _ := res["birthDate"].(string)
+	if res["resourceType"] != "Patient" || len(d) != len("2006-01-02") {
+		return
+	}
+	res["birthDate"] = d[8:10] + "-" + d[5:7] + "-" + d[0:4]
 }
 
 // withBSN is her Patient with the BSN value unmasked (another Patient is

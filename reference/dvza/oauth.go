@@ -304,8 +304,11 @@ func (a *authServer) token(w http.ResponseWriter, r *http.Request) {
 	a.s.log.add(logEntry{what: "token", outcome: "success", correlation: correlation(r), request: requestID(r), client: pseudonym(g.bsn)})
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
-	_ = json.NewEncoder(w).Encode(map[string]any{"access_token": tok, "token_type": "Bearer",
-		"expires_in": int(TokenLifetime.Seconds()), "scope": g.scope})
+	answer := map[string]any{"access_token": tok, "token_type": "Bearer", "expires_in": int(TokenLifetime.Seconds()), "scope": g.scope}
+	if a.s.has(func(m *Mutant) bool { return m.noExpiryUnknown }) && !a.s.store.known(g.bsn) {
+		delete(answer, "expires_in")
+	}
+	_ = json.NewEncoder(w).Encode(answer)
 }
 
 // bearer returns the client of a request's access token, or answers the

@@ -123,16 +123,24 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) {
 	}
 	matches := filter(pool, typ, q, s.store.selfID(bsn))
 	included := map[string]map[string]any{}
+	failing := false // the mutant's failing _include has something to include
 	for _, inc := range q["_include"] {
 		for _, m := range matches {
 			for _, path := range includes[inc] {
 				for _, ref := range references(m, path) {
 					if t, ok := mine[ref]; ok && !containsRef(matches, ref) {
 						included[ref] = t
+						failing = failing || inc == s.failingInclude()
 					}
 				}
 			}
 		}
+	}
+	if failing {
+		e.outcome, e.detail = "refused", "interne fout bij _include "+s.failingInclude()
+		s.log.add(e)
+		rest.Problem(w, http.StatusInternalServerError, "exception", fmt.Sprintf("resolving _include=%s failed", s.failingInclude()))
+		return
 	}
 	base := rest.Base(r)
 	entries := make([]any, 0, len(matches)+len(included))
@@ -161,6 +169,14 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) {
 		bundle["entry"] = entries
 	}
 	rest.FHIR(w, http.StatusOK, bundle)
+}
+
+// failingInclude is the _include the mutant fails on, or "".
+func (s *Server) failingInclude() string {
+	if s.defect == nil {
+		return ""
+	}
+	return s.defect.failingInclude
 }
 
 // bundleID is a fresh FHIR id (letters, digits, '-' and '.').

@@ -103,9 +103,6 @@ func TestEveryRequirementHasAMutant(t *testing.T) {
 // is the debt the closing note reports; it may only shrink, and no
 // certifying profile may use a requirement on it.
 var unproven = map[string]string{
-	"MM-01": "suites/dvza TestDVZASuiteJudgesEveryVariant: the hostile DVZA without expires_in fails MM-01 alone",
-	"MM-05": "suites/dvza TestDVZASuiteJudgesEveryVariant: the hostile DVZA answering a non-Bundle fails MM-05 (with MM-03, MM-12, MM-15)",
-	"MM-11": "judged only in cmd/bcbench TestMedMijRun (validation needs the embedded packages); no failing variant yet",
 	"TS-01": "cmd/bcbench TestTestScriptsInRun: the bench's own must-fail scripts (wrong status, missing element, wrong count) fail TS-01",
 }
 
