@@ -3,6 +3,7 @@ package wcag
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/chromedp/cdproto/page"
 
@@ -22,6 +23,17 @@ type PageReport struct {
 	Shots      []Shot       `json:"-"`
 	HAR        *browser.HAR `json:"-"`
 	Rules      int          `json:"rules"`
+	// Phases is where the check's time went, in order (screenshot, capture,
+	// each rule, shots): for the log, never judged.
+	Phases []browser.Phase `json:"-"`
+}
+
+// timed runs f and appends its duration to phases under name.
+func timed[T any](phases *[]browser.Phase, name string, f func() (T, error)) (T, error) {
+	start := time.Now()
+	v, err := f()
+	*phases = append(*phases, browser.Phase{Name: name, Duration: time.Since(start)})
+	return v, err
 }
 
 // Shot is a screenshot of one failed element, outlined in red.
@@ -60,21 +72,21 @@ func CheckPage(p *browser.Page) (*PageReport, error) {
 		rep.HAR = p.HAR()
 		return rep, nil
 	}
-	rep.Screenshot, err = p.Screenshot(nil)
+	rep.Screenshot, err = timed(&rep.Phases, "screenshot", func() ([]byte, error) { return p.Screenshot(nil) })
 	if err != nil {
 		return nil, fmt.Errorf("checking %s: %w", url, err)
 	}
-	snap, err := Capture(p.Context())
+	snap, err := timed(&rep.Phases, "capture", func() (*Snapshot, error) { return Capture(p.Context()) })
 	if err != nil {
 		return nil, fmt.Errorf("checking %s: %w", url, err)
 	}
-	a := &Audit{Snap: snap, Ctx: p.Context()}
+	a := &Audit{Snap: snap, Ctx: p.Context(), phases: &rep.Phases}
 	fs, err := a.run(Rules())
 	if err != nil {
 		return nil, fmt.Errorf("checking %s: %w", url, err)
 	}
 	rep.Findings = append(rep.Findings, fs...)
-	rep.Shots = a.shots(p, rep.Findings)
+	rep.Shots, _ = timed(&rep.Phases, "shots", func() ([]Shot, error) { return a.shots(p, rep.Findings), nil })
 	rep.Browser = p.Findings()
 	rep.HAR = p.HAR()
 	return rep, nil

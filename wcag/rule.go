@@ -10,6 +10,9 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
+
+	"github.com/bcbench/bcbench/browser"
 )
 
 // Outcome of a rule on one element or page.
@@ -63,6 +66,8 @@ type Result struct {
 type Audit struct {
 	Snap *Snapshot
 	Ctx  context.Context
+	// phases, when set, hears how long each rule took.
+	phases *[]browser.Phase
 }
 
 var registry []Rule
@@ -119,7 +124,11 @@ func (a *Audit) run(rules []Rule) ([]Finding, error) {
 			if r.Interactive != pass {
 				continue
 			}
+			start := time.Now()
 			res, err := a.check(r)
+			if a.phases != nil {
+				*a.phases = append(*a.phases, browser.Phase{Name: "rule " + r.ID, Duration: time.Since(start)})
+			}
 			if err != nil {
 				return out, err
 			}

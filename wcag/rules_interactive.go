@@ -197,7 +197,7 @@ func focusVisible(a *Audit) []Result {
 
 func (a *Audit) shot(clip *page.Viewport) ([]byte, error) {
 	res, err := chromedp.Call(a.Ctx, page.CaptureScreenshot, page.CaptureScreenshotParams{
-		Format: page.CaptureScreenshotFormatPng, Clip: clip, CaptureBeyondViewport: new(true),
+		Format: page.CaptureScreenshotFormatPng, Clip: clip, CaptureBeyondViewport: new(true), OptimizeForSpeed: new(true),
 	})
 	return res.Data, err
 }

@@ -34,4 +34,24 @@ type Viewer struct {
 	Now func() time.Time
 	// Evidence, when set, keeps a screenshot (PNG) of a judged view.
 	Evidence func(name string, png []byte)
+	// Timing, when set, hears how long each step of a page took (opening
+	// it through the launch, reading it, each WCAG step): for a log, never
+	// judged.
+	Timing func(step string, d time.Duration)
+}
+
+// Steps tells Timing, when set, the steps of a page under prefix.
+func (v *Viewer) Steps(prefix string, steps []browser.Phase) {
+	if v.Timing != nil {
+		for _, s := range steps {
+			v.Timing(prefix+s.Name, s.Duration)
+		}
+	}
+}
+
+// Time tells Timing, when set, that step took since start.
+func (v *Viewer) Time(step string, start time.Time) {
+	if v.Timing != nil {
+		v.Timing(step, time.Since(start))
+	}
 }

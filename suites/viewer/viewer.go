@@ -75,10 +75,18 @@ var _ = Describe("Viewer", func() {
 			if v.callback != "" {
 				refusals["herhaald terugkeeradres"] = v.callback
 			}
+			names := slices.Sorted(maps.Keys(refusals))
+			seen := make([]*observed, len(names))
+			errs := make([]error, len(names))
+			bounded(len(names), func(i int) {
+				seen[i], errs[i] = open(ctx, vw, refusals[names[i]], false)
+			})
 			var problems []string
-			for _, name := range slices.Sorted(maps.Keys(refusals)) {
-				o := open(ctx, refusals[name], s, false)
-				for _, leak := range o.leaks(s.Client) {
+			for i, name := range names {
+				if errs[i] != nil {
+					spec.Broke(fmt.Errorf("opening the refused launch %q for %s: %w", name, s.ID, errs[i]))
+				}
+				for _, leak := range seen[i].leaks(s.Client) {
 					problems = append(problems, name+": "+leak)
 				}
 			}
@@ -93,6 +101,12 @@ var _ = Describe("Viewer", func() {
 		})
 	})
 	for _, s := range shared {
+		// every scenario's view is judged by these specs: the pages are
+		// opened ahead, two at a time
+		viewOf := func(ctx SpecContext, s *fixtures.Scenario) *observed {
+			GinkgoHelper()
+			return viewAhead(ctx, s, shared)
+		}
 		Context(fmt.Sprintf("%s (%s)", s.Title, s.ID), func() {
 			spec.It("VWR-04", "elk geregistreerd gegeven MOET zichtbaar zijn met waarde, eenheid en datum in Nederlandse notatie", func(ctx SpecContext) {
 				v := viewOf(ctx, s)
@@ -123,7 +137,10 @@ var _ = Describe("Viewer", func() {
 			if !ok {
 				spec.Broke(fmt.Errorf("no refusal without context"))
 			}
-			o := open(ctx, u, s, true)
+			o, err := open(ctx, need(), u, true)
+			if err != nil {
+				spec.Broke(fmt.Errorf("opening the refusal for %s: %w", s.ID, err))
+			}
 			// a refusal answers 401/403: that status is no finding here
 			bf := slices.DeleteFunc(o.browser, func(f browser.Finding) bool {
 				return f.Kind == browser.KindLoad && strings.Contains(f.Message, "answered HTTP 4")
@@ -168,31 +185,96 @@ type observed struct {
 	viewed   time.Time
 }
 
+// parallel bounds the pages the specs have open at once: two on the
+// bench's 2-core machine (each is an incognito context of the one browser).
+const parallel = 2
+
+// bounded runs f(0) … f(n-1), at most parallel at a time, and waits.
+func bounded(n int, f func(i int)) {
+	sem := make(chan struct{}, parallel)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			f(i)
+		}()
+	}
+	wg.Wait()
+}
+
+// view is a scenario's view, opened once per run.
+type view struct {
+	done      chan struct{}
+	v         *observed
+	err       error
+	evidenced bool
+}
+
 var (
 	viewsMu sync.Mutex
-	views   = map[string]*observed{}
+	views   = map[string]*view{}
 )
 
 // viewOf opens the scenario's client once per run with a valid launch and
 // keeps what the page showed: every judged spec reads the same view.
 func viewOf(ctx context.Context, s *fixtures.Scenario) *observed {
 	GinkgoHelper()
+	return viewAhead(ctx, s, nil)
+}
+
+// viewAhead is viewOf that also opens the views of the scenarios in ahead
+// (those not opened yet), at most parallel pages at a time, for the specs
+// that will ask for them next. The pages are bounded by the browser's page
+// budget, not by the spec that happened to start them.
+func viewAhead(ctx context.Context, s *fixtures.Scenario, ahead []*fixtures.Scenario) *observed {
+	GinkgoHelper()
 	vw := need()
 	viewsMu.Lock()
-	defer viewsMu.Unlock()
-	if v, ok := views[s.ID]; ok {
-		return v
+	var todo []*fixtures.Scenario
+	var start []*view
+	for _, x := range append([]*fixtures.Scenario{s}, ahead...) {
+		if _, ok := views[x.ID]; !ok {
+			views[x.ID] = &view{done: make(chan struct{})}
+			todo = append(todo, x)
+			start = append(start, views[x.ID])
+		}
 	}
-	u, err := vw.Launch(s.Client)
-	if err != nil {
-		spec.Broke(fmt.Errorf("launching the viewer for %s: %w", s.ID, err))
+	w := views[s.ID]
+	viewsMu.Unlock()
+	if len(todo) > 0 {
+		bg := context.WithoutCancel(ctx)
+		go bounded(len(todo), func(i int) {
+			defer close(start[i].done)
+			u, err := vw.Launch(todo[i].Client)
+			if err != nil {
+				start[i].err = fmt.Errorf("launching the viewer for %s: %w", todo[i].ID, err)
+				return
+			}
+			start[i].v, start[i].err = open(bg, vw, u, true)
+			if start[i].err != nil {
+				start[i].err = fmt.Errorf("opening the viewer for %s: %w", todo[i].ID, start[i].err)
+			}
+		})
 	}
-	v := open(ctx, u, s, true)
-	if vw.Evidence != nil && v.wcag != nil && len(v.wcag.Screenshot) > 0 {
-		vw.Evidence("viewer-"+s.ID+".png", v.wcag.Screenshot)
+	select {
+	case <-w.done:
+	case <-ctx.Done():
+		spec.Broke(fmt.Errorf("waiting for the view of %s: %w", s.ID, ctx.Err()))
 	}
-	views[s.ID] = v
-	return v
+	if w.err != nil {
+		spec.Broke(w.err)
+	}
+	viewsMu.Lock()
+	first := !w.evidenced
+	w.evidenced = true
+	viewsMu.Unlock()
+	if first && vw.Evidence != nil && w.v.wcag != nil && len(w.v.wcag.Screenshot) > 0 {
+		vw.Evidence("viewer-"+s.ID+".png", w.v.wcag.Screenshot)
+	}
+	return w.v
 }
 
 // read is the script that reads a page as the bench judges it.
@@ -215,36 +297,44 @@ const read = `(() => {
 })()`
 
 // open loads a launch address in a fresh incognito context, reads the
-// page, runs the WCAG checks on a judged view and closes it.
-func open(ctx context.Context, u string, s *fixtures.Scenario, judged bool) *observed {
-	GinkgoHelper()
-	vw := need()
+// page, runs the WCAG checks on a judged view and closes it. It runs
+// outside the spec's goroutine: an error is the bench's, for the spec to
+// report.
+func open(ctx context.Context, vw *spec.Viewer, u string, judged bool) (*observed, error) {
 	o := &observed{launch: u, viewed: time.Now()}
 	p, err := vw.Browser.OpenAllowing(ctx, u, vw.Origins)
 	if err != nil {
-		spec.Broke(fmt.Errorf("opening the viewer for %s: %w", s.ID, err))
+		return nil, err
 	}
 	defer p.Close()
-	o.read(p)
-	if !judged {
-		return o
+	vw.Time("open", o.viewed)
+	vw.Steps("open ", p.Phases())
+	start := time.Now()
+	if err := o.read(p); err != nil {
+		return nil, err
 	}
+	vw.Time("read", start)
+	if !judged {
+		return o, nil
+	}
+	start = time.Now()
 	rep, err := wcag.CheckPage(p)
 	if err != nil {
-		spec.Broke(fmt.Errorf("checking the viewer's page for %s: %w", s.ID, err))
+		return nil, fmt.Errorf("checking the viewer's page: %w", err)
 	}
+	vw.Time("wcag", start)
+	vw.Steps("wcag ", rep.Phases)
 	o.wcag = rep
 	o.browser = p.Findings()
-	return o
+	return o, nil
 }
 
-func (o *observed) read(p *browser.Page) {
-	GinkgoHelper()
+func (o *observed) read(p *browser.Page) error {
 	var r page
 	if err := p.Err(); err == nil {
 		got, err := chromedp.Run(p.Context(), chromedp.Evaluate[page](read))
 		if err != nil {
-			spec.Broke(fmt.Errorf("reading the viewer's page: %w", err))
+			return fmt.Errorf("reading the viewer's page: %w", err)
 		}
 		r = got
 	}
@@ -258,6 +348,7 @@ func (o *observed) read(p *browser.Page) {
 		}
 	}
 	o.browser = p.Findings()
+	return nil
 }
 
 // page is what the read script returns.
@@ -310,7 +401,9 @@ func switchProblems(ctx context.Context, a, b *fixtures.Scenario) []string {
 	}
 	defer p.Close()
 	oa := &observed{launch: ua}
-	oa.read(p)
+	if err := oa.read(p); err != nil {
+		spec.Broke(err)
+	}
 	if !strings.Contains(oa.text, a.Client.Family) {
 		spec.NotTestable(fmt.Sprintf("cliënt A (%s) werd na de eerste opening niet getoond (zie VWR-01)", a.Client.Family))
 	}
@@ -318,7 +411,9 @@ func switchProblems(ctx context.Context, a, b *fixtures.Scenario) []string {
 		spec.Broke(fmt.Errorf("opening the viewer for %s: %w", b.ID, err))
 	}
 	ob := &observed{launch: ub}
-	ob.read(p)
+	if err := ob.read(p); err != nil {
+		spec.Broke(err)
+	}
 	var problems []string
 	if !strings.Contains(ob.text, b.Client.Family) {
 		problems = append(problems, fmt.Sprintf("cliënt B (%s %s) wordt na de nieuwe opening niet getoond", b.Client.Given, b.Client.Family))

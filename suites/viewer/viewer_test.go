@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -82,16 +83,21 @@ func runViewer(defect string) (map[string]string, error) {
 		}
 		scs = append(scs, s)
 	}
+	steps := &stepTimes{}
+	start := time.Now()
 	st, err := viewer.StartStack(ctx, viewer.StackOptions{Defect: defect})
 	if err != nil {
 		return nil, err
 	}
 	defer st.Close()
+	steps.add("setup stack", time.Since(start))
+	start = time.Now()
 	b, err := browser.Launch(ctx, browser.Options{PageTimeout: 60 * time.Second})
 	if err != nil {
 		return nil, err
 	}
 	defer b.Close()
+	steps.add("setup browser", time.Since(start))
 	reader, _ := fixtures.Reader(scs)
 	pro := viewer.Professional(reader)
 	client := &http.Client{Timeout: 30 * time.Second}
@@ -102,19 +108,24 @@ func runViewer(defect string) (map[string]string, error) {
 		Adapter:   &harness.Adapter{Base: st.XISURL + "/bench", Client: client},
 		Viewer:    SpecViewer(st, b, pro),
 	}
+	env.Viewer.Timing = steps.add
 	// a spec opens up to seven pages (VWR-02): on a loaded 2-core machine a
 	// page takes tens of seconds
 	spec.SetTimeout(6 * time.Minute)
+	start = time.Now()
 	if err := env.Replay(ctx, nil); err != nil {
 		return nil, fmt.Errorf("replaying: %w", err)
 	}
-	start := time.Now()
+	steps.add("setup replay", time.Since(start))
+	start = time.Now()
 	outcomes, err := suites.Run(env, suites.Options{Requirements: requirements})
 	if err != nil {
 		return nil, err
 	}
 	statuses := map[string]string{"seconds": fmt.Sprintf("%.1f", time.Since(start).Seconds()), "scenarios": fmt.Sprint(len(scs))}
+	steps.into(statuses)
 	for _, o := range outcomes {
+		statuses[fmt.Sprintf("%s%5.1f s  %s", specPrefix, o.Seconds, o.Name)] = ""
 		for _, id := range o.Requirements {
 			if statuses[id] == "" || statuses[id] == "pass" {
 				statuses[id] = o.Status
@@ -146,9 +157,43 @@ func SpecViewer(st *viewer.Stack, b *browser.Browser, pro token.Professional) *s
 	return v
 }
 
-func runChild(defect string) (map[string]string, error) {
-	cmd := exec.Command(os.Args[0], "-test.run=^$", "-test.timeout=25m")
-	cmd.Env = append(os.Environ(), childEnv+"="+defect)
+// Keys of a child's statuses that are timings for the log, not outcomes.
+const (
+	stepPrefix = "time "
+	specPrefix = "spec "
+)
+
+// stepTimes adds up, per step, how long the pages of a run took.
+type stepTimes struct {
+	mu    sync.Mutex
+	total map[string]time.Duration
+	count map[string]int
+}
+
+func (s *stepTimes) add(step string, d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.total == nil {
+		s.total, s.count = map[string]time.Duration{}, map[string]int{}
+	}
+	s.total[step] += d
+	s.count[step]++
+}
+
+// into writes each step as "time <step>": "<seconds> s in <n>".
+func (s *stepTimes) into(statuses map[string]string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for step, d := range s.total {
+		statuses[stepPrefix+step] = fmt.Sprintf("%7.2f s in %d", d.Seconds(), s.count[step])
+	}
+}
+
+// runChild runs the specs on one variant in a child process, with env
+// (NAME=value) added to this process's environment.
+func runChild(defect string, env ...string) (map[string]string, error) {
+	cmd := exec.Command(os.Args[0], "-test.run=^$", "-test.bench=^$", "-test.timeout=25m")
+	cmd.Env = append(append(os.Environ(), env...), childEnv+"="+defect)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
@@ -236,6 +281,16 @@ func TestViewerSuiteJudgesTheReferenceAndEveryMutant(t *testing.T) {
 			}
 			got, want := results[defect], cases[defect]
 			t.Logf("the VWR specs took %s s for %s scenarios", got["seconds"], got["scenarios"])
+			for _, k := range slices.Sorted(maps.Keys(got)) {
+				if strings.HasPrefix(k, specPrefix) {
+					t.Log(k)
+				}
+			}
+			for _, k := range slices.Sorted(maps.Keys(got)) {
+				if step, ok := strings.CutPrefix(k, stepPrefix); ok {
+					t.Logf("step %-28s %s", step, got[k])
+				}
+			}
 			for _, id := range slices.Sorted(maps.Keys(want)) {
 				if got[id] != want[id] {
 					t.Errorf("%s: %s, want %s\n%s", id, got[id], want[id], got[id+" reason"])
@@ -250,4 +305,38 @@ func TestViewerSuiteJudgesTheReferenceAndEveryMutant(t *testing.T) {
 		})
 	}
 	t.Logf("viewer mutation score: %d of %d mutants fail exactly their declared requirements", caught.Load(), mutants.Load())
+}
+
+// BenchmarkViewerRunGolden times a viewer run as issue 11 bounds it (< 60 s
+// on the bench's 2-core machine): the nine golden scenarios on the
+// reference viewer — its stack, the browser's launch, the replay and every
+// VWR spec (launches, content at the glass, WCAG) — in a child process, as
+// ns/op; the VWR specs alone as s-specs/op. A run in which the reference
+// does not pass every requirement is no timing of a viewer run: it fails.
+//
+//	go test -run '^$' -bench ViewerRunGolden -benchtime 1x ./suites/viewer
+func BenchmarkViewerRunGolden(b *testing.B) {
+	if _, err := browser.Find(""); err != nil {
+		b.Skip(err)
+	}
+	var specs float64
+	runs := 0
+	for b.Loop() {
+		got, err := runChild("", "BCBENCH_VIEWER_SCENARIOS=golden")
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, id := range requirements {
+			if got[id] != "pass" {
+				b.Fatalf("the reference viewer: %s %s\n%s", id, got[id], got[id+" reason"])
+			}
+		}
+		s, err := strconv.ParseFloat(got["seconds"], 64)
+		if err != nil {
+			b.Fatalf("the child printed no duration: %v", err)
+		}
+		specs += s
+		runs++
+	}
+	b.ReportMetric(specs/float64(runs), "s-specs/op")
 }
