@@ -399,6 +399,10 @@ func run(ctx context.Context, f runFlags, stderr, stdout io.Writer) error {
 		progress("STU3-pakketten laden (MedMij Geboortezorg)")
 		env.DVZA.Validator, env.DVZA.ValidatorProblem = loadSTU3Validator(f.packages)
 	}
+	if env.Translator != nil {
+		progress("STU3-pakketten laden (de profielen van de vertaling)")
+		env.STU3Validator, env.STU3ValidatorProblem = loadSTU3Validator(f.packages)
+	}
 	if f.manual {
 		events := 0
 		for _, s := range scenarios {

@@ -5,17 +5,20 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
+
+	"github.com/bcbench/bcbench/reports"
 )
 
 // TestTranslatorRun: `bcbench run --profile zelftest-vertaler` judges a
 // translator alone: the built-in reference and the reference started as a
-// process pass every VRT requirement; a process mutant fails exactly its
-// declared requirement. Every mutant is judged suite-level in
+// process pass every VRT requirement (VRT-06 with the embedded STU3
+// packages); a process mutant fails exactly its declared requirement. Every mutant is judged suite-level in
 // suites/translator (TestMutantsFailExactlyTheirRequirements).
 func TestTranslatorRun(t *testing.T) {
 	if testing.Short() {
-		t.Skip("three translator runs")
+		t.Skip("four translator runs")
 	}
 	cases := []struct {
 		name, defect string
@@ -25,6 +28,7 @@ func TestTranslatorRun(t *testing.T) {
 		{name: "builtin"},
 		{name: "process", process: true},
 		{name: "process-bsn-gelekt", defect: "bsn-gelekt", process: true, want: []string{"VRT-03=fail"}},
+		{name: "process-bloeddruk-zonder-categorie", defect: "bloeddruk-zonder-categorie", process: true, want: []string{"VRT-06=fail"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -47,4 +51,40 @@ func TestTranslatorRun(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestTranslatorImageRun: the reference translator as its scratch image
+// (images/reference-translator.Dockerfile, built by images/build.sh) is a
+// candidate like any other: `bcbench run --profile zelftest-vertaler`
+// starts the container, judges it, passes every VRT requirement, names the
+// image by its digest and leaves no container or network behind. It skips
+// when no Docker engine answers.
+func TestTranslatorImageRun(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds an image and runs it")
+	}
+	image := roleImage(t, "translator")
+	dir := t.TempDir()
+	manifest := filepath.Join(dir, "vertaler.yaml")
+	if err := os.WriteFile(manifest, []byte("name: vertaler in een container\nversion: dev\nroles:\n  translator:\n    image: {name: "+image+", port: 8080}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "out")
+	id := runID()
+	t.Setenv("BCBENCH_RUN_ID", id)
+	code, text := bench(t, "run", "--profile", "zelftest-vertaler", "--candidate", manifest, "--out", out, "--quiet")
+	res := readResults(t, out)
+	if got := failed(res); len(got) != 0 {
+		t.Fatalf("requirements not passed = %v, want none (exit %d)\n%s", got, code, text)
+	}
+	if len(res.Candidate.Roles) != 1 || res.Candidate.Roles[0].Kind != "image" || !strings.HasPrefix(res.Candidate.Roles[0].Digest, "sha256:") {
+		t.Fatalf("identity %+v, want the image with its digest", res.Candidate.Roles)
+	}
+	if st := status(res, "VRT-06"); st != reports.Pass {
+		t.Errorf("VRT-06 is %q, want pass", st)
+	}
+	if left := leftovers(t, id); left != "" {
+		t.Fatalf("the run left behind:\n%s", left)
+	}
+	t.Logf("translator image run passed; digest %s", res.Candidate.Roles[0].Digest)
 }

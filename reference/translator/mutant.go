@@ -28,7 +28,7 @@ type Mutant struct {
 
 // Mutants are the translator's seeded-defect mutants (issue 13).
 var Mutants = []Mutant{
-	{Name: "eenheid-weg", Description: "het eerste lichaamsgewicht verliest zijn eenheid", Violates: []string{"VRT-01"},
+	{Name: "eenheid-weg", Description: "het eerste lichaamsgewicht verliest zijn eenheid (ook zib-BodyWeight eist unit, system en code)", Violates: []string{"VRT-01", "VRT-06"},
 		apply: first(isProfile("zib-BodyWeight"), func(o map[string]any) {
 			if q := mapOf(o["valueQuantity"]); q != nil {
 				delete(q, "unit")
@@ -114,6 +114,8 @@ var Mutants = []Mutant{
 		}},
 	{Name: "onbekende-transactie-leeg", Description: "een ADA-instantie van een onbekende transactie krijgt 200 met een lege Bundle in plaats van een 4xx", Violates: []string{"VRT-05"},
 		accepts: func(err error) bool { return errors.Is(err, ErrUnknown) }},
+	{Name: "bloeddruk-zonder-categorie", Description: "de eerste bloeddruk mist de categorie vital-signs die zib-BloodPressure eist (category 1..1): de resource voldoet niet aan het profiel dat zij claimt", Violates: []string{"VRT-06"},
+		apply: first(isProfile("zib-BloodPressure"), func(o map[string]any) { delete(o, "category") })},
 	{Name: "bsn-gelekt", Description: "het BSN van de cliënt staat onversleuteld in de MedMij-uitvoer", Violates: []string{"VRT-03"},
 		apply: func(rs []map[string]any, tx *Node) []map[string]any {
 			bsn := tx.Path("vrouw/burgerservicenummer").Get("value")

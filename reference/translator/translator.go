@@ -2,6 +2,7 @@ package translator
 
 import (
 	"bytes"
+	"crypto/sha1"
 	"fmt"
 	"io"
 )
@@ -45,6 +46,7 @@ func translateTx(tx *Node) ([]map[string]any, error) {
 	if err := f(tx, b); err != nil {
 		return nil, fmt.Errorf("translate ADA to FHIR <%s>: %w", tx.Name, err)
 	}
+	conform(b.out)
 	return b.out, nil
 }
 
@@ -66,15 +68,11 @@ func Translate(ada []byte) (map[string]any, error) {
 	return Bundle(rs), nil
 }
 
-// uuidFor is a stable, name-based (not random) UUID-shaped string.
+// uuidFor is a stable, name-based (not random) UUID: version 5 (SHA-1)
+// in a namespace of its own, so distinct names never share a fullUrl.
 func uuidFor(name string) string {
-	var h [16]byte
-	x := uint64(1469598103934665603)
-	for i := 0; i < len(name); i++ {
-		x ^= uint64(name[i])
-		x *= 1099511628211
-		h[i%16] ^= byte(x >> 32)
-	}
+	sum := sha1.Sum([]byte("bcbench reference translator\x00" + name))
+	h := sum[:16]
 	h[6] = h[6]&0x0f | 0x50
 	h[8] = h[8]&0x3f | 0x80
 	return fmt.Sprintf("%x-%x-%x-%x-%x", h[0:4], h[4:6], h[6:8], h[8:10], h[10:16])

@@ -79,6 +79,12 @@ type Env struct {
 	// docs/translator.md), through its recording proxy; nil when the run
 	// has no translator (the VRT specs then skip, never pass).
 	Translator *harness.Adapter
+	// STU3Validator checks the translator's output against the STU3
+	// profiles it claims (MedMij Geboortezorg: bc-*, zib2017, nl-core);
+	// nil (with STU3ValidatorProblem saying why) when none was loaded:
+	// VRT-06 then skips, never passes.
+	STU3Validator        Validator
+	STU3ValidatorProblem string
 	// Publishers are the chain's XIS roles in the bench's order (xis first,
 	// then xis-<suffix>); each scenario event goes to one of them
 	// (PublisherFor). Empty in a run that only sets XIS and Adapter.

@@ -18,6 +18,7 @@ import (
 	"github.com/bcbench/bcbench/fixtures/truth"
 	"github.com/bcbench/bcbench/harness"
 	"github.com/bcbench/bcbench/suites/fact"
+	"github.com/bcbench/bcbench/suites/spec"
 )
 
 // maxAnswer bounds what the bench reads of one translation.
@@ -426,4 +427,52 @@ func Unknown(ctx context.Context, tr *harness.Adapter, regs []fixtures.Registrat
 		return problems, nil
 	}
 	return nil, nil
+}
+
+// Conformance validates every translation's Bundle (VRT-06): the Bundle
+// against the FHIR rules, each resource against the profiles it claims in
+// meta.profile, and the resources a reference points to (found in the
+// same translation by Type/id) against the target profiles. problems names
+// each translation with an error and its errors; undecided every check the
+// engine could not decide ("scenario/event expression: message").
+func Conformance(ctx context.Context, v spec.Validator, ts []Translated) (problems, undecided []string, err error) {
+	for _, t := range ts {
+		if t.Problem != "" {
+			continue // VRT-01 names it
+		}
+		where := t.Reg.Scenario + "/" + t.Reg.Event
+		var bundle map[string]any
+		dec := json.NewDecoder(bytes.NewReader(t.Raw))
+		dec.UseNumber()
+		if err := dec.Decode(&bundle); err != nil {
+			return nil, nil, fmt.Errorf("decode the translation of %s: %w", where, err)
+		}
+		byRef := map[string]map[string]any{}
+		for _, r := range t.Resources {
+			byRef[fmt.Sprint(r["resourceType"], "/", r["id"])] = r
+		}
+		resolve := func(ref string) (map[string]any, bool) { r, ok := byRef[ref]; return r, ok }
+		var issues []spec.Issue
+		if rv, ok := v.(spec.ResolvingValidator); ok {
+			issues, err = rv.ValidateResolving(ctx, bundle, nil, resolve)
+		} else {
+			issues, err = v.Validate(ctx, bundle, nil)
+		}
+		if err != nil {
+			return nil, nil, fmt.Errorf("validate the translation of %s: %w", where, err)
+		}
+		var errs []string
+		for _, is := range issues {
+			switch {
+			case is.Severity == "error" || is.Severity == "fatal":
+				errs = append(errs, fmt.Sprintf("  %s: %s", is.Expression, is.Message))
+			case is.Undecided:
+				undecided = append(undecided, fmt.Sprintf("%s %s: %s", where, is.Expression, is.Message))
+			}
+		}
+		if len(errs) > 0 {
+			problems = append(problems, fmt.Sprintf("%s: de vertaling voldoet niet aan de profielen die zij claimt:\n%s", where, strings.Join(errs, "\n")))
+		}
+	}
+	return problems, undecided, nil
 }

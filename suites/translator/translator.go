@@ -13,6 +13,7 @@ import (
 	"github.com/bcbench/bcbench/fixtures"
 	"github.com/bcbench/bcbench/harness"
 	"github.com/bcbench/bcbench/suites/match"
+	"github.com/bcbench/bcbench/suites/profile"
 	"github.com/bcbench/bcbench/suites/spec"
 )
 
@@ -35,6 +36,26 @@ var _ = Describe("Vertaler", func() {
 	spec.It("VRT-03", "een vertaling voor MedMij Geboortezorg MOET geen BSN bevatten", func(ctx SpecContext) {
 		tr, regs := translatorOf()
 		Expect(contentOf(ctx, tr, regs).BSN).To(match.HaveNoProblems())
+	})
+	spec.It("VRT-06", "elke resource van de FHIR-uitvoer MOET voldoen aan het STU3-profiel (bc-, zib2017, nl-core) dat zij claimt", func(ctx SpecContext) {
+		tr, regs := translatorOf()
+		env := spec.Current()
+		if env.STU3Validator == nil {
+			spec.NotTestable("geen STU3-profielvalidatie: " + env.STU3ValidatorProblem)
+		}
+		problems, undecided, err := Conformance(ctx, env.STU3Validator, translationsOf(ctx, tr, regs))
+		if err != nil {
+			spec.Broke(err)
+		}
+		Expect(problems).To(match.HaveNoProblems())
+		if len(undecided) > 0 {
+			reason := profile.Undecided(undecided)
+			if env.Undecided == spec.UndecidedReport {
+				spec.Remark(reason)
+				return
+			}
+			spec.Undecided(reason + " (certificering: een onbesliste controle telt niet als geslaagd)")
+		}
 	})
 	spec.It("VRT-04", "de vertaler (D) MOET een FHIR-Bundle zonder verlies terugvertalen naar de ADA-vorm van het verloskundig dossier", func(ctx SpecContext) {
 		tr, regs := translatorOf()
@@ -84,28 +105,42 @@ func translatorOf() (*harness.Adapter, []fixtures.Registration) {
 	return env.Translator, regs
 }
 
-// translations are asked once per run and shared by VRT-01 to VRT-03.
+// translations are asked once per run and shared by VRT-01 to VRT-03
+// and VRT-06.
 var (
 	cacheMu sync.Mutex
-	cache   = map[*harness.Adapter]Findings{}
+	cache   = map[*harness.Adapter][]Translated{}
+	content = map[*harness.Adapter]Findings{}
 )
 
-func contentOf(ctx SpecContext, tr *harness.Adapter, regs []fixtures.Registration) Findings {
+func translationsOf(ctx SpecContext, tr *harness.Adapter, regs []fixtures.Registration) []Translated {
 	GinkgoHelper()
 	cacheMu.Lock()
 	defer cacheMu.Unlock()
-	if f, ok := cache[tr]; ok {
-		return f
+	if ts, ok := cache[tr]; ok {
+		return ts
 	}
 	ts, err := TranslateAll(ctx, tr, regs)
 	if err != nil {
 		spec.Broke(err)
 	}
+	cache[tr] = ts
+	return ts
+}
+
+func contentOf(ctx SpecContext, tr *harness.Adapter, regs []fixtures.Registration) Findings {
+	GinkgoHelper()
+	ts := translationsOf(ctx, tr, regs)
+	cacheMu.Lock()
+	defer cacheMu.Unlock()
+	if f, ok := content[tr]; ok {
+		return f
+	}
 	f, err := Content(ts)
 	if err != nil {
 		spec.Broke(err)
 	}
-	cache[tr] = f
+	content[tr] = f
 	return f
 }
 

@@ -1,0 +1,73 @@
+package translator
+
+import "strings"
+
+// Elements the target profiles require beyond the facts (docs/translator.md,
+// VRT-06): the category of vital signs and laboratory results, and the
+// delivery a bc-DeliveryObservation is about.
+var (
+	vitalSigns  = concept(map[string]any{"system": "http://hl7.org/fhir/observation-category", "code": "vital-signs", "display": "Vital Signs"})
+	labFinding  = concept(map[string]any{"system": snomed, "code": "49581000146104", "display": "laboratoriumbevinding"})
+	focusSTU3   = nictizSD + "observation-focusSTU3"
+	vitalByZib  = []string{"zib-BloodPressure", "zib-BodyWeight", "zib-BodyHeight", "zib-BodyTemperature", "zib-HeadCircumference", "zib-HeartRate", "zib-PulseRate", "zib-RespiratoryRate", "zib-O2Saturation"}
+	deliveryObs = "bc-DeliveryObservation"
+)
+
+// conform completes a translation with what its profiles require and the
+// ADA does not say: an Observation under a vital-sign zib gets the
+// vital-signs category, a laboratory result the zib's
+// laboratoriumbevinding category, a delivery observation the reference to
+// the delivery (bc-DeliveryProcedure) of the same translation. What the
+// resource already carries is kept.
+func conform(rs []map[string]any) {
+	var delivery string
+	for _, r := range rs {
+		if r["resourceType"] == "Procedure" && claims(r, "bc-DeliveryProcedure") {
+			delivery = "Procedure/" + s(r["id"])
+			break
+		}
+	}
+	for _, r := range rs {
+		if r["resourceType"] != "Observation" {
+			continue
+		}
+		if r["category"] == nil {
+			switch {
+			case claims(r, "zib-LaboratoryTestResult-Observation"):
+				r["category"] = []any{labFinding}
+			case claimsAny(r, vitalByZib):
+				r["category"] = []any{vitalSigns}
+			}
+		}
+		if delivery != "" && claims(r, deliveryObs) && !hasExtension(r, focusSTU3) {
+			r["extension"] = append(list(r["extension"]), map[string]any{"url": focusSTU3, "valueReference": map[string]any{"reference": delivery}})
+		}
+	}
+}
+
+func claims(r map[string]any, profile string) bool {
+	for _, p := range list(mapOf(r["meta"])["profile"]) {
+		if strings.HasSuffix(s(p), "/"+profile) {
+			return true
+		}
+	}
+	return false
+}
+
+func claimsAny(r map[string]any, profiles []string) bool {
+	for _, p := range profiles {
+		if claims(r, p) {
+			return true
+		}
+	}
+	return false
+}
+
+func hasExtension(r map[string]any, url string) bool {
+	for _, e := range list(r["extension"]) {
+		if mapOf(e)["url"] == url {
+			return true
+		}
+	}
+	return false
+}
