@@ -3,6 +3,7 @@ package testscript_test
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -14,7 +15,9 @@ import (
 
 	"github.com/bcbench/bcbench/profiles/registry"
 	"github.com/bcbench/bcbench/profiles/validator"
+	"github.com/bcbench/bcbench/reference/dvza"
 	"github.com/bcbench/bcbench/reference/fhirstore"
+	"github.com/bcbench/bcbench/reference/xis"
 	"github.com/bcbench/bcbench/testscript"
 )
 
@@ -53,28 +56,83 @@ var validators = sync.OnceValues(func() (map[string]*validator.Validator, error)
 	return out, nil
 })
 
-// reference loads the fixtures of a Cert folder's _reference into a fresh
-// store, with the patients' tokens the scripts declare.
+// reference is what a Cert folder's scripts run against, loaded with its
+// _reference fixtures (placeholders filled relative to today, as
+// Touchstone does; Bundles left out: they are the scripts' requests and
+// expected answers): for an STU3 folder the reference DVZA with the
+// patients' tokens the scripts declare, for an R4 (MP9) folder the
+// reference XIS.
 type reference struct {
-	base *fhirstore.Server
+	mp9       *fhirstore.Server // R4: the loaded resources, a copy per script
+	resources []map[string]any  // STU3
+	tokens    map[string]string // STU3
 }
 
 func loadReference(t *testing.T, certDir, version string, vx *validator.Validator, scripts []*testscript.Script) *reference {
 	t.Helper()
-	tokens := map[string]string{}
+	refDir := filepath.Join(certDir, "_reference")
 	if version == testscript.STU3 {
-		tokens = patientTokens(t, filepath.Join(certDir, "_reference"), scripts)
+		var resources []map[string]any
+		err := filepath.WalkDir(refDir, func(path string, d os.DirEntry, err error) error {
+			ext := strings.ToLower(filepath.Ext(path))
+			if err != nil || d.IsDir() || (ext != ".xml" && ext != ".json") {
+				return err
+			}
+			data, err := os.ReadFile(path)
+			if err != nil {
+				return err
+			}
+			res, err := validator.DecodeVersion(validator.FillPlaceholders(data), version)
+			if err != nil {
+				return fmt.Errorf("%s: %w", path, err)
+			}
+			if res["resourceType"] != "Bundle" {
+				resources = append(resources, res)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tokens := patientTokens(t, refDir, scripts)
+		t.Logf("%s: %d reference resources, %d tokens", certDir, len(resources), len(tokens))
+		return &reference{resources: resources, tokens: tokens}
 	}
-	s, err := fhirstore.New(fhirstore.Options{FHIRVersion: version, Registry: vx.Registry(), Model: vx.Model(), Tokens: tokens})
+	s, err := fhirstore.New(fhirstore.Options{FHIRVersion: version, Registry: vx.Registry(), Model: vx.Model(), Prefix: xis.Prefix})
 	if err != nil {
 		t.Fatal(err)
 	}
-	n, err := s.LoadDir(filepath.Join(certDir, "_reference"), validator.FillPlaceholders)
+	n, err := s.LoadDir(refDir, validator.FillPlaceholders)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("%s: %d reference resources, %d tokens", certDir, n, len(tokens))
-	return &reference{base: s}
+	t.Logf("%s: %d reference resources", certDir, n)
+	return &reference{mp9: s}
+}
+
+// serve starts a fresh reference for one script (a script that writes
+// leaves the next one's data alone) and returns its FHIR base.
+func (ref *reference) serve(t *testing.T) (string, func()) {
+	t.Helper()
+	var h http.Handler
+	if ref.mp9 != nil {
+		x, err := xis.New(xis.Options{Resources: ref.mp9.Clone()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		h = x
+	} else {
+		d, err := dvza.New(dvza.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := d.LoadFixtures(ref.resources, ref.tokens); err != nil {
+			t.Fatal(err)
+		}
+		h = d
+	}
+	srv := httptest.NewServer(h)
+	return srv.URL + "/fhir", srv.Close
 }
 
 // patientTokens maps the tokens of the scripts' patient-token-NAME
@@ -150,8 +208,9 @@ func twinStandIn(receiving map[string]*testscript.Script) func(*testscript.Scrip
 }
 
 // TestNictizScripts runs every Nictiz MedMij Geboortezorg XIS-Server script
-// and every MP9 3.0 script in the corpus against the reference FHIR store
-// loaded with the scripts' _reference fixtures, and prints the assert table
+// in the corpus against the reference DVZA and every MP9 3.0 script against
+// the reference XIS, each loaded with the scripts' _reference fixtures, and
+// prints the assert table
 // per folder and every failure and skip with its reason. Bar: every script
 // runs to completion and at least 95 % of the asserts pass.
 func TestNictizScripts(t *testing.T) {
@@ -194,14 +253,13 @@ func TestNictizScripts(t *testing.T) {
 		certDir := filepath.Dir(root) // …/Cert, which holds _reference
 		ref := loadReference(t, certDir, version, vxs[version], scripts)
 		for i, s := range scripts {
-			store := ref.base.Clone() // a script that writes leaves the next one's data alone
-			srv := httptest.NewServer(store)
+			base, stop := ref.serve(t)
 			res := testscript.Run(ctx, s, testscript.Options{
-				Server:     srv.URL,
+				Server:     base,
 				Validators: vxs,
 				StandIn:    twinStandIn(receiving),
 			})
-			srv.Close()
+			stop()
 			if i == 0 { // the first TestReport of each folder is valid FHIR
 				validReport(t, res.Report("bcbench test"))
 			}

@@ -14,11 +14,15 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/bcbench/bcbench/profiles/registry"
+	"github.com/bcbench/bcbench/profiles/validator"
 	"github.com/bcbench/bcbench/reference/dvza"
+	"github.com/bcbench/bcbench/reference/fhirstore"
 	"github.com/bcbench/bcbench/reference/index"
 	"github.com/bcbench/bcbench/reference/translator"
 	"github.com/bcbench/bcbench/reference/viewer"
 	"github.com/bcbench/bcbench/reference/xis"
+	"github.com/bcbench/bcbench/testscript"
 )
 
 func init() { register(newReferenceCmd) }
@@ -28,7 +32,7 @@ func newReferenceCmd() *cobra.Command {
 		Use:   "reference",
 		Short: "Serve the bench's reference implementation of a role, or list its seeded-defect mutants",
 	}
-	var role, addr, defect, variant, indexURL, viewerURL, idp string
+	var role, addr, defect, variant, indexURL, viewerURL, idp, fixtureDir string
 	var delay time.Duration
 	serve := &cobra.Command{
 		Use:   "serve",
@@ -57,12 +61,18 @@ func newReferenceCmd() *cobra.Command {
 			}
 			var srv http.Handler
 			var err error
-			if role == "dvza" {
+			loaded := 0
+			switch {
+			case fixtureDir != "" && role != "xis":
+				return withCode(exitSetup, fmt.Errorf("--fixtures is an option of the xis role"))
+			case fixtureDir != "":
+				srv, loaded, err = loadedXIS(fixtureDir, defect, variant, indexURL)
+			case role == "dvza":
 				if variant != "" || indexURL != "" {
 					return withCode(exitSetup, fmt.Errorf("--variant and --index are options of the xis role, not of the dvza"))
 				}
 				srv, err = dvza.New(dvza.Options{Version: version, Defect: defect, IdP: idp})
-			} else {
+			default:
 				srv, err = referenceServer(role, defect, variant, indexURL, viewerURL)
 			}
 			if err != nil {
@@ -81,6 +91,9 @@ func newReferenceCmd() *cobra.Command {
 				faces += ", OAuth /oauth"
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "bcbench reference %s listening on http://%s (%s)\n", role, ln.Addr(), faces)
+			if fixtureDir != "" {
+				fmt.Fprintf(cmd.OutOrStdout(), "serving %d resources loaded from %s (no adapter events)\n", loaded, fixtureDir)
+			}
 			return serveUntilSignal(cmd.Context(), ln, h)
 		},
 	}
@@ -91,6 +104,7 @@ func newReferenceCmd() *cobra.Command {
 	serve.Flags().StringVar(&defect, "defect", "", "serve a mutant with this seeded defect (see 'bcbench reference mutants'); env BCBENCH_REFERENCE_DEFECT")
 	serve.Flags().StringVar(&variant, "variant", "", "serve a valid variant of the reference (utc, absolute-verwijzingen, medicatie-contained): the bench must accept it")
 	serve.Flags().StringVar(&indexURL, "index", "", "xis: the FHIR base of the index to register in after every event (ITI-65); env "+xis.IndexEnv)
+	serve.Flags().StringVar(&fixtureDir, "fixtures", "", "xis: serve the FHIR R4 resources in this folder (.json and .xml, below it; Bundles left out; Touchstone placeholders such as ${DATE, T, D, -3} filled) instead of adapter events, with create, update, delete and transaction (e.g. the _reference folder of Nictiz's MP9 3.0 TestScripts)")
 	serve.Flags().DurationVar(&delay, "delay", 0, "answer every FHIR and event request this much later (for fault tests); env BCBENCH_REFERENCE_DELAY")
 	mutants := &cobra.Command{
 		Use:   "mutants",
@@ -148,6 +162,35 @@ func referenceServer(role, defect, variant, indexURL, viewerURL string) (http.Ha
 		return nil, err
 	}
 	return xis.New(xis.Options{Version: version, Defect: defect, Variant: variant, Index: indexURL, Trust: trust})
+}
+
+// loadedXIS is the reference XIS serving the resources of a folder
+// (docs/testscript.md), with the number of resources loaded.
+func loadedXIS(dir, defect, variant, indexURL string) (http.Handler, int, error) {
+	if defect != "" || variant != "" || indexURL != "" {
+		return nil, 0, fmt.Errorf("--fixtures is served as it is: not with --defect, --variant or --index")
+	}
+	pkgs, err := registry.Defaults(testscript.R4)
+	if err != nil {
+		return nil, 0, fmt.Errorf("loading fixtures: %w", err)
+	}
+	vx, err := validator.New(validator.Options{FHIRVersion: testscript.R4, Packages: pkgs})
+	if err != nil {
+		return nil, 0, fmt.Errorf("loading fixtures: %w", err)
+	}
+	st, err := fhirstore.New(fhirstore.Options{FHIRVersion: testscript.R4, Registry: vx.Registry(), Model: vx.Model(), Prefix: xis.Prefix})
+	if err != nil {
+		return nil, 0, fmt.Errorf("loading fixtures: %w", err)
+	}
+	n, err := st.LoadDir(dir, validator.FillPlaceholders)
+	if err != nil {
+		return nil, 0, fmt.Errorf("loading fixtures: %w", err)
+	}
+	if n == 0 {
+		return nil, 0, fmt.Errorf("loading fixtures: no FHIR resource (.json or .xml, not a Bundle) in %s", dir)
+	}
+	x, err := xis.New(xis.Options{Version: version, Resources: st})
+	return x, n, err
 }
 
 // serveUntilSignal serves h on ln until SIGINT/SIGTERM or ctx ends, then

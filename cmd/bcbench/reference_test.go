@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -176,5 +177,83 @@ func TestReferenceMutantsListsEveryRole(t *testing.T) {
 	}
 	if n := strings.Count(out, "\nxis "); n+1 < len(xis.Mutants) {
 		t.Errorf("%d xis mutants listed, want %d", n, len(xis.Mutants))
+	}
+}
+
+// TestReferenceServesFixtures: `reference serve --role xis --fixtures DIR`
+// serves the resources of DIR (placeholders filled) through the reference
+// XIS's FHIR API, takes a transaction, and refuses adapter events.
+func TestReferenceServesFixtures(t *testing.T) {
+	dir := t.TempDir()
+	files := map[string]string{
+		"nl-core-Patient-anna.json": `{"resourceType":"Patient","id":"anna","identifier":[{"system":"http://fhir.nl/fhir/NamingSystem/bsn","value":"999912021"}],"birthDate":"${DATE, T, Y, -30}"}`,
+		"expected-answer.json":      `{"resourceType":"Bundle","type":"searchset"}`,
+	}
+	for name, body := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	base, _, stderr := startReference(t, ctx, nil, "--role", "xis", "--fixtures", dir)
+	client := &http.Client{Timeout: 10 * time.Second}
+	tx := `{"resourceType":"Bundle","type":"transaction","entry":[{"fullUrl":"urn:uuid:0b7c3f7e-3d0e-4c53-9d55-1f2a3b4c5d6e","resource":{"resourceType":"Observation","status":"final","code":{"text":"gewicht"},"subject":{"reference":"Patient/anna"}},"request":{"method":"POST","url":"Observation"}}]}`
+	cases := []struct {
+		name, method, path, body string
+		status                   int
+		want                     string
+	}{
+		{"a loaded resource, its placeholder filled", "GET", "/fhir/Patient?identifier=http://fhir.nl/fhir/NamingSystem/bsn|999912021", "", 200, `"birthDate":"` + time.Now().AddDate(-30, 0, 0).Format("2006-01-02")},
+		{"a Bundle is not loaded", "GET", "/fhir/Bundle", "", 200, `"total":0`},
+		{"a transaction", "POST", "/fhir", tx, 200, `"transaction-response"`},
+		{"what it stored", "GET", "/fhir/Observation?subject=Patient/anna", "", 200, `"total":1`},
+		{"no adapter events", "POST", "/bench/events", `{"event":"x","client":{"bsn":"999912021"}}`, 409, "no adapter events"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			req, err := http.NewRequestWithContext(ctx, c.method, base+c.path, strings.NewReader(c.body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Header.Set("Content-Type", "application/fhir+json")
+			resp, err := client.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			data, _ := io.ReadAll(resp.Body)
+			if resp.StatusCode != c.status || !strings.Contains(string(data), c.want) {
+				t.Fatalf("%s %s = %d %s, want %d with %q\nstderr: %s", c.method, c.path, resp.StatusCode, data, c.status, c.want, stderr)
+			}
+		})
+	}
+}
+
+// TestReferenceFixturesRefused: --fixtures is served as it is, by the XIS
+// only, and a folder without resources is an error.
+func TestReferenceFixturesRefused(t *testing.T) {
+	empty := t.TempDir()
+	cases := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"another role", []string{"--role", "dvza", "--fixtures", empty}, "option of the xis role"},
+		{"with a defect", []string{"--role", "xis", "--fixtures", empty, "--defect", xis.MutantNames()[0]}, "not with --defect"},
+		{"an empty folder", []string{"--role", "xis", "--fixtures", empty}, "no FHIR resource"},
+		{"no folder", []string{"--role", "xis", "--fixtures", filepath.Join(empty, "nowhere")}, "no such file"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+			defer cancel()
+			cmd := exec.CommandContext(ctx, bin, append([]string{"reference", "serve", "--addr", "127.0.0.1:0"}, c.args...)...)
+			out, err := cmd.CombinedOutput()
+			var exit *exec.ExitError
+			if !errors.As(err, &exit) || exit.ExitCode() != exitSetup || !strings.Contains(string(out), c.want) {
+				t.Fatalf("reference serve %v = %v %s, want exit %d with %q", c.args, err, out, exitSetup, c.want)
+			}
+		})
 	}
 }

@@ -54,6 +54,10 @@ type Options struct {
 	// Tokens maps a bearer token to the id of the Patient it gives access
 	// to. Empty: no authorization is asked and all data is visible.
 	Tokens map[string]string
+	// Prefix is the path the server is mounted under ("/fhir" behind the
+	// reference XIS): it is taken off request paths and is part of the
+	// base in fullUrl. Empty: the server is the root.
+	Prefix string
 }
 
 // Server is the in-memory FHIR server. It is safe for concurrent use.
@@ -205,6 +209,26 @@ func decode(data []byte, version string) (map[string]any, error) {
 	return validator.DecodeVersion(data, version)
 }
 
+// Types returns the resource types the server holds, sorted.
+func (s *Server) Types() []string {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	var out []string
+	for t, m := range s.store {
+		if len(m) > 0 {
+			out = append(out, t)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Prefix is the path the server is mounted under ("" at the root).
+func (s *Server) Prefix() string { return s.opts.Prefix }
+
+// Get returns a stored resource (not a copy: the caller must not change it).
+func (s *Server) Get(typ, id string) (map[string]any, bool) { return s.get(typ, id) }
+
 // get returns a stored resource.
 func (s *Server) get(typ, id string) (map[string]any, bool) {
 	s.mu.RLock()
@@ -221,7 +245,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeOutcome(w, http.StatusUnauthorized, "security", "a valid bearer token is required")
 		return
 	}
-	parts := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
+	path, ok := strings.CutPrefix(r.URL.Path, s.opts.Prefix)
+	if !ok {
+		writeOutcome(w, http.StatusNotFound, "not-found", r.URL.Path+" is not under "+s.opts.Prefix)
+		return
+	}
+	parts := strings.Split(strings.Trim(path, "/"), "/")
 	if len(parts) == 1 && parts[0] == "" {
 		parts = nil
 	}

@@ -80,7 +80,7 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request, typ string, q ur
 		writeOutcome(w, http.StatusBadRequest, "not-supported", err.Error())
 		return
 	}
-	base := baseURL(r)
+	base := s.baseURL(r)
 	entries := make([]any, 0, len(matches)+len(included))
 	for _, res := range matches {
 		entries = append(entries, entry(base, res, "match"))
@@ -88,7 +88,7 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request, typ string, q ur
 	for _, res := range included {
 		entries = append(entries, entry(base, res, "include"))
 	}
-	self := base + r.URL.Path
+	self := base + strings.TrimPrefix(r.URL.Path, s.opts.Prefix)
 	if r.URL.RawQuery != "" {
 		self += "?" + r.URL.RawQuery
 	}
@@ -114,13 +114,14 @@ func entry(base string, res map[string]any, mode string) map[string]any {
 	}
 }
 
-// baseURL is the server's base as the client reached it.
-func baseURL(r *http.Request) string {
+// baseURL is the server's base as the client reached it, with the path
+// the server is mounted under.
+func (s *Server) baseURL(r *http.Request) string {
 	scheme := "http"
 	if r.TLS != nil {
 		scheme = "https"
 	}
-	return scheme + "://" + r.Host
+	return scheme + "://" + r.Host + s.opts.Prefix
 }
 
 // param finds the search parameter of a resource type.

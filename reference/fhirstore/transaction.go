@@ -99,7 +99,7 @@ func (s *Server) transaction(w http.ResponseWriter, r *http.Request, patient str
 		}
 	}
 	out := make([]any, 0, len(ops))
-	base := baseURL(r)
+	base := s.baseURL(r)
 	returnAll := strings.Contains(r.Header.Get("Prefer"), "return=representation")
 	for _, o := range ops {
 		if o.method == http.MethodDelete {

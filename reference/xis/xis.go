@@ -19,6 +19,7 @@ import (
 
 	"github.com/bcbench/bcbench/fixtures"
 	"github.com/bcbench/bcbench/fixtures/truth"
+	"github.com/bcbench/bcbench/reference/fhirstore"
 	"github.com/bcbench/bcbench/reference/rest"
 	"github.com/bcbench/bcbench/smart"
 	bearer "github.com/bcbench/bcbench/token"
@@ -57,6 +58,16 @@ type Options struct {
 	// /fhir/.well-known/smart-configuration: the authorization server of
 	// a viewer's EHR launch (the bench plays it, docs/viewer.md).
 	SMART *smart.Config
+	// Resources, when set, is the data the XIS serves instead of what it
+	// publishes from adapter events: an R4 store (mounted under Prefix)
+	// loaded with a vendor's test data or the `_reference` fixtures of
+	// Nictiz's MP9 TestScripts (`bcbench reference serve --fixtures DIR`).
+	// Reads and searches (every search parameter of the embedded packages,
+	// chains, _include, MP9's period-of-use) are answered from it and
+	// logged as AuditEvents like every read; create, update, delete and
+	// transaction write to it. Adapter events are refused (409), and a
+	// defect, variant, index or trust cannot be combined with it.
+	Resources *fhirstore.Server
 }
 
 // Server is a reference XIS; it is an http.Handler serving /fhir and /bench.
@@ -77,6 +88,9 @@ func New(opts Options) (*Server, error) {
 	}
 	if opts.Version == "" {
 		opts.Version = "dev"
+	}
+	if err := checkLoaded(opts); err != nil {
+		return nil, err
 	}
 	s := &Server{opts: opts, store: newStore(), audit: &auditLog{}, mux: http.NewServeMux()}
 	if opts.Index != "" {
@@ -106,7 +120,14 @@ func New(opts Options) (*Server, error) {
 		s.variant = &v
 	}
 	s.mux.HandleFunc("GET /bench/health", s.health)
-	s.mux.HandleFunc("POST /bench/events", s.event)
+	if opts.Resources != nil {
+		s.mux.HandleFunc("POST /bench/events", refuseEvent)
+		for _, pattern := range []string{"POST /fhir", "POST /fhir/{$}", "POST /fhir/{type}", "PUT /fhir/{type}/{id}", "DELETE /fhir/{type}/{id}"} {
+			s.mux.HandleFunc(pattern, s.write)
+		}
+	} else {
+		s.mux.HandleFunc("POST /bench/events", s.event)
+	}
 	s.mux.HandleFunc("POST /bench/reset", s.reset)
 	s.mux.HandleFunc("GET /fhir/metadata", s.metadata)
 	s.mux.HandleFunc("GET /fhir"+smart.ConfigPath, s.smartConfig)
@@ -232,7 +253,11 @@ func (s *Server) publish(r *http.Request, reg fixtures.Registration) {
 }
 
 func (s *Server) metadata(w http.ResponseWriter, r *http.Request) {
-	cs := capabilityStatement(s.opts.Version, s.opts.Now())
+	var loaded []string
+	if s.opts.Resources != nil {
+		loaded = append(s.opts.Resources.Types(), "AuditEvent")
+	}
+	cs := capabilityStatement(s.opts.Version, s.opts.Now(), loaded)
 	if s.defect != nil {
 		s.defect.applyMetadata(cs)
 	}
@@ -263,6 +288,10 @@ func (s *Server) read(w http.ResponseWriter, r *http.Request) {
 		}
 		a.status = http.StatusNotFound
 		rest.Problem(w, http.StatusNotFound, "not-found", fmt.Sprintf("%s/%s is not known", typ, id))
+		return
+	}
+	if s.opts.Resources != nil {
+		s.serveLoaded(w, r, a)
 		return
 	}
 	res, held := s.store.held(typ, id)
@@ -296,6 +325,10 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) {
 	defer logged()
 	if typ == "AuditEvent" {
 		s.searchAudit(w, r, a)
+		return
+	}
+	if s.opts.Resources != nil {
+		s.serveLoaded(w, r, a)
 		return
 	}
 	if !searchable[typ] {
