@@ -95,7 +95,7 @@ func loadReference(t *testing.T, certDir, version string, vx *validator.Validato
 			t.Fatal(err)
 		}
 		tokens := patientTokens(t, refDir, scripts)
-		t.Logf("%s: %d reference resources, %d tokens", certDir, len(resources), len(tokens))
+		t.Logf("%s: the reference DVZA with %d resources, %d tokens", certDir, len(resources), len(tokens))
 		return &reference{resources: resources, tokens: tokens}
 	}
 	s, err := fhirstore.New(fhirstore.Options{FHIRVersion: version, Registry: vx.Registry(), Model: vx.Model(), Prefix: xis.Prefix})
@@ -106,7 +106,7 @@ func loadReference(t *testing.T, certDir, version string, vx *validator.Validato
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("%s: %d reference resources", certDir, n)
+	t.Logf("%s: the reference XIS with %d resources", certDir, n)
 	return &reference{mp9: s}
 }
 

@@ -2,8 +2,9 @@
 // bench's references: read, search (the search parameters of the loaded
 // packages, evaluated by FHIRPath, with chains, _include and
 // _include:iterate, and MP9's period-of-use), create, update, delete and
-// transaction. It is the resource side of the MedMij data service (DVZA)
-// reference and the MP9 3.0 reference that Nictiz's TestScripts run against.
+// transaction. It is what the reference XIS serves when it is loaded with
+// resources (xis.Options.Resources, `reference serve --fixtures`), such as
+// the `_reference` fixtures Nictiz's MP9 3.0 TestScripts run against.
 //
 // With Options.Tokens set it answers only requests with a known bearer
 // token, and only with the data of that token's patient (her compartment:
