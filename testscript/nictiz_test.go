@@ -72,25 +72,7 @@ func loadReference(t *testing.T, certDir, version string, vx *validator.Validato
 	t.Helper()
 	refDir := filepath.Join(certDir, "_reference")
 	if version == testscript.STU3 {
-		var resources []map[string]any
-		err := filepath.WalkDir(refDir, func(path string, d os.DirEntry, err error) error {
-			ext := strings.ToLower(filepath.Ext(path))
-			if err != nil || d.IsDir() || (ext != ".xml" && ext != ".json") {
-				return err
-			}
-			data, err := os.ReadFile(path)
-			if err != nil {
-				return err
-			}
-			res, err := validator.DecodeVersion(validator.FillPlaceholders(data), version)
-			if err != nil {
-				return fmt.Errorf("%s: %w", path, err)
-			}
-			if res["resourceType"] != "Bundle" {
-				resources = append(resources, res)
-			}
-			return nil
-		})
+		resources, err := fhirstore.ReadDir(refDir, version, validator.FillPlaceholders)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -160,13 +160,29 @@ func (s *Server) Len() int {
 	return n
 }
 
-// LoadDir adds every resource in the .xml and .json files below dir. fill,
-// when not nil, rewrites each file first (Touchstone placeholders such as
-// ${DATE, T, D, -146}). Bundles are not stored: in the Nictiz reference
+// LoadDir adds every resource in the .xml and .json files below dir (see
+// ReadDir) and returns how many.
+func (s *Server) LoadDir(dir string, fill func([]byte) []byte) (int, error) {
+	resources, err := ReadDir(dir, s.opts.FHIRVersion, fill)
+	if err != nil {
+		return 0, err
+	}
+	for _, res := range resources {
+		if _, err := s.Add(res); err != nil {
+			return 0, fmt.Errorf("load %s: %w", dir, err)
+		}
+	}
+	return len(resources), nil
+}
+
+// ReadDir reads every resource in the .xml and .json files below dir (at
+// most MaxFile bytes each) in FHIR version version. fill, when not nil,
+// rewrites each file first (Touchstone placeholders such as
+// ${DATE, T, D, -146}). Bundles are left out: in the Nictiz reference
 // folders they are the requests and expected answers of the scripts, and
 // their resources are there as files of their own.
-func (s *Server) LoadDir(dir string, fill func([]byte) []byte) (int, error) {
-	n := 0
+func ReadDir(dir, version string, fill func([]byte) []byte) ([]map[string]any, error) {
+	var out []map[string]any
 	err := filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -189,20 +205,16 @@ func (s *Server) LoadDir(dir string, fill func([]byte) []byte) (int, error) {
 		if fill != nil {
 			data = fill(data)
 		}
-		res, err := decode(data, s.opts.FHIRVersion)
+		res, err := decode(data, version)
 		if err != nil {
 			return fmt.Errorf("load %s: %w", path, err)
 		}
-		if str(res, "resourceType") == "Bundle" {
-			return nil
+		if str(res, "resourceType") != "Bundle" {
+			out = append(out, res)
 		}
-		if _, err := s.Add(res); err != nil {
-			return fmt.Errorf("load %s: %w", path, err)
-		}
-		n++
 		return nil
 	})
-	return n, err
+	return out, err
 }
 
 // decode reads FHIR JSON or XML, bounded in size and depth.
