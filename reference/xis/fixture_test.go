@@ -57,6 +57,18 @@ func loadedStore(t *testing.T, prefix string) *fhirstore.Server {
 	return st
 }
 
+// newLoadedServer serves a reference XIS loaded with loadedResources.
+func newLoadedServer(t *testing.T) *httptest.Server {
+	t.Helper()
+	s, err := New(Options{Resources: loadedStore(t, Prefix)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(s)
+	t.Cleanup(ts.Close)
+	return ts
+}
+
 func TestLoadedRefusesOptions(t *testing.T) {
 	cases := []struct {
 		name string
@@ -86,12 +98,7 @@ func TestLoadedRefusesOptions(t *testing.T) {
 // Receiving scripts send, logs every read and search, and refuses adapter
 // events; without resources it takes no FHIR writes.
 func TestLoaded(t *testing.T) {
-	s, err := New(Options{Resources: loadedStore(t, Prefix)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewServer(s)
-	t.Cleanup(ts.Close)
+	ts := newLoadedServer(t)
 	plain := newTestServer(t, "")
 
 	transaction := `{"resourceType":"Bundle","type":"transaction","entry":[
@@ -151,12 +158,7 @@ func TestLoaded(t *testing.T) {
 
 // TestLoadedAudit: a search of loaded resources is logged with its query.
 func TestLoadedAudit(t *testing.T) {
-	s, err := New(Options{Resources: loadedStore(t, Prefix)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewServer(s)
-	t.Cleanup(ts.Close)
+	ts := newLoadedServer(t)
 	if code, _ := get(t, ts, "/fhir/MedicationRequest?patient=Patient/anna&period-of-use=ge2026-11-10"); code != 200 {
 		t.Fatalf("search = %d", code)
 	}
