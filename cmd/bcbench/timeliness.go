@@ -52,7 +52,7 @@ func newClock(l certification.Timeliness, day0 time.Time, env *spec.Env, concurr
 		Reference:   day0,
 		Publisher:   func(r fixtures.Registration) *harness.FHIR { return env.PublisherFor(r).XIS },
 		Index:       env.Index,
-		Concurrency: concurrency,
+		Concurrency: 2 * concurrency, // as --concurrency says
 	}
 }
 

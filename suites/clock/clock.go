@@ -117,6 +117,10 @@ type Item struct {
 	// Note says why a hop could not find the facts (a pointer to an unknown
 	// host), for the finding.
 	Note string
+	// Queued is the longest a poll of this item waited for a free slot
+	// after it came due: the bench's own delay, part of a figure that is
+	// an upper bound (docs/timeliness.md, "Load").
+	Queued time.Duration
 }
 
 // Latency is the time from Start to Seen; false when never seen.
@@ -154,8 +158,9 @@ type Clock struct {
 	Concurrency int
 
 	once    sync.Once
-	sem     chan struct{}
+	gate    *gate
 	bounded error // set once a poll ran past the bench's bounds
+	backlog int   // polls that may wait for a slot before Track waits
 	mu      sync.Mutex
 	items   []*Item
 	pending map[string]*sync.WaitGroup // by scenario
@@ -169,7 +174,8 @@ func (c *Clock) init() {
 		if n <= 0 {
 			n = DefaultConcurrency
 		}
-		c.sem = make(chan struct{}, n)
+		c.gate = newGate(n)
+		c.backlog = n
 		c.pending = map[string]*sync.WaitGroup{}
 		c.meds = map[string]map[string]any{}
 	})
@@ -197,14 +203,20 @@ func (c *Clock) Measured(h Hop) (bool, string) {
 	return true, ""
 }
 
-// Track starts measuring one sent registration of a scenario and returns at
-// once. Only registrations whose facts must then be shared are measured:
-// the caller passes shared=false while the client's consent is withdrawn.
+// Track starts measuring one sent registration of a scenario. It returns
+// once the polls already due have a slot or nearly so (the replay does not
+// run ahead of what the bench can measure), and measures in the
+// background. Only registrations whose facts must then be shared are
+// measured: the caller passes shared=false while the client's consent is
+// withdrawn.
 func (c *Clock) Track(ctx context.Context, s *fixtures.Scenario, r fixtures.Registration, sent time.Time, shared bool) {
 	c.init()
 	items, person := expected(s, r)
 	if !shared || len(items) == 0 {
 		return
+	}
+	if c.gate.room(ctx, c.backlog) != nil {
+		return // the run is over
 	}
 	pub := (*harness.FHIR)(nil)
 	if c.Publisher != nil {
@@ -315,11 +327,12 @@ func (c *Clock) watch(ctx context.Context, it *Item, limit time.Duration, look p
 	maxWait := max(limit/10, firstWait)
 	wait := firstWait
 	failed := 0 // polls in a row that got no usable answer
+	due := time.Now()
 	for {
-		started := time.Now()
-		found, note, err := c.look(ctx, look)
+		started, found, note, err := c.look(ctx, due, look)
 		c.mu.Lock()
 		it.Polls++
+		it.Queued = max(it.Queued, started.Sub(due))
 		switch {
 		case found:
 			it.Seen, it.Problem, it.Note = time.Now(), "", ""
@@ -346,6 +359,7 @@ func (c *Clock) watch(ctx context.Context, it *Item, limit time.Duration, look p
 		}
 		next = minTime(next, deadline)
 		wait = min(wait*2, maxWait)
+		due = next
 		t := time.NewTimer(time.Until(next))
 		select {
 		case <-ctx.Done():
@@ -356,14 +370,14 @@ func (c *Clock) watch(ctx context.Context, it *Item, limit time.Duration, look p
 	}
 }
 
-// look runs one probe within the bound on polls in flight.
-func (c *Clock) look(ctx context.Context, look probe) (bool, string, error) {
-	select {
-	case c.sem <- struct{}{}:
-	case <-ctx.Done():
-		return false, "", ctx.Err()
+// look runs one probe, due at due, within the bound on polls in flight,
+// and returns when it started (had a slot).
+func (c *Clock) look(ctx context.Context, due time.Time, look probe) (time.Time, bool, string, error) {
+	if err := c.gate.acquire(ctx, due); err != nil {
+		return time.Now(), false, "", err
 	}
-	defer func() { <-c.sem }()
+	defer c.gate.release()
+	started := time.Now()
 	c.mu.Lock()
 	bounded := c.bounded
 	c.mu.Unlock()
@@ -371,7 +385,7 @@ func (c *Clock) look(ctx context.Context, look probe) (bool, string, error) {
 		// A role that answered past the bench's bounds (huge or endless
 		// pages) is not asked again by any item: the same answer would
 		// cost the same memory. What is left is undecided, never on time.
-		return false, "", bounded
+		return started, false, "", bounded
 	}
 	found, note, err := look(ctx)
 	if errors.Is(err, harness.ErrBound) {
@@ -379,7 +393,7 @@ func (c *Clock) look(ctx context.Context, look probe) (bool, string, error) {
 		c.bounded = err
 		c.mu.Unlock()
 	}
-	return found, note, err
+	return started, found, note, err
 }
 
 func minTime(a, b time.Time) time.Time {
