@@ -4,10 +4,12 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net"
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -69,6 +71,7 @@ type auditLog struct {
 type auditEntry struct {
 	raw      json.RawMessage
 	id       string
+	seq      int // the order of writing: the cursor of a page
 	patients []string
 	at       time.Time
 }
@@ -90,7 +93,7 @@ func (l *auditLog) add(ev map[string]any, at time.Time) {
 			l.index(e)
 		}
 	}
-	e := auditEntry{raw: raw, id: id, patients: auditPatients(ev), at: at}
+	e := auditEntry{raw: raw, id: id, seq: l.seq, patients: auditPatients(ev), at: at}
 	l.events = append(l.events, e)
 	l.index(e)
 }
@@ -111,9 +114,19 @@ func (l *auditLog) reset() {
 	l.events, l.byPatient, l.seq = nil, nil, 0
 }
 
-// find returns the AuditEvents that name every patient and match every
-// date criterion, oldest first.
-func (l *auditLog) find(patients []string, dates []dateCriterion) []auditEntry {
+// Paging of an AuditEvent search (FHIR R4 http.html#paging): _count
+// entries a page (auditPage when not asked, at most maxAuditPage), and a
+// next link that carries the cursor (_cursor: the last entry's sequence
+// number) so that a page never repeats or skips what was logged meanwhile.
+const (
+	auditPage    = 100
+	maxAuditPage = 1000
+)
+
+// find returns the AuditEvents after the cursor that name every patient
+// and match every date criterion, oldest first: at most count of them,
+// and how many match in all.
+func (l *auditLog) find(patients []string, dates []dateCriterion, after, count int) ([]auditEntry, int) {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
 	from := l.events
@@ -121,6 +134,7 @@ func (l *auditLog) find(patients []string, dates []dateCriterion) []auditEntry {
 		from = l.byPatient[patients[0]]
 	}
 	var out []auditEntry
+	total := 0
 	for _, e := range from {
 		ok := true
 		for _, pid := range patients[min(1, len(patients)):] {
@@ -129,11 +143,15 @@ func (l *auditLog) find(patients []string, dates []dateCriterion) []auditEntry {
 		for _, d := range dates {
 			ok = ok && d.match(e.at)
 		}
-		if ok {
+		if !ok {
+			continue
+		}
+		total++
+		if e.seq > after && len(out) < count {
 			out = append(out, e)
 		}
 	}
-	return out
+	return out, total
 }
 
 // get returns one AuditEvent by id.
@@ -420,9 +438,23 @@ func (s *Server) searchAudit(w http.ResponseWriter, r *http.Request, a *access) 
 	var patients []string
 	var dates []dateCriterion
 	used := url.Values{}
+	count, after := auditPage, 0
 	for name, values := range r.URL.Query() {
 		for _, v := range values {
 			switch name {
+			case "_count", "_cursor":
+				n, err := strconv.Atoi(v)
+				if err != nil || n < 0 || (name == "_count" && n == 0) {
+					rest.Problem(w, http.StatusBadRequest, "invalid", fmt.Sprintf("%s %q is not a positive number", name, v))
+					a.status = http.StatusBadRequest
+					return
+				}
+				if name == "_cursor" {
+					after = n
+					continue // not part of the self link's query
+				}
+				count = min(n, maxAuditPage)
+				continue
 			case "patient":
 				pid := patientParam(v)
 				if pid == "" {
@@ -450,14 +482,24 @@ func (s *Server) searchAudit(w http.ResponseWriter, r *http.Request, a *access) 
 			used.Add(name, v)
 		}
 	}
-	found := s.audit.find(patients, dates)
+	found, total := s.audit.find(patients, dates, after, count+1)
 	base := rest.Base(r)
+	more := len(found) > count
+	found = found[:min(len(found), count)]
 	entries := make([]any, 0, len(found))
 	for _, e := range found {
 		entries = append(entries, map[string]any{"fullUrl": base + "/AuditEvent/" + e.id, "resource": e.raw, "search": map[string]any{"mode": "match"}})
 	}
+	used.Set("_count", strconv.Itoa(count))
+	bundle := searchset(base, "AuditEvent", used, entries, s.opts.Now())
+	bundle["total"] = total
+	if more {
+		next := maps.Clone(used)
+		next.Set("_cursor", strconv.Itoa(found[len(found)-1].seq))
+		bundle["link"] = append(bundle["link"].([]any), map[string]any{"relation": "next", "url": base + "/AuditEvent?" + next.Encode()})
+	}
 	a.status = http.StatusOK
-	rest.FHIR(w, http.StatusOK, searchset(base, "AuditEvent", used, entries, s.opts.Now()))
+	rest.FHIR(w, http.StatusOK, bundle)
 }
 
 // patientParam reads a patient search value: Patient/id, an absolute

@@ -147,3 +147,100 @@ func authGet(t *testing.T, ts *httptest.Server, token, path string, into *map[st
 	}
 	return resp.StatusCode
 }
+
+// TestAuditSearchPages: the access log answers in pages of _count entries
+// (100 when not asked, at most 1000) with a next link; following the links
+// yields every logged read once, though the searches of the log are logged
+// meanwhile.
+func TestAuditSearchPages(t *testing.T) {
+	s, err := New(Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(s)
+	defer ts.Close()
+	regs := registrations(t, "ongecompliceerd")
+	for _, r := range regs {
+		if code := post(t, ts, r); code != http.StatusCreated {
+			t.Fatalf("registering %s: %d", r.Event, code)
+		}
+	}
+	pid := truth.PatientID(regs[0].Client.BSN)
+	const reads = 25
+	for range reads {
+		if status := authGet(t, ts, "", "/fhir/Patient/"+pid, nil); status != http.StatusOK {
+			t.Fatalf("reading Patient/%s: %d", pid, status)
+		}
+	}
+	cases := []struct {
+		name    string
+		count   string // "" for none
+		perPage int    // the most entries a page may hold
+		status  int
+	}{
+		{"pages of ten", "10", 10, http.StatusOK},
+		{"the default page", "", auditPage, http.StatusOK},
+		{"a page past the maximum is the maximum", "5000", maxAuditPage, http.StatusOK},
+		{"_count zero", "0", 0, http.StatusBadRequest},
+		{"_count not a number", "tien", 0, http.StatusBadRequest},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			q := url.Values{"patient": {"Patient/" + pid}}
+			if tc.count != "" {
+				q.Set("_count", tc.count)
+			}
+			path := "/fhir/AuditEvent?" + q.Encode()
+			seen := map[string]int{}
+			patientReads, pages := 0, 0
+			for path != "" {
+				var page map[string]any
+				status := authGet(t, ts, "", path, &page)
+				if status != tc.status {
+					t.Fatalf("GET %s = %d, want %d", path, status, tc.status)
+				}
+				if status != http.StatusOK {
+					return
+				}
+				if pages++; pages > 20 {
+					t.Fatal("more than 20 pages")
+				}
+				entries, _ := page["entry"].([]any)
+				if len(entries) > tc.perPage {
+					t.Fatalf("a page of %d entries, want at most %d", len(entries), tc.perPage)
+				}
+				for _, e := range entries {
+					ev := e.(map[string]any)["resource"].(map[string]any)
+					id, _ := ev["id"].(string)
+					if seen[id]++; seen[id] == 2 {
+						t.Errorf("AuditEvent %s on two pages", id)
+					}
+					if sub := asList(ev["subtype"]); len(sub) == 1 && sub[0].(map[string]any)["code"] == "read" {
+						patientReads++
+					}
+				}
+				path = ""
+				if next := linkOf(page, "next"); next != "" {
+					path = strings.TrimPrefix(next, ts.URL)
+				}
+			}
+			if patientReads != reads {
+				t.Errorf("%d reads over %d pages, want %d", patientReads, pages, reads)
+			}
+			if want := (reads + tc.perPage - 1) / tc.perPage; pages < want {
+				t.Errorf("%d pages, want at least %d", pages, want)
+			}
+		})
+	}
+}
+
+// linkOf is the url of a Bundle's link with the relation, or "".
+func linkOf(bundle map[string]any, relation string) string {
+	for _, l := range asList(bundle["link"]) {
+		if m, _ := l.(map[string]any); m["relation"] == relation {
+			s, _ := m["url"].(string)
+			return s
+		}
+	}
+	return ""
+}
