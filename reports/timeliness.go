@@ -35,10 +35,14 @@ type HopFigures struct {
 	Unknown int `json:"unknown"`
 	// P50Ms, P95Ms and MaxMs are over the items that arrived (nearest rank),
 	// in milliseconds; null when none arrived.
-	P50Ms     *float64 `json:"p50Ms"`
-	P95Ms     *float64 `json:"p95Ms"`
-	MaxMs     *float64 `json:"maxMs"`
-	Histogram []Bucket `json:"histogram"`
+	P50Ms *float64 `json:"p50Ms"`
+	P95Ms *float64 `json:"p95Ms"`
+	MaxMs *float64 `json:"maxMs"`
+	// QueuedP95Ms is the p95, over the items that arrived, of the longest
+	// wait of one of their polls for a free slot after it came due: the
+	// bench's own share of the figures (docs/timeliness.md, "Load").
+	QueuedP95Ms *float64 `json:"queuedP95Ms,omitempty"`
+	Histogram   []Bucket `json:"histogram"`
 }
 
 // Bucket counts the latencies up to UpToMs (and above the bucket before);
@@ -88,6 +92,7 @@ type Measurement struct {
 	Scenario, Event, Title, Hop string
 	Sent, Start                 time.Time
 	Latency                     time.Duration // when Status is OnTime or Late
+	Queued                      time.Duration // the longest a poll of the item waited for a slot
 	Status                      string
 	Note                        string
 }
@@ -121,7 +126,7 @@ func MeasureTimeliness(hops []HopInput, items []Measurement, drawn []string) *Ti
 	for i := range t.Timelines {
 		lines[t.Timelines[i].Scenario] = &t.Timelines[i]
 	}
-	latencies := map[string][]float64{}
+	latencies, queued := map[string][]float64{}, map[string][]float64{}
 	figures := map[string]*HopFigures{}
 	for _, h := range hops {
 		f := HopFigures{Hop: h.Hop, Reason: h.Reason, Histogram: []Bucket{}}
@@ -145,6 +150,7 @@ func MeasureTimeliness(hops []HopInput, items []Measurement, drawn []string) *Ti
 			v := ms(m.Latency)
 			ti.LatencyMs = &v
 			latencies[m.Hop] = append(latencies[m.Hop], v)
+			queued[m.Hop] = append(queued[m.Hop], ms(m.Queued))
 			f.Count++
 			if m.Status == Late {
 				f.Late++
@@ -169,6 +175,9 @@ func MeasureTimeliness(hops []HopInput, items []Measurement, drawn []string) *Ti
 		}
 		slices.Sort(l)
 		f.P50Ms, f.P95Ms, f.MaxMs = percentile(l, 50), percentile(l, 95), ptr(l[len(l)-1])
+		q := queued[f.Hop]
+		slices.Sort(q)
+		f.QueuedP95Ms = percentile(q, 95)
 		counts := make([]int, len(bucketsMs)+1)
 		for _, v := range l {
 			counts[bucketOf(v)]++

@@ -15,7 +15,7 @@ func TestMeasureTimeliness(t *testing.T) {
 	item := func(scenario string, i int, status string, latency time.Duration) Measurement {
 		sent := t0.Add(time.Duration(i) * time.Second)
 		return Measurement{Scenario: scenario, Event: fmt.Sprintf("e%02d", i), Title: "t", Hop: "publication",
-			Sent: sent, Start: sent, Latency: latency, Status: status}
+			Sent: sent, Start: sent, Latency: latency, Status: status, Queued: latency / 10}
 	}
 	cases := []struct {
 		name                 string
@@ -23,6 +23,7 @@ func TestMeasureTimeliness(t *testing.T) {
 		drawn                []string
 		count, late, missing int
 		p50, p95, maxMs      float64
+		queuedP95            float64
 		findings, timelines  int
 	}{
 		{name: "twenty on time", drawn: []string{"a"},
@@ -33,10 +34,10 @@ func TestMeasureTimeliness(t *testing.T) {
 				}
 				return out
 			}(),
-			count: 20, p50: 100, p95: 190, maxMs: 200, timelines: 1},
+			count: 20, p50: 100, p95: 190, maxMs: 200, queuedP95: 19, timelines: 1},
 		{name: "one late, one missing, population not drawn", drawn: []string{"a"},
 			items: []Measurement{item("a", 0, OnTime, 5*time.Millisecond), item("a", 1, Late, 3*time.Second), item("g1-00001", 0, Missing, 0)},
-			count: 2, late: 1, missing: 1, p50: 5, p95: 3000, maxMs: 3000, findings: 2, timelines: 1},
+			count: 2, late: 1, missing: 1, p50: 5, p95: 3000, maxMs: 3000, queuedP95: 300, findings: 2, timelines: 1},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -47,6 +48,9 @@ func TestMeasureTimeliness(t *testing.T) {
 			}
 			if *h.P50Ms != tc.p50 || *h.P95Ms != tc.p95 || *h.MaxMs != tc.maxMs {
 				t.Errorf("p50/p95/max = %v/%v/%v, want %v/%v/%v", *h.P50Ms, *h.P95Ms, *h.MaxMs, tc.p50, tc.p95, tc.maxMs)
+			}
+			if h.QueuedP95Ms == nil || *h.QueuedP95Ms != tc.queuedP95 {
+				t.Errorf("queued p95 = %v, want %v", h.QueuedP95Ms, tc.queuedP95)
 			}
 			n := 0
 			for _, b := range h.Histogram {

@@ -169,6 +169,9 @@ func run(ctx context.Context, f runFlags, stderr, stdout io.Writer) error {
 	if f.population < 0 || f.population > maxPopulation {
 		return withCode(exitSetup, fmt.Errorf("--population %d is outside 0–%d", f.population, maxPopulation))
 	}
+	if f.population > 0 {
+		softMemoryLimit()
+	}
 	for _, s := range fixtures.Generate(f.seed, f.population) {
 		scenarios = append(scenarios, s)
 		scenarioIDs = append(scenarioIDs, s.ID)
@@ -665,5 +668,18 @@ func lineProgress(w io.Writer) func(string) {
 			s = string(r[:99]) + "…"
 		}
 		fmt.Fprintf(w, "\r\033[K%s", s)
+	}
+}
+
+// populationMemory is the soft memory limit of a population run when the
+// operator set none (GOMEMLIMIT): the garbage collector then works harder
+// instead of letting the heap double past what is live, so that a run of
+// a thousand pregnancies stays within a laptop's memory (docs/timeliness.md).
+const populationMemory = 1536 << 20
+
+// softMemoryLimit sets populationMemory unless GOMEMLIMIT is set.
+func softMemoryLimit() {
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(populationMemory)
 	}
 }

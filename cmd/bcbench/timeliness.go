@@ -74,7 +74,7 @@ func timelinessFigures(c *clock.Clock, scenarios []*fixtures.Scenario) *reports.
 			continue // not polled: nothing was published to look for
 		}
 		m := reports.Measurement{Scenario: it.Scenario, Event: it.Event, Title: it.Title, Hop: string(it.Hop),
-			Sent: it.Sent, Start: it.Start, Note: it.Note}
+			Sent: it.Sent, Start: it.Start, Note: it.Note, Queued: it.Queued}
 		d, seen := it.Latency()
 		switch {
 		case it.Late(c.Limits.Of(it.Hop)):
