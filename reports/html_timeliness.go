@@ -42,7 +42,7 @@ type htmlHop struct {
 	HopFigures
 	Name                    string
 	LimitText               string
-	P50, P95, Max           string
+	P50, P95, Max, Queued   string
 	Bars                    []htmlBar
 	Width, Height, Baseline float64
 }
@@ -102,7 +102,7 @@ func timelinessView(t *Timeliness) *htmlTimeliness {
 	}
 	v := &htmlTimeliness{}
 	for _, h := range t.Hops {
-		hv := htmlHop{HopFigures: h, Name: hopNames[h.Hop], LimitText: "geen", P50: msText(h.P50Ms), P95: msText(h.P95Ms), Max: msText(h.MaxMs)}
+		hv := htmlHop{HopFigures: h, Name: hopNames[h.Hop], LimitText: "geen", P50: msText(h.P50Ms), P95: msText(h.P95Ms), Max: msText(h.MaxMs), Queued: msText(h.QueuedP95Ms)}
 		if hv.Name == "" {
 			hv.Name = h.Hop
 		}
