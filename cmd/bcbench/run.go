@@ -405,6 +405,7 @@ func run(ctx context.Context, f runFlags, stderr, stdout io.Writer) error {
 	if env.Translator != nil {
 		progress("STU3-pakketten laden (de profielen van de vertaling)")
 		env.STU3Validator, env.STU3ValidatorProblem = loadSTU3Validator(f.packages)
+		in.Packages = append(in.Packages, loadedPackages(env.STU3Validator)...) // VRT-06 validates with them
 	}
 	if f.manual {
 		events := 0

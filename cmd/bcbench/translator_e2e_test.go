@@ -45,9 +45,13 @@ func TestTranslatorRun(t *testing.T) {
 				args = append(args, "--candidate", manifest)
 			}
 			code, text := bench(t, args...)
-			got := failed(readResults(t, out))
-			if !slices.Equal(got, tc.want) {
+			res := readResults(t, out)
+			if got := failed(res); !slices.Equal(got, tc.want) {
 				t.Fatalf("requirements not passed = %v, want %v (exit %d)\n%s", got, tc.want, code, text)
+			}
+			// VRT-06 validated with the embedded STU3 packages: the results name them.
+			if !slices.ContainsFunc(res.Packages, func(p reports.Package) bool { return p.ID == "geboortezorgnictiz" && p.SHA256 != "" }) {
+				t.Errorf("results.json packages %+v lack the birth-care STU3 package VRT-06 validated with", res.Packages)
 			}
 		})
 	}
