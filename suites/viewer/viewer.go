@@ -137,7 +137,9 @@ var _ = Describe("Viewer", func() {
 			if !ok {
 				spec.Broke(fmt.Errorf("no refusal without context"))
 			}
-			o, err := open(ctx, need(), u, true)
+			vw := need()
+			var o *observed
+			bounded(1, func(int) { o, err = open(ctx, vw, u, true) })
 			if err != nil {
 				spec.Broke(fmt.Errorf("opening the refusal for %s: %w", s.ID, err))
 			}
@@ -185,20 +187,21 @@ type observed struct {
 	viewed   time.Time
 }
 
-// parallel bounds the pages the specs have open at once: two on the
-// bench's 2-core machine (each is an incognito context of the one browser).
-const parallel = 2
+// pages bounds the pages the specs have open at once, all specs together:
+// two on the bench's 2-core machine (each an incognito context of the one
+// browser). A page is opened holding a slot.
+var pages = make(chan struct{}, 2)
 
-// bounded runs f(0) … f(n-1), at most parallel at a time, and waits.
+// bounded runs f(0) … f(n-1), each holding a page slot, in order as slots
+// free up, and waits.
 func bounded(n int, f func(i int)) {
-	sem := make(chan struct{}, parallel)
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Add(1)
-		sem <- struct{}{}
+		pages <- struct{}{}
 		go func() {
 			defer wg.Done()
-			defer func() { <-sem }()
+			defer func() { <-pages }()
 			f(i)
 		}()
 	}
@@ -226,7 +229,7 @@ func viewOf(ctx context.Context, s *fixtures.Scenario) *observed {
 }
 
 // viewAhead is viewOf that also opens the views of the scenarios in ahead
-// (those not opened yet), at most parallel pages at a time, for the specs
+// (those not opened yet), in page slots, for the specs
 // that will ask for them next. The pages are bounded by the browser's page
 // budget, not by the spec that happened to start them.
 func viewAhead(ctx context.Context, s *fixtures.Scenario, ahead []*fixtures.Scenario) *observed {
@@ -395,6 +398,8 @@ func switchProblems(ctx context.Context, a, b *fixtures.Scenario) []string {
 	if err != nil {
 		spec.Broke(fmt.Errorf("launching the viewer for %s: %w", b.ID, err))
 	}
+	pages <- struct{}{}
+	defer func() { <-pages }()
 	p, err := vw.Browser.OpenAllowing(ctx, ua, vw.Origins)
 	if err != nil {
 		spec.Broke(fmt.Errorf("opening the viewer for %s: %w", a.ID, err))
