@@ -414,6 +414,9 @@ func Launch(ctx context.Context, m *Manifest, opts LaunchOptions) (*Candidate, e
 		if token != "" {
 			secrets = append(secrets, token)
 		}
+		for _, t := range spec.Tokens { // fixed client tokens of a DVZA
+			secrets = append(secrets, t)
+		}
 		if pw := urlPassword(spec.URL); pw != "" {
 			secrets = append(secrets, pw)
 		}

@@ -21,6 +21,8 @@ import (
 	"golang.org/x/text/language"
 	"golang.org/x/text/message"
 	"gopkg.in/yaml.v3"
+
+	"github.com/bcbench/bcbench/fixtures"
 )
 
 // Roles lists the roles of the Babyconnect chain, in the order the bench
@@ -91,6 +93,10 @@ type RoleSpec struct {
 	// Adapter is the adapter path under the role's URL (default /bench).
 	Adapter string    `yaml:"adapter" json:"adapter,omitempty"`
 	Auth    *AuthSpec `yaml:"auth" json:"auth,omitempty"`
+	// Tokens are fixed access tokens per client BSN (role dvza only), as
+	// Nictiz qualification gives them: the bench sends them instead of
+	// running the OAuth flow.
+	Tokens map[string]string `yaml:"tokens" json:"tokens,omitempty"`
 
 	// reference marks a role no candidate brought: the bench plays it.
 	reference bool
@@ -304,6 +310,7 @@ func parseManifest(data []byte, source string) (*Manifest, error) {
 	}
 	problems := checkRoles(doc.Content[0], value)
 	problems = append(problems, envKeyProblems(value, lines)...)
+	problems = append(problems, tokenProblems(value, lines)...)
 	problems = append(problems, schemaProblems(value, lines)...)
 	if len(problems) > 0 {
 		return nil, fail(sortProblems(problems)...)
@@ -562,6 +569,35 @@ func envKeyProblems(value any, lines map[string]int) []Problem {
 				ptr := "/roles/" + escapePointer(role) + "/" + kind + "/env"
 				out = append(out, Problem{Line: lines[ptr+"/"+escapePointer(key)], Field: pointerField(ptr),
 					Message: fmt.Sprintf("%q is not an environment variable name (letters, digits and _, not starting with a digit)", key)})
+			}
+		}
+	}
+	return out
+}
+
+// tokenProblems reports fixed tokens on a role other than dvza, and keys
+// that are no BSN of the test range (9999…, elfproef): the bench logs in
+// synthetic clients only.
+func tokenProblems(value any, lines map[string]int) []Problem {
+	obj, _ := value.(map[string]any)
+	roles, _ := obj["roles"].(map[string]any)
+	var out []Problem
+	for role, spec := range roles {
+		r, _ := spec.(map[string]any)
+		tokens, has := r["tokens"]
+		if !has {
+			continue
+		}
+		ptr := "/roles/" + escapePointer(role) + "/tokens"
+		if role != "dvza" {
+			out = append(out, Problem{Line: lines[ptr], Field: pointerField(ptr), Message: "fixed tokens per client are for the dvza role only"})
+			continue
+		}
+		m, _ := tokens.(map[string]any)
+		for bsn := range m {
+			if !strings.HasPrefix(bsn, "9999") || !fixtures.ValidBSN(bsn) {
+				out = append(out, Problem{Line: lines[ptr+"/"+escapePointer(bsn)], Field: pointerField(ptr),
+					Message: fmt.Sprintf("%q is not a BSN of the test range (9999…, passing the elfproef): only synthetic clients log in", bsn)})
 			}
 		}
 	}

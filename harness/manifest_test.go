@@ -34,6 +34,8 @@ roles:
     url: https://viewer.test.example:8443/base
   dvza:
     builtin: true
+    tokens:
+      "999901011": patient-token-a
 `))
 	if err != nil {
 		t.Fatal(err)
@@ -51,6 +53,9 @@ roles:
 	}
 	if idx.Auth.BearerTokenEnv != "INDEX_TOKEN" {
 		t.Errorf("auth = %+v", idx.Auth)
+	}
+	if got := m.Roles["dvza"].Tokens; len(got) != 1 || got["999901011"] != "patient-token-a" {
+		t.Errorf("dvza tokens = %v", got)
 	}
 	if m.Roles["viewer"].Kind() != "url" || m.Roles["dvza"].Kind() != "builtin" {
 		t.Errorf("viewer %s dvza %s", m.Roles["viewer"].Kind(), m.Roles["dvza"].Kind())
@@ -99,6 +104,11 @@ func TestParseManifestBad(t *testing.T) {
 		{"image name ends in a separator", "name: x\nroles:\n  xis:\n    image:\n      name: vis-\n      port: 80\n", "roles.xis.image.name", 5, "not an image reference"},
 		{"env key empty", "name: x\nroles:\n  xis:\n    command:\n      path: a\n      env:\n        \"\": b\n", "roles.xis.command.env", 7, "not an environment variable name"},
 		{"env key with =", "name: x\nroles:\n  xis:\n    image:\n      name: a\n      port: 80\n      env:\n        A=B: c\n", "roles.xis.image.env", 8, "not an environment variable name"},
+		{"tokens on the xis", "name: x\nroles:\n  xis:\n    builtin: true\n    tokens:\n      \"999901011\": t\n", "roles.xis.tokens", 5, "dvza role only"},
+		{"token of a real-range BSN", "name: x\nroles:\n  dvza:\n    builtin: true\n    tokens:\n      \"111222333\": t\n", "roles.dvza.tokens", 6, "not a BSN of the test range"},
+		{"token of a test BSN failing the elfproef", "name: x\nroles:\n  dvza:\n    builtin: true\n    tokens:\n      \"999901012\": t\n", "roles.dvza.tokens", 6, "not a BSN of the test range"},
+		{"empty token", "name: x\nroles:\n  dvza:\n    builtin: true\n    tokens:\n      \"999901011\": \"\"\n", "roles.dvza.tokens[999901011]", 6, "minLength"},
+		{"no tokens", "name: x\nroles:\n  dvza:\n    builtin: true\n    tokens: {}\n", "roles.dvza.tokens", 5, ""},
 		{"env key starts with a digit", "name: x\nroles:\n  xis:\n    command:\n      path: a\n      env:\n        1A: b\n", "roles.xis.command.env", 7, "not an environment variable name"},
 	}
 	for _, tc := range tests {

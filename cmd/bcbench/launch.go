@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/bcbench/bcbench/fixtures"
 	"github.com/bcbench/bcbench/harness"
 	"github.com/bcbench/bcbench/profiles/certification"
 	"github.com/bcbench/bcbench/reference/dvza"
@@ -210,7 +211,8 @@ func launch(ctx context.Context, m *harness.Manifest, limits certification.Limit
 // OAuth endpoints at /oauth under the role's URL, its FHIR base and
 // adapter, all through the role's recording proxy, with a client that
 // follows no redirect itself (the PGO follows the authorization flow host
-// by host and never sends a token elsewhere).
+// by host and never sends a token elsewhere). A manifest's fixed tokens
+// per client replace the flow.
 func dvzaOf(r *harness.Role, c *http.Client, idp string) *spec.DVZA {
 	noRedirect := *c
 	noRedirect.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
@@ -223,7 +225,29 @@ func dvzaOf(r *harness.Role, c *http.Client, idp string) *spec.DVZA {
 		Authorize: r.URL() + "/oauth/authorize", Token: r.URL() + "/oauth/token", IdP: idp, Hosts: hosts,
 		IdPHTTP:  &http.Client{Timeout: c.Timeout, CheckRedirect: noRedirect.CheckRedirect},
 		ClientID: dvza.TestClientID, RedirectURI: dvza.TestRedirectURI, HTTP: &noRedirect,
+		Tokens: r.Spec.Tokens,
 	}
+}
+
+// checkFixedTokens: a DVZA that takes fixed tokens per client (the
+// manifest's tokens) needs one for every client of the run's scenarios,
+// else the bench could not log her in: a setup error before anything
+// starts, never the candidate's fail.
+func checkFixedTokens(m *harness.Manifest, scenarios []*fixtures.Scenario) error {
+	d := m.Roles["dvza"]
+	if d == nil || len(d.Tokens) == 0 {
+		return nil
+	}
+	var missing []string
+	for _, s := range scenarios {
+		if d.Tokens[s.Client.BSN] == "" {
+			missing = append(missing, fmt.Sprintf("%s (scenario %s)", s.Client.BSN, s.ID))
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("roles.dvza.tokens names no token for the client(s) %s: give one per scenario client, or leave tokens out to log in with the OAuth flow", strings.Join(missing, ", "))
+	}
+	return nil
 }
 
 // containerLimits are the profile's limits of each candidate container.

@@ -25,6 +25,10 @@ import (
 	"github.com/bcbench/bcbench/testscript"
 )
 
+// tokensEnv names the environment variable a reference DVZA reads its
+// fixed tokens per client from (BSN=TOKEN,…) when --token is not given.
+const tokensEnv = "BCBENCH_DVZA_TOKENS"
+
 func init() { register(newReferenceCmd) }
 
 func newReferenceCmd() *cobra.Command {
@@ -34,6 +38,7 @@ func newReferenceCmd() *cobra.Command {
 	}
 	var role, addr, defect, variant, indexURL, viewerURL, idp, fixtureDir string
 	var delay time.Duration
+	var tokens map[string]string
 	serve := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve a reference role over HTTP (FHIR at /fhir, adapter at /bench)",
@@ -59,10 +64,22 @@ func newReferenceCmd() *cobra.Command {
 			if idp == "" {
 				idp = os.Getenv(dvza.IdPEnv)
 			}
+			if len(tokens) == 0 && os.Getenv(tokensEnv) != "" {
+				tokens = map[string]string{}
+				for _, pair := range strings.Split(os.Getenv(tokensEnv), ",") {
+					bsn, tok, ok := strings.Cut(strings.TrimSpace(pair), "=")
+					if !ok || bsn == "" || tok == "" {
+						return withCode(exitSetup, fmt.Errorf("%s: %q is not BSN=TOKEN", tokensEnv, pair))
+					}
+					tokens[bsn] = tok
+				}
+			}
 			var srv http.Handler
 			var err error
 			loaded := 0
 			switch {
+			case len(tokens) > 0 && role != "dvza":
+				return withCode(exitSetup, fmt.Errorf("--token is an option of the dvza role"))
 			case fixtureDir != "" && role != "xis":
 				return withCode(exitSetup, fmt.Errorf("--fixtures is an option of the xis role"))
 			case fixtureDir != "":
@@ -71,7 +88,7 @@ func newReferenceCmd() *cobra.Command {
 				if variant != "" || indexURL != "" {
 					return withCode(exitSetup, fmt.Errorf("--variant and --index are options of the xis role, not of the dvza"))
 				}
-				srv, err = dvza.New(dvza.Options{Version: version, Defect: defect, IdP: idp})
+				srv, err = dvza.New(dvza.Options{Version: version, Defect: defect, IdP: idp, Tokens: tokens})
 			default:
 				srv, err = referenceServer(role, defect, variant, indexURL, viewerURL)
 			}
@@ -105,6 +122,7 @@ func newReferenceCmd() *cobra.Command {
 	serve.Flags().StringVar(&variant, "variant", "", "serve a valid variant of the reference (utc, absolute-verwijzingen, medicatie-contained): the bench must accept it")
 	serve.Flags().StringVar(&indexURL, "index", "", "xis: the FHIR base of the index to register in after every event (ITI-65); env "+xis.IndexEnv)
 	serve.Flags().StringVar(&fixtureDir, "fixtures", "", "xis: serve the FHIR R4 resources in this folder (.json and .xml, below it; Bundles left out; Touchstone placeholders such as ${DATE, T, D, -3} filled) instead of adapter events, with create, update, delete and transaction (e.g. the _reference folder of Nictiz's MP9 3.0 TestScripts)")
+	serve.Flags().StringToStringVar(&tokens, "token", nil, "dvza: a fixed access token per client, BSN=TOKEN (repeatable), besides the OAuth flow (as Nictiz qualification gives them); env "+tokensEnv+" (BSN=TOKEN,…), which keeps them out of the arguments a run records")
 	serve.Flags().DurationVar(&delay, "delay", 0, "answer every FHIR and event request this much later (for fault tests); env BCBENCH_REFERENCE_DELAY")
 	mutants := &cobra.Command{
 		Use:   "mutants",

@@ -366,6 +366,12 @@ var _ = Describe("MedMij (DVZA)", func() {
 		spec.It("MM-12", "een cliënt zonder zwangerschapsgegevens MOET een lege searchset krijgen, geen 404", func(ctx SpecContext) {
 			env, clients := setup()
 			c := emptyClient(clients)
+			if len(env.DVZA.Tokens) > 0 {
+				c = fixedEmptyClient(env.DVZA.Tokens, clients)
+				if c == nil {
+					spec.NotTestable("deze DVZA neemt vaste tokens per cliënt en het manifest noemt geen token van een cliënt zonder gegevens (een BSN dat geen cliënt van de scenario's is)")
+				}
+			}
 			got := collect(ctx, env, c)
 			needSession(got)
 			var problems []string
@@ -496,7 +502,25 @@ func setup() (*spec.Env, []*client) {
 	if err != nil {
 		spec.Broke(err)
 	}
+	if len(env.DVZA.Tokens) > 0 {
+		for _, c := range cs {
+			if env.DVZA.Tokens[c.BSN] == "" {
+				spec.Broke(fmt.Errorf("the DVZA takes fixed tokens, but the manifest names none for %s (BSN %s, scenario %s)", c.Name, c.BSN, c.Scenario.ID))
+			}
+		}
+	}
 	return env, cs
+}
+
+// fixedEmptyClient is, for a DVZA with fixed tokens, the client of the
+// first token whose BSN is no scenario client's (nil when there is none).
+func fixedEmptyClient(tokens map[string]string, cs []*client) *client {
+	for _, bsn := range sortedKeys(tokens) {
+		if !slices.ContainsFunc(cs, func(c *client) bool { return c.BSN == bsn }) {
+			return &client{BSN: bsn, Name: "cliënt zonder gegevens", Expected: map[string]map[string]any{}}
+		}
+	}
+	return nil
 }
 
 func withData(cs []*client) []*client {
