@@ -229,9 +229,9 @@ func viewOf(ctx context.Context, s *fixtures.Scenario) *observed {
 }
 
 // viewAhead is viewOf that also opens the views of the scenarios in ahead
-// (those not opened yet), in page slots, for the specs
-// that will ask for them next. The pages are bounded by the browser's page
-// budget, not by the spec that happened to start them.
+// (those not opened yet), each in a page slot, for the specs that will ask
+// for them next. The pages are bounded by the browser's page budget, not by
+// the spec that happened to start them.
 func viewAhead(ctx context.Context, s *fixtures.Scenario, ahead []*fixtures.Scenario) *observed {
 	GinkgoHelper()
 	vw := need()
