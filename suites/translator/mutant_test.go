@@ -75,13 +75,23 @@ func goldenRegistrations(t *testing.T) []fixtures.Registration {
 	return regs
 }
 
-// TestReferencePassesEveryVRT: the reference translator fails nothing.
+// TestReferencePassesEveryVRT: the reference translator fails nothing, on
+// the golden scenarios and a small generated population (the population of
+// 200 is a run, docs/translator.md).
 func TestReferencePassesEveryVRT(t *testing.T) {
 	ref, err := rt.New(rt.ServerOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	fails, f, undecided := judge(t, ref, goldenRegistrations(t))
+	regs := goldenRegistrations(t)
+	for _, s := range fixtures.Generate(1, 5) {
+		rs, err := s.Registrations(fixtures.DefaultReference)
+		if err != nil {
+			t.Fatal(err)
+		}
+		regs = append(regs, rs...)
+	}
+	fails, f, undecided := judge(t, ref, regs)
 	for id, p := range fails {
 		t.Errorf("the reference translator fails %s:\n%s", id, strings.Join(p, "\n"))
 	}
