@@ -19,7 +19,9 @@ import (
 	"time"
 
 	"github.com/bcbench/bcbench/fixtures/truth"
+	"github.com/bcbench/bcbench/reference/audit"
 	"github.com/bcbench/bcbench/reference/rest"
+	"github.com/bcbench/bcbench/token"
 )
 
 // Software is the name the reference index gives in its CapabilityStatement.
@@ -39,6 +41,11 @@ type Options struct {
 	Defect string
 	// Now returns the current time; time.Now when nil.
 	Now func() time.Time
+	// Trust, when set, is the authorization server whose tokens the index
+	// accepts from consumers (docs/logging.md): a read without a valid
+	// token is refused (401). Every read is logged (AuditEvent) either way;
+	// with a token the log names its professional.
+	Trust *token.Verifier
 }
 
 // Server is a reference index; it is an http.Handler serving /fhir and
@@ -47,6 +54,7 @@ type Server struct {
 	opts   Options
 	store  *store
 	defect *Mutant
+	audit  *audit.Log
 	mux    *http.ServeMux
 }
 
@@ -58,7 +66,7 @@ func New(opts Options) (*Server, error) {
 	if opts.Version == "" {
 		opts.Version = "dev"
 	}
-	s := &Server{opts: opts, store: newStore(), mux: http.NewServeMux()}
+	s := &Server{opts: opts, store: newStore(), audit: audit.NewLog("index-toegang"), mux: http.NewServeMux()}
 	if opts.Defect != "" {
 		m, ok := LookupMutant(opts.Defect)
 		if !ok {
@@ -78,6 +86,8 @@ func New(opts Options) (*Server, error) {
 	s.mux.HandleFunc("DELETE /fhir/DocumentReference/{id}", s.delete)
 	s.mux.HandleFunc("GET /fhir/List/{id}", s.readList)
 	s.mux.HandleFunc("GET /fhir/retrieve/{id}", s.retrieve)
+	s.mux.HandleFunc("GET /fhir/AuditEvent", s.searchAudit)
+	s.mux.HandleFunc("GET /fhir/AuditEvent/{id}", s.readAudit)
 	return s, nil
 }
 
@@ -90,6 +100,7 @@ func (s *Server) health(w http.ResponseWriter, _ *http.Request) {
 
 func (s *Server) reset(w http.ResponseWriter, _ *http.Request) {
 	s.store.reset()
+	s.audit.Reset()
 	w.WriteHeader(http.StatusNoContent)
 }
 
@@ -126,7 +137,17 @@ func readBody(w http.ResponseWriter, r *http.Request) (map[string]any, bool) {
 
 func (s *Server) readDocument(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
+	a := audit.NewAccess(r, s.opts.Now())
+	a.Type, a.ID = "DocumentReference", id
+	w, done, ok := s.reading(w, r, a)
+	if !ok {
+		return
+	}
+	defer done()
 	d, status := s.store.document(id)
+	if bsn := subjectBSN(d); bsn != "" {
+		a.BSNs = []string{bsn}
+	}
 	switch status {
 	case http.StatusOK:
 		rest.FHIR(w, http.StatusOK, s.served(d, rest.Base(r)))
@@ -138,7 +159,14 @@ func (s *Server) readDocument(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) readList(w http.ResponseWriter, r *http.Request) {
-	l, ok := s.store.list(r.PathValue("id"))
+	a := audit.NewAccess(r, s.opts.Now())
+	a.Type, a.ID = "List", r.PathValue("id")
+	w, done, ok := s.reading(w, r, a)
+	if !ok {
+		return
+	}
+	defer done()
+	l, ok := s.store.list(a.ID)
 	if !ok {
 		rest.Problem(w, http.StatusNotFound, "not-found", fmt.Sprintf("List/%s is not known", r.PathValue("id")))
 		return
@@ -163,6 +191,13 @@ func (s *Server) delete(w http.ResponseWriter, r *http.Request) {
 // retrieve is where a mutant that rewrites pointers sends consumers: it
 // redirects them to another host.
 func (s *Server) retrieve(w http.ResponseWriter, r *http.Request) {
+	a := audit.NewAccess(r, s.opts.Now())
+	a.Type, a.ID = "retrieve", r.PathValue("id")
+	w, done, ok := s.reading(w, r, a)
+	if !ok {
+		return
+	}
+	defer done()
 	if s.defect == nil || !s.defect.redirect {
 		rest.Problem(w, http.StatusNotFound, "not-found", "no document is held here: follow the pointer to the publisher")
 		return

@@ -381,6 +381,32 @@ func TestMutantsMisbehave(t *testing.T) {
 			}
 		},
 	}
+	// The access-log mutants serve as the reference does and log wrongly.
+	checks["lege-zoekvraag-niet-gelogd"] = func(t *testing.T, ts *httptest.Server) {
+		find(t, ts, b, "current")
+		if n := len(logged(t, ts, "", b)); n != 0 {
+			t.Fatalf("%d events of a search that found nothing, want none", n)
+		}
+		provide(t, ts, truth.ProvideBundle("test", "m1", ptr(b, 1)))
+		find(t, ts, b, "current")
+		if n := len(logged(t, ts, "", b)); n != 1 {
+			t.Fatalf("%d events of a search that found her pointer, want 1", n)
+		}
+	}
+	checks["index-log-technisch-account"] = func(t *testing.T, ts *httptest.Server) {
+		find(t, ts, b, "current")
+		ev := logged(t, ts, "", b)[0]
+		if who := asMap(asMap(truth.Items(ev["agent"])[0])["who"]); who["display"] != "Regionale koppeling" {
+			t.Fatalf("requestor %v, want the technical account", who)
+		}
+	}
+	checks["index-log-zonder-client"] = func(t *testing.T, ts *httptest.Server) {
+		find(t, ts, b, "current")
+		code, bundle := do(t, http.MethodGet, ts.URL+"/fhir/AuditEvent", "", nil)
+		if code != http.StatusOK || len(truth.Items(bundle["entry"])) == 0 || namesClient(asMap(asMap(truth.Items(bundle["entry"])[0])["resource"]), b) {
+			t.Fatalf("AuditEvents = %d %v, want one that does not name her", code, bundle["entry"])
+		}
+	}
 	// The clock of newIndex stands still: the late mutants stay late
 	// (TestLateMutantsAreLateForOneClient lets it run).
 	checks["registratie-laat"] = func(t *testing.T, ts *httptest.Server) {

@@ -1,10 +1,12 @@
 package index
 
 import (
+	"net/http"
 	"slices"
 	"time"
 
 	"github.com/bcbench/bcbench/fixtures"
+	"github.com/bcbench/bcbench/reference/audit"
 )
 
 // Timeliness mutants (TIJ-02, TIJ-03) are late for one client only: the
@@ -53,6 +55,8 @@ type Mutant struct {
 	// at the index (which holds no document) instead of the publisher's.
 	hideFor, misleadFor time.Duration
 	lateFor             string // the BSN of the client they are late for
+	// audit changes an AuditEvent of a read; false: it is not logged.
+	audit func(a *audit.Access, event map[string]any) bool
 }
 
 // Mutants lists every seeded defect of the reference index.
@@ -110,6 +114,31 @@ var Mutants = []Mutant{
 		Description: "de index toont de nieuwe verwijzing van één cliënt (een ongecompliceerde zwangerschap) meteen, maar laat haar de eerste seconden " +
 			"naar de eigen opslag wijzen, waar het document nog niet staat; een afnemer vindt haar gegevens pas daarna bij de bron",
 		misleadFor: PointedLateBy, lateFor: clientOf("ongecompliceerd"),
+	},
+	// Defects of the access log (LOG-*): the index serves and refuses as the
+	// reference does and gets one thing of its log wrong.
+	{
+		Name: "lege-zoekvraag-niet-gelogd", Violates: []string{"LOG-01"},
+		Description: "de index logt alleen zoekvragen die verwijzingen opleveren: een zoekvraag zonder treffer (bijvoorbeeld na intrekking van de toestemming) staat niet in het log",
+		audit: func(a *audit.Access, ev map[string]any) bool {
+			return !(a.Search && a.Type == "DocumentReference" && a.Status == http.StatusOK && a.Found == 0)
+		},
+	},
+	{
+		Name: "index-log-technisch-account", Violates: []string{"LOG-02"},
+		Description: "de index logt elke raadpleging onder het technische account van de regionale koppeling in plaats van de zorgverlener uit het token",
+		audit: func(_ *audit.Access, ev map[string]any) bool {
+			audit.AsAccount(ev, "https://index.bcbench.test/account", "svc-regio", "Regionale koppeling")
+			return true
+		},
+	},
+	{
+		Name: "index-log-zonder-client", Violates: []string{"LOG-03"},
+		Description: "de index logt wie zocht, wat en wanneer, maar niet naar welke cliënt (haar BSN staat alleen in de zoekvraag)",
+		audit: func(_ *audit.Access, ev map[string]any) bool {
+			audit.WithoutClient(ev)
+			return true
+		},
 	},
 }
 

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/bcbench/bcbench/fixtures/truth"
+	"github.com/bcbench/bcbench/reference/audit"
 	"github.com/bcbench/bcbench/reference/rest"
 )
 
@@ -28,6 +29,14 @@ type criterion struct {
 // search is ITI-67 Find Document References, by GET or by POST
 // DocumentReference/_search (form-encoded): IHE MHD 2:3.67.4.1.
 func (s *Server) search(w http.ResponseWriter, r *http.Request) {
+	a := audit.NewAccess(r, s.opts.Now())
+	a.Type, a.Search, a.Query = "DocumentReference", true, r.URL.Query()
+	a.BSNs = bsnsOf(a.Query["patient.identifier"]) // a refusal names her too
+	w, done, ok := s.reading(w, r, a)
+	if !ok {
+		return
+	}
+	defer done()
 	q := r.URL.Query()
 	if r.Method == http.MethodPost {
 		r.Body = http.MaxBytesReader(w, r.Body, maxBody)
@@ -36,6 +45,7 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		q = r.Form
+		a.Query, a.BSNs = q, bsnsOf(q["patient.identifier"])
 	}
 	crit, used, clients, err := s.parseCriteria(q)
 	if err != nil {
@@ -63,6 +73,7 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
+	a.Found = len(matches)
 	base := rest.Base(r)
 	var entries []any
 	for i := offset; i < len(matches) && i < offset+count; i++ {

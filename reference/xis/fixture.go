@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/bcbench/bcbench/reference/audit"
 	"github.com/bcbench/bcbench/reference/rest"
 )
 
@@ -37,15 +38,15 @@ func checkLoaded(opts Options) error {
 
 // serveLoaded answers a read or search of the FHIR API from the loaded
 // resources, logged as every read and search of the XIS is (AuditEvent).
-func (s *Server) serveLoaded(w http.ResponseWriter, r *http.Request, a *access) {
-	if a.search {
+func (s *Server) serveLoaded(w http.ResponseWriter, r *http.Request, a *audit.Access) {
+	if a.Search {
 		for _, name := range []string{"patient", "subject"} {
-			for _, v := range a.query[name] {
-				a.patients = appendNew(a.patients, patientParam(v))
+			for _, v := range a.Query[name] {
+				a.Patients = appendNew(a.Patients, audit.PatientParam(v))
 			}
 		}
-	} else if res, ok := s.opts.Resources.Get(a.typ, a.id); ok {
-		a.patients = appendNew(a.patients, patientOf(res))
+	} else if res, ok := s.opts.Resources.Get(a.Type, a.ID); ok {
+		a.Patients = appendNew(a.Patients, patientOf(res))
 	}
 	s.opts.Resources.ServeHTTP(w, r)
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/bcbench/bcbench/fixtures"
+	"github.com/bcbench/bcbench/reference/audit"
 )
 
 // Mutant is the reference XIS with one seeded defect. Violates lists the
@@ -30,7 +31,7 @@ type Mutant struct {
 	mark       func(fixtures.Registration, map[string]any) bool                           // what is marked is kept after a deletion request
 	shareLater bool                                                                       // what is registered after a withdrawal is shared anyway
 	searchset  func(typ string, bundle map[string]any, all func(string) []map[string]any) // changes a searchset before it is sent
-	audit      func(a *access, event map[string]any) bool                                 // changes an AuditEvent; false: not logged
+	audit      func(a *audit.Access, event map[string]any) bool                           // changes an AuditEvent; false: not logged
 	late       func(fixtures.Registration) time.Duration                                  // what this event publishes appears only after this delay
 }
 

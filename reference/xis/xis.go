@@ -8,7 +8,6 @@ package xis
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -19,6 +18,7 @@ import (
 
 	"github.com/bcbench/bcbench/fixtures"
 	"github.com/bcbench/bcbench/fixtures/truth"
+	"github.com/bcbench/bcbench/reference/audit"
 	"github.com/bcbench/bcbench/reference/fhirstore"
 	"github.com/bcbench/bcbench/reference/rest"
 	"github.com/bcbench/bcbench/smart"
@@ -74,7 +74,7 @@ type Options struct {
 type Server struct {
 	opts    Options
 	store   *store
-	audit   *auditLog
+	audit   *audit.Log
 	defect  *Mutant
 	variant *Variant
 	mux     *http.ServeMux
@@ -92,7 +92,7 @@ func New(opts Options) (*Server, error) {
 	if err := checkLoaded(opts); err != nil {
 		return nil, err
 	}
-	s := &Server{opts: opts, store: newStore(), audit: &auditLog{}, mux: http.NewServeMux()}
+	s := &Server{opts: opts, store: newStore(), audit: audit.NewLog("toegang"), mux: http.NewServeMux()}
 	if opts.Index != "" {
 		u, err := url.Parse(opts.Index)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -154,7 +154,7 @@ func (s *Server) health(w http.ResponseWriter, _ *http.Request) {
 
 func (s *Server) reset(w http.ResponseWriter, _ *http.Request) {
 	s.store.reset()
-	s.audit.reset()
+	s.audit.Reset()
 	w.WriteHeader(http.StatusNoContent)
 }
 
@@ -266,27 +266,27 @@ func (s *Server) metadata(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) read(w http.ResponseWriter, r *http.Request) {
 	typ, id := r.PathValue("type"), r.PathValue("id")
-	a := newAccess(r, s.opts.Now())
-	a.typ, a.id = typ, id
+	a := audit.NewAccess(r, s.opts.Now())
+	a.Type, a.ID = typ, id
 	if !s.authenticate(w, r, a) {
 		return
 	}
-	w, logged := s.loggedWriter(w, a)
+	w, logged := audit.LoggedWriter(w, a, s.logAccess)
 	defer logged()
 	if typ == "AuditEvent" {
-		ev, ok := s.audit.get(id)
+		ev, ok := s.audit.Get(id)
 		if ok {
-			for _, pid := range ev.patients {
+			for _, pid := range ev.Patients {
 				if !s.mayRead(a, pid) {
 					refuse(w, a)
 					return
 				}
 			}
-			a.status = http.StatusOK
-			rest.FHIR(w, http.StatusOK, ev.raw)
+			a.Status = http.StatusOK
+			rest.FHIR(w, http.StatusOK, ev.Raw)
 			return
 		}
-		a.status = http.StatusNotFound
+		a.Status = http.StatusNotFound
 		rest.Problem(w, http.StatusNotFound, "not-found", fmt.Sprintf("%s/%s is not known", typ, id))
 		return
 	}
@@ -297,7 +297,7 @@ func (s *Server) read(w http.ResponseWriter, r *http.Request) {
 	res, held := s.store.held(typ, id)
 	if held {
 		if pid := patientOf(res); pid != "" {
-			a.patients = []string{pid}
+			a.Patients = []string{pid}
 			if !s.mayRead(a, pid) {
 				refuse(w, a)
 				return
@@ -306,22 +306,22 @@ func (s *Server) read(w http.ResponseWriter, r *http.Request) {
 	}
 	res, ok := s.store.get(typ, id)
 	if !ok {
-		a.status = http.StatusNotFound
+		a.Status = http.StatusNotFound
 		rest.Problem(w, http.StatusNotFound, "not-found", fmt.Sprintf("%s/%s is not known", typ, id))
 		return
 	}
-	a.status = http.StatusOK
+	a.Status = http.StatusOK
 	rest.FHIR(w, http.StatusOK, res)
 }
 
 func (s *Server) search(w http.ResponseWriter, r *http.Request) {
 	typ := r.PathValue("type")
-	a := newAccess(r, s.opts.Now())
-	a.typ, a.search, a.query = typ, true, r.URL.Query()
+	a := audit.NewAccess(r, s.opts.Now())
+	a.Type, a.Search, a.Query = typ, true, r.URL.Query()
 	if !s.authenticate(w, r, a) {
 		return
 	}
-	w, logged := s.loggedWriter(w, a)
+	w, logged := audit.LoggedWriter(w, a, s.logAccess)
 	defer logged()
 	if typ == "AuditEvent" {
 		s.searchAudit(w, r, a)
@@ -332,14 +332,14 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !searchable[typ] {
-		a.status = http.StatusNotFound
+		a.Status = http.StatusNotFound
 		rest.Problem(w, http.StatusNotFound, "not-supported", fmt.Sprintf("resource type %q is not supported", typ))
 		return
 	}
 	q := r.URL.Query()
 	crit, used, err := parseCriteria(q)
 	if err != nil {
-		a.status = http.StatusBadRequest
+		a.Status = http.StatusBadRequest
 		rest.Problem(w, http.StatusBadRequest, "invalid", err.Error())
 		return
 	}
@@ -347,8 +347,8 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) {
 	// a care relationship with her is refused the whole search.
 	for _, name := range []string{"patient", "subject"} {
 		for _, v := range q[name] {
-			pid := patientParam(v)
-			a.patients = appendNew(a.patients, pid)
+			pid := audit.PatientParam(v)
+			a.Patients = appendNew(a.Patients, pid)
 			if !s.mayRead(a, pid) {
 				refuse(w, a)
 				return
@@ -368,7 +368,7 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) {
 		if typ == "Patient" {
 			// A search for a client by her BSN is a read of her record.
 			if !s.mayRead(a, pid) {
-				a.patients = appendNew(a.patients, pid)
+				a.Patients = appendNew(a.Patients, pid)
 				refuse(w, a)
 				return
 			}
@@ -376,7 +376,7 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) {
 			continue // a search across clients shows only the reader's own clients
 		}
 		if typ == "Patient" && len(q["identifier"])+len(q["_id"]) > 0 {
-			a.patients = appendNew(a.patients, pid)
+			a.Patients = appendNew(a.Patients, pid)
 		}
 		entries = append(entries, map[string]any{
 			"fullUrl":  base + "/" + typ + "/" + res["id"].(string),
@@ -388,7 +388,7 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) {
 	if s.defect != nil && s.defect.searchset != nil {
 		s.defect.searchset(typ, bundle, s.store.all)
 	}
-	a.status = http.StatusOK
+	a.Status = http.StatusOK
 	rest.FHIR(w, http.StatusOK, bundle)
 }
 
@@ -418,7 +418,7 @@ func appendNew(list []string, s string) []string {
 	return append(list, s)
 }
 
-var errBadParam = errors.New("bad search parameter")
+var errBadParam = audit.ErrBadParam
 
 // parseCriteria reads the supported search parameters; unknown parameters
 // are ignored (lenient handling, FHIR R4 search.html §3.1.1.3.4) and left out

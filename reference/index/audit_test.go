@@ -1,0 +1,157 @@
+package index
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bcbench/bcbench/fixtures"
+	"github.com/bcbench/bcbench/fixtures/truth"
+	"github.com/bcbench/bcbench/token"
+)
+
+// logged returns the AuditEvents of the index's reads of a client's
+// pointers (not of reads of the log itself), oldest first.
+func logged(t *testing.T, ts *httptest.Server, tok, b string) []map[string]any {
+	t.Helper()
+	q := url.Values{"patient:identifier": {fixtures.BSNSystem + "|" + b}}
+	code, bundle := get(t, ts, tok, "/fhir/AuditEvent?"+q.Encode())
+	if code != http.StatusOK || bundle["type"] != "searchset" {
+		t.Fatalf("AuditEvent search = %d %v", code, bundle)
+	}
+	var out []map[string]any
+	for _, e := range truth.Items(bundle["entry"]) {
+		ev := asMap(asMap(e)["resource"])
+		if !strings.HasPrefix(queryOf(ev), "AuditEvent") {
+			out = append(out, ev)
+		}
+	}
+	return out
+}
+
+// queryOf is the decoded entity.query of an AuditEvent, "" for none.
+func queryOf(ev map[string]any) string {
+	for _, e := range truth.Items(ev["entity"]) {
+		if q, _ := asMap(e)["query"].(string); q != "" {
+			raw, _ := base64.StdEncoding.DecodeString(q)
+			return string(raw)
+		}
+	}
+	return ""
+}
+
+func get(t *testing.T, ts *httptest.Server, tok, path string) (int, map[string]any) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, ts.URL+path, nil)
+	if tok != "" {
+		req.Header.Set("Authorization", "Bearer "+tok)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var v map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&v)
+	return resp.StatusCode, v
+}
+
+// requestor is the UZI number of an AuditEvent's requestor, "" for none.
+func requestor(ev map[string]any) string {
+	for _, a := range truth.Items(ev["agent"]) {
+		agent := asMap(a)
+		if r, _ := agent["requestor"].(bool); r {
+			id := asMap(asMap(agent["who"])["identifier"])
+			if id["system"] == fixtures.UZISystem {
+				v, _ := id["value"].(string)
+				return v
+			}
+		}
+	}
+	return ""
+}
+
+// namesClient says whether an AuditEvent names the client by BSN.
+func namesClient(ev map[string]any, b string) bool {
+	for _, e := range truth.Items(ev["entity"]) {
+		id := asMap(asMap(asMap(e)["what"])["identifier"])
+		if id["system"] == fixtures.BSNSystem && id["value"] == b {
+			return true
+		}
+	}
+	return false
+}
+
+// TestEveryReadOfTheIndexIsLogged: with a trusted issuer the reference
+// index refuses a read without a valid token (401) and serves one with a
+// token; each read — search, read of a pointer, refusal — is an AuditEvent
+// naming who (the token's professional), which client (her BSN), what and
+// the outcome, searchable by patient:identifier and date.
+func TestEveryReadOfTheIndexIsLogged(t *testing.T) {
+	iss, err := token.NewIssuer("http://autorisatie.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	trust, _ := token.NewVerifier(iss.URL(), iss.JWKS())
+	s, err := New(Options{Trust: trust})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(s)
+	defer ts.Close()
+	hospital := token.Professional{Name: "Maarten Hoekstra", UZI: "999900022", AGB: "99991022", Role: "01.015", OrgName: "Ziekenhuis Zuiderhaven", OrgURA: "99990202"}
+	tok, err := iss.Issue(hospital, "index", time.Now(), time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := bsn(t, 410)
+	provide(t, ts, truth.ProvideBundle("test", "m1", ptr(b, 1)))
+	search := "/fhir/DocumentReference?" + url.Values{"patient.identifier": {fixtures.BSNSystem + "|" + b}, "status": {"current"}}.Encode()
+	_, found := get(t, ts, tok, search)
+	id, _ := asMap(asMap(truth.Items(found["entry"])[0])["resource"])["id"].(string)
+	cases := []struct {
+		name    string
+		token   string
+		path    string
+		status  int
+		outcome string
+		uzi     string
+	}{
+		{"no token", "", search, http.StatusUnauthorized, "4", ""},
+		{"a forged token", "eyJhbGciOiJFZERTQSJ9.e30.AAAA", search, http.StatusUnauthorized, "4", ""},
+		{"the hospital searches her pointers (ITI-67)", tok, search, http.StatusOK, "0", hospital.UZI},
+		{"the hospital reads her pointer", tok, "/fhir/DocumentReference/" + id, http.StatusOK, "0", hospital.UZI},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			since := time.Now().Add(-time.Second)
+			if code, _ := get(t, ts, tc.token, tc.path); code != tc.status {
+				t.Fatalf("GET %s = %d, want %d", tc.path, code, tc.status)
+			}
+			events := logged(t, ts, tok, b)
+			if len(events) == 0 {
+				t.Fatal("nothing logged for her")
+			}
+			ev := events[len(events)-1]
+			recorded, _ := time.Parse(time.RFC3339Nano, ev["recorded"].(string))
+			if ev["outcome"] != tc.outcome || requestor(ev) != tc.uzi || !namesClient(ev, b) || recorded.Before(since.Truncate(time.Millisecond)) {
+				t.Fatalf("AuditEvent outcome %v, requestor %q, names her %v, recorded %v; want %s, %q, true, after %v",
+					ev["outcome"], requestor(ev), namesClient(ev, b), recorded, tc.outcome, tc.uzi, since)
+			}
+		})
+	}
+	byDate := "/fhir/AuditEvent?" + url.Values{"patient:identifier": {fixtures.BSNSystem + "|" + b}, "date": {"ge" + time.Now().Add(-time.Minute).UTC().Format(time.RFC3339)}}.Encode()
+	if code, bundle := get(t, ts, tok, byDate); code != http.StatusOK || len(truth.Items(bundle["entry"])) < len(cases) {
+		t.Fatalf("AuditEvent by client and date = %d with %d entries", code, len(truth.Items(bundle["entry"])))
+	}
+	for _, bad := range []string{"date=gisteren", "patient=Patient/1", "patient:identifier=" + b} {
+		if code, _ := get(t, ts, tok, "/fhir/AuditEvent?"+bad); code != http.StatusBadRequest {
+			t.Errorf("AuditEvent?%s = %d, want 400", bad, code)
+		}
+	}
+}
