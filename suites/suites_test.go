@@ -48,14 +48,14 @@ func TestReferencePassesEverySpec(t *testing.T) {
 	defer proxy.Close()
 	client := &http.Client{Timeout: 10 * time.Second}
 	scenarios := fixtures.Golden()
-	reader, access, err := spec.ReadAs(iss, proxy.URL()+"/fhir", client, proxy.EntriesFrom, scenarios, time.Now())
+	readers, access, err := spec.ReadAs(iss, []spec.Reached{{Role: "xis", Base: proxy.URL() + "/fhir", Client: client, Exchanges: proxy.EntriesFrom}}, scenarios, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
 	env := &spec.Env{
 		Scenarios:        scenarios,
 		Reference:        time.Date(2026, 3, 2, 0, 0, 0, 0, fixtures.Amsterdam),
-		XIS:              reader,
+		XIS:              readers["xis"],
 		Adapter:          &harness.Adapter{Base: srv.URL + "/bench", Client: client},
 		ValidatorProblem: "de suites-test laadt geen FHIR-pakketten",
 		Access:           access,

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -10,39 +11,47 @@ import (
 	"github.com/bcbench/bcbench/token"
 )
 
-// TestBenchAuthReachesTheRolesItCan: the built-in reference and a started
-// role with auth: {bench: true} trust the bench's authorization server (a
-// started role learns it from its environment); a url: role cannot, and a
-// role without it is read as before.
+// TestBenchAuthReachesTheRolesItCan: the built-in references of xis and
+// the index and a started publisher or index with auth: {bench: true} trust
+// the bench's authorization server (a started role learns it from its
+// environment); a url: role cannot, and a role without it is read as
+// before.
 func TestBenchAuthReachesTheRolesItCan(t *testing.T) {
 	cases := []struct {
 		name    string
+		key     string // the role
 		role    string
 		trusts  bool
 		refused string
 	}{
-		{"builtin", "builtin: true", true, ""},
-		{"command", "command: {path: /bin/true}\n    auth: {bench: true}", true, ""},
-		{"image", "image: {name: mijnvis@sha256:" + strings.Repeat("a", 64) + ", port: 8080}\n    auth: {bench: true}", true, ""},
-		{"url", "url: http://127.0.0.1:9\n    auth: {bench: true}", false, "url: role cannot"},
-		{"fixed token", "url: http://127.0.0.1:9\n    auth: {bearerToken: geheim}", false, ""},
-		{"no auth", "command: {path: /bin/true}", false, ""},
+		{"builtin", "xis", "builtin: true", true, ""},
+		{"builtin index", "index", "builtin: true", true, ""},
+		{"builtin further publisher", "xis-ziekenhuis", "builtin: true", false, ""},
+		{"command", "xis", "command: {path: /bin/true}\n    auth: {bench: true}", true, ""},
+		{"command index", "index", "command: {path: /bin/true}\n    auth: {bench: true}", true, ""},
+		{"command further publisher", "xis-ziekenhuis", "command: {path: /bin/true}\n    auth: {bench: true}", true, ""},
+		{"image", "xis", "image: {name: mijnvis@sha256:" + strings.Repeat("a", 64) + ", port: 8080}\n    auth: {bench: true}", true, ""},
+		{"url", "xis", "url: http://127.0.0.1:9\n    auth: {bench: true}", false, "url: role cannot"},
+		{"url index", "index", "url: http://127.0.0.1:9\n    auth: {bench: true}", false, "url: role cannot"},
+		{"fixed token", "xis", "url: http://127.0.0.1:9\n    auth: {bearerToken: geheim}", false, ""},
+		{"no auth", "xis", "command: {path: /bin/true}", false, ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			m, err := harness.ParseManifest([]byte("name: t\nroles:\n  xis:\n    " + tc.role + "\n"))
+			m, err := harness.ParseManifest([]byte("name: t\nroles:\n  " + tc.key + ":\n    " + tc.role + "\n"))
 			if err != nil {
 				t.Fatal(err)
 			}
-			trusts, err := trustsBench(m)
+			roles, err := trusting(m)
+			trusts := slices.Contains(roles, tc.key)
 			if tc.refused != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.refused) {
-					t.Fatalf("trustsBench = %v, %v; want an error about %q", trusts, err, tc.refused)
+					t.Fatalf("trusting = %v, %v; want an error about %q", roles, err, tc.refused)
 				}
 				return
 			}
 			if err != nil || trusts != tc.trusts {
-				t.Fatalf("trustsBench = %v, %v; want %v", trusts, err, tc.trusts)
+				t.Fatalf("trusting = %v, %v; want %s: %v", roles, err, tc.key, tc.trusts)
 			}
 			if !trusts {
 				return
@@ -52,7 +61,7 @@ func TestBenchAuthReachesTheRolesItCan(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer auth.close()
-			x := m.Roles["xis"]
+			x := m.Roles[tc.key]
 			env := harness.EnvVars{}
 			switch {
 			case x.Command != nil:

@@ -146,7 +146,7 @@ func runCandidateCheck(out, errOut io.Writer, path string) error {
 	if err != nil {
 		return withCode(exitSetup, err)
 	}
-	if _, err := trustsBench(m); err != nil {
+	if _, err := trusting(m); err != nil {
 		fmt.Fprintf(errOut, "%s: %v\n", path, err)
 		return withCode(exitFail, fmt.Errorf("%s: not a valid candidate manifest (1 problem)", path))
 	}

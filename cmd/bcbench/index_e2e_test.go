@@ -42,7 +42,7 @@ func TestIndexMutants(t *testing.T) {
 			t.Parallel()
 			dir := t.TempDir()
 			manifest := filepath.Join(dir, "index.yaml")
-			doc := fmt.Sprintf("name: index %s\nversion: dev\nroles:\n  index:\n    command:\n      path: /bin/sh\n      args: [-c, 'exec %s reference serve --role index --defect \"%s\" --addr 127.0.0.1:$PORT']\n", name, bin, v.defect)
+			doc := fmt.Sprintf("name: index %s\nversion: dev\nroles:\n  index:\n    command:\n      path: /bin/sh\n      args: [-c, 'exec %s reference serve --role index --defect \"%s\" --addr 127.0.0.1:$PORT']\n    auth: {bench: true}\n", name, bin, v.defect)
 			if err := os.WriteFile(manifest, []byte(doc), 0o644); err != nil {
 				t.Fatal(err)
 			}

@@ -105,8 +105,8 @@ func loadCandidates(paths []string, roles []string) (*harness.Manifest, error) {
 // builtin returns the handlers of the bench's references: every publisher
 // (xis, xis-<suffix>) is a reference XIS, registering in the chain's index
 // when there is one; xis, the XIS the bench reads as named professionals
-// (docs/logging.md), trusts the bench's authorization server when trust is
-// set. The index is the reference index.
+// (docs/logging.md), and the index trust the bench's authorization server
+// when trust is set. The index is the reference index.
 func builtin(trust *token.Verifier) func(role string, w harness.Wiring) (http.Handler, error) {
 	return func(role string, w harness.Wiring) (http.Handler, error) {
 		switch {
@@ -119,7 +119,7 @@ func builtin(trust *token.Verifier) func(role string, w harness.Wiring) (http.Ha
 			// (IDX, TIJ); the in-process XIS does not write to the terminal.
 			return xis.New(opts)
 		case role == "index":
-			return index.New(index.Options{Version: version})
+			return index.New(index.Options{Version: version, Trust: trust})
 		case role == "dvza":
 			return dvza.New(dvza.Options{Version: version, IdP: w.IdP})
 		case role == "translator":

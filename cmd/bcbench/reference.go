@@ -168,16 +168,16 @@ func referenceServer(role, defect, variant, indexURL, viewerURL string) (http.Ha
 	if viewerURL != "" {
 		return nil, fmt.Errorf("--url is an option of the viewer role")
 	}
-	if role == "index" {
-		if variant != "" || indexURL != "" {
-			return nil, fmt.Errorf("--variant and --index are options of the xis role, not of the index")
-		}
-		return index.New(index.Options{Version: version, Defect: defect})
-	}
 	// The bench's authorization server, when it started this process.
 	trust, err := trustFromEnv(os.Getenv)
 	if err != nil {
 		return nil, err
+	}
+	if role == "index" {
+		if variant != "" || indexURL != "" {
+			return nil, fmt.Errorf("--variant and --index are options of the xis role, not of the index")
+		}
+		return index.New(index.Options{Version: version, Defect: defect, Trust: trust})
 	}
 	return xis.New(xis.Options{Version: version, Defect: defect, Variant: variant, Index: indexURL, Trust: trust})
 }

@@ -184,10 +184,11 @@ func run(ctx context.Context, f runFlags, stderr, stdout io.Writer) error {
 	if err != nil {
 		return withCode(exitSetup, err)
 	}
-	withAuth, err := trustsBench(manifest)
+	trustingRoles, err := trusting(manifest)
 	if err != nil {
 		return withCode(exitSetup, err)
 	}
+	withAuth := len(trustingRoles) > 0
 	if err := checkFixedTokens(manifest, scenarios); err != nil {
 		return withCode(exitSetup, err)
 	}
@@ -369,9 +370,6 @@ func run(ctx context.Context, f runFlags, stderr, stdout io.Writer) error {
 		in.SetupProblem = "de bench kan niet als zorgverlener lezen (" + err.Error() + ")"
 		stopCandidate()
 		return finish(exitSetup, err)
-	}
-	if len(cand.Publishers) > 0 {
-		cand.Publishers[0].XIS = cand.FHIR // xis is read as named professionals when access is set
 	}
 	// A role that dies mid-run stops the others at once: what was judged
 	// before is kept, the rest is error (judgedBefore), and nothing waits

@@ -63,9 +63,7 @@ type Access struct {
 	Patients []string
 	BSNs     []string
 	Status   int
-	// Found is how many resources a served search returned.
-	Found int
-	At    time.Time
+	At       time.Time
 }
 
 // NewAccess starts the access of a request, at now.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/bcbench/bcbench/fixtures"
 	"github.com/bcbench/bcbench/reference/audit"
@@ -41,7 +42,25 @@ func (s *Server) logAccess(a *audit.Access) {
 	if s.defect != nil && s.defect.audit != nil && !s.defect.audit(a, ev) {
 		return
 	}
+	if s.defect != nil && s.defect.once > 0 && a.Search && a.Type == "DocumentReference" && len(a.BSNs) > 0 && s.repeated(a.BSNs[0], a.At) {
+		return
+	}
 	s.audit.Add(ev, a.At)
+}
+
+// repeated says whether a search for the client's pointers was logged
+// less than the mutant's once ago, and otherwise notes this one.
+func (s *Server) repeated(bsn string, at time.Time) bool {
+	s.onceMu.Lock()
+	defer s.onceMu.Unlock()
+	if last, ok := s.lastLogged[bsn]; ok && at.Sub(last) < s.defect.once {
+		return true
+	}
+	if s.lastLogged == nil {
+		s.lastLogged = map[string]time.Time{}
+	}
+	s.lastLogged[bsn] = at
+	return false
 }
 
 // bsnsOf are the BSNs of patient.identifier search values.

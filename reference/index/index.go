@@ -16,6 +16,7 @@ import (
 	"mime"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/bcbench/bcbench/fixtures/truth"
@@ -56,6 +57,10 @@ type Server struct {
 	defect *Mutant
 	audit  *audit.Log
 	mux    *http.ServeMux
+	// lastLogged is when a search for a client's pointers (by BSN) was
+	// last logged, for the mutant that logs them once a minute.
+	onceMu     sync.Mutex
+	lastLogged map[string]time.Time
 }
 
 // New returns a reference index, or an error when the defect is unknown.

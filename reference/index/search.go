@@ -73,7 +73,6 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
-	a.Found = len(matches)
 	base := rest.Base(r)
 	var entries []any
 	for i := offset; i < len(matches) && i < offset+count; i++ {

@@ -27,45 +27,63 @@ import (
 )
 
 var _ = Describe("Toegangslog", func() {
-	for _, s := range spec.Current().Scenarios {
-		Context(fmt.Sprintf("%s (%s)", s.Title, s.ID), func() {
-			spec.It("LOG-01", "elke raadpleging van het dossier van de cliënt MOET in het toegangslog van het XIS staan: wat er gelezen of gezocht werd, wanneer, en dat het lukte", func(ctx SpecContext) {
-				j := judge(ctx, s, false)
-				Expect(j.problems(func(r read) bool { return r.succeeded() }, func(r read, ev *event, _ *person) []string {
-					return nonEmpty(whenProblem(r, ev), outcomeProblem(r, ev))
-				})).To(match.HaveNoProblems())
-			})
-			spec.It("LOG-02", "het toegangslog MOET bij elke raadpleging de zorgverlener noemen die las — haar UZI- of AGB-nummer, haar rol en haar organisatie — en geen technisch account", func(ctx SpecContext) {
-				j := judge(ctx, s, false)
-				Expect(j.judged(func(read) bool { return true }, func(r read, ev *event, _ *person) []string {
-					p, ok := spec.Current().Access.Professionals[r.who]
-					if !ok {
-						return []string{fmt.Sprintf("%s: de bench weet niet als wie hij las", r)}
+	for _, role := range judgedRoles() {
+		for _, s := range spec.Current().Scenarios {
+			Context(fmt.Sprintf("%s: %s (%s)", role, s.Title, s.ID), func() {
+				spec.It("LOG-01", "elke raadpleging van het dossier van de cliënt MOET in het toegangslog van het gelezen systeem (elk XIS, de index) staan: wat er gelezen of gezocht werd, wanneer, en dat het lukte", func(ctx SpecContext) {
+					j := judge(ctx, role, s, false)
+					Expect(j.problems(func(r read) bool { return r.succeeded() }, func(r read, ev *event, _ *person) []string {
+						return nonEmpty(whenProblem(r, ev), outcomeProblem(r, ev))
+					})).To(match.HaveNoProblems())
+				})
+				spec.It("LOG-02", "het toegangslog MOET bij elke raadpleging de zorgverlener noemen die las — haar UZI- of AGB-nummer, haar rol en haar organisatie — en geen technisch account", func(ctx SpecContext) {
+					j := judge(ctx, role, s, false)
+					Expect(j.judged(func(read) bool { return true }, func(r read, ev *event, _ *person) []string {
+						p, ok := spec.Current().Access.Professionals[r.who]
+						if !ok {
+							return []string{fmt.Sprintf("%s: de bench weet niet als wie hij las", r)}
+						}
+						return nonEmpty(whoProblem(r, ev, p))
+					})).To(match.HaveNoProblems())
+				})
+				spec.It("LOG-03", "het toegangslog MOET bij elke raadpleging de cliënt noemen wiens dossier gelezen werd, en op cliënt (patient) en datum te doorzoeken zijn", func(ctx SpecContext) {
+					j := judge(ctx, role, s, false)
+					Expect(j.judged(func(read) bool { return true }, func(r read, ev *event, p *person) []string {
+						if _, knowable := p.concerns(r); !knowable {
+							return nil
+						}
+						return nonEmpty(clientProblem(r, ev, p))
+					})).To(match.HaveNoProblems())
+				})
+				spec.It("LOG-04", "een geweigerde raadpleging — zonder behandelrelatie of na intrekking van de toestemming — MOET ook in het toegangslog staan, met een uitkomst die de weigering laat zien", func(ctx SpecContext) {
+					j := judge(ctx, role, s, true)
+					if !slices.ContainsFunc(j.reads, func(r read) bool { return !r.succeeded() }) {
+						spec.NotTestable(fmt.Sprintf("%s weigerde geen enkele raadpleging van deze cliënt (ook niet die van een zorgverlener zonder behandelrelatie); er is geen geweigerde raadpleging om in het log te zoeken", role))
 					}
-					return nonEmpty(whoProblem(r, ev, p))
-				})).To(match.HaveNoProblems())
+					Expect(j.problems(func(r read) bool { return !r.succeeded() }, func(r read, ev *event, _ *person) []string {
+						return nonEmpty(whenProblem(r, ev), outcomeProblem(r, ev))
+					})).To(match.HaveNoProblems())
+				})
 			})
-			spec.It("LOG-03", "het toegangslog MOET bij elke raadpleging de cliënt noemen wiens dossier gelezen werd, en op cliënt (patient) en datum te doorzoeken zijn", func(ctx SpecContext) {
-				j := judge(ctx, s, false)
-				Expect(j.judged(func(read) bool { return true }, func(r read, ev *event, p *person) []string {
-					if _, knowable := p.concerns(r); !knowable {
-						return nil
-					}
-					return nonEmpty(clientProblem(r, ev, p))
-				})).To(match.HaveNoProblems())
-			})
-			spec.It("LOG-04", "een geweigerde raadpleging — zonder behandelrelatie of na intrekking van de toestemming — MOET ook in het toegangslog staan, met een uitkomst die de weigering laat zien", func(ctx SpecContext) {
-				j := judge(ctx, s, true)
-				if !slices.ContainsFunc(j.reads, func(r read) bool { return !r.succeeded() }) {
-					spec.NotTestable("het XIS weigerde geen enkele raadpleging van deze cliënt (ook niet die van een zorgverlener zonder behandelrelatie); er is geen geweigerde raadpleging om in het log te zoeken")
-				}
-				Expect(j.problems(func(r read) bool { return !r.succeeded() }, func(r read, ev *event, _ *person) []string {
-					return nonEmpty(whenProblem(r, ev), outcomeProblem(r, ev))
-				})).To(match.HaveNoProblems())
-			})
-		})
+		}
 	}
 })
+
+// judgedRoles are the roles whose access log is judged: those the bench
+// reads as named professionals (xis first, then the further publishers and
+// the index), or xis alone when it reads none so (its specs then skip with
+// the reason).
+func judgedRoles() []string {
+	acc := spec.Current().Access
+	if acc == nil || len(acc.Roles) == 0 {
+		return []string{"xis"}
+	}
+	out := make([]string, 0, len(acc.Roles))
+	for _, l := range acc.Roles {
+		out = append(out, l.Role)
+	}
+	return out
+}
 
 // judgement is the reads of one scenario's people and the AuditEvent
 // paired with each.
@@ -128,13 +146,17 @@ const logDelay = 10 * time.Second
 var (
 	waited   bool // the once-per-run wait for a late log is spent
 	ledgerMu sync.Mutex
-	ledger   struct {
-		of    *spec.Access
-		seen  int
-		reads []read
-		byKey map[string][]int // reads by keyOf
-	}
+	ledgerOf *spec.Access
+	ledgers  map[string]*roleLedger // by role
 )
+
+// roleLedger is what the bench read at one role, parsed from its
+// recording.
+type roleLedger struct {
+	seen  int
+	reads []read
+	byKey map[string][]int // reads by keyOf
+}
 
 // firstWait says whether this is the first judgement of the run (of this
 // recording) that waits for a late log.
@@ -156,9 +178,11 @@ func keysOf(r read) []string {
 				keys = append(keys, "pid:"+v, "pid:"+patientID(v))
 			}
 		}
-		for _, v := range r.params["identifier"] {
-			if system, bsn, ok := strings.Cut(v, "|"); ok && system == fixtures.BSNSystem {
-				keys = append(keys, "bsn:"+bsn)
+		for _, name := range []string{"identifier", "patient.identifier"} {
+			for _, v := range r.params[name] {
+				if system, bsn, ok := strings.Cut(v, "|"); ok && system == fixtures.BSNSystem {
+					keys = append(keys, "bsn:"+bsn)
+				}
 			}
 		}
 		return keys
@@ -173,20 +197,25 @@ func keysOf(r read) []string {
 	return keys
 }
 
-// recorded returns the reads the bench made at the XIS so far that may
+// recorded returns the reads the bench made at the role so far that may
 // concern one of the people (by their keys), oldest first, parsing only the
 // exchanges recorded since the last call: a population's thousands of
 // specs each look at their own client's reads, not at every read.
-func recorded(acc *spec.Access, base string, people []*person) []read {
+func recorded(acc *spec.Access, role spec.Logged, people []*person) []read {
 	ledgerMu.Lock()
 	defer ledgerMu.Unlock()
-	if ledger.of != acc { // another run (a test) with its own recording
-		ledger.of, ledger.seen, ledger.reads, ledger.byKey = acc, 0, nil, map[string][]int{}
+	if ledgerOf != acc { // another run (a test) with its own recording
+		ledgerOf, ledgers = acc, map[string]*roleLedger{}
 		waited = false
 	}
-	entries := acc.Exchanges(ledger.seen)
+	ledger := ledgers[role.Role]
+	if ledger == nil {
+		ledger = &roleLedger{byKey: map[string][]int{}}
+		ledgers[role.Role] = ledger
+	}
+	entries := role.Exchanges(ledger.seen)
 	for _, e := range entries {
-		if r, ok := parseRead(e, base, acc.Readers.Who(e)); ok {
+		if r, ok := parseRead(e, role.FHIR.Base, acc.Readers.Who(e)); ok {
 			for _, k := range keysOf(r) {
 				ledger.byKey[k] = append(ledger.byKey[k], len(ledger.reads))
 			}
@@ -216,25 +245,29 @@ func recorded(acc *spec.Access, base string, people []*person) []read {
 	return out
 }
 
-// judge gathers the reads of a scenario's client and children — after
-// making sure the bench read her record, and, with refuse, after an
-// outsider tried to — fetches the candidate's AuditEvents and pairs them.
-func judge(ctx SpecContext, s *fixtures.Scenario, refuse bool) *judgement {
+// judge gathers the reads at the role of a scenario's client and children
+// — after making sure the bench read her record, and, with refuse, after an
+// outsider tried to — fetches the role's AuditEvents and pairs them.
+func judge(ctx SpecContext, name string, s *fixtures.Scenario, refuse bool) *judgement {
 	GinkgoHelper()
-	env := spec.Current()
-	acc := env.Access
-	if acc == nil {
-		spec.NotTestable("de bench leest dit XIS niet als zorgverlener met een token van zijn eigen autorisatieserver (auth: {bench: true}); wie er las is niet na te gaan")
+	acc := spec.Current().Access
+	var role spec.Logged
+	ok := false
+	if acc != nil {
+		role, ok = acc.Logged(name)
 	}
-	people := peopleOf(ctx, s)
-	if refuse && acc.Outsider != nil {
+	if !ok {
+		spec.NotTestable(fmt.Sprintf("de bench leest %s niet als zorgverlener met een token van zijn eigen autorisatieserver (auth: {bench: true}); wie er las is niet na te gaan", name))
+	}
+	people := peopleOf(ctx, role, s)
+	if refuse && role.Outsider != nil {
 		for _, p := range people {
-			tryAsOutsider(ctx, acc.Outsider, p)
+			tryAsOutsider(ctx, role, p)
 		}
 	}
 	var j judgement
 	var earliest time.Time
-	for _, r := range recorded(acc, env.XIS.Base, people) {
+	for _, r := range recorded(acc, role, people) {
 		for _, p := range people {
 			if ok, _ := p.concerns(r); ok {
 				j.reads, j.people = append(j.reads, r), append(j.people, p)
@@ -248,11 +281,14 @@ func judge(ctx SpecContext, s *fixtures.Scenario, refuse bool) *judgement {
 	if len(j.reads) == 0 {
 		spec.NotTestable("er is geen opgenomen raadpleging van het dossier van deze cliënt om in het log te zoeken")
 	}
-	log := &auditLog{byID: map[string]*event{}}
+	log := &auditLog{byID: map[string]*event{}, at: role.FHIR}
 	since := earliest.Add(-tolerance)
 	for _, p := range people {
 		for _, pid := range p.patientIDs {
 			log.fetch(ctx, url.Values{"patient": {"Patient/" + pid}, "date": {"ge" + since.UTC().Format(time.RFC3339)}}, true)
+		}
+		if p.byBSN {
+			log.fetch(ctx, url.Values{"patient:identifier": {fixtures.BSNSystem + "|" + p.BSN}, "date": {"ge" + since.UTC().Format(time.RFC3339)}}, true)
 		}
 	}
 	j.events = pair(j.reads, log.list)
@@ -318,10 +354,12 @@ func maxTime(a, b time.Time) time.Time {
 	return b
 }
 
-// auditLog is what the bench fetched of the candidate's AuditEvents.
+// auditLog is what the bench fetched of a role's AuditEvents, at its FHIR
+// API.
 type auditLog struct {
 	byID map[string]*event
 	list []*event
+	at   *harness.FHIR
 }
 
 // logPage is the page size the bench asks of an AuditEvent search; the
@@ -336,7 +374,7 @@ const logPage = 500
 func (l *auditLog) fetch(ctx SpecContext, params url.Values, byPatient bool) {
 	GinkgoHelper()
 	params.Set("_count", strconv.Itoa(logPage))
-	found, err := spec.Current().XIS.Search(ctx, "AuditEvent", params)
+	found, err := l.at.Search(ctx, "AuditEvent", params)
 	var status *harness.StatusError
 	if errors.As(err, &status) {
 		Fail(fmt.Sprintf("het toegangslog is niet te doorzoeken met AuditEvent?%s: HTTP %d %s", params.Encode(), status.Status, status.Body))
@@ -369,9 +407,11 @@ func (l *auditLog) fetch(ctx SpecContext, params url.Values, byPatient bool) {
 }
 
 // peopleOf reads (once, shared with the other suites) the record of the
-// client and each child, and gathers their Patient ids and what was served
-// of them before a withdrawal or deletion.
-func peopleOf(ctx SpecContext, s *fixtures.Scenario) []*person {
+// client and each child at the role, and gathers their Patient ids and what
+// was served of them before a withdrawal or deletion: at xis from the
+// replay, at a further publisher by her BSN; the index knows her by BSN
+// alone.
+func peopleOf(ctx SpecContext, role spec.Logged, s *fixtures.Scenario) []*person {
 	GinkgoHelper()
 	env := spec.Current()
 	var out []*person
@@ -387,6 +427,26 @@ func peopleOf(ctx SpecContext, s *fixtures.Scenario) []*person {
 	}
 	for _, c := range spec.Persons(s) {
 		add(c)
+	}
+	if role.Role == "index" {
+		for _, p := range out {
+			p.byBSN = true
+		}
+		return out
+	}
+	if role.Role != "xis" {
+		for _, p := range out {
+			entries, err := role.FHIR.SearchEntries(ctx, "Patient", url.Values{"identifier": {fixtures.BSNSystem + "|" + p.BSN}})
+			if err != nil {
+				spec.Broke(fmt.Errorf("reading %s %s at %s: %w", p.Given, p.Family, role.Role, err))
+			}
+			for _, e := range entries {
+				if id, _ := e.Resource["id"].(string); e.Match && id != "" && e.Resource["resourceType"] == "Patient" {
+					p.patientIDs = append(p.patientIDs, id)
+				}
+			}
+		}
+		return out
 	}
 	for _, p := range out {
 		pub, err := env.PublishedOf(ctx, s, p.Client)
@@ -428,19 +488,27 @@ func peopleOf(ctx SpecContext, s *fixtures.Scenario) []*person {
 	return out
 }
 
-// tryAsOutsider reads the person's record as a professional without a care
-// relationship: her Patient by BSN and by id. Whatever the XIS answers is
-// recorded; only a broken exchange stops the spec.
-func tryAsOutsider(ctx SpecContext, outsider *harness.FHIR, p *person) {
+// tryAsOutsider reads the person's record at the role as a professional
+// without a care relationship: at a publisher her Patient by BSN and by id,
+// at the index her pointers by BSN. Whatever the role answers is recorded;
+// only a broken exchange stops the spec.
+func tryAsOutsider(ctx SpecContext, role spec.Logged, p *person) {
 	GinkgoHelper()
 	var status *harness.StatusError
-	_, err := outsider.Search(ctx, "Patient", url.Values{"identifier": {fixtures.BSNSystem + "|" + p.BSN}})
-	if err != nil && !errors.As(err, &status) {
-		spec.Broke(fmt.Errorf("reading as a professional without a care relationship: %w", err))
-	}
-	for _, pid := range p.patientIDs {
-		if _, err := outsider.Read(ctx, "Patient", pid); err != nil && !errors.As(err, &status) {
-			spec.Broke(fmt.Errorf("reading as a professional without a care relationship: %w", err))
+	broke := func(err error) {
+		if err != nil && !errors.As(err, &status) {
+			spec.Broke(fmt.Errorf("reading %s as a professional without a care relationship: %w", role.Role, err))
 		}
+	}
+	if p.byBSN {
+		_, err := role.Outsider.Search(ctx, "DocumentReference", url.Values{"patient.identifier": {fixtures.BSNSystem + "|" + p.BSN}, "status": {"current"}})
+		broke(err)
+		return
+	}
+	_, err := role.Outsider.Search(ctx, "Patient", url.Values{"identifier": {fixtures.BSNSystem + "|" + p.BSN}})
+	broke(err)
+	for _, pid := range p.patientIDs {
+		_, err := role.Outsider.Read(ctx, "Patient", pid)
+		broke(err)
 	}
 }

@@ -118,6 +118,9 @@ type person struct {
 	fixtures.Client
 	patientIDs []string
 	held       map[string]bool // "Type/id" served of her before a withdrawal or deletion
+	// byBSN marks a role that knows her by BSN alone (the index): its log
+	// is searched with patient:identifier.
+	byBSN bool
 	// stopped is when the bench withdrew her consent or asked for deletion
 	// (zero: never): after it a candidate may no longer hold or resolve her
 	// Patient, and may name her by BSN alone.
@@ -137,6 +140,9 @@ func (p *person) concerns(r read) (concerns, knowable bool) {
 					return true, true
 				}
 			}
+		}
+		if slices.Contains(r.params["patient.identifier"], fixtures.BSNSystem+"|"+p.BSN) {
+			return true, true // ITI-67 at the index
 		}
 		if r.typ == "Patient" {
 			if slices.Contains(r.params["identifier"], fixtures.BSNSystem+"|"+p.BSN) {
@@ -365,6 +371,8 @@ func clientProblem(r read, ev *event, p *person) string {
 	switch {
 	case !named:
 		return fmt.Sprintf("%s: het AuditEvent %s noemt de cliënt %s %s niet (entity.what: haar Patient of BSN)", r, ev.id, p.Given, p.Family)
+	case p.byBSN && !ev.byPatient:
+		return fmt.Sprintf("%s: het AuditEvent %s is niet te vinden met AuditEvent?patient:identifier=%s|%s", r, ev.id, fixtures.BSNSystem, p.BSN)
 	case len(p.patientIDs) > 0 && !ev.byPatient && (p.stopped.IsZero() || r.started.Before(p.stopped)):
 		return fmt.Sprintf("%s: het AuditEvent %s is niet te vinden met AuditEvent?patient=Patient/%s", r, ev.id, p.patientIDs[0])
 	}

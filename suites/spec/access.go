@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/bcbench/bcbench/fixtures"
@@ -11,25 +12,89 @@ import (
 	"github.com/bcbench/bcbench/token"
 )
 
-// Access is how the bench reads the XIS as named professionals with tokens
-// of its own authorization server (docs/logging.md), and what the access-log
-// specs compare the candidate's AuditEvents with.
+// Access is how the bench reads the roles that trust its authorization
+// server (the publishers, the index) as named professionals with tokens of
+// its own (docs/logging.md), and what the access-log specs compare each
+// role's AuditEvents with.
 type Access struct {
-	// Exchanges returns what the bench exchanged with the XIS from the
+	// Roles are the roles read as named professionals, in the manifest's
+	// order (xis first).
+	Roles []Logged
+	// Readers says which professional sent each recorded request.
+	Readers *harness.Readers
+	// Professionals are the professionals the bench read as, by ID.
+	Professionals map[string]token.Professional
+	// Reader is the professional the bench reads every role as unless a
+	// spec reads as another (a transfer's receiver): one with a care
+	// relationship with every client.
+	Reader token.Professional
+	// OutsiderAs is a professional without a care relationship with any
+	// client; Logged.Outsider reads as her.
+	OutsiderAs token.Professional
+
+	issuer *token.Issuer
+	now    time.Time
+	mu     sync.Mutex
+	as     map[string]*harness.FHIR // by role and professional ID
+}
+
+// Logged is one role the bench reads as named professionals.
+type Logged struct {
+	Role string
+	// FHIR reads the role as the Reader; Outsider as OutsiderAs.
+	FHIR, Outsider *harness.FHIR
+	// Exchanges returns what the bench exchanged with the role from the
 	// from-th recorded exchange on, as its recording proxy kept it, oldest
 	// first (harness.Proxy.EntriesFrom).
 	Exchanges func(from int) []harness.Entry
-	// Readers says which professional sent each recorded request.
-	Readers *harness.Readers
-	// Professionals are the professionals the bench reads as, by ID.
-	Professionals map[string]token.Professional
-	// Reader is the professional Env.XIS reads as: one with a care
-	// relationship with every client.
-	Reader token.Professional
-	// Outsider reads the XIS as a professional without a care relationship
-	// with any client; OutsiderAs is who she is.
-	Outsider   *harness.FHIR
-	OutsiderAs token.Professional
+	client    *http.Client
+}
+
+// Reached is a role as the bench reaches it: its FHIR base, a client
+// through its recording proxy, and that recording.
+type Reached struct {
+	Role      string
+	Base      string
+	Client    *http.Client
+	Exchanges func(from int) []harness.Entry
+}
+
+// Logged returns the role of that name, when the bench reads it as named
+// professionals.
+func (a *Access) Logged(role string) (Logged, bool) {
+	for _, l := range a.Roles {
+		if l.Role == role {
+			return l, true
+		}
+	}
+	return Logged{}, false
+}
+
+// As returns a client that reads the role as the professional p (a
+// transfer's receiver reads as herself), or nil when the bench does not
+// read the role as named professionals; its exchanges are recorded as hers.
+func (a *Access) As(role string, p token.Professional) (*harness.FHIR, error) {
+	if a == nil {
+		return nil, nil
+	}
+	l, ok := a.Logged(role)
+	if !ok {
+		return nil, nil
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	key := role + " " + p.ID()
+	if f, ok := a.as[key]; ok {
+		return f, nil
+	}
+	tok, err := a.issuer.Issue(p, role, a.now, tokenLifetime)
+	if err != nil {
+		return nil, fmt.Errorf("reading %s as %s: %w", role, p.Name, err)
+	}
+	a.Professionals[p.ID()] = p
+	f := &harness.FHIR{Base: l.FHIR.Base, Client: a.Readers.Client(l.client, p.ID(), tok)}
+	a.as[key] = f
+	return f, nil
 }
 
 // ProfessionalOf is who a token names for a care provider's professional.
@@ -46,33 +111,33 @@ func ProfessionalOf(p fixtures.Provider) token.Professional {
 // population included.
 const tokenLifetime = 24 * time.Hour
 
-// ReadAs makes the bench read the XIS at base as named professionals, with
-// tokens of the bench's issuer: it returns the FHIR client that reads as
-// the scenarios' reader (fixtures.Reader; Env.XIS) and the Access of the
-// LOG specs, whose outsider reads as fixtures.Outsider. client reaches the
-// XIS through its recording proxy; exchanges returns that recording.
-func ReadAs(iss *token.Issuer, base string, client *http.Client, exchanges func(from int) []harness.Entry, scenarios []*fixtures.Scenario, now time.Time) (*harness.FHIR, *Access, error) {
+// ReadAs makes the bench read each role as named professionals, with
+// tokens of the bench's issuer: it returns, by role, the FHIR client that
+// reads as the scenarios' reader (fixtures.Reader; Env.XIS, Env.Index and
+// each Publisher's) and the Access of the LOG specs, whose outsider reads
+// as fixtures.Outsider. Each role's client reaches it through its
+// recording proxy; Exchanges returns that recording.
+func ReadAs(iss *token.Issuer, roles []Reached, scenarios []*fixtures.Scenario, now time.Time) (map[string]*harness.FHIR, *Access, error) {
 	provider, ok := fixtures.Reader(scenarios)
 	if !ok {
 		return nil, nil, errors.New("choosing who the bench reads as: no scenario has an event")
 	}
-	readers := harness.NewReaders()
-	acc := &Access{Exchanges: exchanges, Readers: readers, Professionals: map[string]token.Professional{},
-		Reader: ProfessionalOf(provider), OutsiderAs: ProfessionalOf(fixtures.Outsider())}
-	as := func(p token.Professional) (*harness.FHIR, error) {
-		tok, err := iss.Issue(p, "xis", now, tokenLifetime)
-		if err != nil {
-			return nil, fmt.Errorf("reading as %s: %w", p.Name, err)
+	acc := &Access{Readers: harness.NewReaders(), Professionals: map[string]token.Professional{},
+		Reader: ProfessionalOf(provider), OutsiderAs: ProfessionalOf(fixtures.Outsider()),
+		issuer: iss, now: now, as: map[string]*harness.FHIR{}}
+	readers := map[string]*harness.FHIR{}
+	for _, r := range roles {
+		l := Logged{Role: r.Role, Exchanges: r.Exchanges, client: r.Client, FHIR: &harness.FHIR{Base: r.Base}}
+		acc.Roles = append(acc.Roles, l)
+		var err error
+		if l.FHIR, err = acc.As(r.Role, acc.Reader); err != nil {
+			return nil, nil, err
 		}
-		acc.Professionals[p.ID()] = p
-		return &harness.FHIR{Base: base, Client: readers.Client(client, p.ID(), tok)}, nil
+		if l.Outsider, err = acc.As(r.Role, acc.OutsiderAs); err != nil {
+			return nil, nil, err
+		}
+		acc.Roles[len(acc.Roles)-1] = l
+		readers[r.Role] = l.FHIR
 	}
-	reader, err := as(acc.Reader)
-	if err != nil {
-		return nil, nil, err
-	}
-	if acc.Outsider, err = as(acc.OutsiderAs); err != nil {
-		return nil, nil, err
-	}
-	return reader, acc, nil
+	return readers, acc, nil
 }
