@@ -65,7 +65,7 @@ func testRange(bsn string) bool { return strings.HasPrefix(bsn, "9999") && fixtu
 
 // dvzaFor is the DVZA of a variant: the reference, one of its mutants, or a
 // hostile server.
-func dvzaFor(variant, idp string) (http.Handler, error) {
+func dvzaFor(variant, idp, elsewhere string) (http.Handler, error) {
 	defect, _ := strings.CutPrefix(variant, "mutant:")
 	if strings.HasPrefix(variant, "hostile:") {
 		defect = ""
@@ -76,10 +76,30 @@ func dvzaFor(variant, idp string) (http.Handler, error) {
 	}
 	switch variant {
 	case "hostile:stuurt-elders":
-		// the authorization flow goes to another host
+		// the authorization flow goes to another host (a loopback server
+		// that counts what reaches it)
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if r.URL.Path == "/oauth/authorize" {
-				http.Redirect(w, r, "http://elders.invalid/login?"+r.URL.RawQuery, http.StatusFound)
+				http.Redirect(w, r, elsewhere+"/login?"+r.URL.RawQuery, http.StatusFound)
+				return
+			}
+			ref.ServeHTTP(w, r)
+		}), nil
+	case "hostile:token-elders":
+		// the token endpoint sends the PGO on to another host
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == "/oauth/token" {
+				http.Redirect(w, r, elsewhere+"/oauth/token", http.StatusTemporaryRedirect)
+				return
+			}
+			ref.ServeHTTP(w, r)
+		}), nil
+	case "hostile:zoek-elders":
+		// every request with a token is redirected to another host, where
+		// a client that followed would present the token
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if strings.HasPrefix(r.URL.Path, "/fhir/") && r.Header.Get("Authorization") != "" {
+				http.Redirect(w, r, elsewhere+r.URL.RequestURI(), http.StatusTemporaryRedirect)
 				return
 			}
 			ref.ServeHTTP(w, r)
@@ -146,7 +166,15 @@ func runVariant(variant string) (map[string]string, error) {
 		return nil, err
 	}
 	defer idp.Close()
-	h, err := dvzaFor(variant, idp.URL())
+	// elsewhere is another host on loopback: nothing of the bench may
+	// reach it, least of all a token
+	var reached atomic.Int32
+	elsewhere := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		reached.Add(1)
+		w.WriteHeader(http.StatusTeapot)
+	}))
+	defer elsewhere.Close()
+	h, err := dvzaFor(variant, idp.URL(), elsewhere.URL)
 	if err != nil {
 		return nil, err
 	}
@@ -197,8 +225,13 @@ func runVariant(variant string) (map[string]string, error) {
 			}
 		}
 	}
+	statuses[elsewhereKey] = fmt.Sprint(reached.Load())
 	return statuses, nil
 }
+
+// elsewhereKey counts, among a child's outcomes, the requests that reached
+// the host the hostile DVZAs send the bench to.
+const elsewhereKey = "requests elsewhere"
 
 func runChild(t *testing.T, variant string) map[string]string {
 	t.Helper()
@@ -229,7 +262,9 @@ func runChild(t *testing.T, variant string) map[string]string {
 // requirement judged here; each mutant fails exactly the requirements it
 // declares; hostile DVZAs (a flow sent to another host, a redirect loop, a
 // token without expires_in, a search answered with a non-Bundle, searches
-// that hang) are findings in bounded time, never a pass.
+// that hang, the token endpoint or the searches redirected to another
+// host) are findings in bounded time, never a pass, and no request of the
+// bench — so no token — ever reaches the other host.
 func TestDVZASuiteJudgesEveryVariant(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the MM suite once per variant in a child process")
@@ -251,6 +286,9 @@ func TestDVZASuiteJudgesEveryVariant(t *testing.T) {
 	}{
 		{"reference", all("pass", nil)},
 		{"hostile:stuurt-elders", noLogin},
+		{"hostile:token-elders", noLogin},
+		// the redirected requests never reach the DVZA's access log: MM-14's finding too
+		{"hostile:zoek-elders", map[string]string{"MM-03": "fail", "MM-05": "fail", "MM-06": "skip", "MM-10": "skip", "MM-11": "skip", "MM-12": "fail", "MM-13": "skip", "MM-14": "fail", "MM-15": "fail"}},
 		{"hostile:rondje", noLogin},
 		{"hostile:geen-expires-in", all("pass", map[string]string{"MM-01": "fail"})},
 		{"hostile:geen-bundle", map[string]string{"MM-03": "fail", "MM-05": "fail", "MM-06": "skip", "MM-10": "skip", "MM-12": "fail", "MM-13": "skip", "MM-15": "fail"}},
@@ -276,6 +314,9 @@ func TestDVZASuiteJudgesEveryVariant(t *testing.T) {
 					variant = "mutant:"
 				}
 				got := runChild(t, variant)
+				if got[elsewhereKey] != "0" {
+					t.Errorf("%s request(s) of the bench reached the other host the DVZA pointed to; want none (a token goes to the manifest's DVZA only)", got[elsewhereKey])
+				}
 				for _, id := range slices.Sorted(maps.Keys(tc.want)) {
 					if got[id] != tc.want[id] {
 						t.Errorf("%s: %s, want %s (%s)", id, got[id], tc.want[id], got[id+" reason"])
