@@ -52,14 +52,7 @@ var _ = Describe("Profielen", func() {
 				}
 				problems, undecided := Judge(ctx, env.Validator, resources, res.resolve)
 				Expect(problems).To(match.HaveNoProblems())
-				if len(undecided) > 0 {
-					reason := Undecided(undecided)
-					if env.Undecided == spec.UndecidedReport {
-						spec.Remark(reason)
-						return
-					}
-					spec.Undecided(reason + " (certificering: een onbesliste controle telt niet als geslaagd)")
-				}
+				Decide(undecided)
 			})
 		})
 	}
@@ -82,6 +75,23 @@ func Undecided(undecided []string) string {
 	return fmt.Sprintf("%d onbeslist: %s%s", len(undecided), strings.Join(ex, "; "), more)
 }
 
+// Decide applies the run's undecided policy (the certification profile's)
+// to a spec's undecided checks: under UndecidedReport (self-test) the spec
+// passes with their count and first examples as its remark; otherwise it
+// is undecided, never a pass. Without undecided checks it does nothing.
+func Decide(undecided []string) {
+	GinkgoHelper()
+	if len(undecided) == 0 {
+		return
+	}
+	reason := Undecided(undecided)
+	if spec.Current().Undecided == spec.UndecidedReport {
+		spec.Remark(reason)
+		return
+	}
+	spec.Undecided(reason + " (certificering: een onbesliste controle telt niet als geslaagd)")
+}
+
 // Judge validates every resource against the profiles it claims, with
 // references resolved through resolve (nil: none resolved): it lists each
 // resource that has an error (with its errors), and every undecided check
@@ -89,30 +99,43 @@ func Undecided(undecided []string) string {
 func Judge(ctx SpecContext, v spec.Validator, resources []map[string]any, resolve spec.Resolve) (problems, undecided []string) {
 	GinkgoHelper()
 	for _, r := range resources {
-		var issues []spec.Issue
-		var err error
-		if rv, ok := v.(spec.ResolvingValidator); ok {
-			issues, err = rv.ValidateResolving(ctx, r, nil, resolve)
-		} else {
-			issues, err = v.Validate(ctx, r, nil)
-		}
+		errs, und, err := Check(ctx, v, r, resolve)
 		if err != nil {
 			spec.Broke(fmt.Errorf("validating %v/%v: %w", r["resourceType"], r["id"], err))
 		}
-		var errs []string
-		for _, is := range issues {
-			switch {
-			case is.Severity == "error" || is.Severity == "fatal":
-				errs = append(errs, fmt.Sprintf("  %s: %s", is.Expression, is.Message))
-			case is.Undecided:
-				undecided = append(undecided, fmt.Sprintf("%v/%v %s: %s", r["resourceType"], r["id"], is.Expression, is.Message))
-			}
+		for _, u := range und {
+			undecided = append(undecided, fmt.Sprintf("%v/%v %s", r["resourceType"], r["id"], u))
 		}
 		if len(errs) > 0 {
 			problems = append(problems, fmt.Sprintf("%v/%v voldoet niet aan %s:\n%s", r["resourceType"], r["id"], claims(r), strings.Join(errs, "\n")))
 		}
 	}
 	return problems, undecided
+}
+
+// Check validates one resource (a Bundle: with its entries) against the
+// profiles it claims, with references resolved through resolve (nil: none
+// resolved), and returns its errors ("  path: message") and the checks the
+// engine could not decide ("path: message").
+func Check(ctx context.Context, v spec.Validator, r map[string]any, resolve spec.Resolve) (errs, undecided []string, err error) {
+	var issues []spec.Issue
+	if rv, ok := v.(spec.ResolvingValidator); ok {
+		issues, err = rv.ValidateResolving(ctx, r, nil, resolve)
+	} else {
+		issues, err = v.Validate(ctx, r, nil)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, is := range issues {
+		switch {
+		case is.Severity == "error" || is.Severity == "fatal":
+			errs = append(errs, fmt.Sprintf("  %s: %s", is.Expression, is.Message))
+		case is.Undecided:
+			undecided = append(undecided, fmt.Sprintf("%s: %s", is.Expression, is.Message))
+		}
+	}
+	return errs, undecided, nil
 }
 
 // claims lists the profiles a resource claims, or says it claims none.

@@ -18,6 +18,7 @@ import (
 	"github.com/bcbench/bcbench/fixtures/truth"
 	"github.com/bcbench/bcbench/harness"
 	"github.com/bcbench/bcbench/suites/fact"
+	"github.com/bcbench/bcbench/suites/profile"
 	"github.com/bcbench/bcbench/suites/spec"
 )
 
@@ -452,23 +453,12 @@ func Conformance(ctx context.Context, v spec.Validator, ts []Translated) (proble
 			byRef[fmt.Sprint(r["resourceType"], "/", r["id"])] = r
 		}
 		resolve := func(ref string) (map[string]any, bool) { r, ok := byRef[ref]; return r, ok }
-		var issues []spec.Issue
-		if rv, ok := v.(spec.ResolvingValidator); ok {
-			issues, err = rv.ValidateResolving(ctx, bundle, nil, resolve)
-		} else {
-			issues, err = v.Validate(ctx, bundle, nil)
-		}
+		errs, und, err := profile.Check(ctx, v, bundle, resolve)
 		if err != nil {
 			return nil, nil, fmt.Errorf("validate the translation of %s: %w", where, err)
 		}
-		var errs []string
-		for _, is := range issues {
-			switch {
-			case is.Severity == "error" || is.Severity == "fatal":
-				errs = append(errs, fmt.Sprintf("  %s: %s", is.Expression, is.Message))
-			case is.Undecided:
-				undecided = append(undecided, fmt.Sprintf("%s %s: %s", where, is.Expression, is.Message))
-			}
+		for _, u := range und {
+			undecided = append(undecided, where+" "+u)
 		}
 		if len(errs) > 0 {
 			problems = append(problems, fmt.Sprintf("%s: de vertaling voldoet niet aan de profielen die zij claimt:\n%s", where, strings.Join(errs, "\n")))
