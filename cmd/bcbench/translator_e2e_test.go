@@ -14,21 +14,25 @@ import (
 // TestTranslatorRun: `bcbench run --profile zelftest-vertaler` judges a
 // translator alone: the built-in reference and the reference started as a
 // process pass every VRT requirement (VRT-06 with the embedded STU3
-// packages); a process mutant fails exactly its declared requirement. Every mutant is judged suite-level in
-// suites/translator (TestMutantsFailExactlyTheirRequirements).
+// packages); a process mutant fails exactly its declared requirement;
+// without STU3 packages (--package none) VRT-06 skips, never passes. Every
+// mutant is judged suite-level in suites/translator
+// (TestMutantsFailExactlyTheirRequirements).
 func TestTranslatorRun(t *testing.T) {
 	if testing.Short() {
-		t.Skip("four translator runs")
+		t.Skip("five translator runs")
 	}
 	cases := []struct {
 		name, defect string
 		process      bool
+		noPackages   bool
 		want         []string
 	}{
 		{name: "builtin"},
 		{name: "process", process: true},
 		{name: "process-bsn-gelekt", defect: "bsn-gelekt", process: true, want: []string{"VRT-03=fail"}},
 		{name: "process-bloeddruk-zonder-categorie", defect: "bloeddruk-zonder-categorie", process: true, want: []string{"VRT-06=fail"}},
+		{name: "builtin-no-packages", noPackages: true, want: []string{"VRT-06=skip"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -44,13 +48,16 @@ func TestTranslatorRun(t *testing.T) {
 				}
 				args = append(args, "--candidate", manifest)
 			}
+			if tc.noPackages {
+				args = append(args, "--package", "none")
+			}
 			code, text := bench(t, args...)
 			res := readResults(t, out)
 			if got := failed(res); !slices.Equal(got, tc.want) {
 				t.Fatalf("requirements not passed = %v, want %v (exit %d)\n%s", got, tc.want, code, text)
 			}
 			// VRT-06 validated with the embedded STU3 packages: the results name them.
-			if !slices.ContainsFunc(res.Packages, func(p reports.Package) bool { return p.ID == "geboortezorgnictiz" && p.SHA256 != "" }) {
+			if !tc.noPackages && !slices.ContainsFunc(res.Packages, func(p reports.Package) bool { return p.ID == "geboortezorgnictiz" && p.SHA256 != "" }) {
 				t.Errorf("results.json packages %+v lack the birth-care STU3 package VRT-06 validated with", res.Packages)
 			}
 		})
