@@ -97,6 +97,9 @@ type RoleSpec struct {
 	// Nictiz qualification gives them: the bench sends them instead of
 	// running the OAuth flow.
 	Tokens map[string]string `yaml:"tokens" json:"tokens,omitempty"`
+	// Viewer says how the bench opens a viewer role (docs/viewer.md);
+	// only on role viewer, required unless it is builtin.
+	Viewer *ViewerSpec `yaml:"viewer" json:"viewer,omitempty"`
 
 	// reference marks a role no candidate brought: the bench plays it.
 	reference bool
@@ -181,6 +184,24 @@ func (e *EnvVars) UnmarshalYAML(n *yaml.Node) error {
 	}
 	*e = m
 	return nil
+}
+
+// ViewerSpec is how the bench, playing the XIS, opens a viewer with a SMART
+// EHR launch: the launch address, the viewer's client_id and redirect URI
+// at the bench's authorization server, and where it logs its views.
+type ViewerSpec struct {
+	// Launch is the path of the launch address under the role's URL
+	// (default /launch); the bench adds ?iss=…&launch=….
+	Launch string `yaml:"launch" json:"launch,omitempty"`
+	// ClientID is the viewer's OAuth client_id.
+	ClientID string `yaml:"clientId" json:"clientId,omitempty"`
+	// RedirectURI is the viewer's return address: a path under the role's
+	// URL (default /callback) or an absolute URL on the viewer's host.
+	RedirectURI string `yaml:"redirectUri" json:"redirectUri,omitempty"`
+	// AuditEvent is the path of the viewer's FHIR AuditEvent search under
+	// the role's URL; empty when it names no log (VWR-06 is then not
+	// tested).
+	AuditEvent string `yaml:"auditEvent" json:"auditEvent,omitempty"`
 }
 
 // AuthSpec holds the credentials the bench sends to a role.
@@ -628,14 +649,20 @@ func checkRoles(root *yaml.Node, value any) []Problem {
 				found = append(found, k)
 			}
 		}
-		if len(found) == 1 {
-			continue
-		}
 		line := 0
 		if rolesNode != nil {
 			if k := mappingKey(rolesNode, name); k != nil {
 				line = k.Line
 			}
+		}
+		if _, ok := spec["viewer"]; ok && name != "viewer" {
+			out = append(out, Problem{Line: line, Field: "roles." + name + ".viewer", Message: "viewer says how to open a viewer: only role viewer has it"})
+		}
+		if _, ok := spec["viewer"]; !ok && name == "viewer" && len(found) == 1 && found[0] != "builtin" {
+			out = append(out, Problem{Line: line, Field: "roles.viewer", Message: "a viewer needs viewer.clientId (and its launch and redirectUri paths when not /launch and /callback)"})
+		}
+		if len(found) == 1 {
+			continue
 		}
 		msg := "needs exactly one of image, command, url or builtin; found none"
 		if len(found) > 1 {

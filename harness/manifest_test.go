@@ -32,6 +32,10 @@ roles:
       bearerTokenEnv: INDEX_TOKEN
   viewer:
     url: https://viewer.test.example:8443/base
+    viewer:
+      clientId: voorbeeld-viewer
+      redirectUri: /base/terug
+      auditEvent: /base/fhir/AuditEvent
   dvza:
     builtin: true
     tokens:
@@ -59,6 +63,9 @@ roles:
 	}
 	if m.Roles["viewer"].Kind() != "url" || m.Roles["dvza"].Kind() != "builtin" {
 		t.Errorf("viewer %s dvza %s", m.Roles["viewer"].Kind(), m.Roles["dvza"].Kind())
+	}
+	if v := m.Roles["viewer"].Viewer; v == nil || v.ClientID != "voorbeeld-viewer" || v.RedirectURI != "/base/terug" || v.AuditEvent != "/base/fhir/AuditEvent" || v.Launch != "" {
+		t.Errorf("viewer spec = %+v", v)
 	}
 }
 
@@ -89,6 +96,9 @@ func TestParseManifestBad(t *testing.T) {
 		{"bad url", "name: x\nroles:\n  xis:\n    url: ftp://example\n", "roles.xis.url", 4, "expected form"},
 		{"fhirBase without slash", "name: x\nroles:\n  xis:\n    builtin: true\n    fhirBase: fhir\n", "roles.xis.fhirBase", 5, "expected form"},
 		{"auth both", "name: x\nroles:\n  xis:\n    builtin: true\n    auth:\n      bearerToken: abcd\n      bearerTokenEnv: TOKEN\n", "roles.xis.auth", 5, "not both"},
+		{"viewer without viewer spec", "name: x\nroles:\n  viewer:\n    url: http://a\n", "roles.viewer", 3, "needs viewer.clientId"},
+		{"viewer spec on xis", "name: x\nroles:\n  xis:\n    builtin: true\n    viewer: {clientId: a}\n", "roles.xis.viewer", 3, "only role viewer"},
+		{"viewer without client id", "name: x\nroles:\n  viewer:\n    url: http://a\n    viewer: {launch: /start}\n", "roles.viewer.viewer.clientId", 5, "missing"},
 		{"role is a string", "name: x\nroles:\n  xis: docker\n", "roles.xis", 3, "must be object, not string"},
 		{"not a mapping", "- a\n- b\n", "", 1, "must be object, not array"},
 		{"malformed yaml", "name: x\nroles:\n  xis: [\n", "", 3, "not valid YAML"},
