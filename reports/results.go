@@ -124,6 +124,7 @@ type TimelinessLimits struct {
 	Publication string `json:"publication,omitempty"`
 	Index       string `json:"index,omitempty"`
 	Consumer    string `json:"consumer,omitempty"`
+	Viewer      string `json:"viewer,omitempty"`
 }
 
 // Stopped is a role of the candidate that stopped during the run.

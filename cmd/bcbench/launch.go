@@ -19,6 +19,7 @@ import (
 	"github.com/bcbench/bcbench/reference/dvza"
 	"github.com/bcbench/bcbench/reference/index"
 	"github.com/bcbench/bcbench/reference/translator"
+	"github.com/bcbench/bcbench/reference/viewer"
 	"github.com/bcbench/bcbench/reference/xis"
 	"github.com/bcbench/bcbench/reports"
 	"github.com/bcbench/bcbench/suites/spec"
@@ -55,9 +56,10 @@ func loadCandidates(paths []string, roles []string) (*harness.Manifest, error) {
 	}
 	if len(ms) == 0 {
 		doc := defaultManifest
-		if !slices.Contains(roles, "xis") && (slices.Contains(roles, "dvza") || slices.Contains(roles, "translator")) {
+		if !slices.Contains(roles, "xis") && (slices.Contains(roles, "dvza") || slices.Contains(roles, "translator") || slices.Contains(roles, "viewer")) {
 			// a DVZA alone takes the events itself, a translator is sent
-			// them as ADA: no XIS in the run
+			// them as ADA, a viewer reads the XIS the bench plays for it:
+			// no XIS in the run
 			doc = strings.TrimSuffix(strings.TrimSuffix(defaultManifest, "  xis:\n    builtin: true\n"), "\n") + "\n"
 		}
 		for _, r := range roles {
@@ -124,6 +126,9 @@ func builtin(trust *token.Verifier) func(role string, w harness.Wiring) (http.Ha
 			return dvza.New(dvza.Options{Version: version, IdP: w.IdP})
 		case role == "translator":
 			return translator.New(translator.ServerOptions{Version: version})
+		case role == "viewer":
+			// its address is each request's: the browser reaches it directly
+			return viewer.New(viewer.Options{})
 		}
 		return nil, fmt.Errorf("the bench has no built-in reference for role %s yet", role)
 	}
@@ -142,6 +147,9 @@ type running struct {
 	DVZA *spec.DVZA
 	// Translator is the translator's adapter, when the run has one.
 	Translator *harness.Adapter
+	// Viewer is the viewer role, when the run has one: the bench plays
+	// the XIS it reads (startViewer).
+	Viewer *harness.Role
 }
 
 // launch starts every role of the manifest behind a recording proxy; the
@@ -186,7 +194,16 @@ func launch(ctx context.Context, m *harness.Manifest, limits certification.Limit
 			run.DVZA = dvzaOf(r, client, idp)
 		case r.Name == "translator":
 			run.Translator = &harness.Adapter{Base: r.AdapterBase(), Client: client, Token: r.Token}
+		case r.Name == "viewer":
+			run.Viewer = r
 		}
+	}
+	if run.Viewer != nil {
+		if len(run.Publishers) > 0 || run.DVZA != nil {
+			_ = c.Stop(context.WithoutCancel(ctx))
+			return nil, fmt.Errorf("a viewer is judged on the XIS the bench plays for it: run it without an xis or dvza role (profile zelftest-viewer)")
+		}
+		return run, nil // the XIS and adapter are the viewer stack's
 	}
 	if len(run.Publishers) == 0 && run.DVZA == nil && run.Translator != nil {
 		// A translator alone: the bench sends it each event as ADA, nothing

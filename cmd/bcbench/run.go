@@ -383,6 +383,21 @@ func run(ctx context.Context, f runFlags, stderr, stdout io.Writer) error {
 	})
 	defer endWatch()
 
+	// The viewer reads the XIS the bench plays for it, in the run's one
+	// browser (closed with the run).
+	var vr *viewerRun
+	if cand.Viewer != nil {
+		progress("viewer: XIS en browser starten")
+		if vr, err = startViewer(ctx, cand.Viewer, profile.Limits, scenarios, evidenceDir); err != nil {
+			err = errors.New(plainText(harness.RedactUserinfo(err.Error())))
+			in.SetupProblem = "de viewer kan niet geopend worden (" + err.Error() + ")"
+			stopCandidate()
+			return finish(exitSetup, err)
+		}
+		defer vr.close()
+		cand.FHIR, cand.Adapter = vr.xis, vr.adapter
+	}
+
 	// 3. Replay the scenarios, 4. run the specs.
 	env := &spec.Env{
 		Scenarios: scenarios, Reference: day0,
@@ -391,6 +406,9 @@ func run(ctx context.Context, f runFlags, stderr, stdout io.Writer) error {
 		Undecided:   string(profile.Undecided),
 		Access:      access,
 		Concurrency: f.concurrency,
+	}
+	if vr != nil {
+		env.Viewer = vr.spec
 	}
 	env.Validator, env.ValidatorProblem = validator, validatorProblem
 	quals := &qualification{sets: scriptSets, servers: map[string]*harness.FHIR{}, timeout: profile.Limits.RequestTimeout,
@@ -454,8 +472,13 @@ func run(ctx context.Context, f runFlags, stderr, stdout io.Writer) error {
 		in.Specs = append(in.Specs, reports.SpecOutcome{
 			Name: o.Name, Requirements: o.Requirements, Status: reports.Status(o.Status),
 			Seconds: o.Seconds, Failure: o.Failure, Location: o.Location,
+			Evidence: vr.evidenceFor(o.Requirements),
 		})
 	}
+	if p := vr.problem(); p != "" {
+		in.Problems = append(in.Problems, "viewer: "+plainText(p))
+	}
+	vr.close() // the browser ends with the specs
 	if ctx.Err() != nil {
 		in.Problems = append(in.Problems, "interrupted: "+ctx.Err().Error())
 	}

@@ -109,10 +109,13 @@ type Timeliness struct {
 	Publication time.Duration `yaml:"publication"`
 	Index       time.Duration `yaml:"index"`
 	Consumer    time.Duration `yaml:"consumer"`
+	// Viewer: a fact registered at the XIS visible in the viewer, from
+	// the registration (VWR-08).
+	Viewer time.Duration `yaml:"viewer"`
 }
 
 // TimelinessRequirements names, per hop, the requirement that judges it.
-var TimelinessRequirements = map[string]string{"publication": "TIJ-01", "index": "TIJ-02", "consumer": "TIJ-03"}
+var TimelinessRequirements = map[string]string{"publication": "TIJ-01", "index": "TIJ-02", "consumer": "TIJ-03", "viewer": "VWR-08"}
 
 // Hop returns the limit of a hop by name, and a pointer to change it.
 func (t *Timeliness) Hop(name string) (*time.Duration, bool) {
@@ -123,6 +126,8 @@ func (t *Timeliness) Hop(name string) (*time.Duration, bool) {
 		return &t.Index, true
 	case "consumer":
 		return &t.Consumer, true
+	case "viewer":
+		return &t.Viewer, true
 	}
 	return nil, false
 }
@@ -314,7 +319,7 @@ func Parse(data []byte) (Profile, error) {
 	if err := p.Limits.fill(); err != nil {
 		return Profile{}, fmt.Errorf("profile %s: %w", p.ID, err)
 	}
-	for _, hop := range []string{"publication", "index", "consumer"} {
+	for _, hop := range []string{"publication", "index", "consumer", "viewer"} {
 		limit, _ := p.Limits.Timeliness.Hop(hop)
 		if id := TimelinessRequirements[hop]; *limit == 0 && slices.Contains(p.Requirements, id) {
 			return Profile{}, fmt.Errorf("profile %s: requirement %s needs limits.timeliness.%s", p.ID, id, hop)
@@ -415,6 +420,7 @@ func (l Limits) Unmeetable() []string {
 		{"timeliness.publication", l.Timeliness.Publication, MinTimeliness},
 		{"timeliness.index", l.Timeliness.Index, MinTimeliness},
 		{"timeliness.consumer", l.Timeliness.Consumer, MinTimeliness},
+		{"timeliness.viewer", l.Timeliness.Viewer, MinTimeliness},
 	} {
 		if d.v < d.least && (d.v != 0 || !strings.HasPrefix(d.name, "timeliness.")) {
 			out = append(out, fmt.Sprintf("%s %s is below %s", d.name, d.v, d.least))
@@ -442,7 +448,7 @@ func (l *Limits) fill() error {
 			return fmt.Errorf("limits: %s %s is outside 0–%s", d.name, *d.v, maxTimeout)
 		}
 	}
-	for _, hop := range []string{"publication", "index", "consumer"} {
+	for _, hop := range []string{"publication", "index", "consumer", "viewer"} {
 		if v, _ := l.Timeliness.Hop(hop); *v < 0 || *v > maxTimeout {
 			return fmt.Errorf("limits: timeliness.%s %s is outside 0–%s", hop, *v, maxTimeout)
 		}

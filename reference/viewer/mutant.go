@@ -3,6 +3,7 @@ package viewer
 import (
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/bcbench/bcbench/fixtures"
 )
@@ -24,7 +25,12 @@ type Mutant struct {
 	trap       bool // a keyboard trap
 	noLang     bool // no page language
 	technical  bool // logs views under the viewer's system account
+	stale      bool // serves a client's record read in the last StaleFor again
 }
+
+// StaleFor is how long the verouderd-dossier mutant serves a client's
+// record as it read it: a fact registered meanwhile shows only after it.
+const StaleFor = 10 * time.Minute
 
 // Mutants are the seeded-defect viewers; each fails exactly Violates.
 var Mutants = []Mutant{
@@ -42,6 +48,7 @@ var Mutants = []Mutant{
 	{Name: "logo-zonder-alt", Description: "een afbeelding zonder tekstalternatief", Violates: []string{"VWR-07"}, logo: true},
 	{Name: "laag-contrast", Description: "tekst met een contrast onder 4,5:1", Violates: []string{"VWR-07"}, pale: true},
 	{Name: "toetsenbordval", Description: "een invoerveld dat de focus vasthoudt (Tab werkt niet)", Violates: []string{"VWR-07"}, trap: true},
+	{Name: "verouderd-dossier", Description: "bewaart het dossier van een cliënt 10 minuten: een nieuw geregistreerd gegeven verschijnt pas daarna", Violates: []string{"VWR-08"}, stale: true},
 	{Name: "geen-taal", Description: "de pagina noemt haar taal niet", Violates: []string{"VWR-07"}, noLang: true},
 }
 

@@ -10,6 +10,7 @@
 package viewer
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"fmt"
@@ -75,7 +76,14 @@ type Server struct {
 	pending  map[string]flow
 	sessions map[string]*session
 
-	replayCache map[string]*session // the zonder-launch defect only
+	replayCache map[string]*session     // the zonder-launch defect only
+	staleCache  map[string]cachedRecord // the verouderd-dossier defect only: by Patient id
+}
+
+// cachedRecord is a client's record and when the viewer read it.
+type cachedRecord struct {
+	rec *record
+	at  time.Time
 }
 
 type flow struct {
@@ -124,10 +132,13 @@ func New(opts Options) (*Server, error) {
 	s.mux.HandleFunc("GET "+CallbackPath, s.callback)
 	s.mux.HandleFunc("GET "+DossierPath, s.dossier)
 	s.mux.HandleFunc("GET "+AuditPath, s.auditSearch)
-	s.mux.HandleFunc("GET /health", func(w http.ResponseWriter, _ *http.Request) {
+	health := func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write([]byte(`{"status":"ok","software":"bcbench reference viewer"}`))
-	})
+	}
+	s.mux.HandleFunc("GET /health", health)
+	// where bcbench run asks a started role whether it is up (the adapter's)
+	s.mux.HandleFunc("GET /bench/health", health)
 	return s, nil
 }
 
@@ -315,7 +326,7 @@ func (s *Server) dossier(w http.ResponseWriter, r *http.Request) {
 	}
 	var views []*record
 	for _, pid := range sess.patients {
-		rec, err := s.read(r.Context(), sess, pid)
+		rec, err := s.recordOf(r.Context(), sess, pid)
 		if err != nil {
 			s.refuse(w, "De gegevens van de cliënt konden niet worden gelezen.")
 			return
@@ -324,6 +335,31 @@ func (s *Server) dossier(w http.ResponseWriter, r *http.Request) {
 		s.logView(sess, rec, r)
 	}
 	s.render(w, views)
+}
+
+// recordOf reads the client's record from the XIS; the verouderd-dossier
+// defect serves a record it read less than StaleFor ago again.
+func (s *Server) recordOf(ctx context.Context, sess *session, pid string) (*record, error) {
+	if s.defect == nil || !s.defect.stale {
+		return s.read(ctx, sess, pid)
+	}
+	s.mu.Lock()
+	c, ok := s.staleCache[pid]
+	s.mu.Unlock()
+	if ok && s.opts.Now().Sub(c.at) < StaleFor {
+		return c.rec, nil
+	}
+	rec, err := s.read(ctx, sess, pid)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	if s.staleCache == nil || len(s.staleCache) >= maxSessions {
+		s.staleCache = map[string]cachedRecord{}
+	}
+	s.staleCache[pid] = cachedRecord{rec: rec, at: s.opts.Now()}
+	s.mu.Unlock()
+	return rec, nil
 }
 
 func random() (string, error) {

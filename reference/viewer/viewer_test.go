@@ -14,6 +14,8 @@ import (
 
 	"github.com/bcbench/bcbench/fixtures"
 	"github.com/bcbench/bcbench/fixtures/truth"
+	"github.com/bcbench/bcbench/profiles/certification"
+	"github.com/bcbench/bcbench/requirements"
 )
 
 // stackWith starts a stack whose XIS holds the scenarios, viewed on the
@@ -157,5 +159,32 @@ func TestEveryMutantIsKnownAndDeclaresWhatItViolates(t *testing.T) {
 	}
 	if _, err := New(Options{URL: "ftp://geen-url"}); err == nil {
 		t.Error("a viewer without a URL was made")
+	}
+}
+
+// TestEveryViewerRequirementHasAMutant: each VWR requirement of every
+// certification profile is failed by at least one viewer mutant, and every
+// mutant names requirements of the catalogue.
+func TestEveryViewerRequirementHasAMutant(t *testing.T) {
+	cat := requirements.MustDefault()
+	covered := map[string][]string{}
+	for _, m := range Mutants {
+		if err := cat.Check(m.Violates...); err != nil {
+			t.Errorf("mutant %s: %v", m.Name, err)
+		}
+		for _, id := range m.Violates {
+			covered[id] = append(covered[id], m.Name)
+		}
+	}
+	profiles, err := certification.All()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range profiles {
+		for _, id := range p.Requirements {
+			if strings.HasPrefix(id, "VWR-") && len(covered[id]) == 0 {
+				t.Errorf("profile %s: requirement %s has no viewer mutant that must fail it", p.ID, id)
+			}
+		}
 	}
 }

@@ -32,8 +32,16 @@ type Viewer struct {
 	AuditURL string
 	// Now is the viewing day's clock.
 	Now func() time.Time
-	// Evidence, when set, keeps a screenshot (PNG) of a judged view.
-	Evidence func(name string, png []byte)
+	// Evidence, when set, keeps a screenshot (PNG) of a judged view (and of
+	// each WCAG failure, its element outlined) for the requirements named.
+	Evidence func(name string, png []byte, requirements ...string)
+	// Timely is the most time a fact registered at the XIS may take to be
+	// visible in the viewer (VWR-08); zero leaves it unjudged.
+	Timely time.Duration
+	// Problem, when set, says why the bench cannot open the viewer (no
+	// browser): a setup problem, every VWR spec is an error, never the
+	// candidate's fail.
+	Problem string
 	// Timing, when set, hears how long each step of a page took (opening
 	// it through the launch, reading it, each WCAG step): for a log, never
 	// judged.

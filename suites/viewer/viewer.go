@@ -10,6 +10,7 @@ package viewer
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -17,6 +18,7 @@ import (
 	"net/url"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -86,6 +88,9 @@ var _ = Describe("Viewer", func() {
 				if errs[i] != nil {
 					spec.Broke(fmt.Errorf("opening the refused launch %q for %s: %w", name, s.ID, errs[i]))
 				}
+				if len(seen[i].png) > 0 && vw.Evidence != nil {
+					vw.Evidence("viewer-weigering-"+strings.ReplaceAll(name, " ", "-")+".png", seen[i].png, "VWR-02")
+				}
 				for _, leak := range seen[i].leaks(s.Client) {
 					problems = append(problems, name+": "+leak)
 				}
@@ -126,6 +131,12 @@ var _ = Describe("Viewer", func() {
 			})
 		})
 	}
+	Context("tijdigheid", func() {
+		spec.It("VWR-08", "een gegeven dat in het XIS is geregistreerd MOET binnen de grens van het profiel zichtbaar zijn in de viewer", func(ctx SpecContext) {
+			s := first(shared)
+			Expect(timelyProblems(ctx, s)).To(match.HaveNoProblems())
+		})
+	})
 	Context("de weigering", func() {
 		spec.It("VWR-07", "de weigeringspagina van de viewer MOET voldoen aan elke automatisch beslisbare controle van WCAG 2.1 AA", func(ctx SpecContext) {
 			s := first(shared)
@@ -143,6 +154,7 @@ var _ = Describe("Viewer", func() {
 			if err != nil {
 				spec.Broke(fmt.Errorf("opening the refusal for %s: %w", s.ID, err))
 			}
+			keep(o, "viewer-weigering", "VWR-02", "VWR-07")
 			// a refusal answers 401/403: that status is no finding here
 			bf := slices.DeleteFunc(o.browser, func(f browser.Finding) bool {
 				return f.Kind == browser.KindLoad && strings.Contains(f.Message, "answered HTTP 4")
@@ -152,12 +164,16 @@ var _ = Describe("Viewer", func() {
 	})
 })
 
-// need returns the run's viewer, or skips the spec.
+// need returns the run's viewer, or skips the spec; a viewer the bench
+// cannot open (no browser) is the bench's error, never the candidate's fail.
 func need() *spec.Viewer {
 	GinkgoHelper()
 	v := spec.Current().Viewer
 	if v == nil {
 		spec.NotTestable("de run heeft geen viewer")
+	}
+	if v.Problem != "" {
+		spec.Broke(errors.New(v.Problem))
 	}
 	return v
 }
@@ -185,6 +201,7 @@ type observed struct {
 	browser  []browser.Finding
 	wcag     *wcag.PageReport
 	viewed   time.Time
+	png      []byte // a screenshot of a page not checked for WCAG
 }
 
 // pages bounds the pages the specs have open at once, all specs together:
@@ -274,10 +291,26 @@ func viewAhead(ctx context.Context, s *fixtures.Scenario, ahead []*fixtures.Scen
 	first := !w.evidenced
 	w.evidenced = true
 	viewsMu.Unlock()
-	if first && vw.Evidence != nil && w.v.wcag != nil && len(w.v.wcag.Screenshot) > 0 {
-		vw.Evidence("viewer-"+s.ID+".png", w.v.wcag.Screenshot)
+	if first {
+		keep(w.v, "viewer-"+s.ID, "VWR-01", "VWR-04", "VWR-05", "VWR-06", "VWR-07")
 	}
 	return w.v
+}
+
+// keep hands the screenshots of a judged view to the run's evidence: the
+// page for the requirements named, each WCAG failure (its element
+// outlined) for VWR-07.
+func keep(v *observed, name string, requirements ...string) {
+	vw := need()
+	if vw.Evidence == nil || v.wcag == nil {
+		return
+	}
+	if len(v.wcag.Screenshot) > 0 {
+		vw.Evidence(name+".png", v.wcag.Screenshot, requirements...)
+	}
+	for i, shot := range v.wcag.Shots {
+		vw.Evidence(fmt.Sprintf("%s-wcag-%02d.png", name, i+1), shot.PNG, "VWR-07")
+	}
 }
 
 // read is the script that reads a page as the bench judges it.
@@ -318,6 +351,9 @@ func open(ctx context.Context, vw *spec.Viewer, u string, judged bool) (*observe
 	}
 	vw.Time("read", start)
 	if !judged {
+		if vw.Evidence != nil && p.Err() == nil {
+			o.png, _ = p.Screenshot(nil) // evidence only: a page without one is still judged
+		}
 		return o, nil
 	}
 	start = time.Now()
@@ -418,6 +454,11 @@ func switchProblems(ctx context.Context, a, b *fixtures.Scenario) []string {
 	ob := &observed{launch: ub}
 	if err := ob.read(p); err != nil {
 		spec.Broke(err)
+	}
+	if vw.Evidence != nil && p.Err() == nil {
+		if png, err := p.Screenshot(nil); err == nil {
+			vw.Evidence("viewer-wissel.png", png, "VWR-03")
+		}
 	}
 	var problems []string
 	if !strings.Contains(ob.text, b.Client.Family) {
@@ -637,4 +678,129 @@ func redact(raw string) string {
 	}
 	u.RawQuery, u.User, u.Fragment = "", nil, ""
 	return u.String()
+}
+
+// pollEvery is how often VWR-08 opens the viewer again while it waits for
+// the new fact.
+const pollEvery = 2 * time.Second
+
+// timelyProblems views the client's record, registers a new fact about her
+// at the XIS (a measurement of the viewing day with a value she has not
+// had) and opens the viewer again, each time with a new launch, until the
+// fact is visible or the profile's limit has passed. A view counts from
+// when it was opened: the bench's own page load is not the viewer's delay.
+func timelyProblems(ctx context.Context, s *fixtures.Scenario) []string {
+	GinkgoHelper()
+	vw, env := need(), spec.Current()
+	if vw.Timely <= 0 {
+		spec.NotTestable("het profiel stelt geen grens aan de tijdigheid van de viewer")
+	}
+	if env.Adapter == nil {
+		spec.NotTestable("de run heeft geen XIS waarin de bench een nieuw gegeven kan registreren")
+	}
+	viewOf(ctx, s) // the record as the viewer showed it before
+	reg, f, ok := lateFact(s, env.Reference, vw.Now())
+	if !ok {
+		spec.NotTestable(fmt.Sprintf("%s heeft geen meting met een getal waarvan de bench een nieuwe kan registreren", s.ID))
+	}
+	value := norm(fixtures.ShowValue(f, env.Reference))
+	date := reg.Time.In(fixtures.Amsterdam).Format("02-01-2006")
+	name := strings.ToLower(f.Name)
+	if _, err := env.Adapter.Register(ctx, reg); err != nil {
+		spec.Broke(fmt.Errorf("registering a new fact at the XIS: %w", err))
+	}
+	registered := time.Now()
+	for {
+		opened := time.Now()
+		u, err := vw.Launch(s.Client)
+		if err != nil {
+			spec.Broke(fmt.Errorf("launching the viewer for %s: %w", s.ID, err))
+		}
+		shown, late, err := lookFor(ctx, vw, u, func(o *observed) bool {
+			return slices.ContainsFunc(o.rows, func(r []string) bool {
+				row := norm(strings.Join(r, " | "))
+				return strings.Contains(strings.ToLower(row), name) && strings.Contains(row, value) && strings.Contains(row, date)
+			})
+		}, func() bool { return opened.Sub(registered) > vw.Timely })
+		if err != nil {
+			spec.Broke(fmt.Errorf("opening the viewer for %s: %w", s.ID, err))
+		}
+		if shown {
+			return nil
+		}
+		if late {
+			return []string{fmt.Sprintf("%s %q van %s, om %s in het XIS geregistreerd, stond %s later nog niet in de viewer (grens %s)",
+				f.Name, value, date, registered.In(fixtures.Amsterdam).Format("15:04:05"), opened.Sub(registered).Round(time.Second), vw.Timely)}
+		}
+		select {
+		case <-ctx.Done():
+			spec.Broke(fmt.Errorf("waiting for the new fact in the viewer: %w", ctx.Err()))
+		case <-time.After(pollEvery):
+		}
+	}
+}
+
+// lookFor opens a launch, reads the page and tells whether it shows what
+// is looked for; the page that ends the wait (shown, or late) is kept as
+// VWR-08's screenshot.
+func lookFor(ctx context.Context, vw *spec.Viewer, u string, shows func(*observed) bool, late func() bool) (bool, bool, error) {
+	p, err := vw.Browser.OpenAllowing(ctx, u, vw.Origins)
+	if err != nil {
+		return false, false, err
+	}
+	defer p.Close()
+	o := &observed{launch: u, viewed: time.Now()}
+	if err := o.read(p); err != nil {
+		return false, false, err
+	}
+	shown, isLate := shows(o), late()
+	if (shown || isLate) && vw.Evidence != nil && p.Err() == nil {
+		if png, err := p.Screenshot(nil); err == nil {
+			vw.Evidence("viewer-tijdigheid.png", png, "VWR-08")
+		}
+	}
+	return shown, isLate, nil
+}
+
+// lateFact is the registration VWR-08 sends: the client's first measured
+// number (not her weight or the pregnancy's duration, which other checks
+// and mutants read) registered again now with another value, as a new
+// event of her scenario by the same author.
+func lateFact(s *fixtures.Scenario, ref, now time.Time) (fixtures.Registration, fixtures.Fact, bool) {
+	regs, err := s.Registrations(ref)
+	if err != nil {
+		return fixtures.Registration{}, fixtures.Fact{}, false
+	}
+	for i, e := range s.Events {
+		if e.Subject != "" && e.Subject != s.Client.ID {
+			continue
+		}
+		for j, f := range e.Facts {
+			q := f.Value.Quantity
+			if f.ResourceType != "Observation" || q == nil || f.Code == fixtures.CodeBodyWeight || f.Code == fixtures.CodePregnancyDuration {
+				continue
+			}
+			v, err := strconv.ParseFloat(q.Value, 64)
+			if err != nil {
+				continue
+			}
+			decimals := 0
+			if _, frac, ok := strings.Cut(q.Value, "."); ok {
+				decimals = len(frac)
+			}
+			late := f
+			late.Key = f.Key + "-vwr08"
+			late.Value = fixtures.Value{Quantity: &fixtures.Quantity{Value: strconv.FormatFloat(v+1.3, 'f', decimals, 64), Unit: q.Unit}}
+			r := regs[i]
+			r.Event = e.ID + "-vwr08"
+			r.Title = "Nieuwe meting (tijdigheid van de viewer)"
+			r.Time = now.Truncate(time.Minute)
+			rf := r.Facts[j]
+			rf.Key = late.Key
+			rf.Value = fixtures.RegisteredValue{Quantity: late.Value.Quantity}
+			r.Facts = []fixtures.RegisteredFact{rf}
+			return r, late, true
+		}
+	}
+	return fixtures.Registration{}, fixtures.Fact{}, false
 }

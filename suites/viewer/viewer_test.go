@@ -35,7 +35,7 @@ const (
 	marker   = "bcbench-outcomes "
 )
 
-var requirements = []string{"VWR-01", "VWR-02", "VWR-03", "VWR-04", "VWR-05", "VWR-06", "VWR-07"}
+var requirements = []string{"VWR-01", "VWR-02", "VWR-03", "VWR-04", "VWR-05", "VWR-06", "VWR-07", "VWR-08"}
 
 // scenarios judged by the test: a weight (gewicht-in-gram), a stopped
 // agreement (stop-genegeerd) and two clients (the context switch).
@@ -150,6 +150,7 @@ func SpecViewer(st *viewer.Stack, b *browser.Browser, pro token.Professional) *s
 		Professional: pro,
 		PatientID:    pid,
 		Now:          time.Now,
+		Timely:       20 * time.Second,
 	}
 	if st.Reference != nil {
 		v.AuditURL = st.ViewerURL + viewer.AuditPath

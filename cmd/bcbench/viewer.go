@@ -1,0 +1,198 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/bcbench/bcbench/browser"
+	"github.com/bcbench/bcbench/fixtures"
+	"github.com/bcbench/bcbench/fixtures/truth"
+	"github.com/bcbench/bcbench/harness"
+	"github.com/bcbench/bcbench/profiles/certification"
+	"github.com/bcbench/bcbench/reference/viewer"
+	"github.com/bcbench/bcbench/suites/spec"
+)
+
+// viewerPageTimeout bounds one page of the viewer, from its launch to the
+// last WCAG check, on a loaded 2-core machine.
+const viewerPageTimeout = 60 * time.Second
+
+// viewerRun is the viewer role of a run (docs/viewer.md): the XIS side the
+// bench plays for it (the reference XIS with the bench's SMART authorization
+// server on loopback, which the scenarios are replayed into), the one
+// browser of the run, and the screenshots kept as evidence.
+type viewerRun struct {
+	stack   *viewer.Stack
+	browser *browser.Browser
+	spec    *spec.Viewer
+	xis     *harness.FHIR
+	adapter *harness.Adapter
+
+	closeOnce sync.Once
+	mu        sync.Mutex
+	shots     map[string][]string // evidence path → the requirements it shows
+	err       error               // the first screenshot that could not be written
+}
+
+// viewerClient is how the bench opens the role: its launch address, its
+// client_id and redirect URI, and its AuditEvent search (through the role's
+// recording proxy; "" when it names none). The browser reaches the viewer
+// at its own address (a command's 127.0.0.1:<port>, a url role's URL,
+// the builtin's listener), where its redirect URI points.
+func viewerClient(r *harness.Role) (viewer.Client, string, error) {
+	base := strings.TrimSuffix(r.Proxy.Upstream(), "/")
+	if r.Spec.Kind() == "url" {
+		base = strings.TrimSuffix(r.Spec.URL, "/") // with a user:password, which Upstream hides
+	}
+	vs := r.Spec.Viewer
+	if vs == nil {
+		if r.Spec.Kind() != "builtin" {
+			return viewer.Client{}, "", fmt.Errorf("role viewer names no viewer.clientId")
+		}
+		vs = &harness.ViewerSpec{ClientID: viewer.DefaultClientID, AuditEvent: viewer.AuditPath}
+	}
+	c := viewer.Client{LaunchURL: base + orDefault(vs.Launch, viewer.LaunchPath), ClientID: vs.ClientID, RedirectURI: vs.RedirectURI}
+	switch {
+	case c.RedirectURI == "":
+		c.RedirectURI = base + viewer.CallbackPath
+	case strings.HasPrefix(c.RedirectURI, "/"):
+		c.RedirectURI = base + c.RedirectURI
+	}
+	ru, err1 := url.Parse(c.RedirectURI)
+	bu, err2 := url.Parse(base)
+	if err1 != nil || err2 != nil || ru.Host != bu.Host {
+		return viewer.Client{}, "", fmt.Errorf("the viewer's redirectUri %s is not on its own host %s", harness.RedactURL(c.RedirectURI), bu.Host)
+	}
+	audit := ""
+	if vs.AuditEvent != "" {
+		audit = r.URL() + vs.AuditEvent
+	}
+	return c, audit, nil
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+// startViewer starts the XIS side of the viewer role and the run's browser.
+// Without chromium the run goes on: every VWR spec is then the bench's
+// error with the reason (spec.Viewer.Problem), never the candidate's fail.
+func startViewer(ctx context.Context, r *harness.Role, limits certification.Limits, scenarios []*fixtures.Scenario, evidenceDir string) (*viewerRun, error) {
+	client, audit, err := viewerClient(r)
+	if err != nil {
+		return nil, err
+	}
+	st, err := viewer.StartStack(ctx, viewer.StackOptions{External: &client})
+	if err != nil {
+		return nil, fmt.Errorf("starting the XIS side of the viewer: %w", err)
+	}
+	httpc := &http.Client{Timeout: limits.RequestTimeout}
+	reader, _ := fixtures.Reader(scenarios)
+	pro := viewer.Professional(reader)
+	pid := func(c fixtures.Client) string { return truth.PatientID(c.BSN) }
+	vr := &viewerRun{stack: st, shots: map[string][]string{},
+		xis:     &harness.FHIR{Base: st.FHIR(), Client: httpc},
+		adapter: &harness.Adapter{Base: st.XISURL + "/bench", Client: httpc}}
+	vr.spec = &spec.Viewer{
+		Launch:       func(c fixtures.Client) (string, error) { return st.LaunchURL(pid(c), pro) },
+		Refusals:     func(c fixtures.Client) (map[string]string, error) { return st.Refusals(pid(c), pro) },
+		Origins:      st.Origins(),
+		Professional: pro,
+		PatientID:    pid,
+		AuditURL:     audit,
+		Now:          time.Now,
+		Timely:       limits.Timeliness.Viewer,
+		Evidence:     vr.keep(evidenceDir),
+	}
+	if _, err := browser.Find(""); err != nil {
+		vr.spec.Problem = "de bench kan de viewer niet openen: geen browser (" + err.Error() + "); installeer chromium of zet BCBENCH_CHROMIUM"
+		return vr, nil
+	}
+	b, err := browser.Launch(ctx, browser.Options{PageTimeout: viewerPageTimeout})
+	if err != nil {
+		vr.spec.Problem = "de bench kan de viewer niet openen: de browser start niet (" + err.Error() + ")"
+		return vr, nil
+	}
+	vr.browser, vr.spec.Browser = b, b
+	return vr, nil
+}
+
+// keep writes a screenshot into evidence/ and remembers the requirements
+// it shows; the report links and shows it beside them.
+func (vr *viewerRun) keep(dir string) func(name string, png []byte, requirements ...string) {
+	return func(name string, png []byte, requirements ...string) {
+		name = filepath.Base(name)
+		vr.mu.Lock()
+		defer vr.mu.Unlock()
+		err := os.MkdirAll(dir, 0o755)
+		if err == nil {
+			err = os.WriteFile(filepath.Join(dir, name), png, 0o644)
+		}
+		if err != nil {
+			if vr.err == nil {
+				vr.err = fmt.Errorf("writing screenshot %s: %w", name, err)
+			}
+			return
+		}
+		path := "evidence/" + name
+		for _, id := range requirements {
+			if !slices.Contains(vr.shots[path], id) {
+				vr.shots[path] = append(vr.shots[path], id)
+			}
+		}
+	}
+}
+
+// evidenceFor lists the screenshots that show any of the requirements.
+func (vr *viewerRun) evidenceFor(requirements []string) []string {
+	if vr == nil {
+		return nil
+	}
+	vr.mu.Lock()
+	defer vr.mu.Unlock()
+	var out []string
+	for path, ids := range vr.shots {
+		if slices.ContainsFunc(ids, func(id string) bool { return slices.Contains(requirements, id) }) {
+			out = append(out, path)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// problem is a screenshot the bench could not write ("" when none).
+func (vr *viewerRun) problem() string {
+	if vr == nil {
+		return ""
+	}
+	vr.mu.Lock()
+	defer vr.mu.Unlock()
+	if vr.err == nil {
+		return ""
+	}
+	return vr.err.Error()
+}
+
+// close ends the browser (and every chromium process of it) and the XIS side.
+func (vr *viewerRun) close() {
+	if vr == nil {
+		return
+	}
+	vr.closeOnce.Do(func() {
+		if vr.browser != nil {
+			vr.browser.Close()
+		}
+		_ = vr.stack.Close()
+	})
+}
