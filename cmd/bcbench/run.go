@@ -395,6 +395,9 @@ func run(ctx context.Context, f runFlags, stderr, stdout io.Writer) error {
 			return finish(exitSetup, err)
 		}
 		defer vr.close()
+		if vr.spec.Problem != "" {
+			in.Problems = append(in.Problems, "viewer: "+plainText(vr.spec.Problem))
+		}
 		cand.FHIR, cand.Adapter = vr.xis, vr.adapter
 	}
 
