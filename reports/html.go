@@ -80,6 +80,8 @@ type htmlRequirement struct {
 	StatusLabel string
 	StatusClass string
 	Specs       []htmlSpec
+	// Images are the requirement's screenshots (HTMLWith).
+	Images []htmlImage
 }
 
 type htmlSpec struct {
@@ -92,7 +94,10 @@ type htmlSpec struct {
 // HTML renders results as one self-contained, script-free HTML page. Every
 // value is escaped by html/template; links go to evidence files only through
 // the template's URL sanitiser.
-func HTML(res *Results) ([]byte, error) {
+func HTML(res *Results) ([]byte, error) { return renderHTML(res, nil) }
+
+// renderHTML renders results, with the screenshots given by evidence path.
+func renderHTML(res *Results, images map[string]template.URL) ([]byte, error) {
 	v := htmlView{
 		Res:      res,
 		V2:       res.Schema == SchemaVersion,
@@ -194,6 +199,7 @@ func HTML(res *Results) ([]byte, error) {
 	slices.SortStableFunc(v.Requirements, func(a, b htmlRequirement) int {
 		return statusOrder[a.Status] - statusOrder[b.Status]
 	})
+	placeImages(v.Requirements, images)
 	var buf bytes.Buffer
 	if err := htmlTemplate.Execute(&buf, v); err != nil {
 		return nil, fmt.Errorf("rendering report.html: %w", err)

@@ -46,7 +46,7 @@ func WriteAll(dir string, res *Results, signer Signer) error {
 	} else {
 		errs = append(errs, writeFile(filepath.Join(dir, JUnitFile), x))
 	}
-	if h, err := HTML(res); err != nil {
+	if h, err := HTMLWith(res, dir); err != nil {
 		errs = append(errs, err)
 	} else {
 		errs = append(errs, writeFile(filepath.Join(dir, HTMLFile), h))

@@ -51,7 +51,7 @@ the results schema first. The signature is not touched: results.dsse.json still 
 			if err != nil {
 				return withCode(exitSetup, err)
 			}
-			h, err := reports.HTML(res)
+			h, err := reports.HTMLWith(res, filepath.Dir(args[0]))
 			if err != nil {
 				return withCode(exitSetup, err)
 			}
