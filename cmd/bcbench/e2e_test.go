@@ -45,19 +45,7 @@ func TestMain(m *testing.M) {
 // and returns its exit code and output.
 func bench(t *testing.T, args ...string) (int, string) {
 	t.Helper()
-	cmd := exec.Command(bin, args...)
-	cmd.Env = append(os.Environ(), "XDG_CONFIG_HOME="+filepath.Join(t.TempDir(), "config"), "HOME="+t.TempDir())
-	out, err := cmd.CombinedOutput()
-	var ee *exec.ExitError
-	switch {
-	case err == nil:
-		return 0, string(out)
-	case errors.As(err, &ee):
-		return ee.ExitCode(), string(out)
-	default:
-		t.Fatalf("running bcbench %v: %v", args, err)
-		return -1, ""
-	}
+	return benchIn(t, filepath.Join(t.TempDir(), "config"), args...)
 }
 
 // attachManifest writes a manifest that attaches to a running XIS at url.
