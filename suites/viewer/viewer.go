@@ -740,10 +740,12 @@ func timelyProblems(ctx context.Context, s *fixtures.Scenario) []string {
 	}
 }
 
-// lookFor opens a launch, reads the page and tells whether it shows what
-// is looked for; the page that ends the wait (shown, or late) is kept as
+// lookFor opens a launch (holding a page slot), reads the page and tells
+// whether it shows what is looked for; the page that ends the wait (shown, or late) is kept as
 // VWR-08's screenshot.
 func lookFor(ctx context.Context, vw *spec.Viewer, u string, shows func(*observed) bool, late func() bool) (bool, bool, error) {
+	pages <- struct{}{}
+	defer func() { <-pages }()
 	p, err := vw.Browser.OpenAllowing(ctx, u, vw.Origins)
 	if err != nil {
 		return false, false, err
