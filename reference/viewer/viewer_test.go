@@ -9,6 +9,7 @@ import (
 	"net/http/cookiejar"
 	"os"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -186,5 +187,91 @@ func TestEveryViewerRequirementHasAMutant(t *testing.T) {
 				t.Errorf("profile %s: requirement %s has no viewer mutant that must fail it", p.ID, id)
 			}
 		}
+	}
+}
+
+// TestANewFactIsShownAtTheNextLaunch: a fact registered at the XIS after a
+// view is on the record at the next launch; the verouderd-dossier mutant
+// shows it only once StaleFor has passed (VWR-08).
+func TestANewFactIsShownAtTheNextLaunch(t *testing.T) {
+	tests := []struct {
+		name, defect string
+		after        time.Duration
+		shown        bool
+	}{
+		{name: "reference, at once", shown: true},
+		{name: "verouderd-dossier, at once", defect: "verouderd-dossier"},
+		{name: "verouderd-dossier, after StaleFor", defect: "verouderd-dossier", after: StaleFor + time.Minute, shown: true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s, ok := fixtures.Lookup("ongecompliceerd")
+			if !ok {
+				t.Fatal("no scenario ongecompliceerd")
+			}
+			ref := fixtures.DefaultReference
+			var offset atomic.Int64
+			start := fixtures.Date(ref, fixtures.LastDay([]*fixtures.Scenario{s})).Add(20 * time.Hour)
+			now := func() time.Time { return start.Add(time.Duration(offset.Load())) }
+			st, err := StartStack(context.Background(), StackOptions{Defect: tc.defect, Now: now})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { st.Close() })
+			regs, err := s.Registrations(ref)
+			if err != nil {
+				t.Fatal(err)
+			}
+			post := func(r fixtures.Registration) {
+				t.Helper()
+				body, _ := json.Marshal(r)
+				resp, err := http.Post(st.XISURL+"/bench/events", "application/json", bytes.NewReader(body))
+				if err != nil {
+					t.Fatal(err)
+				}
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusCreated {
+					t.Fatalf("registering %s: %d", r.Event, resp.StatusCode)
+				}
+			}
+			var late fixtures.Registration
+			for _, r := range regs {
+				post(r)
+				for _, f := range r.Facts {
+					if f.Code == fixtures.CodeHb && late.Event == "" {
+						late = r
+						f.Key += "-later"
+						f.Value = fixtures.RegisteredValue{Quantity: &fixtures.Quantity{Value: "9.9", Unit: f.Value.Quantity.Unit}}
+						late.Facts = []fixtures.RegisteredFact{f}
+					}
+				}
+			}
+			if late.Event == "" {
+				t.Fatal("ongecompliceerd has no Hb")
+			}
+			reader, _ := fixtures.Reader([]*fixtures.Scenario{s})
+			look := func() string {
+				t.Helper()
+				u, err := st.LaunchURL(truth.PatientID(s.Client.BSN), Professional(reader))
+				if err != nil {
+					t.Fatal(err)
+				}
+				code, page := open(t, browserClient(), u)
+				if code != http.StatusOK {
+					t.Fatalf("status %d", code)
+				}
+				return page
+			}
+			if page := look(); strings.Contains(page, "9,9 mmol/l") {
+				t.Fatal("the new value is shown before it was registered")
+			}
+			late.Event += "-later"
+			late.Time = now().Truncate(time.Minute)
+			post(late)
+			offset.Add(int64(tc.after))
+			if got := strings.Contains(look(), "9,9 mmol/l"); got != tc.shown {
+				t.Errorf("the new Hb shown: %v, want %v", got, tc.shown)
+			}
+		})
 	}
 }
