@@ -44,18 +44,24 @@ func stackWith(t *testing.T, defect string, ids ...string) (*Stack, []*fixtures.
 			t.Fatal(err)
 		}
 		for _, r := range regs {
-			body, _ := json.Marshal(r)
-			resp, err := http.Post(st.XISURL+"/bench/events", "application/json", bytes.NewReader(body))
-			if err != nil {
-				t.Fatal(err)
-			}
-			resp.Body.Close()
-			if resp.StatusCode != http.StatusCreated {
-				t.Fatalf("registering %s: %d", r.Event, resp.StatusCode)
-			}
+			register(t, st, r)
 		}
 	}
 	return st, scs, now
+}
+
+// register sends one registration to the stack's XIS adapter.
+func register(t *testing.T, st *Stack, r fixtures.Registration) {
+	t.Helper()
+	body, _ := json.Marshal(r)
+	resp, err := http.Post(st.XISURL+"/bench/events", "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("registering %s: %d", r.Event, resp.StatusCode)
+	}
 }
 
 // open follows a launch like a browser (cookies, redirects) and returns the
@@ -222,21 +228,9 @@ func TestANewFactIsShownAtTheNextLaunch(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			post := func(r fixtures.Registration) {
-				t.Helper()
-				body, _ := json.Marshal(r)
-				resp, err := http.Post(st.XISURL+"/bench/events", "application/json", bytes.NewReader(body))
-				if err != nil {
-					t.Fatal(err)
-				}
-				resp.Body.Close()
-				if resp.StatusCode != http.StatusCreated {
-					t.Fatalf("registering %s: %d", r.Event, resp.StatusCode)
-				}
-			}
 			var late fixtures.Registration
 			for _, r := range regs {
-				post(r)
+				register(t, st, r)
 				for _, f := range r.Facts {
 					if f.Code == fixtures.CodeHb && late.Event == "" {
 						late = r
@@ -267,7 +261,7 @@ func TestANewFactIsShownAtTheNextLaunch(t *testing.T) {
 			}
 			late.Event += "-later"
 			late.Time = now().Truncate(time.Minute)
-			post(late)
+			register(t, st, late)
 			offset.Add(int64(tc.after))
 			if got := strings.Contains(look(), "9,9 mmol/l"); got != tc.shown {
 				t.Errorf("the new Hb shown: %v, want %v", got, tc.shown)
