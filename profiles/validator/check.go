@@ -513,7 +513,8 @@ func (r *run) value(it item, e *elem, res map[string]any) {
 		return
 	}
 	switch {
-	case code == "Resource" || code == "DomainResource" || r.v.isResourceType(code) || (e.owner != nil && e.owner.typ == "Bundle" && strings.HasSuffix(e.path, ".resource")):
+	case code == "Resource" || code == "DomainResource" || !isPrimitive(code) && r.v.isResourceType(code) || (e.owner != nil && e.owner.typ == "Bundle" && strings.HasSuffix(e.path, ".resource")):
+		// (Resource type names are capitalised, primitive type codes not.)
 		obj, ok := it.val.(map[string]any)
 		if !ok {
 			r.issue(outcome.Error, outcome.CodeStructure, it.path, "%s must be a resource (a JSON object)", e.path)

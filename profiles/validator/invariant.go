@@ -3,6 +3,7 @@ package validator
 import (
 	"encoding/json"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/bcbench/bcbench/profiles/outcome"
@@ -27,7 +28,7 @@ func (r *run) invariants(e *elem, v any, code, path string, res map[string]any) 
 		return
 	}
 	for _, c := range e.constraints {
-		if fast, ok := r.nativeInvariant(c, v); ok {
+		if fast, ok := r.nativeInvariant(c, v, res); ok {
 			if !fast {
 				r.issue(outcome.Error, outcome.CodeInvariant, path, "constraint %s failed on %s: %s [%s]", c.key, e.path, c.human, c.expr)
 			}
@@ -123,6 +124,97 @@ var plainHolds = map[string]func(map[string]any) bool{
 	},
 }
 
+// plainHoldsIn are, by expression, invariants with a plain case that
+// depends on the resource the object is in (%resource, the resource the
+// FHIRPath engine is given). obs-7: no component code has a coding equal to
+// one of the Observation's code — FHIRPath's intersect compares Codings by
+// equality of every property, so Codings whose system or code differ (as
+// strings, or one absent) are never equal.
+var plainHoldsIn = map[string]func(obj, resource map[string]any) bool{
+	"value.empty() or component.code.where(coding.intersect(%resource.code.coding).exists()).empty()": func(m, res map[string]any) bool {
+		own, ok := codingKeys(res["code"])
+		if !ok {
+			return false
+		}
+		for _, c := range asList(m["component"]) {
+			cm, isObj := c.(map[string]any)
+			if !isObj {
+				return false
+			}
+			keys, ok := codingKeys(cm["code"])
+			if !ok {
+				return false
+			}
+			for _, k := range keys {
+				if slices.Contains(own, k) {
+					return false // perhaps the same Coding: FHIRPath decides
+				}
+			}
+		}
+		return true
+	},
+}
+
+// codingKey is a Coding's system and code, each "" when absent and set
+// apart by has when present.
+type codingKey struct {
+	system, code       string
+	hasSystem, hasCode bool
+}
+
+// codingKeys lists the system and code of the codings of the
+// CodeableConcept(s) cc; false when one is not plain (a coding or
+// CodeableConcept that is not an object, a system or code that is not a
+// string, a _system or _code).
+func codingKeys(cc any) ([]codingKey, bool) {
+	var keys []codingKey
+	for _, x := range asList(cc) {
+		m, ok := x.(map[string]any)
+		if !ok {
+			return nil, false
+		}
+		if _, under := m["_coding"]; under {
+			return nil, false
+		}
+		for _, c := range asList(m["coding"]) {
+			cm, ok := c.(map[string]any)
+			if !ok {
+				return nil, false
+			}
+			k, ok := keyOf(cm)
+			if !ok {
+				return nil, false
+			}
+			keys = append(keys, k)
+		}
+	}
+	return keys, true
+}
+
+// keyOf is the system and code of Coding cm; false when one is not a
+// string or has a _system or _code.
+func keyOf(cm map[string]any) (k codingKey, ok bool) {
+	if _, under := cm["_system"]; under {
+		return k, false
+	}
+	if _, under := cm["_code"]; under {
+		return k, false
+	}
+	if v, has := cm["system"]; has {
+		if k.system, ok = v.(string); !ok {
+			return k, false
+		}
+		k.hasSystem = true
+	}
+	if v, has := cm["code"]; has {
+		if k.code, ok = v.(string); !ok {
+			return k, false
+		}
+		k.hasCode = true
+	}
+	return k, true
+}
+
 // plainValueHolds are, by expression, invariants on primitive elements that
 // hold on a primitive's value alone. nl-core-NameInformation-02 on
 // HumanName.family: the extensions it asks about live in _family, which is
@@ -202,7 +294,7 @@ type memoKey struct{ path, what string }
 // FHIRPath where the answer is plain: dom-2..dom-5 hold trivially for a
 // resource without contained resources, and ext-1 says an extension has a
 // value or sub-extensions, not both and not neither.
-func (r *run) nativeInvariant(c constraint, v any) (holds, decided bool) {
+func (r *run) nativeInvariant(c constraint, v any, res map[string]any) (holds, decided bool) {
 	if c.holdsValue != nil && c.holdsValue(v) {
 		return true, true
 	}
@@ -211,6 +303,9 @@ func (r *run) nativeInvariant(c constraint, v any) (holds, decided bool) {
 		return false, false
 	}
 	if c.holds != nil && c.holds(m) {
+		return true, true
+	}
+	if c.holdsIn != nil && c.holdsIn(m, res) {
 		return true, true
 	}
 	switch c.key {

@@ -133,3 +133,58 @@ func TestPlainValueHoldsAgreesWithFHIRPath(t *testing.T) {
 		})
 	}
 }
+
+// TestPlainHoldsInAgreesWithFHIRPath: where plainHoldsIn says an invariant
+// holds on an object in a resource, FHIRPath evaluation with that resource
+// as %resource says so too; where it cannot say, FHIRPath is asked.
+func TestPlainHoldsInAgreesWithFHIRPath(t *testing.T) {
+	v := r4(t)
+	const (
+		obs7 = "value.empty() or component.code.where(coding.intersect(%resource.code.coding).exists()).empty()"
+		bp   = `{"system":"http://loinc.org","code":"85354-9"}`
+		sys  = `{"system":"http://loinc.org","code":"8480-6"}`
+		obs  = `"resourceType":"Observation","code":{"coding":[` + bp + `]},"valueString":"x"`
+	)
+	for _, tc := range []struct {
+		name     string
+		obj      string
+		res      string // %resource; the object itself when empty
+		shortcut bool   // plainHoldsIn decides it (then FHIRPath must agree)
+		holds    bool   // what FHIRPath says, when the shortcut does not decide
+	}{
+		{"obs-7 component codes differ from the code", `{` + obs + `,"component":[{"code":{"coding":[` + sys + `]}}]}`, "", true, true},
+		{"obs-7 component without coding", `{` + obs + `,"component":[{"code":{"text":"a"}}]}`, "", true, true},
+		{"obs-7 component code is the code", `{` + obs + `,"component":[{"code":{"coding":[` + sys + `]}},{"code":{"coding":[` + bp + `]}}]}`, "", false, false},
+		{"obs-7 same system and code, another display", `{` + obs + `,"component":[{"code":{"coding":[{"system":"http://loinc.org","code":"85354-9","display":"BP"}]}}]}`, "", false, true},
+		{"obs-7 system as extension", `{` + obs + `,"component":[{"code":{"coding":[{"_system":{"extension":[{"url":"http://x.org/e","valueString":"b"}]},"code":"8480-6"}]}}]}`, "", false, true},
+		{"obs-7 %resource is another resource with the component's code", `{` + obs + `,"component":[{"code":{"coding":[` + sys + `]}}]}`, `{"resourceType":"Observation","code":{"coding":[` + sys + `]}}`, false, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var obj, res map[string]any
+			if err := json.Unmarshal([]byte(tc.obj), &obj); err != nil {
+				t.Fatal(err)
+			}
+			res = obj
+			if tc.res != "" {
+				if err := json.Unmarshal([]byte(tc.res), &res); err != nil {
+					t.Fatal(err)
+				}
+			}
+			holds := plainHoldsIn[obs7]
+			if holds == nil {
+				t.Fatalf("no shortcut for %s", obs7)
+			}
+			if got := holds(obj, res); got != tc.shortcut {
+				t.Fatalf("shortcut decides: %v, want %v", got, tc.shortcut)
+			}
+			val, ok, err := v.inv.check(obs7, obj, "", res, res)
+			if err != nil {
+				t.Fatalf("FHIRPath: %v", err)
+			}
+			want := tc.holds || tc.shortcut
+			if got := ok && val; got != want {
+				t.Fatalf("FHIRPath says the invariant holds: %v (answered %v), want %v", val, ok, want)
+			}
+		})
+	}
+}

@@ -17,6 +17,7 @@ import (
 // the tree is always the one encoding/json gives, and so are the errors.
 type treeParser struct {
 	data  []byte
+	text  string // data as one string: strings and numbers without escapes are cut from it
 	pos   int
 	depth int
 	*treeStacks
@@ -52,7 +53,9 @@ func parseTree(data []byte) (map[string]any, bool) {
 		s.members, s.items = s.members[:0], s.items[:0]
 		treeStackPool.Put(s)
 	}()
-	p := treeParser{data: data, treeStacks: s}
+	// One string of the whole input, so that names, strings and numbers
+	// without escapes are substrings of it instead of one allocation each.
+	p := treeParser{data: data, text: string(data), treeStacks: s}
 	p.space()
 	if p.pos >= len(p.data) || p.data[p.pos] != '{' {
 		return nil, false
@@ -240,7 +243,7 @@ func (p *treeParser) str() (string, bool) {
 				return "", false // encoding/json replaces invalid bytes
 			}
 			p.pos = i + 1
-			return string(p.data[start:i]), true
+			return p.text[start:i], true
 		case c == '\\':
 			return p.escaped(start)
 		case c < 0x20:
@@ -385,7 +388,7 @@ func (p *treeParser) number() (any, bool) {
 			i++
 		}
 	}
-	n := json.Number(d[p.pos:i])
+	n := json.Number(p.text[p.pos:i])
 	p.pos = i
 	return n, true
 }

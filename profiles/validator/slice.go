@@ -19,14 +19,22 @@ func (r *run) slices(c *elem, items []item, path string, res map[string]any) []*
 	counts := make([]int, len(c.slices))
 	last := -1
 	exclusive := c.byURL
+	var byURL *urlSlices
+	if exclusive && len(items) > 0 {
+		byURL = r.urlSlicesOf(c, items[0].code)
+	}
 	for i, it := range items {
 		var also []string
+		found, decided := byURL.slice(it)
 		for si, s := range c.slices {
+			if decided && si != found {
+				continue // found by url: no other slice matches
+			}
 			if exclusive && assigned[i] != nil {
 				break // slices by distinct extension urls cannot overlap
 			}
 			r.vague = false
-			if !r.matches(it, s, c.slicing, res) {
+			if !decided && !r.matches(it, s, c.slicing, res) {
 				continue
 			}
 			if assigned[i] != nil {
@@ -131,16 +139,7 @@ func (r *run) discriminate(it item, s *elem, d discriminator, res map[string]any
 		if target == nil {
 			return r.vagueMatch()
 		}
-		want, isPattern := target.fixed, false
-		if want == nil {
-			want, isPattern = target.pattern, true
-		}
-		if want == nil && last(segs) == "url" && len(s.types) > 0 && len(s.types[0].profiles) > 0 && target != s {
-			want = s.types[0].profiles[0] // extension slice: its url is the profile's
-		}
-		if want == nil && target == s && len(segs) == 1 && segs[0] == "url" {
-			want = extensionURL(s)
-		}
+		want, isPattern := wanted(s, target, segs)
 		if want == nil {
 			// The discriminator points at a sliced element (or into one): a
 			// value matches when it matches one of the fixed values or
@@ -282,6 +281,81 @@ func (r *run) discriminate(it item, s *elem, d discriminator, res map[string]any
 		return false
 	}
 	return r.vagueMatch()
+}
+
+// wanted is the value (or pattern) a value or pattern discriminator along
+// segs requires of slice s, found at target (its element in s); nil when the
+// slice gives none there.
+func wanted(s, target *elem, segs []string) (want any, isPattern bool) {
+	want, isPattern = target.fixed, false
+	if want == nil {
+		want, isPattern = target.pattern, true
+	}
+	if want == nil && last(segs) == "url" && len(s.types) > 0 && len(s.types[0].profiles) > 0 && target != s {
+		want = s.types[0].profiles[0] // extension slice: its url is the profile's
+	}
+	if want == nil && target == s && len(segs) == 1 && segs[0] == "url" {
+		want = extensionURL(s)
+	}
+	return want, isPattern
+}
+
+// urlSlices finds the slice of an element sliced by extension url alone
+// (elem.byURL) by the url of an extension in one lookup, instead of trying
+// the slices one by one: for items of type code, first maps each url a
+// slice requires to the first slice requiring it. It holds only when
+// discriminate decides every slice by comparing the url with a string
+// (first is nil otherwise), so that the slice found is the one trying them
+// in order finds.
+type urlSlices struct {
+	code  string
+	first map[string]int
+}
+
+// urlSlicesOf returns the url lookup of c for items of type code, made on
+// first use and kept with c (slow path when nil or for another code).
+func (r *run) urlSlicesOf(c *elem, code string) *urlSlices {
+	if u := c.urls.Load(); u != nil && u.code == code {
+		return u
+	}
+	u := &urlSlices{code: code, first: make(map[string]int, len(c.slices))}
+	d := c.slicing.discriminators[0] // byURL: the one value discriminator on url
+	for si, s := range c.slices {
+		var w string
+		if target, _ := r.elemAt(s, d.segs, code); target != nil {
+			want, _ := wanted(s, target, d.segs)
+			w, _ = want.(string)
+		}
+		if w == "" {
+			u.first = nil // decided otherwise: the slices are tried in turn
+			break
+		}
+		if _, taken := u.first[w]; !taken {
+			u.first[w] = si
+		}
+	}
+	c.urls.Store(u)
+	return u
+}
+
+// slice returns the index of the slice item it belongs to (-1: none) and
+// whether the lookup could decide it: an extension whose url is a string.
+// The value and pattern comparisons of discriminate (equal, matchPattern)
+// are string equality for a string url against a string.
+func (u *urlSlices) slice(it item) (int, bool) {
+	if u == nil || u.first == nil || it.code != u.code {
+		return 0, false
+	}
+	m, _ := it.val.(map[string]any)
+	url, ok := m["url"].(string)
+	if !ok {
+		return 0, false
+	}
+	si, found := u.first[url]
+	if !found {
+		return -1, true
+	}
+	return si, true
 }
 
 // vagueMatch is a match the discriminator could not tell apart from other

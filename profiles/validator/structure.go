@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/bcbench/bcbench/profiles/snapshot"
 )
@@ -113,7 +114,8 @@ type elem struct {
 	constraints    []constraint
 	slicing        *slicing
 	slices         []*elem
-	byURL          bool // sliced by extension url alone, each slice its own url
+	byURL          bool                      // sliced by extension url alone, each slice its own url
+	urls           atomic.Pointer[urlSlices] // byURL: the slices by url, made on first use (slice.go)
 	sliceName      string
 	children       []*elem
 	index          int // position among the parent's children
@@ -195,6 +197,8 @@ type constraint struct {
 	holds func(map[string]any) bool
 	// holdsValue, when set, says so on any value, primitives included.
 	holdsValue func(any) bool
+	// holdsIn, when set, says so on an object in the resource (%resource).
+	holdsIn func(obj, resource map[string]any) bool
 }
 
 type slicing struct {
@@ -572,7 +576,7 @@ func newElem(raw map[string]any, s *structure) *elem {
 		if expr == "" || skipInvariants[k] {
 			continue // nothing to evaluate, or checked by the validator itself
 		}
-		e.constraints = append(e.constraints, constraint{key: k, severity: str(cm, "severity"), human: str(cm, "human"), expr: expr, source: str(cm, "source"), holds: plainHolds[expr], holdsValue: plainValueHolds[expr]})
+		e.constraints = append(e.constraints, constraint{key: k, severity: str(cm, "severity"), human: str(cm, "human"), expr: expr, source: str(cm, "source"), holds: plainHolds[expr], holdsValue: plainValueHolds[expr], holdsIn: plainHoldsIn[expr]})
 	}
 	if sl, ok := raw["slicing"].(map[string]any); ok {
 		e.slicing = &slicing{rules: str(sl, "rules")}
