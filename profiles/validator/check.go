@@ -49,6 +49,7 @@ type run struct {
 
 	containers []map[string]any // resources holding the one being validated
 	items      []item           // the items of the objects being walked, a stack (object)
+	props      []member         // the properties of the objects being walked, a stack (object)
 	// locals are, per resource entered by inner, the resource whose
 	// contained resources its local references ("#id") point to: the
 	// container for a contained resource, else the resource itself.
@@ -144,13 +145,14 @@ func (r *run) add(undecided bool, sev, code, path, format string, args ...any) {
 
 // trial validates with fn without reporting and says whether it found no error.
 func (r *run) trial(fn func(t *run)) bool {
-	t := &run{v: r.v, ctx: r.ctx, out: r.out, xml: r.xml, root: r.root, seen: r.seen, nest: r.nest, quiet: true, security: r.security, noHTMLInMarkdown: r.noHTMLInMarkdown, resolver: r.resolver, containers: r.containers, locals: r.locals, hl7Policy: r.hl7Policy, mustResolve: r.mustResolve, uncheckedREST: r.uncheckedREST, noExamples: r.noExamples, displayErrors: r.displayErrors, displayDone: r.displayDone, anchorSet: r.anchorSet, items: r.items}
+	t := &run{v: r.v, ctx: r.ctx, out: r.out, xml: r.xml, root: r.root, seen: r.seen, nest: r.nest, quiet: true, security: r.security, noHTMLInMarkdown: r.noHTMLInMarkdown, resolver: r.resolver, containers: r.containers, locals: r.locals, hl7Policy: r.hl7Policy, mustResolve: r.mustResolve, uncheckedREST: r.uncheckedREST, noExamples: r.noExamples, displayErrors: r.displayErrors, displayDone: r.displayDone, anchorSet: r.anchorSet, items: r.items, props: r.props}
 	if r.paths == nil {
 		r.paths = &strings.Builder{}
 	}
 	t.paths = r.paths
 	fn(t)
-	r.items = t.items[:len(r.items)] // the same stack, perhaps grown
+	r.items = t.items[:len(r.items)] // the same stacks, perhaps grown
+	r.props = t.props[:len(r.props)]
 	return t.errs == 0
 }
 
@@ -321,18 +323,19 @@ func (r *run) object(obj map[string]any, e *elem, code, path string, res map[str
 	}
 	// The items of every child, on the run's stack; walks below push theirs
 	// after them and take them off again.
-	start := len(r.items)
-	defer func() { r.items = r.items[:start] }()
+	// The properties too, read once from the map.
+	start, pstart := len(r.items), len(r.props)
+	defer func() { r.items, r.props = r.items[:start], r.props[:pstart] }()
 	var one, oneExt [1]any
 	isRoot := str(obj, "resourceType") != "" && (e.owner == nil || e == e.owner.root)
 	underscored := false // some property is a primitive's _name
-	for k := range obj {
-		if strings.HasPrefix(k, "_") {
-			underscored = true
-			break
-		}
-	}
 	for k, kv := range obj {
+		r.props = append(r.props, member{k, kv})
+		underscored = underscored || strings.HasPrefix(k, "_")
+	}
+	props := r.props[pstart:]
+	for _, p := range props {
+		k, kv := p.name, p.val
 		if k == "resourceType" && (isRoot || e.owner != nil && e == e.owner.root || h.owner != nil && h == h.owner.root || r.v.isResourceType(code)) {
 			continue
 		}
@@ -365,7 +368,7 @@ func (r *run) object(obj map[string]any, e *elem, code, path string, res map[str
 		var exts []any
 		if x, has := kv, !present; has || underscored {
 			if !has {
-				x, has = obj["_"+name]
+				x, has = underscore(props, name)
 			}
 			if has {
 				if ccode != "" && !isPrimitive(ccode) {
@@ -433,6 +436,16 @@ func (r *run) object(obj map[string]any, e *elem, code, path string, res map[str
 			}
 		}
 	}
+}
+
+// underscore returns the value of property _name among props.
+func underscore(props []member, name string) (any, bool) {
+	for _, p := range props {
+		if len(p.name) == len(name)+1 && p.name[0] == '_' && p.name[1:] == name {
+			return p.val, true
+		}
+	}
+	return nil, false
 }
 
 // extensionBase is the base Extension definition: sub-extensions of an

@@ -197,7 +197,8 @@ func checkXHTML(s string) error {
 	if !strings.HasPrefix(s, "<div") && !strings.HasPrefix(s, "<xhtml:div") {
 		return fmt.Errorf("the narrative must start with a <div> element")
 	}
-	var stack []string
+	var open [32]string // the usual nesting without allocation
+	stack := open[:0]
 	i, roots := 0, 0
 	for i < len(s) {
 		lt := strings.IndexByte(s[i:], '<')
@@ -281,7 +282,8 @@ func checkXHTML(s string) error {
 		if forbidden[local] {
 			return fmt.Errorf("element <%s> is not allowed in a narrative", name)
 		}
-		for _, n := range attrNames(attrs) {
+		var names [16]string // no allocation for the usual few attributes
+		for _, n := range attrNames(names[:0], attrs) {
 			if len(n) > 2 && strings.HasPrefix(strings.ToLower(n), "on") {
 				return fmt.Errorf("event attribute %s is not allowed in a narrative", n)
 			}
@@ -326,10 +328,9 @@ func hasContent(s string) bool {
 var forbidden = map[string]bool{"script": true, "form": true, "input": true, "iframe": true, "object": true, "embed": true,
 	"base": true, "link": true, "style": true, "meta": true, "applet": true, "frame": true, "frameset": true, "button": true, "select": true, "textarea": true}
 
-// attrNames returns the attribute names of a tag's attribute text, skipping
-// quoted values.
-func attrNames(attrs string) []string {
-	var names []string
+// attrNames appends to names the attribute names of a tag's attribute
+// text, skipping quoted values.
+func attrNames(names []string, attrs string) []string {
 	i := 0
 	for i < len(attrs) {
 		for i < len(attrs) && (attrs[i] == ' ' || attrs[i] == '\t' || attrs[i] == '\r' || attrs[i] == '\n') {

@@ -69,7 +69,7 @@ const (
 	MaxDepth = 500
 	// maxIssues bounds the issues of one outcome.
 	maxIssues = 1000
-	// maxPooledItems bounds the item stacks kept for later runs.
+	// maxPooledItems bounds the item and property stacks kept for later runs.
 	maxPooledItems = 1 << 14
 )
 
@@ -481,15 +481,16 @@ func jsonKind(v any) string {
 
 func (v *Validator) validateTree(ctx context.Context, res map[string]any, isXML bool, req Request, out *outcome.OperationOutcome) *outcome.OperationOutcome {
 	r := &run{v: v, ctx: ctx, out: out, xml: isXML, seen: map[string]bool{}, security: req.SecurityChecks, noHTMLInMarkdown: req.NoHTMLInMarkdown, resolver: req.Resolve, hl7Policy: req.HL7Policy, mustResolve: req.ReferencesMustResolve, uncheckedREST: req.UncheckedRESTReferences, noExamples: req.NoExampleURLs, displayErrors: req.WrongDisplayIsError}
-	stack := itemStacks.Get().(*[]item)
-	r.items = (*stack)[:0]
+	stacks := walkStackPool.Get().(*walkStacks)
+	r.items, r.props = stacks.items[:0], stacks.props[:0]
 	defer func() {
-		if cap(r.items) > maxPooledItems {
+		if cap(r.items) > maxPooledItems || cap(r.props) > maxPooledItems {
 			return
 		}
 		clear(r.items[:cap(r.items)]) // let go of the resource's values
-		*stack = r.items[:0]
-		itemStacks.Put(stack)
+		clear(r.props[:cap(r.props)])
+		stacks.items, stacks.props = r.items[:0], r.props[:0]
+		walkStackPool.Put(stacks)
 	}()
 	rt, _ := res["resourceType"].(string)
 	if rt == "" {
@@ -526,9 +527,17 @@ func (v *Validator) validateTree(ctx context.Context, res map[string]any, isXML 
 	return out
 }
 
-// itemStacks are the item stacks of runs (run.items), kept for the next.
-// A stack grown beyond maxPooledItems (a very large resource) is let go.
-var itemStacks = sync.Pool{New: func() any { s := make([]item, 0, 256); return &s }}
+// walkStacks are the item and property stacks of a run (run.items,
+// run.props), kept in walkStackPool for the next. Stacks grown beyond
+// maxPooledItems (a very large resource) are let go.
+type walkStacks struct {
+	items []item
+	props []member
+}
+
+var walkStackPool = sync.Pool{New: func() any {
+	return &walkStacks{items: make([]item, 0, 256), props: make([]member, 0, 256)}
+}}
 
 func metaProfiles(res map[string]any) []string {
 	meta, _ := res["meta"].(map[string]any)
