@@ -87,7 +87,7 @@ func (r *run) primitive(v any, code string, e *elem, path string) {
 	}
 	switch code {
 	case "date", "dateTime", "instant":
-		if !formats[code].MatchString(s) {
+		if !plainDateFormat(s, code) && !formats[code].MatchString(s) {
 			r.issue(outcome.Error, outcome.CodeValue, path, "%s: %q is not a valid %s", e.path, clip(s), code)
 			return
 		}
@@ -142,7 +142,7 @@ func (r *run) primitive(v any, code string, e *elem, path string) {
 		}
 	case "uri", "url", "canonical":
 		switch {
-		case strings.ContainsAny(s, " \t\r\n"):
+		case hasSpace(s):
 			r.issue(outcome.Error, outcome.CodeValue, path, "%s: %q is not a valid %s", e.path, clip(s), code)
 		case strings.HasPrefix(s, "urn:uuid:") && !formats["uuid"].MatchString(s) || strings.HasPrefix(s, "urn:uuid:") && strings.ToLower(s) != s:
 			r.issue(outcome.Error, outcome.CodeValue, path, "%s: %q is not a valid UUID URI (lower-case hex, 8-4-4-4-12)", e.path, clip(s))
@@ -157,6 +157,89 @@ func (r *run) primitive(v any, code string, e *elem, path string) {
 		}
 	}
 }
+
+// plainDateFormat says, for the usual shapes YYYY-MM-DD and
+// YYYY-MM-DDThh:mm:ss[.s](Z|±hh:mm), that s has the format of a date,
+// dateTime or instant (code) without the regular expression: true only
+// where the expression accepts s; false means ask the expression.
+func plainDateFormat(s, code string) bool {
+	switch code {
+	case "date":
+		return plainDate(s)
+	case "dateTime":
+		if plainDate(s) {
+			return true
+		}
+	case "instant":
+	default:
+		return false
+	}
+	return len(s) > 11 && plainDate(s[:10]) && s[10] == 'T' && plainTime(s[11:])
+}
+
+// plainDate: YYYY-MM-DD, a year other than 0000, month 01–12, day 01–31.
+func plainDate(s string) bool {
+	if len(s) != 10 || s[4] != '-' || s[7] != '-' || !digits(s[:4]) || !digits(s[5:7]) || !digits(s[8:]) {
+		return false
+	}
+	return s[:4] != "0000" && s[5:7] >= "01" && s[5:7] <= "12" && s[8:] >= "01" && s[8:] <= "31"
+}
+
+// plainTime: hh:mm:ss (00–23, 00–59, 00–60), an optional fraction, and Z
+// or an offset from -13:59 to +14:00.
+func plainTime(t string) bool {
+	if len(t) < 9 || t[2] != ':' || t[5] != ':' || !digits(t[:2]) || !digits(t[3:5]) || !digits(t[6:8]) {
+		return false
+	}
+	if t[:2] > "23" || t[3:5] > "59" || t[6:8] > "60" {
+		return false
+	}
+	zone := t[8:]
+	if zone[0] == '.' {
+		n := 1
+		for n < len(zone) && zone[n] >= '0' && zone[n] <= '9' {
+			n++
+		}
+		if n == 1 {
+			return false
+		}
+		zone = zone[n:]
+	}
+	if zone == "Z" {
+		return true
+	}
+	if len(zone) != 6 || zone[0] != '+' && zone[0] != '-' || zone[3] != ':' || !digits(zone[1:3]) || !digits(zone[4:]) {
+		return false
+	}
+	return zone[1:3] <= "13" && zone[4:] <= "59" || zone[1:] == "14:00"
+}
+
+// digits says whether s is all ASCII digits.
+func digits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// indexSpace is the index of the first space, tab, carriage return or
+// newline in s (-1: none), as strings.IndexAny(s, " \t\r\n") gives it
+// (they are single bytes, never part of a multi-byte character), without
+// building a character set on every call.
+func indexSpace(s string) int {
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case ' ', '\t', '\r', '\n':
+			return i
+		}
+	}
+	return -1
+}
+
+// hasSpace says whether s holds a space, tab, carriage return or newline.
+func hasSpace(s string) bool { return indexSpace(s) >= 0 }
 
 // htmlTag finds text that looks like an HTML start or end tag.
 var htmlTag = regexp.MustCompile(`</?[a-zA-Z][a-zA-Z0-9]*(\s[^<>]*)?/?>`)
@@ -264,7 +347,7 @@ func checkXHTML(s string) error {
 		selfClosing := strings.HasSuffix(tag, "/")
 		tag = strings.TrimSuffix(tag, "/")
 		name, attrs, _ := strings.Cut(tag, " ")
-		if k := strings.IndexAny(name, "\t\r\n"); k >= 0 {
+		if k := indexSpace(name); k >= 0 { // a tab or line break (Cut took the first space)
 			name, attrs = name[:k], name[k:]
 		}
 		if name == "" {

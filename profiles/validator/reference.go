@@ -15,7 +15,7 @@ func (r *run) reference(obj map[string]any, e *elem, path string, res map[string
 	if ref == "" {
 		return
 	}
-	if strings.ContainsAny(ref, " \t\r\n") {
+	if hasSpace(ref) {
 		r.issue(outcome.Error, outcome.CodeValue, path+".reference", "%q is not a valid reference (it contains white space)", ref)
 		return
 	}
