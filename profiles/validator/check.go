@@ -410,7 +410,7 @@ func (r *run) object(obj map[string]any, e *elem, code, path string, res map[str
 	}
 	// By child, and in their order within each property.
 	all := r.items[start:]
-	slices.SortStableFunc(all, func(a, b item) int { return a.child - b.child })
+	sortByChild(all)
 	for ci, c := range h.children {
 		n := 0
 		for n < len(all) && all[n].child == ci {
@@ -434,6 +434,21 @@ func (r *run) object(obj map[string]any, e *elem, code, path string, res map[str
 			if d == c && (c.name == "extension" || c.name == "modifierExtension") && !(h.owner != nil && h.owner.url == extensionBase) {
 				r.extensionByURL(it, res, h.owner != nil && h.owner.typ == "Extension", c.name == "modifierExtension")
 			}
+		}
+	}
+}
+
+// sortByChild orders items by the index of their element, keeping the
+// order of the items of one element: an insertion sort for the few items
+// of most objects, slices.SortStableFunc beyond.
+func sortByChild(items []item) {
+	if len(items) > 16 {
+		slices.SortStableFunc(items, func(a, b item) int { return a.child - b.child })
+		return
+	}
+	for i := 1; i < len(items); i++ {
+		for j := i; j > 0 && items[j-1].child > items[j].child; j-- {
+			items[j-1], items[j] = items[j], items[j-1]
 		}
 	}
 }

@@ -2,7 +2,6 @@ package validator
 
 import (
 	"bytes"
-	"encoding/binary"
 	"encoding/json"
 	"strings"
 	"sync"
@@ -225,27 +224,12 @@ var plain = func() (t [256]bool) {
 	return t
 }()
 
-// run returns the end of the plain bytes from i: eight at a time while a
-// word holds none that is not plain, then one by one.
+// run returns the end of the plain bytes from i.
 func (p *treeParser) run(i int) int {
-	d := p.data
-	for i+8 <= len(d) && !special(binary.LittleEndian.Uint64(d[i:])) {
-		i += 8
-	}
-	for i < len(d) && plain[d[i]] {
+	for i < len(p.data) && plain[p.data[i]] {
 		i++
 	}
 	return i
-}
-
-// special says whether one of the eight bytes of w is not plain: a quote,
-// a backslash, a control character or a byte of a multi-byte character
-// (the classic tests for a zero byte, x-0x01… & ^x & 0x80…, and for a byte
-// below n, x-n… & ^x & 0x80…, which are exact about whether there is one).
-func special(w uint64) bool {
-	const ones, highs = 0x0101010101010101, 0x8080808080808080
-	zero := func(x uint64) uint64 { return (x - ones) & ^x & highs }
-	return (zero(w^('"'*ones)) | zero(w^('\\'*ones)) | (w-0x20*ones)&^w&highs | w&highs) != 0
 }
 
 // str reads a string at p.pos (on its opening quote).

@@ -2,7 +2,6 @@ package validator
 
 import (
 	"bytes"
-	"encoding/binary"
 	"encoding/json"
 	"reflect"
 	"strings"
@@ -105,32 +104,4 @@ func FuzzParseTree(f *testing.F) {
 		}
 		sameTree(t, data)
 	})
-}
-
-// TestSpecialFindsEveryByteThatIsNotPlain: the word test of run agrees with
-// the byte table on every byte value at every position of a plain word.
-func TestSpecialFindsEveryByteThatIsNotPlain(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		base string // eight plain bytes
-	}{
-		{"letters", "abcdefgh"},
-		{"edges of the plain range", " ~ ~ ~ ~"},
-		{"digits and punctuation", "0!#[]{}/"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			if special(binary.LittleEndian.Uint64([]byte(tc.base))) {
-				t.Fatalf("%q: a plain word is said to hold a special byte", tc.base)
-			}
-			for pos := 0; pos < 8; pos++ {
-				for c := 0; c < 256; c++ {
-					w := []byte(tc.base)
-					w[pos] = byte(c)
-					if got := special(binary.LittleEndian.Uint64(w)); got == plain[c] {
-						t.Fatalf("byte %#x at %d in %q: special says %v, the table says plain %v", c, pos, tc.base, got, plain[c])
-					}
-				}
-			}
-		})
-	}
 }

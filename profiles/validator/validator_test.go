@@ -3,6 +3,8 @@ package validator
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -190,5 +192,36 @@ func TestConcurrent(t *testing.T) {
 	close(errs)
 	for e := range errs {
 		t.Error(e)
+	}
+}
+
+// TestSortByChildIsStable: items end up ordered by element, and the items of
+// one element keep their order, for few items and for many.
+func TestSortByChildIsStable(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		children []int
+	}{
+		{"none", nil},
+		{"one", []int{3}},
+		{"few, out of order", []int{2, 0, 2, 1, 0}},
+		{"already ordered", []int{0, 1, 1, 4}},
+		{"many, two groups reversed", append(slices.Repeat([]int{5}, 20), slices.Repeat([]int{1}, 20)...)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			items := make([]item, len(tc.children))
+			for i, c := range tc.children {
+				items[i] = item{child: c, path: strconv.Itoa(i)}
+			}
+			sortByChild(items)
+			for i := 1; i < len(items); i++ {
+				a, b := items[i-1], items[i]
+				ai, _ := strconv.Atoi(a.path)
+				bi, _ := strconv.Atoi(b.path)
+				if a.child > b.child || a.child == b.child && ai > bi {
+					t.Fatalf("items %d (element %d, was %s) and %d (element %d, was %s) are out of order", i-1, a.child, a.path, i, b.child, b.path)
+				}
+			}
+		})
 	}
 }
