@@ -125,6 +125,8 @@ type TimelinessLimits struct {
 	Index       string `json:"index,omitempty"`
 	Consumer    string `json:"consumer,omitempty"`
 	Viewer      string `json:"viewer,omitempty"`
+	// DVZA is the availability limit of the client's own app (MM-16).
+	DVZA string `json:"dvza,omitempty"`
 }
 
 // Stopped is a role of the candidate that stopped during the run.

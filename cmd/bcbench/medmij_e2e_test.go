@@ -29,18 +29,22 @@ func TestMedMijRun(t *testing.T) {
 	cases := []struct {
 		name, defect string
 		process      bool
+		args         []string
 		want         []string
 	}{
 		{name: "builtin"},
 		{name: "process", process: true},
 		{name: "process-bsn-in-antwoord", defect: "bsn-in-antwoord", process: true, want: []string{"MM-07=fail"}},
+		// the availability limit scaled down (a self-test override) below
+		// the mutant's cache time: MM-16 alone fails
+		{name: "process-verouderde-cache", defect: "verouderde-cache", process: true, args: []string{"--timeliness-limit", "dvza=1s"}, want: []string{"MM-16=fail"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			dir := t.TempDir()
 			out := filepath.Join(dir, "out")
-			args := []string{"run", "--profile", "zelftest-medmij", "--out", out, "--quiet"}
+			args := append([]string{"run", "--profile", "zelftest-medmij", "--out", out, "--quiet"}, tc.args...)
 			if tc.process {
 				manifest := filepath.Join(dir, "dvza.yaml")
 				doc := fmt.Sprintf("name: dvza %s\nversion: dev\nroles:\n  dvza:\n    command:\n      path: /bin/sh\n      args: [-c, 'exec %s reference serve --role dvza --defect \"%s\" --addr 127.0.0.1:$PORT']\n", tc.name, bin, tc.defect)

@@ -99,7 +99,7 @@ Exit code: 0 verdict pass, 1 verdict fail or incomplete, 2 the bench could not r
 	fl.DurationVar(&f.requestTimeout, "request-timeout", 0, "time one request to the candidate may take (default: the profile's limit)")
 	fl.DurationVar(&f.startupTimeout, "startup-timeout", 0, "time the candidate may take to become ready (default: the profile's limit)")
 	fl.DurationVar(&f.specTimeout, "spec-timeout", 0, "time one spec may take (default: the profile's limit)")
-	fl.StringArrayVar(&f.timeliness, "timeliness-limit", nil, "HOP=DURATION: override the profile's timeliness limit of a hop (publication, index, consumer), e.g. publication=2s (repeatable; self-tests only)")
+	fl.StringArrayVar(&f.timeliness, "timeliness-limit", nil, "HOP=DURATION: override the profile's timeliness limit of a hop (publication, index, consumer, viewer, dvza), e.g. publication=2s (repeatable; self-tests only)")
 	fl.StringVar(&f.matrix, "matrix", "", "a plan of 'bcbench matrix plan': run one entry of it (--matrix-entry), each chain run into OUT/<run id>")
 	fl.IntVar(&f.matrixEntry, "matrix-entry", 0, "with --matrix: the entry (job, or shard) K of the plan to run, from 0")
 	fl.StringVar(&f.matrixRun, "matrix-run", "", "with --matrix-entry: only this run of the entry")
@@ -423,6 +423,7 @@ func run(ctx context.Context, f runFlags, stderr, stdout io.Writer) error {
 	if env.DVZA != nil {
 		progress("STU3-pakketten laden (MedMij Geboortezorg)")
 		env.DVZA.Validator, env.DVZA.ValidatorProblem = loadSTU3Validator(f.packages)
+		env.DVZA.Availability = profile.Limits.Timeliness.DVZA
 	}
 	if env.Translator != nil {
 		progress("STU3-pakketten laden (de profielen van de vertaling)")

@@ -27,7 +27,7 @@ func timelinessOverrides(flags []string, t *certification.Timeliness) ([]string,
 		hop, value, ok := strings.Cut(f, "=")
 		limit, known := t.Hop(hop)
 		if !ok || !known {
-			return nil, fmt.Errorf("--timeliness-limit %q: want HOP=DURATION with HOP publication, index, consumer or viewer", plainText(f))
+			return nil, fmt.Errorf("--timeliness-limit %q: want HOP=DURATION with HOP publication, index, consumer, viewer or dvza", plainText(f))
 		}
 		d, err := time.ParseDuration(value)
 		if err != nil || d < certification.MinTimeliness || d > 24*time.Hour {
@@ -113,7 +113,7 @@ func timelinessLimits(t certification.Timeliness) *reports.TimelinessLimits {
 		}
 		return d.String()
 	}
-	return &reports.TimelinessLimits{Publication: text(t.Publication), Index: text(t.Index), Consumer: text(t.Consumer), Viewer: text(t.Viewer)}
+	return &reports.TimelinessLimits{Publication: text(t.Publication), Index: text(t.Index), Consumer: text(t.Consumer), Viewer: text(t.Viewer), DVZA: text(t.DVZA)}
 }
 
 // transferCoverage turns what the transfer specs found of each data set

@@ -112,10 +112,21 @@ type Timeliness struct {
 	// Viewer: a fact registered at the XIS visible in the viewer, from
 	// the registration (VWR-08).
 	Viewer time.Duration `yaml:"viewer"`
+	// DVZA is the availability limit of the client's own app (MedMij): a
+	// fact registered after her app read her record is served by the DVZA
+	// within it (seed 001 C2: one week; MM-16, docs/medmij.md).
+	DVZA time.Duration `yaml:"dvza"`
 }
 
 // TimelinessRequirements names, per hop, the requirement that judges it.
-var TimelinessRequirements = map[string]string{"publication": "TIJ-01", "index": "TIJ-02", "consumer": "TIJ-03", "viewer": "VWR-08"}
+var TimelinessRequirements = map[string]string{"publication": "TIJ-01", "index": "TIJ-02", "consumer": "TIJ-03", "viewer": "VWR-08", "dvza": "MM-16"}
+
+// TimelinessHops lists the hops a profile may limit, in chain order.
+var TimelinessHops = []string{"publication", "index", "consumer", "viewer", "dvza"}
+
+// maxAvailability bounds the DVZA's availability limit (the seed's week
+// and then some); the other hops are bounded by maxTimeout.
+const maxAvailability = 31 * 24 * time.Hour
 
 // Hop returns the limit of a hop by name, and a pointer to change it.
 func (t *Timeliness) Hop(name string) (*time.Duration, bool) {
@@ -128,6 +139,8 @@ func (t *Timeliness) Hop(name string) (*time.Duration, bool) {
 		return &t.Consumer, true
 	case "viewer":
 		return &t.Viewer, true
+	case "dvza":
+		return &t.DVZA, true
 	}
 	return nil, false
 }
@@ -319,7 +332,7 @@ func Parse(data []byte) (Profile, error) {
 	if err := p.Limits.fill(); err != nil {
 		return Profile{}, fmt.Errorf("profile %s: %w", p.ID, err)
 	}
-	for _, hop := range []string{"publication", "index", "consumer", "viewer"} {
+	for _, hop := range TimelinessHops {
 		limit, _ := p.Limits.Timeliness.Hop(hop)
 		if id := TimelinessRequirements[hop]; *limit == 0 && slices.Contains(p.Requirements, id) {
 			return Profile{}, fmt.Errorf("profile %s: requirement %s needs limits.timeliness.%s", p.ID, id, hop)
@@ -421,6 +434,7 @@ func (l Limits) Unmeetable() []string {
 		{"timeliness.index", l.Timeliness.Index, MinTimeliness},
 		{"timeliness.consumer", l.Timeliness.Consumer, MinTimeliness},
 		{"timeliness.viewer", l.Timeliness.Viewer, MinTimeliness},
+		{"timeliness.dvza", l.Timeliness.DVZA, MinTimeliness},
 	} {
 		if d.v < d.least && (d.v != 0 || !strings.HasPrefix(d.name, "timeliness.")) {
 			out = append(out, fmt.Sprintf("%s %s is below %s", d.name, d.v, d.least))
@@ -448,9 +462,13 @@ func (l *Limits) fill() error {
 			return fmt.Errorf("limits: %s %s is outside 0–%s", d.name, *d.v, maxTimeout)
 		}
 	}
-	for _, hop := range []string{"publication", "index", "consumer", "viewer"} {
-		if v, _ := l.Timeliness.Hop(hop); *v < 0 || *v > maxTimeout {
-			return fmt.Errorf("limits: timeliness.%s %s is outside 0–%s", hop, *v, maxTimeout)
+	for _, hop := range TimelinessHops {
+		most := maxTimeout
+		if hop == "dvza" {
+			most = maxAvailability
+		}
+		if v, _ := l.Timeliness.Hop(hop); *v < 0 || *v > most {
+			return fmt.Errorf("limits: timeliness.%s %s is outside 0–%s", hop, *v, most)
 		}
 	}
 	if u := l.Unmeetable(); len(u) > 0 {

@@ -105,6 +105,9 @@ func New(opts Options) (*Server, error) {
 			return nil, fmt.Errorf("unknown dvza defect %q (known: %s)", opts.Defect, strings.Join(MutantNames(), ", "))
 		}
 		s.defect = &m
+		if m.staleCache {
+			s.store.stale, s.store.now = StaleFor, opts.Now
+		}
 	}
 	s.auth = newAuthServer(s)
 	s.mux.HandleFunc("GET /bench/health", s.health)
@@ -218,6 +221,16 @@ func (s *Server) metadata(w http.ResponseWriter, _ *http.Request) {
 type store struct {
 	mu      sync.Mutex
 	records map[string]*record // by BSN
+	// stale, when set (mutant verouderde-cache), serves a client's view
+	// from cache for that long after it was read.
+	stale  time.Duration
+	now    func() time.Time
+	cached map[string]cachedView
+}
+
+type cachedView struct {
+	view  map[string]map[string]any
+	until time.Time
 }
 
 type record struct {
@@ -227,12 +240,15 @@ type record struct {
 	self string
 }
 
-func newStore() *store { return &store{records: map[string]*record{}} }
+func newStore() *store {
+	return &store{records: map[string]*record{}, cached: map[string]cachedView{}, now: time.Now}
+}
 
 func (st *store) reset() {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	st.records = map[string]*record{}
+	st.cached = map[string]cachedView{}
 }
 
 func (st *store) recordOf(bsn string) (*record, error) {
@@ -291,6 +307,18 @@ func (st *store) erase(bsn string) {
 func (st *store) view(bsn string) map[string]map[string]any {
 	st.mu.Lock()
 	defer st.mu.Unlock()
+	if st.stale > 0 {
+		if c, ok := st.cached[bsn]; ok && st.now().Before(c.until) {
+			return c.view
+		}
+		out := st.viewLocked(bsn)
+		st.cached[bsn] = cachedView{view: out, until: st.now().Add(st.stale)}
+		return out
+	}
+	return st.viewLocked(bsn)
+}
+
+func (st *store) viewLocked(bsn string) map[string]map[string]any {
 	out := map[string]map[string]any{}
 	rec := st.records[bsn]
 	if rec == nil {

@@ -3,6 +3,7 @@ package dvza
 import (
 	"encoding/json"
 	"slices"
+	"time"
 
 	"github.com/bcbench/bcbench/fixtures"
 	"github.com/bcbench/bcbench/fixtures/truth"
@@ -28,6 +29,7 @@ type Mutant struct {
 	logOnlySuccess      bool                      // refusals are not logged
 	noExpiryUnknown     bool                      // the token answer of a client without a record lacks expires_in
 	failingInclude      string                    // this _include answers 500 once it finds a resource to include
+	staleCache          bool                      // a client's record, once read, is served from a cache for StaleFor
 	change              func(map[string]any)      // changes a resource as it is stored
 	loseOne             func(map[string]any) bool // the first resource it matches is never stored (one event of one client)
 }
@@ -62,11 +64,18 @@ var Mutants = []Mutant{
 		Description: "de zoekvraag Procedure met _include=Procedure:performer faalt met 500 (OperationOutcome) zodra er een uitvoerder mee moet; de andere zoekvragen werken"},
 	{Name: "geboortedatum-nederlands", Violates: []string{"MM-11"}, change: dutchBirthDate,
 		Description: "Patient.birthDate staat in Nederlandse notatie (dd-mm-jjjj), geen FHIR-date; de rest van de Patient klopt"},
+	{Name: "verouderde-cache", Violates: []string{"MM-16"}, staleCache: true,
+		Description: "het dossier van een cliënt wordt na het opvragen " + StaleFor.String() + " uit een cache geleverd: een gegeven dat in die tijd geregistreerd wordt, is pas daarna beschikbaar (te laat onder een verkorte beschikbaarheidsgrens)"},
 	{Name: "na-intrekking", Violates: []string{"MM-13"}, keepAfterWithdrawal: true,
 		Description: "na het intrekken van de toestemming levert de DVZA haar gegevens nog"},
 	{Name: "weigering-niet-gelogd", Violates: []string{"MM-14"}, logOnlySuccess: true,
 		Description: "geweigerde verzoeken (zonder of met ongeldig token) staan niet in het toegangslog"},
 }
+
+// StaleFor is how long the mutant verouderde-cache serves a client's
+// record from its cache after she read it: longer than the availability
+// limit the suite test runs under, far within the seed's week.
+const StaleFor = 2500 * time.Millisecond
 
 // isWeight: a body weight (LOINC 29463-7) Observation.
 func isWeight(res map[string]any) bool {

@@ -157,6 +157,10 @@ type DVZA struct {
 	// HTTP sends the requests; it must carry a timeout and must not
 	// follow redirects (the bench follows them itself, host by host).
 	HTTP *http.Client
+	// Availability is the profile's availability limit (MM-16): a fact
+	// registered after her app read her record is served within it; zero
+	// leaves MM-16 unjudged.
+	Availability time.Duration
 	// Validator checks what the DVZA serves against the STU3 profiles;
 	// nil (with ValidatorProblem saying why) when none was loaded.
 	Validator        Validator
