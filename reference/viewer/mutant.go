@@ -26,6 +26,7 @@ type Mutant struct {
 	noLang     bool // no page language
 	technical  bool // logs views under the viewer's system account
 	stale      bool // serves a client's record read in the last StaleFor again
+	misfile    bool // the second twin's birth weight shown under the first
 }
 
 // StaleFor is how long the verouderd-dossier mutant serves a client's
@@ -43,6 +44,7 @@ var Mutants = []Mutant{
 		}
 		return shown
 	}},
+	{Name: "tweeling-verwisseld", Description: "toont het geboortegewicht van het tweede kind van een tweeling bij het eerste kind", Violates: []string{"VWR-04"}, misfile: true},
 	{Name: "stop-genegeerd", Description: "laat een gestopte medicatieafspraak op het medicatieoverzicht staan", Violates: []string{"VWR-05"}, ignoreStop: true},
 	{Name: "technisch-account", Description: "logt inzage onder het systeemaccount van de viewer in plaats van de zorgverlener", Violates: []string{"VWR-06"}, technical: true},
 	{Name: "logo-zonder-alt", Description: "een afbeelding zonder tekstalternatief", Violates: []string{"VWR-07"}, logo: true},

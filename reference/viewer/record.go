@@ -51,9 +51,16 @@ type label struct{ name, section string }
 // same names docs/scenarios.md lists).
 var labels = sync.OnceValue(func() map[string]label {
 	m := map[string]label{}
-	var add func(f fixtures.Fact, sec string)
-	add = func(f fixtures.Fact, sec string) {
+	var add func(f fixtures.Fact, sec string, ofChild bool)
+	add = func(f fixtures.Fact, sec string, ofChild bool) {
 		k := f.Code.System + "|" + f.Code.Code
+		if ofChild {
+			// a newborn's concept may have a name of its own (the
+			// gestational age at birth)
+			if _, ok := m[k+"|kind"]; !ok && f.Name != "" {
+				m[k+"|kind"] = label{name: f.Name, section: sec}
+			}
+		}
 		if f.Note != "" {
 			// one code, several concepts told apart by their note (a
 			// glucose two hours after a load)
@@ -70,7 +77,7 @@ var labels = sync.OnceValue(func() map[string]label {
 			m[k] = label{name: old.name, section: sec}
 		}
 		for _, c := range f.Components {
-			add(c, sec)
+			add(c, sec, ofChild)
 		}
 	}
 	for _, s := range fixtures.Golden() {
@@ -80,7 +87,7 @@ var labels = sync.OnceValue(func() map[string]label {
 				sec = secOther
 			}
 			for _, f := range e.Facts {
-				add(f, sec)
+				add(f, sec, e.Subject != "" && e.Subject != s.Client.ID)
 			}
 		}
 	}
@@ -99,6 +106,8 @@ type record struct {
 	Sections   []section
 	Medication []medLine
 	MedEmpty   bool
+	// Children are the client's newborns, each from her own Patient.
+	Children []child
 	// Read lists what was read (Type/id) for the access log.
 	read []string
 }
@@ -108,7 +117,17 @@ type section struct {
 	Rows      []row
 }
 
-type row struct{ Name, Value, Date, Source, Note string }
+type row struct {
+	Name, Value, Date, Source, Note string
+	code                            fixtures.Coding
+}
+
+// child is a newborn of the client as her own record shows her: her
+// Patient and her observations and referrals, in date order.
+type child struct {
+	PatientID, Name, BSN, BirthDate, Gender string
+	Rows                                    []row
+}
 
 type medLine struct{ Product, Dosage, Period, Source string }
 
@@ -136,7 +155,7 @@ func (s *Server) read(ctx context.Context, sess *session, patient string) (*reco
 			}
 			switch typ {
 			case "Observation":
-				sec, rw := s.observationRow(r)
+				sec, rw := s.observationRow(r, false)
 				rows[sec] = append(rows[sec], rw)
 			case "ServiceRequest":
 				sec, rw := referralRow(r)
@@ -157,9 +176,108 @@ func (s *Server) read(ctx context.Context, sess *session, patient string) (*reco
 		rec.Sections = append(rec.Sections, section{ID: slug(sec), Title: sec, Rows: rs})
 	}
 	rec.Summary = summary(rows[secPregnancy], now)
+	if rec.Children, err = s.children(ctx, c, rec); err != nil {
+		return nil, err
+	}
 	rec.Medication = s.overview(agreements, now)
 	rec.MedEmpty = len(rec.Medication) == 0
 	return rec, nil
+}
+
+// children finds the client's newborns through the link the XIS publishes
+// (docs/viewer.md): a RelatedPerson with the mother's BSN as identifier and
+// relationship MTH on each child's own Patient. It reads each child's
+// Patient and her observations and referrals, never the mother's record.
+func (s *Server) children(ctx context.Context, c *fhirClient, rec *record) ([]child, error) {
+	if rec.BSN == "" {
+		return nil, nil
+	}
+	links, err := c.search(ctx, "RelatedPerson", url.Values{"identifier": {fixtures.BSNSystem + "|" + rec.BSN}})
+	if err != nil {
+		return nil, err
+	}
+	var out []child
+	seen := map[string]bool{rec.PatientID: true}
+	for _, l := range links {
+		if !mother(l) {
+			continue
+		}
+		id := refID(str(mapOf(l["patient"])["reference"]), "Patient")
+		if id == "" || seen[id] {
+			continue
+		}
+		seen[id] = true
+		if lid := str(l["id"]); lid != "" {
+			rec.read = append(rec.read, "RelatedPerson/"+lid)
+		}
+		pat, err := c.get(ctx, "Patient/"+url.PathEscape(id))
+		if err != nil {
+			return nil, err
+		}
+		rec.read = append(rec.read, "Patient/"+id)
+		k := child{PatientID: id}
+		k.Name, k.BSN, k.BirthDate, k.Gender = patientBanner(pat)
+		for _, typ := range []string{"Observation", "ServiceRequest"} {
+			list, err := c.search(ctx, typ, url.Values{"patient": {"Patient/" + id}})
+			if err != nil {
+				return nil, err
+			}
+			for _, r := range list {
+				if rid := str(r["id"]); rid != "" {
+					rec.read = append(rec.read, typ+"/"+rid)
+				}
+				var rw row
+				if typ == "Observation" {
+					_, rw = s.observationRow(r, true)
+				} else {
+					_, rw = referralRow(r)
+				}
+				k.Rows = append(k.Rows, rw)
+			}
+		}
+		out = append(out, k)
+	}
+	if s.defect != nil && s.defect.misfile && len(out) > 1 {
+		// the second twin's birth weight filed under the first
+		keep := out[1].Rows[:0]
+		for _, rw := range out[1].Rows {
+			if rw.code == fixtures.CodeBirthWeight {
+				out[0].Rows = append(out[0].Rows, rw)
+				continue
+			}
+			keep = append(keep, rw)
+		}
+		out[1].Rows = keep
+	}
+	for i := range out {
+		rs := out[i].Rows
+		sort.SliceStable(rs, func(i, j int) bool { return dateKey(rs[i].Date) < dateKey(rs[j].Date) })
+	}
+	return out, nil
+}
+
+// mother tells whether a RelatedPerson is the patient's mother (HL7 v3
+// RoleCode MTH).
+func mother(r map[string]any) bool {
+	for _, rel := range list(r["relationship"]) {
+		for _, cd := range list(mapOf(rel)["coding"]) {
+			m := mapOf(cd)
+			if str(m["system"]) == "http://terminology.hl7.org/CodeSystem/v3-RoleCode" && str(m["code"]) == "MTH" {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// refID is the id of a relative or absolute reference to a resource of
+// type typ, or "".
+func refID(ref, typ string) string {
+	segs := strings.Split(strings.TrimSuffix(ref, "/"), "/")
+	if n := len(segs); n >= 2 && segs[n-2] == typ {
+		return segs[n-1]
+	}
+	return ""
 }
 
 func profiled(r map[string]any, suffix string) bool {
@@ -212,8 +330,11 @@ func labelOf(cc any) (fixtures.Coding, label) {
 	return fixtures.Coding{}, label{name: t, section: secOther}
 }
 
-func (s *Server) observationRow(r map[string]any) (string, row) {
+func (s *Server) observationRow(r map[string]any, ofChild bool) (string, row) {
 	code, l := labelOf(r["code"])
+	if cl, ok := labels()[code.System+"|"+code.Code+"|kind"]; ok && ofChild {
+		l = cl
+	}
 	for _, n := range list(r["note"]) {
 		if nl, ok := labels()[code.System+"|"+code.Code+"|"+str(mapOf(n)["text"])]; ok {
 			l = nl
@@ -237,7 +358,7 @@ func (s *Server) observationRow(r map[string]any) (string, row) {
 	if s.defect != nil && s.defect.unit != nil {
 		value = s.defect.unit(code, f.Value, value)
 	}
-	rw := row{Name: l.name, Value: value, Date: showDate(str(r["effectiveDateTime"])), Source: source(r["performer"])}
+	rw := row{Name: l.name, Value: value, Date: showDate(str(r["effectiveDateTime"])), Source: source(r["performer"]), code: code}
 	for _, n := range list(r["note"]) {
 		nm, _ := n.(map[string]any)
 		rw.Note = str(nm["text"])

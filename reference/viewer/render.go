@@ -82,6 +82,14 @@ var page = template.Must(template.New("page").Parse(`<!DOCTYPE html>
 <tbody>{{range .Rows}}<tr><th scope="row">{{.Name}}</th><td>{{.Value}}{{if .Note}}<span class="note">{{.Note}}</span>{{end}}</td><td>{{.Date}}</td><td>{{.Source}}</td></tr>{{end}}</tbody>
 </table></div>
 {{end}}
+{{range .Children}}
+<h2 id="kind-{{.PatientID}}">Kind: {{.Name}}</h2>
+<p>Geboren {{.BirthDate}}{{if .Gender}}, {{.Gender}}{{end}}{{if .BSN}}, BSN {{.BSN}}{{end}}</p>
+{{if .Rows}}<div class="scroll"><table aria-labelledby="kind-{{.PatientID}}">
+<thead><tr><th scope="col">Gegeven</th><th scope="col">Waarde</th><th scope="col">Datum</th><th scope="col">Bron</th></tr></thead>
+<tbody>{{range .Rows}}<tr><th scope="row">{{.Name}}</th><td>{{.Value}}{{if .Note}}<span class="note">{{.Note}}</span>{{end}}</td><td>{{.Date}}</td><td>{{.Source}}</td></tr>{{end}}</tbody>
+</table></div>{{else}}<p>Nog geen gegevens van {{.Name}}.</p>{{end}}
+{{end}}
 {{end}}
 {{if .Pale}}<p style="color:#aaaaaa">Gegevens uit de aangesloten bronsystemen.</p>{{end}}
 </main>

@@ -269,3 +269,69 @@ func TestANewFactIsShownAtTheNextLaunch(t *testing.T) {
 		})
 	}
 }
+
+// TestTheChildrensFactsAreShownUnderEachChild: a newborn's facts come from
+// her own Patient (found through the RelatedPerson naming her mother) and
+// are shown under her name; twins apart; nothing of a deleted record.
+func TestTheChildrensFactsAreShownUnderEachChild(t *testing.T) {
+	cases := []struct {
+		name, defect, scenario string
+		want                   map[string][]string // child's name → what her part of the page shows
+		absent                 map[string][]string // child's name → what her part must not show
+	}{
+		{name: "twins, each under her own name", scenario: "tweeling",
+			want: map[string][]string{
+				"Roos Jansen": {"Geboortegewicht", "2480 g", "46 cm", "Apgarscore na 1 minuut"},
+				"Vera Jansen": {"Geboortegewicht", "2295 g", "45 cm"},
+			},
+			absent: map[string][]string{"Roos Jansen": {"2295 g"}, "Vera Jansen": {"2480 g"}}},
+		{name: "the mutant files the second twin's birth weight under the first", defect: "tweeling-verwisseld", scenario: "tweeling",
+			want:   map[string][]string{"Roos Jansen": {"2480 g", "2295 g"}, "Vera Jansen": {"45 cm"}},
+			absent: map[string][]string{"Vera Jansen": {"Geboortegewicht"}}},
+		{name: "a single child", scenario: "overdracht-jgz",
+			want: map[string][]string{"Finn de Boer": {"Geboortegewicht", "3650 g", "Schedelomtrek", "35,5 cm"}}},
+		{name: "deleted: nothing of the child", scenario: "vernietiging",
+			absent: map[string][]string{"": {"Noah", "Geboortegewicht"}}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			st, scs, _ := stackWith(t, tc.defect, tc.scenario)
+			s := scs[0]
+			reader, _ := fixtures.Reader(scs)
+			u, err := st.LaunchURL(truth.PatientID(s.Client.BSN), Professional(reader))
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, page := open(t, browserClient(), u)
+			part := func(name string) string {
+				if name == "" {
+					return page
+				}
+				_, after, ok := strings.Cut(page, "Kind: "+name+"</h2>")
+				if !ok {
+					t.Fatalf("no heading for %s", name)
+				}
+				if next := strings.Index(after, "<h2"); next >= 0 {
+					after = after[:next]
+				}
+				return after
+			}
+			for name, ws := range tc.want {
+				p := part(name)
+				for _, w := range ws {
+					if !strings.Contains(p, w) {
+						t.Errorf("%s: lacks %q", name, w)
+					}
+				}
+			}
+			for name, ws := range tc.absent {
+				p := part(name)
+				for _, w := range ws {
+					if strings.Contains(p, w) {
+						t.Errorf("%s: shows %q", name, w)
+					}
+				}
+			}
+		})
+	}
+}

@@ -185,6 +185,9 @@ func (s *Server) event(w http.ResponseWriter, r *http.Request) {
 	if reg.Subject != nil {
 		s.store.link(patient, truth.PatientID(reg.Subject.BSN))
 		s.store.relate(truth.PatientID(reg.Subject.BSN), reg.Author.URA)
+		if reg.Subject.BSN != reg.Client.BSN {
+			resources = append(resources, motherOf(reg.Client, *reg.Subject))
+		}
 	}
 	switch {
 	case reg.Kind == fixtures.Deletion:

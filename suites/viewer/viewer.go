@@ -198,6 +198,7 @@ type observed struct {
 	text     string // the visible text
 	password int
 	rows     [][]string // visible table rows (tr, role=row): the cells' text
+	within   []string   // per row: the accessible name of its table (table, role=table/grid)
 	med      [][]string // per table named Medicatieoverzicht…: the first cell of each body row
 	store    string     // localStorage and sessionStorage
 	urls     []string   // every request's URL
@@ -327,12 +328,14 @@ const read = `(() => {
     const c = t.querySelector('caption'); return c ? txt(c) : '';
   };
   const cells = 'th,td,[role=cell],[role=rowheader],[role=gridcell],[role=columnheader]';
-  const rows = [...document.querySelectorAll('tr,[role=row]')].filter(vis).map(r => [...r.querySelectorAll(cells)].map(txt));
+  const shown = [...document.querySelectorAll('tr,[role=row]')].filter(vis);
+  const rows = shown.map(r => [...r.querySelectorAll(cells)].map(txt));
+  const within = shown.map(r => { const t = r.closest('table,[role=table],[role=grid]'); return t ? name(t).replace(/\s+/g, ' ').trim() : ''; });
   const med = [...document.querySelectorAll('table,[role=table],[role=grid]')].filter(t => vis(t) && /^medicatieoverzicht/i.test(name(t)))
     .map(t => [...t.querySelectorAll('tbody tr,[role=rowgroup] [role=row]')].filter(vis).map(r => { const c = r.querySelector(cells); return c ? txt(c) : ''; }));
   let store = '';
   try { for (const s of [localStorage, sessionStorage]) for (let i = 0; i < s.length; i++) { const k = s.key(i); store += k + '=' + s.getItem(k) + '\n'; } } catch (e) {}
-  return {url: location.href, text: document.body ? txt(document.body) : '', password: document.querySelectorAll('input[type=password]').length, rows, med, store};
+  return {url: location.href, text: document.body ? txt(document.body) : '', password: document.querySelectorAll('input[type=password]').length, rows, within, med, store};
 })()`
 
 // open loads a launch address in a fresh incognito context, reads the
@@ -380,7 +383,7 @@ func (o *observed) read(p *browser.Page) error {
 		}
 		r = got
 	}
-	o.url, o.text, o.password, o.rows, o.med, o.store = r.URL, r.Text, r.Password, r.Rows, r.Med, r.Store
+	o.url, o.text, o.password, o.rows, o.within, o.med, o.store = r.URL, r.Text, r.Password, r.Rows, r.Within, r.Med, r.Store
 	if h := p.HAR(); h != nil {
 		for _, e := range h.Log.Entries {
 			o.urls = append(o.urls, e.Request.URL)
@@ -399,6 +402,7 @@ type page struct {
 	Text     string     `json:"text"`
 	Password int        `json:"password"`
 	Rows     [][]string `json:"rows"`
+	Within   []string   `json:"within"`
 	Med      [][]string `json:"med"`
 	Store    string     `json:"store"`
 }
@@ -473,28 +477,32 @@ func switchProblems(ctx context.Context, a, b *fixtures.Scenario) []string {
 	return problems
 }
 
-// expectedFacts are the client's registered facts a viewer shows as a row:
-// observations and referrals about her (not medication: VWR-05).
-func expectedFacts(s *fixtures.Scenario) []struct {
+// expected is a registered fact a viewer shows as a row, and the day it
+// was registered.
+type expected struct {
 	f   fixtures.Fact
 	day int
-} {
-	var out []struct {
-		f   fixtures.Fact
-		day int
-	}
+}
+
+// expectedFacts are the registered facts about one person (the client or a
+// child) a viewer shows as a row: observations and referrals (not
+// medication: VWR-05). A child's facts are those of the events whose
+// subject she is; the client's those of the events about her.
+func expectedFacts(s *fixtures.Scenario, who fixtures.Client) []expected {
+	var out []expected
 	for _, e := range s.Events {
-		if e.Subject != "" && e.Subject != s.Client.ID {
+		subject := e.Subject
+		if subject == "" {
+			subject = s.Client.ID
+		}
+		if subject != who.ID {
 			continue
 		}
 		for _, f := range e.Facts {
 			if f.Medication != nil || (f.ResourceType != "Observation" && f.ResourceType != "ServiceRequest") {
 				continue
 			}
-			out = append(out, struct {
-				f   fixtures.Fact
-				day int
-			}{f, e.Day})
+			out = append(out, expected{f, e.Day})
 		}
 	}
 	return out
@@ -503,30 +511,79 @@ func expectedFacts(s *fixtures.Scenario) []struct {
 var kindSuffix = regexp.MustCompile(` kind [0-9]+$`)
 
 // glassProblems names each fact without a visible row holding its name,
-// its value with unit (Dutch notation) and its date.
+// its value with unit (Dutch notation) and its date. The client's facts are
+// looked for in the rows that name none of her children; a child's facts in
+// the rows that name her (her given and family name in a cell or in the
+// accessible name of the row's table), so twins are told apart.
 func glassProblems(v *observed, s *fixtures.Scenario) []string {
 	ref := spec.Current().Reference
-	var problems []string
-	for _, x := range expectedFacts(s) {
+	rows := make([]string, len(v.rows))
+	whose := make([]int, len(v.rows)) // index in s.Children, -1 for none
+	for i, r := range v.rows {
+		rows[i] = norm(strings.Join(r, " | "))
+		context := rows[i]
+		if i < len(v.within) {
+			context += " | " + norm(v.within[i])
+		}
+		whose[i] = childOf(strings.ToLower(context), s.Children)
+	}
+	holds := func(i int, x expected) bool {
 		value := norm(fixtures.ShowValue(x.f, ref))
 		date := fixtures.Date(ref, x.day).Format("02-01-2006")
 		// a twin's fact ("Type partus kind 2") may be shown under the
 		// concept's name: the value and date tell the children apart
 		name := strings.ToLower(kindSuffix.ReplaceAllString(x.f.Name, ""))
-		found := false
-		for _, r := range v.rows {
-			row := norm(strings.Join(r, " | "))
-			if strings.Contains(strings.ToLower(row), name) && strings.Contains(row, value) && strings.Contains(row, date) {
-				found = true
-				break
-			}
+		return strings.Contains(strings.ToLower(rows[i]), name) && strings.Contains(rows[i], value) && strings.Contains(rows[i], date)
+	}
+	var problems []string
+	for k := -1; k < len(s.Children); k++ {
+		who, prefix := s.Client, ""
+		if k >= 0 {
+			who, prefix = s.Children[k], "kind "+fullName(s.Children[k])+": "
 		}
-		if !found {
-			problems = append(problems, fmt.Sprintf("%s %q van %s staat in geen rij met die naam, waarde en datum", x.f.Name, value, date))
+		for _, x := range expectedFacts(s, who) {
+			found, elsewhere := false, ""
+			for i := range rows {
+				if !holds(i, x) {
+					continue
+				}
+				if whose[i] == k {
+					found = true
+					break
+				}
+				switch {
+				case whose[i] >= 0:
+					elsewhere = " (wel bij kind " + fullName(s.Children[whose[i]]) + ")"
+				case k >= 0:
+					elsewhere = " (wel in een rij die het kind niet noemt)"
+				}
+			}
+			if !found {
+				value := norm(fixtures.ShowValue(x.f, ref))
+				date := fixtures.Date(ref, x.day).Format("02-01-2006")
+				problems = append(problems, fmt.Sprintf("%s%s %q van %s staat in geen rij met die naam, waarde en datum%s", prefix, x.f.Name, value, date, elsewhere))
+			}
 		}
 	}
 	return problems
 }
+
+// childOf is the index of the one child a row's text names, or -1 when it
+// names none (or several: such a row is nobody's).
+func childOf(text string, children []fixtures.Client) int {
+	at := -1
+	for i, c := range children {
+		if strings.Contains(text, strings.ToLower(fullName(c))) {
+			if at >= 0 {
+				return -1
+			}
+			at = i
+		}
+	}
+	return at
+}
+
+func fullName(c fixtures.Client) string { return strings.TrimSpace(c.Given + " " + c.Family) }
 
 // medicationProblems compares the products of the overview shown with the
 // agreements in force on the viewing day.
