@@ -110,7 +110,9 @@ func TestEveryReadOfTheIndexIsLogged(t *testing.T) {
 		t.Fatal(err)
 	}
 	b := bsn(t, 410)
-	provide(t, ts, truth.ProvideBundle("test", "m1", ptr(b, 1)))
+	handedOver := ptr(b, 1)
+	handedOver.CareTeam = []string{hospital.OrgURA}
+	provide(t, ts, truth.ProvideBundle("test", "m1", handedOver))
 	search := "/fhir/DocumentReference?" + url.Values{"patient.identifier": {fixtures.BSNSystem + "|" + b}, "status": {"current"}}.Encode()
 	_, found := get(t, ts, tok, search)
 	id, _ := asMap(asMap(truth.Items(found["entry"])[0])["resource"])["id"].(string)
@@ -153,5 +155,77 @@ func TestEveryReadOfTheIndexIsLogged(t *testing.T) {
 		if code, _ := get(t, ts, tok, "/fhir/AuditEvent?"+bad); code != http.StatusBadRequest {
 			t.Errorf("AuditEvent?%s = %d, want 400", bad, code)
 		}
+	}
+}
+
+// TestAuthorisedView: with trust, the index serves a client's pointers only
+// to an organisation that one of her pointers names (author or
+// context.related); another is refused (403, logged with a failed
+// outcome); a client without pointers has nothing to refuse. The mutant
+// buiten-behandelrelatie serves everyone.
+func TestAuthorisedView(t *testing.T) {
+	iss, err := token.NewIssuer("http://autorisatie.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	trust, _ := token.NewVerifier(iss.URL(), iss.JWKS())
+	as := func(name, uzi, ura string) string {
+		tok, err := iss.Issue(token.Professional{Name: name, UZI: uzi, OrgName: name, OrgURA: ura}, "index", time.Now(), time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tok
+	}
+	midwife, jgz, outsider := as("verloskundige", "999900011", author.URA), as("jeugdarts", "999900066", "99990606"), as("buitenstaander", "999900077", "99990707")
+	b, nobody, kid := bsn(t, 411), bsn(t, 412), bsn(t, 413)
+	search := func(of string) string {
+		return "/fhir/DocumentReference?" + url.Values{"patient.identifier": {fixtures.BSNSystem + "|" + of}, "status": {"current"}}.Encode()
+	}
+	cases := []struct {
+		name   string
+		defect string
+		token  string
+		path   string
+		status int
+		found  int
+	}{
+		{"the author's organisation", "", midwife, search(b), http.StatusOK, 1},
+		{"the organisation her care was handed over to", "", jgz, search(b), http.StatusOK, 1},
+		{"an organisation without a care relationship", "", outsider, search(b), http.StatusForbidden, 0},
+		{"an organisation without a care relationship, by patient reference", "", outsider, "/fhir/DocumentReference?patient=" + url.QueryEscape("http://xis.example/fhir/Patient/"+b), http.StatusOK, 0},
+		{"a client without pointers", "", outsider, search(nobody), http.StatusOK, 0},
+		{"her newborn, through the mother's care relationship", "", jgz, search(kid), http.StatusOK, 1},
+		{"her newborn, without a care relationship", "", outsider, search(kid), http.StatusForbidden, 0},
+		{"the mutant serves the outsider", "buiten-behandelrelatie", outsider, search(b), http.StatusOK, 1},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			s, err := New(Options{Trust: trust, Defect: tc.defect})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ts := httptest.NewServer(s)
+			defer ts.Close()
+			handedOver := ptr(b, 1)
+			handedOver.CareTeam = []string{"99990606"}
+			provide(t, ts, truth.ProvideBundle("test", "m1", handedOver))
+			newborn := ptr(kid, 1)
+			newborn.Author, newborn.Mother = fixtures.Provider{Name: "Ziekenhuis", URA: "99990202"}, b
+			provide(t, ts, truth.ProvideBundle("test", "m2", newborn))
+			code, bundle := get(t, ts, tc.token, tc.path)
+			if code != tc.status || len(truth.Items(bundle["entry"])) != tc.found {
+				t.Fatalf("GET %s = %d with %d pointers, want %d with %d", tc.path, code, len(truth.Items(bundle["entry"])), tc.status, tc.found)
+			}
+			if code == http.StatusForbidden {
+				of := b
+				if strings.Contains(tc.path, kid) {
+					of = kid
+				}
+				events := logged(t, ts, midwife, of)
+				if len(events) == 0 || events[len(events)-1]["outcome"] == "0" || requestor(events[len(events)-1]) != "999900077" {
+					t.Fatalf("the refusal is not logged as the outsider's failed read: %v", events)
+				}
+			}
+		})
 	}
 }

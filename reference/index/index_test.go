@@ -381,6 +381,12 @@ func TestMutantsMisbehave(t *testing.T) {
 			}
 		},
 	}
+	checks["buiten-behandelrelatie"] = func(t *testing.T, ts *httptest.Server) {
+		// without trust no reader is known: TestAuthorisedView proves it
+		if m, _ := LookupMutant("buiten-behandelrelatie"); !m.open {
+			t.Fatal("the mutant applies the authorised view")
+		}
+	}
 	// The access-log mutants serve as the reference does and log wrongly.
 	checks["herhaalde-zoekvraag-niet-gelogd"] = func(t *testing.T, ts *httptest.Server) {
 		find(t, ts, b, "current")

@@ -56,6 +56,8 @@ type Mutant struct {
 	lateFor             string // the BSN of the client they are late for
 	// audit changes an AuditEvent of a read; false: it is not logged.
 	audit func(a *audit.Access, event map[string]any) bool
+	// open serves every organisation every pointer: no authorised view.
+	open bool
 	// once logs a search for a client's pointers once this long: the
 	// repeated searches within it are not logged.
 	once time.Duration
@@ -116,6 +118,11 @@ var Mutants = []Mutant{
 		Description: "de index toont de nieuwe verwijzing van één cliënt (een ongecompliceerde zwangerschap) meteen, maar laat haar de eerste seconden " +
 			"naar de eigen opslag wijzen, waar het document nog niet staat; een afnemer vindt haar gegevens pas daarna bij de bron",
 		misleadFor: PointedLateBy, lateFor: clientOf("ongecompliceerd"),
+	},
+	{
+		Name: "buiten-behandelrelatie", Violates: []string{"IDX-09"},
+		Description: "de index levert de verwijzingen van een cliënt ook aan een organisatie zonder behandelrelatie met haar (geen geautoriseerde weergave)",
+		open:        true,
 	},
 	// Defects of the access log (LOG-*): the index serves and refuses as the
 	// reference does and gets one thing of its log wrong.

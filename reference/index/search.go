@@ -57,10 +57,16 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) {
 		rest.Problem(w, http.StatusBadRequest, "invalid", err.Error())
 		return
 	}
+	for _, bsn := range clients {
+		if !s.authorised(a, bsn) {
+			refuse(w, a)
+			return
+		}
+	}
 	var matches []*pointer
 	now := s.opts.Now()
 	for _, p := range s.store.live(clients) {
-		if matchesAll(crit, p, "") && !s.defect.hidden(p, now) {
+		if matchesAll(crit, p, "") && !s.defect.hidden(p, now) && (clients != nil || s.authorised(a, p.client())) {
 			matches = append(matches, p)
 		}
 	}

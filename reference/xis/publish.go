@@ -8,6 +8,7 @@ import (
 	"io"
 	"log"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -43,6 +44,11 @@ type publisher struct {
 	// is registered until they give it again. It follows the events, not
 	// the XIS's store, so that an XIS mutant's defect stays its own.
 	withdrawn map[string]bool
+	// care holds, by mother's BSN, the URAs of the organisations with a
+	// care relationship with her family (those that registered for her or
+	// her children, those her care was handed over to), as the events told
+	// them: each pointer names them (context.related).
+	care map[string]map[string]bool
 }
 
 // registered is what the XIS registered in the index for one client.
@@ -65,6 +71,7 @@ func newPublisher(base string, logf func(string, ...any), now func() time.Time) 
 		clients:   map[string]*registered{},
 		children:  map[string][]string{},
 		withdrawn: map[string]bool{},
+		care:      map[string]map[string]bool{},
 	}
 }
 
@@ -88,6 +95,14 @@ func (p *publisher) family(reg fixtures.Registration) ([]string, bool) {
 	if reg.Consent != nil {
 		p.withdrawn[mother] = !*reg.Consent
 	}
+	if p.care[mother] == nil {
+		p.care[mother] = map[string]bool{}
+	}
+	for _, org := range []*fixtures.Provider{&reg.Author, reg.Recipient} {
+		if org != nil && org.URA != "" {
+			p.care[mother][org.URA] = true
+		}
+	}
 	if reg.Subject != nil && reg.Subject.BSN != mother {
 		kids := p.children[mother]
 		found := false
@@ -110,7 +125,9 @@ func (p *publisher) after(ctx context.Context, reg fixtures.Registration, base s
 		for _, bsn := range family {
 			p.withdraw(ctx, bsn)
 		}
-	case reg.Consent != nil && *reg.Consent:
+	case reg.Consent != nil && *reg.Consent, reg.Recipient != nil && shared:
+		// consent given again, or the care handed over: every record of the
+		// family is registered (again), naming the receiving organisation
 		for _, bsn := range family {
 			p.register(ctx, bsn, reg.Author, base)
 		}
@@ -130,11 +147,14 @@ func (p *publisher) register(ctx context.Context, bsn string, author fixtures.Pr
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	source := "urn:uuid:" + truth.ID("XIS|"+base)
+	care, mother := p.careTeam(bsn, author.URA)
 	ptr := truth.Pointer{
 		UniqueID: truth.PointerUniqueID(source, bsn, r.n+1),
 		BSN:      bsn,
 		URL:      base + "/Patient/" + truth.PatientID(bsn),
 		Author:   author,
+		CareTeam: care,
+		Mother:   mother,
 		Date:     p.now(),
 	}
 	if r.current != nil {
@@ -151,6 +171,27 @@ func (p *publisher) register(ctx context.Context, bsn string, author fixtures.Pr
 	doc["id"] = id
 	r.current = doc
 	r.ids = append(r.ids, id)
+}
+
+// careTeam lists the URAs, but the author's, of the organisations with a
+// care relationship with the client's family, sorted, and, for a child,
+// her mother's BSN.
+func (p *publisher) careTeam(bsn, author string) (care []string, mother string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	family := bsn
+	for m, kids := range p.children {
+		if slices.Contains(kids, bsn) {
+			family, mother = m, m
+		}
+	}
+	for ura := range p.care[family] {
+		if ura != author {
+			care = append(care, ura)
+		}
+	}
+	slices.Sort(care)
+	return care, mother
 }
 
 // withdraw deletes every pointer the XIS registered for the client.

@@ -189,6 +189,11 @@ func (s *Server) event(w http.ResponseWriter, r *http.Request) {
 			resources = append(resources, motherOf(reg.Client, *reg.Subject))
 		}
 	}
+	if reg.Recipient != nil {
+		// the care handed over: the receiving organisation reads the
+		// mother's record and her children's (related looks at the mother)
+		s.store.relate(patient, reg.Recipient.URA)
+	}
 	switch {
 	case reg.Kind == fixtures.Deletion:
 		switch {

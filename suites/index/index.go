@@ -198,6 +198,39 @@ var _ = Describe("Index", func() {
 			Expect(problems).To(match.HaveNoProblems())
 		})
 	})
+	Context("de geautoriseerde weergave van de vragende organisatie", func() {
+		spec.It("IDX-09", "de index MOET een organisatie alleen de verwijzingen leveren van cliënten met wie zij een behandelrelatie heeft", func(ctx SpecContext) {
+			b := newBench(ctx)
+			var index spec.Logged
+			ok := false
+			if acc := spec.Current().Access; acc != nil {
+				index, ok = acc.Logged("index")
+			}
+			if !ok {
+				spec.NotTestable("de bench leest de index niet als zorgverlener met een token van zijn eigen autorisatieserver (auth: {bench: true}): welke organisatie vraagt, weet de index niet")
+			}
+			client := b.freshClient()
+			b.provide(truth.ProvideBundle(b.source, b.submission(), b.pointer(client, 1, "bron")))
+			if len(b.find(client, "current")) == 0 {
+				spec.NotTestable("de index levert de verwijzing ook niet aan de organisatie die zij noemt; IDX-02 beoordeelt dat")
+			}
+			q := url.Values{"patient.identifier": {truth.BSNSystem + "|" + client}, "status": {"current"}}
+			found, err := index.Outsider.Search(ctx, "DocumentReference", q)
+			var status *harness.StatusError
+			if errors.As(err, &status) && (status.Status == http.StatusForbidden || status.Status == http.StatusNotFound) {
+				return // refused: no pointer for an organisation without a care relationship
+			}
+			b.judge(err, "zoeken als organisatie zonder behandelrelatie (ITI-67)")
+			var problems []string
+			outsider := spec.Current().Access.OutsiderAs
+			for _, d := range found {
+				if spec.SubjectBSN(d) == client {
+					problems = append(problems, fmt.Sprintf("de index levert DocumentReference/%s van de cliënt aan %s (URA %s), die geen behandelrelatie met haar heeft: geen verwijzing noemt die organisatie", d["id"], outsider.OrgName, outsider.OrgURA))
+				}
+			}
+			Expect(problems).To(match.HaveNoProblems())
+		})
+	})
 	Context("de bench als afnemer na de keten (ziekenhuis bij verwijzing, JGZ na de geboorte)", func() {
 		spec.It("IDX-08", "via de index MOET een afnemer van elke gepubliceerde cliënt een verwijzing naar haar gegevens bij de bron vinden", func(ctx SpecContext) {
 			b := newBench(ctx)
@@ -269,14 +302,21 @@ func (b *bench) submission() string {
 }
 
 // pointer is the n-th synthetic pointer of a client at an invented publisher.
+// When the bench reads the index as named professionals, the pointer names
+// the reader's organisation as one with a care relationship
+// (context.related): the bench's reads are its authorised view (IDX-09).
 func (b *bench) pointer(bsn string, n int, publisher string) truth.Pointer {
-	return truth.Pointer{
+	p := truth.Pointer{
 		UniqueID: truth.PointerUniqueID(b.source, bsn, n),
 		BSN:      bsn,
 		URL:      "https://" + publisher + ".bcbench.invalid/fhir/Patient/" + truth.PatientID(bsn),
 		Author:   fixtures.Provider{Name: "bcbench (synthetische bron)", URA: "99990999"},
 		Date:     time.Now(),
 	}
+	if acc := spec.Current().Access; acc != nil && acc.Reader.OrgURA != "" {
+		p.CareTeam = []string{acc.Reader.OrgURA}
+	}
+	return p
 }
 
 // provide sends an ITI-65 transaction and returns the status and answer.

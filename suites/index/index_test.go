@@ -24,6 +24,7 @@ import (
 	"github.com/bcbench/bcbench/reference/xis"
 	"github.com/bcbench/bcbench/suites"
 	"github.com/bcbench/bcbench/suites/spec"
+	"github.com/bcbench/bcbench/token"
 )
 
 // Ginkgo runs its specs once per process: every variant of the index runs
@@ -33,7 +34,7 @@ const (
 	marker   = "bcbench-outcomes "
 )
 
-var requirements = []string{"IDX-01", "IDX-02", "IDX-03", "IDX-04", "IDX-05", "IDX-06", "IDX-07", "IDX-08"}
+var requirements = []string{"IDX-01", "IDX-02", "IDX-03", "IDX-04", "IDX-05", "IDX-06", "IDX-07", "IDX-08", "IDX-09"}
 
 func TestMain(m *testing.M) {
 	if variant, ok := os.LookupEnv(childEnv); ok {
@@ -56,12 +57,12 @@ func child(variant string) int {
 }
 
 // indexFor is the index of a variant: the reference, one of its mutants,
-// or a hostile server.
-func indexFor(variant string) (http.Handler, error) {
+// or a hostile server; the references trust the bench's tokens.
+func indexFor(variant string, trust *token.Verifier) (http.Handler, error) {
 	if defect, ok := strings.CutPrefix(variant, "mutant:"); ok {
-		return index.New(index.Options{Defect: defect})
+		return index.New(index.Options{Defect: defect, Trust: trust})
 	}
-	ref, err := index.New(index.Options{})
+	ref, err := index.New(index.Options{Trust: trust})
 	if err != nil {
 		return nil, err
 	}
@@ -105,9 +106,18 @@ func (swallower) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // runChain replays the chain scenarios through two reference XIS that
-// register in the variant's index and runs the IDX specs.
+// register in the variant's index and runs the IDX specs, reading the index
+// as named professionals with tokens of a test issuer it trusts.
 func runChain(variant string) (map[string]string, error) {
-	h, err := indexFor(variant)
+	iss, err := token.NewIssuer("http://autorisatie.bench.test")
+	if err != nil {
+		return nil, err
+	}
+	trust, err := token.NewVerifier(iss.URL(), iss.JWKS())
+	if err != nil {
+		return nil, err
+	}
+	h, err := indexFor(variant, trust)
 	if err != nil {
 		return nil, err
 	}
@@ -136,22 +146,29 @@ func runChain(variant string) (map[string]string, error) {
 		scenarios = append(scenarios, s)
 	}
 	host := strings.TrimPrefix(idx.URL, "http://")
+	client := &http.Client{
+		Timeout: 10 * time.Second,
+		// the run's policy: no redirect to another host is followed
+		CheckRedirect: func(req *http.Request, via []*http.Request) error {
+			if req.URL.Host == host {
+				return nil
+			}
+			return &harness.RedirectError{Role: "index", From: via[len(via)-1].URL.String(), To: req.URL.String()}
+		},
+	}
+	readers, access, err := spec.ReadAs(iss, []spec.Reached{{Role: "index", Base: idx.URL + "/fhir", Client: client,
+		Exchanges: func(int) []harness.Entry { return nil }}}, scenarios, time.Now())
+	if err != nil {
+		return nil, err
+	}
 	env := &spec.Env{
 		Scenarios:  scenarios,
 		Reference:  time.Date(2026, 3, 2, 0, 0, 0, 0, fixtures.Amsterdam),
 		XIS:        publishers[0].XIS,
 		Adapter:    publishers[0].Adapter,
 		Publishers: publishers,
-		Index: &harness.FHIR{Base: idx.URL + "/fhir", Client: &http.Client{
-			Timeout: 10 * time.Second,
-			// the run's policy: no redirect to another host is followed
-			CheckRedirect: func(req *http.Request, via []*http.Request) error {
-				if req.URL.Host == host {
-					return nil
-				}
-				return &harness.RedirectError{Role: "index", From: via[len(via)-1].URL.String(), To: req.URL.String()}
-			},
-		}},
+		Index:      readers["index"],
+		Access:     access,
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()

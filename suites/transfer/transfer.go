@@ -206,7 +206,7 @@ func receive(ctx SpecContext, s *fixtures.Scenario, t fixtures.Transfer) *receiv
 		results[it.Event+"|"+it.Fact] = &result{item: it}
 	}
 	for _, person := range order {
-		records, route := find(ctx, s, person)
+		records, route := find(ctx, s, person, receiver)
 		g.route = append(g.route, route...)
 		items := byPerson[person.ID]
 		for _, rec := range records {
@@ -266,13 +266,13 @@ type record struct {
 // so it tells which publisher a pointer's host is by that publisher's own
 // fullUrl of her Patient (as IDX-08 does); a pointer anywhere else is named,
 // never followed.
-func find(ctx SpecContext, s *fixtures.Scenario, person fixtures.Client) ([]record, []string) {
+func find(ctx SpecContext, s *fixtures.Scenario, person fixtures.Client, receiver fixtures.Provider) ([]record, []string) {
 	GinkgoHelper()
 	env := spec.Current()
 	q := url.Values{"patient.identifier": {spec.BSNSystem + "|" + person.BSN}, "status": {"current"}}
-	pointers, err := env.Index.Search(ctx, "DocumentReference", q)
+	pointers, err := readerAt("index", env.Index, receiver).Search(ctx, "DocumentReference", q)
 	judge(err, fmt.Sprintf("%s %s zoeken in de index (ITI-67)", person.Given, person.Family))
-	holders := holdersOf(ctx, person)
+	holders := holdersOf(ctx, person, receiver)
 	var (
 		records  []record
 		problems []string
@@ -293,7 +293,7 @@ func find(ctx SpecContext, s *fixtures.Scenario, person fixtures.Client) ([]reco
 			continue
 		}
 		p := holders[i].p
-		patient, err := p.XIS.ReadURL(ctx, u)
+		patient, err := p.XIS.ReadURL(ctx, u) // p reads as the receiver (holdersOf)
 		var status *harness.StatusError
 		if errors.As(err, &status) {
 			problems = append(problems, fmt.Sprintf("de verwijzing %s van %s %s is bij %s niet te volgen: %d", u, person.Given, person.Family, p.Role, status.Status))
@@ -321,9 +321,24 @@ type holder struct {
 	pid, full string
 }
 
+// readerAt is how the receiving organisation reads a role: as its own
+// professional, with a token of the bench, when the bench reads the role as
+// named professionals (docs/logging.md); else as the run reads it.
+func readerAt(role string, fallback *harness.FHIR, receiver fixtures.Provider) *harness.FHIR {
+	GinkgoHelper()
+	f, err := spec.Current().Access.As(role, spec.ProfessionalOf(receiver))
+	if err != nil {
+		spec.Broke(err)
+	}
+	if f == nil {
+		return fallback
+	}
+	return f
+}
+
 // holdersOf returns the publishers of the chain that serve the person's
-// Patient.
-func holdersOf(ctx SpecContext, person fixtures.Client) []holder {
+// Patient to the receiver, each read as the receiver.
+func holdersOf(ctx SpecContext, person fixtures.Client, receiver fixtures.Provider) []holder {
 	GinkgoHelper()
 	env := spec.Current()
 	publishers := env.Publishers
@@ -332,6 +347,7 @@ func holdersOf(ctx SpecContext, person fixtures.Client) []holder {
 	}
 	var out []holder
 	for _, p := range publishers {
+		p.XIS = readerAt(p.Role, p.XIS, receiver)
 		entries, err := p.XIS.SearchEntries(ctx, "Patient", url.Values{"identifier": {spec.BSNSystem + "|" + person.BSN}})
 		judge(err, fmt.Sprintf("de Patient van %s %s zoeken bij %s", person.Given, person.Family, p.Role))
 		for _, e := range entries {
