@@ -181,7 +181,7 @@ func TestChainRunsInContainers(t *testing.T) {
 	xisImage, indexImage := roleImage(t, "xis"), roleImage(t, "index")
 	dir := t.TempDir()
 	manifest := filepath.Join(dir, "keten.yaml")
-	doc := fmt.Sprintf("name: keten in containers\nversion: dev\nroles:\n  index:\n    image: {name: %s, port: 8080}\n  xis:\n    image: {name: %s, port: 8080}\n    auth: {bench: true}\n  xis-ziekenhuis:\n    image: {name: %s, port: 8080}\n", indexImage, xisImage, xisImage)
+	doc := fmt.Sprintf("name: keten in containers\nversion: dev\nroles:\n  index:\n    image: {name: %s, port: 8080}\n    auth: {bench: true}\n  xis:\n    image: {name: %s, port: 8080}\n    auth: {bench: true}\n  xis-ziekenhuis:\n    image: {name: %s, port: 8080}\n", indexImage, xisImage, xisImage)
 	if err := os.WriteFile(manifest, []byte(doc), 0o644); err != nil {
 		t.Fatal(err)
 	}

@@ -42,7 +42,7 @@ func (s *Server) logAccess(a *audit.Access) {
 	if s.defect != nil && s.defect.audit != nil && !s.defect.audit(a, ev) {
 		return
 	}
-	if s.defect != nil && s.defect.once > 0 && a.Search && a.Type == "DocumentReference" && len(a.BSNs) > 0 && s.repeated(a.BSNs[0], a.At) {
+	if s.defect != nil && s.defect.once > 0 && a.Search && a.Type == "DocumentReference" && a.Status == http.StatusOK && len(a.BSNs) > 0 && s.repeated(a.BSNs[0], a.At) {
 		return
 	}
 	s.audit.Add(ev, a.At)

@@ -58,8 +58,8 @@ type Mutant struct {
 	audit func(a *audit.Access, event map[string]any) bool
 	// open serves every organisation every pointer: no authorised view.
 	open bool
-	// once logs a search for a client's pointers once this long: the
-	// repeated searches within it are not logged.
+	// once logs a served search for a client's pointers once this long:
+	// the repeated ones within it are not logged (refusals are).
 	once time.Duration
 }
 
@@ -128,7 +128,7 @@ var Mutants = []Mutant{
 	// reference does and gets one thing of its log wrong.
 	{
 		Name: "herhaalde-zoekvraag-niet-gelogd", Violates: []string{"LOG-01"},
-		Description: "de index vat zijn log samen: van de zoekvragen naar de verwijzingen van één cliënt logt hij er één per minuut; de herhaalde zoekvragen daarbinnen staan niet in het log",
+		Description: "de index vat zijn log samen: van de beantwoorde zoekvragen naar de verwijzingen van één cliënt logt hij er één per minuut; de herhaalde zoekvragen daarbinnen staan niet in het log (weigeringen wel)",
 		once:        time.Minute,
 	},
 	{

@@ -24,6 +24,7 @@ import (
 	"github.com/bcbench/bcbench/harness"
 	"github.com/bcbench/bcbench/suites/match"
 	"github.com/bcbench/bcbench/suites/spec"
+	"github.com/bcbench/bcbench/token"
 )
 
 var _ = Describe("Toegangslog", func() {
@@ -281,6 +282,7 @@ func judge(ctx SpecContext, name string, s *fixtures.Scenario, refuse bool) *jud
 	if len(j.reads) == 0 {
 		spec.NotTestable("er is geen opgenomen raadpleging van het dossier van deze cliënt om in het log te zoeken")
 	}
+	who := func(r read) token.Professional { return acc.Professionals[r.who] }
 	log := &auditLog{byID: map[string]*event{}, at: role.FHIR}
 	since := earliest.Add(-tolerance)
 	for _, p := range people {
@@ -291,7 +293,7 @@ func judge(ctx SpecContext, name string, s *fixtures.Scenario, refuse bool) *jud
 			log.fetch(ctx, url.Values{"patient:identifier": {fixtures.BSNSystem + "|" + p.BSN}, "date": {"ge" + since.UTC().Format(time.RFC3339)}}, true)
 		}
 	}
-	j.events = pair(j.reads, log.list)
+	j.events = pair(j.reads, log.list, who)
 	// What a search by patient did not find (a read of an erased resource,
 	// an event that does not name the client) is looked for by date, in a
 	// window around each such read: a population's log holds every
@@ -301,7 +303,7 @@ func judge(ctx SpecContext, name string, s *fixtures.Scenario, refuse bool) *jud
 		for _, w := range windows(j) {
 			log.fetch(ctx, url.Values{"date": {"ge" + w.from.UTC().Format(time.RFC3339), "le" + w.to.UTC().Format(time.RFC3339)}}, false)
 		}
-		j.events = pair(j.reads, log.list)
+		j.events = pair(j.reads, log.list, who)
 	}
 	if len(windows(j)) > 0 {
 		byDate()

@@ -253,8 +253,14 @@ func sameParams(a, b url.Values) bool {
 }
 
 // pair gives each read (oldest first) the unused AuditEvent of the same
-// interaction recorded nearest to it; reads without one map to nil.
-func pair(reads []read, events []*event) []*event {
+// interaction recorded nearest to it; reads without one map to nil. It
+// pairs in two passes: first each read with an event that names its own
+// professional (who(read) as the requestor), then the reads left with any
+// event left — so that, when reads of the same object by two professionals
+// (the reader's, the outsider's refused one) are not all logged, one
+// professional's event is not taken for the other's read, and an event
+// under a technical account still pairs (LOG-02 judges it).
+func pair(reads []read, events []*event, who func(read) token.Professional) []*event {
 	out := make([]*event, len(reads))
 	used := map[*event]bool{}
 	order := make([]int, len(reads))
@@ -262,27 +268,51 @@ func pair(reads []read, events []*event) []*event {
 		order[i] = i
 	}
 	slices.SortStableFunc(order, func(a, b int) int { return reads[a].started.Compare(reads[b].started) })
-	for _, i := range order {
-		var best *event
-		var bestGap time.Duration
-		for _, ev := range events {
-			if used[ev] || !sameWhat(reads[i], ev.res) {
+	for _, sameWho := range []bool{true, false} {
+		for _, i := range order {
+			if out[i] != nil {
 				continue
 			}
-			gap := ev.recorded.Sub(reads[i].started).Abs()
-			if ev.recorded.IsZero() {
-				gap = 1 << 62
+			var best *event
+			var bestGap time.Duration
+			for _, ev := range events {
+				if used[ev] || !sameWhat(reads[i], ev.res) || (sameWho && (who == nil || !requestedBy(ev, who(reads[i])))) {
+					continue
+				}
+				gap := ev.recorded.Sub(reads[i].started).Abs()
+				if ev.recorded.IsZero() {
+					gap = 1 << 62
+				}
+				if best == nil || gap < bestGap {
+					best, bestGap = ev, gap
+				}
 			}
-			if best == nil || gap < bestGap {
-				best, bestGap = ev, gap
+			if best != nil {
+				used[best] = true
+				out[i] = best
 			}
-		}
-		if best != nil {
-			used[best] = true
-			out[i] = best
 		}
 	}
 	return out
+}
+
+// requestedBy says whether an AuditEvent's requestor is the professional,
+// by her UZI number or AGB code.
+func requestedBy(ev *event, p token.Professional) bool {
+	for _, a := range list(ev.res["agent"]) {
+		agent, _ := a.(map[string]any)
+		if requestor, _ := agent["requestor"].(bool); !requestor {
+			continue
+		}
+		who, _ := agent["who"].(map[string]any)
+		ident, _ := who["identifier"].(map[string]any)
+		system, _ := ident["system"].(string)
+		value, _ := ident["value"].(string)
+		if (system == fixtures.UZISystem && value == p.UZI && p.UZI != "") || (system == fixtures.AGBSystem && value == p.AGB && p.AGB != "") {
+			return true
+		}
+	}
+	return false
 }
 
 // tolerance is how far AuditEvent.recorded may lie from the exchange: the

@@ -78,9 +78,45 @@ func TestPairGivesEachEventToOneRead(t *testing.T) {
 	b.started, c.started = t0.Add(time.Second), t0.Add(2*time.Second)
 	e1 := &event{id: "e1", recorded: t0.Add(time.Second), res: auditEvent("read", t0.Add(time.Second), entity("Observation/o1"))}
 	e2 := &event{id: "e2", recorded: t0, res: auditEvent("read", t0, entity("Observation/o1"))}
-	got := pair([]read{c, b, a}, []*event{e1, e2})
+	got := pair([]read{c, b, a}, []*event{e1, e2}, nil)
 	if got[2] != e2 || got[1] != e1 || got[0] != nil {
 		t.Fatalf("pairs %v %v %v, want nil e1 e2", got[0], got[1], got[2])
+	}
+}
+
+// TestPairPrefersTheReadersOwnEvent: of two reads of the same object by two
+// professionals, only the second one's logged, the event goes to her read
+// even when the first one's read is nearer in time; an event under no
+// known professional (a technical account) still pairs.
+func TestPairPrefersTheReadersOwnEvent(t *testing.T) {
+	anouk := token.Professional{UZI: "999900011"}
+	lotte := token.Professional{UZI: "999900077"}
+	requestor := func(uzi string, res map[string]any) map[string]any {
+		res["agent"] = []any{map[string]any{"requestor": true, "who": map[string]any{"identifier": map[string]any{"system": fixtures.UZISystem, "value": uzi}}}}
+		return res
+	}
+	cases := []struct {
+		name    string
+		eventBy string // the requestor's UZI; "" for a technical account
+		want    [2]bool
+	}{
+		{"the outsider's event pairs with her read", lotte.UZI, [2]bool{false, true}},
+		{"the reader's event pairs with her read", anouk.UZI, [2]bool{true, false}},
+		{"a technical account's event pairs with the first read", "svc", [2]bool{true, false}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			first, second := readOf("Observation", "o1", 200), readOf("Observation", "o1", 403)
+			first.who, second.who = "anouk", "lotte"
+			second.started = t0.Add(2 * time.Second)
+			ev := &event{id: "e", recorded: t0.Add(time.Second), res: requestor(tc.eventBy, auditEvent("read", t0.Add(time.Second), entity("Observation/o1")))}
+			got := pair([]read{first, second}, []*event{ev}, func(r read) token.Professional {
+				return map[string]token.Professional{"anouk": anouk, "lotte": lotte}[r.who]
+			})
+			if (got[0] != nil) != tc.want[0] || (got[1] != nil) != tc.want[1] {
+				t.Fatalf("paired %v, want %v", [2]bool{got[0] != nil, got[1] != nil}, tc.want)
+			}
+		})
 	}
 }
 
