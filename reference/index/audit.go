@@ -1,7 +1,6 @@
 package index
 
 import (
-	"fmt"
 	"net/http"
 	"strings"
 	"time"
@@ -110,17 +109,8 @@ func (s *Server) searchAudit(w http.ResponseWriter, r *http.Request) {
 
 // readAudit answers AuditEvent/{id}.
 func (s *Server) readAudit(w http.ResponseWriter, r *http.Request) {
-	a := audit.NewAccess(r, s.opts.Now())
-	a.Type, a.ID = "AuditEvent", r.PathValue("id")
-	w, done, ok := s.reading(w, r, a)
-	if !ok {
-		return
-	}
-	defer done()
-	e, found := s.audit.Get(a.ID)
-	if !found {
-		rest.Problem(w, http.StatusNotFound, "not-found", fmt.Sprintf("AuditEvent/%s is not known", a.ID))
-		return
-	}
-	rest.FHIR(w, http.StatusOK, e.Raw)
+	s.readHeld(w, r, "AuditEvent", func(id string) (any, bool) {
+		e, found := s.audit.Get(id)
+		return e.Raw, found
+	})
 }

@@ -168,19 +168,25 @@ func (s *Server) readDocument(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) readList(w http.ResponseWriter, r *http.Request) {
+	s.readHeld(w, r, "List", func(id string) (any, bool) { return s.store.list(id) })
+}
+
+// readHeld answers the read of one resource the index holds besides its
+// pointers (a SubmissionSet List, an AuditEvent), logged as a read.
+func (s *Server) readHeld(w http.ResponseWriter, r *http.Request, typ string, get func(id string) (any, bool)) {
 	a := audit.NewAccess(r, s.opts.Now())
-	a.Type, a.ID = "List", r.PathValue("id")
+	a.Type, a.ID = typ, r.PathValue("id")
 	w, done, ok := s.reading(w, r, a)
 	if !ok {
 		return
 	}
 	defer done()
-	l, ok := s.store.list(a.ID)
-	if !ok {
-		rest.Problem(w, http.StatusNotFound, "not-found", fmt.Sprintf("List/%s is not known", r.PathValue("id")))
+	res, found := get(a.ID)
+	if !found {
+		rest.Problem(w, http.StatusNotFound, "not-found", fmt.Sprintf("%s/%s is not known", typ, a.ID))
 		return
 	}
-	rest.FHIR(w, http.StatusOK, l)
+	rest.FHIR(w, http.StatusOK, res)
 }
 
 // delete withdraws a pointer: a publisher's answer to a deletion request or
