@@ -87,23 +87,41 @@ func namesClient(ev map[string]any, b string) bool {
 	return false
 }
 
+// issuer is a test authorization server and the trust in it.
+func issuer(t *testing.T) (*token.Issuer, *token.Verifier) {
+	t.Helper()
+	iss, err := token.NewIssuer("http://autorisatie.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	trust, err := token.NewVerifier(iss.URL(), iss.JWKS())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return iss, trust
+}
+
+// trusting serves an index (with a defect, when named) that trusts the
+// issuer.
+func trusting(t *testing.T, trust *token.Verifier, defect string) *httptest.Server {
+	t.Helper()
+	s, err := New(Options{Trust: trust, Defect: defect})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(s)
+	t.Cleanup(ts.Close)
+	return ts
+}
+
 // TestEveryReadOfTheIndexIsLogged: with a trusted issuer the reference
 // index refuses a read without a valid token (401) and serves one with a
 // token; each read — search, read of a pointer, refusal — is an AuditEvent
 // naming who (the token's professional), which client (her BSN), what and
 // the outcome, searchable by patient:identifier and date.
 func TestEveryReadOfTheIndexIsLogged(t *testing.T) {
-	iss, err := token.NewIssuer("http://autorisatie.test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	trust, _ := token.NewVerifier(iss.URL(), iss.JWKS())
-	s, err := New(Options{Trust: trust})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewServer(s)
-	defer ts.Close()
+	iss, trust := issuer(t)
+	ts := trusting(t, trust, "")
 	hospital := token.Professional{Name: "Maarten Hoekstra", UZI: "999900022", AGB: "99991022", Role: "01.015", OrgName: "Ziekenhuis Zuiderhaven", OrgURA: "99990202"}
 	tok, err := iss.Issue(hospital, "index", time.Now(), time.Hour)
 	if err != nil {
@@ -164,11 +182,7 @@ func TestEveryReadOfTheIndexIsLogged(t *testing.T) {
 // outcome); a client without pointers has nothing to refuse. The mutant
 // buiten-behandelrelatie serves everyone.
 func TestAuthorisedView(t *testing.T) {
-	iss, err := token.NewIssuer("http://autorisatie.test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	trust, _ := token.NewVerifier(iss.URL(), iss.JWKS())
+	iss, trust := issuer(t)
 	as := func(name, uzi, ura string) string {
 		tok, err := iss.Issue(token.Professional{Name: name, UZI: uzi, OrgName: name, OrgURA: ura}, "index", time.Now(), time.Hour)
 		if err != nil {
@@ -200,12 +214,7 @@ func TestAuthorisedView(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			s, err := New(Options{Trust: trust, Defect: tc.defect})
-			if err != nil {
-				t.Fatal(err)
-			}
-			ts := httptest.NewServer(s)
-			defer ts.Close()
+			ts := trusting(t, trust, tc.defect)
 			handedOver := ptr(b, 1)
 			handedOver.CareTeam = []string{"99990606"}
 			provide(t, ts, truth.ProvideBundle("test", "m1", handedOver))
