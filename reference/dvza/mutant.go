@@ -30,6 +30,7 @@ type Mutant struct {
 	noExpiryUnknown     bool                      // the token answer of a client without a record lacks expires_in
 	failingInclude      string                    // this _include answers 500 once it finds a resource to include
 	staleCache          bool                      // a client's record, once read, is served from a cache for StaleFor
+	ignoredParam        string                    // "Type:param": that search parameter is taken and ignored
 	change              func(map[string]any)      // changes a resource as it is stored
 	loseOne             func(map[string]any) bool // the first resource it matches is never stored (one event of one client)
 }
@@ -66,6 +67,8 @@ var Mutants = []Mutant{
 		Description: "Patient.birthDate staat in Nederlandse notatie (dd-mm-jjjj), geen FHIR-date; de rest van de Patient klopt"},
 	{Name: "verouderde-cache", Violates: []string{"MM-16"}, staleCache: true,
 		Description: "het dossier van een cliënt wordt na het opvragen " + StaleFor.String() + " uit een cache geleverd: een gegeven dat in die tijd geregistreerd wordt, is pas daarna beschikbaar (te laat onder een verkorte beschikbaarheidsgrens)"},
+	{Name: "practitioner-genegeerd", Violates: []string{"TS-01"}, ignoredParam: "PractitionerRole:practitioner",
+		Description: "de zoekparameter practitioner van PractitionerRole wordt genegeerd: elke zoekvraag levert al haar PractitionerRoles (een zoekvraag van de TestScripts, niet van de PGO-zoekvragen)"},
 	{Name: "na-intrekking", Violates: []string{"MM-13"}, keepAfterWithdrawal: true,
 		Description: "na het intrekken van de toestemming levert de DVZA haar gegevens nog"},
 	{Name: "weigering-niet-gelogd", Violates: []string{"MM-14"}, logOnlySuccess: true,

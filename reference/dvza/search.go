@@ -121,6 +121,11 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) {
 	if s.has(func(m *Mutant) bool { return m.leakID }) && q.Has("_id") {
 		pool = s.store.all()
 	}
+	if s.defect != nil && s.defect.ignoredParam != "" {
+		if t, param, _ := strings.Cut(s.defect.ignoredParam, ":"); t == typ {
+			q.Del(param) // the mutant takes it and ignores it
+		}
+	}
 	matches := filter(pool, typ, q, s.store.selfID(bsn))
 	included := map[string]map[string]any{}
 	failing := false // the mutant's failing _include has something to include

@@ -25,6 +25,7 @@ import (
 	"github.com/bcbench/bcbench/suites"
 	"github.com/bcbench/bcbench/suites/profile"
 	"github.com/bcbench/bcbench/suites/spec"
+	"github.com/bcbench/bcbench/testscript"
 	"github.com/bcbench/bcbench/token"
 )
 
@@ -37,7 +38,15 @@ const (
 
 // requirements judged here: every MM requirement, MM-11 with the STU3
 // packages embedded in the bench (profiles/registry), as a run loads them.
-var requirements = []string{"MM-01", "MM-02", "MM-03", "MM-04", "MM-05", "MM-06", "MM-07", "MM-08", "MM-09", "MM-10", "MM-11", "MM-12", "MM-13", "MM-14", "MM-15", "MM-16"}
+var requirements = []string{"MM-01", "MM-02", "MM-03", "MM-04", "MM-05", "MM-06", "MM-07", "MM-08", "MM-09", "MM-10", "MM-11", "MM-12", "MM-13", "MM-14", "MM-15", "MM-16", "TS-01"}
+
+// scripts are bcbench's own DVZA TestScripts (STU3): TS-01 judges them
+// against every variant, with a fixed token the DVZA takes beside the
+// OAuth flow (the bench's PGO does not use it).
+const scripts = "testdata/testscripts"
+
+// scriptToken is that fixed token, of the first scenario's client.
+const scriptToken = "bcbench-testscript-token"
 
 // availability is the availability limit (MM-16) every variant runs under:
 // the seed's week scaled down, as the timeliness tests do for TIJ, so that
@@ -70,12 +79,12 @@ func testRange(bsn string) bool { return strings.HasPrefix(bsn, "9999") && fixtu
 
 // dvzaFor is the DVZA of a variant: the reference, one of its mutants, or a
 // hostile server.
-func dvzaFor(variant, idp, elsewhere string) (http.Handler, error) {
+func dvzaFor(variant, idp, elsewhere string, tokens map[string]string) (http.Handler, error) {
 	defect, _ := strings.CutPrefix(variant, "mutant:")
 	if strings.HasPrefix(variant, "hostile:") {
 		defect = ""
 	}
-	ref, err := dvza.New(dvza.Options{Defect: defect, IdP: idp})
+	ref, err := dvza.New(dvza.Options{Defect: defect, IdP: idp, Tokens: tokens})
 	if err != nil {
 		return nil, err
 	}
@@ -179,7 +188,11 @@ func runVariant(variant string) (map[string]string, error) {
 		w.WriteHeader(http.StatusTeapot)
 	}))
 	defer elsewhere.Close()
-	h, err := dvzaFor(variant, idp.URL(), elsewhere.URL)
+	first, ok := fixtures.Lookup(scenarios[0])
+	if !ok {
+		return nil, fmt.Errorf("no golden scenario %s", scenarios[0])
+	}
+	h, err := dvzaFor(variant, idp.URL(), elsewhere.URL, map[string]string{first.Client.BSN: scriptToken})
 	if err != nil {
 		return nil, err
 	}
@@ -213,6 +226,9 @@ func runVariant(variant string) (map[string]string, error) {
 	}
 	env.DVZA.Validator = profile.Engine{V: v}
 	env.DVZA.Availability = availability
+	env.Qualification = &spec.Qualification{Sets: []string{"dvza: " + scripts}, Run: func(ctx context.Context) ([]spec.ScriptVerdict, error) {
+		return runScripts(ctx, srv.URL+"/fhir")
+	}}
 	if err := env.Replay(ctx, nil); err != nil {
 		return nil, fmt.Errorf("replaying: %w", err)
 	}
@@ -233,6 +249,32 @@ func runVariant(variant string) (map[string]string, error) {
 	}
 	statuses[elsewhereKey] = fmt.Sprint(reached.Load())
 	return statuses, nil
+}
+
+// runScripts runs bcbench's own DVZA TestScripts against the FHIR base,
+// one verdict per script, as a run does for an XIS.
+func runScripts(ctx context.Context, base string) ([]spec.ScriptVerdict, error) {
+	paths, err := testscript.Discover([]string{scripts})
+	if err != nil || len(paths) == 0 {
+		return nil, fmt.Errorf("finding the DVZA TestScripts in %s: %v", scripts, err)
+	}
+	opts := testscript.Options{Server: base, Client: &http.Client{Timeout: 10 * time.Second}, Variables: map[string]string{"token": scriptToken}}
+	var out []spec.ScriptVerdict
+	for _, p := range paths {
+		r := testscript.RunFile(ctx, p, testscript.STU3, opts)
+		c := r.Asserts()
+		v := spec.ScriptVerdict{Script: p, Pass: c.Pass, Fail: c.Fail, Warning: c.Warning, Skip: c.Skip, Error: c.Error}
+		if r.Err != nil {
+			v.NotRun = r.Err.Error()
+		}
+		for _, o := range r.Outcomes {
+			if o.Kind == "assert" && o.Status == testscript.Fail {
+				v.Failures = append(v.Failures, o.Test+": "+o.Description+": "+o.Message)
+			}
+		}
+		out = append(out, v)
+	}
+	return out, nil
 }
 
 // elsewhereKey counts, among a child's outcomes, the requests that reached
@@ -285,7 +327,7 @@ func TestDVZASuiteJudgesEveryVariant(t *testing.T) {
 	}
 	// A DVZA no PGO can log in at: MM-01 fails, what needs a token is not testable.
 	// Nobody has access, so the share of clients with their data is 0 %.
-	noLogin := all("skip", map[string]string{"MM-01": "fail", "MM-15": "fail"})
+	noLogin := all("skip", map[string]string{"MM-01": "fail", "MM-15": "fail", "TS-01": "pass"})
 	cases := []struct {
 		variant string
 		want    map[string]string
