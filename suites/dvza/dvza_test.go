@@ -258,7 +258,9 @@ func runScripts(ctx context.Context, base string) ([]spec.ScriptVerdict, error) 
 	if err != nil || len(paths) == 0 {
 		return nil, fmt.Errorf("finding the DVZA TestScripts in %s: %v", scripts, err)
 	}
-	opts := testscript.Options{Server: base, Client: &http.Client{Timeout: 10 * time.Second}, Variables: map[string]string{"token": scriptToken}}
+	// as in a run: no redirect is followed, so the token goes nowhere else
+	client := &http.Client{Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	opts := testscript.Options{Server: base, Client: client, Variables: map[string]string{"token": scriptToken}}
 	var out []spec.ScriptVerdict
 	for _, p := range paths {
 		r := testscript.RunFile(ctx, p, testscript.STU3, opts)
