@@ -35,18 +35,7 @@ func TestEveryReadIsLoggedUnderTheTokensProfessional(t *testing.T) {
 		t.Fatal(err)
 	}
 	trust, _ := bearer.NewVerifier(iss.URL(), iss.JWKS())
-	s, err := New(Options{Trust: trust})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewServer(s)
-	defer ts.Close()
-	regs := registrations(t, "ongecompliceerd")
-	for _, r := range regs {
-		if code := post(t, ts, r); code != http.StatusCreated {
-			t.Fatalf("registering %s: %d", r.Event, code)
-		}
-	}
+	ts, regs := servedWith(t, Options{Trust: trust}, "ongecompliceerd")
 	sc, _ := fixtures.Lookup("ongecompliceerd")
 	midwife, _ := fixtures.Reader([]*fixtures.Scenario{sc})
 	tokenOf := func(p fixtures.Provider) string {
@@ -154,18 +143,7 @@ func authGet(t *testing.T, ts *httptest.Server, token, path string, into *map[st
 // yields every logged read once, though the searches of the log are logged
 // meanwhile.
 func TestAuditSearchPages(t *testing.T) {
-	s, err := New(Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewServer(s)
-	defer ts.Close()
-	regs := registrations(t, "ongecompliceerd")
-	for _, r := range regs {
-		if code := post(t, ts, r); code != http.StatusCreated {
-			t.Fatalf("registering %s: %d", r.Event, code)
-		}
-	}
+	ts, regs := servedWith(t, Options{}, "ongecompliceerd")
 	pid := truth.PatientID(regs[0].Client.BSN)
 	const reads = 25
 	for range reads {
@@ -247,3 +225,22 @@ func linkOf(bundle map[string]any, relation string) string {
 }
 
 func first(patients, _ []string) []string { return patients }
+
+// servedWith serves a reference XIS with the options that holds every
+// event of the scenario, registered.
+func servedWith(t *testing.T, opts Options, scenario string) (*httptest.Server, []fixtures.Registration) {
+	t.Helper()
+	s, err := New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(s)
+	t.Cleanup(ts.Close)
+	regs := registrations(t, scenario)
+	for _, r := range regs {
+		if code := post(t, ts, r); code != http.StatusCreated {
+			t.Fatalf("registering %s: %d", r.Event, code)
+		}
+	}
+	return ts, regs
+}
