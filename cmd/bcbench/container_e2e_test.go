@@ -7,7 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
+	"sync"
 	"testing"
 	"time"
 
@@ -15,17 +15,19 @@ import (
 	"github.com/bcbench/bcbench/reports"
 )
 
-// referenceImage builds the reference XIS image from the test's binary under
-// a tag of its own (bcbench/reference-xis:test-<pid>-<n>, removed when the
-// test ends), so that tests never overwrite a user's bcbench/reference-xis:dev,
-// and returns its name; it skips when no Docker engine answers.
+// referenceImage returns the reference XIS image built from the test's
+// binary (see roleImage); it skips when no Docker engine answers.
 func referenceImage(t *testing.T) string {
 	t.Helper()
 	return roleImage(t, "xis")
 }
 
 // roleImage builds the reference image of a role (images/reference-<role>.Dockerfile)
-// as referenceImage does.
+// from the test's binary under a tag of its own (bcbench/reference-<role>:test-<pid>),
+// so that tests never overwrite a user's bcbench/reference-<role>:dev, and
+// returns its name; it skips when no Docker engine answers. Each role is built
+// once per test process and shared by the tests that use it (they only run
+// containers of it); TestMain removes the images when the tests end.
 func roleImage(t *testing.T, role string) string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -33,19 +35,48 @@ func roleImage(t *testing.T, role string) string {
 	if err := harness.DockerAvailable(ctx); err != nil {
 		t.Skipf("no Docker engine answers, container runs are not tested here: %v", err)
 	}
-	tag := fmt.Sprintf("test-%d-%d", os.Getpid(), imageSeq.Add(1))
-	build := exec.Command("bash", "../../images/build.sh", role)
-	build.Env = append(os.Environ(), "BCBENCH_BIN="+bin, "TAG="+tag)
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("building the reference %s image: %v\n%s", role, err, out)
+	testImages.Lock()
+	img := testImages.byRole[role]
+	if img == nil {
+		tag := fmt.Sprintf("test-%d", os.Getpid())
+		img = &testImage{tag: tag, name: "bcbench/reference-" + role + ":" + tag}
+		testImages.byRole[role] = img
 	}
-	name := "bcbench/reference-" + role + ":" + tag
-	t.Cleanup(func() { _ = exec.Command("docker", "rmi", "-f", name).Run() })
-	return name
+	testImages.Unlock()
+	img.once.Do(func() {
+		build := exec.Command("bash", "../../images/build.sh", role)
+		build.Env = append(os.Environ(), "BCBENCH_BIN="+bin, "TAG="+img.tag)
+		if out, err := build.CombinedOutput(); err != nil {
+			img.err = fmt.Errorf("building the reference %s image: %w\n%s", role, err, out)
+		}
+	})
+	if img.err != nil {
+		t.Fatal(img.err)
+	}
+	return img.name
 }
 
-// imageSeq numbers the test images of this process.
-var imageSeq atomic.Int64
+// testImage is one role's reference image, built at most once per process.
+type testImage struct {
+	once      sync.Once
+	tag, name string
+	err       error
+}
+
+// testImages are the reference images this test process built, by role.
+var testImages = struct {
+	sync.Mutex
+	byRole map[string]*testImage
+}{byRole: map[string]*testImage{}}
+
+// removeTestImages removes the images roleImage built (TestMain, at the end).
+func removeTestImages() {
+	testImages.Lock()
+	defer testImages.Unlock()
+	for _, img := range testImages.byRole {
+		_ = exec.Command("docker", "rmi", "-f", img.name).Run()
+	}
+}
 
 // slowManifest is a candidate manifest of the reference image that answers
 // slowly (150 ms a request), so that a run can be interrupted mid-way.

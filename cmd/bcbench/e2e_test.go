@@ -3,13 +3,16 @@ package main
 import (
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -23,7 +26,22 @@ import (
 // bin is the bcbench binary built once for the end-to-end tests.
 var bin string
 
+// waitingParallel is how many parallel tests run at once unless -parallel
+// is given: the tests exec the binary and mostly wait on it (for hangs,
+// timeouts, timeliness limits, polls), so twice the processors keeps them
+// busy without the default (GOMAXPROCS) leaving them idle.
+func waitingParallel() int { return 2 * runtime.GOMAXPROCS(0) }
+
 func TestMain(m *testing.M) {
+	flag.Parse()
+	given := false
+	flag.Visit(func(f *flag.Flag) { given = given || f.Name == "test.parallel" })
+	if !given {
+		if err := flag.Set("test.parallel", strconv.Itoa(waitingParallel())); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(2)
+		}
+	}
 	dir, err := os.MkdirTemp("", "bcbench-e2e-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -37,6 +55,7 @@ func TestMain(m *testing.M) {
 		os.Exit(2)
 	}
 	code := m.Run()
+	removeTestImages()
 	os.RemoveAll(dir)
 	os.Exit(code)
 }

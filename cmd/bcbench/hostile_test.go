@@ -495,13 +495,6 @@ func endless(w http.ResponseWriter, r *http.Request, contentType string, prefix,
 // bounded time and memory with exit 1 or 2 and a schema-valid results.json
 // in which nothing the candidate broke passed.
 func TestHostileCandidates(t *testing.T) {
-	var offProxyHits atomic.Int64
-	elsewhere := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		offProxyHits.Add(1)
-		w.Header().Set("Content-Type", "application/fhir+json")
-		fmt.Fprint(w, `{"resourceType":"Bundle","type":"searchset","entry":[]}`)
-	}))
-	defer elsewhere.Close()
 	const script = "<script>alert(\"bcbench\")</script>\x1b[2J\x00"
 	isFHIR := func(r *http.Request) bool {
 		return strings.HasPrefix(r.URL.Path, "/fhir/") && r.URL.Path != "/fhir/metadata"
@@ -510,8 +503,10 @@ func TestHostileCandidates(t *testing.T) {
 		return r.URL.Path == "/fhir/"+typ
 	}
 	cases := []struct {
-		name      string
-		misbehave func(w http.ResponseWriter, r *http.Request) bool
+		name string
+		// misbehave answers instead of the reference XIS when it returns
+		// true; elsewhere is the URL of a server off the recording proxy.
+		misbehave func(w http.ResponseWriter, r *http.Request, elsewhere string) bool
 		code      int
 		want      string // in the last stderr line
 		errored   []string
@@ -521,7 +516,7 @@ func TestHostileCandidates(t *testing.T) {
 		check     func(t *testing.T, out string)
 	}{
 		{name: "health hangs", code: 2, want: "startup timeout",
-			misbehave: func(w http.ResponseWriter, r *http.Request) bool {
+			misbehave: func(w http.ResponseWriter, r *http.Request, elsewhere string) bool {
 				if strings.HasSuffix(r.URL.Path, "/health") {
 					hang(r)
 					return true
@@ -529,7 +524,7 @@ func TestHostileCandidates(t *testing.T) {
 				return false
 			}},
 		{name: "health redirects in a loop", code: 2, want: "redirect",
-			misbehave: func(w http.ResponseWriter, r *http.Request) bool {
+			misbehave: func(w http.ResponseWriter, r *http.Request, elsewhere string) bool {
 				if strings.HasSuffix(r.URL.Path, "/health") {
 					http.Redirect(w, r, r.URL.Path, http.StatusFound)
 					return true
@@ -537,7 +532,7 @@ func TestHostileCandidates(t *testing.T) {
 				return false
 			}},
 		{name: "health answers 500 with script", code: 2, want: "500",
-			misbehave: func(w http.ResponseWriter, r *http.Request) bool {
+			misbehave: func(w http.ResponseWriter, r *http.Request, elsewhere string) bool {
 				if strings.HasSuffix(r.URL.Path, "/health") {
 					http.Error(w, script, http.StatusInternalServerError)
 					return true
@@ -545,7 +540,7 @@ func TestHostileCandidates(t *testing.T) {
 				return false
 			}},
 		{name: "connection dropped on every FHIR request", code: 1, want: "verdict", errored: []string{"INH-01"},
-			misbehave: func(w http.ResponseWriter, r *http.Request) bool {
+			misbehave: func(w http.ResponseWriter, r *http.Request, elsewhere string) bool {
 				if isFHIR(r) {
 					conn, _, err := http.NewResponseController(w).Hijack()
 					if err == nil {
@@ -556,7 +551,7 @@ func TestHostileCandidates(t *testing.T) {
 				return false
 			}},
 		{name: "endless JSON body on every FHIR request", code: 1, want: "verdict", errored: []string{"INH-01"},
-			misbehave: func(w http.ResponseWriter, r *http.Request) bool {
+			misbehave: func(w http.ResponseWriter, r *http.Request, elsewhere string) bool {
 				if isFHIR(r) {
 					endless(w, r, "application/fhir+json", []byte(`{"resourceType":"Bundle","type":"searchset","entry":[`), bytes.Repeat([]byte(`{"resource":{"resourceType":"Patient"}},`), 1000))
 					return true
@@ -564,7 +559,7 @@ func TestHostileCandidates(t *testing.T) {
 				return false
 			}},
 		{name: "endless metadata", code: 1, want: "verdict", noPass: []string{"API-01"},
-			misbehave: func(w http.ResponseWriter, r *http.Request) bool {
+			misbehave: func(w http.ResponseWriter, r *http.Request, elsewhere string) bool {
 				if r.URL.Path == "/fhir/metadata" {
 					endless(w, r, "application/fhir+json", []byte(`{"resourceType":"CapabilityStatement","software":{"name":"`), bytes.Repeat([]byte("x"), 64<<10))
 					return true
@@ -572,7 +567,7 @@ func TestHostileCandidates(t *testing.T) {
 				return false
 			}},
 		{name: "gigantic Content-Length, short body", code: 1, want: "verdict", errored: []string{"INH-01"},
-			misbehave: func(w http.ResponseWriter, r *http.Request) bool {
+			misbehave: func(w http.ResponseWriter, r *http.Request, elsewhere string) bool {
 				if isFHIR(r) {
 					w.Header().Set("Content-Type", "application/fhir+json")
 					w.Header().Set("Content-Length", "999999999999")
@@ -583,7 +578,7 @@ func TestHostileCandidates(t *testing.T) {
 				return false
 			}},
 		{name: "body trickles a byte at a time", code: 1, want: "verdict", errored: []string{"INH-01"},
-			misbehave: func(w http.ResponseWriter, r *http.Request) bool {
+			misbehave: func(w http.ResponseWriter, r *http.Request, elsewhere string) bool {
 				if isSearch(r, "Patient") {
 					w.Header().Set("Content-Type", "application/fhir+json")
 					w.WriteHeader(http.StatusOK)
@@ -600,7 +595,7 @@ func TestHostileCandidates(t *testing.T) {
 				return false
 			}},
 		{name: "FHIR redirects in a loop", code: 1, want: "verdict", errored: []string{"INH-01"},
-			misbehave: func(w http.ResponseWriter, r *http.Request) bool {
+			misbehave: func(w http.ResponseWriter, r *http.Request, elsewhere string) bool {
 				if isFHIR(r) {
 					http.Redirect(w, r, r.URL.String(), http.StatusTemporaryRedirect)
 					return true
@@ -608,24 +603,24 @@ func TestHostileCandidates(t *testing.T) {
 				return false
 			}},
 		{name: "FHIR redirects off the recording proxy", code: 1, want: "verdict", noPass: []string{"INH-01"}, off: true,
-			misbehave: func(w http.ResponseWriter, r *http.Request) bool {
+			misbehave: func(w http.ResponseWriter, r *http.Request, elsewhere string) bool {
 				if isFHIR(r) {
-					http.Redirect(w, r, elsewhere.URL+r.URL.RequestURI(), http.StatusFound)
+					http.Redirect(w, r, elsewhere+r.URL.RequestURI(), http.StatusFound)
 					return true
 				}
 				return false
 			}},
 		{name: "next link off the recording proxy", code: 1, want: "verdict", off: true,
-			misbehave: func(w http.ResponseWriter, r *http.Request) bool {
+			misbehave: func(w http.ResponseWriter, r *http.Request, elsewhere string) bool {
 				if isSearch(r, "Patient") {
 					w.Header().Set("Content-Type", "application/fhir+json")
-					fmt.Fprintf(w, `{"resourceType":"Bundle","type":"searchset","entry":[],"link":[{"relation":"next","url":%q}]}`, elsewhere.URL+"/fhir/Patient?page=2")
+					fmt.Fprintf(w, `{"resourceType":"Bundle","type":"searchset","entry":[],"link":[{"relation":"next","url":%q}]}`, elsewhere+"/fhir/Patient?page=2")
 					return true
 				}
 				return false
 			}},
 		{name: "JSON nested 100000 deep on every FHIR request", code: 1, want: "verdict", errored: []string{"INH-01"},
-			misbehave: func(w http.ResponseWriter, r *http.Request) bool {
+			misbehave: func(w http.ResponseWriter, r *http.Request, elsewhere string) bool {
 				if isFHIR(r) {
 					w.Header().Set("Content-Type", "application/fhir+json")
 					fmt.Fprint(w, `{"resourceType":"Bundle","type":"searchset","entry":`+strings.Repeat("[", 100000)+strings.Repeat("]", 100000)+`}`)
@@ -634,7 +629,7 @@ func TestHostileCandidates(t *testing.T) {
 				return false
 			}},
 		{name: "endless paging of 30 MB pages", code: 1, want: "verdict", noPass: []string{"INH-01"},
-			misbehave: func(w http.ResponseWriter, r *http.Request) bool {
+			misbehave: func(w http.ResponseWriter, r *http.Request, elsewhere string) bool {
 				if isSearch(r, "Patient") {
 					w.Header().Set("Content-Type", "application/fhir+json")
 					fmt.Fprintf(w, `{"resourceType":"Bundle","type":"searchset","link":[{"relation":"next","url":"http://%s/fhir/Patient?page=%d"}],"entry":[`, r.Host, len(r.URL.Query().Get("page"))+1)
@@ -648,7 +643,7 @@ func TestHostileCandidates(t *testing.T) {
 				return false
 			}},
 		{name: "adapter answers 500 with script and control characters", code: 1, want: "verdict", noPass: []string{"ADP-01"},
-			misbehave: func(w http.ResponseWriter, r *http.Request) bool {
+			misbehave: func(w http.ResponseWriter, r *http.Request, elsewhere string) bool {
 				if strings.HasSuffix(r.URL.Path, "/events") {
 					http.Error(w, strings.Repeat(script, 1000), http.StatusInternalServerError)
 					return true
@@ -657,7 +652,7 @@ func TestHostileCandidates(t *testing.T) {
 			},
 			check: inertReport},
 		{name: "adapter events hang past the request timeout", code: 1, want: "verdict", errored: []string{"ADP-01"},
-			misbehave: func(w http.ResponseWriter, r *http.Request) bool {
+			misbehave: func(w http.ResponseWriter, r *http.Request, elsewhere string) bool {
 				if strings.HasSuffix(r.URL.Path, "/events") {
 					hang(r)
 					return true
@@ -665,7 +660,7 @@ func TestHostileCandidates(t *testing.T) {
 				return false
 			}},
 		{name: "adapter answers an endless body", code: 1, want: "verdict", noPass: []string{"ADP-01"},
-			misbehave: func(w http.ResponseWriter, r *http.Request) bool {
+			misbehave: func(w http.ResponseWriter, r *http.Request, elsewhere string) bool {
 				if strings.HasSuffix(r.URL.Path, "/events") {
 					endless(w, r, "application/json", []byte(`{"status":"`), bytes.Repeat([]byte(script), 1000))
 					return true
@@ -674,7 +669,7 @@ func TestHostileCandidates(t *testing.T) {
 			},
 			check: inertReport},
 		{name: "script in every published value", code: 1, want: "verdict", noPass: []string{"INH-01"},
-			misbehave: func(w http.ResponseWriter, r *http.Request) bool {
+			misbehave: func(w http.ResponseWriter, r *http.Request, elsewhere string) bool {
 				if isSearch(r, "Observation") {
 					w.Header().Set("Content-Type", "application/fhir+json")
 					fmt.Fprintf(w, `{"resourceType":"Bundle","type":"searchset","entry":[{"resource":{"resourceType":"Observation","id":%q,"status":%q,"code":{"text":%q},"valueString":%q}}]}`, script, script, script, script)
@@ -686,9 +681,19 @@ func TestHostileCandidates(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
+			// The cases mostly wait (hangs, request timeouts, trickles): they
+			// run side by side, each with its own candidate and its own
+			// server elsewhere, so that off-proxy hits are counted per case.
+			t.Parallel()
 			skipKnownBug(t, tc.knownBug)
-			before := offProxyHits.Load()
-			ts := hostileCandidate(t, tc.misbehave)
+			var offProxyHits atomic.Int64
+			elsewhere := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				offProxyHits.Add(1)
+				w.Header().Set("Content-Type", "application/fhir+json")
+				fmt.Fprint(w, `{"resourceType":"Bundle","type":"searchset","entry":[]}`)
+			}))
+			defer elsewhere.Close()
+			ts := hostileCandidate(t, func(w http.ResponseWriter, r *http.Request) bool { return tc.misbehave(w, r, elsewhere.URL) })
 			out := filepath.Join(t.TempDir(), "out")
 			r := runHostile(t, 60*time.Second, "run", "--candidate", attachManifest(t, ts.URL), "--out", out, "--quiet",
 				"--scenario", "ongecompliceerd", "--request-timeout", "1s", "--startup-timeout", "2s", "--spec-timeout", "20s")
@@ -714,8 +719,8 @@ func TestHostileCandidates(t *testing.T) {
 					t.Errorf("%s passed against a hostile candidate", id)
 				}
 			}
-			if tc.off && offProxyHits.Load() != before {
-				t.Errorf("the bench sent %d request(s) to a server the candidate pointed it to, around the recording proxy", offProxyHits.Load()-before)
+			if n := offProxyHits.Load(); tc.off && n != 0 {
+				t.Errorf("the bench sent %d request(s) to a server the candidate pointed it to, around the recording proxy", n)
 			}
 			if tc.check != nil {
 				tc.check(t, out)
