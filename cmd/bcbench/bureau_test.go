@@ -15,6 +15,7 @@ import (
 // cert issue → register → cert verify; then revocation, and a register
 // edited or cut short.
 func TestBureauFlow(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	p := func(parts ...string) string { return filepath.Join(append([]string{dir}, parts...)...) }
 	must := func(want int, args ...string) string {
@@ -129,6 +130,7 @@ func TestBureauFlow(t *testing.T) {
 
 // A certificate is never issued from a self-test run.
 func TestCertIssueRefusesSelfTest(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	p := func(parts ...string) string { return filepath.Join(append([]string{dir}, parts...)...) }
 	if code, out := bench(t, "keys", "init", "--ca", "--out", p("root")); code != 0 {

@@ -43,6 +43,7 @@ func initKeys(t *testing.T, dir string) string {
 // than the whole profile is refused before anything starts, with exit 2 and
 // one line saying why.
 func TestCertifyingRunRefuses(t *testing.T) {
+	t.Parallel()
 	key := initKeys(t, t.TempDir())
 	config := t.TempDir() // XDG_CONFIG_HOME: holds the development key
 	dev := initKeys(t, filepath.Join(config, "bcbench", "dev"))
@@ -95,6 +96,7 @@ func TestCertifyingRunRefuses(t *testing.T) {
 // self-test in results.json, on the page and in the signed statement, also
 // when a real key signs it; its overrides are allowed and recorded.
 func TestSelfTestProfilesNeverCertify(t *testing.T) {
+	t.Parallel()
 	keys := t.TempDir()
 	key := initKeys(t, keys)
 	cases := []struct {
@@ -135,6 +137,7 @@ func TestSelfTestProfilesNeverCertify(t *testing.T) {
 // the run is never signed as this run's evidence: the run refuses a
 // non-empty folder, and --force clears it first.
 func TestPlantedEvidenceIsNotSigned(t *testing.T) {
+	t.Parallel()
 	config := t.TempDir()
 	env := []string{"XDG_CONFIG_HOME=" + config}
 	out := filepath.Join(t.TempDir(), "out")
@@ -173,6 +176,7 @@ func TestPlantedEvidenceIsNotSigned(t *testing.T) {
 // judged, the verdict is incomplete, the exit code 2, and the page says
 // that nothing was judged, with no subsidy sentence.
 func TestSetupProblemsJudgeNothing(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name string
 		args []string
@@ -221,6 +225,7 @@ func TestSetupProblemsJudgeNothing(t *testing.T) {
 // reference: keys init, run with the key (keurmerk-niveau1, its pinned
 // packages embedded), verify with the certificate and the requirements.
 func TestCertificationRunPassesAndVerifies(t *testing.T) {
+	t.Parallel()
 	p, err := certification.Lookup(certification.Default)
 	if err != nil {
 		t.Fatal(err)

@@ -31,6 +31,7 @@ func writeFile(t *testing.T, dir, name, text string) string {
 // named in results.json with the manifest that brought it; a role named in
 // both is refused before anything starts, naming both files.
 func TestCandidatesAreCombined(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	midwife := writeFile(t, filepath.Join(dir, "praktijk"), "vis.yaml",
 		fmt.Sprintf("name: PraktijkVIS\nversion: \"1\"\nroles:\n  xis:\n    command: {path: %q, args: [reference, serve, --role, xis, --addr, \"127.0.0.1:{port}\"]}\n", bin))
@@ -219,6 +220,7 @@ func TestRoleDyingMidChainStopsTheOthers(t *testing.T) {
 // candidate: the index starts first, both XIS register what they publish
 // in it through its recording proxy, and the run passes.
 func TestChainRunOfTheReferences(t *testing.T) {
+	t.Parallel()
 	out := filepath.Join(t.TempDir(), "out")
 	code, text := bench(t, "run", "--profile", "zelftest-keten", "--out", out, "--quiet")
 	res := readResults(t, out)

@@ -110,6 +110,7 @@ func failed(r *reports.Results) []string {
 // no BCBENCH_PACKAGES, passes on the built-in reference with the packages
 // embedded in the binary, and its report verifies.
 func TestDefaultRunPassesAndVerifies(t *testing.T) {
+	t.Parallel()
 	fresh := t.TempDir()
 	out := filepath.Join(fresh, "bcbench-out")
 	cfg := filepath.Join(t.TempDir(), "config")
@@ -166,6 +167,7 @@ func TestDefaultRunPassesAndVerifies(t *testing.T) {
 // every requirement (no false failure) and every mutant must fail exactly the
 // requirements it declares.
 func TestMutants(t *testing.T) {
+	t.Parallel()
 	type variant struct {
 		name     string
 		defect   string
@@ -253,6 +255,7 @@ func onlyShould(ids []string) bool {
 }
 
 func TestBadInputExitsTwo(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	broken := filepath.Join(dir, "broken.yaml")
 	os.WriteFile(broken, []byte("name: x\nroles:\n  xis:\n    url: [\n"), 0o644)
@@ -293,6 +296,7 @@ func TestBadInputExitsTwo(t *testing.T) {
 }
 
 func TestUnreachableCandidateWritesResultsAndExitsTwo(t *testing.T) {
+	t.Parallel()
 	ts := httptest.NewServer(http.NotFoundHandler())
 	url := ts.URL
 	ts.Close() // nothing listens there any more
@@ -308,6 +312,7 @@ func TestUnreachableCandidateWritesResultsAndExitsTwo(t *testing.T) {
 }
 
 func TestHangingCandidateIsBoundedInTime(t *testing.T) {
+	t.Parallel()
 	ref, _ := xis.New(xis.Options{})
 	release := make(chan struct{})
 	hang := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -347,6 +352,7 @@ func TestHangingCandidateIsBoundedInTime(t *testing.T) {
 // TestReportStaysInertWithHostileCandidate: a candidate that puts script in
 // what it publishes must not be able to inject it into report.html.
 func TestReportStaysInertWithHostileCandidate(t *testing.T) {
+	t.Parallel()
 	ref, _ := xis.New(xis.Options{})
 	const payload = `<script>alert("bcbench")</script><img src=x onerror=alert(1)>`
 	hostile := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -381,6 +387,7 @@ func TestReportStaysInertWithHostileCandidate(t *testing.T) {
 // TestGarbageAnswersAreBenchErrorsNotPasses: a candidate whose FHIR API
 // answers garbage gets error (or fail) for what it affects, never pass.
 func TestGarbageAnswersAreBenchErrorsNotPasses(t *testing.T) {
+	t.Parallel()
 	ref, _ := xis.New(xis.Options{})
 	garbage := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.HasPrefix(r.URL.Path, "/fhir/") && r.URL.Path != "/fhir/metadata" {
@@ -409,6 +416,7 @@ func TestGarbageAnswersAreBenchErrorsNotPasses(t *testing.T) {
 }
 
 func TestGeneratedPopulationPassesAgainstTheReference(t *testing.T) {
+	t.Parallel()
 	out := filepath.Join(t.TempDir(), "out")
 	code, text := bench(t, "run", "--profile", "zelftest-inhoud", "--population", "20", "--seed", "42", "--out", out, "--quiet")
 	if code != 0 {

@@ -245,6 +245,7 @@ func hostileFiles(t *testing.T, dir string) map[string]string {
 // TestHostileInputToEveryCommand feeds bad files and flags to every entry
 // point that reads them.
 func TestHostileInputToEveryCommand(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	f := hostileFiles(t, dir)
 	core := r4Core()
@@ -414,6 +415,7 @@ func TestHostileInputToEveryCommand(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel() // each case reads the shared inputs and writes only its own folders
 			if tc.corpus && core == "" {
 				t.Skip("the shared corpus (../shared/corpus) with the R4 core package is not beside the checkout")
 			}
@@ -495,6 +497,7 @@ func endless(w http.ResponseWriter, r *http.Request, contentType string, prefix,
 // bounded time and memory with exit 1 or 2 and a schema-valid results.json
 // in which nothing the candidate broke passed.
 func TestHostileCandidates(t *testing.T) {
+	t.Parallel()
 	const script = "<script>alert(\"bcbench\")</script>\x1b[2J\x00"
 	isFHIR := func(r *http.Request) bool {
 		return strings.HasPrefix(r.URL.Path, "/fhir/") && r.URL.Path != "/fhir/metadata"
@@ -785,6 +788,7 @@ func tarball(t *testing.T, entries map[string]string) []byte {
 // garbage, endless bodies, redirect loops or tarballs that try to leave the
 // cache.
 func TestHostileRegistry(t *testing.T) {
+	t.Parallel()
 	escape := tarball(t, map[string]string{
 		"package/package.json":           `{"name":"boos.pakket","version":"1.0.0"}`,
 		"package/../../../ontsnapt.json": `{}`,
@@ -819,6 +823,7 @@ func TestHostileRegistry(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			srv := httptest.NewServer(tc.handler)
 			defer srv.Close()
 			root := t.TempDir()
@@ -844,6 +849,7 @@ func TestHostileRegistry(t *testing.T) {
 // TestBadInputKeepsEarlierResults: a run or render that stops on bad input
 // must not touch the results already in its output folder.
 func TestBadInputKeepsEarlierResults(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	f := hostileFiles(t, dir)
 	out := filepath.Join(t.TempDir(), "out")
@@ -923,6 +929,7 @@ func TestSignalWhileReadingABlockedInput(t *testing.T) {
 // never listens, gives a clean one-line start error (exit 2) and a
 // results.json.
 func TestHostileCommandCandidate(t *testing.T) {
+	t.Parallel()
 	sh, err := exec.LookPath("sh")
 	if err != nil {
 		t.Skip("no sh to play a hostile command candidate")
@@ -940,6 +947,7 @@ func TestHostileCommandCandidate(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			skipKnownBug(t, tc.knownBug)
 			dir := t.TempDir()
 			manifest := filepath.Join(dir, "candidate.yaml")
@@ -1048,6 +1056,7 @@ func (r repeatReader) Read(p []byte) (int, error) {
 // texts carry script, NUL and terminal escapes renders an inert report.html
 // and a well-formed junit.xml.
 func TestRenderStaysInertWithHostileValues(t *testing.T) {
+	t.Parallel()
 	out := filepath.Join(t.TempDir(), "out")
 	if r := runHostile(t, 60*time.Second, "run", "--scenario", "ongecompliceerd", "--out", out, "--quiet"); r.code > 1 {
 		t.Fatalf("run: exit %d: %s", r.code, r.stderr)
@@ -1077,6 +1086,7 @@ func TestRenderStaysInertWithHostileValues(t *testing.T) {
 // password in it (http://user:secret@host) must not put the password into
 // what the run writes.
 func TestPasswordInManifestURLStaysOutOfTheReport(t *testing.T) {
+	t.Parallel()
 	ref, err := xis.New(xis.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -1115,11 +1125,24 @@ func TestPasswordInManifestURLStaysOutOfTheReport(t *testing.T) {
 // files were swapped for a FIFO, a symlink out of the folder, a folder or a
 // big file names the change (exit 1) in bounded time.
 func TestVerifyOfATamperedFolder(t *testing.T) {
+	t.Parallel()
 	keys := filepath.Join(t.TempDir(), "keys")
 	if r := runHostile(t, 20*time.Second, "keys", "init", "--out", keys); r.code != 0 {
 		t.Fatalf("keys init: exit %d: %s", r.code, r.stderr)
 	}
 	pub := filepath.Join(keys, reports.PubFile)
+	// One signed run; each case tampers with its own copy of the folder.
+	signed := filepath.Join(t.TempDir(), "out")
+	if r := runHostile(t, 60*time.Second, "run", "--profile", "zelftest-niveau1", "--scenario", "ongecompliceerd", "--key", filepath.Join(keys, reports.KeyFile), "--out", signed, "--quiet"); r.code > 1 {
+		t.Fatalf("run: exit %d: %s", r.code, r.stderr)
+	}
+	control := filepath.Join(t.TempDir(), "out")
+	if err := os.CopyFS(control, os.DirFS(signed)); err != nil {
+		t.Fatalf("copying the signed folder: %v", err)
+	}
+	if r := runHostile(t, 20*time.Second, "report", "verify", "--key", pub, filepath.Join(control, reports.EnvelopeFile)); r.code != exitPass {
+		t.Fatalf("control: verify of an untouched copy of the folder: exit %d: %s", r.code, r.stderr)
+	}
 	cases := []struct {
 		name     string
 		tamper   func(t *testing.T, out string)
@@ -1160,10 +1183,11 @@ func TestVerifyOfATamperedFolder(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			skipKnownBug(t, tc.knownBug)
 			out := filepath.Join(t.TempDir(), "out")
-			if r := runHostile(t, 60*time.Second, "run", "--profile", "zelftest-niveau1", "--scenario", "ongecompliceerd", "--key", filepath.Join(keys, reports.KeyFile), "--out", out, "--quiet"); r.code > 1 {
-				t.Fatalf("run: exit %d: %s", r.code, r.stderr)
+			if err := os.CopyFS(out, os.DirFS(signed)); err != nil {
+				t.Fatalf("copying the signed folder: %v", err)
 			}
 			tc.tamper(t, out)
 			r := runHostile(t, 20*time.Second, "report", "verify", "--key", pub, filepath.Join(out, reports.EnvelopeFile))

@@ -17,6 +17,7 @@ import (
 // reference passes every requirement, each mutant fails exactly the
 // requirements it declares.
 func TestIndexMutants(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("one chain run per index mutant")
 	}
@@ -75,6 +76,7 @@ func TestIndexMutants(t *testing.T) {
 // the consumer's limit is not reached, the content arrives before the specs
 // read it.
 func TestLateXISInTheChain(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("a chain run")
 	}

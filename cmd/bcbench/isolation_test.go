@@ -276,6 +276,7 @@ func TestKilledContainerRunIsCleanedUp(t *testing.T) {
 // password) never answers, the error on stderr, the progress lines and the
 // report still hide the password.
 func TestPasswordInAnUnreachableURLStaysOut(t *testing.T) {
+	t.Parallel()
 	const secret = "geheim-wachtwoord-43"
 	manifest := attachManifest(t, "http://beheerder:"+secret+"@127.0.0.1:9/")
 	out := filepath.Join(t.TempDir(), "out")
@@ -307,6 +308,7 @@ func TestPasswordInAnUnreachableURLStaysOut(t *testing.T) {
 // certifying profile, a key) refuses command and url candidates and images
 // by tag before anything starts: exit 2, one line, no output.
 func TestCertifyingRunStartsNoVendorProcess(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	keys := filepath.Join(dir, "keys")
 	if code, text := bench(t, "keys", "init", "--out", keys); code != 0 {

@@ -37,6 +37,7 @@ func accessLogMutant(m xis.Mutant) bool {
 // profile with its LOG-* requirements; each access-log mutant fails exactly
 // the requirements it declares.
 func TestAccessLogMutantsFailExactlyTheirRequirements(t *testing.T) {
+	t.Parallel()
 	variants := []xis.Mutant{{Name: ""}}
 	for _, m := range xis.Mutants {
 		if accessLogMutant(m) {

@@ -35,6 +35,7 @@ func matrixManifest(t *testing.T, dir, name, role, defect string) string {
 // the requirements its mutants declare; a run changed after signing is
 // invalid, never pass.
 func TestMatrixShardByShard(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("nine chain runs")
 	}
@@ -290,6 +291,7 @@ func TestMatrixBadInput(t *testing.T) {
 }
 
 func TestMergedReportSaysWhatTheRunsWereVerifiedWith(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		keys runKeys

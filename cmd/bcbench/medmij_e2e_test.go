@@ -23,6 +23,7 @@ import (
 // Every mutant is judged suite-level in suites/dvza
 // (TestDVZASuiteJudgesEveryVariant).
 func TestMedMijRun(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("three MedMij runs")
 	}

@@ -19,6 +19,7 @@ import (
 // script's TestReport is in the signed evidence, the assert table in
 // results.json.
 func TestTestScriptsInRun(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("bench runs")
 	}

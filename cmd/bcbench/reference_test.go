@@ -64,6 +64,7 @@ func startReference(t *testing.T, ctx context.Context, env []string, args ...str
 // index, and an XIS given its URL in BCBENCH_INDEX_URL registers every
 // client it publishes there, pointing to her Patient.
 func TestReferenceChainServes(t *testing.T) {
+	t.Parallel()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	idx, _, _ := startReference(t, ctx, nil, "--role", "index")
@@ -184,6 +185,7 @@ func TestReferenceMutantsListsEveryRole(t *testing.T) {
 // serves the resources of DIR (placeholders filled) through the reference
 // XIS's FHIR API, takes a transaction, and refuses adapter events.
 func TestReferenceServesFixtures(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	files := map[string]string{
 		"nl-core-Patient-anna.json": `{"resourceType":"Patient","id":"anna","identifier":[{"system":"http://fhir.nl/fhir/NamingSystem/bsn","value":"999912021"}],"birthDate":"${DATE, T, Y, -30}"}`,
@@ -233,6 +235,7 @@ func TestReferenceServesFixtures(t *testing.T) {
 // TestReferenceFixturesRefused: --fixtures is served as it is, by the XIS
 // only, and a folder without resources is an error.
 func TestReferenceFixturesRefused(t *testing.T) {
+	t.Parallel()
 	empty := t.TempDir()
 	cases := []struct {
 		name string

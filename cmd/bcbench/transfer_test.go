@@ -23,6 +23,7 @@ func transferMutant(m xis.Mutant) bool {
 // transfer mutant fails exactly the requirements it declares, and the
 // coverage shows the item it spoils.
 func TestTransferMutantsFailExactlyTheirRequirements(t *testing.T) {
+	t.Parallel()
 	variants := []xis.Mutant{{Name: ""}}
 	for _, m := range xis.Mutants {
 		if transferMutant(m) {

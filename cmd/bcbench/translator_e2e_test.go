@@ -19,6 +19,7 @@ import (
 // mutant is judged suite-level in suites/translator
 // (TestMutantsFailExactlyTheirRequirements).
 func TestTranslatorRun(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("five translator runs")
 	}
