@@ -67,6 +67,32 @@ func bench(t *testing.T, args ...string) (int, string) {
 	return benchIn(t, filepath.Join(t.TempDir(), "config"), args...)
 }
 
+// benchWith is bench with extra environment variables (KEY=VALUE), which win
+// over the test's own: a parallel test cannot t.Setenv.
+func benchWith(t *testing.T, extra []string, args ...string) (int, string) {
+	t.Helper()
+	return benchEnvIn(t, filepath.Join(t.TempDir(), "config"), extra, args...)
+}
+
+// benchEnvIn runs the binary with the config dir given, a private home and
+// extra environment variables, and returns its exit code and output.
+func benchEnvIn(t *testing.T, cfg string, extra []string, args ...string) (int, string) {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	cmd.Env = append(append(os.Environ(), "XDG_CONFIG_HOME="+cfg, "HOME="+t.TempDir()), extra...)
+	out, err := cmd.CombinedOutput()
+	var ee *exec.ExitError
+	switch {
+	case err == nil:
+		return 0, string(out)
+	case errors.As(err, &ee):
+		return ee.ExitCode(), string(out)
+	default:
+		t.Fatalf("running bcbench %v: %v", args, err)
+		return -1, ""
+	}
+}
+
 // attachManifest writes a manifest that attaches to a running XIS at url.
 func attachManifest(t *testing.T, url string) string {
 	t.Helper()

@@ -69,13 +69,12 @@ func TestValidateWithTerminologyServer(t *testing.T) {
 // (evidence/tx-answers.json), both signed with the rest; an absent server
 // leaves the run going, with the problem reported.
 func TestRunWithTerminologyServer(t *testing.T) {
+	t.Parallel()
 	srv := txtest.Start(txtest.ReferenceXIS(), txtest.Normal)
 	defer srv.Close()
 	srv.RequireToken("tx-geheim-7f3a")
 	out := filepath.Join(t.TempDir(), "out")
-	t.Setenv(tx.CacheEnv, "off")
-	t.Setenv(tx.TokenEnv, "tx-geheim-7f3a")
-	code, text := bench(t, "run", "--out", out, "--quiet", "--tx", srv.URL())
+	code, text := benchWith(t, []string{tx.CacheEnv + "=off", tx.TokenEnv + "=tx-geheim-7f3a"}, "run", "--out", out, "--quiet", "--tx", srv.URL())
 	if code != 0 {
 		t.Fatalf("run --tx: exit %d\n%s", code, text)
 	}
@@ -129,9 +128,8 @@ func TestRunWithTerminologyServer(t *testing.T) {
 	}
 
 	absent := txtest.Absent()
-	t.Setenv(tx.TokenEnv, "")
 	out2 := filepath.Join(t.TempDir(), "out")
-	code, text = bench(t, "run", "--out", out2, "--quiet", "--tx", absent)
+	code, text = benchWith(t, []string{tx.CacheEnv + "=off", tx.TokenEnv + "="}, "run", "--out", out2, "--quiet", "--tx", absent)
 	if code == 2 {
 		t.Fatalf("an absent terminology server stopped the run: exit 2\n%s", text)
 	}
@@ -142,7 +140,7 @@ func TestRunWithTerminologyServer(t *testing.T) {
 	if code != 0 || res.Verdict != reports.VerdictPass {
 		t.Errorf("an absent, never asked terminology server: exit %d verdict %s problems %q", code, res.Verdict, res.Problems)
 	}
-	if code, text := bench(t, "run", "--tx", "ftp://x", "--out", filepath.Join(t.TempDir(), "o"), "--quiet"); code != 2 || !strings.Contains(text, "--tx") {
+	if code, text := benchWith(t, []string{tx.CacheEnv + "=off", tx.TokenEnv + "="}, "run", "--tx", "ftp://x", "--out", filepath.Join(t.TempDir(), "o"), "--quiet"); code != 2 || !strings.Contains(text, "--tx") {
 		t.Errorf("--tx ftp://x: exit %d, %s", code, text)
 	}
 }

@@ -2,10 +2,8 @@ package main
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -105,17 +103,5 @@ func TestViewerRun(t *testing.T) {
 // and returns its exit code and output.
 func benchIn(t *testing.T, cfg string, args ...string) (int, string) {
 	t.Helper()
-	cmd := exec.Command(bin, args...)
-	cmd.Env = append(os.Environ(), "XDG_CONFIG_HOME="+cfg, "HOME="+t.TempDir())
-	out, err := cmd.CombinedOutput()
-	var ee *exec.ExitError
-	switch {
-	case err == nil:
-		return 0, string(out)
-	case errors.As(err, &ee):
-		return ee.ExitCode(), string(out)
-	default:
-		t.Fatalf("running bcbench %v: %v", args, err)
-		return -1, ""
-	}
+	return benchEnvIn(t, cfg, nil, args...)
 }
