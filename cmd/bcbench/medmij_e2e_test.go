@@ -73,6 +73,7 @@ func TestMedMijRun(t *testing.T) {
 // token is written into the evidence. A scenario client without a token
 // is the bench's setup error (exit 2) before anything starts.
 func TestMedMijRunWithFixedTokens(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("a MedMij run")
 	}
@@ -112,6 +113,7 @@ func TestMedMijRunWithFixedTokens(t *testing.T) {
 		return path
 	}
 	t.Run("every-client", func(t *testing.T) {
+		t.Parallel()
 		dir := t.TempDir()
 		out := filepath.Join(dir, "out")
 		code, text := bench(t, "run", "--profile", "zelftest-medmij", "--candidate", manifest(dir, tokens), "--out", out, "--quiet")
@@ -145,6 +147,7 @@ func TestMedMijRunWithFixedTokens(t *testing.T) {
 		}
 	})
 	t.Run("a-client-without-token", func(t *testing.T) {
+		t.Parallel()
 		dir := t.TempDir()
 		listed := maps.Clone(tokens)
 		var dropped string
