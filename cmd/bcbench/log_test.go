@@ -53,6 +53,7 @@ func TestAccessLogMutantsFailExactlyTheirRequirements(t *testing.T) {
 			name = "reference"
 		}
 		t.Run(name, func(t *testing.T) {
+			t.Parallel()
 			out := filepath.Join(t.TempDir(), "out")
 			code, text := bench(t, "run", "--candidate", commandManifest(t, m.Name), "--profile", "zelftest-keten", "--out", out, "--quiet")
 			var want []string

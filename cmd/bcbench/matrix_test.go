@@ -79,12 +79,22 @@ func TestMatrixShardByShard(t *testing.T) {
 	if len(plan.Include) != 3 || len(plan.Include[0].Runs) != 3 {
 		t.Fatalf("plan: %d entries, want 3 shards of 3 runs:\n%s", len(plan.Include), data)
 	}
-	for k := range plan.Include {
-		code, out := bench(t, "run", "--matrix", p("plan.json"), "--matrix-entry", fmt.Sprint(k), "--out", p("runs", fmt.Sprintf("shard-%d", k)),
-			"--key", p("op", "bcbench.key"), "--quiet", "--timeliness-limit", "index=5s", "--timeliness-limit", "consumer=5s")
-		if code == exitSetup {
-			t.Fatalf("shard %d: exit %d\n%s", k, code, out)
+	// The shards are independent (each writes its own folder): they run side
+	// by side, as a CI matrix's jobs do.
+	shards := t.Run("shards", func(t *testing.T) {
+		for k := range plan.Include {
+			t.Run(fmt.Sprint(k), func(t *testing.T) {
+				t.Parallel()
+				code, out := bench(t, "run", "--matrix", p("plan.json"), "--matrix-entry", fmt.Sprint(k), "--out", p("runs", fmt.Sprintf("shard-%d", k)),
+					"--key", p("op", "bcbench.key"), "--quiet", "--timeliness-limit", "index=5s", "--timeliness-limit", "consumer=5s")
+				if code == exitSetup {
+					t.Fatalf("shard %d: exit %d\n%s", k, code, out)
+				}
+			})
 		}
+	})
+	if !shards {
+		t.FailNow()
 	}
 	out := must(0, "matrix", "merge", "--plan", p("plan.json"), "--root", p("root", "root.crt"), "--out", p("matrix"), p("runs"))
 	t.Logf("bcbench matrix merge:\n%s", out)
