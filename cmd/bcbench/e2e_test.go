@@ -301,7 +301,7 @@ func TestBadInputExitsTwo(t *testing.T) {
 		{"bad reference date", []string{"run", "--reference-date", "gisteren"}, "reference-date"},
 		{"package that does not exist", []string{"run", "--package", filepath.Join(dir, "nope")}, "load package " + filepath.Join(dir, "nope") + ": no such file or folder"},
 		{"package in neither binary nor cache", []string{"run", "--package", "nergens#1.0.0"}, "nergens#1.0.0: not embedded"},
-		{"timeliness limit of no hop", []string{"run", "--timeliness-limit", "viewer=1s"}, "HOP=DURATION"},
+		{"timeliness limit of no hop", []string{"run", "--timeliness-limit", "apotheek=1s"}, "HOP=DURATION"},
 		{"timeliness limit no system meets", []string{"run", "--timeliness-limit", "publication=1ns"}, "publication=1ns"},
 		{"timeliness limit without value", []string{"run", "--timeliness-limit", "publication"}, "HOP=DURATION"},
 		{"concurrency of none", []string{"run", "--concurrency", "0"}, "--concurrency 0"},
