@@ -17,10 +17,9 @@ import (
 // reference (or a mutant of it) as a process.
 func matrixManifest(t *testing.T, dir, name, role, defect string) string {
 	t.Helper()
-	auth := ""
-	if role == "xis" {
-		auth = "    auth: {bench: true}\n" // the LOG-* specs read it as named professionals
-	}
+	// the LOG-* specs read both as named professionals, and IDX-09 asks the
+	// index as an organisation without a care relationship
+	auth := "    auth: {bench: true}\n"
 	doc := fmt.Sprintf("name: %s\nversion: \"1\"\nroles:\n  %s:\n    command:\n      path: %s\n      args: [reference, serve, --role, %s, --defect, %q, --addr, \"127.0.0.1:{port}\"]\n%s",
 		name, role, bin, role, defect, auth)
 	return writeFile(t, dir, slug(name)+".yaml", doc)
