@@ -497,7 +497,8 @@ func endless(w http.ResponseWriter, r *http.Request, contentType string, prefix,
 // bounded time and memory with exit 1 or 2 and a schema-valid results.json
 // in which nothing the candidate broke passed.
 func TestHostileCandidates(t *testing.T) {
-	t.Parallel()
+	// Not beside the other tests: the endless-paging case's peak memory is
+	// near the bound, and other runs at the same time push it over.
 	const script = "<script>alert(\"bcbench\")</script>\x1b[2J\x00"
 	isFHIR := func(r *http.Request) bool {
 		return strings.HasPrefix(r.URL.Path, "/fhir/") && r.URL.Path != "/fhir/metadata"
@@ -518,7 +519,8 @@ func TestHostileCandidates(t *testing.T) {
 		knownBug  string
 		check     func(t *testing.T, out string)
 		// alone keeps a case out of the side-by-side cases: its peak
-		// memory is near the bound (733–1058 MiB measured against 1 GiB).
+		// memory is near the bound (733–1141 MiB measured against 1 GiB
+		// with other runs at the same time, 863–917 MiB without).
 		alone bool
 	}{
 		{name: "health hangs", code: 2, want: "startup timeout",
