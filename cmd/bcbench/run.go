@@ -169,9 +169,7 @@ func run(ctx context.Context, f runFlags, stderr, stdout io.Writer) error {
 	if f.population < 0 || f.population > maxPopulation {
 		return withCode(exitSetup, fmt.Errorf("--population %d is outside 0–%d", f.population, maxPopulation))
 	}
-	if f.population > 0 {
-		softMemoryLimit()
-	}
+	softMemoryLimit(f.population > 0)
 	for _, s := range fixtures.Generate(f.seed, f.population) {
 		scenarios = append(scenarios, s)
 		scenarioIDs = append(scenarioIDs, s.ID)
@@ -706,9 +704,21 @@ func lineProgress(w io.Writer) func(string) {
 // a thousand pregnancies stays within a laptop's memory (docs/timeliness.md).
 const populationMemory = 1536 << 20
 
-// softMemoryLimit sets populationMemory unless GOMEMLIMIT is set.
-func softMemoryLimit() {
-	if os.Getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(populationMemory)
+// runMemory is the soft memory limit of a run of the named scenarios: what
+// a run holds live stays far below it, but a hostile candidate's huge
+// answers (decoded one at a time, harness.FHIR) would otherwise let the
+// heap grow to twice what is live before the collector runs.
+const runMemory = 768 << 20
+
+// softMemoryLimit sets populationMemory (a population run) or runMemory
+// unless GOMEMLIMIT is set.
+func softMemoryLimit(population bool) {
+	if os.Getenv("GOMEMLIMIT") != "" {
+		return
 	}
+	if population {
+		debug.SetMemoryLimit(populationMemory)
+		return
+	}
+	debug.SetMemoryLimit(runMemory)
 }
