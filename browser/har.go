@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -216,6 +217,33 @@ func (p *Page) HAR() *HAR {
 		h.Log.Comment = "entries after the first " + strconv.Itoa(l.max) + " were not recorded"
 	}
 	return h
+}
+
+// secretHeaders are the request and response headers whose values never
+// leave the bench in evidence (a session cookie or a token of the viewer).
+var secretHeaders = map[string]bool{"authorization": true, "proxy-authorization": true, "cookie": true, "set-cookie": true}
+
+// EvidenceJSON is the page's network log as evidence: every request the
+// page made, with the values of credential headers left out.
+func (p *Page) EvidenceJSON() ([]byte, error) {
+	h := p.HAR()
+	for i := range h.Log.Entries {
+		e := &h.Log.Entries[i]
+		e.Request.Headers = withoutSecrets(e.Request.Headers)
+		e.Response.Headers = withoutSecrets(e.Response.Headers)
+	}
+	return json.MarshalIndent(h, "", "  ")
+}
+
+func withoutSecrets(hs []NameValue) []NameValue {
+	out := make([]NameValue, len(hs))
+	for i, h := range hs {
+		if secretHeaders[strings.ToLower(h.Name)] {
+			h.Value = "(weggelaten)"
+		}
+		out[i] = h
+	}
+	return out
 }
 
 // HARJSON is HAR encoded as indented JSON.

@@ -114,6 +114,7 @@ func startViewer(ctx context.Context, r *harness.Role, limits certification.Limi
 		Now:          time.Now,
 		Timely:       limits.Timeliness.Viewer,
 		Evidence:     vr.keep(evidenceDir),
+		Network:      vr.keepNetwork(evidenceDir),
 	}
 	if _, err := browser.Find(""); err != nil {
 		vr.spec.Problem = "de bench kan de viewer niet openen: geen browser (" + err.Error() + "); installeer chromium of zet BCBENCH_CHROMIUM"
@@ -135,14 +136,7 @@ func (vr *viewerRun) keep(dir string) func(name string, png []byte, requirements
 		name = filepath.Base(name)
 		vr.mu.Lock()
 		defer vr.mu.Unlock()
-		err := os.MkdirAll(dir, 0o755)
-		if err == nil {
-			err = os.WriteFile(filepath.Join(dir, name), png, 0o644)
-		}
-		if err != nil {
-			if vr.err == nil {
-				vr.err = fmt.Errorf("writing screenshot %s: %w", name, err)
-			}
+		if !vr.write(dir, name, png, "screenshot") {
 			return
 		}
 		path := "evidence/" + name
@@ -152,6 +146,32 @@ func (vr *viewerRun) keep(dir string) func(name string, png []byte, requirements
 			}
 		}
 	}
+}
+
+// keepNetwork writes a judged page's network log (HAR) into evidence/,
+// beside its screenshot; the signature covers it like every evidence file.
+func (vr *viewerRun) keepNetwork(dir string) func(name string, har []byte) {
+	return func(name string, har []byte) {
+		vr.mu.Lock()
+		defer vr.mu.Unlock()
+		vr.write(dir, filepath.Base(name), har, "network log")
+	}
+}
+
+// write writes one evidence file; the first failure is kept as the run's
+// problem. vr.mu is held.
+func (vr *viewerRun) write(dir, name string, data []byte, what string) bool {
+	err := os.MkdirAll(dir, 0o755)
+	if err == nil {
+		err = os.WriteFile(filepath.Join(dir, name), data, 0o644)
+	}
+	if err != nil {
+		if vr.err == nil {
+			vr.err = fmt.Errorf("writing %s %s: %w", what, name, err)
+		}
+		return false
+	}
+	return true
 }
 
 // evidenceFor lists the screenshots that show any of the requirements.

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -67,6 +68,34 @@ func TestViewerRun(t *testing.T) {
 			for _, want := range []string{"evidence/viewer-ongecompliceerd.png", "evidence/viewer-diabetes.png", "evidence/viewer-weigering.png", "evidence/viewer-tijdigheid.png"} {
 				if !shots[want] {
 					t.Errorf("no screenshot %s in the evidence (have %v)", want, shots)
+				}
+			}
+			// beside each page's screenshot, everything the page loaded
+			// (the browser's network log), covered by the signature too
+			hars := map[string]bool{}
+			for _, e := range res.Evidence {
+				if strings.HasSuffix(e.Path, ".har") && strings.HasPrefix(e.Path, "evidence/viewer-") {
+					hars[e.Path] = true
+				}
+			}
+			for _, want := range []string{"evidence/viewer-ongecompliceerd.har", "evidence/viewer-weigering.har", "evidence/viewer-tijdigheid.har"} {
+				if !hars[want] {
+					t.Errorf("no network log %s in the evidence (have %v)", want, hars)
+					continue
+				}
+				data, err := os.ReadFile(filepath.Join(out, want))
+				var h struct {
+					Log struct {
+						Entries []struct {
+							Request struct{ URL string } `json:"request"`
+						} `json:"entries"`
+					} `json:"log"`
+				}
+				if err != nil || json.Unmarshal(data, &h) != nil || len(h.Log.Entries) == 0 {
+					t.Errorf("%s is no network log with entries (%v): %.200s", want, err, data)
+				}
+				if bytes.Contains(bytes.ToLower(data), []byte("bearer ")) {
+					t.Errorf("%s carries a bearer token", want)
 				}
 			}
 			for _, r := range res.Requirements {

@@ -35,6 +35,10 @@ type Viewer struct {
 	// Evidence, when set, keeps a screenshot (PNG) of a judged view (and of
 	// each WCAG failure, its element outlined) for the requirements named.
 	Evidence func(name string, png []byte, requirements ...string)
+	// Network, when set, keeps the browser's network log (HAR, credential
+	// headers left out) of every page whose screenshot Evidence keeps:
+	// everything the page loaded.
+	Network func(name string, har []byte)
 	// Timely is the most time a fact registered at the XIS may take to be
 	// visible in the viewer (VWR-08); zero leaves it unjudged.
 	Timely time.Duration

@@ -50,6 +50,7 @@ var _ = Describe("Viewer", func() {
 			if vw := need(); vw.Evidence != nil && v.wcag != nil && len(v.wcag.Screenshot) > 0 {
 				vw.Evidence("viewer-"+s.ID+".png", v.wcag.Screenshot, "VWR-01") // the view VWR-01 judged
 			}
+			network(v, "viewer-"+s.ID)
 			var problems []string
 			if v.password > 0 {
 				problems = append(problems, fmt.Sprintf("de pagina heeft %d wachtwoordveld(en): een aparte inlog", v.password))
@@ -94,6 +95,7 @@ var _ = Describe("Viewer", func() {
 				if len(seen[i].png) > 0 && vw.Evidence != nil {
 					vw.Evidence("viewer-weigering-"+strings.ReplaceAll(name, " ", "-")+".png", seen[i].png, "VWR-02")
 				}
+				network(seen[i], "viewer-weigering-"+strings.ReplaceAll(name, " ", "-"))
 				for _, leak := range seen[i].leaks(s.Client) {
 					problems = append(problems, name+": "+leak)
 				}
@@ -206,6 +208,7 @@ type observed struct {
 	wcag     *wcag.PageReport
 	viewed   time.Time
 	png      []byte // a screenshot of a page not checked for WCAG
+	har      []byte // the page's network log as evidence (spec.Viewer.Network)
 }
 
 // pages bounds the pages the specs have open at once, all specs together:
@@ -315,6 +318,15 @@ func keep(v *observed, name string, requirements ...string) {
 	for i, shot := range v.wcag.Shots {
 		vw.Evidence(fmt.Sprintf("%s-wcag-%02d.png", name, i+1), shot.PNG, "VWR-07")
 	}
+	network(v, name)
+}
+
+// network hands a judged page's network log to the run's evidence as
+// name.har.
+func network(v *observed, name string) {
+	if vw := need(); vw.Network != nil && v != nil && len(v.har) > 0 {
+		vw.Network(name+".har", v.har)
+	}
 }
 
 // read is the script that reads a page as the bench judges it.
@@ -384,6 +396,9 @@ func (o *observed) read(p *browser.Page) error {
 		r = got
 	}
 	o.url, o.text, o.password, o.rows, o.within, o.med, o.store = r.URL, r.Text, r.Password, r.Rows, r.Within, r.Med, r.Store
+	if vw := need(); vw.Network != nil {
+		o.har, _ = p.EvidenceJSON() // evidence only: a page without one is still judged
+	}
 	if h := p.HAR(); h != nil {
 		for _, e := range h.Log.Entries {
 			o.urls = append(o.urls, e.Request.URL)
@@ -467,6 +482,7 @@ func switchProblems(ctx context.Context, a, b *fixtures.Scenario) []string {
 			vw.Evidence("viewer-wissel.png", png, "VWR-03")
 		}
 	}
+	network(ob, "viewer-wissel")
 	var problems []string
 	if !strings.Contains(ob.text, b.Client.Family) {
 		problems = append(problems, fmt.Sprintf("cliënt B (%s %s) wordt na de nieuwe opening niet getoond", b.Client.Given, b.Client.Family))
@@ -820,6 +836,7 @@ func lookFor(ctx context.Context, vw *spec.Viewer, u string, shows func(*observe
 		if png, err := p.Screenshot(nil); err == nil {
 			vw.Evidence("viewer-tijdigheid.png", png, "VWR-08")
 		}
+		network(o, "viewer-tijdigheid")
 	}
 	return shown, isLate, nil
 }
