@@ -94,10 +94,7 @@ func People(s *fixtures.Scenario, items []Item) []fixtures.Client {
 func About(s *fixtures.Scenario, items []Item, person fixtures.Client) []Item {
 	var out []Item
 	for _, it := range items {
-		subject := it.Event.Subject
-		if subject == "" {
-			subject = s.Client.ID
-		}
+		subject := s.SubjectOf(it.Event)
 		if subject == person.ID {
 			out = append(out, it)
 		}

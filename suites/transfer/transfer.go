@@ -191,10 +191,7 @@ func receive(ctx SpecContext, s *fixtures.Scenario, t fixtures.Transfer) *receiv
 		if !ok {
 			spec.Broke(fmt.Errorf("transfer %s of %s names %s › %s, which the scenario does not register", t.ID, s.ID, it.Event, it.Fact))
 		}
-		subject := ev.Subject
-		if subject == "" {
-			subject = s.Client.ID
-		}
+		subject := s.SubjectOf(ev)
 		person, _ := s.Person(subject)
 		if _, seen := byPerson[person.ID]; !seen {
 			order = append(order, person)

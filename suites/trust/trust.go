@@ -329,10 +329,7 @@ func describe(s *fixtures.Scenario, p *person, r map[string]any, lookup func(str
 	}
 	env := spec.Current()
 	for _, ev := range s.Events {
-		subject := ev.Subject
-		if subject == "" {
-			subject = s.Client.ID
-		}
+		subject := s.SubjectOf(ev)
 		if subject != p.ID {
 			continue
 		}

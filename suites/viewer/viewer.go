@@ -507,10 +507,7 @@ type expected struct {
 func expectedFacts(s *fixtures.Scenario, who fixtures.Client) []expected {
 	var out []expected
 	for _, e := range s.Events {
-		subject := e.Subject
-		if subject == "" {
-			subject = s.Client.ID
-		}
+		subject := s.SubjectOf(e)
 		if subject != who.ID {
 			continue
 		}
