@@ -1,16 +1,13 @@
 package dvza_test
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/bcbench/bcbench/suites/child"
 	"maps"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"os/exec"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -33,7 +30,6 @@ import (
 // in a child process of this test binary, named by childEnv.
 const (
 	childEnv = "BCBENCH_DVZA_SUITE_CHILD"
-	marker   = "bcbench-outcomes "
 )
 
 // requirements judged here: every MM requirement, MM-11 with the STU3
@@ -56,23 +52,7 @@ const availability = time.Second
 // scenarios: ordinary pregnancies, twins, a withdrawal and a deletion.
 var scenarios = []string{"ongecompliceerd", "hypertensie", "tweeling", "toestemming-ingetrokken", "vernietiging"}
 
-func TestMain(m *testing.M) {
-	if variant, ok := os.LookupEnv(childEnv); ok {
-		os.Exit(child(variant))
-	}
-	os.Exit(m.Run())
-}
-
-func child(variant string) int {
-	statuses, err := runVariant(variant)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 2
-	}
-	data, _ := json.Marshal(statuses)
-	fmt.Printf("\n%s%s\n", marker, data)
-	return 0
-}
+func TestMain(m *testing.M) { child.Main(m, childEnv, runVariant) }
 
 // testRange lets only synthetic clients log in.
 func testRange(bsn string) bool { return strings.HasPrefix(bsn, "9999") && fixtures.ValidBSN(bsn) }
@@ -283,29 +263,14 @@ func runScripts(ctx context.Context, base string) ([]spec.ScriptVerdict, error) 
 // the host the hostile DVZAs send the bench to.
 const elsewhereKey = "requests elsewhere"
 
+// runChild runs one variant in a child process.
 func runChild(t *testing.T, variant string) map[string]string {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), childEnv+"="+variant)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
+	statuses, err := child.Run(childEnv, variant, nil)
 	if err != nil {
-		t.Fatalf("child for %s: %v\n%s", variant, err, stderr.String())
+		t.Fatal(err)
 	}
-	sc := bufio.NewScanner(bytes.NewReader(out))
-	sc.Buffer(make([]byte, 1<<20), 1<<24)
-	for sc.Scan() {
-		if rest, ok := strings.CutPrefix(sc.Text(), marker); ok {
-			var statuses map[string]string
-			if err := json.Unmarshal([]byte(rest), &statuses); err != nil {
-				t.Fatal(err)
-			}
-			return statuses
-		}
-	}
-	t.Fatalf("child for %s printed no outcomes\n%s", variant, out)
-	return nil
+	return statuses
 }
 
 // TestDVZASuiteJudgesEveryVariant: the reference DVZA passes every MM

@@ -1,17 +1,14 @@
 package index_test
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/bcbench/bcbench/suites/child"
 	"io"
 	"maps"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"os/exec"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -31,30 +28,11 @@ import (
 // in a child process of this test binary, named by childEnv.
 const (
 	childEnv = "BCBENCH_INDEX_SUITE_CHILD"
-	marker   = "bcbench-outcomes "
 )
 
 var requirements = []string{"IDX-01", "IDX-02", "IDX-03", "IDX-04", "IDX-05", "IDX-06", "IDX-07", "IDX-08", "IDX-09"}
 
-func TestMain(m *testing.M) {
-	if variant, ok := os.LookupEnv(childEnv); ok {
-		os.Exit(child(variant))
-	}
-	os.Exit(m.Run())
-}
-
-// child runs the index specs against one variant of the index in the
-// reference chain and prints each requirement's status.
-func child(variant string) int {
-	statuses, err := runChain(variant)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 2
-	}
-	data, _ := json.Marshal(statuses)
-	fmt.Printf("\n%s%s\n", marker, data)
-	return 0
-}
+func TestMain(m *testing.M) { child.Main(m, childEnv, runChain) }
 
 // indexFor is the index of a variant: the reference, one of its mutants,
 // or a hostile server; the references trust the bench's tokens.
@@ -201,27 +179,11 @@ func runChain(variant string) (map[string]string, error) {
 // runChild runs one variant in a child process.
 func runChild(t *testing.T, variant string) map[string]string {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), childEnv+"="+variant)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
+	statuses, err := child.Run(childEnv, variant, nil)
 	if err != nil {
-		t.Fatalf("child for %s: %v\n%s", variant, err, stderr.String())
+		t.Fatal(err)
 	}
-	sc := bufio.NewScanner(bytes.NewReader(out))
-	sc.Buffer(make([]byte, 1<<20), 1<<24)
-	for sc.Scan() {
-		if rest, ok := strings.CutPrefix(sc.Text(), marker); ok {
-			var statuses map[string]string
-			if err := json.Unmarshal([]byte(rest), &statuses); err != nil {
-				t.Fatal(err)
-			}
-			return statuses
-		}
-	}
-	t.Fatalf("child for %s printed no outcomes\n%s", variant, out)
-	return nil
+	return statuses
 }
 
 // TestIndexSuiteJudgesEveryVariant: the reference chain (two reference XIS

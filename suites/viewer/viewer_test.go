@@ -1,15 +1,12 @@
 package viewer_test
 
 import (
-	"bufio"
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
+	"github.com/bcbench/bcbench/suites/child"
 	"maps"
 	"net/http"
 	"os"
-	"os/exec"
 	"slices"
 	"strconv"
 	"strings"
@@ -32,7 +29,6 @@ import (
 // in a child process of this test binary, named by childEnv.
 const (
 	childEnv = "BCBENCH_VIEWER_SUITE_CHILD"
-	marker   = "bcbench-outcomes "
 )
 
 var requirements = []string{"VWR-01", "VWR-02", "VWR-03", "VWR-04", "VWR-05", "VWR-06", "VWR-07", "VWR-08"}
@@ -42,23 +38,7 @@ var requirements = []string{"VWR-01", "VWR-02", "VWR-03", "VWR-04", "VWR-05", "V
 // (the context switch).
 var scenarios = []string{"tweeling", "diabetes"}
 
-func TestMain(m *testing.M) {
-	if defect, ok := os.LookupEnv(childEnv); ok {
-		os.Exit(child(defect))
-	}
-	os.Exit(m.Run())
-}
-
-func child(defect string) int {
-	statuses, err := runViewer(defect)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 2
-	}
-	data, _ := json.Marshal(statuses)
-	fmt.Printf("\n%s%s\n", marker, data)
-	return 0
-}
+func TestMain(m *testing.M) { child.Main(m, childEnv, runViewer) }
 
 // runViewer replays the scenarios into the bench's XIS, opens the viewer
 // (the reference, or a mutant) from it and runs the VWR specs.
@@ -194,26 +174,7 @@ func (s *stepTimes) into(statuses map[string]string) {
 // runChild runs the specs on one variant in a child process, with env
 // (NAME=value) added to this process's environment.
 func runChild(defect string, env ...string) (map[string]string, error) {
-	cmd := exec.Command(os.Args[0], "-test.run=^$", "-test.bench=^$", "-test.timeout=25m")
-	cmd.Env = append(append(os.Environ(), env...), childEnv+"="+defect)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		return nil, fmt.Errorf("child for %q: %w\n%s", defect, err, stderr.String())
-	}
-	sc := bufio.NewScanner(bytes.NewReader(out))
-	sc.Buffer(make([]byte, 1<<20), 1<<24)
-	for sc.Scan() {
-		if rest, ok := strings.CutPrefix(sc.Text(), marker); ok {
-			var statuses map[string]string
-			if err := json.Unmarshal([]byte(rest), &statuses); err != nil {
-				return nil, err
-			}
-			return statuses, nil
-		}
-	}
-	return nil, fmt.Errorf("child for %q printed no outcomes\n%s", defect, out)
+	return child.Run(childEnv, defect, env, "-test.bench=^$", "-test.timeout=25m")
 }
 
 // TestViewerSuiteJudgesTheReferenceAndEveryMutant: the reference viewer
