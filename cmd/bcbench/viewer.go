@@ -93,12 +93,17 @@ func startViewer(ctx context.Context, r *harness.Role, limits certification.Limi
 	if err != nil {
 		return nil, err
 	}
+	reader, ok := fixtures.Reader(scenarios)
+	if !ok {
+		// without a professional the launches name nobody, and VWR-06
+		// could not tell whose view was logged
+		return nil, fmt.Errorf("the viewer's scenarios name no professional to open the viewer as")
+	}
 	st, err := viewer.StartStack(ctx, viewer.StackOptions{External: &client})
 	if err != nil {
 		return nil, fmt.Errorf("starting the XIS side of the viewer: %w", err)
 	}
 	httpc := &http.Client{Timeout: limits.RequestTimeout}
-	reader, _ := fixtures.Reader(scenarios)
 	pro := viewer.Professional(reader)
 	pid := func(c fixtures.Client) string { return truth.PatientID(c.BSN) }
 	vr := &viewerRun{stack: st, shots: map[string][]string{},
