@@ -435,11 +435,14 @@ func Unknown(ctx context.Context, tr *harness.Adapter, regs []fixtures.Registrat
 // meta.profile, and the resources a reference points to (found in the
 // same translation by Type/id) against the target profiles. problems names
 // each translation with an error and its errors; undecided every check the
-// engine could not decide ("scenario/event expression: message").
+// engine could not decide ("scenario/event expression: message"). A
+// translation that came back without a Bundle to judge (VRT-01 names it)
+// is undecided here, so VRT-06 never passes on what it did not see.
 func Conformance(ctx context.Context, v spec.Validator, ts []Translated) (problems, undecided []string, err error) {
 	for _, t := range ts {
 		if t.Problem != "" {
-			continue // VRT-01 names it
+			undecided = append(undecided, t.Reg.Scenario+"/"+t.Reg.Event+": geen vertaling om te valideren ("+t.Problem+")")
+			continue
 		}
 		where := t.Reg.Scenario + "/" + t.Reg.Event
 		var bundle map[string]any
