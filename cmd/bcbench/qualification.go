@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -136,7 +137,7 @@ func (q *qualification) run(ctx context.Context) ([]spec.ScriptVerdict, error) {
 		}
 		client := &http.Client{
 			Timeout:       q.timeout,
-			Transport:     bearer{token: fhir.Token, next: transportOf(fhir.Client)},
+			Transport:     bearer{token: fhir.Token, host: hostOf(fhir.Base), next: transportOf(fhir.Client)},
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		}
 		opts := testscript.Options{Server: strings.TrimRight(fhir.Base, "/"), Client: client, Variables: set.variables, Validators: map[string]*validator.Validator{}}
@@ -242,19 +243,29 @@ func writeTestReports(dir string, trs []map[string]any) error {
 	return nil
 }
 
-// bearer sends the role's token with each request that carries no
-// Authorization header of its own (a script's requestHeader wins).
+// bearer sends the role's token with each request to the role's own host
+// that carries no Authorization header of its own (a script's
+// requestHeader wins); a script's absolute URL elsewhere never gets it.
 type bearer struct {
-	token string
-	next  http.RoundTripper
+	token, host string
+	next        http.RoundTripper
 }
 
 func (b bearer) RoundTrip(req *http.Request) (*http.Response, error) {
-	if b.token != "" && req.Header.Get("Authorization") == "" {
+	if b.token != "" && req.URL.Host == b.host && req.Header.Get("Authorization") == "" {
 		req = req.Clone(req.Context())
 		req.Header.Set("Authorization", "Bearer "+b.token)
 	}
 	return b.next.RoundTrip(req)
+}
+
+// hostOf is the host (and port) of a base URL, "" when it does not parse.
+func hostOf(base string) string {
+	u, err := url.Parse(base)
+	if err != nil {
+		return ""
+	}
+	return u.Host
 }
 
 func transportOf(c *http.Client) http.RoundTripper {

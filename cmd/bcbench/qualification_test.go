@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -141,3 +142,37 @@ func TestTestScriptsBadInput(t *testing.T) {
 		})
 	}
 }
+
+func TestBearerOnlyToItsOwnHost(t *testing.T) {
+	var got []string
+	next := roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		got = append(got, r.URL.Host+" "+r.Header.Get("Authorization"))
+		return &http.Response{StatusCode: 200, Body: http.NoBody, Request: r}, nil
+	})
+	b := bearer{token: "t0k", host: hostOf("http://127.0.0.1:8080/fhir"), next: next}
+	tests := []struct{ name, url, header, want string }{
+		{name: "own host", url: "http://127.0.0.1:8080/fhir/Patient", want: "127.0.0.1:8080 Bearer t0k"},
+		{name: "another port", url: "http://127.0.0.1:9090/fhir/Patient", want: "127.0.0.1:9090 "},
+		{name: "another host", url: "http://elders.example/fhir/Patient", want: "elders.example "},
+		{name: "the script's own header wins", url: "http://127.0.0.1:8080/fhir/Patient", header: "Bearer eigen", want: "127.0.0.1:8080 Bearer eigen"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got = nil
+			req, _ := http.NewRequest(http.MethodGet, tc.url, nil)
+			if tc.header != "" {
+				req.Header.Set("Authorization", tc.header)
+			}
+			if _, err := b.RoundTrip(req); err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != 1 || got[0] != tc.want {
+				t.Errorf("sent %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }

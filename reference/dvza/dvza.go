@@ -137,6 +137,7 @@ func (s *Server) reset(w http.ResponseWriter, _ *http.Request) {
 	s.store.reset()
 	s.auth.reset()
 	s.log.reset()
+	s.lost.Store(false) // loseOne drops one resource again after a reset
 	w.WriteHeader(http.StatusNoContent)
 }
 
