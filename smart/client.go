@@ -99,6 +99,27 @@ func (r Request) Exchange(ctx context.Context, hc *http.Client, cfg Config, code
 	return tr, nil
 }
 
+// ExchangeContext trades a signed context token for an access token and the
+// client's context at the token endpoint (RFC 8693 token exchange).
+func ExchangeContext(ctx context.Context, hc *http.Client, tokenEndpoint, clientID, contextToken string) (TokenResponse, error) {
+	var tr TokenResponse
+	form := url.Values{"grant_type": {GrantTokenExchange}, "subject_token": {contextToken}, "subject_token_type": {TokenTypeJWT},
+		"requested_token_type": {TokenTypeAccess}, "client_id": {clientID}}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, tokenEndpoint, strings.NewReader(form.Encode()))
+	if err != nil {
+		return tr, fmt.Errorf("exchanging the context token: %w", err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Accept", "application/json")
+	if err := do(hc, req, &tr); err != nil {
+		return tr, fmt.Errorf("exchanging the context token: %w", err)
+	}
+	if tr.AccessToken == "" || !strings.EqualFold(tr.TokenType, "Bearer") || tr.Patient == "" {
+		return tr, errors.New("exchanging the context token: the answer has no bearer token or no patient")
+	}
+	return tr, nil
+}
+
 // do sends req and decodes a 200 JSON answer of at most maxAnswer bytes.
 func do(hc *http.Client, req *http.Request, v any) error {
 	if hc == nil {

@@ -92,13 +92,23 @@ type TokenResponse struct {
 	FHIRUser    string `json:"fhirUser"`
 	// NeedPatientBanner: the viewer shows who the client is.
 	NeedPatientBanner bool `json:"need_patient_banner"`
+	// IssuedTokenType is set in the answer to a token exchange (RFC 8693).
+	IssuedTokenType string `json:"issued_token_type,omitempty"`
 }
+
+// Token exchange (RFC 8693) of a signed context token for an access token.
+const (
+	GrantTokenExchange = "urn:ietf:params:oauth:grant-type:token-exchange"
+	TokenTypeJWT       = "urn:ietf:params:oauth:token-type:jwt"
+	TokenTypeAccess    = "urn:ietf:params:oauth:token-type:access_token"
+)
 
 // Server is the XIS's authorization server as the bench plays it.
 type Server struct {
 	url    string
 	fhir   string
 	issuer *token.Issuer
+	trust  *token.Verifier // the issuer's own context tokens
 	now    func() time.Time
 
 	mu       sync.Mutex
@@ -130,7 +140,11 @@ func NewServer(url, fhirBase string, issuer *token.Issuer, now func() time.Time)
 	if now == nil {
 		now = time.Now
 	}
-	return &Server{url: strings.TrimSuffix(url, "/"), fhir: strings.TrimSuffix(fhirBase, "/"), issuer: issuer, now: now,
+	trust, err := token.NewVerifier(issuer.URL(), issuer.JWKS())
+	if err != nil {
+		return nil, fmt.Errorf("creating the authorization server: %w", err)
+	}
+	return &Server{url: strings.TrimSuffix(url, "/"), fhir: strings.TrimSuffix(fhirBase, "/"), issuer: issuer, trust: trust, now: now,
 		clients: map[string]Client{}, launches: map[string]pendingLaunch{}, codes: map[string]pendingCode{}}, nil
 }
 
@@ -153,6 +167,19 @@ func (s *Server) Config() Config {
 		ResponseTypesSupported:        []string{"code"},
 		Capabilities:                  []string{"launch-ehr", "client-public", "context-ehr-patient", "permission-v2", "sso-openid-connect"},
 	}
+}
+
+// RegisterExchange admits a viewer opened with a signed context token: it
+// exchanges its context tokens at the token endpoint and has no redirect
+// URI (it takes part in no authorization-code flow).
+func (s *Server) RegisterExchange(id string) error {
+	if id == "" {
+		return errors.New("registering a viewer: a client_id is required")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.clients[id] = Client{ID: id}
+	return nil
 }
 
 // Register admits a viewer.
@@ -256,7 +283,7 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "authorize: unknown client_id", http.StatusBadRequest)
 		return
 	}
-	if q.Get("redirect_uri") != c.RedirectURI {
+	if c.RedirectURI == "" || q.Get("redirect_uri") != c.RedirectURI {
 		http.Error(w, "authorize: redirect_uri is not the one registered for this client", http.StatusBadRequest)
 		return
 	}
@@ -335,8 +362,13 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f := r.PostForm
-	if f.Get("grant_type") != "authorization_code" {
-		oauthError(w, http.StatusBadRequest, "unsupported_grant_type", "grant_type must be authorization_code")
+	switch f.Get("grant_type") {
+	case "authorization_code":
+	case GrantTokenExchange:
+		s.exchange(w, f)
+		return
+	default:
+		oauthError(w, http.StatusBadRequest, "unsupported_grant_type", "grant_type must be authorization_code or "+GrantTokenExchange)
 		return
 	}
 	s.mu.Lock()
@@ -362,6 +394,40 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	writeJSON(w, http.StatusOK, TokenResponse{AccessToken: tok, TokenType: "Bearer", ExpiresIn: int(AccessTTL.Seconds()),
 		Scope: c.scope, Patient: c.ctx.Patient, FHIRUser: FHIRUser(s.fhir, c.ctx.Professional), NeedPatientBanner: true})
+}
+
+// exchange trades a context token (RFC 8693 subject_token, a JWT) for an
+// access token of the same professional, audience the FHIR base. It checks
+// the token as a JWT: the issuer's signature, iss, exp and iat (a minute's
+// leeway), and that aud is the registered client presenting it. It does
+// not remember the jti: refusing a context token that was used before is
+// the viewer's own check (VWR-02).
+func (s *Server) exchange(w http.ResponseWriter, f url.Values) {
+	s.mu.Lock()
+	_, known := s.clients[f.Get("client_id")]
+	s.mu.Unlock()
+	switch {
+	case !known:
+		oauthError(w, http.StatusUnauthorized, "invalid_client", "unknown client_id")
+		return
+	case f.Get("subject_token_type") != TokenTypeJWT:
+		oauthError(w, http.StatusBadRequest, "invalid_request", "subject_token_type must be "+TokenTypeJWT)
+		return
+	}
+	l, err := s.trust.VerifyContext(f.Get("subject_token"), f.Get("client_id"), s.now())
+	if err != nil {
+		oauthError(w, http.StatusBadRequest, "invalid_grant", "the subject_token is no valid context token for this client: "+err.Error())
+		return
+	}
+	tok, err := s.issuer.Issue(l.Professional, s.fhir, s.now(), AccessTTL)
+	if err != nil {
+		oauthError(w, http.StatusInternalServerError, "server_error", err.Error())
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusOK, TokenResponse{AccessToken: tok, TokenType: "Bearer", ExpiresIn: int(AccessTTL.Seconds()),
+		Scope: "patient/*.rs", Patient: l.Context.Patient, FHIRUser: FHIRUser(s.fhir, l.Professional), NeedPatientBanner: true,
+		IssuedTokenType: TokenTypeAccess})
 }
 
 // Challenge is the PKCE S256 code challenge of a verifier.

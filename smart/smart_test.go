@@ -223,3 +223,65 @@ func TestAuthorizeNeverRedirectsToAnUnregisteredPlace(t *testing.T) {
 		})
 	}
 }
+
+func TestAContextTokenIsExchangedForAnAccessTokenOfItsProfessional(t *testing.T) {
+	b := newBench(t)
+	if err := b.srv.RegisterExchange("token-viewer"); err != nil {
+		t.Fatal(err)
+	}
+	c := token.Context{Patient: "p1", FHIRBase: b.srv.FHIR()}
+	issue := func(aud string, at time.Time) string {
+		t.Helper()
+		tok, err := b.issuer.IssueContext(anouk, c, aud, at, token.ContextTTL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tok
+	}
+	good := issue("token-viewer", b.now)
+	ctx := context.Background()
+	endpoint := b.http.URL + TokenPath
+	tr, err := ExchangeContext(ctx, nil, endpoint, "token-viewer", good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := token.NewVerifier(b.issuer.URL(), b.issuer.JWKS())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p, err := v.Verify(tr.AccessToken, b.now); err != nil || p != anouk || tr.Patient != "p1" || tr.IssuedTokenType != TokenTypeAccess {
+		t.Fatalf("the exchange answered %+v; its token names %+v, %v", tr, p, err)
+	}
+	// the jti is the viewer's check: the exchange does not remember it
+	if _, err := ExchangeContext(ctx, nil, endpoint, "token-viewer", good); err != nil {
+		t.Fatalf("a second exchange of the same context token: %v", err)
+	}
+	parts := strings.Split(good, ".")
+	sig := []byte(parts[2])
+	sig[5] ^= 1
+	cases := []struct {
+		name, client, token string
+	}{
+		{"broken signature", "token-viewer", parts[0] + "." + parts[1] + "." + string(sig)},
+		{"expired", "token-viewer", issue("token-viewer", b.now.Add(-10*time.Minute))},
+		{"another viewer's token", "token-viewer", issue("viewer", b.now)},
+		{"an unknown client", "nobody", good},
+		{"no token", "token-viewer", ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if tr, err := ExchangeContext(ctx, nil, endpoint, tc.client, tc.token); err == nil {
+				t.Fatalf("exchanged: %+v", tr)
+			}
+		})
+	}
+	// a client registered for the exchange takes part in no code flow
+	resp, err := noRedirect.Get(b.http.URL + AuthorizePath + "?client_id=token-viewer&response_type=code")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest {
+		t.Fatalf("authorize for an exchange-only client answered %d, want 400", resp.StatusCode)
+	}
+}

@@ -109,15 +109,15 @@ func (i *Issuer) Issue(p Professional, audience string, now time.Time, ttl time.
 	if p.ID() == "" {
 		return "", errors.New("issuing a token: the professional has no UZI number or AGB code")
 	}
-	id := make([]byte, 12)
-	if _, err := rand.Read(id); err != nil {
+	id, err := randomID()
+	if err != nil {
 		return "", fmt.Errorf("issuing a token: %w", err)
 	}
 	c := claims{
 		Claims: jwt.Claims{
 			Issuer: i.url, Subject: p.ID(), Audience: jwt.Audience{audience},
 			IssuedAt: jwt.NewNumericDate(now), NotBefore: jwt.NewNumericDate(now.Add(-time.Minute)),
-			Expiry: jwt.NewNumericDate(now.Add(ttl)), ID: base64.RawURLEncoding.EncodeToString(id),
+			Expiry: jwt.NewNumericDate(now.Add(ttl)), ID: id,
 		},
 		Professional: p,
 	}
@@ -126,6 +126,15 @@ func (i *Issuer) Issue(p Professional, audience string, now time.Time, ttl time.
 		return "", fmt.Errorf("issuing a token for %s: %w", p.ID(), err)
 	}
 	return tok, nil
+}
+
+// randomID is a token's jti: 12 random bytes, base64url.
+func randomID() (string, error) {
+	id := make([]byte, 12)
+	if _, err := rand.Read(id); err != nil {
+		return "", err
+	}
+	return base64.RawURLEncoding.EncodeToString(id), nil
 }
 
 // Handler serves the issuer's JWKS and a minimal OpenID configuration

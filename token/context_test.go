@@ -1,0 +1,69 @@
+package token
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestVerifyContextAcceptsAValidContextTokenForItsViewerOnly(t *testing.T) {
+	now := time.Date(2026, 12, 2, 9, 0, 0, 0, time.UTC)
+	iss, err := NewIssuer("http://127.0.0.1:1/auth")
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := NewVerifier(iss.URL(), iss.JWKS())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := Context{Patient: "p-1", FHIRBase: "http://127.0.0.1:1/fhir"}
+	good, err := iss.IssueContext(anouk, c, "viewer", now, ContextTTL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, _ := iss.IssueContext(anouk, c, "viewer", now, ContextTTL)
+	other, _ := iss.IssueContext(anouk, c, "another-viewer", now, ContextTTL)
+	access, _ := iss.Issue(anouk, "viewer", now, time.Hour) // no client, no FHIR base
+	parts := strings.Split(good, ".")
+	sig := []byte(parts[2])
+	sig[5] ^= 1 // another base64url letter: a broken signature
+	broken := parts[0] + "." + parts[1] + "." + string(sig)
+	cases := []struct {
+		name  string
+		token string
+		at    time.Time
+		ok    bool
+	}{
+		{"valid", good, now, true},
+		{"valid within the leeway", good, now.Add(ContextTTL + 30*time.Second), true},
+		{"expired", good, now.Add(ContextTTL + 2*time.Minute), false},
+		{"issued later", good, now.Add(-5 * time.Minute), false},
+		{"broken signature", broken, now, false},
+		{"another viewer", other, now, false},
+		{"an access token", access, now, false},
+		{"empty", "", now, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			l, err := v.VerifyContext(tc.token, "viewer", tc.at)
+			if !tc.ok {
+				if !errors.Is(err, ErrInvalid) {
+					t.Fatalf("VerifyContext = %+v, %v; want ErrInvalid", l, err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if l.Professional.UZI != anouk.UZI || l.Context != c || l.ID == "" || !l.Expiry.Equal(now.Add(ContextTTL)) {
+				t.Errorf("VerifyContext = %+v", l)
+			}
+		})
+	}
+	l1, _ := v.VerifyContext(good, "viewer", now)
+	l2, _ := v.VerifyContext(again, "viewer", now)
+	if l1.ID == l2.ID {
+		t.Errorf("two context tokens share the jti %q", l1.ID)
+	}
+}
