@@ -14,6 +14,8 @@ type Mutant struct {
 	Name        string
 	Description string
 	Violates    []string
+	// Launch is the launch mode the defect is of (LaunchSMART when empty).
+	Launch string
 
 	loginForm  bool // shows a log-in form with a password field
 	replay     bool // opens a record for a replayed return address (no state check, codes cached)
@@ -27,6 +29,15 @@ type Mutant struct {
 	technical  bool // logs views under the viewer's system account
 	stale      bool // serves a client's record read in the last StaleFor again
 	misfile    bool // the second twin's birth weight shown under the first
+	reuse      bool // accepts a context token whose jti it saw before
+}
+
+// LaunchMode is the launch mode the mutant runs in.
+func (m Mutant) LaunchMode() string {
+	if m.Launch == "" {
+		return LaunchSMART
+	}
+	return m.Launch
 }
 
 // StaleFor is how long the verouderd-dossier mutant serves a client's
@@ -51,6 +62,7 @@ var Mutants = []Mutant{
 	{Name: "laag-contrast", Description: "tekst met een contrast onder 4,5:1", Violates: []string{"VWR-07"}, pale: true},
 	{Name: "toetsenbordval", Description: "een invoerveld dat de focus vasthoudt (Tab werkt niet)", Violates: []string{"VWR-07"}, trap: true},
 	{Name: "verouderd-dossier", Description: "bewaart het dossier van een cliënt 10 minuten: een nieuw geregistreerd gegeven verschijnt pas daarna", Violates: []string{"VWR-08"}, stale: true},
+	{Name: "token-hergebruik", Description: "opent het dossier ook voor een contexttoken dat al gebruikt is (jti niet onthouden)", Violates: []string{"VWR-02"}, Launch: LaunchContextToken, reuse: true},
 	{Name: "geen-taal", Description: "de pagina noemt haar taal niet", Violates: []string{"VWR-07"}, noLang: true},
 }
 

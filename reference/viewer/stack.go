@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
+	"strings"
 	"time"
 
 	"github.com/bcbench/bcbench/fixtures"
@@ -27,12 +29,21 @@ type StackOptions struct {
 	External *Client
 	// Now is the clock of the XIS, the authorization server and the viewer.
 	Now func() time.Time
+	// Launch is how the reference viewer is opened (LaunchSMART when
+	// empty); an External viewer says its own.
+	Launch string
 }
 
 // Client is a viewer as the authorization server knows it.
 type Client struct {
 	LaunchURL, ClientID, RedirectURI string
+	// Launch is how the XIS opens it: LaunchSMART (when empty) or
+	// LaunchContextToken (then it has no redirect URI).
+	Launch string
 }
+
+// contextToken tells whether the client is opened with a context token.
+func (c Client) contextToken() bool { return c.Launch == LaunchContextToken }
 
 // Stack is the XIS side of a viewer run on loopback: the reference XIS
 // (FHIR API, adapter, access log, SMART configuration), the bench's
@@ -48,6 +59,7 @@ type Stack struct {
 	// reference viewer's base.
 	XISURL, ViewerURL string
 
+	opts    StackOptions
 	servers []*http.Server
 }
 
@@ -60,7 +72,7 @@ func StartStack(ctx context.Context, opts StackOptions) (*Stack, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	st := &Stack{}
+	st := &Stack{opts: opts}
 	xisLn, err := listen(ctx)
 	if err != nil {
 		return nil, err
@@ -101,16 +113,21 @@ func StartStack(ctx context.Context, opts StackOptions) (*Stack, error) {
 			return nil, err
 		}
 		st.ViewerURL = "http://" + vLn.Addr().String()
-		st.Reference, err = New(Options{URL: st.ViewerURL, Defect: opts.Defect, Now: opts.Now})
+		st.Reference, err = New(Options{URL: st.ViewerURL, Defect: opts.Defect, Now: opts.Now, Launch: opts.Launch, Trust: trust})
 		if err != nil {
 			vLn.Close()
 			st.Close()
 			return nil, err
 		}
 		st.serve(vLn, st.Reference)
-		st.Viewer = Client{LaunchURL: st.Reference.LaunchURL(), ClientID: st.Reference.ClientID(), RedirectURI: st.Reference.RedirectURI()}
+		st.Viewer = Client{LaunchURL: st.Reference.LaunchURL(), ClientID: st.Reference.ClientID(), RedirectURI: st.Reference.RedirectURI(), Launch: st.Reference.Launch()}
 	}
-	if err := st.Auth.Register(smart.Client{ID: st.Viewer.ClientID, RedirectURI: st.Viewer.RedirectURI}); err != nil {
+	if st.Viewer.contextToken() {
+		err = st.Auth.RegisterExchange(st.Viewer.ClientID)
+	} else {
+		err = st.Auth.Register(smart.Client{ID: st.Viewer.ClientID, RedirectURI: st.Viewer.RedirectURI})
+	}
+	if err != nil {
 		st.Close()
 		return nil, err
 	}
@@ -132,13 +149,40 @@ func Professional(p fixtures.Provider) token.Professional {
 }
 
 // LaunchURL creates a launch for the client's Patient id by the
-// professional and returns the address the XIS opens the viewer with.
+// professional and returns the address the XIS opens the viewer with: a
+// SMART launch, or a fresh context token (valid token.ContextTTL).
 func (s *Stack) LaunchURL(patient string, p token.Professional) (string, error) {
+	if s.Viewer.contextToken() {
+		return s.tokenURL(patient, p, s.Viewer.ClientID, s.opts.Now(), token.ContextTTL)
+	}
 	l, err := s.Auth.Launch(smart.Context{Patient: patient, Professional: p, Client: s.Viewer.ClientID})
 	if err != nil {
 		return "", err
 	}
 	return smart.LaunchURL(s.Viewer.LaunchURL, s.FHIR(), l)
+}
+
+// tokenURL is the viewer's launch address with a context token for the
+// audience, issued at iat.
+func (s *Stack) tokenURL(patient string, p token.Professional, audience string, iat time.Time, ttl time.Duration) (string, error) {
+	tok, err := s.Issuer.IssueContext(p, token.Context{Patient: patient, FHIRBase: s.FHIR()}, audience, iat, ttl)
+	if err != nil {
+		return "", err
+	}
+	return ContextLaunchURL(s.Viewer.LaunchURL, tok)
+}
+
+// ContextLaunchURL is how the XIS opens a viewer with a context token: its
+// launch URL with the token in ContextTokenParam.
+func ContextLaunchURL(viewerLaunch, contextToken string) (string, error) {
+	u, err := url.Parse(viewerLaunch)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return "", fmt.Errorf("building the launch URL: %q is no absolute http(s) URL", viewerLaunch)
+	}
+	q := u.Query()
+	q.Set(ContextTokenParam, contextToken)
+	u.RawQuery = q.Encode()
+	return u.String(), nil
 }
 
 // Origins are the hosts besides the viewer's that a launch passes through
@@ -175,9 +219,13 @@ func listen(ctx context.Context) (net.Listener, error) {
 
 // Refusals are launch addresses the viewer must refuse for the client, by
 // name: no context, a tampered launch, an expired one, one made for
-// another viewer.
+// another viewer; with a context token: none, a broken signature, one past
+// its exp, one for another viewer (aud).
 func (s *Stack) Refusals(patient string, p token.Professional) (map[string]string, error) {
 	out := map[string]string{"geen context": s.Viewer.LaunchURL}
+	if s.Viewer.contextToken() {
+		return s.tokenRefusals(out, patient, p)
+	}
 	l, err := s.Auth.Launch(smart.Context{Patient: patient, Professional: p, Client: s.Viewer.ClientID})
 	if err != nil {
 		return nil, err
@@ -202,4 +250,46 @@ func (s *Stack) Refusals(patient string, p token.Professional) (map[string]strin
 		out[name] = u
 	}
 	return out, nil
+}
+
+// tokenRefusals adds the refused context tokens: a broken signature, one
+// expired five minutes ago (past any minute of leeway), one for another
+// viewer. The token used twice is the spec's (it opens a valid launch
+// again).
+func (s *Stack) tokenRefusals(out map[string]string, patient string, p token.Professional) (map[string]string, error) {
+	now := s.opts.Now()
+	good, err := s.Issuer.IssueContext(p, token.Context{Patient: patient, FHIRBase: s.FHIR()}, s.Viewer.ClientID, now, token.ContextTTL)
+	if err != nil {
+		return nil, err
+	}
+	broken, err := breakSignature(good)
+	if err != nil {
+		return nil, err
+	}
+	if out["gebroken handtekening"], err = ContextLaunchURL(s.Viewer.LaunchURL, broken); err != nil {
+		return nil, err
+	}
+	if out["verlopen token"], err = s.tokenURL(patient, p, s.Viewer.ClientID, now.Add(-5*time.Minute-token.ContextTTL), token.ContextTTL); err != nil {
+		return nil, err
+	}
+	if out["token voor een andere viewer"], err = s.tokenURL(patient, p, s.Viewer.ClientID+"-ander", now, token.ContextTTL); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// breakSignature changes one letter early in a JWT's signature (not the
+// last, whose low bits may be padding): the signature no longer verifies.
+func breakSignature(jwt string) (string, error) {
+	parts := strings.Split(jwt, ".")
+	if len(parts) != 3 || len(parts[2]) < 8 {
+		return "", errors.New("breaking the signature: no signed JWT")
+	}
+	sig := []byte(parts[2])
+	if sig[5] == 'A' {
+		sig[5] = 'B'
+	} else {
+		sig[5] = 'A'
+	}
+	return parts[0] + "." + parts[1] + "." + string(sig), nil
 }

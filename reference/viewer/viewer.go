@@ -13,6 +13,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -21,10 +22,27 @@ import (
 	"time"
 
 	"github.com/bcbench/bcbench/smart"
+	"github.com/bcbench/bcbench/token"
 )
 
 // DefaultClientID is the client_id the reference viewer registers with.
 const DefaultClientID = "bcbench-viewer"
+
+// Launch modes: how the XIS opens a viewer (docs/viewer.md).
+const (
+	// LaunchSMART is the SMART App Launch 2.0 EHR launch (the default).
+	LaunchSMART = "smart"
+	// LaunchContextToken opens the viewer with a signed context token in
+	// the query parameter ContextTokenParam of its launch address.
+	LaunchContextToken = "context-token"
+)
+
+// ContextTokenParam is the launch address's query parameter that carries
+// the signed context token.
+const ContextTokenParam = "context_token"
+
+// LaunchModes are the launch modes a viewer can take.
+var LaunchModes = []string{LaunchSMART, LaunchContextToken}
 
 // Paths of the viewer.
 const (
@@ -63,6 +81,14 @@ type Options struct {
 	Now func() time.Time
 	// Defect, when set, names a seeded defect from Mutants.
 	Defect string
+	// Launch is how the viewer is opened: LaunchSMART or
+	// LaunchContextToken; when empty, the Defect's launch mode, else
+	// LaunchSMART.
+	Launch string
+	// Trust is the issuer of the context tokens (required for
+	// LaunchContextToken): their signature is checked with its keys and
+	// they are exchanged at its token endpoint (issuer + /token).
+	Trust *token.Verifier
 }
 
 // Server is a reference viewer; it is an http.Handler.
@@ -75,6 +101,8 @@ type Server struct {
 	mu       sync.Mutex
 	pending  map[string]flow
 	sessions map[string]*session
+
+	used map[string]time.Time // context tokens' jti, until they expire
 
 	replayCache map[string]*session     // the zonder-launch defect only
 	staleCache  map[string]cachedRecord // the verouderd-dossier defect only: by Patient id
@@ -119,11 +147,28 @@ func New(opts Options) (*Server, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	s := &Server{opts: opts, mux: http.NewServeMux(), audit: &auditLog{}, pending: map[string]flow{}, sessions: map[string]*session{}}
+	if m, ok := LookupMutant(opts.Defect); ok && opts.Launch == "" {
+		opts.Launch = m.LaunchMode() // a defect of a launch mode runs in it
+	}
+	switch opts.Launch {
+	case "":
+		opts.Launch = LaunchSMART
+	case LaunchSMART:
+	case LaunchContextToken:
+		if opts.Trust == nil {
+			return nil, errors.New("creating the viewer: a context-token launch needs the issuer it trusts (BCBENCH_AUTH_ISSUER and BCBENCH_AUTH_JWKS)")
+		}
+	default:
+		return nil, fmt.Errorf("creating the viewer: unknown launch %q (known: %s)", opts.Launch, strings.Join(LaunchModes, ", "))
+	}
+	s := &Server{opts: opts, mux: http.NewServeMux(), audit: &auditLog{}, pending: map[string]flow{}, sessions: map[string]*session{}, used: map[string]time.Time{}}
 	if opts.Defect != "" {
 		m, ok := LookupMutant(opts.Defect)
 		if !ok {
 			return nil, fmt.Errorf("unknown viewer defect %q (known: %s)", opts.Defect, strings.Join(MutantNames(), ", "))
+		}
+		if m.LaunchMode() != opts.Launch {
+			return nil, fmt.Errorf("viewer defect %q is one of the %s launch, not of %s", opts.Defect, m.LaunchMode(), opts.Launch)
 		}
 		s.defect = &m
 	}
@@ -144,6 +189,9 @@ func New(opts Options) (*Server, error) {
 
 // ClientID is the viewer's client_id.
 func (s *Server) ClientID() string { return s.opts.ClientID }
+
+// Launch is how the viewer is opened (LaunchSMART or LaunchContextToken).
+func (s *Server) Launch() string { return s.opts.Launch }
 
 // RedirectURI is where the authorization server sends the browser back.
 func (s *Server) RedirectURI() string { return s.opts.URL + CallbackPath }
@@ -176,6 +224,10 @@ func (s *Server) home(w http.ResponseWriter, r *http.Request) {
 // sends the browser to the authorization endpoint with a fresh state and
 // PKCE verifier, remembered for this browser in a cookie.
 func (s *Server) launch(w http.ResponseWriter, r *http.Request) {
+	if s.opts.Launch == LaunchContextToken {
+		s.launchToken(w, r)
+		return
+	}
 	q := r.URL.Query()
 	iss, launch := q.Get("iss"), q.Get("launch")
 	if iss == "" || launch == "" || len(iss) > 2048 || len(launch) > 2048 {
@@ -212,6 +264,56 @@ func (s *Server) launch(w http.ResponseWriter, r *http.Request) {
 	s.mu.Unlock()
 	http.SetCookie(w, &http.Cookie{Name: flowCookie, Value: req.State, Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode, MaxAge: int(flowTTL.Seconds())})
 	http.Redirect(w, r, to, http.StatusFound)
+}
+
+// launchToken opens the viewer with a signed context token: its
+// signature, issuer, aud (this viewer), exp and iat are checked, its jti
+// must be new, and it is exchanged at the issuer's token endpoint for an
+// access token of the same professional.
+func (s *Server) launchToken(w http.ResponseWriter, r *http.Request) {
+	raw := r.URL.Query().Get(ContextTokenParam)
+	if raw == "" {
+		s.refuse(w, "De viewer is geopend zonder context (het contexttoken ontbreekt).")
+		return
+	}
+	l, err := s.opts.Trust.VerifyContext(raw, s.opts.ClientID, s.opts.Now())
+	if err != nil {
+		s.refuse(w, "Het contexttoken is ongeldig, verlopen of niet voor deze viewer bestemd.")
+		return
+	}
+	if s.defect == nil || !s.defect.reuse {
+		if msg := s.use(l); msg != "" {
+			s.refuse(w, msg)
+			return
+		}
+	}
+	tr, err := smart.ExchangeContext(r.Context(), s.opts.HTTP, s.opts.Trust.Issuer()+smart.TokenPath, s.opts.ClientID, raw)
+	if err != nil {
+		s.refuse(w, "Het bronsysteem gaf geen toegang.")
+		return
+	}
+	s.startSession(w, r, &session{iss: l.Context.FHIRBase, token: tr.AccessToken, fhirUser: tr.FHIRUser, patients: []string{tr.Patient}})
+}
+
+// use marks a context token's jti as used until it expires (and the
+// minute of leeway after); it answers the refusal when it was used before.
+func (s *Server) use(l token.Launch) string {
+	now := s.opts.Now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for id, until := range s.used {
+		if now.After(until) {
+			delete(s.used, id)
+		}
+	}
+	if _, seen := s.used[l.ID]; seen {
+		return "Dit contexttoken is al gebruikt: open de viewer opnieuw vanuit uw eigen systeem."
+	}
+	if len(s.used) >= maxPending {
+		return "De viewer is te druk; probeer het later opnieuw."
+	}
+	s.used[l.ID] = l.Expiry.Add(time.Minute)
+	return ""
 }
 
 // callback takes the authorization server's answer: a code for the state

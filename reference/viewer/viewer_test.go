@@ -17,11 +17,18 @@ import (
 	"github.com/bcbench/bcbench/fixtures/truth"
 	"github.com/bcbench/bcbench/profiles/certification"
 	"github.com/bcbench/bcbench/requirements"
+	"github.com/bcbench/bcbench/token"
 )
 
 // stackWith starts a stack whose XIS holds the scenarios, viewed on the
 // scenarios' last day.
 func stackWith(t *testing.T, defect string, ids ...string) (*Stack, []*fixtures.Scenario, time.Time) {
+	t.Helper()
+	return stackLaunched(t, StackOptions{Defect: defect}, ids...)
+}
+
+// stackLaunched is stackWith for a stack's options (the clock is set here).
+func stackLaunched(t *testing.T, opts StackOptions, ids ...string) (*Stack, []*fixtures.Scenario, time.Time) {
 	t.Helper()
 	var scs []*fixtures.Scenario
 	for _, id := range ids {
@@ -33,7 +40,8 @@ func stackWith(t *testing.T, defect string, ids ...string) (*Stack, []*fixtures.
 	}
 	ref := fixtures.DefaultReference
 	now := fixtures.Date(ref, fixtures.LastDay(scs)).Add(20 * time.Hour)
-	st, err := StartStack(context.Background(), StackOptions{Defect: defect, Now: func() time.Time { return now }})
+	opts.Now = func() time.Time { return now }
+	st, err := StartStack(context.Background(), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -157,7 +165,7 @@ func TestEveryMutantIsKnownAndDeclaresWhatItViolates(t *testing.T) {
 		if len(m.Violates) == 0 || m.Description == "" {
 			t.Errorf("%s declares nothing", m.Name)
 		}
-		if _, err := New(Options{URL: "http://127.0.0.1:1", Defect: m.Name}); err != nil {
+		if _, err := New(Options{URL: "http://127.0.0.1:1", Defect: m.Name, Launch: m.LaunchMode(), Trust: trust(t)}); err != nil {
 			t.Errorf("%s: %v", m.Name, err)
 		}
 	}
@@ -333,5 +341,80 @@ func TestTheChildrensFactsAreShownUnderEachChild(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestAContextTokenOpensTheRecordOnceAndABadOneIsRefused(t *testing.T) {
+	for _, tc := range []struct {
+		name, defect string
+		replayShows  bool
+	}{
+		{"reference", "", false},
+		{"token-hergebruik", "token-hergebruik", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st, scs, _ := stackLaunched(t, StackOptions{Defect: tc.defect, Launch: LaunchContextToken}, "ongecompliceerd")
+			s := scs[0]
+			reader, _ := fixtures.Reader(scs)
+			pid := truth.PatientID(s.Client.BSN)
+			good, err := st.LaunchURL(pid, Professional(reader))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(good, "?"+ContextTokenParam+"=") {
+				t.Fatalf("the launch %q carries no context token", good)
+			}
+			code, page := open(t, browserClient(), good)
+			if code != http.StatusOK || !strings.Contains(page, s.Client.Family) {
+				t.Fatalf("a valid context token: status %d without the client", code)
+			}
+			refusals, err := st.Refusals(pid, Professional(reader))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(refusals) != 4 {
+				t.Fatalf("refusals %v, want four", refusals)
+			}
+			refusals["al gebruikt"] = good
+			for name, u := range refusals {
+				code, page := open(t, browserClient(), u)
+				shows := code == http.StatusOK && strings.Contains(page, s.Client.Family)
+				if want := name == "al gebruikt" && tc.replayShows; shows != want {
+					t.Errorf("%s: status %d, shows the client %v, want %v", name, code, shows, want)
+				}
+				if !shows && (code != http.StatusForbidden || strings.Contains(page, s.Client.BSN)) {
+					t.Errorf("%s: status %d, want a refusal without client data", name, code)
+				}
+			}
+		})
+	}
+}
+
+// trust is a verifier of a fresh issuer.
+func trust(t *testing.T) *token.Verifier {
+	t.Helper()
+	iss, err := token.NewIssuer("http://127.0.0.1:1/auth")
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := token.NewVerifier(iss.URL(), iss.JWKS())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+func TestAContextTokenViewerNeedsTheIssuerAndItsOwnDefects(t *testing.T) {
+	if _, err := New(Options{Launch: LaunchContextToken}); err == nil {
+		t.Error("a context-token viewer without a trusted issuer was created")
+	}
+	if _, err := New(Options{Launch: "magic"}); err == nil {
+		t.Error("a viewer with an unknown launch was created")
+	}
+	if _, err := New(Options{Defect: "token-hergebruik", Launch: LaunchSMART}); err == nil {
+		t.Error("a SMART viewer took a defect of the context-token launch")
+	}
+	if _, err := New(Options{Defect: "token-hergebruik", Trust: trust(t)}); err != nil {
+		t.Errorf("a defect of the context-token launch without a launch mode: %v", err)
 	}
 }
