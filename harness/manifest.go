@@ -186,23 +186,39 @@ func (e *EnvVars) UnmarshalYAML(n *yaml.Node) error {
 	return nil
 }
 
-// ViewerSpec is how the bench, playing the XIS, opens a viewer with a SMART
-// EHR launch: the launch address, the viewer's client_id and redirect URI
-// at the bench's authorization server, and where it logs its views.
+// ViewerSpec is how the bench, playing the XIS, opens a viewer — a SMART
+// EHR launch or a signed context token: the launch address, the viewer's
+// client_id (and redirect URI) at the bench's authorization server, and
+// where it logs its views.
 type ViewerSpec struct {
+	// LaunchMode is how the viewer is opened: ViewerLaunchSMART (the
+	// default when empty) or ViewerLaunchContextToken.
+	LaunchMode string `yaml:"launchMode" json:"launchMode,omitempty"`
 	// Launch is the path of the launch address under the role's URL
-	// (default /launch); the bench adds ?iss=…&launch=….
+	// (default /launch); the bench adds ?iss=…&launch=…, or
+	// ?context_token=… with a context token.
 	Launch string `yaml:"launch" json:"launch,omitempty"`
 	// ClientID is the viewer's OAuth client_id.
 	ClientID string `yaml:"clientId" json:"clientId,omitempty"`
 	// RedirectURI is the viewer's return address: a path under the role's
-	// URL (default /callback) or an absolute URL on the viewer's host.
+	// URL (default /callback) or an absolute URL on the viewer's host; a
+	// viewer opened with a context token has none.
 	RedirectURI string `yaml:"redirectUri" json:"redirectUri,omitempty"`
 	// AuditEvent is the path of the viewer's FHIR AuditEvent search under
 	// the role's URL; empty when it names no log (VWR-06 is then not
 	// tested).
 	AuditEvent string `yaml:"auditEvent" json:"auditEvent,omitempty"`
 }
+
+// Launch modes of a viewer (ViewerSpec.LaunchMode, docs/viewer.md).
+const (
+	ViewerLaunchSMART        = "smart"
+	ViewerLaunchContextToken = "context-token"
+)
+
+// ContextToken tells whether the viewer is opened with a signed context
+// token; nil-safe.
+func (v *ViewerSpec) ContextToken() bool { return v != nil && v.LaunchMode == ViewerLaunchContextToken }
 
 // AuthSpec holds the credentials the bench sends to a role.
 type AuthSpec struct {
@@ -660,6 +676,14 @@ func checkRoles(root *yaml.Node, value any) []Problem {
 		}
 		if _, ok := spec["viewer"]; !ok && name == "viewer" && len(found) == 1 && found[0] != "builtin" {
 			out = append(out, Problem{Line: line, Field: "roles.viewer", Message: "a viewer needs viewer.clientId (and its launch and redirectUri paths when not /launch and /callback)"})
+		}
+		if v, ok := spec["viewer"].(map[string]any); ok && v["launchMode"] == ViewerLaunchContextToken {
+			if _, ok := v["redirectUri"]; ok {
+				out = append(out, Problem{Line: line, Field: "roles." + name + ".viewer.redirectUri", Message: "a viewer opened with a context token has no redirectUri (it takes part in no authorization-code flow)"})
+			}
+			if _, ok := spec["url"]; ok {
+				out = append(out, Problem{Line: line, Field: "roles." + name + ".viewer.launchMode", Message: "a viewer opened with a context token must be started by the bench (command or builtin): a url: role cannot learn the keys of the bench's issuer, which are made for each run"})
+			}
 		}
 		if len(found) == 1 {
 			continue

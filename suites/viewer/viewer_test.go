@@ -41,8 +41,10 @@ var scenarios = []string{"tweeling", "diabetes"}
 func TestMain(m *testing.M) { child.Main(m, childEnv, runViewer) }
 
 // runViewer replays the scenarios into the bench's XIS, opens the viewer
-// (the reference, or a mutant) from it and runs the VWR specs.
-func runViewer(defect string) (map[string]string, error) {
+// (the reference, or a mutant; "@<launch mode>" after it names the launch,
+// else the mutant's own) from it and runs the VWR specs.
+func runViewer(variant string) (map[string]string, error) {
+	defect, launch, _ := strings.Cut(variant, "@")
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	defer cancel()
 	ids := scenarios
@@ -66,7 +68,7 @@ func runViewer(defect string) (map[string]string, error) {
 	}
 	steps := &stepTimes{}
 	start := time.Now()
-	st, err := viewer.StartStack(ctx, viewer.StackOptions{Defect: defect})
+	st, err := viewer.StartStack(ctx, viewer.StackOptions{Defect: defect, Launch: launch})
 	if err != nil {
 		return nil, err
 	}
@@ -179,8 +181,10 @@ func runChild(defect string, env ...string) (map[string]string, error) {
 
 // TestViewerSuiteJudgesTheReferenceAndEveryMutant: the reference viewer
 // passes every VWR requirement; each mutant fails exactly the requirements
-// it declares and passes the others. BCBENCH_VIEWER_VARIANTS (comma
-// separated, "reference" for the reference) narrows the run;
+// it declares and passes the others; the reference passes every one also
+// when it is opened with a signed context token (reference@context-token).
+// BCBENCH_VIEWER_VARIANTS (comma separated, "reference" for the reference,
+// "reference@context-token") narrows the run;
 // BCBENCH_VIEWER_SCENARIOS ("golden", or ids comma separated) replaces the
 // two scenarios (the timing of the nine golden ones).
 func TestViewerSuiteJudgesTheReferenceAndEveryMutant(t *testing.T) {
@@ -198,7 +202,9 @@ func TestViewerSuiteJudgesTheReferenceAndEveryMutant(t *testing.T) {
 		maps.Copy(out, except)
 		return out
 	}
-	cases := map[string]map[string]string{"": all(nil)}
+	// "" is the reference with the SMART launch, "@context-token" the
+	// reference opened with a signed context token
+	cases := map[string]map[string]string{"": all(nil), "@" + viewer.LaunchContextToken: all(nil)}
 	for _, m := range viewer.Mutants {
 		except := map[string]string{}
 		for _, id := range m.Violates {
@@ -235,8 +241,8 @@ func TestViewerSuiteJudgesTheReferenceAndEveryMutant(t *testing.T) {
 	wg.Wait()
 	for _, defect := range slices.Sorted(maps.Keys(cases)) {
 		name := defect
-		if name == "" {
-			name = "reference"
+		if name == "" || strings.HasPrefix(name, "@") {
+			name = "reference" + name
 		}
 		t.Run(name, func(t *testing.T) {
 			if errs[defect] != nil {
@@ -263,7 +269,7 @@ func TestViewerSuiteJudgesTheReferenceAndEveryMutant(t *testing.T) {
 					t.Logf("%s fails as declared: %s", id, got[id+" reason"])
 				}
 			}
-			if defect != "" {
+			if defect != "" && !strings.HasPrefix(defect, "@") {
 				mutants.Add(1)
 				if !t.Failed() {
 					caught.Add(1)
