@@ -116,6 +116,19 @@ var Mutants = []Mutant{
 		accepts: func(err error) bool { return errors.Is(err, ErrUnknown) }},
 	{Name: "bloeddruk-zonder-categorie", Description: "de eerste bloeddruk mist de categorie vital-signs die zib-BloodPressure eist (category 1..1): de resource voldoet niet aan het profiel dat zij claimt", Violates: []string{"VRT-06"},
 		apply: first(isProfile("zib-BloodPressure"), func(o map[string]any) { delete(o, "category") })},
+	{Name: "bloeddruk-zonder-profiel", Description: "elke bloeddruk claimt geen profiel meer (meta.profile weg): de waarden kloppen, maar de resource ontloopt zib-BloodPressure", Violates: []string{"VRT-06"},
+		apply: func(rs []map[string]any, _ *Node) []map[string]any {
+			for _, r := range rs {
+				if r["resourceType"] == "Observation" && isProfile("zib-BloodPressure")(r) {
+					delete(r, "meta")
+				}
+			}
+			return rs
+		}},
+	{Name: "gewicht-als-basisprofiel", Description: "het eerste lichaamsgewicht claimt alleen nl-core-observation in plaats van zib-BodyWeight", Violates: []string{"VRT-06"},
+		apply: first(isProfile("zib-BodyWeight"), func(o map[string]any) {
+			o["meta"] = map[string]any{"profile": []any{nlCoreSD + "nl-core-observation"}}
+		})},
 	{Name: "bsn-gelekt", Description: "het BSN van de cliënt staat onversleuteld in de MedMij-uitvoer", Violates: []string{"VRT-03"},
 		apply: func(rs []map[string]any, tx *Node) []map[string]any {
 			bsn := tx.Path("vrouw/burgerservicenummer").Get("value")

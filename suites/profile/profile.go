@@ -118,11 +118,17 @@ func Judge(ctx SpecContext, v spec.Validator, resources []map[string]any, resolv
 // resolved), and returns its errors ("  path: message") and the checks the
 // engine could not decide ("path: message").
 func Check(ctx context.Context, v spec.Validator, r map[string]any, resolve spec.Resolve) (errs, undecided []string, err error) {
+	return CheckAgainst(ctx, v, r, nil, resolve)
+}
+
+// CheckAgainst is Check against the given profiles (nil: those the
+// resource claims).
+func CheckAgainst(ctx context.Context, v spec.Validator, r map[string]any, profiles []string, resolve spec.Resolve) (errs, undecided []string, err error) {
 	var issues []spec.Issue
 	if rv, ok := v.(spec.ResolvingValidator); ok {
-		issues, err = rv.ValidateResolving(ctx, r, nil, resolve)
+		issues, err = rv.ValidateResolving(ctx, r, profiles, resolve)
 	} else {
-		issues, err = v.Validate(ctx, r, nil)
+		issues, err = v.Validate(ctx, r, profiles)
 	}
 	if err != nil {
 		return nil, nil, err

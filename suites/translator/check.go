@@ -55,7 +55,9 @@ type Translated struct {
 	Reg       fixtures.Registration
 	ADA       []byte
 	Resources []map[string]any
-	Raw       []byte
+	// Bundle is the answer, decoded once (nil with a Problem).
+	Bundle map[string]any
+	Raw    []byte
 	// Problem says why there is no translation: the translator refused a
 	// valid instance or answered with something other than a FHIR Bundle
 	// (the candidate's fault, a finding).
@@ -98,6 +100,7 @@ func translate(ctx context.Context, tr *harness.Adapter, reg fixtures.Registrati
 		t.Problem = "het antwoord is geen FHIR-Bundle"
 		return t, nil
 	}
+	t.Bundle = bundle
 	for _, e := range asList(bundle["entry"]) {
 		if r, ok := asMap(e)["resource"].(map[string]any); ok {
 			t.Resources = append(t.Resources, r)
@@ -150,10 +153,14 @@ func Content(ts []Translated) (Findings, error) {
 	return f, nil
 }
 
-// Compare pairs facts by identity (profile, code, subject): within a group,
-// the wanted facts without an equal got are lost; got facts beyond the
-// group's wanted count are extra (invented).
+// Compare pairs facts by identity (resource type, code, subject): within a
+// group, the wanted facts without an equal got are lost; got facts beyond
+// the group's wanted count are extra (invented). The profile a resource
+// claims is not part of a fact here: VRT-06 judges the claim against what
+// the transaction asks (Targets), so a lost or wrong claim is one finding
+// there, not a lost and an invented fact as well.
 func Compare(got, want []fact.Clinical) (lost, extra []fact.Clinical) {
+	got, want = unclaimed(got), unclaimed(want)
 	id := func(c fact.Clinical) string { return c.Profile + " ¦ " + c.Code + " ¦ " + c.Subject }
 	groups := map[string][2][]fact.Clinical{}
 	for _, w := range want {
@@ -180,6 +187,17 @@ func Compare(got, want []fact.Clinical) (lost, extra []fact.Clinical) {
 		}
 	}
 	return lost, extra
+}
+
+// unclaimed are facts with the resource type in place of the claimed
+// profiles.
+func unclaimed(cs []fact.Clinical) []fact.Clinical {
+	out := make([]fact.Clinical, len(cs))
+	for i, c := range cs {
+		c.Profile, _, _ = strings.Cut(c.Resource, "/")
+		out[i] = c
+	}
+	return out
 }
 
 func bsns(reg fixtures.Registration) []string {
@@ -432,40 +450,85 @@ func Unknown(ctx context.Context, tr *harness.Adapter, regs []fixtures.Registrat
 
 // Conformance validates every translation's Bundle (VRT-06): the Bundle
 // against the FHIR rules, each resource against the profiles it claims in
-// meta.profile, and the resources a reference points to (found in the
-// same translation by Type/id) against the target profiles. problems names
-// each translation with an error and its errors; undecided every check the
-// engine could not decide ("scenario/event expression: message"). A
-// translation that came back without a Bundle to judge (VRT-01 names it)
-// is undecided here, so VRT-06 never passes on what it did not see.
+// meta.profile, the resources a reference points to (found in the same
+// translation by Type/id) against the target profiles, and each resource
+// against the profiles the transaction asks for it (Targets): a resource
+// that does not claim them is a finding, and is validated against them.
+// problems names each translation with an error and its errors; undecided
+// every check the engine could not decide ("scenario/event expression:
+// message"). A translation that came back without a Bundle to judge
+// (VRT-01 names it) is undecided here, so VRT-06 never passes on what it
+// did not see.
 func Conformance(ctx context.Context, v spec.Validator, ts []Translated) (problems, undecided []string, err error) {
 	for _, t := range ts {
-		if t.Problem != "" {
-			undecided = append(undecided, t.Reg.Scenario+"/"+t.Reg.Event+": geen vertaling om te valideren ("+t.Problem+")")
-			continue
-		}
 		where := t.Reg.Scenario + "/" + t.Reg.Event
-		var bundle map[string]any
-		dec := json.NewDecoder(bytes.NewReader(t.Raw))
-		dec.UseNumber()
-		if err := dec.Decode(&bundle); err != nil {
-			return nil, nil, fmt.Errorf("decode the translation of %s: %w", where, err)
+		if t.Problem != "" || t.Bundle == nil {
+			undecided = append(undecided, where+": geen vertaling om te valideren ("+t.Problem+")")
+			continue
 		}
 		byRef := map[string]map[string]any{}
 		for _, r := range t.Resources {
 			byRef[fmt.Sprint(r["resourceType"], "/", r["id"])] = r
 		}
 		resolve := func(ref string) (map[string]any, bool) { r, ok := byRef[ref]; return r, ok }
-		errs, und, err := profile.Check(ctx, v, bundle, resolve)
+		errs, und, err := profile.Check(ctx, v, t.Bundle, resolve)
 		if err != nil {
 			return nil, nil, fmt.Errorf("validate the translation of %s: %w", where, err)
 		}
-		for _, u := range und {
+		targets, err := TargetsOf(t.Reg)
+		if err != nil {
+			return nil, nil, fmt.Errorf("the target profiles of %s: %w", where, err)
+		}
+		claimErrs, claimUnd, err := claimsTargets(ctx, v, t.Resources, targets, resolve)
+		if err != nil {
+			return nil, nil, fmt.Errorf("validate the translation of %s: %w", where, err)
+		}
+		errs = append(errs, claimErrs...)
+		for _, u := range append(und, claimUnd...) {
 			undecided = append(undecided, where+" "+u)
 		}
 		if len(errs) > 0 {
-			problems = append(problems, fmt.Sprintf("%s: de vertaling voldoet niet aan de profielen die zij claimt:\n%s", where, strings.Join(errs, "\n")))
+			problems = append(problems, fmt.Sprintf("%s: de vertaling voldoet niet aan de profielen die de transactie vraagt:\n%s", where, strings.Join(errs, "\n")))
 		}
 	}
 	return problems, undecided, nil
+}
+
+// claimsTargets checks that each resource claims the profiles the
+// transaction asks for it, and validates one that does not against them
+// (what it claims was validated with the Bundle). A resource the
+// transaction has no profile for must claim one of its own: every
+// resource of a MedMij Geboortezorg answer does.
+func claimsTargets(ctx context.Context, v spec.Validator, rs []map[string]any, targets Targets, resolve spec.Resolve) (errs, undecided []string, err error) {
+	people := patientsOf(rs)
+	for _, r := range rs {
+		name := fmt.Sprint(r["resourceType"], "/", r["id"])
+		want, got := targets.For(r, people), Claimed(r)
+		if want == nil {
+			if len(got) == 0 {
+				errs = append(errs, "  "+name+": claimt geen profiel (meta.profile ontbreekt)")
+			}
+			continue
+		}
+		missing := slices.DeleteFunc(slices.Clone(want), func(p string) bool { return slices.Contains(got, p) })
+		if len(missing) == 0 {
+			continue
+		}
+		claim := "geen profiel"
+		if len(got) > 0 {
+			claim = strings.Join(got, ", ")
+		}
+		errs = append(errs, fmt.Sprintf("  %s: claimt %s, de transactie vraagt %s", name, claim, strings.Join(missing, ", ")))
+		e, u, err := profile.CheckAgainst(ctx, v, r, missing, resolve)
+		if err != nil {
+			return nil, nil, err
+		}
+		for _, x := range e {
+			errs = append(errs, "  "+name+" tegen "+strings.Join(missing, ", ")+":"+x)
+		}
+		for _, x := range u {
+			undecided = append(undecided, name+" "+x)
+		}
+	}
+	return errs, undecided, nil
 }

@@ -6,7 +6,9 @@
 package translator
 
 import (
+	"fmt"
 	"slices"
+	"sort"
 	"strings"
 
 	"github.com/bcbench/bcbench/fixtures"
@@ -75,4 +77,99 @@ func stu3Code(f fixtures.RegisteredFact, codes map[string]bool) bool {
 		return codes[fixtures.LOINC+"|11977-6"]
 	}
 	return false
+}
+
+// Targets are the STU3 profiles the transaction asks of each resource of a
+// registration's translation: those of the resource of the same type,
+// concept (first coding) and person in the registration's MedMij
+// Geboortezorg rendering (truth.STU3). A resource is looked up by Concept.
+type Targets struct {
+	exact, byConcept map[string][]string // key → profiles ("" in byConcept: ambiguous)
+}
+
+// TargetsOf derives the target profiles of a registration's translation.
+func TargetsOf(reg fixtures.Registration) (Targets, error) {
+	rs, err := truth.STU3(reg)
+	if err != nil {
+		return Targets{}, err
+	}
+	t := Targets{exact: map[string][]string{}, byConcept: map[string][]string{}}
+	people := patientsOf(rs)
+	for _, r := range rs {
+		ps := Claimed(r)
+		if len(ps) == 0 {
+			continue
+		}
+		exact, concept := conceptKeys(r, people)
+		t.exact[exact] = ps
+		if prev, seen := t.byConcept[concept]; seen && !slices.Equal(prev, ps) {
+			t.byConcept[concept] = nil // the person decides: no fallback
+			continue
+		}
+		t.byConcept[concept] = ps
+	}
+	return t, nil
+}
+
+// For returns the target profiles of one resource of a translation
+// (people: patientsOf the translation), or nil when the transaction asks
+// for no resource of its type, concept and person.
+func (t Targets) For(r map[string]any, people map[string]string) []string {
+	exact, concept := conceptKeys(r, people)
+	if ps, ok := t.exact[exact]; ok {
+		return ps
+	}
+	return t.byConcept[concept]
+}
+
+// Claimed are the profiles a resource claims (meta.profile), sorted.
+func Claimed(r map[string]any) []string {
+	var out []string
+	for _, p := range asList(asMap(r["meta"])["profile"]) {
+		if s, ok := p.(string); ok && s != "" {
+			out = append(out, s)
+		}
+	}
+	sort.Strings(out)
+	return slices.Compact(out)
+}
+
+// patientsOf names each Patient of a set of resources by her birth date
+// ("Patient/id" → date), as the fact comparison does.
+func patientsOf(rs []map[string]any) map[string]string {
+	out := map[string]string{}
+	for _, r := range rs {
+		if r["resourceType"] == "Patient" {
+			out[fmt.Sprint("Patient/", r["id"])] = fmt.Sprint(r["birthDate"])
+		}
+	}
+	return out
+}
+
+// conceptKeys are a resource's identity for its target profile: type,
+// concept and person (exact), and type and concept alone.
+func conceptKeys(r map[string]any, people map[string]string) (exact, concept string) {
+	typ := fmt.Sprint(r["resourceType"])
+	if typ == "Patient" {
+		return typ + " ¦ " + fmt.Sprint(r["birthDate"]), typ
+	}
+	var code string
+	for _, c := range asList(asMap(r["code"])["coding"]) {
+		code = fmt.Sprint(asMap(c)["system"], "|", asMap(c)["code"])
+		break
+	}
+	subject := ""
+	for _, f := range []string{"subject", "patient"} {
+		if ref, ok := asMap(r[f])["reference"].(string); ok {
+			subject = ref
+			if i := strings.LastIndex(ref, "Patient/"); i >= 0 {
+				if d, ok := people[ref[i:]]; ok {
+					subject = d
+				}
+			}
+			break
+		}
+	}
+	concept = typ + " ¦ " + code
+	return concept + " ¦ " + subject, concept
 }
