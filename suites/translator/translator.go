@@ -37,7 +37,7 @@ var _ = Describe("Vertaler", func() {
 		tr, regs := translatorOf()
 		Expect(contentOf(ctx, tr, regs).BSN).To(match.HaveNoProblems())
 	})
-	spec.It("VRT-06", "elke resource van de FHIR-uitvoer MOET voldoen aan het STU3-profiel (bc-, zib2017, nl-core) dat zij claimt", func(ctx SpecContext) {
+	spec.It("VRT-06", "elke resource van de FHIR-uitvoer MOET het STU3-profiel (bc-, zib2017, nl-core) claimen dat de transactie voor haar vraagt, en MOET voldoen aan elk profiel dat zij claimt", func(ctx SpecContext) {
 		tr, regs := translatorOf()
 		env := spec.Current()
 		if env.STU3Validator == nil {
