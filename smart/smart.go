@@ -105,6 +105,11 @@ const (
 
 // Server is the XIS's authorization server as the bench plays it.
 type Server struct {
+	// Audience is the aud of the access tokens; the FHIR base when empty.
+	// A candidate XIS that trusts the bench's issuer expects its role key
+	// (docs/logging.md). Set it before the server answers.
+	Audience string
+
 	url    string
 	fhir   string
 	issuer *token.Issuer
@@ -131,8 +136,9 @@ type pendingCode struct {
 }
 
 // NewServer returns an authorization server at url for the FHIR server at
-// fhirBase (the aud it accepts and the audience of its access tokens),
-// signing access tokens with issuer. now is time.Now when nil.
+// fhirBase (the aud it accepts and, unless Audience is set, the audience
+// of its access tokens), signing access tokens with issuer. now is
+// time.Now when nil.
 func NewServer(url, fhirBase string, issuer *token.Issuer, now func() time.Time) (*Server, error) {
 	if url == "" || fhirBase == "" || issuer == nil {
 		return nil, errors.New("creating the authorization server: its URL, the FHIR base and the token issuer are required")
@@ -386,7 +392,11 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 		oauthError(w, http.StatusBadRequest, "invalid_grant", "the code_verifier does not match the code_challenge")
 		return
 	}
-	tok, err := s.issuer.Issue(c.ctx.Professional, s.fhir, s.now(), AccessTTL)
+	aud := s.fhir
+	if s.Audience != "" {
+		aud = s.Audience
+	}
+	tok, err := s.issuer.Issue(c.ctx.Professional, aud, s.now(), AccessTTL)
 	if err != nil {
 		oauthError(w, http.StatusInternalServerError, "server_error", err.Error())
 		return

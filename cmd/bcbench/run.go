@@ -187,6 +187,9 @@ func run(ctx context.Context, f runFlags, stderr, stdout io.Writer) error {
 		return withCode(exitSetup, err)
 	}
 	withAuth := len(trustingRoles) > 0
+	if err := checkViewedXIS(manifest, trustingRoles, scenarios); err != nil {
+		return withCode(exitSetup, err)
+	}
 	if err := checkFixedTokens(manifest, scenarios); err != nil {
 		return withCode(exitSetup, err)
 	}
@@ -381,12 +384,12 @@ func run(ctx context.Context, f runFlags, stderr, stdout io.Writer) error {
 	})
 	defer endWatch()
 
-	// The viewer reads the XIS the bench plays for it, in the run's one
-	// browser (closed with the run).
+	// The viewer reads the run's XIS through the bench's front, or the XIS
+	// the bench plays for it, in the run's one browser (closed with the run).
 	var vr *viewerRun
 	if cand.Viewer != nil {
 		progress("viewer: XIS en browser starten")
-		if vr, err = startViewer(ctx, cand.Viewer, profile.Limits, scenarios, evidenceDir); err != nil {
+		if vr, err = startViewer(ctx, cand.Viewer, profile.Limits, scenarios, evidenceDir, viewedXISOf(cand, auth)); err != nil {
 			err = errors.New(plainText(harness.RedactUserinfo(err.Error())))
 			in.SetupProblem = "de viewer kan niet geopend worden (" + err.Error() + ")"
 			stopCandidate()
@@ -396,7 +399,9 @@ func run(ctx context.Context, f runFlags, stderr, stdout io.Writer) error {
 		if vr.spec.Problem != "" {
 			in.Problems = append(in.Problems, "viewer: "+plainText(vr.spec.Problem))
 		}
-		cand.FHIR, cand.Adapter = vr.xis, vr.adapter
+		if vr.xis != nil {
+			cand.FHIR, cand.Adapter = vr.xis, vr.adapter
+		}
 	}
 
 	// 3. Replay the scenarios, 4. run the specs.

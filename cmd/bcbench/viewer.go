@@ -27,12 +27,15 @@ const viewerPageTimeout = 60 * time.Second
 
 // viewerRun is the viewer role of a run (docs/viewer.md): the XIS side the
 // bench plays for it (the reference XIS with the bench's SMART authorization
-// server on loopback, which the scenarios are replayed into), the one
-// browser of the run, and the screenshots kept as evidence.
+// server on loopback, which the scenarios are replayed into) or its front
+// for the run's own XIS, the one browser of the run, and the screenshots
+// kept as evidence.
 type viewerRun struct {
 	stack   *viewer.Stack
 	browser *browser.Browser
 	spec    *spec.Viewer
+	// xis and adapter are the XIS the bench plays, which the scenarios are
+	// replayed into; nil when the viewer reads the run's XIS.
 	xis     *harness.FHIR
 	adapter *harness.Adapter
 
@@ -88,7 +91,10 @@ func orDefault(s, def string) string {
 // startViewer starts the XIS side of the viewer role and the run's browser.
 // Without chromium the run goes on: every VWR spec is then the bench's
 // error with the reason (spec.Viewer.Problem), never the candidate's fail.
-func startViewer(ctx context.Context, r *harness.Role, limits certification.Limits, scenarios []*fixtures.Scenario, evidenceDir string) (*viewerRun, error) {
+// When on is set the viewer reads that XIS of the run (docs/viewer.md, "A
+// viewer on your XIS") through the bench's front; else the bench plays the
+// XIS for it.
+func startViewer(ctx context.Context, r *harness.Role, limits certification.Limits, scenarios []*fixtures.Scenario, evidenceDir string, on *viewedXIS) (*viewerRun, error) {
 	client, audit, err := viewerClient(r)
 	if err != nil {
 		return nil, err
@@ -99,22 +105,43 @@ func startViewer(ctx context.Context, r *harness.Role, limits certification.Limi
 		// could not tell whose view was logged
 		return nil, fmt.Errorf("the viewer's scenarios name no professional to open the viewer as")
 	}
-	st, err := viewer.StartStack(ctx, viewer.StackOptions{External: &client})
+	var st *viewer.Stack
+	if on != nil {
+		st, err = on.front(ctx, client)
+	} else {
+		st, err = viewer.StartStack(ctx, viewer.StackOptions{External: &client})
+	}
 	if err != nil {
 		return nil, fmt.Errorf("starting the XIS side of the viewer: %w", err)
 	}
 	httpc := &http.Client{Timeout: limits.RequestTimeout}
 	pro := viewer.Professional(reader)
-	pid := func(c fixtures.Client) string { return truth.PatientID(c.BSN) }
-	vr := &viewerRun{stack: st, shots: map[string][]string{},
-		xis:     &harness.FHIR{Base: st.FHIR(), Client: httpc},
-		adapter: &harness.Adapter{Base: st.XISURL + "/bench", Client: httpc}}
+	pid := func(c fixtures.Client) (string, error) { return truth.PatientID(c.BSN), nil }
+	vr := &viewerRun{stack: st, shots: map[string][]string{}}
+	if on != nil {
+		pid = on.patientIDs(limits.RequestTimeout)
+	} else {
+		vr.xis = &harness.FHIR{Base: st.FHIR(), Client: httpc}
+		vr.adapter = &harness.Adapter{Base: st.XISURL + "/bench", Client: httpc}
+	}
 	vr.spec = &spec.Viewer{
-		Launch:       func(c fixtures.Client) (string, error) { return st.LaunchURL(pid(c), pro) },
-		Refusals:     func(c fixtures.Client) (map[string]string, error) { return st.Refusals(pid(c), pro) },
+		Launch: func(c fixtures.Client) (string, error) {
+			id, err := pid(c)
+			if err != nil {
+				return "", err
+			}
+			return st.LaunchURL(id, pro)
+		},
+		Refusals: func(c fixtures.Client) (map[string]string, error) {
+			id, err := pid(c)
+			if err != nil {
+				return nil, err
+			}
+			return st.Refusals(id, pro)
+		},
 		Origins:      st.Origins(),
 		Professional: pro,
-		PatientID:    pid,
+		PatientID:    func(c fixtures.Client) string { id, _ := pid(c); return id },
 		AuditURL:     audit,
 		Now:          time.Now,
 		Timely:       limits.Timeliness.Viewer,
