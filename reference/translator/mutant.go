@@ -21,6 +21,8 @@ type Mutant struct {
 	// back changes what direction D reads of a Bundle (its resources)
 	// before it writes the legacy ADA.
 	back func(rs []map[string]any) []map[string]any
+	// reshape changes the legacy ADA direction D writes (its elements).
+	reshape func(root *Node)
 	// accepts, when it returns true for the error direction B met, makes
 	// the translator answer 200 with an empty Bundle instead of a 4xx.
 	accepts func(err error) bool
@@ -111,6 +113,21 @@ var Mutants = []Mutant{
 				}
 			}
 			return rs
+		}},
+	{Name: "terug-bloeddruk-achteraan", Description: "de terugvertaling (D) zet de bloeddruk van een prenatale controle na het gemeten gewicht: de waarden kloppen, maar de volgorde is niet die van de transactie", Violates: []string{"VRT-04"},
+		reshape: func(root *Node) {
+			for _, c := range root.Path("zwangerschap").All("prenatale_controle") {
+				if i := slices.IndexFunc(c.Kids, func(k *Node) bool { return k.Name == "bloeddruk" }); i >= 0 {
+					bp := c.Kids[i]
+					c.Kids = append(slices.Delete(c.Kids, i, i+1), bp)
+				}
+			}
+		}},
+	{Name: "terug-bloedverlies-hernoemd", Description: "de terugvertaling (D) schrijft het bloedverlies bij de bevalling als <bloedverlies> in plaats van <hoeveelheid_bloedverlies>", Violates: []string{"VRT-04"},
+		reshape: func(root *Node) {
+			if n := root.Path("bevalling/hoeveelheid_bloedverlies"); n != nil {
+				n.Name = "bloedverlies"
+			}
 		}},
 	{Name: "onbekende-transactie-leeg", Description: "een ADA-instantie van een onbekende transactie krijgt 200 met een lege Bundle in plaats van een 4xx", Violates: []string{"VRT-05"},
 		accepts: func(err error) bool { return errors.Is(err, ErrUnknown) }},

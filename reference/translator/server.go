@@ -75,11 +75,7 @@ func (s *Server) translate(w http.ResponseWriter, r *http.Request) {
 			s.problem(w, ErrTooLarge)
 			return
 		}
-		var back func([]map[string]any) []map[string]any
-		if s.mutant != nil {
-			back = s.mutant.back
-		}
-		ada, err := toADA(bytes.NewReader(data), back)
+		ada, err := toADA(bytes.NewReader(data), s.mutant)
 		if err != nil {
 			s.problem(w, err)
 			return

@@ -7,8 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strings"
+
+	"github.com/bcbench/bcbench/fixtures/truth"
 )
 
 // ToADA is direction D: a FHIR Bundle (as ToFHIR makes it from the legacy
@@ -17,9 +20,9 @@ import (
 // out; a masked BSN stays masked (nullFlavor MSK).
 func ToADA(r io.Reader) ([]byte, error) { return toADA(r, nil) }
 
-// toADA is ToADA with change (when not nil) applied to the Bundle's
-// resources first (a mutant's defect).
-func toADA(r io.Reader, change func([]map[string]any) []map[string]any) ([]byte, error) {
+// toADA is ToADA with a mutant's defects (when not nil): its back applied
+// to the Bundle's resources first, its reshape to the ADA written.
+func toADA(r io.Reader, m *Mutant) ([]byte, error) {
 	data, err := io.ReadAll(&io.LimitedReader{R: r, N: MaxInput + 1})
 	if err != nil {
 		return nil, fmt.Errorf("translate FHIR to ADA: read: %w", err)
@@ -47,14 +50,43 @@ func toADA(r io.Reader, change func([]map[string]any) []map[string]any) ([]byte,
 			rs = append(rs, e.Resource)
 		}
 	}
-	if change != nil {
-		rs = change(rs)
+	if m != nil && m.back != nil {
+		rs = m.back(rs)
 	}
-	return legacyADA(rs)
+	root, err := legacyADA(rs)
+	if err != nil {
+		return nil, err
+	}
+	inShapeOrder(root, truth.ADAShape())
+	if m != nil && m.reshape != nil {
+		m.reshape(root)
+	}
+	var b bytes.Buffer
+	b.WriteString(`<?xml version="1.0" encoding="UTF-8"?>` + "\n")
+	writeNode(&b, root, 0)
+	return b.Bytes(), nil
 }
 
-// legacyADA writes resources as a verloskundig_dossier_23 instance.
-func legacyADA(rs []map[string]any) ([]byte, error) {
+// inShapeOrder puts the elements below n in the order the transaction
+// defines (an ADA instance is order-sensitive XML); an element the shape
+// does not know keeps its place after the known ones.
+func inShapeOrder(n *Node, shape *truth.ADAElement) {
+	rank := func(k *Node) int {
+		if i, _ := shape.Child(k.Name); i >= 0 {
+			return i
+		}
+		return len(shape.Kids)
+	}
+	slices.SortStableFunc(n.Kids, func(a, b *Node) int { return rank(a) - rank(b) })
+	for _, k := range n.Kids {
+		if _, e := shape.Child(k.Name); e != nil {
+			inShapeOrder(k, e)
+		}
+	}
+}
+
+// legacyADA builds the verloskundig_dossier_23 instance of resources.
+func legacyADA(rs []map[string]any) (*Node, error) {
 	root := &Node{Name: "verloskundig_dossier_23", Attr: map[string]string{"transactionRef": "2.16.840.1.113883.2.4.3.11.60.90.77.4.2467", "prefix": "peri20-"}}
 	patients := map[string]map[string]any{}
 	var mother string
@@ -138,10 +170,7 @@ func legacyADA(rs []map[string]any) ([]byte, error) {
 	if when != "" {
 		root.Attr["transactionEffectiveDate"] = adaDate(when)
 	}
-	var b bytes.Buffer
-	b.WriteString(`<?xml version="1.0" encoding="UTF-8"?>` + "\n")
-	writeNode(&b, root, 0)
-	return b.Bytes(), nil
+	return root, nil
 }
 
 // ruleFor finds the legacy rule of an Observation by its profile and code;

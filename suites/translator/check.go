@@ -238,8 +238,10 @@ func NullFlavorProbe(reg fixtures.Registration) (ada []byte, want []fact.Clinica
 var weightElement = regexp.MustCompile(`<gewicht_gemeten value="[^"]*" unit="[^"]*"/>`)
 
 // Back is direction D: the registration's ground truth as a Bundle in, the
-// ADA out; every leaf of the legacy form the MedMij output carries must be
-// in it with the same value and unit (VRT-04).
+// ADA out; the answer must have the transaction's shape (truth.ShapeProblems:
+// root, element names, nesting, order, values on leaves) and every leaf of
+// the legacy form the MedMij output carries must be in it with the same
+// value and unit (VRT-04).
 func Back(ctx context.Context, tr *harness.Adapter, regs []fixtures.Registration) ([]string, error) {
 	var findings []string
 	for _, reg := range regs {
@@ -273,6 +275,14 @@ func Back(ctx context.Context, tr *harness.Adapter, regs []fixtures.Registration
 		if err != nil {
 			findings = append(findings, fmt.Sprintf("%s: het antwoord is geen ADA-instantie: %v", where, err))
 			continue
+		}
+		shape, err := truth.ShapeProblems(answer)
+		if err != nil {
+			findings = append(findings, fmt.Sprintf("%s: het antwoord is geen ADA-instantie: %v", where, err))
+			continue
+		}
+		for _, p := range shape {
+			findings = append(findings, fmt.Sprintf("%s: de terugvertaling heeft niet de vorm van de transactie: %s", where, p))
 		}
 		pool := map[string]int{}
 		for _, g := range got {

@@ -54,7 +54,7 @@ var _ = Describe("Vertaler", func() {
 		Expect(problems).To(match.HaveNoProblems())
 		profile.Decide(undecided)
 	})
-	spec.It("VRT-04", "de vertaler (D) MOET een FHIR-Bundle zonder verlies terugvertalen naar de ADA-vorm van het verloskundig dossier", func(ctx SpecContext) {
+	spec.It("VRT-04", "de vertaler (D) MOET een FHIR-Bundle zonder verlies terugvertalen naar de ADA-vorm van het verloskundig dossier, met de elementen, nesting, volgorde en waardeattributen van die transactie", func(ctx SpecContext) {
 		tr, regs := translatorOf()
 		problems, err := Back(ctx, tr, regs)
 		if err != nil {
