@@ -104,13 +104,18 @@ func (s *Server) searchAudit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a.BSNs = q.BSNs
+	q.Admit = s.admits(a)
+	if !q.Admit(q.BSNs) {
+		refuse(w, a)
+		return
+	}
 	rest.FHIR(w, http.StatusOK, s.audit.Searchset(rest.Base(r), q, s.opts.Now()))
 }
 
 // readAudit answers AuditEvent/{id}.
 func (s *Server) readAudit(w http.ResponseWriter, r *http.Request) {
-	s.readHeld(w, r, "AuditEvent", func(id string) (any, bool) {
+	s.readHeld(w, r, "AuditEvent", func(id string) (any, []string, bool) {
 		e, found := s.audit.Get(id)
-		return e.Raw, found
+		return e.Raw, e.BSNs(), found
 	})
 }

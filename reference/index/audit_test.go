@@ -179,7 +179,9 @@ func TestEveryReadOfTheIndexIsLogged(t *testing.T) {
 // TestAuthorisedView: with trust, the index serves a client's pointers only
 // to an organisation that one of her pointers names (author or
 // context.related); another is refused (403, logged with a failed
-// outcome); a client without pointers has nothing to refuse. The mutant
+// outcome); a client without pointers has nothing to refuse. The same
+// holds for the index's access log (a search leaves out her events, a read
+// of one is refused) and for a SubmissionSet of her pointers. The mutant
 // buiten-behandelrelatie serves everyone.
 func TestAuthorisedView(t *testing.T) {
 	iss, trust := issuer(t)
@@ -195,6 +197,10 @@ func TestAuthorisedView(t *testing.T) {
 	search := func(of string) string {
 		return "/fhir/DocumentReference?" + url.Values{"patient.identifier": {fixtures.BSNSystem + "|" + of}, "status": {"current"}}.Encode()
 	}
+	logOf := func(of string) string {
+		return "/fhir/AuditEvent?" + url.Values{"patient:identifier": {fixtures.BSNSystem + "|" + of}}.Encode()
+	}
+	byDate := "/fhir/AuditEvent?date=ge2000-01-01"
 	cases := []struct {
 		name   string
 		defect string
@@ -211,21 +217,34 @@ func TestAuthorisedView(t *testing.T) {
 		{"her newborn, through the mother's care relationship", "", jgz, search(kid), http.StatusOK, 1},
 		{"her newborn, without a care relationship", "", outsider, search(kid), http.StatusForbidden, 0},
 		{"the mutant serves the outsider", "buiten-behandelrelatie", outsider, search(b), http.StatusOK, 1},
+		{"the access log, searched for her by her midwife", "", midwife, logOf(b), http.StatusOK, 1},
+		{"the access log, searched for her without a care relationship", "", outsider, logOf(b), http.StatusForbidden, 0},
+		{"the access log, searched by date without a care relationship", "", outsider, byDate, http.StatusOK, 0},
+		{"the access log, searched by date by her midwife", "", midwife, byDate, http.StatusOK, 1},
+		{"an event of her access log, read without a care relationship", "", outsider, "/fhir/AuditEvent/{event}", http.StatusForbidden, 0},
+		{"the SubmissionSet of her pointer, read by her midwife", "", midwife, "/fhir/List/{list}", http.StatusOK, 1},
+		{"the SubmissionSet of her pointer, read without a care relationship", "", outsider, "/fhir/List/{list}", http.StatusForbidden, 0},
+		{"the mutant shows the outsider her access log", "buiten-behandelrelatie", outsider, logOf(b), http.StatusOK, 1},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			ts := trusting(t, trust, tc.defect)
 			handedOver := ptr(b, 1)
 			handedOver.CareTeam = []string{"99990606"}
-			provide(t, ts, truth.ProvideBundle("test", "m1", handedOver))
+			_, resp := provide(t, ts, truth.ProvideBundle("test", "m1", handedOver))
 			newborn := ptr(kid, 1)
 			newborn.Author, newborn.Mother = fixtures.Provider{Name: "Ziekenhuis", URA: "99990202"}, b
 			provide(t, ts, truth.ProvideBundle("test", "m2", newborn))
-			code, bundle := get(t, ts, tc.token, tc.path)
-			if code != tc.status || len(truth.Items(bundle["entry"])) != tc.found {
-				t.Fatalf("GET %s = %d with %d pointers, want %d with %d", tc.path, code, len(truth.Items(bundle["entry"])), tc.status, tc.found)
+			// her midwife reads her pointers first: one event of her in the log
+			if code, _ := get(t, ts, midwife, search(b)); code != http.StatusOK {
+				t.Fatalf("her midwife's search = %d", code)
 			}
-			if code == http.StatusForbidden {
+			path := strings.NewReplacer("{list}", strings.Split(locations(t, resp)[0], "/")[1], "{event}", "index-toegang-1").Replace(tc.path)
+			code, bundle := get(t, ts, tc.token, path)
+			if code != tc.status || len(truth.Items(bundle["entry"])) != tc.found {
+				t.Fatalf("GET %s = %d with %d entries, want %d with %d", path, code, len(truth.Items(bundle["entry"])), tc.status, tc.found)
+			}
+			if code == http.StatusForbidden && !strings.HasPrefix(tc.path, "/fhir/AuditEvent?") { // logged() leaves out searches of the log
 				of := b
 				if strings.Contains(tc.path, kid) {
 					of = kid

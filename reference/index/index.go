@@ -167,13 +167,21 @@ func (s *Server) readDocument(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// readList answers the read of a SubmissionSet, which names the clients of
+// the pointers it lists: refused when one of them is outside the reader's
+// authorised view.
 func (s *Server) readList(w http.ResponseWriter, r *http.Request) {
-	s.readHeld(w, r, "List", func(id string) (any, bool) { return s.store.list(id) })
+	s.readHeld(w, r, "List", func(id string) (any, []string, bool) {
+		l, found := s.store.list(id)
+		return l, s.store.listClients(l), found
+	})
 }
 
 // readHeld answers the read of one resource the index holds besides its
-// pointers (a SubmissionSet List, an AuditEvent), logged as a read.
-func (s *Server) readHeld(w http.ResponseWriter, r *http.Request, typ string, get func(id string) (any, bool)) {
+// pointers (a SubmissionSet List, an AuditEvent), logged as a read: get
+// returns it and the clients (BSNs) it is about, and a reader outside the
+// authorised view of one of them is refused.
+func (s *Server) readHeld(w http.ResponseWriter, r *http.Request, typ string, get func(id string) (any, []string, bool)) {
 	a := audit.NewAccess(r, s.opts.Now())
 	a.Type, a.ID = typ, r.PathValue("id")
 	w, done, ok := s.reading(w, r, a)
@@ -181,9 +189,14 @@ func (s *Server) readHeld(w http.ResponseWriter, r *http.Request, typ string, ge
 		return
 	}
 	defer done()
-	res, found := get(a.ID)
+	res, clients, found := get(a.ID)
 	if !found {
 		rest.Problem(w, http.StatusNotFound, "not-found", fmt.Sprintf("%s/%s is not known", typ, a.ID))
+		return
+	}
+	a.BSNs = clients
+	if !s.admits(a)(clients) {
+		refuse(w, a)
 		return
 	}
 	rest.FHIR(w, http.StatusOK, res)

@@ -85,6 +85,21 @@ func (s *store) list(id string) (map[string]any, bool) {
 	return l, ok
 }
 
+// listClients are the clients (BSNs) of the pointers a SubmissionSet
+// lists, withdrawn ones included.
+func (s *store) listClients(l map[string]any) []string {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	var out []string
+	for _, e := range asList(l["entry"]) {
+		ref, _ := asMap(asMap(e)["item"])["reference"].(string)
+		if p, ok := s.docs[strings.TrimPrefix(ref, "DocumentReference/")]; ok && !slices.Contains(out, p.client()) {
+			out = append(out, p.client())
+		}
+	}
+	return out
+}
+
 // withdraw marks a pointer deleted; false when the id was never known.
 func (s *store) withdraw(id string) bool {
 	s.mu.Lock()

@@ -84,6 +84,26 @@ func (s *Server) authorised(a *audit.Access, bsn string) bool {
 	return false
 }
 
+// admits is the authorised view of one access as a filter: whether its
+// reader may see every one of the clients given (a log search asks it per
+// event, so each client is decided once).
+func (s *Server) admits(a *audit.Access) func(bsns []string) bool {
+	seen := map[string]bool{}
+	return func(bsns []string) bool {
+		for _, bsn := range bsns {
+			ok, known := seen[bsn]
+			if !known {
+				ok = s.authorised(a, bsn)
+				seen[bsn] = ok
+			}
+			if !ok {
+				return false
+			}
+		}
+		return true
+	}
+}
+
 // refuse answers 403 for a reader whose organisation has no care
 // relationship with the client.
 func refuse(w http.ResponseWriter, a *audit.Access) {
