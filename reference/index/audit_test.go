@@ -61,6 +61,24 @@ func get(t *testing.T, ts *httptest.Server, tok, path string) (int, map[string]a
 	return resp.StatusCode, v
 }
 
+// postForm sends a search as POST [type]/_search with the query of path as
+// its form.
+func postForm(t *testing.T, ts *httptest.Server, tok, path string) (int, map[string]any) {
+	t.Helper()
+	typ, query, _ := strings.Cut(path, "?")
+	req, _ := http.NewRequest(http.MethodPost, ts.URL+typ+"/_search", strings.NewReader(query))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Authorization", "Bearer "+tok)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var v map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&v)
+	return resp.StatusCode, v
+}
+
 // requestor is the UZI number of an AuditEvent's requestor, "" for none.
 func requestor(ev map[string]any) string {
 	for _, a := range truth.Items(ev["agent"]) {
@@ -225,6 +243,14 @@ func TestAuthorisedView(t *testing.T) {
 		{"the SubmissionSet of her pointer, read by her midwife", "", midwife, "/fhir/List/{list}", http.StatusOK, 1},
 		{"the SubmissionSet of her pointer, read without a care relationship", "", outsider, "/fhir/List/{list}", http.StatusForbidden, 0},
 		{"the mutant shows the outsider her access log", "buiten-behandelrelatie", outsider, logOf(b), http.StatusOK, 1},
+		{"her pointer, read by id by her midwife", "", midwife, "/fhir/DocumentReference/{doc}", http.StatusOK, 1},
+		{"her pointer, read by id without a care relationship", "", outsider, "/fhir/DocumentReference/{doc}", http.StatusForbidden, 0},
+		{"her pointers, by the search form without a care relationship", "", outsider, "POST " + search(b), http.StatusForbidden, 0},
+		{"her pointers, by _id and patient reference without a care relationship", "", outsider, "/fhir/DocumentReference?_id={doc}&patient=" + url.QueryEscape(ptr(b, 1).URL), http.StatusOK, 0},
+		{"the search-form mutant serves the outsider by POST", "zoekformulier-buiten-behandelrelatie", outsider, "POST " + search(b), http.StatusOK, 1},
+		{"the search-form mutant refuses the outsider by GET", "zoekformulier-buiten-behandelrelatie", outsider, search(b), http.StatusForbidden, 0},
+		{"the read mutant serves the outsider her pointer by id", "lezen-buiten-behandelrelatie", outsider, "/fhir/DocumentReference/{doc}", http.StatusOK, 1},
+		{"the read mutant refuses the outsider's search", "lezen-buiten-behandelrelatie", outsider, search(b), http.StatusForbidden, 0},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -239,10 +265,21 @@ func TestAuthorisedView(t *testing.T) {
 			if code, _ := get(t, ts, midwife, search(b)); code != http.StatusOK {
 				t.Fatalf("her midwife's search = %d", code)
 			}
-			path := strings.NewReplacer("{list}", strings.Split(locations(t, resp)[0], "/")[1], "{event}", "index-toegang-1").Replace(tc.path)
-			code, bundle := get(t, ts, tc.token, path)
-			if code != tc.status || len(truth.Items(bundle["entry"])) != tc.found {
-				t.Fatalf("GET %s = %d with %d entries, want %d with %d", path, code, len(truth.Items(bundle["entry"])), tc.status, tc.found)
+			path := strings.NewReplacer("{list}", strings.Split(locations(t, resp)[0], "/")[1], "{doc}", strings.Split(locations(t, resp)[1], "/")[1],
+				"{event}", "index-toegang-1").Replace(tc.path)
+			var code int
+			var answer map[string]any
+			if form, ok := strings.CutPrefix(path, "POST "); ok {
+				code, answer = postForm(t, ts, tc.token, form)
+			} else {
+				code, answer = get(t, ts, tc.token, path)
+			}
+			found := len(truth.Items(answer["entry"]))
+			if answer["resourceType"] != "Bundle" && code == http.StatusOK {
+				found = 1
+			}
+			if code != tc.status || found != tc.found {
+				t.Fatalf("%s = %d with %d found, want %d with %d", path, code, found, tc.status, tc.found)
 			}
 			if code == http.StatusForbidden && !strings.HasPrefix(tc.path, "/fhir/AuditEvent?") { // logged() leaves out searches of the log
 				of := b

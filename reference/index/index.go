@@ -152,7 +152,7 @@ func (s *Server) readDocument(w http.ResponseWriter, r *http.Request) {
 	d, status := s.store.document(id)
 	if bsn := subjectBSN(d); bsn != "" {
 		a.BSNs = []string{bsn}
-		if !s.authorised(a, bsn) {
+		if !s.defect.leaks(r) && !s.authorised(a, bsn) {
 			refuse(w, a)
 			return
 		}

@@ -387,6 +387,14 @@ func TestMutantsMisbehave(t *testing.T) {
 			t.Fatal("the mutant applies the authorised view")
 		}
 	}
+	for _, name := range []string{"zoekformulier-buiten-behandelrelatie", "lezen-buiten-behandelrelatie"} {
+		checks[name] = func(t *testing.T, ts *httptest.Server) {
+			// without trust no reader is known: TestAuthorisedView proves it
+			if m, _ := LookupMutant(name); m.leak == nil {
+				t.Fatal("the mutant applies the authorised view to every form")
+			}
+		}
+	}
 	// The access-log mutants serve as the reference does and log wrongly.
 	checks["herhaalde-zoekvraag-niet-gelogd"] = func(t *testing.T, ts *httptest.Server) {
 		find(t, ts, b, "current")

@@ -1,6 +1,7 @@
 package index
 
 import (
+	"net/http"
 	"slices"
 	"time"
 
@@ -58,6 +59,9 @@ type Mutant struct {
 	audit func(a *audit.Access, event map[string]any) bool
 	// open serves every organisation every pointer: no authorised view.
 	open bool
+	// leak skips the authorised view for the pointer searches or reads it
+	// says yes to (one form of asking), and applies it to the others.
+	leak func(r *http.Request) bool
 	// once logs a served search for a client's pointers once this long:
 	// the repeated ones within it are not logged (refusals are).
 	once time.Duration
@@ -124,6 +128,16 @@ var Mutants = []Mutant{
 		Description: "de index levert de verwijzingen van een cliënt ook aan een organisatie zonder behandelrelatie met haar (geen geautoriseerde weergave)",
 		open:        true,
 	},
+	{
+		Name: "zoekformulier-buiten-behandelrelatie", Violates: []string{"IDX-09"},
+		Description: "de index past de geautoriseerde weergave toe op GET DocumentReference?…, maar niet op het zoekformulier (POST DocumentReference/_search): daar krijgt elke organisatie de verwijzingen van elke cliënt",
+		leak:        func(r *http.Request) bool { return r.Method == http.MethodPost },
+	},
+	{
+		Name: "lezen-buiten-behandelrelatie", Violates: []string{"IDX-09"},
+		Description: "de index past de geautoriseerde weergave toe op zoekvragen, maar niet op het lezen van één verwijzing (GET DocumentReference/<id>): wie haar id kent, leest haar verwijzing",
+		leak:        func(r *http.Request) bool { return r.PathValue("id") != "" },
+	},
 	// Defects of the access log (LOG-*): the index serves and refuses as the
 	// reference does and gets one thing of its log wrong.
 	{
@@ -147,6 +161,12 @@ var Mutants = []Mutant{
 			return true
 		},
 	},
+}
+
+// leaks says whether the mutant serves this pointer search or read outside
+// the authorised view.
+func (m *Mutant) leaks(r *http.Request) bool {
+	return m != nil && m.leak != nil && m.leak(r)
 }
 
 // hidden says whether a mutant keeps the pointer out of searches now.
