@@ -55,6 +55,8 @@ type Access struct {
 	// was valid.
 	Reader *token.Professional
 	Search bool
+	// Method is the request's: a search comes as GET or POST _search.
+	Method string
 	Type   string
 	ID     string     // a read's id
 	Query  url.Values // a search's parameters
@@ -72,7 +74,7 @@ func NewAccess(r *http.Request, now time.Time) *Access {
 	if err != nil {
 		host = r.RemoteAddr
 	}
-	return &Access{Remote: host, At: now.UTC()}
+	return &Access{Remote: host, Method: r.Method, At: now.UTC()}
 }
 
 // Authenticate returns the professional of the request's bearer token,

@@ -404,6 +404,16 @@ func TestMutantsMisbehave(t *testing.T) {
 			t.Fatalf("%d events of two searches for her pointers, %d of one for another's; want 1 and 1", n, m)
 		}
 	}
+	checks["zoekformulier-niet-gelogd"] = func(t *testing.T, ts *httptest.Server) {
+		find(t, ts, b, "current")
+		form := url.Values{"patient.identifier": {fixtures.BSNSystem + "|" + b}, "status": {"current"}}.Encode()
+		if code, _ := do(t, http.MethodPost, ts.URL+"/fhir/DocumentReference/_search", "application/x-www-form-urlencoded", form); code != http.StatusOK {
+			t.Fatalf("POST _search = %d", code)
+		}
+		if n := len(logged(t, ts, "", b)); n != 1 {
+			t.Fatalf("%d events of a GET and a POST search for her pointers, want 1 (the GET)", n)
+		}
+	}
 	checks["index-log-technisch-account"] = func(t *testing.T, ts *httptest.Server) {
 		find(t, ts, b, "current")
 		ev := logged(t, ts, "", b)[0]

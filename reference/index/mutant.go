@@ -146,6 +146,11 @@ var Mutants = []Mutant{
 		once:        time.Minute,
 	},
 	{
+		Name: "zoekformulier-niet-gelogd", Violates: []string{"LOG-01"},
+		Description: "de index logt zoekvragen met GET, maar niet dezelfde zoekvraag als formulier (POST DocumentReference/_search)",
+		audit:       func(a *audit.Access, _ map[string]any) bool { return !a.Search || a.Method != http.MethodPost },
+	},
+	{
 		Name: "index-log-technisch-account", Violates: []string{"LOG-02"},
 		Description: "de index logt elke raadpleging onder het technische account van de regionale koppeling in plaats van de zorgverlener uit het token",
 		audit: func(_ *audit.Access, ev map[string]any) bool {

@@ -40,7 +40,7 @@ var _ = Describe("Toegangslog", func() {
 				spec.It("LOG-02", "het toegangslog MOET bij elke raadpleging de zorgverlener noemen die las — haar UZI- of AGB-nummer, haar rol en haar organisatie — en geen technisch account", func(ctx SpecContext) {
 					j := judge(ctx, role, s, false)
 					Expect(j.judged(func(read) bool { return true }, func(r read, ev *event, _ *person) []string {
-						p, ok := spec.Current().Access.Professionals[r.who]
+						p, ok := spec.Current().Access.Professional(r.who)
 						if !ok {
 							return []string{fmt.Sprintf("%s: de bench weet niet als wie hij las", r)}
 						}
@@ -149,6 +149,7 @@ var (
 	ledgerMu sync.Mutex
 	ledgerOf *spec.Access
 	ledgers  map[string]*roleLedger // by role
+	formed   map[string]bool        // role and BSN the bench searched by form
 )
 
 // roleLedger is what the bench read at one role, parsed from its
@@ -205,10 +206,7 @@ func keysOf(r read) []string {
 func recorded(acc *spec.Access, role spec.Logged, people []*person) []read {
 	ledgerMu.Lock()
 	defer ledgerMu.Unlock()
-	if ledgerOf != acc { // another run (a test) with its own recording
-		ledgerOf, ledgers = acc, map[string]*roleLedger{}
-		waited = false
-	}
+	ledgersOf(acc)
 	ledger := ledgers[role.Role]
 	if ledger == nil {
 		ledger = &roleLedger{byKey: map[string][]int{}}
@@ -261,6 +259,9 @@ func judge(ctx SpecContext, name string, s *fixtures.Scenario, refuse bool) *jud
 		spec.NotTestable(fmt.Sprintf("de bench leest %s niet als zorgverlener met een token van zijn eigen autorisatieserver (auth: {bench: true}); wie er las is niet na te gaan", name))
 	}
 	people := peopleOf(ctx, role, s)
+	for _, p := range people {
+		searchByForm(ctx, role, p)
+	}
 	if refuse && role.Outsider != nil {
 		for _, p := range people {
 			tryAsOutsider(ctx, role, p)
@@ -282,7 +283,10 @@ func judge(ctx SpecContext, name string, s *fixtures.Scenario, refuse bool) *jud
 	if len(j.reads) == 0 {
 		spec.NotTestable("er is geen opgenomen raadpleging van het dossier van deze cliënt om in het log te zoeken")
 	}
-	who := func(r read) token.Professional { return acc.Professionals[r.who] }
+	who := func(r read) token.Professional {
+		p, _ := acc.Professional(r.who)
+		return p
+	}
 	log := &auditLog{byID: map[string]*event{}, at: role.FHIR}
 	since := earliest.Add(-tolerance)
 	for _, p := range people {
@@ -488,6 +492,44 @@ func peopleOf(ctx SpecContext, role spec.Logged, s *fixtures.Scenario) []*person
 		}
 	}
 	return out
+}
+
+// searchByForm asks the index, once a run, for the person's pointers by
+// form (ITI-67 POST DocumentReference/_search): a read the log must hold as
+// surely as the same search by GET. A publisher is read by GET only.
+func searchByForm(ctx SpecContext, role spec.Logged, p *person) {
+	GinkgoHelper()
+	if !p.byBSN || !firstForm(spec.Current().Access, role.Role, p.BSN) {
+		return
+	}
+	_, err := role.FHIR.SearchForm(ctx, "DocumentReference", url.Values{"patient.identifier": {fixtures.BSNSystem + "|" + p.BSN}, "status": {"current"}})
+	var status *harness.StatusError
+	if err != nil && !errors.As(err, &status) {
+		spec.Broke(fmt.Errorf("searching %s by form for %s %s: %w", role.Role, p.Given, p.Family, err))
+	}
+}
+
+// firstForm says whether the bench has not yet searched the role by form
+// for the client in this run (this recording).
+func firstForm(acc *spec.Access, role, bsn string) bool {
+	ledgerMu.Lock()
+	defer ledgerMu.Unlock()
+	ledgersOf(acc)
+	key := role + " " + bsn
+	if formed[key] {
+		return false
+	}
+	formed[key] = true
+	return true
+}
+
+// ledgersOf starts the ledgers afresh for another run (a test) with its
+// own recording. Callers hold ledgerMu.
+func ledgersOf(acc *spec.Access) {
+	if ledgerOf != acc {
+		ledgerOf, ledgers, formed = acc, map[string]*roleLedger{}, map[string]bool{}
+		waited = false
+	}
 }
 
 // tryAsOutsider reads the person's record at the role as a professional

@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"net/url"
 	"slices"
 	"strings"
@@ -16,6 +17,7 @@ import (
 
 // read is one read or search the bench made at the XIS, as recorded.
 type read struct {
+	method  string // GET, or POST for a search by form (Type/_search)
 	url     string // as recorded (secrets redacted)
 	who     string // the professional's ID
 	search  bool
@@ -33,14 +35,15 @@ func (r read) succeeded() bool { return r.status >= 200 && r.status <= 299 }
 
 // interaction names the read in Dutch for a problem.
 func (r read) String() string {
-	return fmt.Sprintf("GET %s (HTTP %d, %s)", r.url, r.status, r.started.UTC().Format("15:04:05.000Z"))
+	return fmt.Sprintf("%s %s (HTTP %d, %s)", r.method, r.url, r.status, r.started.UTC().Format("15:04:05.000Z"))
 }
 
-// parseRead turns a recorded exchange under the FHIR base into a read; false
-// for anything else: another method, the CapabilityStatement, the access log
-// itself, an exchange that failed, one the bench did not tag.
+// parseRead turns a recorded exchange under the FHIR base into a read: a
+// GET, or a search by form (POST Type/_search, its parameters in the body);
+// false for anything else: another method, the CapabilityStatement, the
+// access log itself, an exchange that failed, one the bench did not tag.
 func parseRead(e harness.Entry, base, who string) (read, bool) {
-	if who == "" || e.Request.Method != "GET" || e.Error != "" || e.Response.Status == 0 {
+	if who == "" || (e.Request.Method != "GET" && e.Request.Method != "POST") || e.Error != "" || e.Response.Status == 0 {
 		return read{}, false
 	}
 	// The proxy records the URL it forwarded to (the candidate's own
@@ -59,7 +62,25 @@ func parseRead(e harness.Entry, base, who string) (read, bool) {
 	for i, seg := range segs {
 		segs[i], _ = url.PathUnescape(seg)
 	}
-	rd := read{url: e.Request.URL, who: who, typ: segs[0], status: e.Response.Status, started: e.Started}
+	if e.Request.Method == "POST" {
+		switch e.Response.Status {
+		case http.StatusNotFound, http.StatusMethodNotAllowed, http.StatusNotImplemented:
+			return read{}, false // a search by form not served: IDX-04's finding, no refused read
+		}
+		if len(segs) != 2 || segs[1] != "_search" || e.Request.PostData == nil {
+			return read{}, false // a registration, a transaction: no read
+		}
+		form, err := url.ParseQuery(e.Request.PostData.Text)
+		if err != nil {
+			return read{}, false
+		}
+		if query != "" {
+			query += "&"
+		}
+		query += form.Encode()
+		segs = segs[:1]
+	}
+	rd := read{method: e.Request.Method, url: e.Request.URL, who: who, typ: segs[0], status: e.Response.Status, started: e.Started}
 	if rd.started.IsZero() {
 		rd.started, _ = time.Parse(time.RFC3339Nano, e.StartedDateTime)
 	}

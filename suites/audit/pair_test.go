@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/bcbench/bcbench/fixtures"
+	"github.com/bcbench/bcbench/harness"
 	"github.com/bcbench/bcbench/token"
 )
 
@@ -172,6 +173,48 @@ func TestFieldsAreJudgedOnThePairedEvent(t *testing.T) {
 				t.Fatalf("problem %q, want none", tc.problem)
 			case tc.want != "" && !strings.Contains(tc.problem, tc.want):
 				t.Fatalf("problem %q, want one about %q", tc.problem, tc.want)
+			}
+		})
+	}
+}
+
+// TestParseReadTakesSearchesByForm: a search by form (POST Type/_search)
+// is a read as its GET twin is, its parameters read from the body; a POST
+// that is no search, or a search by form the candidate does not serve, is
+// no read.
+func TestParseReadTakesSearchesByForm(t *testing.T) {
+	const base = "http://index.test/fhir"
+	form := "patient.identifier=" + url.QueryEscape(fixtures.BSNSystem+"|999990019") + "&status=current"
+	entry := func(method, path, body string, status int) harness.Entry {
+		e := harness.Entry{Request: harness.HARRequest{Method: method, URL: base + path}, Response: harness.HARResponse{Status: status}, Started: t0}
+		if body != "" {
+			e.Request.PostData = &harness.HARPostData{MimeType: "application/x-www-form-urlencoded", Text: body}
+		}
+		return e
+	}
+	cases := []struct {
+		name   string
+		e      harness.Entry
+		read   bool
+		params string
+	}{
+		{"a search by GET", entry("GET", "/DocumentReference?"+form, "", 200), true, form},
+		{"the same search by form", entry("POST", "/DocumentReference/_search", form, 200), true, form},
+		{"a refused search by form", entry("POST", "/DocumentReference/_search", form, 403), true, form},
+		{"a search by form not served", entry("POST", "/DocumentReference/_search", form, 405), false, ""},
+		{"a registration (ITI-65)", entry("POST", "", `{"resourceType":"Bundle"}`, 200), false, ""},
+		{"a create", entry("POST", "/DocumentReference", `{"resourceType":"DocumentReference"}`, 201), false, ""},
+		{"a delete", entry("DELETE", "/DocumentReference/1", "", 204), false, ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r, ok := parseRead(tc.e, base, "reader")
+			if ok != tc.read {
+				t.Fatalf("parseRead = %v, want %v", ok, tc.read)
+			}
+			want, _ := url.ParseQuery(tc.params)
+			if ok && (!r.search || r.typ != "DocumentReference" || !sameParams(r.params, want)) {
+				t.Fatalf("read %+v, want a search of DocumentReference with %v", r, want)
 			}
 		})
 	}

@@ -27,7 +27,9 @@ type form struct {
 func forms(bsn, subject, id, list string) []form {
 	byBSN := url.Values{"patient.identifier": {truth.BSNSystem + "|" + bsn}, "status": {"current"}}
 	search := func(typ string, q url.Values) func(context.Context, *harness.FHIR) ([]map[string]any, error) {
-		return func(ctx context.Context, as *harness.FHIR) ([]map[string]any, error) { return resources(as.Search(ctx, typ, q)) }
+		return func(ctx context.Context, as *harness.FHIR) ([]map[string]any, error) {
+			return resources(as.Search(ctx, typ, q))
+		}
 	}
 	read := func(typ, id string) func(context.Context, *harness.FHIR) ([]map[string]any, error) {
 		return func(ctx context.Context, as *harness.FHIR) ([]map[string]any, error) {

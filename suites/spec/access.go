@@ -22,7 +22,8 @@ type Access struct {
 	Roles []Logged
 	// Readers says which professional sent each recorded request.
 	Readers *harness.Readers
-	// Professionals are the professionals the bench read as, by ID.
+	// Professionals are the professionals the bench read as, by ID; read
+	// them with Professional (As adds to them under the lock).
 	Professionals map[string]token.Professional
 	// Reader is the professional the bench reads every role as unless a
 	// spec reads as another (a transfer's receiver): one with a care
@@ -95,6 +96,15 @@ func (a *Access) As(role string, p token.Professional) (*harness.FHIR, error) {
 	f := &harness.FHIR{Base: l.FHIR.Base, Client: a.Readers.Client(l.client, p.ID(), tok)}
 	a.as[key] = f
 	return f, nil
+}
+
+// Professional is the professional the bench read as under that ID; the
+// map may grow while specs read it (a transfer's receiver reads as herself).
+func (a *Access) Professional(id string) (token.Professional, bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	p, ok := a.Professionals[id]
+	return p, ok
 }
 
 // ProfessionalOf is who a token names for a care provider's professional.
