@@ -240,3 +240,58 @@ func TestServerThatHangs(t *testing.T) {
 		t.Errorf("TestReport result %v", rep["result"])
 	}
 }
+
+// TestOperationErrorsAreJudgedByWhoseFaultTheyAre: an operation the
+// system's answer broke (a create answered with garbage, so the read of
+// what it created has no id to read) fails, as an assert would, and the
+// TestReport fails; an operation the bench could not carry out (no answer
+// at all) is an error, its asserts skipped, and the TestReport pending;
+// neither passes.
+func TestOperationErrorsAreJudgedByWhoseFaultTheyAre(t *testing.T) {
+	garbage := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/fhir+json")
+		w.WriteHeader(http.StatusCreated)
+		_, _ = w.Write([]byte("<html>geen FHIR</html>"))
+	}))
+	defer garbage.Close()
+	gone := httptest.NewServer(http.NotFoundHandler())
+	gone.Close() // nobody listens: the request cannot be sent
+	cases := []struct {
+		name      string
+		server    string
+		operation testscript.Status // of the read
+		result    string            // of the TestReport
+		fail      int
+	}{
+		{"the candidate answered garbage", garbage.URL, testscript.Fail, "fail", 1},
+		{"no answer at all (the bench's or the setup's problem)", gone.URL, "", "pending", 0},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			res := testscript.RunFile(context.Background(), "testdata/scripts/fail/antwoord-zonder-id.json", testscript.R4,
+				testscript.Options{Server: tc.server, Client: &http.Client{Timeout: 5 * time.Second}})
+			if res.Err != nil {
+				t.Fatalf("the script did not run: %v", res.Err)
+			}
+			var ops []testscript.Status
+			for _, o := range res.Outcomes {
+				if o.Kind == "operation" {
+					ops = append(ops, o.Status)
+				}
+			}
+			c := res.Asserts()
+			if c.Pass != 0 || c.Fail != tc.fail || res.Failed() != (tc.fail > 0) {
+				t.Errorf("asserts %+v, want none passed and %d failed\n%s", c, tc.fail, outcomes(res))
+			}
+			if tc.operation != "" && (len(ops) != 2 || ops[1] != tc.operation) {
+				t.Errorf("operations %v, want the read %s\n%s", ops, tc.operation, outcomes(res))
+			}
+			if tc.operation == "" && (len(ops) == 0 || ops[0] != testscript.Error) {
+				t.Errorf("operations %v, want the create an error\n%s", ops, outcomes(res))
+			}
+			if rep := res.Report("bcbench test"); rep["result"] != tc.result {
+				t.Errorf("TestReport result %v, want %s", rep["result"], tc.result)
+			}
+		})
+	}
+}

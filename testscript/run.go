@@ -93,11 +93,12 @@ func (c *Counts) Add(o Counts) {
 	c.Error += o.Error
 }
 
-// Asserts counts the asserts of the result.
+// Asserts counts the asserts of the result, and as a failed one each
+// operation the system's answer broke (answerError).
 func (r *Result) Asserts() Counts {
 	var c Counts
 	for _, o := range r.Outcomes {
-		if o.Kind != "assert" {
+		if o.Kind != "assert" && (o.Kind != "operation" || o.Status != Fail) {
 			continue
 		}
 		switch o.Status {
@@ -274,7 +275,11 @@ func (r *run) actions(test string, as []Action) string {
 		if a.Operation != nil {
 			ex, err := r.operation(a.Operation)
 			if err != nil {
-				r.record(test, "operation", opDescription(a.Operation), Error, err.Error())
+				st := Error // the bench's or the setup's: not judged
+				if isAnswerError(err) {
+					st = Fail // the system's answer broke the script
+				}
+				r.record(test, "operation", opDescription(a.Operation), st, err.Error())
 				if isScriptError(err) {
 					r.res.Err = fmt.Errorf("run %s: %w", r.s.Path, err)
 				}
@@ -297,6 +302,17 @@ func (r *run) actions(test string, as []Action) string {
 		}
 	}
 	return ""
+}
+
+// answerError is a defect of the system under test's answer that stops the
+// script: it answered more than the engine reads, or an answer a later
+// operation targets holds no resource with an id (garbage, or a created
+// resource without its id). The operation fails, as an assert would.
+type answerError struct{ error }
+
+func isAnswerError(err error) bool {
+	var ae answerError
+	return errors.As(err, &ae)
 }
 
 // scriptError is a defect of the script (not of the system under test):
@@ -551,7 +567,7 @@ func (r *run) send(method, u string, body []byte, headers []Header, accept, cont
 		return nil, fmt.Errorf("%s %s: read the answer: %w", method, u, err)
 	}
 	if len(data) > MaxResponse {
-		return nil, fmt.Errorf("%s %s: the answer is more than %d bytes", method, u, MaxResponse)
+		return nil, answerError{fmt.Errorf("%s %s: the answer is more than %d bytes", method, u, MaxResponse)}
 	}
 	ex.status, ex.respHeader = resp.StatusCode, resp.Header
 	if len(bytes.TrimSpace(data)) > 0 {
@@ -671,7 +687,10 @@ func (r *run) route(op *Operation, source map[string]any) (method, u string, bod
 		}
 		id := str(t, "id")
 		if id == "" {
-			return "", fmt.Errorf("target %q has no id", op.TargetID)
+			if _, answered := r.exchanges[op.TargetID]; answered {
+				return "", answerError{fmt.Errorf("target %q has no id: the answer it holds is no resource with an id", op.TargetID)}
+			}
+			return "", scriptError{fmt.Errorf("target %q has no id", op.TargetID)}
 		}
 		return id, nil
 	}

@@ -194,14 +194,16 @@ func verdictOf(set, root string, r *testscript.Result) spec.ScriptVerdict {
 		v.NotRun = plainText(r.Err.Error())
 	}
 	for _, o := range r.Outcomes {
-		if o.Kind != "assert" {
-			continue
-		}
 		line := plainText(fmt.Sprintf("%s: %s: %s", o.Test, o.Description, o.Message))
-		switch o.Status {
-		case testscript.Fail:
+		switch {
+		case o.Kind == "operation" && o.Status == testscript.Fail:
+			v.Failures = append(v.Failures, line) // the system's answer broke the script
+		case o.Kind == "operation" && o.Status == testscript.Error && o.Test != "teardown" && r.Err == nil:
+			v.Errors = append(v.Errors, line)
+		case o.Kind != "assert":
+		case o.Status == testscript.Fail:
 			v.Failures = append(v.Failures, line)
-		case testscript.Skip, testscript.Error:
+		case o.Status == testscript.Skip, o.Status == testscript.Error:
 			v.Skips = append(v.Skips, line)
 		}
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -9,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/bcbench/bcbench/reports"
+	"github.com/bcbench/bcbench/testscript"
 )
 
 // TestTestScriptsInRun: `bcbench run --profile zelftest-nictiz --testscripts
@@ -176,3 +178,42 @@ func TestBearerOnlyToItsOwnHost(t *testing.T) {
 type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// TestVerdictOfJudgesOperationsByWhoseFaultTheyAre: a failed assert and an
+// operation the candidate's answer broke are failures; an operation the
+// bench could not carry out is an error (undecided), never a failure or a
+// mere skip; a teardown's cleanup and a script that could not run are not
+// counted as operation errors (NotRun says why).
+func TestVerdictOfJudgesOperationsByWhoseFaultTheyAre(t *testing.T) {
+	op := func(test string, st testscript.Status, msg string) testscript.Outcome {
+		return testscript.Outcome{Test: test, Kind: "operation", Description: "read Patient", Status: st, Message: msg}
+	}
+	as := func(st testscript.Status, msg string) testscript.Outcome {
+		return testscript.Outcome{Test: "t", Kind: "assert", Description: "lezen lukt", Status: st, Message: msg}
+	}
+	cases := []struct {
+		name                    string
+		res                     testscript.Result
+		failures, errors, skips int
+		notRun                  bool
+	}{
+		{"every assert passed", testscript.Result{Outcomes: []testscript.Outcome{op("t", testscript.Pass, "GET → 200"), as(testscript.Pass, "")}}, 0, 0, 0, false},
+		{"an assert failed", testscript.Result{Outcomes: []testscript.Outcome{op("t", testscript.Pass, "GET → 404"), as(testscript.Fail, "404")}}, 1, 0, 0, false},
+		{"the candidate answered garbage", testscript.Result{Outcomes: []testscript.Outcome{op("t", testscript.Fail, "target has no id"), as(testscript.Skip, "not run: operation failed")}}, 1, 0, 1, false},
+		{"no answer at all", testscript.Result{Outcomes: []testscript.Outcome{op("t", testscript.Error, "connection refused"), as(testscript.Skip, "not run: operation failed")}}, 0, 1, 1, false},
+		{"a cleanup that failed", testscript.Result{Outcomes: []testscript.Outcome{as(testscript.Pass, ""), op("teardown", testscript.Error, "DELETE answered 500")}}, 0, 0, 0, false},
+		{"a script the bench could not run", testscript.Result{Err: errors.New("unknown operation"), Outcomes: []testscript.Outcome{op("t", testscript.Error, "unknown operation"), as(testscript.Skip, "not run")}}, 0, 0, 1, true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.res.Path = "/scripts/a.json"
+			v := verdictOf("set", "/scripts", &tc.res)
+			if len(v.Failures) != tc.failures || len(v.Errors) != tc.errors || len(v.Skips) != tc.skips || (v.NotRun != "") != tc.notRun {
+				t.Errorf("failures %q, errors %q, skips %q, not run %q; want %d, %d, %d, %v", v.Failures, v.Errors, v.Skips, v.NotRun, tc.failures, tc.errors, tc.skips, tc.notRun)
+			}
+			if v.Fail < tc.failures {
+				t.Errorf("%d counted failed, want at least %d", v.Fail, tc.failures)
+			}
+		})
+	}
+}

@@ -36,6 +36,9 @@ var _ = Describe("Kwalificatiescripts (FHIR TestScripts)", func() {
 		if len(judgement.NotRun) > 0 {
 			spec.Broke(fmt.Errorf("%d TestScript(s) could not be run by the bench:\n%s", len(judgement.NotRun), strings.Join(judgement.NotRun, "\n")))
 		}
+		if len(judgement.Errors) > 0 {
+			spec.Broke(fmt.Errorf("%d operation(s) of the TestScripts could not be carried out by the bench (no answer; not the system's fault, so not judged):\n%s", len(judgement.Errors), strings.Join(judgement.Errors, "\n")))
+		}
 		if judgement.Judged == 0 {
 			spec.Undecided(fmt.Sprintf("geen enkele controle van de %d TestScript(s) (%s) kon beoordeeld worden", len(verdicts), strings.Join(q.Sets, "; ")))
 		}
@@ -57,6 +60,9 @@ type Judgement struct {
 	Failures []string
 	// NotRun name every script the bench could not run, with the reason.
 	NotRun []string
+	// Errors name every operation the bench could not carry out, per
+	// script (at most maxListed, then a count).
+	Errors []string
 	// Skips name skipped asserts (at most maxListed, then a count).
 	Skips []string
 	// Judged counts the asserts judged (pass, warning, fail); Skipped the
@@ -74,6 +80,9 @@ func Judge(verdicts []spec.ScriptVerdict) Judgement {
 		for _, f := range v.Failures {
 			j.Failures = append(j.Failures, v.Script+": "+f)
 		}
+		for _, e := range v.Errors {
+			j.Errors = append(j.Errors, v.Script+": "+e)
+		}
 		if v.Fail > len(v.Failures) {
 			j.Failures = append(j.Failures, fmt.Sprintf("%s: %d controle(s) mislukt", v.Script, v.Fail-len(v.Failures)))
 		}
@@ -84,6 +93,9 @@ func Judge(verdicts []spec.ScriptVerdict) Judgement {
 				j.Skips = append(j.Skips, v.Script+": "+s)
 			}
 		}
+	}
+	if n := len(j.Errors); n > maxListed {
+		j.Errors = append(j.Errors[:maxListed:maxListed], fmt.Sprintf("… en %d meer (de TestReports in evidence/ noemen ze)", n-maxListed))
 	}
 	if listed := len(j.Skips); j.Skipped > listed && listed > 0 {
 		j.Skips = append(j.Skips, fmt.Sprintf("… en %d meer (de TestReports in evidence/ noemen ze)", j.Skipped-listed))

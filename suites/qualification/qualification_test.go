@@ -20,6 +20,7 @@ func TestJudge(t *testing.T) {
 		verdicts []spec.ScriptVerdict
 		failures []string
 		notRun   []string
+		errors   int // listed lines
 		judged   int
 		skipped  int
 		skips    int // listed lines
@@ -31,6 +32,12 @@ func TestJudge(t *testing.T) {
 			failures: []string{"a.json: t: x: y", "a.json: 1 controle(s) mislukt"}, judged: 2},
 		{name: "niet te draaien", verdicts: []spec.ScriptVerdict{{Script: "b.json", NotRun: "unknown operation", Skip: 1}},
 			notRun: []string{"b.json: unknown operation"}, skipped: 1, skips: 1},
+		{name: "een operatie die de bench niet kon uitvoeren", verdicts: []spec.ScriptVerdict{{Script: "d.json", Pass: 1, Skip: 1, Skips: []string{"t: a: not run"}, Errors: []string{"t: read: no answer"}}},
+			errors: 1, judged: 1, skipped: 1, skips: 1},
+		{name: "een operatie die het antwoord van het systeem brak", verdicts: []spec.ScriptVerdict{{Script: "e.json", Fail: 1, Failures: []string{"t: read: target has no id"}}},
+			failures: []string{"e.json: t: read: target has no id"}, judged: 1},
+		{name: "veel operaties zonder antwoord", verdicts: []spec.ScriptVerdict{{Script: "f.json", Errors: many}},
+			errors: maxListed + 1},
 		{name: "veel overgeslagen", verdicts: []spec.ScriptVerdict{{Script: "c.json", Pass: 1, Skip: len(many), Skips: many}},
 			judged: 1, skipped: len(many), skips: maxListed + 1},
 	}
@@ -39,6 +46,9 @@ func TestJudge(t *testing.T) {
 			j := Judge(tc.verdicts)
 			if !slices.Equal(j.Failures, tc.failures) || !slices.Equal(j.NotRun, tc.notRun) {
 				t.Errorf("failures %q, not run %q; want %q, %q", j.Failures, j.NotRun, tc.failures, tc.notRun)
+			}
+			if len(j.Errors) != tc.errors {
+				t.Errorf("%d error lines, want %d", len(j.Errors), tc.errors)
 			}
 			if j.Judged != tc.judged || j.Skipped != tc.skipped || len(j.Skips) != tc.skips {
 				t.Errorf("judged %d, skipped %d, %d skip lines; want %d, %d, %d", j.Judged, j.Skipped, len(j.Skips), tc.judged, tc.skipped, tc.skips)

@@ -29,4 +29,9 @@ type ScriptVerdict struct {
 	Failures []string
 	// Skips name each assert that was skipped, with the reason.
 	Skips []string
+	// Errors name each operation the bench could not carry out (no
+	// answer, the stand-in client had nothing to send): not the system's
+	// fault and not judged, so the script is undecided. An operation the
+	// system's answer broke is among Failures.
+	Errors []string
 }
