@@ -48,6 +48,12 @@ func queryOf(ev map[string]any) string {
 func get(t *testing.T, ts *httptest.Server, tok, path string) (int, map[string]any) {
 	t.Helper()
 	req, _ := http.NewRequest(http.MethodGet, ts.URL+path, nil)
+	return send(t, req, tok)
+}
+
+// send sends a request with the token, when given, and decodes the answer.
+func send(t *testing.T, req *http.Request, tok string) (int, map[string]any) {
+	t.Helper()
 	if tok != "" {
 		req.Header.Set("Authorization", "Bearer "+tok)
 	}
@@ -68,15 +74,7 @@ func postForm(t *testing.T, ts *httptest.Server, tok, path string) (int, map[str
 	typ, query, _ := strings.Cut(path, "?")
 	req, _ := http.NewRequest(http.MethodPost, ts.URL+typ+"/_search", strings.NewReader(query))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Authorization", "Bearer "+tok)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var v map[string]any
-	_ = json.NewDecoder(resp.Body).Decode(&v)
-	return resp.StatusCode, v
+	return send(t, req, tok)
 }
 
 // requestor is the UZI number of an AuditEvent's requestor, "" for none.
