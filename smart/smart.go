@@ -392,11 +392,7 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 		oauthError(w, http.StatusBadRequest, "invalid_grant", "the code_verifier does not match the code_challenge")
 		return
 	}
-	aud := s.fhir
-	if s.Audience != "" {
-		aud = s.Audience
-	}
-	tok, err := s.issuer.Issue(c.ctx.Professional, aud, s.now(), AccessTTL)
+	tok, err := s.issuer.Issue(c.ctx.Professional, s.audience(), s.now(), AccessTTL)
 	if err != nil {
 		oauthError(w, http.StatusInternalServerError, "server_error", err.Error())
 		return
@@ -429,7 +425,7 @@ func (s *Server) exchange(w http.ResponseWriter, f url.Values) {
 		oauthError(w, http.StatusBadRequest, "invalid_grant", "the subject_token is no valid context token for this client: "+err.Error())
 		return
 	}
-	tok, err := s.issuer.Issue(l.Professional, s.fhir, s.now(), AccessTTL)
+	tok, err := s.issuer.Issue(l.Professional, s.audience(), s.now(), AccessTTL)
 	if err != nil {
 		oauthError(w, http.StatusInternalServerError, "server_error", err.Error())
 		return
@@ -438,6 +434,14 @@ func (s *Server) exchange(w http.ResponseWriter, f url.Values) {
 	writeJSON(w, http.StatusOK, TokenResponse{AccessToken: tok, TokenType: "Bearer", ExpiresIn: int(AccessTTL.Seconds()),
 		Scope: "patient/*.rs", Patient: l.Context.Patient, FHIRUser: FHIRUser(s.fhir, l.Professional), NeedPatientBanner: true,
 		IssuedTokenType: TokenTypeAccess})
+}
+
+// audience is the aud of the access tokens (Audience, else the FHIR base).
+func (s *Server) audience() string {
+	if s.Audience != "" {
+		return s.Audience
+	}
+	return s.fhir
 }
 
 // Challenge is the PKCE S256 code challenge of a verifier.
