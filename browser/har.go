@@ -85,11 +85,17 @@ type netLog struct {
 	entries map[network.RequestID]*HAREntry
 	order   []network.RequestID
 	started map[network.RequestID]time.Time
+	// the page's traffic as text (content.go); generation counts resets, so
+	// that a body read in flight for an earlier document is dropped
+	traffic    traffic
+	generation int
+	reads      sync.WaitGroup
+	sockets    map[network.RequestID]string
 }
 
 func newNetLog(max int) *netLog {
 	return &netLog{max: max, entries: map[network.RequestID]*HAREntry{},
-		started: map[network.RequestID]time.Time{}}
+		started: map[network.RequestID]time.Time{}, sockets: map[network.RequestID]string{}}
 }
 
 // reset empties the log for the next document of the tab.
@@ -100,6 +106,9 @@ func (l *netLog) reset() {
 	l.entries = map[network.RequestID]*HAREntry{}
 	l.order = nil
 	l.started = map[network.RequestID]time.Time{}
+	l.traffic = traffic{}
+	l.generation++
+	l.sockets = map[network.RequestID]string{}
 }
 
 func (l *netLog) request(ev *network.EventRequestWillBeSent) {

@@ -336,6 +336,9 @@ func (p *Page) onEvent(ev any) {
 	switch ev := ev.(type) {
 	case *network.EventRequestWillBeSent:
 		p.netlog.request(ev)
+		if ev.Request.HasPostData {
+			p.requestBody(ev)
+		}
 	case *network.EventResponseReceived:
 		p.netlog.response(ev)
 		if ev.Type == network.ResourceTypeDocument && isAttachment(ev.Response) {
@@ -347,6 +350,19 @@ func (p *Page) onEvent(ev any) {
 		}
 	case *network.EventLoadingFinished:
 		p.netlog.finished(ev.RequestID, ev.EncodedDataLength, "")
+		p.readBody(ev)
+	case *network.EventWebSocketCreated:
+		p.webSocket(ev.RequestID, ev.URL)
+	case *network.EventWebSocketFrameReceived:
+		if ev.Response != nil {
+			p.message(ev.RequestID, "ontvangen WebSocket-bericht", ev.Response.PayloadData)
+		}
+	case *network.EventWebSocketFrameSent:
+		if ev.Response != nil {
+			p.message(ev.RequestID, "verzonden WebSocket-bericht", ev.Response.PayloadData)
+		}
+	case *network.EventEventSourceMessageReceived:
+		p.message(ev.RequestID, "EventSource-bericht", []byte(ev.Data))
 	case *network.EventLoadingFailed:
 		p.netlog.finished(ev.RequestID, 0, ev.ErrorText)
 	case *network.EventDataReceived:

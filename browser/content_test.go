@@ -1,0 +1,117 @@
+package browser
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// hiding serves a page that hides a marker in every place a page can hold
+// data without showing it; each marker is written so that it appears whole
+// only where it is hidden.
+func hiding(t *testing.T) *httptest.Server {
+	mux := http.NewServeMux()
+	html := func(body string) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+			fmt.Fprint(w, body)
+		}
+	}
+	mux.HandleFunc("/hidden", html(`<!doctype html><html lang="nl"><head><title>Weigering</title>
+<meta name="client" content="META-GEHEIM"></head><body>
+<!-- COMMENTAAR-GEHEIM -->
+<p>Geen toegang</p>
+<div hidden>VERBORGEN-GEHEIM</div>
+<p data-client="ATTRIBUUT-GEHEIM">.</p>
+<template><p>TEMPLATE-GEHEIM</p><template><b>GENEST-GEHEIM</b></template></template>
+<script type="application/json">{"bsn":"JSON-GEHEIM"}</script>
+<input id="veld" aria-label="veld">
+<iframe src="/frame" title="kader"></iframe>
+<script>
+const h = document.createElement('div'); document.body.append(h);
+h.attachShadow({mode: 'closed'}).innerHTML = '<p>' + 'SCHADUW' + '-GEHEIM</p>';
+document.getElementById('veld').value = 'INVOER' + '-GEHEIM';
+document.cookie = 'c=KOEKJE' + '-GEHEIM';
+Promise.all([
+  fetch('/data.json').then(r => r.json()),
+  fetch('/post', {method: 'POST', body: 'VERZOEK' + '-GEHEIM'}),
+  fetch('/big.txt').then(r => r.text()),
+]).then(() => { document.title = 'klaar'; });
+</script></body></html>`))
+	mux.HandleFunc("/frame", html(`<!doctype html><title>kader</title><p>KADER-GEHEIM</p>`))
+	mux.HandleFunc("/data.json", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("X-Client", "KOPREGEL-GEHEIM")
+		fmt.Fprint(w, `{"bsn":"ANTWOORD-GEHEIM"}`)
+	})
+	mux.HandleFunc("/post", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) })
+	mux.HandleFunc("/big.txt", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain")
+		fmt.Fprint(w, strings.Repeat("x", MaxBodyBytes+10))
+	})
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func TestContentFindsWhatAPageHidesAndNamesWhatItCouldNotRead(t *testing.T) {
+	needChromium(t)
+	srv := hiding(t)
+	b, err := Launch(context.Background(), Options{PageTimeout: 60 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	p, err := b.Open(context.Background(), srv.URL+"/hidden")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	for title := ""; title != "klaar"; {
+		if title, err = chromedp.Run(p.Context(), chromedp.Evaluate[string]("document.title")); err != nil {
+			t.Fatalf("waiting for the page's requests: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	c, err := p.Content()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var traffic strings.Builder
+	for _, x := range c.Traffic {
+		traffic.WriteString(x.Where + "\n" + x.Text + "\n")
+	}
+	cases := []struct{ name, marker, in string }{
+		{"an HTML comment", "COMMENTAAR-GEHEIM", c.DOM},
+		{"a meta element", "META-GEHEIM", c.DOM},
+		{"a hidden element", "VERBORGEN-GEHEIM", c.DOM},
+		{"an attribute", "ATTRIBUUT-GEHEIM", c.DOM},
+		{"a template", "TEMPLATE-GEHEIM", c.DOM},
+		{"a template in a template", "GENEST-GEHEIM", c.DOM},
+		{"a JSON island", "JSON-GEHEIM", c.DOM},
+		{"a closed shadow root", "SCHADUW-GEHEIM", c.DOM},
+		{"an input's value set by script", "INVOER-GEHEIM", c.DOM},
+		{"a frame's document", "KADER-GEHEIM", c.DOM},
+		{"a fetched body the page does not show", "ANTWOORD-GEHEIM", traffic.String()},
+		{"a response header", "KOPREGEL-GEHEIM", traffic.String()},
+		{"a request body", "VERZOEK-GEHEIM", traffic.String()},
+		{"the document's own body", "COMMENTAAR-GEHEIM", traffic.String()},
+		{"a cookie", "c=KOEKJE-GEHEIM", strings.Join(c.Cookies, "\n")},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if !strings.Contains(tc.in, tc.marker) {
+				t.Errorf("%s not found", tc.marker)
+			}
+		})
+	}
+	if !strings.Contains(strings.Join(c.Unread, "\n"), "big.txt: groter dan 2 MiB") {
+		t.Errorf("the body over the bound is not named as unread: %q", c.Unread)
+	}
+}
