@@ -232,14 +232,30 @@ func (p *Page) HAR() *HAR {
 // leave the bench in evidence (a session cookie or a token of the viewer).
 var secretHeaders = map[string]bool{"authorization": true, "proxy-authorization": true, "cookie": true, "set-cookie": true}
 
+// secretParams are the query (and fragment) parameters whose values never
+// leave the bench in evidence: a launch, an authorization code and its
+// state, a PKCE verifier, a token.
+var secretParams = map[string]bool{"launch": true, "code": true, "state": true, "code_verifier": true, "access_token": true, "id_token": true}
+
+// urlHeaders are the headers whose value is a URL that may carry them.
+var urlHeaders = map[string]bool{"location": true, "referer": true, "content-location": true, "refresh": true}
+
+// left is what stands in evidence for a value left out.
+const left = "(weggelaten)"
+
 // EvidenceJSON is the page's network log as evidence: every request the
-// page made, with the values of credential headers left out.
+// page made, with the values of credential headers, and of launch, code,
+// state, code_verifier, access_token and id_token in URLs (also in
+// Location and Referer headers), left out.
 func (p *Page) EvidenceJSON() ([]byte, error) {
 	h := p.HAR()
 	for i := range h.Log.Entries {
 		e := &h.Log.Entries[i]
+		e.Request.URL = withoutSecretParams(e.Request.URL)
+		e.Request.QueryString = withoutSecretValues(e.Request.QueryString)
 		e.Request.Headers = withoutSecrets(e.Request.Headers)
 		e.Response.Headers = withoutSecrets(e.Response.Headers)
+		e.Response.RedirectURL = withoutSecretParams(e.Response.RedirectURL)
 	}
 	return json.MarshalIndent(h, "", "  ")
 }
@@ -247,12 +263,54 @@ func (p *Page) EvidenceJSON() ([]byte, error) {
 func withoutSecrets(hs []NameValue) []NameValue {
 	out := make([]NameValue, len(hs))
 	for i, h := range hs {
-		if secretHeaders[strings.ToLower(h.Name)] {
-			h.Value = "(weggelaten)"
+		switch name := strings.ToLower(h.Name); {
+		case secretHeaders[name]:
+			h.Value = left
+		case urlHeaders[name]:
+			h.Value = withoutSecretParams(h.Value)
 		}
 		out[i] = h
 	}
 	return out
+}
+
+func withoutSecretValues(qs []NameValue) []NameValue {
+	out := make([]NameValue, len(qs))
+	for i, q := range qs {
+		if secretParams[q.Name] {
+			q.Value = left
+		}
+		out[i] = q
+	}
+	return out
+}
+
+// withoutSecretParams replaces the values of secretParams in a URL's query
+// and fragment, keeping everything else as it was written.
+func withoutSecretParams(raw string) string {
+	rest, fragment, hasFragment := strings.Cut(raw, "#")
+	base, query, hasQuery := strings.Cut(rest, "?")
+	out := base
+	if hasQuery {
+		out += "?" + withoutSecretPairs(query)
+	}
+	if hasFragment {
+		out += "#" + withoutSecretPairs(fragment)
+	}
+	return out
+}
+
+// withoutSecretPairs does it for one a=b&c=d list; a pair whose name does
+// not decode is kept as written.
+func withoutSecretPairs(s string) string {
+	pairs := strings.Split(s, "&")
+	for i, pair := range pairs {
+		name, _, ok := strings.Cut(pair, "=")
+		if n, err := url.QueryUnescape(name); ok && err == nil && secretParams[n] {
+			pairs[i] = name + "=" + left
+		}
+	}
+	return strings.Join(pairs, "&")
 }
 
 // HARJSON is HAR encoded as indented JSON.
