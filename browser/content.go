@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"mime"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -172,14 +173,8 @@ func (p *Page) Content() (*Content, error) {
 	if err := p.Err(); err != nil {
 		return nil, fmt.Errorf("reading the page's content: %w", err)
 	}
-	waited := make(chan struct{})
-	go func() { p.netlog.reads.Wait(); close(waited) }()
-	select {
-	case <-waited:
-	case <-time.After(10 * time.Second):
-		p.unread("niet alle antwoorden waren binnen 10 s gelezen")
-	case <-p.ctx.Done():
-		return nil, fmt.Errorf("reading the page's content: %w", p.ctx.Err())
+	if err := p.settle(); err != nil {
+		return nil, fmt.Errorf("reading the page's content: %w", err)
 	}
 	c := &Content{}
 	snap, err := chromedp.Call(p.ctx, domsnapshot.CaptureSnapshot, domsnapshot.CaptureSnapshotParams{ComputedStyles: []string{}})
@@ -237,6 +232,50 @@ func (p *Page) Content() (*Content, error) {
 	c.Traffic = append(c.Traffic, l.traffic.texts...)
 	c.Unread = append(c.Unread, l.traffic.unread...)
 	return c, nil
+}
+
+// settle waits, at most 5 s, until no request of the page is open, then
+// at most 10 s for the bodies being read; what is still open or unread then
+// is named as unread.
+func (p *Page) settle() error {
+	l := p.netlog
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		l.mu.Lock()
+		open := len(l.pending)
+		var urls []string
+		if open > 0 && time.Now().After(deadline) {
+			for id := range l.pending {
+				if e, ok := l.entries[id]; ok && len(urls) < 10 {
+					urls = append(urls, redact(e.Request.URL))
+				}
+			}
+		}
+		l.mu.Unlock()
+		if open == 0 {
+			break
+		}
+		if len(urls) > 0 {
+			slices.Sort(urls)
+			p.unread(fmt.Sprintf("%d verzoek(en) na 5 s nog zonder antwoord: %s", open, strings.Join(urls, ", ")))
+			break
+		}
+		select {
+		case <-p.ctx.Done():
+			return p.ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	waited := make(chan struct{})
+	go func() { l.reads.Wait(); close(waited) }()
+	select {
+	case <-waited:
+	case <-time.After(10 * time.Second):
+		p.unread("niet alle antwoorden waren binnen 10 s gelezen")
+	case <-p.ctx.Done():
+		return p.ctx.Err()
+	}
+	return nil
 }
 
 // templates is the markup of every template's content, nested ones and

@@ -91,11 +91,12 @@ type netLog struct {
 	generation int
 	reads      sync.WaitGroup
 	sockets    map[network.RequestID]string
+	pending    map[network.RequestID]bool // requests not finished yet
 }
 
 func newNetLog(max int) *netLog {
 	return &netLog{max: max, entries: map[network.RequestID]*HAREntry{},
-		started: map[network.RequestID]time.Time{}, sockets: map[network.RequestID]string{}}
+		started: map[network.RequestID]time.Time{}, sockets: map[network.RequestID]string{}, pending: map[network.RequestID]bool{}}
 }
 
 // reset empties the log for the next document of the tab.
@@ -109,6 +110,7 @@ func (l *netLog) reset() {
 	l.traffic = traffic{}
 	l.generation++
 	l.sockets = map[network.RequestID]string{}
+	l.pending = map[network.RequestID]bool{}
 }
 
 func (l *netLog) request(ev *network.EventRequestWillBeSent) {
@@ -141,6 +143,7 @@ func (l *netLog) request(ev *network.EventRequestWillBeSent) {
 	l.entries[ev.RequestID] = e
 	l.order = append(l.order, ev.RequestID)
 	l.started[ev.RequestID] = start
+	l.pending[ev.RequestID] = true
 }
 
 func (l *netLog) response(ev *network.EventResponseReceived) {
@@ -157,6 +160,7 @@ func (l *netLog) response(ev *network.EventResponseReceived) {
 func (l *netLog) finished(id network.RequestID, size float64, errText string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	delete(l.pending, id)
 	e, ok := l.entries[id]
 	if !ok {
 		return
