@@ -30,6 +30,8 @@ type Mutant struct {
 	stale      bool // serves a client's record read in the last StaleFor again
 	misfile    bool // the second twin's birth weight shown under the first
 	reuse      bool // accepts a context token whose jti it saw before
+	hiddenName bool // refusing a replayed return address, hides her name and BSN in the page
+	leakFetch  bool // refusing an already used launch, fetches her data as JSON it does not show
 }
 
 // LaunchMode is the launch mode the mutant runs in.
@@ -63,6 +65,8 @@ var Mutants = []Mutant{
 	{Name: "toetsenbordval", Description: "een invoerveld dat de focus vasthoudt (Tab werkt niet)", Violates: []string{"VWR-07"}, trap: true},
 	{Name: "verouderd-dossier", Description: "bewaart het dossier van een cliënt 10 minuten: een nieuw geregistreerd gegeven verschijnt pas daarna", Violates: []string{"VWR-08"}, stale: true},
 	{Name: "token-hergebruik", Description: "opent het dossier ook voor een contexttoken dat al gebruikt is (jti niet onthouden)", Violates: []string{"VWR-02"}, Launch: LaunchContextToken, reuse: true},
+	{Name: "verborgen-naam", Description: "weigert een herhaald terugkeeradres, maar zet naam en BSN van de cliënt in een verborgen element en een HTML-commentaar van de weigeringspagina", Violates: []string{"VWR-02"}, hiddenName: true},
+	{Name: "lekkende-fetch", Description: "weigert een al gebruikte opening, maar de weigeringspagina haalt de gegevens van de cliënt (naam, BSN, geboortedatum) als JSON op zonder ze te tonen", Violates: []string{"VWR-02"}, leakFetch: true},
 	{Name: "geen-taal", Description: "de pagina noemt haar taal niet", Violates: []string{"VWR-07"}, noLang: true},
 }
 

@@ -41,6 +41,7 @@ var page = template.Must(template.New("page").Parse(`<!DOCTYPE html>
 <h1>Geen toegang</h1>
 <div class="refusal" role="alert"><p>{{.Refusal}}</p>
 <p>Open de viewer vanuit het dossier van de cliënt in uw eigen systeem.</p></div>
+{{.Leak}}
 </main>
 {{else}}
 {{range .Records}}
@@ -106,6 +107,8 @@ type pageData struct {
 	Records                 []*record
 	Lang, Logo, Login, Trap bool
 	Pale                    bool
+	// Leak is what a leaking mutant adds to a refusal (markup it made)
+	Leak template.HTML
 }
 
 func (s *Server) data(title string) pageData {
@@ -131,9 +134,15 @@ func (s *Server) render(w http.ResponseWriter, recs []*record) {
 
 // refuse answers 403 with a page that holds no client data.
 func (s *Server) refuse(w http.ResponseWriter, why string) {
+	s.refuseWith(w, why, "")
+}
+
+// refuseWith is refuse with markup a leaking mutant adds.
+func (s *Server) refuseWith(w http.ResponseWriter, why string, leak template.HTML) {
 	d := s.data("Geen toegang")
 	d.Refusal = why
 	d.Login = false
+	d.Leak = leak
 	write(w, http.StatusForbidden, d)
 }
 

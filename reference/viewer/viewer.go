@@ -15,6 +15,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"html/template"
 	"net/http"
 	"net/url"
 	"strings"
@@ -105,6 +106,7 @@ type Server struct {
 	used map[string]time.Time // context tokens' jti, until they expire
 
 	replayCache map[string]*session     // the zonder-launch defect only
+	spent       spent                   // the verborgen-naam and lekkende-fetch defects only
 	staleCache  map[string]cachedRecord // the verouderd-dossier defect only: by Patient id
 }
 
@@ -177,6 +179,9 @@ func New(opts Options) (*Server, error) {
 	s.mux.HandleFunc("GET "+CallbackPath, s.callback)
 	s.mux.HandleFunc("GET "+DossierPath, s.dossier)
 	s.mux.HandleFunc("GET "+AuditPath, s.auditSearch)
+	if s.defect != nil && s.defect.leakFetch {
+		s.mux.HandleFunc("GET "+leakPath, s.leaked)
+	}
 	health := func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write([]byte(`{"status":"ok","software":"bcbench reference viewer"}`))
@@ -322,7 +327,16 @@ func (s *Server) use(l token.Launch) string {
 func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	if e := q.Get("error"); e != "" {
-		s.refuse(w, "Het bronsysteem weigerde de toegang: "+trim(q.Get("error_description"), 200)+" ("+trim(e, 40)+").")
+		var leak template.HTML
+		if s.defect != nil && s.defect.leakFetch {
+			s.mu.Lock()
+			f, ok := s.pending[q.Get("state")]
+			s.mu.Unlock()
+			if ok {
+				leak = s.leak(r, "launch:"+f.req.Launch)
+			}
+		}
+		s.refuseWith(w, "Het bronsysteem weigerde de toegang: "+trim(q.Get("error_description"), 200)+" ("+trim(e, 40)+").", leak)
 		return
 	}
 	state, code := q.Get("state"), q.Get("code")
@@ -334,7 +348,11 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 	}
 	c, err := r.Cookie(flowCookie)
 	if err != nil || state == "" || c.Value != state {
-		s.refuse(w, "Deze terugkeer hoort niet bij een opening van de viewer in deze browser.")
+		var leak template.HTML
+		if s.defect != nil && s.defect.hiddenName {
+			leak = s.leak(r, "code:"+code)
+		}
+		s.refuseWith(w, "Deze terugkeer hoort niet bij een opening van de viewer in deze browser.", leak)
 		return
 	}
 	s.mu.Lock()
@@ -354,6 +372,9 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 	sess := &session{iss: f.req.ISS, token: tr.AccessToken, fhirUser: tr.FHIRUser, patients: []string{tr.Patient}}
 	if s.defect != nil && s.defect.replay {
 		s.remember(code, sess)
+	}
+	if s.leaking() {
+		s.rememberSpent(code, f.req.Launch, sess)
 	}
 	s.startSession(w, r, sess)
 }

@@ -418,3 +418,61 @@ func TestAContextTokenViewerNeedsTheIssuerAndItsOwnDefects(t *testing.T) {
 		t.Errorf("a defect of the context-token launch without a launch mode: %v", err)
 	}
 }
+
+// TestLeakingMutantsRefuseButLeakOnOneRefusalOnly: verborgen-naam hides the
+// client in the refusal of a replayed return address, lekkende-fetch has the
+// refusal of a used launch fetch her; each refuses everything the reference
+// refuses, and leaks nothing on the other refusals.
+func TestLeakingMutantsRefuseButLeakOnOneRefusalOnly(t *testing.T) {
+	for _, tc := range []struct {
+		defect                     string
+		hidesOnReturn, fetchesUsed bool
+	}{
+		{defect: ""},
+		{defect: "verborgen-naam", hidesOnReturn: true},
+		{defect: "lekkende-fetch", fetchesUsed: true},
+	} {
+		t.Run("defect "+tc.defect, func(t *testing.T) {
+			st, scs, _ := stackWith(t, tc.defect, "ongecompliceerd")
+			s := scs[0]
+			reader, _ := fixtures.Reader(scs)
+			good, err := st.LaunchURL(truth.PatientID(s.Client.BSN), Professional(reader))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var callback string
+			c := browserClient()
+			c.CheckRedirect = func(r *http.Request, _ []*http.Request) error {
+				if r.URL.Path == CallbackPath {
+					callback = r.URL.String()
+				}
+				return nil
+			}
+			if code, page := open(t, c, good); code != http.StatusOK || callback == "" {
+				t.Fatalf("the valid launch: status %d, return address %q: %s", code, callback, page)
+			}
+			refusals := map[string]string{"geen context": st.Viewer.LaunchURL, "herhaald terugkeeradres": callback, "al gebruikte opening": good}
+			for name, u := range refusals {
+				code, page := open(t, browserClient(), u)
+				if code != http.StatusForbidden {
+					t.Errorf("%s: status %d, want 403", name, code)
+				}
+				hidden := strings.Contains(page, s.Client.Family) && strings.Contains(page, s.Client.BSN) && strings.Contains(page, "<div hidden>")
+				if want := tc.hidesOnReturn && name == "herhaald terugkeeradres"; hidden != want {
+					t.Errorf("%s: her name and BSN hidden in the page: %v, want %v", name, hidden, want)
+				}
+				fetched := ""
+				if i := strings.Index(page, leakPath+"?id="); i >= 0 {
+					id, _, _ := strings.Cut(page[i+len(leakPath+"?id="):], "'")
+					_, fetched = open(t, browserClient(), st.ViewerURL+leakPath+"?id="+id)
+				}
+				if want := tc.fetchesUsed && name == "al gebruikte opening"; strings.Contains(fetched, s.Client.BSN) != want {
+					t.Errorf("%s: the page fetches her BSN: %v, want %v (%q)", name, !want, want, fetched)
+				}
+				if strings.Contains(page, s.Client.BSN) && !hidden {
+					t.Errorf("%s: her BSN is in the page itself", name)
+				}
+			}
+		})
+	}
+}

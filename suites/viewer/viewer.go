@@ -87,7 +87,7 @@ var _ = Describe("Viewer", func() {
 			bounded(len(names), func(i int) {
 				seen[i], errs[i] = open(ctx, vw, refusals[names[i]], false)
 			})
-			var problems []string
+			var problems, unread []string
 			for i, name := range names {
 				if errs[i] != nil {
 					spec.Broke(fmt.Errorf("opening the refused launch %q for %s: %w", name, s.ID, errs[i]))
@@ -104,8 +104,17 @@ var _ = Describe("Viewer", func() {
 				for _, leak := range seen[i].leaks(s.Client) {
 					problems = append(problems, name+": "+leak)
 				}
+				if c := seen[i].content; c != nil {
+					for _, u := range c.Unread {
+						unread = append(unread, name+": "+u)
+					}
+				}
 			}
 			Expect(problems).To(match.HaveNoProblems())
+			if len(unread) > 0 {
+				// nothing found, but not everything read: never a pass
+				spec.Undecided("niet alles van de geweigerde openingen kon gelezen worden:\n" + strings.Join(unread, "\n"))
+			}
 		})
 		spec.It("VWR-03", "na een nieuwe opening voor cliënt B MOET de viewer alleen cliënt B tonen", func(ctx SpecContext) {
 			if len(shared) < 2 {
@@ -215,6 +224,9 @@ type observed struct {
 	png      []byte // a screenshot of a page not checked for WCAG
 	har      []byte // the page's network log as evidence (spec.Viewer.Network)
 	stopped  error  // the browser stopped the page (hung, too large): its content is unknown
+	// content is the whole DOM, traffic and cookies of a refused launch
+	// (VWR-02); nil for other pages
+	content *browser.Content
 }
 
 // pages bounds the pages the specs have open at once, all specs together:
@@ -375,6 +387,16 @@ func open(ctx context.Context, vw *spec.Viewer, u string, judged bool) (*observe
 	}
 	vw.Time("read", start)
 	if !judged {
+		if p.Err() == nil {
+			start = time.Now()
+			c, err := p.Content()
+			if err != nil {
+				// what the page holds is unknown: never a pass by silence
+				c = &browser.Content{Unread: []string{"de pagina kon niet geheel gelezen worden: " + err.Error()}}
+			}
+			o.content = c
+			vw.Time("content", start)
+		}
 		if vw.Evidence != nil && p.Err() == nil {
 			o.png, _ = p.Screenshot(nil) // evidence only: a page without one is still judged
 		}
@@ -429,26 +451,97 @@ type page struct {
 	Store    string     `json:"store"`
 }
 
-// leaks lists what of the client a refused page still holds.
+// leaks lists what of the client a page still holds: her name, family name
+// or BSN (also written with dots, spaces or dashes) in the visible text,
+// in local or session storage, or in a request URL. For a refused launch
+// (content read) also her birth date (ISO and Dutch), and all of them
+// anywhere in the DOM of every frame, in the page's traffic and in its
+// cookies.
 func (o *observed) leaks(c fixtures.Client) []string {
-	var out []string
-	for _, w := range []struct{ what, value string }{
-		{"haar naam", c.Given + " " + c.Family}, {"haar achternaam", c.Family}, {"haar BSN", c.BSN},
-	} {
-		if strings.Contains(o.text, w.value) {
-			out = append(out, w.what+" staat op de pagina")
-		}
-		if strings.Contains(o.store, w.value) {
-			out = append(out, w.what+" staat in de opslag van de browser")
-		}
-	}
+	type place struct{ where, text string }
+	places := []place{{"staat op de pagina", o.text}, {"staat in de opslag van de browser", o.store}}
 	for _, u := range o.urls {
-		if strings.Contains(u, c.BSN) {
-			out = append(out, "haar BSN staat in het netwerkverkeer: "+redact(u))
-			break
+		places = append(places, place{"staat in het netwerkverkeer: adres " + redact(u), unescaped(u)})
+	}
+	ns := needles(c, o.content != nil)
+	if x := o.content; x != nil {
+		places = append(places, place{"staat in de DOM van de pagina (tekst, commentaar, attributen, verborgen elementen)", x.DOM})
+		for _, t := range x.Traffic {
+			places = append(places, place{"staat in het netwerkverkeer: " + t.Where, unescaped(t.Text)})
+		}
+		places = append(places, place{"staat in een cookie", unescaped(strings.Join(x.Cookies, "\n"))})
+	}
+	var out []string
+	for _, n := range ns {
+		for _, p := range places {
+			if n.re.MatchString(p.text) && !slices.Contains(out, n.what+" "+p.where) {
+				out = append(out, n.what+" "+p.where)
+			}
 		}
 	}
 	return out
+}
+
+// needle is one way the client can be written down.
+type needle struct {
+	what string
+	re   *regexp.Regexp
+}
+
+// needles are the client's full name and family name (any case, any
+// spacing), her BSN with or without separators, and with born her birth
+// date as 1995-04-12, 12-04-1995, 12-4-1995, 12/04/1995 and 12 april 1995.
+func needles(c fixtures.Client, born bool) []needle {
+	words := func(s string) *regexp.Regexp {
+		parts := strings.Fields(s)
+		for i, p := range parts {
+			parts[i] = regexp.QuoteMeta(p)
+		}
+		return regexp.MustCompile(`(?i)(^|\P{L})` + strings.Join(parts, `\s+`) + `($|\P{L})`)
+	}
+	digits := func(s string) *regexp.Regexp {
+		var b strings.Builder
+		for i, r := range s {
+			if i > 0 {
+				b.WriteString(`[ .\-\x{a0}]?`)
+			}
+			b.WriteString(regexp.QuoteMeta(string(r)))
+		}
+		return regexp.MustCompile(`(^|\D)` + b.String() + `($|\D)`)
+	}
+	var out []needle
+	if name := fullName(c); name != "" {
+		out = append(out, needle{"haar naam", words(name)})
+	}
+	if strings.TrimSpace(c.Family) != "" {
+		out = append(out, needle{"haar achternaam", words(c.Family)})
+	}
+	if c.BSN != "" {
+		out = append(out, needle{"haar BSN", digits(c.BSN)})
+	}
+	if d, err := time.Parse(fixtures.DateLayout, c.BirthDate); born && err == nil {
+		var forms []string
+		for _, f := range []string{"2006-01-02", "02-01-2006", "2-1-2006", "02/01/2006", "2/1/2006"} {
+			forms = append(forms, regexp.QuoteMeta(d.Format(f)))
+		}
+		forms = append(forms, fmt.Sprintf(`%d\s+%s\s+%d`, d.Day(), dutchMonths[d.Month()-1], d.Year()))
+		out = append(out, needle{"haar geboortedatum", regexp.MustCompile(`(?i)(^|\D)(` + strings.Join(slices.Compact(forms), "|") + `)($|\D)`)})
+	}
+	return out
+}
+
+var dutchMonths = [...]string{"januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus", "september", "oktober", "november", "december"}
+
+// unescaped is s with its percent-encoding undone (a name in a URL or a
+// form body), or s when it holds none or is not valid encoding.
+func unescaped(s string) string {
+	if !strings.ContainsAny(s, "%+") {
+		return s
+	}
+	if u, err := url.QueryUnescape(s); err == nil && u != s {
+		return s + "\n" + u
+	}
+	return s
 }
 
 // switchProblems opens A, then B in the same browser context.
