@@ -21,15 +21,18 @@ func needChromium(t *testing.T) {
 	}
 }
 
+// htmlPage serves body as an HTML page.
+func htmlPage(body string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprint(w, body)
+	}
+}
+
 // hostile serves loopback pages that misbehave in every way a viewer must not.
 func hostile(t *testing.T) *httptest.Server {
 	mux := http.NewServeMux()
-	page := func(body string) http.HandlerFunc {
-		return func(w http.ResponseWriter, r *http.Request) {
-			w.Header().Set("Content-Type", "text/html; charset=utf-8")
-			fmt.Fprint(w, body)
-		}
-	}
+	page := htmlPage
 	mux.HandleFunc("/ok", page(`<!doctype html><html lang="nl"><title>Goed</title><img src="/pixel.gif" alt=""><p>Hallo</p></html>`))
 	mux.HandleFunc("/pixel.gif", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "image/gif")

@@ -8,7 +8,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
 )
 
 // hiding serves a page that hides a marker in every place a page can hold
@@ -16,12 +15,7 @@ import (
 // only where it is hidden.
 func hiding(t *testing.T) *httptest.Server {
 	mux := http.NewServeMux()
-	html := func(body string) http.HandlerFunc {
-		return func(w http.ResponseWriter, r *http.Request) {
-			w.Header().Set("Content-Type", "text/html; charset=utf-8")
-			fmt.Fprint(w, body)
-		}
-	}
+	html := htmlPage
 	mux.HandleFunc("/hidden", html(`<!doctype html><html lang="nl"><head><title>Weigering</title>
 <meta name="client" content="META-GEHEIM"></head><body>
 <!-- COMMENTAAR-GEHEIM -->

@@ -472,10 +472,15 @@ func (o *observed) leaks(c fixtures.Client) []string {
 		places = append(places, place{"staat in een cookie", unescaped(strings.Join(x.Cookies, "\n"))})
 	}
 	var out []string
-	for _, n := range ns {
-		for _, p := range places {
-			if n.re.MatchString(p.text) && !slices.Contains(out, n.what+" "+p.where) {
-				out = append(out, n.what+" "+p.where)
+	for _, p := range places {
+		for _, n := range ns {
+			found := n.what + " " + p.where
+			// her family name where her full name already is says nothing more
+			if n.what == "haar achternaam" && slices.Contains(out, "haar naam "+p.where) {
+				continue
+			}
+			if !slices.Contains(out, found) && n.re.MatchString(p.text) {
+				out = append(out, found)
 			}
 		}
 	}
