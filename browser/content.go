@@ -167,8 +167,9 @@ func (p *Page) readBody(ev *network.EventLoadingFinished) {
 }
 
 // Content reads what the page holds now: the DOM snapshot of every frame,
-// the traffic so far (it first waits, at most 10 s, for the bodies being
-// read) and the browser context's cookies.
+// the traffic so far (it first waits, at most 10 s, for the page's open
+// requests, then for the bodies being read) and the browser context's
+// cookies.
 func (p *Page) Content() (*Content, error) {
 	if err := p.Err(); err != nil {
 		return nil, fmt.Errorf("reading the page's content: %w", err)
@@ -234,12 +235,12 @@ func (p *Page) Content() (*Content, error) {
 	return c, nil
 }
 
-// settle waits, at most 5 s, until no request of the page is open, then
+// settle waits, at most 10 s, until no request of the page is open, then
 // at most 10 s for the bodies being read; what is still open or unread then
 // is named as unread.
 func (p *Page) settle() error {
 	l := p.netlog
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(10 * time.Second)
 	for {
 		l.mu.Lock()
 		open := len(l.pending)
@@ -257,7 +258,7 @@ func (p *Page) settle() error {
 		}
 		if len(urls) > 0 {
 			slices.Sort(urls)
-			p.unread(fmt.Sprintf("%d verzoek(en) na 5 s nog zonder antwoord: %s", open, strings.Join(urls, ", ")))
+			p.unread(fmt.Sprintf("%d verzoek(en) na 10 s nog zonder antwoord: %s", open, strings.Join(urls, ", ")))
 			break
 		}
 		select {

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/chromedp/chromedp"
 )
 
 // hiding serves a page that hides a marker in every place a page can hold
@@ -32,10 +34,12 @@ h.attachShadow({mode: 'closed'}).innerHTML = '<p>' + 'SCHADUW' + '-GEHEIM</p>';
 document.getElementById('veld').value = 'INVOER' + '-GEHEIM';
 document.cookie = 'c=KOEKJE' + '-GEHEIM';
 Promise.all([
-  fetch('/data.json').then(r => r.json()),
   fetch('/post', {method: 'POST', body: 'VERZOEK' + '-GEHEIM'}),
   fetch('/big.txt').then(r => r.text()),
-]);
+]).then(() => {
+  document.title = 'klaar';
+  fetch('/data.json').then(r => r.json()); // still open when the test reads
+});
 fetch('/forever');
 </script></body></html>`))
 	mux.HandleFunc("/frame", html(`<!doctype html><title>kader</title><p>KADER-GEHEIM</p>`))
@@ -69,7 +73,13 @@ func TestContentFindsWhatAPageHidesAndNamesWhatItCouldNotRead(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer p.Close()
-	// no wait here: Content waits for the requests the page has open
+	for title := ""; title != "klaar"; {
+		if title, err = chromedp.Run(p.Context(), chromedp.Evaluate[string]("document.title")); err != nil {
+			t.Fatalf("waiting for the page's requests: %v", err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	// /data.json is answered a second later: Content waits for it
 	c, err := p.Content()
 	if err != nil {
 		t.Fatal(err)
