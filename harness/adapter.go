@@ -51,12 +51,30 @@ func (a *Adapter) Register(ctx context.Context, registration any) (Receipt, erro
 		return Receipt{}, fmt.Errorf("building registration request: %w", err)
 	}
 	req.Header.Set("Content-Type", "application/json")
+	return a.receipt(req, "registering event")
+}
+
+// Publish sends one event as the ADA instance a legacy XIS exports to a
+// translator that publishes into the chain (POST {base}/publish,
+// application/xml, docs/translator.md) and returns its receipt: it
+// answers 201 once the translation is stored and registered in the index.
+func (a *Adapter) Publish(ctx context.Context, ada []byte) (Receipt, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSuffix(a.Base, "/")+"/publish", bytes.NewReader(ada))
+	if err != nil {
+		return Receipt{}, fmt.Errorf("building publish request: %w", err)
+	}
+	req.Header.Set("Content-Type", "application/xml")
+	return a.receipt(req, "publishing event")
+}
+
+// receipt sends an event and reads the adapter's receipt.
+func (a *Adapter) receipt(req *http.Request, doing string) (Receipt, error) {
 	reply, status, err := a.do(req)
 	if err != nil {
-		return Receipt{}, fmt.Errorf("registering event: %w: %w", ErrNoAnswer, err)
+		return Receipt{}, fmt.Errorf("%s: %w: %w", doing, ErrNoAnswer, err)
 	}
 	if status != http.StatusOK && status != http.StatusCreated && status != http.StatusAccepted {
-		return Receipt{}, fmt.Errorf("registering event: adapter answered %d: %s", status, snippet(reply))
+		return Receipt{}, fmt.Errorf("%s: adapter answered %d: %s", doing, status, snippet(reply))
 	}
 	var r Receipt
 	if len(bytes.TrimSpace(reply)) > 0 {

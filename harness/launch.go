@@ -83,6 +83,10 @@ type Wiring struct {
 	// IdP is the issuer URL of the bench's test identity provider, for a
 	// DVZA whose clients log in there; "" for other roles.
 	IdP string
+	// Contract is a publisher's adapter contract (RoleSpec.Contract): a
+	// built-in publisher with ContractTranslator is the reference
+	// translator, publishing into the index like an XIS.
+	Contract string
 }
 
 // Candidate is a started candidate: every role of its manifest, each behind
@@ -570,6 +574,7 @@ func (c *Candidate) target(ctx context.Context, name string, spec *RoleSpec, tok
 		if c.opts.Builtin == nil {
 			return nil, fmt.Errorf("launching %s: the manifest asks for the builtin reference, but none is available", name)
 		}
+		w.Contract = spec.Contract
 		h, err := c.opts.Builtin(name, w)
 		if err != nil {
 			return nil, fmt.Errorf("launching builtin %s: %w", name, err)

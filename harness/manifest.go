@@ -42,6 +42,17 @@ func IsPublisher(role string) bool {
 	return role == "xis" || strings.HasPrefix(role, publisherPrefix)
 }
 
+// Adapter contracts of a publisher (RoleSpec.Contract).
+const (
+	// ContractXIS: the bench sends each event as a registration (JSON) to
+	// POST {adapter}/events (docs/adapter.md).
+	ContractXIS = "xis"
+	// ContractTranslator: the bench sends each event as the ADA instance a
+	// legacy XIS exports to POST {adapter}/publish (application/xml); the
+	// translator translates, stores and registers it in the index.
+	ContractTranslator = "translator"
+)
+
 // roleChoice is how messages name the role keys a manifest may use.
 const roleChoice = "index, xis, xis-<suffix>, translator, viewer, dvza"
 
@@ -100,6 +111,12 @@ type RoleSpec struct {
 	// Viewer says how the bench opens a viewer role (docs/viewer.md);
 	// only on role viewer, required unless it is builtin.
 	Viewer *ViewerSpec `yaml:"viewer" json:"viewer,omitempty"`
+	// Contract says which adapter contract a publisher (xis, xis-<suffix>)
+	// keeps: ContractXIS (also when empty: POST {adapter}/events with a
+	// registration) or ContractTranslator (POST {adapter}/publish with the
+	// event's ADA instance: a translator in front of a legacy XIS,
+	// docs/translator.md). Only on publisher roles.
+	Contract string `yaml:"contract" json:"contract,omitempty"`
 
 	// reference marks a role no candidate brought: the bench plays it.
 	reference bool
@@ -670,6 +687,9 @@ func checkRoles(root *yaml.Node, value any) []Problem {
 			if k := mappingKey(rolesNode, name); k != nil {
 				line = k.Line
 			}
+		}
+		if _, ok := spec["contract"]; ok && !IsPublisher(name) {
+			out = append(out, Problem{Line: line, Field: "roles." + name + ".contract", Message: "contract says how the bench sends a publisher its events: only xis and xis-<suffix> have it"})
 		}
 		if _, ok := spec["viewer"]; ok && name != "viewer" {
 			out = append(out, Problem{Line: line, Field: "roles." + name + ".viewer", Message: "viewer says how to open a viewer: only role viewer has it"})

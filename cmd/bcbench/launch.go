@@ -187,8 +187,9 @@ func launch(ctx context.Context, m *harness.Manifest, limits certification.Limit
 		switch {
 		case harness.IsPublisher(r.Name):
 			run.Publishers = append(run.Publishers, spec.Publisher{Role: r.Name,
-				XIS:     &harness.FHIR{Base: r.FHIRBase(), Client: client, Token: r.Token},
-				Adapter: &harness.Adapter{Base: r.AdapterBase(), Client: client, Token: r.Token}})
+				XIS:      &harness.FHIR{Base: r.FHIRBase(), Client: client, Token: r.Token},
+				Adapter:  &harness.Adapter{Base: r.AdapterBase(), Client: client, Token: r.Token},
+				Contract: r.Spec.Contract})
 		case r.Name == "index":
 			run.Index = &harness.FHIR{Base: r.FHIRBase(), Client: client, Token: r.Token}
 		case r.Name == "dvza":

@@ -51,6 +51,7 @@ func newClock(l certification.Timeliness, day0 time.Time, env *spec.Env, concurr
 		Limits:      clock.Limits{Publication: l.Publication, Index: l.Index, Consumer: l.Consumer},
 		Reference:   day0,
 		Publisher:   func(r fixtures.Registration) *harness.FHIR { return env.PublisherFor(r).XIS },
+		Carries:     func(r fixtures.Registration, key string) bool { return env.PublisherFor(r).Carries(r, key) },
 		Index:       env.Index,
 		Concurrency: 2 * concurrency, // as --concurrency says
 	}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/bcbench/bcbench/fixtures"
+	"github.com/bcbench/bcbench/fixtures/truth"
 	"github.com/bcbench/bcbench/harness"
 	"github.com/bcbench/bcbench/suites/clock"
 	"github.com/bcbench/bcbench/suites/fact"
@@ -129,6 +130,36 @@ type Publisher struct {
 	Role    string
 	XIS     *harness.FHIR
 	Adapter *harness.Adapter
+	// Contract is how the bench sends it the events: harness.ContractXIS
+	// (also when empty: a registration to {adapter}/events) or
+	// harness.ContractTranslator (the event's ADA instance, as VRT-01
+	// sends it, to {adapter}/publish: a translator in front of a legacy
+	// XIS, docs/translator.md).
+	Contract string
+}
+
+// Translator says whether the publisher is a translator that publishes
+// into the chain (harness.ContractTranslator).
+func (p Publisher) Translator() bool { return p.Contract == harness.ContractTranslator }
+
+// Carries says whether the publisher can have received fact key of a
+// registration: an XIS gets every fact; a translator only what the ADA of
+// the legacy verloskundig dossier has an element for (truth.ADASkipped
+// names the rest). What it cannot have received is never expected of it.
+func (p Publisher) Carries(r fixtures.Registration, key string) bool {
+	return !p.Translator() || !slices.Contains(truth.ADASkipped(r), key)
+}
+
+// send delivers one registration to the publisher by its contract.
+func (p Publisher) send(ctx context.Context, r fixtures.Registration) (harness.Receipt, error) {
+	if !p.Translator() {
+		return p.Adapter.Register(ctx, r)
+	}
+	ada, err := truth.ADA(r)
+	if err != nil {
+		return harness.Receipt{}, fmt.Errorf("rendering the ADA of %s/%s for %s: %w", r.Scenario, r.Event, p.Role, err)
+	}
+	return p.Adapter.Publish(ctx, ada)
 }
 
 // DVZA is how the bench reaches a MedMij data service (DVZA) as a PGO:
@@ -382,7 +413,7 @@ func (e *Env) replayOne(ctx context.Context, s *fixtures.Scenario, progress func
 			if progress != nil {
 				progress(fmt.Sprintf("%s › %s", s.ID, r.Title))
 			}
-			ev.Receipt, ev.Err = pub.Adapter.Register(ctx, r)
+			ev.Receipt, ev.Err = pub.send(ctx, r)
 			mu.Lock()
 			if errors.Is(ev.Err, harness.ErrNoAnswer) {
 				*unanswered++
@@ -428,7 +459,10 @@ func (e *Env) publishersOf(regs []fixtures.Registration) []Publisher {
 func (e *Env) tell(ctx context.Context, chain []Publisher, sent string, r fixtures.Registration, progress func(string)) []Replayed {
 	var out []Replayed
 	for _, p := range chain {
-		if p.Role == sent || p.Adapter == nil {
+		if p.Role == sent || p.Adapter == nil || p.Translator() {
+			// The ADA of the legacy verloskundig dossier has no element for
+			// consent or deletion: a translator cannot be told
+			// (docs/translator.md; its chain profile has no such scenario).
 			continue
 		}
 		if progress != nil {
@@ -457,6 +491,22 @@ func (e *Env) PublisherFor(r fixtures.Registration) Publisher {
 		}
 	}
 	return e.Publishers[0]
+}
+
+// Carries says whether the publisher the event of scenario s went to could
+// have received fact key of it (Publisher.Carries); true for an event the
+// bench cannot find.
+func (e *Env) Carries(s *fixtures.Scenario, event, key string) bool {
+	regs, err := s.Registrations(e.Reference)
+	if err != nil {
+		return true
+	}
+	for _, r := range regs {
+		if r.Event == event {
+			return e.PublisherFor(r).Carries(r, key)
+		}
+	}
+	return true
 }
 
 // ErrNotSent marks an event the replay did not send because the candidate
