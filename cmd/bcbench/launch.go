@@ -85,6 +85,10 @@ func loadCandidates(paths []string, roles []string) (*harness.Manifest, error) {
 	// xis: only a chain profile judges each where it went.
 	if !slices.Contains(roles, "index") {
 		for _, name := range m.RoleNames() {
+			if r := m.Roles[name]; harness.IsPublisher(name) && r.Contract == harness.ContractTranslator {
+				return nil, fmt.Errorf("role %s is a translator that publishes into a chain (contract: translator), which this profile does not judge (it judges %s): run it with --profile %s, or judge the translator alone as role translator (--profile zelftest-vertaler)",
+					name, strings.Join(roles, ", "), certification.ChainTranslator)
+			}
 			if name != "xis" && harness.IsPublisher(name) {
 				return nil, fmt.Errorf("role %s is a further publisher of a chain, which this profile does not judge (it judges %s): run it with a chain profile such as --profile %s, or leave the role out",
 					name, strings.Join(roles, ", "), certification.Chain)
@@ -112,6 +116,11 @@ func loadCandidates(paths []string, roles []string) (*harness.Manifest, error) {
 func builtin(trust *token.Verifier) func(role string, w harness.Wiring) (http.Handler, error) {
 	return func(role string, w harness.Wiring) (http.Handler, error) {
 		switch {
+		case harness.IsPublisher(role) && w.Contract == harness.ContractTranslator:
+			// A translator in front of a legacy XIS: it publishes through the
+			// reference XIS it embeds, which checks no token (the ADA names
+			// no care relationship).
+			return translator.New(translator.ServerOptions{Version: version, Index: w.Index, Logf: func(string, ...any) {}})
 		case harness.IsPublisher(role):
 			opts := xis.Options{Version: version, Index: w.Index, Logf: func(string, ...any) {}}
 			if role == "xis" {

@@ -55,7 +55,7 @@ func newReferenceCmd() *cobra.Command {
 					delay = d
 				}
 			}
-			if indexURL == "" && role == "xis" {
+			if indexURL == "" && (role == "xis" || role == "translator") {
 				indexURL = os.Getenv(xis.IndexEnv)
 			}
 			if viewerURL == "" {
@@ -120,7 +120,7 @@ func newReferenceCmd() *cobra.Command {
 	serve.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "address to listen on")
 	serve.Flags().StringVar(&defect, "defect", "", "serve a mutant with this seeded defect (see 'bcbench reference mutants'); env BCBENCH_REFERENCE_DEFECT")
 	serve.Flags().StringVar(&variant, "variant", "", "serve a valid variant of the reference (utc, absolute-verwijzingen, medicatie-contained): the bench must accept it")
-	serve.Flags().StringVar(&indexURL, "index", "", "xis: the FHIR base of the index to register in after every event (ITI-65); env "+xis.IndexEnv)
+	serve.Flags().StringVar(&indexURL, "index", "", "xis and translator: the FHIR base of the index to register in after every event or published ADA (ITI-65); env "+xis.IndexEnv)
 	serve.Flags().StringVar(&fixtureDir, "fixtures", "", "xis: serve the FHIR R4 resources in this folder (.json and .xml, below it; Bundles left out; Touchstone placeholders such as ${DATE, T, D, -3} filled) instead of adapter events, with create, update, delete and transaction (e.g. the _reference folder of Nictiz's MP9 3.0 TestScripts)")
 	serve.Flags().StringToStringVar(&tokens, "token", nil, "dvza: a fixed access token per client, BSN=TOKEN (repeatable), besides the OAuth flow (as Nictiz qualification gives them); env "+tokensEnv+" (BSN=TOKEN,…), which keeps them out of the arguments a run records")
 	serve.Flags().DurationVar(&delay, "delay", 0, "answer every FHIR and event request this much later (for fault tests); env BCBENCH_REFERENCE_DELAY")
@@ -154,10 +154,10 @@ func newReferenceCmd() *cobra.Command {
 // the index at indexURL when set), the index, the viewer or the translator.
 func referenceServer(role, defect, variant, indexURL, viewerURL string) (http.Handler, error) {
 	if role == "translator" {
-		if variant != "" || indexURL != "" || viewerURL != "" {
-			return nil, fmt.Errorf("--variant, --index and --url are not options of the translator")
+		if variant != "" || viewerURL != "" {
+			return nil, fmt.Errorf("--variant and --url are not options of the translator")
 		}
-		return translator.New(translator.ServerOptions{Version: version, Defect: defect})
+		return translator.New(translator.ServerOptions{Version: version, Defect: defect, Index: indexURL})
 	}
 	if role == "viewer" {
 		if variant != "" || indexURL != "" {

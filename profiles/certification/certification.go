@@ -236,6 +236,11 @@ const (
 	// Chain is the self-test of a whole chain: publishers, index, the bench
 	// as consumer (issue 10).
 	Chain = "zelftest-keten"
+	// ChainTranslator is the chain self-test with a translator as a
+	// publisher (contract: translator, docs/translator.md): the chain's
+	// scenarios the legacy ADA can tell (no consent withdrawal, no
+	// deletion).
+	ChainTranslator = "zelftest-keten-vertaler"
 )
 
 //go:embed *.yaml

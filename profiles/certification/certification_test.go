@@ -31,6 +31,7 @@ func TestCertifyingProfiles(t *testing.T) {
 		{"zelftest-niveau1", false, UndecidedReport},
 		{"zelftest-inhoud", false, UndecidedReport},
 		{"zelftest-keten", false, UndecidedReport},
+		{"zelftest-keten-vertaler", false, UndecidedReport},
 	}
 	for _, tc := range cases {
 		t.Run(tc.id, func(t *testing.T) {

@@ -26,6 +26,12 @@ type Mutant struct {
 	// accepts, when it returns true for the error direction B met, makes
 	// the translator answer 200 with an empty Bundle instead of a 4xx.
 	accepts func(err error) bool
+	// publish changes what the translator publishes into a chain (POST
+	// /bench/publish) before its XIS renders it; InChain lists the
+	// requirements it then fails in a chain run (profile
+	// zelftest-keten-vertaler, the translator as the midwife's publisher).
+	publish func(reg *fixtures.Registration)
+	InChain []string
 }
 
 // Mutants are the translator's seeded-defect mutants (issue 13).
@@ -38,7 +44,17 @@ var Mutants = []Mutant{
 				delete(q, "code")
 			}
 		})},
-	{Name: "eenheid-omgerekend", Description: "het eerste lichaamsgewicht in kg krijgt de eenheid g zonder de waarde om te rekenen", Violates: []string{"VRT-01"},
+	{Name: "eenheid-omgerekend", Description: "het eerste lichaamsgewicht in kg krijgt de eenheid g zonder de waarde om te rekenen (in een keten: elk gepubliceerd lichaamsgewicht)", Violates: []string{"VRT-01"},
+		InChain: []string{"OVD-01"},
+		publish: func(reg *fixtures.Registration) {
+			for i, f := range reg.Facts {
+				if f.Code == fixtures.CodeBodyWeight && f.Value.Quantity != nil && f.Value.Quantity.Unit == "kg" {
+					q := *f.Value.Quantity
+					q.Unit = "g"
+					reg.Facts[i].Value.Quantity = &q
+				}
+			}
+		},
 		apply: first(isProfile("zib-BodyWeight"), func(o map[string]any) {
 			if q := mapOf(o["valueQuantity"]); q != nil && q["code"] == "kg" {
 				q["unit"], q["code"] = "g", "g"

@@ -497,16 +497,24 @@ func (e *Env) PublisherFor(r fixtures.Registration) Publisher {
 // have received fact key of it (Publisher.Carries); true for an event the
 // bench cannot find.
 func (e *Env) Carries(s *fixtures.Scenario, event, key string) bool {
+	p, r, ok := e.PublisherOf(s, event)
+	return !ok || p.Carries(r, key)
+}
+
+// PublisherOf returns the publisher an event of scenario s is sent to
+// (PublisherFor) and its registration; false when the scenario has no
+// such event.
+func (e *Env) PublisherOf(s *fixtures.Scenario, event string) (Publisher, fixtures.Registration, bool) {
 	regs, err := s.Registrations(e.Reference)
 	if err != nil {
-		return true
+		return Publisher{}, fixtures.Registration{}, false
 	}
 	for _, r := range regs {
 		if r.Event == event {
-			return e.PublisherFor(r).Carries(r, key)
+			return e.PublisherFor(r), r, true
 		}
 	}
-	return true
+	return Publisher{}, fixtures.Registration{}, false
 }
 
 // ErrNotSent marks an event the replay did not send because the candidate

@@ -203,6 +203,9 @@ func receive(ctx SpecContext, s *fixtures.Scenario, t fixtures.Transfer) *receiv
 		spec.NotTestable("in dit scenario hoort na afloop niets gedeeld te zijn; de vertrouwensspecs controleren dat")
 	}
 	receiver, _ := s.Receiver(t)
+	if why := untold(s, t, receiver); why != "" {
+		spec.NotTestable(why)
+	}
 	g := &received{s: s, t: t}
 	resolve := func(day int) string { return env.Day(day) }
 	byPerson := map[string][]fact.Item{}
@@ -279,6 +282,19 @@ func receive(ctx SpecContext, s *fixtures.Scenario, t fixtures.Transfer) *receiv
 	}
 	env.RecordTransfer(cov)
 	return g
+}
+
+// untold says why a transfer cannot be judged when its hand-over went to
+// a translator (the legacy ADA has no element for a hand-over, so the
+// index never hears of the receiver) and the receiver has no care
+// relationship of its own: it registered nothing in the scenario. Empty
+// when the transfer can be judged.
+func untold(s *fixtures.Scenario, t fixtures.Transfer, receiver fixtures.Provider) string {
+	p, _, ok := spec.Current().PublisherOf(s, t.At)
+	if !ok || !p.Translator() || slices.ContainsFunc(s.Events, func(ev fixtures.Event) bool { return ev.By == t.To }) {
+		return ""
+	}
+	return fmt.Sprintf("de overdracht (%s) ging naar de vertaler %s; de ADA van het verloskundig dossier heeft geen element voor een overdracht, dus de index kent %s niet als zorgverlener van de cliënt: niet te beoordelen", t.At, p.Role, receiver.Name)
 }
 
 // record is a person's record at one publisher, reached through the index.
