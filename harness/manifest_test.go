@@ -36,6 +36,9 @@ roles:
       clientId: voorbeeld-viewer
       redirectUri: /base/terug
       auditEvent: /base/fhir/AuditEvent
+  xis-ziekenhuis:
+    builtin: true
+    contract: translator
   dvza:
     builtin: true
     tokens:
@@ -44,7 +47,7 @@ roles:
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := strings.Join(m.RoleNames(), ","); got != "index,xis,viewer,dvza" {
+	if got := strings.Join(m.RoleNames(), ","); got != "index,xis,xis-ziekenhuis,viewer,dvza" {
 		t.Errorf("roles = %s", got)
 	}
 	xis := m.Roles["xis"]
@@ -57,6 +60,9 @@ roles:
 	}
 	if idx.Auth.BearerTokenEnv != "INDEX_TOKEN" {
 		t.Errorf("auth = %+v", idx.Auth)
+	}
+	if c := m.Roles["xis-ziekenhuis"].Contract; c != ContractTranslator || m.Roles["xis"].Contract != "" {
+		t.Errorf("contracts %q, %q", c, m.Roles["xis"].Contract)
 	}
 	if got := m.Roles["dvza"].Tokens; len(got) != 1 || got["999901011"] != "patient-token-a" {
 		t.Errorf("dvza tokens = %v", got)
@@ -101,6 +107,8 @@ func TestParseManifestBad(t *testing.T) {
 		{"context-token viewer with a redirect URI", "name: x\nroles:\n  viewer:\n    command: {path: a}\n    viewer: {clientId: a, launchMode: context-token, redirectUri: /cb}\n", "roles.viewer.viewer.redirectUri", 3, "no redirectUri"},
 		{"context-token viewer at a url", "name: x\nroles:\n  viewer:\n    url: http://a\n    viewer: {clientId: a, launchMode: context-token}\n", "roles.viewer.viewer.launchMode", 3, "must be started by the bench"},
 		{"unknown launch mode", "name: x\nroles:\n  viewer:\n    command: {path: a}\n    viewer: {clientId: a, launchMode: saml}\n", "roles.viewer.viewer.launchMode", 5, "must be one of 'smart', 'context-token'"},
+		{"contract on the index", "name: x\nroles:\n  index:\n    builtin: true\n    contract: translator\n", "roles.index.contract", 3, "only xis and xis-<suffix>"},
+		{"unknown contract", "name: x\nroles:\n  xis-ziekenhuis:\n    builtin: true\n    contract: vertaler\n", "roles.xis-ziekenhuis.contract", 5, "must be one of"},
 		{"viewer without client id", "name: x\nroles:\n  viewer:\n    url: http://a\n    viewer: {launch: /start}\n", "roles.viewer.viewer.clientId", 5, "missing"},
 		{"role is a string", "name: x\nroles:\n  xis: docker\n", "roles.xis", 3, "must be object, not string"},
 		{"not a mapping", "- a\n- b\n", "", 1, "must be object, not array"},
