@@ -3,6 +3,7 @@ package dvza
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"net/url"
 	"strings"
 	"sync"
@@ -31,6 +32,9 @@ const (
 	horizonFactor = 3
 	maxOverLimit  = 2 * time.Minute
 	measureBudget = 60 * time.Second
+	// maxProbes bounds how many clients' new facts the bench measures at
+	// once: each polls the DVZA, and a population must not flood it.
+	maxProbes = 8
 )
 
 var _ = Describe("MedMij (DVZA) beschikbaarheid", func() {
@@ -62,8 +66,16 @@ var _ = Describe("MedMij (DVZA) beschikbaarheid", func() {
 			spec.NotTestable("geen cliënt met een zwangerschapsdossier bij de DVZA om een nieuw gegeven voor te registreren; MM-05 beoordeelt dat")
 		}
 		var wg sync.WaitGroup
+		slots := make(chan struct{}, maxProbes)
 		for _, pr := range probes {
-			wg.Go(func() { pr.measure(ctx, env, limit) })
+			wg.Go(func() {
+				select {
+				case slots <- struct{}{}:
+					defer func() { <-slots }()
+					pr.measure(ctx, env, limit)
+				case <-ctx.Done():
+				}
+			})
 		}
 		wg.Wait()
 		var late, undecided, figures []string
@@ -74,12 +86,18 @@ var _ = Describe("MedMij (DVZA) beschikbaarheid", func() {
 			switch {
 			case pr.seen && pr.onTime:
 				figures = append(figures, fmt.Sprintf("%s %s", pr.c.Name, round(pr.delay)))
+			case pr.unknown != "":
+				// a poll by the limit got no answer the bench can judge:
+				// whether the fact was served then is unknown
+				undecided = append(undecided, fmt.Sprintf("%s: %s; of het nieuwe gegeven binnen de grens %s geleverd werd, is niet vast te stellen", pr.c.Name, pr.unknown, limit))
 			case pr.seen:
-				late = append(late, fmt.Sprintf("%s: het nieuwe gegeven (%s) werd pas na %s geleverd, grens %s", pr.c.Name, pr.reg.Event, round(pr.delay), limit))
+				late = append(late, fmt.Sprintf("%s: het nieuwe gegeven (%s) werd pas na %s geleverd, grens %s%s", pr.c.Name, pr.reg.Event, round(pr.delay), limit, pr.refused))
 			case pr.followed >= limit:
-				late = append(late, fmt.Sprintf("%s: het nieuwe gegeven (%s) werd na %s nog niet geleverd, grens %s", pr.c.Name, pr.reg.Event, round(pr.followed), limit))
-			default:
+				late = append(late, fmt.Sprintf("%s: het nieuwe gegeven (%s) werd na %s nog niet geleverd, grens %s%s", pr.c.Name, pr.reg.Event, round(pr.followed), limit, pr.refused))
+			case pr.started:
 				undecided = append(undecided, fmt.Sprintf("%s: na %s (de meettijd van de bench) nog niet geleverd; de grens %s kan de bench niet afwachten", pr.c.Name, round(pr.followed), limit))
+			default:
+				undecided = append(undecided, fmt.Sprintf("%s: de bench kwam niet toe aan het meten (de spec liep af)", pr.c.Name))
 			}
 		}
 		if len(late) > 0 {
@@ -104,6 +122,14 @@ type probe struct {
 	delay    time.Duration // from the registration to the poll that saw it
 	followed time.Duration // how long it was followed without being seen
 	err      error         // the bench could not register it
+	started  bool          // the bench registered it and began to poll
+	// unknown says why a poll sent by the limit got no answer the bench
+	// can judge: no connection (the bench's or the setup's problem), or a
+	// 401 for a token the DVZA itself said had expired.
+	unknown string
+	// refused names, for a finding, the polls the DVZA refused with 401
+	// although her token was valid: the candidate's fault.
+	refused string
 }
 
 // probeFor is the client's new fact: her last registration with
@@ -142,18 +168,24 @@ func probeFor(env *spec.Env, c *client) (fixtures.Registration, []map[string]any
 func (pr *probe) measure(ctx context.Context, env *spec.Env, limit time.Duration) {
 	defer GinkgoRecover()
 	p := &pgo{d: env.DVZA}
-	_ = pr.served(ctx, p)
+	_, _ = pr.served(ctx, p) // her app looks first; what it sees is no poll
+	pr.refused = ""
 	sent := time.Now()
 	if _, err := env.Adapter.Register(ctx, pr.reg); err != nil {
 		pr.err = fmt.Errorf("registering the new fact %s for %s: %w", pr.reg.Event, pr.c.Name, err)
 		return
 	}
+	pr.started = true
 	horizon := limit + min((horizonFactor-1)*limit, maxOverLimit)
 	stop := min(horizon, measureBudget)
 	step, atLimit, limitPoll := firstPoll, false, false
 	for {
 		asked := time.Since(sent)
-		if pr.served(ctx, p) {
+		ok, unjudged := pr.served(ctx, p)
+		if unjudged != "" && pr.unknown == "" && (asked <= limit || limitPoll) && ctx.Err() == nil {
+			pr.unknown = unjudged
+		}
+		if ok {
 			// the poll due at the limit sees it in time, whatever the
 			// timer's slack
 			pr.seen, pr.delay, pr.onTime = true, asked, asked <= limit || limitPoll
@@ -178,11 +210,23 @@ func (pr *probe) measure(ctx context.Context, env *spec.Env, limit time.Duration
 	}
 }
 
-// served says whether every observation of the new fact is served.
-func (pr *probe) served(ctx context.Context, p *pgo) bool {
+// served says whether every observation of the new fact is served by one
+// poll, and, when the poll got no answer the bench can judge, why: no
+// connection, or a 401 for a token the DVZA said had expired. A 401 for
+// her valid token is the DVZA's refusal, noted for the finding; no answer
+// within the request timeout, or another status, is not served.
+func (pr *probe) served(ctx context.Context, p *pgo) (bool, string) {
 	r, err := p.get(ctx, pr.got.Session.Token, pr.got.Session.Correlation, "Observation", url.Values{"context": {episodeRefs(pr.got.Episodes)}}, "")
-	if err != nil || r.Status != 200 {
-		return false
+	switch {
+	case err != nil:
+		return false, fmt.Sprintf("de bench kon de DVZA niet bereiken (%v)", err)
+	case r.Status == http.StatusUnauthorized && !pr.got.Session.validAt(time.Now()):
+		return false, "haar token was volgens de DVZA verlopen (401)"
+	case r.Status == http.StatusUnauthorized:
+		pr.refused = " (de DVZA weigerde haar geldige token met 401)"
+		return false, ""
+	case r.Status != http.StatusOK:
+		return false, ""
 	}
 	matches := map[string]map[string]any{}
 	for _, e := range entries(r.Bundle) {
@@ -191,10 +235,10 @@ func (pr *probe) served(ctx context.Context, p *pgo) bool {
 	}
 	for _, w := range pr.want {
 		if _, ok := pair(w, matches); !ok {
-			return false
+			return false, ""
 		}
 	}
-	return true
+	return true, ""
 }
 
 func round(d time.Duration) time.Duration {

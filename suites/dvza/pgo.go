@@ -15,6 +15,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/bcbench/bcbench/suites/spec"
 )
@@ -193,6 +194,18 @@ type session struct {
 	Flow               flow
 	Grant              grantResult
 	Answer             tokenAnswer
+	// At is when the token was asked for (zero for a fixed token).
+	At time.Time
+}
+
+// validAt says whether the session's token is still valid at t by what
+// the DVZA said of it: a fixed token, or one without expires_in, always;
+// else until At plus expires_in.
+func (s *session) validAt(t time.Time) bool {
+	if s.At.IsZero() || s.Answer.ExpiresIn == nil {
+		return true
+	}
+	return t.Before(s.At.Add(time.Duration(*s.Answer.ExpiresIn) * time.Second))
 }
 
 // login runs the whole flow for the client; fixed tokens, when the DVZA
@@ -210,6 +223,7 @@ func (p *pgo) login(ctx context.Context, bsn string) (*session, error) {
 	if g.Code == "" {
 		return s, fmt.Errorf("%w: it ended without a code (error %q)", ErrFlow, g.Error)
 	}
+	s.At = time.Now()
 	a, err := p.redeem(ctx, f, g.Code, f.Verifier)
 	s.Answer = a
 	if err != nil {
