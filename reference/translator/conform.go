@@ -41,7 +41,7 @@ func conform(rs []map[string]any) {
 	}
 	for _, r := range rs {
 		if r["resourceType"] == "Procedure" && r["category"] == nil && claims(r, "bc-ObstetricProcedure") {
-			r["category"] = obstetric
+			r["category"] = deepCopy(obstetric)
 		}
 		if r["resourceType"] != "Observation" {
 			continue
@@ -58,15 +58,36 @@ func conform(rs []map[string]any) {
 		if r["category"] == nil {
 			switch {
 			case claims(r, "zib-LaboratoryTestResult-Observation"):
-				r["category"] = []any{labFinding}
+				r["category"] = []any{deepCopy(labFinding)}
 			case claimsAny(r, vitalByZib):
-				r["category"] = []any{vitalSigns}
+				r["category"] = []any{deepCopy(vitalSigns)}
 			}
 		}
 		if delivery != "" && claims(r, deliveryObs) && !hasExtension(r, focusSTU3) {
 			r["extension"] = append(list(r["extension"]), map[string]any{"url": focusSTU3, "valueReference": map[string]any{"reference": delivery}})
 		}
 	}
+}
+
+// deepCopy copies a concept all the way down: every resource gets its own
+// category, never the package's template (which a change to one resource's
+// category would otherwise change for every later translation).
+func deepCopy(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		m := make(map[string]any, len(x))
+		for k, w := range x {
+			m[k] = deepCopy(w)
+		}
+		return m
+	case []any:
+		l := make([]any, len(x))
+		for i, w := range x {
+			l[i] = deepCopy(w)
+		}
+		return l
+	}
+	return v
 }
 
 func claims(r map[string]any, profile string) bool {
