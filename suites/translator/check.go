@@ -53,11 +53,13 @@ func post(ctx context.Context, tr *harness.Adapter, contentType string, body io.
 // Translated is one registration's translation (direction B).
 type Translated struct {
 	Reg       fixtures.Registration
-	ADA       []byte
 	Resources []map[string]any
-	// Bundle is the answer, decoded once (nil with a Problem).
+	// Bundle is the answer, decoded once (nil with a Problem); the bytes
+	// are not kept.
 	Bundle map[string]any
-	Raw    []byte
+	// Leaked are the BSNs of the registration found anywhere in the
+	// answer's bytes (VRT-03).
+	Leaked []string
 	// Problem says why there is no translation: the translator refused a
 	// valid instance or answered with something other than a FHIR Bundle
 	// (the candidate's fault, a finding).
@@ -83,12 +85,16 @@ func TranslateAll(ctx context.Context, tr *harness.Adapter, regs []fixtures.Regi
 }
 
 func translate(ctx context.Context, tr *harness.Adapter, reg fixtures.Registration, ada []byte) (Translated, error) {
-	t := Translated{Reg: reg, ADA: ada}
+	t := Translated{Reg: reg}
 	status, body, err := post(ctx, tr, "application/xml", bytes.NewReader(ada))
 	if err != nil {
 		return t, fmt.Errorf("%s/%s: %w", reg.Scenario, reg.Event, err)
 	}
-	t.Raw = body
+	for _, bsn := range bsns(reg) {
+		if bsn != "" && bytes.Contains(body, []byte(bsn)) {
+			t.Leaked = append(t.Leaked, bsn)
+		}
+	}
 	if status != http.StatusOK {
 		t.Problem = fmt.Sprintf("de vertaler antwoordde %d op een geldige ADA-instantie", status)
 		return t, nil
@@ -144,10 +150,8 @@ func Content(ts []Translated) (Findings, error) {
 		}
 		c, a := Coverage(t.Reg, got)
 		f.Covered, f.Facts = f.Covered+c, f.Facts+a
-		for _, bsn := range bsns(t.Reg) {
-			if bytes.Contains(t.Raw, []byte(bsn)) {
-				f.BSN = append(f.BSN, fmt.Sprintf("%s: het BSN %s staat in de MedMij-uitvoer", where, bsn))
-			}
+		for _, bsn := range t.Leaked {
+			f.BSN = append(f.BSN, fmt.Sprintf("%s: het BSN %s staat in de MedMij-uitvoer", where, bsn))
 		}
 	}
 	return f, nil
