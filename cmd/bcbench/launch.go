@@ -44,8 +44,10 @@ const hospital = "xis-ziekenhuis"
 // Without manifests the built-in candidate is the bench's reference for
 // every role of the profile; for a chain (the profile judges the index) it
 // is the reference chain: two reference XIS (xis, the midwife practice, and
-// xis-ziekenhuis, the hospital) and the reference index.
-func loadCandidates(paths []string, roles []string) (*harness.Manifest, error) {
+// xis-ziekenhuis, the hospital) and the reference index; under
+// zelftest-keten-vertaler the hospital's publisher is the reference
+// translator (contract translator).
+func loadCandidates(paths []string, roles []string, profile string) (*harness.Manifest, error) {
 	var ms []*harness.Manifest
 	for _, p := range paths {
 		m, err := harness.LoadManifest(p)
@@ -69,6 +71,9 @@ func loadCandidates(paths []string, roles []string) (*harness.Manifest, error) {
 		}
 		if slices.Contains(roles, "index") {
 			doc += "  " + hospital + ":\n    builtin: true\n"
+			if profile == certification.ChainTranslator {
+				doc += "    contract: " + harness.ContractTranslator + "\n"
+			}
 		}
 		m, err := harness.ParseManifest([]byte(doc))
 		if err != nil {
@@ -81,14 +86,19 @@ func loadCandidates(paths []string, roles []string) (*harness.Manifest, error) {
 	if err != nil {
 		return nil, err
 	}
+	// A translator publishes into a chain only under the chain profile for
+	// translators: its scenarios are those the legacy ADA can tell (no
+	// consent withdrawal, no deletion, docs/translator.md).
+	for _, name := range m.RoleNames() {
+		if r := m.Roles[name]; harness.IsPublisher(name) && r.Contract == harness.ContractTranslator && profile != certification.ChainTranslator {
+			return nil, fmt.Errorf("role %s is a translator that publishes into a chain (contract: translator), which this profile does not judge (it judges %s): run it with --profile %s, or judge the translator alone as role translator (--profile zelftest-vertaler)",
+				name, strings.Join(roles, ", "), certification.ChainTranslator)
+		}
+	}
 	// A further publisher takes the events of its organisations away from
 	// xis: only a chain profile judges each where it went.
 	if !slices.Contains(roles, "index") {
 		for _, name := range m.RoleNames() {
-			if r := m.Roles[name]; harness.IsPublisher(name) && r.Contract == harness.ContractTranslator {
-				return nil, fmt.Errorf("role %s is a translator that publishes into a chain (contract: translator), which this profile does not judge (it judges %s): run it with --profile %s, or judge the translator alone as role translator (--profile zelftest-vertaler)",
-					name, strings.Join(roles, ", "), certification.ChainTranslator)
-			}
 			if name != "xis" && harness.IsPublisher(name) {
 				return nil, fmt.Errorf("role %s is a further publisher of a chain, which this profile does not judge (it judges %s): run it with a chain profile such as --profile %s, or leave the role out",
 					name, strings.Join(roles, ", "), certification.Chain)

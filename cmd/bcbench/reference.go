@@ -14,6 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/bcbench/bcbench/profiles/certification"
 	"github.com/bcbench/bcbench/profiles/registry"
 	"github.com/bcbench/bcbench/profiles/validator"
 	"github.com/bcbench/bcbench/reference/dvza"
@@ -142,7 +143,11 @@ func newReferenceCmd() *cobra.Command {
 				fmt.Fprintf(cmd.OutOrStdout(), "%-6s %-26s %-14s %s\n", "dvza", m.Name, strings.Join(m.Violates, ","), m.Description)
 			}
 			for _, m := range translator.Mutants {
-				fmt.Fprintf(cmd.OutOrStdout(), "%-6s %-26s %-14s %s\n", "translator", m.Name, strings.Join(m.Violates, ","), m.Description)
+				desc := m.Description
+				if len(m.InChain) > 0 {
+					desc += fmt.Sprintf(" [als uitgever in %s: %s]", certification.ChainTranslator, strings.Join(m.InChain, ","))
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "%-6s %-26s %-14s %s\n", "translator", m.Name, strings.Join(m.Violates, ","), desc)
 			}
 		},
 	}

@@ -178,7 +178,7 @@ func run(ctx context.Context, f runFlags, stderr, stdout io.Writer) error {
 	if err != nil {
 		return withCode(exitSetup, err)
 	}
-	manifest, err := loadCandidates(f.candidates, profile.Roles)
+	manifest, err := loadCandidates(f.candidates, profile.Roles, profile.ID)
 	if err != nil {
 		return withCode(exitSetup, err)
 	}

@@ -108,18 +108,14 @@ func TestTranslatorPublishesIntoTheChain(t *testing.T) {
 			}
 		})
 	}
-	// The hospital's legacy system behind the built-in reference
-	// translator: every requirement of the profile passes, the transfer to
-	// the JGZ too (its hand-over is the midwife's, at a reference XIS).
-	t.Run("the hospital's translator, built in", func(t *testing.T) {
+	// Without a candidate the profile runs the bench's reference chain with
+	// the hospital's legacy system behind the built-in reference translator:
+	// every requirement passes, the transfer to the JGZ too (its hand-over
+	// is the midwife's, at a reference XIS).
+	t.Run("the reference chain, the hospital's translator built in", func(t *testing.T) {
 		t.Parallel()
-		doc := "name: ZiekenhuisVertaler\nversion: \"1\"\nroles:\n  xis:\n    builtin: true\n  xis-ziekenhuis:\n    builtin: true\n    contract: translator\n"
-		p := filepath.Join(t.TempDir(), "candidate.yaml")
-		if err := os.WriteFile(p, []byte(doc), 0o644); err != nil {
-			t.Fatal(err)
-		}
 		out := filepath.Join(t.TempDir(), "out")
-		code, text := bench(t, "run", "--candidate", p, "--profile", certification.ChainTranslator, "--out", out, "--quiet")
+		code, text := bench(t, "run", "--profile", certification.ChainTranslator, "--out", out, "--quiet")
 		res := readResults(t, out)
 		for _, r := range res.Requirements {
 			if r.Status != reports.Pass {
@@ -132,5 +128,26 @@ func TestTranslatorPublishesIntoTheChain(t *testing.T) {
 		if kinds := authorKinds(t, filepath.Join(out, "evidence", "xis.har")); kinds["ziekenhuis"] != 0 {
 			t.Errorf("the midwife's XIS got the hospital's events: %v", kinds)
 		}
+		published := 0
+		for _, e := range harEntries(t, filepath.Join(out, "evidence", "xis-ziekenhuis.har")) {
+			if e.Request.Method == "POST" && strings.HasSuffix(e.Request.URL, "/bench/publish") && e.Response.Status == 201 {
+				published++
+			}
+		}
+		if published == 0 {
+			t.Error("the hospital's translator published nothing")
+		}
 	})
+	// A translator publisher is refused, before anything starts, under a
+	// profile that does not judge it as one.
+	for _, profile := range []string{"zelftest-niveau1", "zelftest-keten", "zelftest-keten-viewer"} {
+		t.Run("refused under "+profile, func(t *testing.T) {
+			t.Parallel()
+			out := filepath.Join(t.TempDir(), "out")
+			code, text := bench(t, "run", "--candidate", translatorManifest(t, ""), "--profile", profile, "--out", out, "--quiet")
+			if code != exitSetup || !strings.Contains(text, "--profile "+certification.ChainTranslator) {
+				t.Fatalf("exit %d: %s", code, text)
+			}
+		})
+	}
 }
