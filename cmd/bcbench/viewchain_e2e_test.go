@@ -17,22 +17,29 @@ import (
 // scenarios are replayed into it, the viewer is launched with the FHIR base
 // the bench fronts for it, and its reads reach that XIS through its
 // recording proxy. The built-in reference viewer passes VWR-01..08; the
-// viewer mutant gewicht-in-gram, as a process, fails exactly VWR-04.
+// viewer mutant gewicht-in-gram, as a process, fails exactly VWR-04. In the
+// chain (zelftest-keten-viewer: the reference chain, the viewer on its xis)
+// the mutant technisch-account fails exactly VWR-06 and every requirement
+// of the chain passes.
 func TestViewerOnCandidateXIS(t *testing.T) {
 	if testing.Short() {
-		t.Skip("two viewer runs in chromium")
+		t.Skip("three viewer runs in chromium")
 	}
 	if _, err := browser.Find(""); err != nil {
 		t.Skip(err)
 	}
 	xisRole := fmt.Sprintf("  xis:\n    command:\n      path: /bin/sh\n      args: [-c, 'exec %s reference serve --role xis --addr 127.0.0.1:$PORT']\n    auth: {bench: true}\n", bin)
+	mutant := func(defect string) string {
+		return fmt.Sprintf("  viewer:\n    command:\n      path: /bin/sh\n      args: [-c, 'exec %s reference serve --role viewer --defect %s --addr 127.0.0.1:$PORT']\n    viewer:\n      clientId: bcbench-viewer\n      auditEvent: /fhir/AuditEvent\n", bin, defect)
+	}
 	cases := []struct {
-		name, viewer string
-		want         []string
+		name, profile, roles string
+		want                 []string
 	}{
-		{name: "reference-viewer", viewer: "  viewer:\n    builtin: true\n"},
-		{name: "viewer-gewicht-in-gram", want: []string{"VWR-04=fail"},
-			viewer: fmt.Sprintf("  viewer:\n    command:\n      path: /bin/sh\n      args: [-c, 'exec %s reference serve --role viewer --defect gewicht-in-gram --addr 127.0.0.1:$PORT']\n    viewer:\n      clientId: bcbench-viewer\n      auditEvent: /fhir/AuditEvent\n", bin)},
+		{name: "reference-viewer", profile: "zelftest-viewer", roles: "  viewer:\n    builtin: true\n" + xisRole},
+		{name: "viewer-gewicht-in-gram", profile: "zelftest-viewer", roles: mutant("gewicht-in-gram") + xisRole, want: []string{"VWR-04=fail"}},
+		// the chain's other roles are the bench's references
+		{name: "chain-technisch-account", profile: "zelftest-keten-viewer", roles: mutant("technisch-account"), want: []string{"VWR-06=fail"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -40,10 +47,10 @@ func TestViewerOnCandidateXIS(t *testing.T) {
 			dir := t.TempDir()
 			out := filepath.Join(dir, "out")
 			manifest := filepath.Join(dir, "keten.yaml")
-			if err := os.WriteFile(manifest, []byte("name: viewer op een XIS\nversion: dev\nroles:\n"+tc.viewer+xisRole), 0o644); err != nil {
+			if err := os.WriteFile(manifest, []byte("name: viewer op een XIS\nversion: dev\nroles:\n"+tc.roles), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			code, text := benchIn(t, filepath.Join(dir, "config"), "run", "--profile", "zelftest-viewer", "--candidate", manifest,
+			code, text := benchIn(t, filepath.Join(dir, "config"), "run", "--profile", tc.profile, "--candidate", manifest,
 				"--out", out, "--quiet", "--timeliness-limit", "viewer=5s")
 			res := readResults(t, out)
 			if got := failed(res); !slices.Equal(got, tc.want) {
