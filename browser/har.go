@@ -238,8 +238,8 @@ var secretHeaders = map[string]bool{"authorization": true, "proxy-authorization"
 
 // secretParams are the query (and fragment) parameters whose values never
 // leave the bench in evidence: a launch, an authorization code and its
-// state, a PKCE verifier, a token.
-var secretParams = map[string]bool{"launch": true, "code": true, "state": true, "code_verifier": true, "access_token": true, "id_token": true}
+// state, a PKCE verifier, a token, a signed context token.
+var secretParams = map[string]bool{"launch": true, "code": true, "state": true, "code_verifier": true, "access_token": true, "id_token": true, "context_token": true}
 
 // urlHeaders are the headers whose value is a URL that may carry them.
 var urlHeaders = map[string]bool{"location": true, "referer": true, "content-location": true, "refresh": true}
@@ -249,7 +249,7 @@ const left = "(weggelaten)"
 
 // EvidenceJSON is the page's network log as evidence: every request the
 // page made, with the values of credential headers, and of launch, code,
-// state, code_verifier, access_token and id_token in URLs (also in
+// state, code_verifier, access_token, id_token and context_token in URLs (also in
 // Location and Referer headers), left out.
 func (p *Page) EvidenceJSON() ([]byte, error) {
 	h := p.HAR()

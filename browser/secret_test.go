@@ -37,6 +37,8 @@ func TestWithoutSecretParams(t *testing.T) {
 		{name: "a launch and its iss", in: "http://127.0.0.1:1/launch?iss=http%3A%2F%2Fx%2Ffhir&launch=abc.def",
 			want: "http://127.0.0.1:1/launch?iss=http%3A%2F%2Fx%2Ffhir&launch=(weggelaten)"},
 		{name: "a return address", in: "http://v/callback?code=c1&state=s1", want: "http://v/callback?code=(weggelaten)&state=(weggelaten)"},
+		{name: "a signed context token", in: "http://x/launch?context_token=eyJ.a.b",
+			want: "http://x/launch?context_token=(weggelaten)"},
 		{name: "a verifier and tokens, other parameters kept in order", in: "http://x/t?b=1&code_verifier=v&a=2&access_token=t&id_token=i",
 			want: "http://x/t?b=1&code_verifier=(weggelaten)&a=2&access_token=(weggelaten)&id_token=(weggelaten)"},
 		{name: "a token in the fragment", in: "http://v/cb#access_token=t&token_type=bearer", want: "http://v/cb#access_token=(weggelaten)&token_type=bearer"},

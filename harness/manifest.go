@@ -701,8 +701,10 @@ func checkRoles(root *yaml.Node, value any) []Problem {
 			if _, ok := v["redirectUri"]; ok {
 				out = append(out, Problem{Line: line, Field: "roles." + name + ".viewer.redirectUri", Message: "a viewer opened with a context token has no redirectUri (it takes part in no authorization-code flow)"})
 			}
-			if _, ok := spec["url"]; ok {
-				out = append(out, Problem{Line: line, Field: "roles." + name + ".viewer.launchMode", Message: "a viewer opened with a context token must be started by the bench (command or builtin): a url: role cannot learn the keys of the bench's issuer, which are made for each run"})
+			_, url := spec["url"]
+			_, image := spec["image"]
+			if url || image {
+				out = append(out, Problem{Line: line, Field: "roles." + name + ".viewer.launchMode", Message: "a viewer opened with a context token must be a command or builtin role: it learns the keys of the bench's issuer, made for each run, when it starts, and reads the bench's XIS on loopback"})
 			}
 		}
 		if len(found) == 1 {

@@ -105,7 +105,7 @@ func TestParseManifestBad(t *testing.T) {
 		{"viewer without viewer spec", "name: x\nroles:\n  viewer:\n    url: http://a\n", "roles.viewer", 3, "needs viewer.clientId"},
 		{"viewer spec on xis", "name: x\nroles:\n  xis:\n    builtin: true\n    viewer: {clientId: a}\n", "roles.xis.viewer", 3, "only role viewer"},
 		{"context-token viewer with a redirect URI", "name: x\nroles:\n  viewer:\n    command: {path: a}\n    viewer: {clientId: a, launchMode: context-token, redirectUri: /cb}\n", "roles.viewer.viewer.redirectUri", 3, "no redirectUri"},
-		{"context-token viewer at a url", "name: x\nroles:\n  viewer:\n    url: http://a\n    viewer: {clientId: a, launchMode: context-token}\n", "roles.viewer.viewer.launchMode", 3, "must be started by the bench"},
+		{"context-token viewer at a url", "name: x\nroles:\n  viewer:\n    url: http://a\n    viewer: {clientId: a, launchMode: context-token}\n", "roles.viewer.viewer.launchMode", 3, "must be a command or builtin role"},
 		{"unknown launch mode", "name: x\nroles:\n  viewer:\n    command: {path: a}\n    viewer: {clientId: a, launchMode: saml}\n", "roles.viewer.viewer.launchMode", 5, "must be one of 'smart', 'context-token'"},
 		{"contract on the index", "name: x\nroles:\n  index:\n    builtin: true\n    contract: translator\n", "roles.index.contract", 3, "only xis and xis-<suffix>"},
 		{"unknown contract", "name: x\nroles:\n  xis-ziekenhuis:\n    builtin: true\n    contract: vertaler\n", "roles.xis-ziekenhuis.contract", 5, "must be one of"},

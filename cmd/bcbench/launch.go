@@ -122,8 +122,10 @@ func loadCandidates(paths []string, roles []string, profile string) (*harness.Ma
 // (xis, xis-<suffix>) is a reference XIS, registering in the chain's index
 // when there is one; xis, the XIS the bench reads as named professionals
 // (docs/logging.md), and the index trust the bench's authorization server
-// when trust is set. The index is the reference index.
-func builtin(trust *token.Verifier) func(role string, w harness.Wiring) (http.Handler, error) {
+// when trust is set. The index is the reference index. The viewer is
+// opened with a context token of viewerTrust's issuer when it is set, else
+// with the SMART launch.
+func builtin(trust, viewerTrust *token.Verifier) func(role string, w harness.Wiring) (http.Handler, error) {
 	return func(role string, w harness.Wiring) (http.Handler, error) {
 		switch {
 		case harness.IsPublisher(role) && w.Contract == harness.ContractTranslator:
@@ -147,6 +149,9 @@ func builtin(trust *token.Verifier) func(role string, w harness.Wiring) (http.Ha
 			return translator.New(translator.ServerOptions{Version: version})
 		case role == "viewer":
 			// its address is each request's: the browser reaches it directly
+			if viewerTrust != nil {
+				return viewer.New(viewer.Options{Launch: viewer.LaunchContextToken, Trust: viewerTrust})
+			}
 			return viewer.New(viewer.Options{})
 		}
 		return nil, fmt.Errorf("the bench has no built-in reference for role %s yet", role)
@@ -176,7 +181,7 @@ type running struct {
 // evidence (HAR per role, logs) is written into evidenceDir when it stops.
 // Before anything starts it removes what runs of benches that are gone
 // left behind (kill -9, a crash), and says so on stderr.
-func launch(ctx context.Context, m *harness.Manifest, limits certification.Limits, certifying bool, evidenceDir string, stderr io.Writer, logf func(string, ...any), trust *token.Verifier, idp string) (*running, error) {
+func launch(ctx context.Context, m *harness.Manifest, limits certification.Limits, certifying bool, evidenceDir string, stderr io.Writer, logf func(string, ...any), trust, viewerTrust *token.Verifier, idp string) (*running, error) {
 	if certifying {
 		if err := harness.CheckCertifying(m); err != nil {
 			return nil, err
@@ -184,7 +189,7 @@ func launch(ctx context.Context, m *harness.Manifest, limits certification.Limit
 	}
 	sweepLeftovers(ctx, stderr)
 	c, err := harness.Launch(ctx, m, harness.LaunchOptions{
-		Builtin:        builtin(trust),
+		Builtin:        builtin(trust, viewerTrust),
 		StartupTimeout: limits.StartupTimeout,
 		RequestTimeout: limits.RequestTimeout,
 		EvidenceDir:    evidenceDir,

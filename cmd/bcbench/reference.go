@@ -37,7 +37,7 @@ func newReferenceCmd() *cobra.Command {
 		Use:   "reference",
 		Short: "Serve the bench's reference implementation of a role, or list its seeded-defect mutants",
 	}
-	var role, addr, defect, variant, indexURL, viewerURL, idp, fixtureDir string
+	var role, addr, defect, variant, indexURL, viewerURL, viewerLaunch, idp, fixtureDir string
 	var delay time.Duration
 	var tokens map[string]string
 	serve := &cobra.Command{
@@ -81,8 +81,15 @@ func newReferenceCmd() *cobra.Command {
 			switch {
 			case len(tokens) > 0 && role != "dvza":
 				return withCode(exitSetup, fmt.Errorf("--token is an option of the dvza role"))
+			case viewerLaunch != "" && role != "viewer":
+				return withCode(exitSetup, fmt.Errorf("--launch is an option of the viewer role"))
 			case fixtureDir != "" && role != "xis":
 				return withCode(exitSetup, fmt.Errorf("--fixtures is an option of the xis role"))
+			case role == "viewer":
+				if variant != "" || indexURL != "" {
+					return withCode(exitSetup, fmt.Errorf("--variant and --index are options of the xis role, not of the viewer"))
+				}
+				srv, err = referenceViewer(viewerURL, defect, viewerLaunch, os.Getenv)
 			case fixtureDir != "":
 				srv, loaded, err = loadedXIS(fixtureDir, defect, variant, indexURL)
 			case role == "dvza":
@@ -117,6 +124,7 @@ func newReferenceCmd() *cobra.Command {
 	}
 	serve.Flags().StringVar(&role, "role", "xis", "role to serve (xis, index, viewer, dvza, translator)")
 	serve.Flags().StringVar(&viewerURL, "url", "", "viewer: its base URL as the browser reaches it (redirect URI = URL/callback); default: the address of each request; env BCBENCH_VIEWER_URL")
+	serve.Flags().StringVar(&viewerLaunch, "launch", "", "viewer: how it is opened, smart (SMART EHR launch, the default) or context-token (a signed context token of the issuer named by "+envAuthIssuer+" and "+envAuthJWKS+"; docs/viewer.md)")
 	serve.Flags().StringVar(&idp, "idp", "", "dvza: the issuer URL of the test identity provider clients log in at; env "+dvza.IdPEnv)
 	serve.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "address to listen on")
 	serve.Flags().StringVar(&defect, "defect", "", "serve a mutant with this seeded defect (see 'bcbench reference mutants'); env BCBENCH_REFERENCE_DEFECT")
@@ -155,6 +163,26 @@ func newReferenceCmd() *cobra.Command {
 	return cmd
 }
 
+// referenceViewer builds the reference viewer; opened with a context token
+// it trusts the issuer of BCBENCH_AUTH_ISSUER and BCBENCH_AUTH_JWKS.
+func referenceViewer(url, defect, launch string, getenv func(string) string) (http.Handler, error) {
+	opts := viewer.Options{URL: url, Defect: defect, Launch: launch}
+	if m, ok := viewer.LookupMutant(defect); ok && launch == "" {
+		opts.Launch = m.LaunchMode()
+	}
+	if opts.Launch == viewer.LaunchContextToken {
+		trust, err := trustFromEnv(getenv)
+		if err != nil {
+			return nil, err
+		}
+		if trust == nil {
+			return nil, fmt.Errorf("a viewer opened with a context token needs the issuer it trusts: set %s and %s", envAuthIssuer, envAuthJWKS)
+		}
+		opts.Trust = trust
+	}
+	return viewer.New(opts)
+}
+
 // referenceServer builds the reference of a role: the XIS (registering in
 // the index at indexURL when set), the index, the viewer or the translator.
 func referenceServer(role, defect, variant, indexURL, viewerURL string) (http.Handler, error) {
@@ -163,12 +191,6 @@ func referenceServer(role, defect, variant, indexURL, viewerURL string) (http.Ha
 			return nil, fmt.Errorf("--variant and --url are not options of the translator")
 		}
 		return translator.New(translator.ServerOptions{Version: version, Defect: defect, Index: indexURL})
-	}
-	if role == "viewer" {
-		if variant != "" || indexURL != "" {
-			return nil, fmt.Errorf("--variant and --index are options of the xis role, not of the viewer")
-		}
-		return viewer.New(viewer.Options{URL: viewerURL, Defect: defect})
 	}
 	if viewerURL != "" {
 		return nil, fmt.Errorf("--url is an option of the viewer role")

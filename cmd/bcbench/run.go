@@ -339,8 +339,16 @@ func run(ctx context.Context, f runFlags, stderr, stdout io.Writer) error {
 		defer idp.Close()
 		idpURL = idp.URL()
 	}
+	// A viewer opened with a context token learns the issuer of the XIS
+	// the bench plays for it when it starts: that host is made first.
+	vhost, err := prepareViewerHost(ctx, manifest)
+	if err != nil {
+		in.SetupProblem = "de viewer kan niet geopend worden (" + err.Error() + ")"
+		return finish(exitSetup, err)
+	}
+	defer vhost.close()
 	progress("kandidaat starten: " + manifest.Name)
-	cand, err := launch(ctx, manifest, profile.Limits, certifying, evidenceDir, stderr, func(format string, args ...any) { progress(fmt.Sprintf(format, args...)) }, auth.verifier(), idpURL)
+	cand, err := launch(ctx, manifest, profile.Limits, certifying, evidenceDir, stderr, func(format string, args ...any) { progress(fmt.Sprintf(format, args...)) }, auth.verifier(), vhost.verifier(), idpURL)
 	if err != nil {
 		err = errors.New(plainText(harness.RedactUserinfo(err.Error()))) // it may quote the candidate's output
 		in.Problems = append(in.Problems, "starting the candidate: "+err.Error())
@@ -389,7 +397,7 @@ func run(ctx context.Context, f runFlags, stderr, stdout io.Writer) error {
 	var vr *viewerRun
 	if cand.Viewer != nil {
 		progress("viewer: XIS en browser starten")
-		if vr, err = startViewer(ctx, cand.Viewer, profile.Limits, scenarios, evidenceDir, viewedXISOf(cand, auth)); err != nil {
+		if vr, err = startViewer(ctx, cand.Viewer, profile.Limits, scenarios, evidenceDir, viewedXISOf(cand, auth), vhost.prepared()); err != nil {
 			err = errors.New(plainText(harness.RedactUserinfo(err.Error())))
 			in.SetupProblem = "de viewer kan niet geopend worden (" + err.Error() + ")"
 			stopCandidate()

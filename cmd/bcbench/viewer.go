@@ -63,6 +63,10 @@ func viewerClient(r *harness.Role) (viewer.Client, string, error) {
 		vs = &harness.ViewerSpec{ClientID: viewer.DefaultClientID, AuditEvent: viewer.AuditPath}
 	}
 	c := viewer.Client{LaunchURL: base + orDefault(vs.Launch, viewer.LaunchPath), ClientID: vs.ClientID, RedirectURI: vs.RedirectURI}
+	if vs.ContextToken() {
+		c.Launch, c.RedirectURI = viewer.LaunchContextToken, "" // no authorization-code flow
+		return c, auditOf(r, vs), nil
+	}
 	switch {
 	case c.RedirectURI == "":
 		c.RedirectURI = base + viewer.CallbackPath
@@ -74,11 +78,16 @@ func viewerClient(r *harness.Role) (viewer.Client, string, error) {
 	if err1 != nil || err2 != nil || ru.Host != bu.Host {
 		return viewer.Client{}, "", fmt.Errorf("the viewer's redirectUri %s is not on its own host %s", harness.RedactURL(c.RedirectURI), bu.Host)
 	}
-	audit := ""
-	if vs.AuditEvent != "" {
-		audit = r.URL() + vs.AuditEvent
+	return c, auditOf(r, vs), nil
+}
+
+// auditOf is the viewer's AuditEvent search through its recording proxy;
+// "" when it names none.
+func auditOf(r *harness.Role, vs *harness.ViewerSpec) string {
+	if vs.AuditEvent == "" {
+		return ""
 	}
-	return c, audit, nil
+	return r.URL() + vs.AuditEvent
 }
 
 func orDefault(s, def string) string {
@@ -93,8 +102,9 @@ func orDefault(s, def string) string {
 // error with the reason (spec.Viewer.Problem), never the candidate's fail.
 // When on is set the viewer reads that XIS of the run (docs/viewer.md, "A
 // viewer on your XIS") through the bench's front; else the bench plays the
-// XIS for it.
-func startViewer(ctx context.Context, r *harness.Role, limits certification.Limits, scenarios []*fixtures.Scenario, evidenceDir string, on *viewedXIS) (*viewerRun, error) {
+// XIS for it (on host, when set: a viewer opened with a context token
+// learned its issuer when it started).
+func startViewer(ctx context.Context, r *harness.Role, limits certification.Limits, scenarios []*fixtures.Scenario, evidenceDir string, on *viewedXIS, host *viewer.Host) (*viewerRun, error) {
 	client, audit, err := viewerClient(r)
 	if err != nil {
 		return nil, err
@@ -109,7 +119,7 @@ func startViewer(ctx context.Context, r *harness.Role, limits certification.Limi
 	if on != nil {
 		st, err = on.front(ctx, client)
 	} else {
-		st, err = viewer.StartStack(ctx, viewer.StackOptions{External: &client})
+		st, err = viewer.StartStack(ctx, viewer.StackOptions{External: &client, Host: host})
 	}
 	if err != nil {
 		return nil, fmt.Errorf("starting the XIS side of the viewer: %w", err)

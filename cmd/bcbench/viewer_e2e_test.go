@@ -18,7 +18,8 @@ import (
 // screenshots are PNG evidence under the signature and shown in
 // report.html, and the report verifies; the reference started as a process
 // with the defect verouderd-dossier (a client's record kept 10 minutes)
-// fails exactly VWR-08. Every viewer mutant is judged suite-level in
+// fails exactly VWR-08, and token-hergebruik, opened with a signed context
+// token (launchMode context-token), fails exactly VWR-02. Every viewer mutant is judged suite-level in
 // suites/viewer (TestViewerSuiteJudgesTheReferenceAndEveryMutant).
 func TestViewerRun(t *testing.T) {
 	if testing.Short() {
@@ -28,11 +29,14 @@ func TestViewerRun(t *testing.T) {
 		t.Skip(err)
 	}
 	cases := []struct {
-		name, defect string
-		want         []string
+		name, defect, launch string
+		want                 []string
 	}{
 		{name: "builtin"},
 		{name: "process-verouderd-dossier", defect: "verouderd-dossier", want: []string{"VWR-08=fail"}},
+		// opened with a signed context token: the process learns the
+		// bench's issuer from BCBENCH_AUTH_ISSUER/BCBENCH_AUTH_JWKS
+		{name: "process-token-hergebruik", defect: "token-hergebruik", launch: "context-token", want: []string{"VWR-02=fail"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -45,6 +49,9 @@ func TestViewerRun(t *testing.T) {
 			if tc.defect != "" {
 				manifest := filepath.Join(dir, "viewer.yaml")
 				doc := fmt.Sprintf("name: viewer %s\nversion: dev\nroles:\n  viewer:\n    command:\n      path: /bin/sh\n      args: [-c, 'exec %s reference serve --role viewer --defect \"%s\" --addr 127.0.0.1:$PORT']\n    viewer:\n      clientId: bcbench-viewer\n      auditEvent: /fhir/AuditEvent\n", tc.name, bin, tc.defect)
+				if tc.launch != "" {
+					doc += "      launchMode: " + tc.launch + "\n"
+				}
 				if err := os.WriteFile(manifest, []byte(doc), 0o644); err != nil {
 					t.Fatal(err)
 				}

@@ -32,6 +32,45 @@ type StackOptions struct {
 	// Launch is how the reference viewer is opened (LaunchSMART when
 	// empty); an External viewer says its own.
 	Launch string
+	// Host, when set, is the XIS host prepared before the viewer started
+	// (PrepareHost): a viewer opened with a context token learns its
+	// issuer and keys when it starts.
+	Host *Host
+}
+
+// Host is the XIS host of a stack made ahead: its loopback listener and the
+// token issuer at its URL + AuthPrefix.
+type Host struct {
+	ln     net.Listener
+	Issuer *token.Issuer
+}
+
+// PrepareHost listens on a loopback port for the XIS host and makes the
+// issuer whose keys a viewer started before the stack trusts. StartStack
+// with it serves it; Close releases it when no stack does.
+func PrepareHost(ctx context.Context) (*Host, error) {
+	ln, err := listen(ctx)
+	if err != nil {
+		return nil, err
+	}
+	iss, err := token.NewIssuer("http://" + ln.Addr().String() + AuthPrefix)
+	if err != nil {
+		ln.Close()
+		return nil, err
+	}
+	return &Host{ln: ln, Issuer: iss}, nil
+}
+
+// Close releases the listener of a host no stack serves; nil-safe.
+func (h *Host) Close() error {
+	if h == nil {
+		return nil
+	}
+	err := h.ln.Close()
+	if errors.Is(err, net.ErrClosed) {
+		return nil
+	}
+	return err
 }
 
 // Client is a viewer as the authorization server knows it.
@@ -73,16 +112,17 @@ func StartStack(ctx context.Context, opts StackOptions) (*Stack, error) {
 		opts.Now = time.Now
 	}
 	st := &Stack{opts: opts}
-	xisLn, err := listen(ctx)
-	if err != nil {
-		return nil, err
+	host := opts.Host
+	if host == nil {
+		var err error
+		if host, err = PrepareHost(ctx); err != nil {
+			return nil, err
+		}
 	}
+	xisLn := host.ln
 	st.XISURL = "http://" + xisLn.Addr().String()
-	st.Issuer, err = token.NewIssuer(st.XISURL + AuthPrefix)
-	if err != nil {
-		xisLn.Close()
-		return nil, err
-	}
+	st.Issuer = host.Issuer
+	var err error
 	st.Auth, err = smart.NewServer(st.XISURL+AuthPrefix, st.FHIR(), st.Issuer, opts.Now)
 	if err != nil {
 		xisLn.Close()
