@@ -18,7 +18,8 @@ type Viewer struct {
 	Launch func(c fixtures.Client) (string, error)
 	// Refusals returns, by name, launch addresses the viewer must refuse for
 	// the client: no context, a tampered, an expired launch, one made for
-	// another viewer.
+	// another viewer; with a context token: none, a broken signature, one
+	// past its exp, one with another aud.
 	Refusals func(c fixtures.Client) (map[string]string, error)
 	// Origins are the hosts besides the viewer's that a launch passes
 	// through in the browser (the authorization server).

@@ -1,6 +1,6 @@
 // Package viewer holds the specs of the viewer (role E, seed 001 §2.3.4,
 // docs/viewer.md): the bench plays the XIS that opens it in a headless
-// chromium with a SMART EHR launch and judges what is at the glass — the
+// chromium with a SMART EHR launch or a signed context token and judges what is at the glass — the
 // launch without a separate log-in, the refusals, a context switch, every
 // registered fact with value, unit and date, the medication overview of the
 // viewing day, the access log and WCAG 2.1 AA. Without a viewer in the run
