@@ -3,7 +3,6 @@ package smart
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -81,41 +80,34 @@ func (r Request) AuthorizeURL(cfg Config) (string, error) {
 
 // Exchange trades a code for the access token and the launch context.
 func (r Request) Exchange(ctx context.Context, hc *http.Client, cfg Config, code string) (TokenResponse, error) {
-	var tr TokenResponse
 	form := url.Values{"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {r.RedirectURI},
 		"client_id": {r.ClientID}, "code_verifier": {r.Verifier}}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, cfg.TokenEndpoint, strings.NewReader(form.Encode()))
-	if err != nil {
-		return tr, fmt.Errorf("exchanging the code: %w", err)
-	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Accept", "application/json")
-	if err := do(hc, req, &tr); err != nil {
-		return tr, fmt.Errorf("exchanging the code: %w", err)
-	}
-	if tr.AccessToken == "" || !strings.EqualFold(tr.TokenType, "Bearer") || tr.Patient == "" {
-		return tr, errors.New("exchanging the code: the answer has no bearer token or no patient")
-	}
-	return tr, nil
+	return tokenRequest(ctx, hc, cfg.TokenEndpoint, form, "the code")
 }
 
 // ExchangeContext trades a signed context token for an access token and the
 // client's context at the token endpoint (RFC 8693 token exchange).
 func ExchangeContext(ctx context.Context, hc *http.Client, tokenEndpoint, clientID, contextToken string) (TokenResponse, error) {
-	var tr TokenResponse
 	form := url.Values{"grant_type": {GrantTokenExchange}, "subject_token": {contextToken}, "subject_token_type": {TokenTypeJWT},
 		"requested_token_type": {TokenTypeAccess}, "client_id": {clientID}}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, tokenEndpoint, strings.NewReader(form.Encode()))
+	return tokenRequest(ctx, hc, tokenEndpoint, form, "the context token")
+}
+
+// tokenRequest posts form to the token endpoint and reads a bearer token
+// with a patient from the answer; what names the grant for errors.
+func tokenRequest(ctx context.Context, hc *http.Client, endpoint string, form url.Values, what string) (TokenResponse, error) {
+	var tr TokenResponse
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, strings.NewReader(form.Encode()))
 	if err != nil {
-		return tr, fmt.Errorf("exchanging the context token: %w", err)
+		return tr, fmt.Errorf("exchanging %s: %w", what, err)
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Accept", "application/json")
 	if err := do(hc, req, &tr); err != nil {
-		return tr, fmt.Errorf("exchanging the context token: %w", err)
+		return tr, fmt.Errorf("exchanging %s: %w", what, err)
 	}
 	if tr.AccessToken == "" || !strings.EqualFold(tr.TokenType, "Bearer") || tr.Patient == "" {
-		return tr, errors.New("exchanging the context token: the answer has no bearer token or no patient")
+		return tr, fmt.Errorf("exchanging %s: the answer has no bearer token or no patient", what)
 	}
 	return tr, nil
 }

@@ -6,7 +6,6 @@ import (
 	"slices"
 	"time"
 
-	"github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
 )
 
@@ -69,19 +68,9 @@ func (i *Issuer) IssueContext(p Professional, c Context, audience string, now ti
 // leeway), and that it names a professional, a client and a FHIR base, with
 // a jti. Whether the jti was seen before is the caller's check.
 func (v *Verifier) VerifyContext(raw, audience string, now time.Time) (Launch, error) {
-	if len(raw) > maxToken {
-		return Launch{}, fmt.Errorf("%w: longer than %d bytes", ErrInvalid, maxToken)
-	}
-	tok, err := jwt.ParseSigned(raw, []jose.SignatureAlgorithm{jose.EdDSA})
-	if err != nil {
-		return Launch{}, fmt.Errorf("%w: %v", ErrInvalid, err)
-	}
 	var c contextClaims
-	if err := tok.Claims(v.keys, &c); err != nil {
-		return Launch{}, fmt.Errorf("%w: %v", ErrInvalid, err)
-	}
-	if err := c.Claims.ValidateWithLeeway(jwt.Expected{Issuer: v.issuer, Time: now}, time.Minute); err != nil {
-		return Launch{}, fmt.Errorf("%w: %v", ErrInvalid, err)
+	if err := v.read(raw, now, &c, &c.Claims); err != nil {
+		return Launch{}, err
 	}
 	switch {
 	case audience == "" || !slices.Contains(c.Audience, audience):

@@ -9,14 +9,7 @@ import (
 
 func TestVerifyContextAcceptsAValidContextTokenForItsViewerOnly(t *testing.T) {
 	now := time.Date(2026, 12, 2, 9, 0, 0, 0, time.UTC)
-	iss, err := NewIssuer("http://127.0.0.1:1/auth")
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := NewVerifier(iss.URL(), iss.JWKS())
-	if err != nil {
-		t.Fatal(err)
-	}
+	iss, v := trusted(t, "http://127.0.0.1:1/auth")
 	c := Context{Patient: "p-1", FHIRBase: "http://127.0.0.1:1/fhir"}
 	good, err := iss.IssueContext(anouk, c, "viewer", now, ContextTTL)
 	if err != nil {
@@ -66,4 +59,18 @@ func TestVerifyContextAcceptsAValidContextTokenForItsViewerOnly(t *testing.T) {
 	if l1.ID == l2.ID {
 		t.Errorf("two context tokens share the jti %q", l1.ID)
 	}
+}
+
+// trusted is a fresh issuer at url and a verifier of its tokens.
+func trusted(t *testing.T, url string) (*Issuer, *Verifier) {
+	t.Helper()
+	iss, err := NewIssuer(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := NewVerifier(iss.URL(), iss.JWKS())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return iss, v
 }

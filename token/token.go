@@ -191,22 +191,32 @@ var ErrInvalid = errors.New("invalid token")
 // Verify checks a token's signature, issuer and validity at now (one minute
 // leeway) and returns the professional it names.
 func (v *Verifier) Verify(raw string, now time.Time) (Professional, error) {
-	if len(raw) > maxToken {
-		return Professional{}, fmt.Errorf("%w: longer than %d bytes", ErrInvalid, maxToken)
-	}
-	tok, err := jwt.ParseSigned(raw, []jose.SignatureAlgorithm{jose.EdDSA})
-	if err != nil {
-		return Professional{}, fmt.Errorf("%w: %v", ErrInvalid, err)
-	}
 	var c claims
-	if err := tok.Claims(v.keys, &c); err != nil {
-		return Professional{}, fmt.Errorf("%w: %v", ErrInvalid, err)
-	}
-	if err := c.Claims.ValidateWithLeeway(jwt.Expected{Issuer: v.issuer, Time: now}, time.Minute); err != nil {
-		return Professional{}, fmt.Errorf("%w: %v", ErrInvalid, err)
+	if err := v.read(raw, now, &c, &c.Claims); err != nil {
+		return Professional{}, err
 	}
 	if c.Professional.ID() == "" || c.Subject != c.Professional.ID() {
 		return Professional{}, fmt.Errorf("%w: it names no professional (sub %q)", ErrInvalid, c.Subject)
 	}
 	return c.Professional, nil
+}
+
+// read checks a token's size, signature, issuer and times at now (one
+// minute leeway) and decodes its body into body, whose registered claims
+// are reg.
+func (v *Verifier) read(raw string, now time.Time, body any, reg *jwt.Claims) error {
+	if len(raw) > maxToken {
+		return fmt.Errorf("%w: longer than %d bytes", ErrInvalid, maxToken)
+	}
+	tok, err := jwt.ParseSigned(raw, []jose.SignatureAlgorithm{jose.EdDSA})
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	if err := tok.Claims(v.keys, body); err != nil {
+		return fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	if err := reg.ValidateWithLeeway(jwt.Expected{Issuer: v.issuer, Time: now}, time.Minute); err != nil {
+		return fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	return nil
 }
