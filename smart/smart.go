@@ -167,7 +167,7 @@ func (s *Server) Config() Config {
 		AuthorizationEndpoint:         s.url + AuthorizePath,
 		TokenEndpoint:                 s.url + TokenPath,
 		JWKSURI:                       s.issuer.URL() + token.JWKSPath,
-		GrantTypesSupported:           []string{"authorization_code"},
+		GrantTypesSupported:           []string{"authorization_code", GrantTokenExchange},
 		CodeChallengeMethodsSupported: []string{"S256"},
 		ScopesSupported:               []string{"launch", "openid", "fhirUser", "patient/*.rs"},
 		ResponseTypesSupported:        []string{"code"},
