@@ -3,7 +3,10 @@ package translator
 import (
 	"bytes"
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/bcbench/bcbench/fixtures"
@@ -74,4 +77,56 @@ func factText(t *testing.T, f fixtures.RegisteredFact) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// TestPublish: POST /bench/publish answers 201 to an ADA instance it
+// stores, after which the facts are served as R4 at /fhir; bad input is
+// refused with a clear status and nothing is stored.
+func TestPublish(t *testing.T) {
+	var reg fixtures.Registration
+	for _, s := range fixtures.Golden() {
+		if s.ID == "spoedsectio" {
+			regs, err := s.Registrations(fixtures.DefaultReference)
+			if err != nil {
+				t.Fatal(err)
+			}
+			reg = regs[len(regs)-1] // the newborn's first examination
+		}
+	}
+	good, err := truth.ADA(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name, contentType, body string
+		status                  int
+	}{
+		{"the newborn's examination", "application/xml", string(good), http.StatusCreated},
+		{"JSON instead of ADA", "application/json", `{"resourceType":"Bundle"}`, http.StatusUnsupportedMediaType},
+		{"not XML", "application/xml", "<verloskundig_dossier_23", http.StatusBadRequest},
+		{"another transaction", "application/xml", `<beslissend_gegeven transactionRef="x"/>`, http.StatusUnprocessableEntity},
+		{"a BSN failing the elfproef", "application/xml", strings.Replace(string(good), reg.Client.BSN, "999999991", 1), http.StatusBadRequest},
+		{"medication use", "application/xml", strings.Replace(string(good), "</vrouw>", `<medicatiegebruik><soort_medicatie value="x"/></medicatiegebruik></vrouw>`, 1), http.StatusUnprocessableEntity},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			srv, err := New(ServerOptions{Version: "test"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			rec := httptest.NewRecorder()
+			req := httptest.NewRequest(http.MethodPost, "http://translator.test/bench/publish", strings.NewReader(tc.body))
+			req.Header.Set("Content-Type", tc.contentType)
+			srv.ServeHTTP(rec, req)
+			if rec.Code != tc.status {
+				t.Fatalf("status %d, want %d: %s", rec.Code, tc.status, rec.Body)
+			}
+			rec = httptest.NewRecorder()
+			srv.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "http://translator.test/fhir/Observation?patient=Patient/"+truth.PatientID(reg.Subject.BSN), nil))
+			stored := strings.Contains(rec.Body.String(), fixtures.CodeBirthWeight.Code)
+			if stored != (tc.status == http.StatusCreated) {
+				t.Errorf("birth weight served = %v after status %d: %.300s", stored, tc.status, rec.Body)
+			}
+		})
+	}
 }

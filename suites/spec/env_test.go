@@ -3,6 +3,7 @@ package spec
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -129,6 +130,84 @@ func TestReplayTellsEveryPublisherWhenSharingChanges(t *testing.T) {
 			rep, _ := e.ReplayOf("klein")
 			if want := len(tc.hospital) + len(tc.midwife); len(rep.Events) != want {
 				t.Errorf("the replay records %d deliveries, want %d (one per publisher that heard an event)", len(rep.Events), want)
+			}
+		})
+	}
+}
+
+// TestReplaySendsATranslatorItsADA: a publisher with the translator
+// contract is sent each of its events as ADA at {adapter}/publish, never a
+// registration, and is not told of a consent change made at another
+// publisher (the ADA has no element for it); it can have received only
+// what the ADA carries.
+func TestReplaySendsATranslatorItsADA(t *testing.T) {
+	yes, no := true, false
+	midwife := fixtures.Provider{ID: "vp", Kind: "verloskundigenpraktijk", Name: "Verloskundigenpraktijk", URA: "90000001"}
+	hospital := fixtures.Provider{ID: "zh", Kind: "ziekenhuis", Name: "Ziekenhuis", URA: "90000002"}
+	bsn, _ := fixtures.TestBSN(7)
+	client := fixtures.Client{ID: "moeder", BSN: bsn, Given: "Anna", Family: "Test", BirthDate: "1990-01-01"}
+	events := []fixtures.Event{
+		{ID: "toestemming", Kind: fixtures.Consent, Day: 10, Minute: 600, By: "vp", Title: "t", Subject: "moeder", Consent: &yes},
+		{ID: "geboorte", Kind: fixtures.Birth, Day: 11, Minute: 600, By: "zh", Title: "g", Subject: "moeder", Facts: []fixtures.Fact{fixtures.BloodLoss(300), fixtures.BodyLength("50")}},
+		{ID: "intrekking", Kind: fixtures.Consent, Day: 12, Minute: 600, By: "vp", Title: "i", Subject: "moeder", Consent: &no},
+	}
+	var mu sync.Mutex
+	var heard []string // "role path content-type"
+	serve := func(role string) *httptest.Server {
+		return httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Method == http.MethodPost {
+				body := new(strings.Builder)
+				_, _ = io.Copy(body, r.Body)
+				mu.Lock()
+				heard = append(heard, role+" "+r.URL.Path[strings.LastIndexByte(r.URL.Path, '/'):]+" "+r.Header.Get("Content-Type"))
+				mu.Unlock()
+				if strings.HasSuffix(r.URL.Path, "/publish") && !strings.Contains(body.String(), "<verloskundig_dossier_23") {
+					http.Error(w, "no ADA", http.StatusBadRequest)
+					return
+				}
+				w.WriteHeader(http.StatusCreated)
+				return
+			}
+			w.Header().Set("Content-Type", "application/fhir+json")
+			_, _ = w.Write([]byte(`{"resourceType":"Bundle","type":"searchset","total":0}`))
+		}))
+	}
+	vp, zh := serve("xis"), serve("xis-ziekenhuis")
+	defer vp.Close()
+	defer zh.Close()
+	pub := func(role, contract string, srv *httptest.Server) Publisher {
+		return Publisher{Role: role, Contract: contract, XIS: &harness.FHIR{Base: srv.URL + "/fhir", Client: srv.Client()}, Adapter: &harness.Adapter{Base: srv.URL + "/bench", Client: srv.Client()}}
+	}
+	publishers := []Publisher{pub("xis", "", vp), pub("xis-ziekenhuis", harness.ContractTranslator, zh)}
+	s := &fixtures.Scenario{ID: "klein", Title: "klein", Client: client, Providers: []fixtures.Provider{midwife, hospital}, Events: events}
+	e := &Env{Scenarios: []*fixtures.Scenario{s}, Reference: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC),
+		XIS: publishers[0].XIS, Adapter: publishers[0].Adapter, Publishers: publishers}
+	if err := e.Replay(context.Background(), nil); err != nil {
+		t.Fatalf("Replay: %v", err)
+	}
+	want := []string{"xis /events application/json", "xis-ziekenhuis /publish application/xml", "xis /events application/json"}
+	if !slices.Equal(heard, want) {
+		t.Errorf("heard %v, want %v", heard, want)
+	}
+	rep, _ := e.ReplayOf("klein")
+	for _, ev := range rep.Events {
+		if ev.Err != nil {
+			t.Errorf("%s to %s: %v", ev.Registration.Event, ev.Publisher, ev.Err)
+		}
+	}
+	cases := []struct {
+		name, event, key string
+		carried          bool
+	}{
+		{"a fact the ADA carries, to the translator", "geboorte", "blood-loss", true},
+		{"a fact the ADA has no element for, to the translator", "geboorte", "length", false},
+		{"an event to the XIS", "toestemming", "anything", true},
+		{"an event the scenario does not have", "elders", "length", true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := e.Carries(s, tc.event, tc.key); got != tc.carried {
+				t.Errorf("Carries(%s, %s) = %v, want %v", tc.event, tc.key, got, tc.carried)
 			}
 		})
 	}
