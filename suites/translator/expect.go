@@ -96,7 +96,7 @@ func TargetsOf(reg fixtures.Registration) (Targets, error) {
 	t := Targets{exact: map[string][]string{}, byConcept: map[string][]string{}}
 	people := patientsOf(rs)
 	for _, r := range rs {
-		ps := Claimed(r)
+		ps := specific(Claimed(r))
 		if len(ps) == 0 {
 			continue
 		}
@@ -132,6 +132,18 @@ func Claimed(r map[string]any) []string {
 	}
 	sort.Strings(out)
 	return slices.Compact(out)
+}
+
+// specific leaves out the generic nl-core-observation beside a zib or bc-
+// profile: the transaction asks for the specific one (Nictiz's instances
+// mostly claim both; a translator that claims only the specific one is not
+// wrong for it).
+func specific(ps []string) []string {
+	out := slices.DeleteFunc(slices.Clone(ps), func(p string) bool { return p == fixtures.STU3NLCoreObservation })
+	if len(out) == 0 {
+		return ps
+	}
+	return out
 }
 
 // patientsOf names each Patient of a set of resources by her birth date
