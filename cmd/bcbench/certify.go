@@ -22,7 +22,7 @@ func refuseForCertification(p certification.Profile, f runFlags) error {
 	if !p.Certifies {
 		return nil
 	}
-	selfTest := "; use --profile " + certification.DefaultSelfTest + " for a self-test"
+	selfTest := "; use --profile " + p.SelfTest() + " for a self-test"
 	refuse := func(what string) error {
 		return fmt.Errorf("profile %s certifies: %s%s", p.ID, what, selfTest)
 	}
@@ -139,7 +139,7 @@ func signerForRun(p certification.Profile, key string) (reports.Signer, error) {
 			names = append(names, pkg.String())
 		}
 		return nil, fmt.Errorf("profile %s certifies but does not pin the sha256 of %s: this bench build cannot certify; use --profile %s for a self-test",
-			p.ID, strings.Join(names, ", "), certification.DefaultSelfTest)
+			p.ID, strings.Join(names, ", "), p.SelfTest())
 	}
 	return signer, nil
 }

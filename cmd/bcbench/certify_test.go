@@ -58,6 +58,10 @@ func TestCertifyingRunRefuses(t *testing.T) {
 	}
 	keyInVendorDir := filepath.Join(vendorDir, "keys", "bcbench.key")
 	copyFile(t, key, keyInVendorDir, 0o600)
+	translatorCommand := filepath.Join(t.TempDir(), "vertaler.yaml")
+	if err := os.WriteFile(translatorCommand, []byte("name: vertaler\nversion: \"1\"\nroles:\n  translator:\n    command: {path: /bin/true}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 
 	cases := []struct {
 		name string
@@ -79,6 +83,15 @@ func TestCertifyingRunRefuses(t *testing.T) {
 		{"copy of the development key", []string{"--key", devCopy}, []string{"XDG_CONFIG_HOME=" + config}, "is the development key"},
 		{"key readable by others", []string{"--key", openKey}, nil, "readable by others"},
 		{"key inside the candidate's folder", []string{"--key", keyInVendorDir, "--candidate", manifest}, nil, "candidate manifest's folder"},
+		// the viewer's and the translator's certifying profiles refuse the
+		// same, and name their own self-test twin as the way out
+		{"viewer: shorter viewer limit", []string{"--profile", "keurmerk-viewer", "--key", key, "--timeliness-limit", "viewer=5s"}, nil, "--profile zelftest-viewer for a self-test"},
+		{"viewer: one scenario", []string{"--profile", "keurmerk-viewer", "--key", key, "--scenario", "diabetes"}, nil, "--scenario is refused"},
+		{"viewer: development key", []string{"--profile", "keurmerk-viewer"}, nil, "development key never certifies; use --profile zelftest-viewer"},
+		{"translator: without packages", []string{"--profile", "keurmerk-vertaler", "--key", key, "--package", "none"}, nil, "--package is refused"},
+		{"translator: generated population", []string{"--profile", "keurmerk-vertaler", "--key", key, "--population", "5"}, nil, "--profile zelftest-vertaler for a self-test"},
+		{"translator: development key given with --key", []string{"--profile", "keurmerk-vertaler", "--key", dev}, []string{"XDG_CONFIG_HOME=" + config}, "is the development key"},
+		{"translator: a command candidate", []string{"--profile", "keurmerk-vertaler", "--key", key, "--candidate", translatorCommand}, nil, "a certifying run does not start command"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

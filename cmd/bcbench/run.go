@@ -206,9 +206,15 @@ func run(ctx context.Context, f runFlags, stderr, stdout io.Writer) error {
 	if err != nil {
 		return withCode(exitSetup, err)
 	}
-	base, err := profilePackages(profile)
+	base, err := profilePackages(profile, "4.0.1")
 	if err != nil {
 		return withCode(exitSetup, err)
+	}
+	var stu3Pins []string // the STU3 packages a profile pins (keurmerk-vertaler)
+	if len(profile.Packages) > 0 {
+		if stu3Pins, err = profilePackages(profile, "3.0.1"); err != nil {
+			return withCode(exitSetup, err)
+		}
 	}
 	packages, err := packageSources(base, f.packages, "")
 	if err != nil {
@@ -309,7 +315,18 @@ func run(ctx context.Context, f runFlags, stderr, stdout io.Writer) error {
 		in.Terminology = txs.client.Base()
 	}
 	validator, validatorProblem := loadValidator(packages, txs.remote())
+	if len(packages) == 0 && len(base) == 0 && len(stu3Pins) > 0 {
+		validatorProblem = "het profiel pint geen R4-pakketten; R4-profielconformiteit is niet getoetst"
+	}
 	in.Packages = loadedPackages(validator)
+	// The STU3 packages a profile pins are loaded here too, so that their
+	// pins are checked before anything starts; the others when a DVZA or a
+	// translator needs them.
+	stu3 := stu3Loader{flags: f.packages}
+	if len(stu3Pins) > 0 {
+		progress("STU3-pakketten laden (de vastgepinde pakketten van het profiel)")
+		in.Packages = append(in.Packages, stu3.load(stu3Pins)...)
+	}
 	if profile.Certifies {
 		if missing := checkPins(profile.Packages, in.Packages); len(missing) > 0 {
 			in.SetupProblem = "de vastgepinde FHIR-pakketten van het profiel zijn niet geladen (" + strings.Join(missing, "; ") + ")"
@@ -433,13 +450,15 @@ func run(ctx context.Context, f runFlags, stderr, stdout io.Writer) error {
 	env.Qualification = quals.spec()
 	if env.DVZA != nil {
 		progress("STU3-pakketten laden (MedMij Geboortezorg)")
-		env.DVZA.Validator, env.DVZA.ValidatorProblem = loadSTU3Validator(f.packages)
+		env.DVZA.Validator, env.DVZA.ValidatorProblem = stu3.validator()
 		env.DVZA.Availability = profile.Limits.Timeliness.DVZA
 	}
 	if env.Translator != nil {
 		progress("STU3-pakketten laden (de profielen van de vertaling)")
-		env.STU3Validator, env.STU3ValidatorProblem = loadSTU3Validator(f.packages)
-		in.Packages = append(in.Packages, loadedPackages(env.STU3Validator)...) // VRT-06 validates with them
+		if !stu3.loaded {
+			in.Packages = append(in.Packages, stu3.load(nil)...) // VRT-06 validates with them
+		}
+		env.STU3Validator, env.STU3ValidatorProblem = stu3.validator()
 	}
 	if f.manual {
 		events := 0
@@ -606,6 +625,32 @@ func printReasons(w io.Writer, res *reports.Results) {
 		}
 		fmt.Fprintf(w, "  %s %s: %s\n", r.ID, r.Status, reason)
 	}
+}
+
+// stu3Loader loads the run's STU3 validator once: from the packages a
+// profile pins, or every embedded STU3 package.
+type stu3Loader struct {
+	flags   []string // --package
+	loaded  bool
+	v       spec.Validator
+	problem string
+}
+
+// load loads the validator from base (see loadSTU3Validator) and returns
+// the packages it loaded.
+func (l *stu3Loader) load(base []string) []reports.Package {
+	l.v, l.problem = loadSTU3Validator(l.flags, base)
+	l.loaded = true
+	return loadedPackages(l.v)
+}
+
+// validator returns the STU3 validator, loading every embedded STU3
+// package when nothing was loaded yet.
+func (l *stu3Loader) validator() (spec.Validator, string) {
+	if !l.loaded {
+		l.load(nil)
+	}
+	return l.v, l.problem
 }
 
 // replayUnlessTranslatorOnly replays the scenarios into the run's XIS (or

@@ -38,16 +38,29 @@ func packageSources(base, flags []string, cacheDir string) ([]string, error) {
 	return sources, nil
 }
 
-// profilePackages are the R4 packages a run starts from: those the profile
-// pins, resolved by the registry against the packages embedded in the
-// binary (a pin with a sha256 must match the shipped bytes), or, for a
-// profile that pins none, every embedded R4 package.
-func profilePackages(p certification.Profile) ([]string, error) {
+// profilePackages are the packages of one FHIR release ("4.0.1" or
+// "3.0.1") a run starts from: those the profile pins of that release,
+// resolved by the registry against the packages embedded in the binary (a
+// pin with a sha256 must match the shipped bytes), or, for a profile that
+// pins none at all, every embedded package of the release. A pin of a
+// package the binary does not ship counts as R4 (and fails to load there).
+func profilePackages(p certification.Profile, fhirVersion string) ([]string, error) {
 	if len(p.Packages) == 0 {
-		return registry.Defaults("4.0.1")
+		return registry.Defaults(fhirVersion)
+	}
+	shipped, err := registry.Embedded()
+	if err != nil {
+		return nil, err
 	}
 	var out []string
 	for _, pin := range p.Packages {
+		release := "4.0.1"
+		if i := slices.IndexFunc(shipped, func(s registry.Shipped) bool { return s.ID == pin.ID && s.Version == pin.Version }); i >= 0 {
+			release = shipped[i].FHIRVersion
+		}
+		if !registry.SameFHIR(release, fhirVersion) {
+			continue
+		}
 		if pin.SHA256 == "" {
 			out = append(out, pin.String())
 			continue
@@ -79,16 +92,21 @@ func loadValidator(packages []string, remote terminology.Remote) (spec.Validator
 	return profile.Engine{V: v}, ""
 }
 
-// loadSTU3Validator builds the STU3 validator a DVZA's answers are checked
-// with (MedMij Geboortezorg, bc-* and zib2017 profiles): the embedded STU3
-// packages, none with --package none.
-func loadSTU3Validator(flags []string) (spec.Validator, string) {
+// loadSTU3Validator builds the STU3 validator a DVZA's answers and a
+// translator's output are checked with (MedMij Geboortezorg, bc-* and
+// zib2017 profiles): the STU3 packages base names (a profile's pins, from
+// profilePackages), every embedded STU3 package when base is empty, none
+// with --package none.
+func loadSTU3Validator(flags, base []string) (spec.Validator, string) {
 	if slices.Contains(flags, registry.None) {
 		return nil, "geen FHIR-pakketten geladen (--package " + registry.None + "); STU3-profielconformiteit is niet getoetst"
 	}
-	packages, err := registry.Defaults("3.0.2")
-	if err != nil {
-		return nil, fmt.Sprintf("de STU3-pakketten ontbreken: %v", err)
+	packages := base
+	if len(packages) == 0 {
+		var err error
+		if packages, err = registry.Defaults("3.0.2"); err != nil {
+			return nil, fmt.Sprintf("de STU3-pakketten ontbreken: %v", err)
+		}
 	}
 	v, err := newValidator("3.0.2", packages, "", nil)
 	if err != nil {

@@ -243,6 +243,27 @@ const (
 	ChainTranslator = "zelftest-keten-vertaler"
 )
 
+// certifyingPrefix and selfTestPrefix name a certifying profile and its
+// self-test twin: keurmerk-<x> and zelftest-<x>.
+const (
+	certifyingPrefix = "keurmerk-"
+	selfTestPrefix   = "zelftest-"
+)
+
+// SelfTest is the ID of the self-test twin of a profile: zelftest-<x> for a
+// certifying keurmerk-<x> (the same roles, scenarios, requirements and
+// limits, no certificate), the profile itself when it does not certify, and
+// DefaultSelfTest for a certifying profile named otherwise.
+func (p Profile) SelfTest() string {
+	switch {
+	case !p.Certifies:
+		return p.ID
+	case strings.HasPrefix(p.ID, certifyingPrefix):
+		return selfTestPrefix + strings.TrimPrefix(p.ID, certifyingPrefix)
+	}
+	return DefaultSelfTest
+}
+
 //go:embed *.yaml
 var files embed.FS
 

@@ -32,6 +32,10 @@ func TestCertifyingProfiles(t *testing.T) {
 		{"zelftest-inhoud", false, UndecidedReport},
 		{"zelftest-keten", false, UndecidedReport},
 		{"zelftest-keten-vertaler", false, UndecidedReport},
+		{"keurmerk-viewer", true, UndecidedNotTested},
+		{"zelftest-viewer", false, UndecidedReport},
+		{"keurmerk-vertaler", true, UndecidedNotTested},
+		{"zelftest-vertaler", false, UndecidedReport},
 	}
 	for _, tc := range cases {
 		t.Run(tc.id, func(t *testing.T) {
@@ -46,24 +50,61 @@ func TestCertifyingProfiles(t *testing.T) {
 	}
 }
 
-// The self-test twin runs exactly the certifying content: only its identity
-// and what it may do differ.
+// Each certifying profile has a self-test twin that runs exactly the
+// certifying content: only its identity and what it may do differ. A twin
+// that names no packages loads every embedded one (the run's default).
 func TestSelfTestTwinMatchesKeurmerk(t *testing.T) {
-	cert, err := Lookup(Default)
+	all, err := All()
 	if err != nil {
 		t.Fatal(err)
 	}
-	twin, err := Lookup(DefaultSelfTest)
-	if err != nil {
-		t.Fatal(err)
+	certifying := 0
+	for _, cert := range all {
+		if !cert.Certifies {
+			if cert.SelfTest() != cert.ID {
+				t.Errorf("%s does not certify, but its self-test is %s", cert.ID, cert.SelfTest())
+			}
+			continue
+		}
+		certifying++
+		t.Run(cert.ID, func(t *testing.T) {
+			twin, err := Lookup(cert.SelfTest())
+			if err != nil {
+				t.Fatalf("no self-test twin: %v", err)
+			}
+			if !slices.Equal(cert.Roles, twin.Roles) || !slices.Equal(cert.Scenarios, twin.Scenarios) ||
+				!slices.Equal(cert.Requirements, twin.Requirements) || cert.Limits != twin.Limits ||
+				(len(twin.Packages) > 0 && !slices.Equal(cert.Packages, twin.Packages)) {
+				t.Fatalf("%s differs from %s in content:\n%+v\n%+v", twin.ID, cert.ID, twin, cert)
+			}
+			if twin.Certifies {
+				t.Fatalf("the twin %s certifies", twin.ID)
+			}
+		})
 	}
-	if !slices.Equal(cert.Roles, twin.Roles) || !slices.Equal(cert.Scenarios, twin.Scenarios) ||
-		!slices.Equal(cert.Requirements, twin.Requirements) || !slices.Equal(cert.Packages, twin.Packages) ||
-		cert.Limits != twin.Limits {
-		t.Fatalf("zelftest-niveau1 differs from keurmerk-niveau1 in content:\n%+v\n%+v", twin, cert)
+	// keurmerk-niveau1 (xis), keurmerk-viewer, keurmerk-vertaler
+	if certifying < 3 {
+		t.Fatalf("%d certifying profiles, want at least 3", certifying)
 	}
-	if twin.Certifies {
-		t.Fatal("the twin certifies")
+}
+
+func TestSelfTestNames(t *testing.T) {
+	cases := []struct {
+		name string
+		p    Profile
+		want string
+	}{
+		{"keurmerk-viewer", Profile{ID: "keurmerk-viewer", Certifies: true}, "zelftest-viewer"},
+		{"keurmerk-niveau1", Profile{ID: Default, Certifies: true}, DefaultSelfTest},
+		{"certifying, named otherwise", Profile{ID: "niveau2", Certifies: true}, DefaultSelfTest},
+		{"a self-test is its own", Profile{ID: "zelftest-keten"}, "zelftest-keten"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := tc.p.SelfTest(); got != tc.want {
+				t.Fatalf("SelfTest() = %s, want %s", got, tc.want)
+			}
+		})
 	}
 }
 

@@ -61,8 +61,8 @@ func Embedded() ([]Shipped, error) {
 	return shipped, shippedErr
 }
 
-// sameFHIR reports whether two FHIR versions are of one release (4.0.x, 3.0.x).
-func sameFHIR(a, b string) bool {
+// SameFHIR reports whether two FHIR versions are of one release (4.0.x, 3.0.x).
+func SameFHIR(a, b string) bool {
 	cut := func(v string) string {
 		if i := strings.LastIndexByte(v, '.'); i > 0 && strings.Count(v, ".") >= 2 {
 			return v[:i]
@@ -84,7 +84,7 @@ func Defaults(fhirVersion string) ([]string, error) {
 	}
 	var out []string
 	for _, s := range all {
-		if sameFHIR(s.FHIRVersion, fhirVersion) {
+		if SameFHIR(s.FHIRVersion, fhirVersion) {
 			out = append(out, s.Source())
 		}
 	}
