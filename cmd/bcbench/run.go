@@ -325,7 +325,8 @@ func run(ctx context.Context, f runFlags, stderr, stdout io.Writer) error {
 	stu3 := stu3Loader{flags: f.packages}
 	if len(stu3Pins) > 0 {
 		progress("STU3-pakketten laden (de vastgepinde pakketten van het profiel)")
-		in.Packages = append(in.Packages, stu3.load(stu3Pins)...)
+		stu3.load(stu3Pins)
+		in.Packages = append(in.Packages, stu3.record()...)
 	}
 	if profile.Certifies {
 		if missing := checkPins(profile.Packages, in.Packages); len(missing) > 0 {
@@ -455,10 +456,8 @@ func run(ctx context.Context, f runFlags, stderr, stdout io.Writer) error {
 	}
 	if env.Translator != nil {
 		progress("STU3-pakketten laden (de profielen van de vertaling)")
-		if !stu3.loaded {
-			in.Packages = append(in.Packages, stu3.load(nil)...) // VRT-06 validates with them
-		}
 		env.STU3Validator, env.STU3ValidatorProblem = stu3.validator()
+		in.Packages = append(in.Packages, stu3.record()...) // VRT-06 validates with them
 	}
 	if f.manual {
 		events := 0
@@ -627,20 +626,29 @@ func printReasons(w io.Writer, res *reports.Results) {
 	}
 }
 
-// stu3Loader loads the run's STU3 validator once: from the packages a
-// profile pins, or every embedded STU3 package.
+// stu3Loader loads the run's STU3 validator once (a DVZA and a translator
+// share it): from the packages a profile pins, or every embedded STU3
+// package.
 type stu3Loader struct {
-	flags   []string // --package
-	loaded  bool
-	v       spec.Validator
-	problem string
+	flags            []string // --package
+	loaded, recorded bool
+	v                spec.Validator
+	problem          string
 }
 
-// load loads the validator from base (see loadSTU3Validator) and returns
-// the packages it loaded.
-func (l *stu3Loader) load(base []string) []reports.Package {
+// load loads the validator from base (see loadSTU3Validator).
+func (l *stu3Loader) load(base []string) {
 	l.v, l.problem = loadSTU3Validator(l.flags, base)
 	l.loaded = true
+}
+
+// record returns the packages the validator loaded the first time it is
+// called, nothing after: results.json names each package once.
+func (l *stu3Loader) record() []reports.Package {
+	if l.recorded || !l.loaded {
+		return nil
+	}
+	l.recorded = true
 	return loadedPackages(l.v)
 }
 
