@@ -188,9 +188,18 @@ func Issue(envelopePath, outDir string, is Issuer, pol Policy, now time.Time) (s
 	d := &s.Details
 	d.System, d.Vendor, d.Version, d.Candidate = res.Candidate.Name, res.Candidate.Vendor, res.Candidate.Version, res.Candidate
 	d.Profile, d.ProfileTitle, d.ProfileVersion = res.Profile.ID, res.Profile.Title, res.Profile.Version
+	judged := map[string]bool{} // the roles a passing requirement belongs to
+	for _, r := range res.Requirements {
+		if r.Status == reports.Pass {
+			judged[r.Role] = true
+		}
+	}
 	for _, r := range res.Candidate.Roles {
 		if r.Source == reports.SourceReference {
 			continue // played by the bench for a role no candidate brought: not certified
+		}
+		if !judgedRole(judged, r.Role) {
+			continue // brought but not judged by the profile (the XIS a certified viewer reads): not certified
 		}
 		d.Roles = append(d.Roles, r.Role)
 	}
@@ -251,6 +260,17 @@ func Issue(envelopePath, outDir string, is Issuer, pol Policy, now time.Time) (s
 		return "", err
 	}
 	return sha(out), nil
+}
+
+// judgedRole reports whether a role key (xis, viewer, xis-ziekenhuis, …)
+// is one some passing requirement judged: its own role, or for a further
+// publisher xis-<suffix> the role xis.
+func judgedRole(judged map[string]bool, role string) bool {
+	if judged[role] {
+		return true
+	}
+	base, _, ok := strings.Cut(role, "-")
+	return ok && judged[base]
 }
 
 // Entry is the register entry for an issued certificate.

@@ -52,6 +52,8 @@ type runOpts struct {
 	verdictFail bool
 	dev         bool
 	finished    time.Time
+	// extraRoles are roles the candidate brought besides its xis
+	extraRoles []string
 }
 
 // run writes a signed run into a new folder and returns its envelope path.
@@ -65,6 +67,10 @@ func run(t *testing.T, opDir string, o runOpts) string {
 	if o.verdictFail {
 		status = reports.Fail
 	}
+	roles := []reports.RoleIdentity{{Role: "xis", Kind: "image", Image: "mijnvis:4.2.0", Digest: "sha256:" + strings.Repeat("b", 64)}}
+	for _, r := range o.extraRoles {
+		roles = append(roles, reports.RoleIdentity{Role: r, Kind: "image", Image: "mijn" + r + ":1", Digest: "sha256:" + strings.Repeat("c", 64)})
+	}
 	res := reports.Assemble(reports.Input{
 		Catalogue:     cat,
 		Profile:       reports.ProfileInput{ID: "keurmerk-niveau1", Title: "Keurmerk niveau 1", Version: "0.2.0", Certifies: true, Requirements: []string{"API-01"}},
@@ -73,7 +79,7 @@ func run(t *testing.T, opDir string, o runOpts) string {
 		Mode:          reports.ModeCertification,
 		Specs:         []reports.SpecOutcome{{Name: "API-01: metadata", Requirements: []string{"API-01"}, Status: status}},
 		Bench:         reports.Bench{Version: "test", Suite: strings.Repeat("a", 64)},
-		Candidate:     reports.Candidate{Name: "MijnVIS", Vendor: "Voorbeeld BV", Version: "4.2.0", Roles: []reports.RoleIdentity{{Role: "xis", Kind: "image", Image: "mijnvis:4.2.0", Digest: "sha256:" + strings.Repeat("b", 64)}}},
+		Candidate:     reports.Candidate{Name: "MijnVIS", Vendor: "Voorbeeld BV", Version: "4.2.0", Roles: roles},
 		Started:       o.finished.Add(-time.Minute),
 		Finished:      o.finished,
 		Scenarios:     []string{"ongecompliceerd"},
@@ -164,6 +170,32 @@ func TestIssueRegisterVerifyRevoke(t *testing.T) {
 	}
 	if _, err := Verify(certPath, b.issuer.Cert, open(b.issuer.Cert), now); err == nil || !strings.Contains(err.Error(), "MP9-01 faalt na herkeuring") {
 		t.Fatalf("revoked certificate: %v", err)
+	}
+}
+
+// A certificate names only the roles the profile judged: a role the
+// candidate brought that no passing requirement belongs to (a viewer's own
+// XIS under keurmerk-viewer; here a viewer under an XIS profile) is not
+// certified, a further publisher xis-<suffix> is when xis was judged.
+func TestIssueCertifiesOnlyJudgedRoles(t *testing.T) {
+	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
+	b := newBureau(t)
+	now := time.Now()
+	op := b.operator(t, now.Add(-time.Hour), now.AddDate(1, 0, 0))
+	env := run(t, op, runOpts{finished: now.Add(-time.Minute), extraRoles: []string{"viewer", "xis-ziekenhuis"}})
+	out := t.TempDir()
+	if _, err := Issue(env, out, b.issuer, DefaultPolicy, now); err != nil {
+		t.Fatal(err)
+	}
+	st, _, err := Read(filepath.Join(out, EnvelopeFile), b.issuer.Cert)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(st.Predicate.Details.Roles, ","); got != "xis,xis-ziekenhuis" {
+		t.Fatalf("certified roles %s, want xis,xis-ziekenhuis (not the unjudged viewer)", got)
+	}
+	if levels := strings.Join(st.Predicate.VerifiedLevels, " "); strings.Contains(levels, "BCBENCH_ROLE_VIEWER") {
+		t.Fatalf("verified levels %s name the unjudged viewer", levels)
 	}
 }
 
