@@ -272,6 +272,41 @@ func dvzaOf(r *harness.Role, c *http.Client, idp string) *spec.DVZA {
 	}
 }
 
+// checkTranslatorScenarios refuses a run in which a translator publishes
+// into the chain (contract translator) while a scenario withdraws consent
+// or asks for deletion: the legacy ADA has no element for either, so the
+// translator could never hear of it and would be judged for sharing what
+// the bench never told it to withhold (docs/translator.md).
+func checkTranslatorScenarios(m *harness.Manifest, scenarios []*fixtures.Scenario) error {
+	var translators []string
+	for _, name := range m.RoleNames() {
+		if r := m.Roles[name]; harness.IsPublisher(name) && r.Contract == harness.ContractTranslator {
+			translators = append(translators, name)
+		}
+	}
+	if len(translators) == 0 {
+		return nil
+	}
+	var untellable []string
+	for _, s := range scenarios {
+		if slices.ContainsFunc(s.Events, func(e fixtures.Event) bool {
+			return e.Kind == fixtures.Deletion || (e.Consent != nil && !*e.Consent)
+		}) {
+			untellable = append(untellable, s.ID)
+		}
+	}
+	if len(untellable) == 0 {
+		return nil
+	}
+	shown := untellable[:min(len(untellable), 5)]
+	more := ""
+	if len(untellable) > len(shown) {
+		more = fmt.Sprintf(" and %d more", len(untellable)-len(shown))
+	}
+	return fmt.Errorf("role %s publishes through a translator (contract: translator), and the legacy ADA it is sent has no element for a consent withdrawal or a deletion request, which scenario %s%s holds: leave them out (the scenarios of --profile %s, no --population)",
+		strings.Join(translators, ", "), strings.Join(shown, ", "), more, certification.ChainTranslator)
+}
+
 // checkFixedTokens: a DVZA that takes fixed tokens per client (the
 // manifest's tokens) needs one for every client of the run's scenarios,
 // else the bench could not log her in: a setup error before anything

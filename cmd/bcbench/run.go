@@ -193,6 +193,9 @@ func run(ctx context.Context, f runFlags, stderr, stdout io.Writer) error {
 	if err := checkFixedTokens(manifest, scenarios); err != nil {
 		return withCode(exitSetup, err)
 	}
+	if err := checkTranslatorScenarios(manifest, scenarios); err != nil {
+		return withCode(exitSetup, err)
+	}
 	// A run that can certify (a certifying profile, a key given) starts only
 	// what cannot reach the bench: built-in references and images pinned by
 	// digest or built from the manifest's folder.

@@ -139,13 +139,24 @@ func TestTranslatorPublishesIntoTheChain(t *testing.T) {
 		}
 	})
 	// A translator publisher is refused, before anything starts, under a
-	// profile that does not judge it as one.
-	for _, profile := range []string{"zelftest-niveau1", "zelftest-keten", "zelftest-keten-viewer"} {
-		t.Run("refused under "+profile, func(t *testing.T) {
+	// profile that does not judge it as one, and with a scenario that
+	// withdraws consent or asks for deletion (the ADA cannot tell it).
+	refusals := []struct{ name, profile, scenario, want string }{
+		{"under zelftest-niveau1", "zelftest-niveau1", "", "--profile " + certification.ChainTranslator},
+		{"under zelftest-keten", "zelftest-keten", "", "--profile " + certification.ChainTranslator},
+		{"under zelftest-keten-viewer", "zelftest-keten-viewer", "", "--profile " + certification.ChainTranslator},
+		{"with a deletion request", certification.ChainTranslator, "vernietiging", "which scenario vernietiging holds"},
+		{"with consent withdrawn", certification.ChainTranslator, "toestemming-ingetrokken", "which scenario toestemming-ingetrokken holds"},
+	}
+	for _, tc := range refusals {
+		t.Run("refused "+tc.name, func(t *testing.T) {
 			t.Parallel()
-			out := filepath.Join(t.TempDir(), "out")
-			code, text := bench(t, "run", "--candidate", translatorManifest(t, ""), "--profile", profile, "--out", out, "--quiet")
-			if code != exitSetup || !strings.Contains(text, "--profile "+certification.ChainTranslator) {
+			args := []string{"run", "--candidate", translatorManifest(t, ""), "--profile", tc.profile, "--out", filepath.Join(t.TempDir(), "out"), "--quiet"}
+			if tc.scenario != "" {
+				args = append(args, "--scenario", tc.scenario)
+			}
+			code, text := bench(t, args...)
+			if code != exitSetup || !strings.Contains(text, tc.want) {
 				t.Fatalf("exit %d: %s", code, text)
 			}
 		})

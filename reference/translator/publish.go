@@ -96,11 +96,23 @@ func registration(tx *Node, raw []byte) (fixtures.Registration, error) {
 	if !fixtures.ValidBSN(reg.Client.BSN) {
 		return reg, fmt.Errorf("vrouw/burgerservicenummer %q: no valid BSN", reg.Client.BSN)
 	}
-	if woman.Child("medicatiegebruik") != nil {
-		return reg, fmt.Errorf("%w: vrouw/medicatiegebruik: the reference translator does not publish medication use into the chain", ErrUnknown)
-	}
+	// vrouw/medicatiegebruik names the product by name only and the dosage
+	// as text: no medication building block can be made of it, and none is
+	// expected of a translator (spec.Publisher.Carries); it is not published.
 	if g := tx.Path(adaLab + "/diabetes_diagnostiek"); g != nil {
-		return reg, fmt.Errorf("%w: diabetes_diagnostiek: the reference translator does not publish glucose curves into the chain", ErrUnknown)
+		// a glucose curve: the fasting value, then the one after the load
+		curve := g.All("glucose")
+		if len(curve) > 2 {
+			return reg, fmt.Errorf("%w: diabetes_diagnostiek: %d glucose values; the reference translator publishes a fasting value and one after the load", ErrUnknown, len(curve))
+		}
+		for i, c := range curve {
+			t := []fixtures.Fact{fixtures.FastingGlucose("0"), fixtures.GlucoseAfterLoad("0")}[i]
+			f, err := leafFact(t, nil, c.Child("glucose"))
+			if err != nil {
+				return reg, fmt.Errorf("diabetes_diagnostiek glucose %d: %w", i+1, err)
+			}
+			reg.Facts = append(reg.Facts, f)
+		}
 	}
 	births := tx.Path("uitkomst_per_kind").All("baring")
 	for _, b := range births {

@@ -145,9 +145,19 @@ func (p Publisher) Translator() bool { return p.Contract == harness.ContractTran
 // Carries says whether the publisher can have received fact key of a
 // registration: an XIS gets every fact; a translator only what the ADA of
 // the legacy verloskundig dossier has an element for (truth.ADASkipped
-// names the rest). What it cannot have received is never expected of it.
+// names the rest), and no medication (vrouw/medicatiegebruik names the
+// product by name only and the dosage as text: no building block can be
+// made of it). What it cannot have received is never expected of it.
 func (p Publisher) Carries(r fixtures.Registration, key string) bool {
-	return !p.Translator() || !slices.Contains(truth.ADASkipped(r), key)
+	if !p.Translator() {
+		return true
+	}
+	for _, f := range r.Facts {
+		if f.Key == key && f.Medication != nil {
+			return false
+		}
+	}
+	return !slices.Contains(truth.ADASkipped(r), key)
 }
 
 // send delivers one registration to the publisher by its contract.
