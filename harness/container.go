@@ -215,10 +215,16 @@ func (t *containerTarget) Start(ctx context.Context) error {
 
 // run creates and starts one container; nothing is left when it fails.
 func (t *containerTarget) run(ctx context.Context, req testcontainers.ContainerRequest) (*testcontainers.DockerContainer, error) {
+	return runContainer(ctx, req, t.logger())
+}
+
+// runContainer creates and starts one container; nothing is left when it
+// fails.
+func runContainer(ctx context.Context, req testcontainers.ContainerRequest, logger tclog.Logger) (*testcontainers.DockerContainer, error) {
 	c, err := testcontainers.GenericContainer(ctx, testcontainers.GenericContainerRequest{
 		ContainerRequest: req,
 		Started:          true,
-		Logger:           t.logger(),
+		Logger:           logger,
 	})
 	if err != nil {
 		if c != nil {
@@ -262,18 +268,54 @@ func confine(l ContainerLimits, readOnly bool) func(*container.HostConfig) {
 // startRelayLocked starts the relay that carries the bench's connections
 // to the candidate's port, and returns its address on 127.0.0.1.
 func (t *containerTarget) startRelayLocked(ctx context.Context) (string, error) {
-	port := strconv.Itoa(RelayPort) + "/tcp"
-	labels := map[string]string{LabelRun: "standalone", "bcbench.role": t.cfg.Role, "bcbench.relay": "1"}
+	labels := map[string]string{LabelRun: "standalone", "bcbench.role": t.cfg.Role}
 	for k, v := range t.cfg.Labels {
+		labels[k] = v
+	}
+	dc, addr, err := startRelay(ctx, relayRequest{
+		image: t.cfg.RelayImage, access: t.cfg.AccessNetwork, internal: t.cfg.Network, labels: labels,
+		args: []string{"--listen", ":" + strconv.Itoa(RelayPort), "--to", net.JoinHostPort(t.cfg.Role, strconv.Itoa(t.cfg.Port))},
+		port: RelayPort,
+	}, t.logger())
+	if dc != nil {
+		t.relay = dc
+	}
+	if err != nil {
+		return "", fmt.Errorf("starting the relay to %s: %w", t.cfg.Role, err)
+	}
+	return "http://" + addr, nil
+}
+
+// relayRequest is one container of the relay image (relay.go).
+type relayRequest struct {
+	image, access, internal string
+	// aliases are its names on the internal network (none for a relay).
+	aliases []string
+	args    []string
+	env     map[string]string
+	labels  map[string]string
+	// port is the one port published, on 127.0.0.1 only.
+	port int
+}
+
+// startRelay starts a container of the relay image, confined, on the
+// run's access network and its internal one, with its one port published
+// on the engine's 127.0.0.1; it returns the container (also when only
+// finding the port failed, so that it can be removed) and that address.
+func startRelay(ctx context.Context, rr relayRequest, logger tclog.Logger) (*testcontainers.DockerContainer, string, error) {
+	port := strconv.Itoa(rr.port) + "/tcp"
+	labels := map[string]string{"bcbench.relay": "1"}
+	for k, v := range rr.labels {
 		labels[k] = v
 	}
 	inner := confine(relayLimits, true)
 	req := testcontainers.ContainerRequest{
-		Image:        t.cfg.RelayImage,
-		Cmd:          []string{"--listen", ":" + strconv.Itoa(RelayPort), "--to", net.JoinHostPort(t.cfg.Role, strconv.Itoa(t.cfg.Port))},
+		Image:        rr.image,
+		Cmd:          rr.args,
+		Env:          rr.env,
 		ExposedPorts: []string{port},
 		Labels:       labels,
-		Networks:     []string{t.cfg.AccessNetwork, t.cfg.Network},
+		Networks:     []string{rr.access, rr.internal},
 		HostConfigModifier: func(hc *container.HostConfig) {
 			inner(hc)
 			// Published on loopback only: the relay is for the bench.
@@ -284,20 +326,22 @@ func (t *containerTarget) startRelayLocked(ctx context.Context) (string, error) 
 			hc.PortBindings = mobynet.PortMap{p: {{HostIP: netip.MustParseAddr("127.0.0.1"), HostPort: ""}}}
 		},
 	}
-	dc, err := t.run(ctx, req)
-	if err != nil {
-		return "", fmt.Errorf("starting the relay to %s: %w", t.cfg.Role, err)
+	if len(rr.aliases) > 0 {
+		req.NetworkAliases = map[string][]string{rr.internal: rr.aliases}
 	}
-	t.relay = dc
+	dc, err := runContainer(ctx, req, logger)
+	if err != nil {
+		return nil, "", err
+	}
 	// The port is published on the engine's 127.0.0.1: the driver needs a
 	// local engine, and never uses testcontainers' guess of the host (a
 	// gateway address inside a container), so the bench talks to loopback
 	// only.
 	mapped, err := dc.MappedPort(ctx, port)
 	if err != nil {
-		return "", fmt.Errorf("finding the relay's published port: %w", err)
+		return dc, "", fmt.Errorf("finding the relay's published port: %w", err)
 	}
-	return "http://" + net.JoinHostPort("127.0.0.1", strconv.Itoa(int(mapped.Num()))), nil
+	return dc, net.JoinHostPort("127.0.0.1", strconv.Itoa(int(mapped.Num()))), nil
 }
 
 // resolveImage finds a local image for ref. A reference pinned by digest

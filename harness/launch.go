@@ -106,6 +106,9 @@ type Candidate struct {
 	warnings []string
 	findings *findingLog
 	scratch  []string // process candidates' HOME folders
+
+	exposedMu sync.Mutex
+	exposed   []func() // back relays (Expose), ended by Stop
 }
 
 // findingLog collects what a candidate did that the bench refused (a
@@ -144,6 +147,7 @@ type Role struct {
 	requestTimeout time.Duration
 	identity       Identity
 	findings       *findingLog
+	cand           *Candidate
 }
 
 // URL is where the bench reaches the role: its proxy (so every exchange is
@@ -398,7 +402,7 @@ func Launch(ctx context.Context, m *Manifest, opts LaunchOptions) (*Candidate, e
 		if err != nil {
 			return fail(err)
 		}
-		role := &Role{Name: name, Spec: spec, Target: target, Token: token, requestTimeout: opts.RequestTimeout, findings: c.findings}
+		role := &Role{Name: name, Spec: spec, Target: target, Token: token, requestTimeout: opts.RequestTimeout, findings: c.findings, cand: c}
 		// The role is listed before it starts, so that Stop reaches it even
 		// when Start fails half-way.
 		c.Roles = append(c.Roles, role)
@@ -592,6 +596,12 @@ func (c *Candidate) Stop(ctx context.Context) error {
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), DefaultStopTimeout)
 		defer cancel()
 		var errs []error
+		c.exposedMu.Lock()
+		for _, end := range c.exposed {
+			end()
+		}
+		c.exposed = nil
+		c.exposedMu.Unlock()
 		for i := len(c.Roles) - 1; i >= 0; i-- {
 			r := c.Roles[i]
 			if r.Proxy != nil {

@@ -40,10 +40,15 @@ const maxRelayConns = 256
 // Relay forwards every TCP connection accepted on ln to the address to,
 // until ctx ends. It is the relay container's whole job.
 func Relay(ctx context.Context, ln net.Listener, to string) error {
-	go func() {
-		<-ctx.Done()
-		ln.Close()
-	}()
+	return serveConns(ctx, ln, func(c net.Conn) { relayConn(ctx, c, to) })
+}
+
+// serveConns hands every connection accepted on ln to handle, at most
+// maxRelayConns at a time (more are closed at once), until ctx ends or ln
+// fails; it returns when every handle has.
+func serveConns(ctx context.Context, ln net.Listener, handle func(net.Conn)) error {
+	stop := context.AfterFunc(ctx, func() { ln.Close() })
+	defer stop()
 	slots := make(chan struct{}, maxRelayConns)
 	var wg sync.WaitGroup
 	defer wg.Wait()
@@ -69,7 +74,7 @@ func Relay(ctx context.Context, ln net.Listener, to string) error {
 		go func() {
 			defer wg.Done()
 			defer func() { <-slots }()
-			relayConn(ctx, c, to)
+			handle(c)
 		}()
 	}
 }
@@ -81,6 +86,13 @@ func relayConn(ctx context.Context, c net.Conn, to string) {
 	if err != nil {
 		return
 	}
+	splice(ctx, c, up)
+}
+
+// splice carries the bytes of two connections both ways until both ends
+// are done or ctx ends, and closes both.
+func splice(ctx context.Context, c, up net.Conn) {
+	defer c.Close()
 	defer up.Close()
 	done := make(chan struct{}, 2)
 	pipe := func(dst, src net.Conn) {

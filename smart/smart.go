@@ -116,6 +116,10 @@ type Server struct {
 	trust  *token.Verifier // the issuer's own context tokens
 	now    func() time.Time
 
+	// browser is where the browser reaches the authorize endpoint, when
+	// that is not url (a viewer in a container: BrowserURL)
+	browser string
+
 	mu       sync.Mutex
 	clients  map[string]Client
 	launches map[string]pendingLaunch
@@ -157,14 +161,23 @@ func NewServer(url, fhirBase string, issuer *token.Issuer, now func() time.Time)
 // URL is the authorization server's base.
 func (s *Server) URL() string { return s.url }
 
+// BrowserURL makes the configuration name the authorize endpoint under u
+// instead of URL: the browser reaches the server at u, the viewer (in a
+// container on another network) at URL. Call it before serving.
+func (s *Server) BrowserURL(u string) { s.browser = strings.TrimSuffix(u, "/") }
+
 // FHIR is the FHIR base the server authorizes access to (the launch's iss).
 func (s *Server) FHIR() string { return s.fhir }
 
 // Config is the SMART configuration the FHIR server serves at ConfigPath.
 func (s *Server) Config() Config {
+	browser := s.url
+	if s.browser != "" {
+		browser = s.browser
+	}
 	return Config{
 		Issuer:                        s.issuer.URL(),
-		AuthorizationEndpoint:         s.url + AuthorizePath,
+		AuthorizationEndpoint:         browser + AuthorizePath,
 		TokenEndpoint:                 s.url + TokenPath,
 		JWKSURI:                       s.issuer.URL() + token.JWKSPath,
 		GrantTypesSupported:           []string{"authorization_code", GrantTokenExchange},

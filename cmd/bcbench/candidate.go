@@ -66,15 +66,15 @@ run removes its own on exit, Ctrl-C, SIGTERM and SIGHUP.`,
 		},
 	}
 	cleanup.Flags().StringVar(&runID, "run", "", "only this run's id (the bcbench.run label)")
-	var listen, to string
+	var listen, to, back string
 	relay := &cobra.Command{
 		Use:    "relay",
-		Short:  "Forward TCP connections to a container candidate (runs inside the bench's relay container)",
+		Short:  "Forward TCP connections to a container candidate, or back to the bench (runs inside the bench's relay container)",
 		Hidden: true,
 		Args:   cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if to == "" {
-				return withCode(exitSetup, errors.New("relay: --to HOST:PORT is required"))
+			if (to == "") == (back == "") {
+				return withCode(exitSetup, errors.New("relay: give either --to HOST:PORT or --back ADDRESS"))
 			}
 			ln, err := net.Listen("tcp", listen)
 			if err != nil {
@@ -82,11 +82,23 @@ run removes its own on exit, Ctrl-C, SIGTERM and SIGHUP.`,
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			return harness.Relay(ctx, ln, to)
+			if to != "" {
+				return harness.Relay(ctx, ln, to)
+			}
+			control, err := net.Listen("tcp", back)
+			if err != nil {
+				ln.Close()
+				return withCode(exitSetup, fmt.Errorf("relay: %w", err))
+			}
+			if err := harness.RelayBack(ctx, ln, control, os.Getenv(harness.BackKeyEnv)); err != nil {
+				return withCode(exitSetup, err)
+			}
+			return nil
 		},
 	}
 	relay.Flags().StringVar(&listen, "listen", ":8080", "address to listen on")
 	relay.Flags().StringVar(&to, "to", "", "HOST:PORT to forward every connection to")
+	relay.Flags().StringVar(&back, "back", "", "control address the bench dials in at, to carry every connection back to the bench (key in "+harness.BackKeyEnv+")")
 	cmd.AddCommand(check, schema, cleanup, relay)
 	return cmd
 }

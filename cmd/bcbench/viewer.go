@@ -38,6 +38,8 @@ type viewerRun struct {
 	// replayed into; nil when the viewer reads the run's XIS.
 	xis     *harness.FHIR
 	adapter *harness.Adapter
+	// unexpose ends a container viewer's way to the XIS (exposeViewerXIS).
+	unexpose func()
 
 	closeOnce sync.Once
 	mu        sync.Mutex
@@ -117,21 +119,29 @@ func startViewer(ctx context.Context, r *harness.Role, limits certification.Limi
 	}
 	var st *viewer.Stack
 	if on != nil {
+		if r.Spec.Kind() == "image" {
+			return nil, fmt.Errorf("a viewer in a container cannot be judged on the run's XIS yet: give it as command or url")
+		}
 		st, err = on.front(ctx, client)
 	} else {
-		st, err = viewer.StartStack(ctx, viewer.StackOptions{External: &client, Host: host})
+		st, err = viewer.StartStack(ctx, viewer.StackOptions{External: &client, Host: host, Inner: viewerInner(r)})
 	}
 	if err != nil {
 		return nil, fmt.Errorf("starting the XIS side of the viewer: %w", err)
 	}
+	unexpose, err := exposeViewerXIS(ctx, r, st)
+	if err != nil {
+		_ = st.Close()
+		return nil, fmt.Errorf("letting the viewer's container reach the XIS: %w", err)
+	}
 	httpc := &http.Client{Timeout: limits.RequestTimeout}
 	pro := viewer.Professional(reader)
 	pid := func(c fixtures.Client) (string, error) { return truth.PatientID(c.BSN), nil }
-	vr := &viewerRun{stack: st, shots: map[string][]string{}}
+	vr := &viewerRun{stack: st, shots: map[string][]string{}, unexpose: unexpose}
 	if on != nil {
 		pid = on.patientIDs(limits.RequestTimeout)
 	} else {
-		vr.xis = &harness.FHIR{Base: st.FHIR(), Client: httpc}
+		vr.xis = &harness.FHIR{Base: st.LocalFHIR(), Client: httpc}
 		vr.adapter = &harness.Adapter{Base: st.XISURL + "/bench", Client: httpc}
 	}
 	vr.spec = &spec.Viewer{
@@ -255,6 +265,7 @@ func (vr *viewerRun) close() {
 		if vr.browser != nil {
 			vr.browser.Close()
 		}
+		vr.unexpose()
 		_ = vr.stack.Close()
 	})
 }

@@ -36,6 +36,14 @@ type StackOptions struct {
 	// (PrepareHost): a viewer opened with a context token learns its
 	// issuer and keys when it starts.
 	Host *Host
+	// Inner, when set, is the XIS host as the viewer reaches it
+	// (http://host:port), when that is not its loopback address: a viewer
+	// in a container reaches the bench only through the run's Docker
+	// network. The launch's iss, the token endpoint and the token issuer are
+	// then on Inner; the browser (on the bench's host) still reaches the
+	// authorization endpoint at XISURL. Not with Host (a host made ahead
+	// is on loopback).
+	Inner string
 }
 
 // Host is the XIS host of a stack made ahead: its loopback listener and the
@@ -48,12 +56,25 @@ type Host struct {
 // PrepareHost listens on a loopback port for the XIS host and makes the
 // issuer whose keys a viewer started before the stack trusts. StartStack
 // with it serves it; Close releases it when no stack does.
-func PrepareHost(ctx context.Context) (*Host, error) {
+func PrepareHost(ctx context.Context) (*Host, error) { return prepareHost(ctx, "") }
+
+// prepareHost is PrepareHost with the issuer on inner (StackOptions.Inner)
+// instead of the loopback address when inner is set.
+func prepareHost(ctx context.Context, inner string) (*Host, error) {
+	if inner != "" {
+		u, err := url.Parse(inner)
+		if err != nil || u.Scheme != "http" || u.Host == "" || (u.Path != "" && u.Path != "/") {
+			return nil, fmt.Errorf("starting the viewer stack: inner address %q is no http://host:port", inner)
+		}
+	}
 	ln, err := listen(ctx)
 	if err != nil {
 		return nil, err
 	}
-	iss, err := token.NewIssuer("http://" + ln.Addr().String() + AuthPrefix)
+	if inner == "" {
+		inner = "http://" + ln.Addr().String()
+	}
+	iss, err := token.NewIssuer(strings.TrimSuffix(inner, "/") + AuthPrefix)
 	if err != nil {
 		ln.Close()
 		return nil, err
@@ -94,16 +115,29 @@ type Stack struct {
 	Viewer Client
 	// Reference is the reference viewer (nil for an external one).
 	Reference *Server
-	// XISURL is the XIS host (FHIR base is XISURL + /fhir); ViewerURL the
-	// reference viewer's base.
+	// XISURL is the XIS host on loopback (the bench's own FHIR base is
+	// XISURL + /fhir), where the browser reaches the authorization
+	// endpoint; ViewerURL the reference viewer's base.
 	XISURL, ViewerURL string
+	// Inner is the XIS host as the viewer reaches it (StackOptions.Inner;
+	// XISURL when empty).
+	Inner string
 
 	opts    StackOptions
 	servers []*http.Server
 }
 
-// FHIR is the launch's iss.
-func (s *Stack) FHIR() string { return s.XISURL + "/fhir" }
+// FHIR is the launch's iss: the FHIR base as the viewer reaches it.
+func (s *Stack) FHIR() string {
+	if s.Inner == "" {
+		return s.XISURL + "/fhir"
+	}
+	return s.Inner + "/fhir"
+}
+
+// LocalFHIR is the FHIR base on loopback, where the bench reads and
+// replays.
+func (s *Stack) LocalFHIR() string { return s.XISURL + "/fhir" }
 
 // StartStack starts the XIS host and, unless External is set, the
 // reference viewer, each on a loopback port.
@@ -112,21 +146,28 @@ func StartStack(ctx context.Context, opts StackOptions) (*Stack, error) {
 		opts.Now = time.Now
 	}
 	st := &Stack{opts: opts}
+	if opts.Host != nil && opts.Inner != "" {
+		return nil, errors.New("starting the viewer stack: a host made ahead is on loopback only, it has no inner address")
+	}
 	host := opts.Host
 	if host == nil {
 		var err error
-		if host, err = PrepareHost(ctx); err != nil {
+		if host, err = prepareHost(ctx, opts.Inner); err != nil {
 			return nil, err
 		}
 	}
 	xisLn := host.ln
 	st.XISURL = "http://" + xisLn.Addr().String()
+	st.Inner = strings.TrimSuffix(host.Issuer.URL(), AuthPrefix)
 	st.Issuer = host.Issuer
 	var err error
-	st.Auth, err = smart.NewServer(st.XISURL+AuthPrefix, st.FHIR(), st.Issuer, opts.Now)
+	st.Auth, err = smart.NewServer(st.Inner+AuthPrefix, st.FHIR(), st.Issuer, opts.Now)
 	if err != nil {
 		xisLn.Close()
 		return nil, err
+	}
+	if st.Inner != st.XISURL {
+		st.Auth.BrowserURL(st.XISURL + AuthPrefix)
 	}
 	trust, err := token.NewVerifier(st.Issuer.URL(), st.Issuer.JWKS())
 	if err != nil {
