@@ -1,0 +1,91 @@
+package main
+
+import (
+	"encoding/json"
+	"maps"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/bcbench/bcbench/browser"
+)
+
+// TestViewerImageRun: `bcbench run --profile zelftest-viewer` judges a
+// viewer delivered as an image. The reference viewer image runs on the
+// run's internal Docker network (no route out); it reaches the XIS the
+// bench plays for it only at bcbench-xis, through the back relay, while the
+// browser reaches the viewer (its relay) and the authorization endpoint on
+// loopback. The reference passes VWR-01..08, the browser's network logs
+// name no host but those two, and the run leaves no container or network
+// behind.
+func TestViewerImageRun(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a viewer run in chromium against a container")
+	}
+	if _, err := browser.Find(""); err != nil {
+		t.Skip(err)
+	}
+	image := roleImage(t, "viewer")
+	dir := t.TempDir()
+	out := filepath.Join(dir, "out")
+	manifest := filepath.Join(dir, "viewer.yaml")
+	doc := "name: viewer in een container\nversion: dev\nroles:\n  viewer:\n    image:\n      name: " + image +
+		"\n      port: 8080\n    viewer:\n      clientId: bcbench-viewer\n      auditEvent: /fhir/AuditEvent\n"
+	if err := os.WriteFile(manifest, []byte(doc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	id := runID()
+	code, text := benchEnvIn(t, filepath.Join(dir, "config"), []string{"BCBENCH_RUN_ID=" + id},
+		"run", "--profile", "zelftest-viewer", "--candidate", manifest, "--out", out, "--quiet", "--timeliness-limit", "viewer=5s")
+	res := readResults(t, out)
+	var judged []string
+	for _, r := range res.Requirements {
+		judged = append(judged, r.ID)
+	}
+	if got := failed(res); len(got) != 0 || len(judged) != 8 {
+		t.Fatalf("requirements not passed = %v of %v, want all of VWR-01..08 passed (exit %d)\n%s", got, judged, code, text)
+	}
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, text)
+	}
+	// Every request of every judged page went to loopback, to at most two
+	// hosts: the viewer's relay and the bench's authorization endpoint. The
+	// viewer's own reads of the XIS (bcbench-xis) never pass the browser.
+	hosts := map[string]bool{}
+	for _, e := range res.Evidence {
+		if !strings.HasPrefix(e.Path, "evidence/viewer-") || !strings.HasSuffix(e.Path, ".har") {
+			continue
+		}
+		data, err := os.ReadFile(filepath.Join(out, e.Path))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var h struct {
+			Log struct {
+				Entries []struct {
+					Request struct{ URL string } `json:"request"`
+				} `json:"entries"`
+			} `json:"log"`
+		}
+		if err := json.Unmarshal(data, &h); err != nil || len(h.Log.Entries) == 0 {
+			t.Fatalf("%s is no network log with entries (%v)", e.Path, err)
+		}
+		for _, en := range h.Log.Entries {
+			u, err := url.Parse(en.Request.URL)
+			if err != nil || u.Hostname() != "127.0.0.1" {
+				t.Errorf("%s: the browser asked %s, not on loopback", e.Path, en.Request.URL)
+				continue
+			}
+			hosts[u.Host] = true
+		}
+	}
+	if len(hosts) == 0 || len(hosts) > 2 {
+		t.Errorf("the browser reached hosts %v, want the viewer's and the authorization server's", slices.Sorted(maps.Keys(hosts)))
+	}
+	if left := leftovers(t, id); left != "" {
+		t.Errorf("the run left behind:\n%s", left)
+	}
+}
