@@ -47,11 +47,13 @@ const (
 	backReady byte = 1
 	// backIdle is how many control connections the bench keeps waiting.
 	backIdle = 8
-	// backWait bounds how long a candidate's connection waits for one.
-	backWait = 10 * time.Second
 	// backHello bounds how long a control connection may take to give the key.
 	backHello = 5 * time.Second
 )
+
+// backWait bounds how long a candidate's connection waits for a control
+// connection (a variable for the tests).
+var backWait = 10 * time.Second
 
 // RelayBack is the back relay container's whole job: it admits on control
 // the connections that give key, and carries every connection accepted on
