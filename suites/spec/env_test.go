@@ -101,17 +101,13 @@ func TestReplayTellsEveryPublisherWhenSharingChanges(t *testing.T) {
 						w.WriteHeader(http.StatusCreated)
 						return
 					}
-					w.Header().Set("Content-Type", "application/fhir+json")
-					_, _ = w.Write([]byte(`{"resourceType":"Bundle","type":"searchset","total":0}`))
+					emptySearch(w)
 				}))
 			}
 			vp, zh := serve("vp"), serve("zh")
 			defer vp.Close()
 			defer zh.Close()
-			pub := func(role string, srv *httptest.Server) Publisher {
-				return Publisher{Role: role, XIS: &harness.FHIR{Base: srv.URL + "/fhir", Client: srv.Client()}, Adapter: &harness.Adapter{Base: srv.URL + "/bench", Client: srv.Client()}}
-			}
-			publishers := []Publisher{pub("xis", vp), pub("xis-ziekenhuis", zh)}
+			publishers := []Publisher{publisherAt("xis", "", vp), publisherAt("xis-ziekenhuis", "", zh)}
 			s := &fixtures.Scenario{ID: "klein", Title: "klein", Client: client, Providers: []fixtures.Provider{midwife, hospital}, Events: tc.events}
 			if tc.hospital == nil {
 				publishers = publishers[:1]
@@ -168,17 +164,13 @@ func TestReplaySendsATranslatorItsADA(t *testing.T) {
 				w.WriteHeader(http.StatusCreated)
 				return
 			}
-			w.Header().Set("Content-Type", "application/fhir+json")
-			_, _ = w.Write([]byte(`{"resourceType":"Bundle","type":"searchset","total":0}`))
+			emptySearch(w)
 		}))
 	}
 	vp, zh := serve("xis"), serve("xis-ziekenhuis")
 	defer vp.Close()
 	defer zh.Close()
-	pub := func(role, contract string, srv *httptest.Server) Publisher {
-		return Publisher{Role: role, Contract: contract, XIS: &harness.FHIR{Base: srv.URL + "/fhir", Client: srv.Client()}, Adapter: &harness.Adapter{Base: srv.URL + "/bench", Client: srv.Client()}}
-	}
-	publishers := []Publisher{pub("xis", "", vp), pub("xis-ziekenhuis", harness.ContractTranslator, zh)}
+	publishers := []Publisher{publisherAt("xis", "", vp), publisherAt("xis-ziekenhuis", harness.ContractTranslator, zh)}
 	s := &fixtures.Scenario{ID: "klein", Title: "klein", Client: client, Providers: []fixtures.Provider{midwife, hospital}, Events: events}
 	e := &Env{Scenarios: []*fixtures.Scenario{s}, Reference: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC),
 		XIS: publishers[0].XIS, Adapter: publishers[0].Adapter, Publishers: publishers}
@@ -211,4 +203,16 @@ func TestReplaySendsATranslatorItsADA(t *testing.T) {
 			}
 		})
 	}
+}
+
+// publisherAt is a publisher of the given contract served by srv: its FHIR
+// base at /fhir, its adapter at /bench.
+func publisherAt(role, contract string, srv *httptest.Server) Publisher {
+	return Publisher{Role: role, Contract: contract, XIS: &harness.FHIR{Base: srv.URL + "/fhir", Client: srv.Client()}, Adapter: &harness.Adapter{Base: srv.URL + "/bench", Client: srv.Client()}}
+}
+
+// emptySearch answers a FHIR search with no match.
+func emptySearch(w http.ResponseWriter) {
+	w.Header().Set("Content-Type", "application/fhir+json")
+	_, _ = w.Write([]byte(`{"resourceType":"Bundle","type":"searchset","total":0}`))
 }
