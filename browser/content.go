@@ -73,8 +73,8 @@ func textual(mimeType string) bool {
 	return false
 }
 
-// traffic collects the bodies of the page's traffic, bounded per item and
-// per page; generation tells a read in flight that the log was reset.
+// traffic collects the bodies and messages of the page's traffic, bounded
+// per item and per page (it lives in the page's netLog).
 type traffic struct {
 	texts  []Text
 	unread []string
@@ -218,7 +218,7 @@ func (p *Page) Content() (*Content, error) {
 		if !ok {
 			continue
 		}
-		c.Traffic = append(c.Traffic, Text{Where: "adres van een verzoek", Text: e.Request.URL})
+		c.Traffic = append(c.Traffic, Text{Where: "adres " + redact(e.Request.URL), Text: e.Request.URL})
 		var hs strings.Builder
 		for _, h := range e.Response.Headers {
 			hs.WriteString(h.Name + ": " + h.Value + "\n")

@@ -35,6 +35,9 @@ func TestLeaksFindTheClientHoweverSheIsWritten(t *testing.T) {
 			"haar geboortedatum staat in het netwerkverkeer: antwoord op GET http://v/c",
 			"haar achternaam staat in een cookie",
 		}},
+		{name: "a request URL seen twice is one finding", refusal: true, o: observed{urls: []string{"http://v/x?bsn=999999011"},
+			content: &browser.Content{Traffic: []browser.Text{{Where: "adres http://v/x", Text: "http://v/x?bsn=999999011"}}}},
+			want: []string{"haar BSN staat in het netwerkverkeer: adres http://v/x"}},
 		{name: "her birth date in Dutch short form", refusal: true, o: observed{content: &browser.Content{DOM: "geboren 12-4-1995"}},
 			want: []string{"haar geboortedatum staat in de DOM van de pagina (tekst, commentaar, attributen, verborgen elementen)"}},
 	}
