@@ -18,8 +18,9 @@ import (
 // run's internal Docker network (no route out); it reaches the XIS the
 // bench plays for it only at bcbench-xis, through the back relay, while the
 // browser reaches the viewer (its relay) and the authorization endpoint on
-// loopback. The reference passes VWR-01..08, the browser's network logs
-// name no host but those two, and the run leaves no container or network
+// loopback. The reference passes VWR-01..08 and the same image with the
+// defect gewicht-in-gram fails exactly VWR-04; the browser's network logs
+// name no host but those two, and a run leaves no container or network
 // behind.
 func TestViewerImageRun(t *testing.T) {
 	if testing.Short() {
@@ -29,11 +30,30 @@ func TestViewerImageRun(t *testing.T) {
 		t.Skip(err)
 	}
 	image := roleImage(t, "viewer")
+	cases := []struct {
+		name, defect string
+		want         []string
+	}{
+		{name: "reference"},
+		{name: "gewicht-in-gram", defect: "gewicht-in-gram", want: []string{"VWR-04=fail"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			viewerImageRun(t, image, tc.defect, tc.want)
+		})
+	}
+}
+
+// viewerImageRun runs zelftest-viewer on the viewer image (with the
+// reference's defect, when named) and checks what it judged, the hosts
+// the browser reached and what the run left behind.
+func viewerImageRun(t *testing.T, image, defect string, want []string) {
 	dir := t.TempDir()
 	out := filepath.Join(dir, "out")
 	manifest := filepath.Join(dir, "viewer.yaml")
 	doc := "name: viewer in een container\nversion: dev\nroles:\n  viewer:\n    image:\n      name: " + image +
-		"\n      port: 8080\n    viewer:\n      clientId: bcbench-viewer\n      auditEvent: /fhir/AuditEvent\n"
+		"\n      port: 8080\n      env:\n        BCBENCH_REFERENCE_DEFECT: \"" + defect + "\"\n    viewer:\n      clientId: bcbench-viewer\n      auditEvent: /fhir/AuditEvent\n"
 	if err := os.WriteFile(manifest, []byte(doc), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -45,11 +65,11 @@ func TestViewerImageRun(t *testing.T) {
 	for _, r := range res.Requirements {
 		judged = append(judged, r.ID)
 	}
-	if got := failed(res); len(got) != 0 || len(judged) != 8 {
-		t.Fatalf("requirements not passed = %v of %v, want all of VWR-01..08 passed (exit %d)\n%s", got, judged, code, text)
+	if got := failed(res); !slices.Equal(got, want) || len(judged) != 8 {
+		t.Fatalf("requirements not passed = %v of %v, want %v of VWR-01..08 (exit %d)\n%s", got, judged, want, code, text)
 	}
-	if code != 0 {
-		t.Fatalf("exit %d\n%s", code, text)
+	if wantCode := min(len(want), 1); code != wantCode {
+		t.Fatalf("exit %d, want %d\n%s", code, wantCode, text)
 	}
 	// Every request of every judged page went to loopback, to at most two
 	// hosts: the viewer's relay and the bench's authorization endpoint. The
