@@ -150,8 +150,10 @@ func TestCertifyTranslator(t *testing.T) {
 // TestCertifyViewer: the bureau certifies a viewer (seed 001 X13) with
 // keurmerk-viewer: the reference viewer's certifying run in chromium,
 // signed with an operator key, becomes a certificate for the role viewer;
-// a certifying run on a machine without the browser judges nothing (every
-// VWR requirement is the bench's error, never pass) and gets none.
+// the reference viewer image with the seeded defect gewicht-in-gram (pinned
+// by digest) fails exactly VWR-04 and gets none; a certifying run on a
+// machine without the browser judges nothing (every VWR requirement is the
+// bench's error, never pass) and gets none either.
 func TestCertifyViewer(t *testing.T) {
 	t.Parallel()
 	if testing.Short() {
@@ -169,6 +171,25 @@ func TestCertifyViewer(t *testing.T) {
 			t.Fatalf("mode %s profile %s, requirements not passed %v, want a certifying pass of keurmerk-viewer", res.Mode, res.Profile.ID, got)
 		}
 		b.certifies(t, run, "keurmerk-viewer", "viewer")
+	})
+	t.Run("mutant gewicht-in-gram", func(t *testing.T) {
+		if _, err := browser.Find(""); err != nil {
+			t.Skip(err)
+		}
+		image := pinnedImage(t, "viewer")
+		dir := t.TempDir()
+		manifest := filepath.Join(dir, "viewer.yaml")
+		doc := fmt.Sprintf("name: viewer gewicht-in-gram\nversion: \"1\"\nroles:\n  viewer:\n    image:\n      name: %s\n      port: 8080\n      env: {BCBENCH_REFERENCE_DEFECT: gewicht-in-gram}\n    viewer:\n      clientId: bcbench-viewer\n      auditEvent: /fhir/AuditEvent\n", image)
+		if err := os.WriteFile(manifest, []byte(doc), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		run := filepath.Join(dir, "run")
+		b.mustEnv(t, 1, []string{"BCBENCH_RUN_ID=" + runID()}, "run", "--profile", "keurmerk-viewer", "--key", b.operatorKey(), "--candidate", manifest, "--out", run, "--quiet")
+		res := readResults(t, run)
+		if got := failed(res); res.Mode != reports.ModeCertification || !slices.Equal(got, []string{"VWR-04=fail"}) {
+			t.Fatalf("mode %s, requirements not passed %v, want a certification run failing exactly VWR-04", res.Mode, got)
+		}
+		b.refuses(t, run, "verdict is fail, not pass")
 	})
 	t.Run("no browser", func(t *testing.T) {
 		run := filepath.Join(t.TempDir(), "run")
