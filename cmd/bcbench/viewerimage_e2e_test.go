@@ -2,6 +2,8 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
+	"fmt"
 	"maps"
 	"net/url"
 	"os"
@@ -83,20 +85,14 @@ func viewerImageRun(t *testing.T, image, defect string, want []string) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var h struct {
-			Log struct {
-				Entries []struct {
-					Request struct{ URL string } `json:"request"`
-				} `json:"entries"`
-			} `json:"log"`
+		urls, err := harRequestURLs(data)
+		if err != nil {
+			t.Fatalf("%s: %v", e.Path, err)
 		}
-		if err := json.Unmarshal(data, &h); err != nil || len(h.Log.Entries) == 0 {
-			t.Fatalf("%s is no network log with entries (%v)", e.Path, err)
-		}
-		for _, en := range h.Log.Entries {
-			u, err := url.Parse(en.Request.URL)
+		for _, raw := range urls {
+			u, err := url.Parse(raw)
 			if err != nil || u.Hostname() != "127.0.0.1" {
-				t.Errorf("%s: the browser asked %s, not on loopback", e.Path, en.Request.URL)
+				t.Errorf("%s: the browser asked %s, not on loopback", e.Path, raw)
 				continue
 			}
 			hosts[u.Host] = true
@@ -108,4 +104,27 @@ func viewerImageRun(t *testing.T, image, defect string, want []string) {
 	if left := leftovers(t, id); left != "" {
 		t.Errorf("the run left behind:\n%s", left)
 	}
+}
+
+// harRequestURLs reads a network log (HAR) and returns the URL of each
+// request it holds; an error when it is no HAR with entries.
+func harRequestURLs(data []byte) ([]string, error) {
+	var h struct {
+		Log struct {
+			Entries []struct {
+				Request struct{ URL string } `json:"request"`
+			} `json:"entries"`
+		} `json:"log"`
+	}
+	if err := json.Unmarshal(data, &h); err != nil {
+		return nil, fmt.Errorf("no network log: %w", err)
+	}
+	if len(h.Log.Entries) == 0 {
+		return nil, errors.New("a network log without entries")
+	}
+	urls := make([]string, len(h.Log.Entries))
+	for i, e := range h.Log.Entries {
+		urls[i] = e.Request.URL
+	}
+	return urls, nil
 }
