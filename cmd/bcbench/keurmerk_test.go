@@ -193,11 +193,16 @@ func TestCertifyViewer(t *testing.T) {
 	})
 	t.Run("no browser", func(t *testing.T) {
 		run := filepath.Join(t.TempDir(), "run")
-		b.mustEnv(t, 1, []string{"BCBENCH_CHROMIUM=" + filepath.Join(t.TempDir(), "chromium")}, "run", "--profile", "keurmerk-viewer", "--key", b.operatorKey(), "--out", run, "--quiet")
+		// the bench's missing browser is its setup problem: exit 2,
+		// verdict incomplete, nothing judged — never the viewer's fail
+		b.mustEnv(t, 2, []string{"BCBENCH_CHROMIUM=" + filepath.Join(t.TempDir(), "chromium")}, "run", "--profile", "keurmerk-viewer", "--key", b.operatorKey(), "--out", run, "--quiet")
 		res := readResults(t, run)
+		if res.Verdict != reports.VerdictIncomplete || !strings.Contains(res.SetupProblem, "geen browser") {
+			t.Errorf("verdict %s, setup problem %q, want incomplete because the bench has no browser", res.Verdict, res.SetupProblem)
+		}
 		for _, q := range res.Requirements {
-			if q.Status != reports.Error || !strings.Contains(q.Reason, "geen browser") {
-				t.Errorf("%s is %s (%s), want the bench's error: no browser", q.ID, q.Status, q.Reason)
+			if q.Status != reports.NotTested {
+				t.Errorf("%s is %s (%s), want not-tested: the bench judged nothing", q.ID, q.Status, q.Reason)
 			}
 		}
 		b.refuses(t, run, "not pass")

@@ -100,13 +100,19 @@ func orDefault(s, def string) string {
 }
 
 // startViewer starts the XIS side of the viewer role and the run's browser.
-// Without chromium the run goes on: every VWR spec is then the bench's
-// error with the reason (spec.Viewer.Problem), never the candidate's fail.
+// Without chromium, or when it does not start, it fails: the run then ends
+// with the bench's setup problem (exit 2, nothing judged), never with a
+// verdict that blames the candidate.
 // When on is set the viewer reads that XIS of the run (docs/viewer.md, "A
 // viewer on your XIS") through the bench's front; else the bench plays the
 // XIS for it (on host, when set: a viewer opened with a context token
 // learned its issuer when it started).
 func startViewer(ctx context.Context, r *harness.Role, limits certification.Limits, scenarios []*fixtures.Scenario, evidenceDir string, on *viewedXIS, host *viewer.Host) (*viewerRun, error) {
+	// Without a browser nothing of the viewer can be judged: the bench's
+	// setup problem (exit 2, every requirement not-tested), never a verdict.
+	if _, err := browser.Find(""); err != nil {
+		return nil, fmt.Errorf("de bench kan de viewer niet openen: geen browser (%w); installeer chromium of zet BCBENCH_CHROMIUM", err)
+	}
 	client, audit, err := viewerClient(r)
 	if err != nil {
 		return nil, err
@@ -168,14 +174,10 @@ func startViewer(ctx context.Context, r *harness.Role, limits certification.Limi
 		Evidence:     vr.keep(evidenceDir),
 		Network:      vr.keepNetwork(evidenceDir),
 	}
-	if _, err := browser.Find(""); err != nil {
-		vr.spec.Problem = "de bench kan de viewer niet openen: geen browser (" + err.Error() + "); installeer chromium of zet BCBENCH_CHROMIUM"
-		return vr, nil
-	}
 	b, err := browser.Launch(ctx, browser.Options{PageTimeout: viewerPageTimeout})
 	if err != nil {
-		vr.spec.Problem = "de bench kan de viewer niet openen: de browser start niet (" + err.Error() + ")"
-		return vr, nil
+		vr.close()
+		return nil, fmt.Errorf("de bench kan de viewer niet openen: de browser start niet (%w)", err)
 	}
 	vr.browser, vr.spec.Browser = b, b
 	return vr, nil
