@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -90,14 +91,27 @@ func TestViewerRun(t *testing.T) {
 					continue
 				}
 				data, err := os.ReadFile(filepath.Join(out, want))
+				var urls []string
 				if err == nil {
-					_, err = harRequestURLs(data)
+					urls, err = harRequestURLs(data)
 				}
 				if err != nil {
 					t.Errorf("%s is no network log with entries (%v): %.200s", want, err, data)
 				}
 				if bytes.Contains(bytes.ToLower(data), []byte("bearer ")) {
 					t.Errorf("%s carries a bearer token", want)
+				}
+				// a spent launch, code or state is no evidence to hand round
+				for _, raw := range urls {
+					u, err := url.Parse(raw)
+					if err != nil {
+						continue
+					}
+					for _, k := range []string{"launch", "code", "state"} {
+						if v := u.Query().Get(k); v != "" && v != "(weggelaten)" {
+							t.Errorf("%s keeps the value of %s: %s", want, k, raw)
+						}
+					}
 				}
 			}
 			for _, r := range res.Requirements {
