@@ -41,6 +41,7 @@ Promise.all([
   fetch('/data.json').then(r => r.json()); // still open when the test reads
 });
 fetch('/forever');
+new EventSource('/events');
 </script></body></html>`))
 	mux.HandleFunc("/frame", html(`<!doctype html><title>kader</title><p>KADER-GEHEIM</p>`))
 	mux.HandleFunc("/data.json", func(w http.ResponseWriter, r *http.Request) {
@@ -48,6 +49,12 @@ fetch('/forever');
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("X-Client", "KOPREGEL-GEHEIM")
 		fmt.Fprint(w, `{"bsn":"ANTWOORD-GEHEIM"}`)
+	})
+	mux.HandleFunc("/events", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		fmt.Fprint(w, "data: BERICHT-GEHEIM\n\n")
+		w.(http.Flusher).Flush()
+		<-r.Context().Done()
 	})
 	mux.HandleFunc("/forever", func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() })
 	mux.HandleFunc("/post", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) })
@@ -102,6 +109,7 @@ func TestContentFindsWhatAPageHidesAndNamesWhatItCouldNotRead(t *testing.T) {
 		{"a fetched body the page does not show", "ANTWOORD-GEHEIM", traffic.String()},
 		{"a response header", "KOPREGEL-GEHEIM", traffic.String()},
 		{"a request body", "VERZOEK-GEHEIM", traffic.String()},
+		{"an EventSource message", "BERICHT-GEHEIM", traffic.String()},
 		{"the document's own body", "COMMENTAAR-GEHEIM", traffic.String()},
 		{"a cookie", "c=KOEKJE-GEHEIM", strings.Join(c.Cookies, "\n")},
 	}
@@ -112,7 +120,7 @@ func TestContentFindsWhatAPageHidesAndNamesWhatItCouldNotRead(t *testing.T) {
 			}
 		})
 	}
-	for _, want := range []string{"big.txt: groter dan 2 MiB", "nog zonder antwoord: " + srv.URL + "/forever"} {
+	for _, want := range []string{"big.txt: groter dan 2 MiB", "nog zonder antwoord: ", srv.URL + "/events", srv.URL + "/forever"} {
 		if !strings.Contains(strings.Join(c.Unread, "\n"), want) {
 			t.Errorf("%q is not named as unread: %q", want, c.Unread)
 		}
