@@ -37,7 +37,8 @@ type contextClaims struct {
 	Context
 }
 
-// IssueContext signs a context token (docs/viewer.md): the professional,
+// IssueContext signs a context token (docs/viewer.md; header typ
+// ContextType): the professional,
 // the client and FHIR base of c, aud = the viewer, iat = now, exp = now +
 // ttl and a unique jti.
 func (i *Issuer) IssueContext(p Professional, c Context, audience string, now time.Time, ttl time.Duration) (string, error) {
@@ -56,7 +57,7 @@ func (i *Issuer) IssueContext(p Professional, c Context, audience string, now ti
 		Professional: p,
 		Context:      c,
 	}
-	tok, err := jwt.Signed(i.signer).Claims(body).Serialize()
+	tok, err := jwt.Signed(i.ctxSigner).Claims(body).Serialize()
 	if err != nil {
 		return "", fmt.Errorf("issuing a context token for %s: %w", p.ID(), err)
 	}
@@ -64,12 +65,13 @@ func (i *Issuer) IssueContext(p Professional, c Context, audience string, now ti
 }
 
 // VerifyContext checks a context token for the audience (a viewer's
-// client_id): signature, issuer, aud, exp and iat at now (one minute
+// client_id): its kind (header typ ContextType; an access token is
+// refused), signature, issuer, aud, exp and iat at now (one minute
 // leeway), and that it names a professional, a client and a FHIR base, with
 // a jti. Whether the jti was seen before is the caller's check.
 func (v *Verifier) VerifyContext(raw, audience string, now time.Time) (Launch, error) {
 	var c contextClaims
-	if err := v.read(raw, now, &c, &c.Claims); err != nil {
+	if err := v.read(raw, ContextType, now, &c, &c.Claims); err != nil {
 		return Launch{}, err
 	}
 	switch {

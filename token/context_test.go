@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/go-jose/go-jose/v4/jwt"
 )
 
 func TestVerifyContextAcceptsAValidContextTokenForItsViewerOnly(t *testing.T) {
@@ -18,6 +20,13 @@ func TestVerifyContextAcceptsAValidContextTokenForItsViewerOnly(t *testing.T) {
 	again, _ := iss.IssueContext(anouk, c, "viewer", now, ContextTTL)
 	other, _ := iss.IssueContext(anouk, c, "another-viewer", now, ContextTTL)
 	access, _ := iss.Issue(anouk, "viewer", now, time.Hour) // no client, no FHIR base
+	// a context token's body signed as an access token (typ JWT)
+	body := contextClaims{Claims: jwt.Claims{Issuer: iss.URL(), Subject: anouk.ID(), Audience: jwt.Audience{"viewer"},
+		IssuedAt: jwt.NewNumericDate(now), Expiry: jwt.NewNumericDate(now.Add(ContextTTL)), ID: "j-1"}, Professional: anouk, Context: c}
+	asAccess, err := jwt.Signed(iss.signer).Claims(body).Serialize()
+	if err != nil {
+		t.Fatal(err)
+	}
 	parts := strings.Split(good, ".")
 	sig := []byte(parts[2])
 	sig[5] ^= 1 // another base64url letter: a broken signature
@@ -35,6 +44,7 @@ func TestVerifyContextAcceptsAValidContextTokenForItsViewerOnly(t *testing.T) {
 		{"broken signature", broken, now, false},
 		{"another viewer", other, now, false},
 		{"an access token", access, now, false},
+		{"a context body signed as an access token", asAccess, now, false},
 		{"empty", "", now, false},
 	}
 	for _, tc := range cases {

@@ -65,8 +65,19 @@ type Issuer struct {
 	url    string
 	kid    string
 	signer jose.Signer
-	jwks   []byte
+	// ctxSigner signs context tokens: the same key, header typ ContextType.
+	ctxSigner jose.Signer
+	jwks      []byte
 }
+
+// AccessType and ContextType are the header typ of the two kinds of token
+// an issuer signs: an access token (Issue) and a context token
+// (IssueContext). Verify accepts only the first, VerifyContext only the
+// second, so that one kind never opens what the other does.
+const (
+	AccessType  = "JWT"
+	ContextType = "context+jwt"
+)
 
 // NewIssuer returns an issuer whose tokens carry iss = url.
 func NewIssuer(url string) (*Issuer, error) {
@@ -79,8 +90,12 @@ func NewIssuer(url string) (*Issuer, error) {
 	}
 	sum := sha256.Sum256(pub)
 	kid := base64.RawURLEncoding.EncodeToString(sum[:12])
-	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.EdDSA, Key: jose.JSONWebKey{Key: priv, KeyID: kid, Algorithm: string(jose.EdDSA)}},
-		(&jose.SignerOptions{}).WithType("JWT"))
+	key := jose.SigningKey{Algorithm: jose.EdDSA, Key: jose.JSONWebKey{Key: priv, KeyID: kid, Algorithm: string(jose.EdDSA)}}
+	signer, err := jose.NewSigner(key, (&jose.SignerOptions{}).WithType(AccessType))
+	if err != nil {
+		return nil, fmt.Errorf("creating the token issuer: %w", err)
+	}
+	ctxSigner, err := jose.NewSigner(key, (&jose.SignerOptions{}).WithType(ContextType))
 	if err != nil {
 		return nil, fmt.Errorf("creating the token issuer: %w", err)
 	}
@@ -89,7 +104,7 @@ func NewIssuer(url string) (*Issuer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("creating the token issuer: %w", err)
 	}
-	return &Issuer{url: strings.TrimSuffix(url, "/"), kid: kid, signer: signer, jwks: jwks}, nil
+	return &Issuer{url: strings.TrimSuffix(url, "/"), kid: kid, signer: signer, ctxSigner: ctxSigner, jwks: jwks}, nil
 }
 
 // URL is the issuer (the iss claim).
@@ -188,11 +203,12 @@ func NewVerifier(issuer string, jwks []byte) (*Verifier, error) {
 // another issuer, expired or without a professional.
 var ErrInvalid = errors.New("invalid token")
 
-// Verify checks a token's signature, issuer and validity at now (one minute
+// Verify checks an access token's kind (header typ AccessType; a context
+// token is refused), signature, issuer and validity at now (one minute
 // leeway) and returns the professional it names.
 func (v *Verifier) Verify(raw string, now time.Time) (Professional, error) {
 	var c claims
-	if err := v.read(raw, now, &c, &c.Claims); err != nil {
+	if err := v.read(raw, AccessType, now, &c, &c.Claims); err != nil {
 		return Professional{}, err
 	}
 	if c.Professional.ID() == "" || c.Subject != c.Professional.ID() {
@@ -201,16 +217,19 @@ func (v *Verifier) Verify(raw string, now time.Time) (Professional, error) {
 	return c.Professional, nil
 }
 
-// read checks a token's size, signature, issuer and times at now (one
-// minute leeway) and decodes its body into body, whose registered claims
-// are reg.
-func (v *Verifier) read(raw string, now time.Time, body any, reg *jwt.Claims) error {
+// read checks a token's size, kind (header typ), signature, issuer and
+// times at now (one minute leeway) and decodes its body into body, whose
+// registered claims are reg.
+func (v *Verifier) read(raw, typ string, now time.Time, body any, reg *jwt.Claims) error {
 	if len(raw) > maxToken {
 		return fmt.Errorf("%w: longer than %d bytes", ErrInvalid, maxToken)
 	}
 	tok, err := jwt.ParseSigned(raw, []jose.SignatureAlgorithm{jose.EdDSA})
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	if len(tok.Headers) != 1 || tok.Headers[0].ExtraHeaders[jose.HeaderType] != typ {
+		return fmt.Errorf("%w: it is not of kind typ %q", ErrInvalid, typ)
 	}
 	if err := tok.Claims(v.keys, body); err != nil {
 		return fmt.Errorf("%w: %v", ErrInvalid, err)

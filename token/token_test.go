@@ -36,6 +36,8 @@ func TestVerifyReadsTheProfessionalOfAValidTokenOnly(t *testing.T) {
 	// the other issuer's key, this issuer's name: the signature does not verify
 	impostor, _ := NewIssuer(iss.URL())
 	forged, _ := impostor.Issue(anouk, "xis", now, time.Hour)
+	// a context token of the same issuer and key, its aud the FHIR base
+	launch, _ := iss.IssueContext(anouk, Context{Patient: "p-1", FHIRBase: "xis"}, "xis", now, ContextTTL)
 	parts := strings.Split(good, ".")
 	tampered := parts[0] + "." + strings.TrimRight(parts[1], "A") + "B." + parts[2]
 	cases := []struct {
@@ -48,6 +50,7 @@ func TestVerifyReadsTheProfessionalOfAValidTokenOnly(t *testing.T) {
 		{"expired", good, now.Add(2 * time.Hour), false},
 		{"not yet valid", good, now.Add(-time.Hour), false},
 		{"another issuer", foreign, now, false},
+		{"a context token", launch, now, false},
 		{"forged key", forged, now, false},
 		{"tampered body", tampered, now, false},
 		{"garbage", "not-a-token", now, false},
