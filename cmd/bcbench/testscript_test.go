@@ -81,9 +81,14 @@ func TestTestScriptRun(t *testing.T) {
 		if code != exitFail {
 			t.Fatalf("exit %d\n%s", code, out)
 		}
+		// one TestReport per script of the folder
+		scriptsIn, err := filepath.Glob(filepath.Join(scripts+"fail", "*.json"))
+		if err != nil || len(scriptsIn) == 0 {
+			t.Fatalf("the failing scripts: %v, %v", scriptsIn, err)
+		}
 		entries, err := os.ReadDir(dir)
-		if err != nil || len(entries) != 3 {
-			t.Fatalf("%d reports, %v", len(entries), err)
+		if err != nil || len(entries) != len(scriptsIn) {
+			t.Fatalf("%d reports of %d scripts, %v", len(entries), len(scriptsIn), err)
 		}
 		data, err := os.ReadFile(filepath.Join(dir, "verkeerd-aantal.testreport.json"))
 		if err != nil {
