@@ -32,6 +32,7 @@ import (
 	"github.com/bcbench/bcbench/suites/fact"
 	"github.com/bcbench/bcbench/suites/match"
 	"github.com/bcbench/bcbench/suites/spec"
+	"github.com/bcbench/bcbench/token"
 	"github.com/bcbench/bcbench/wcag"
 )
 
@@ -75,9 +76,12 @@ var _ = Describe("Viewer", func() {
 			if err != nil {
 				spec.Broke(fmt.Errorf("making the refused launches: %w", err))
 			}
-			// a launch and the viewer's return address, each used before
+			// a fresh launch opened once, to be opened again at once (the
+			// earlier view's may be past its validity by now), and the
+			// viewer's return address, used before
+			used, launched := openedOnce(ctx, vw, s)
+			refusals[replayed] = used
 			v := viewOf(ctx, s)
-			refusals["al gebruikte opening"] = v.launch
 			if v.callback != "" {
 				refusals["herhaald terugkeeradres"] = v.callback
 			}
@@ -108,6 +112,11 @@ var _ = Describe("Viewer", func() {
 					for _, u := range c.Unread {
 						unread = append(unread, name+": "+u)
 					}
+				}
+				if name == replayed && stale(launched, seen[i].viewed) {
+					// refused perhaps for its age, not for its reuse
+					unread = append(unread, fmt.Sprintf("%s: pas na %s opnieuw geopend, langer dan een opening geldig is; een weigering zegt dan niet dat de viewer een gebruikte opening weigert",
+						name, seen[i].viewed.Sub(launched).Round(time.Second)))
 				}
 			}
 			Expect(problems).To(match.HaveNoProblems())
@@ -182,6 +191,34 @@ var _ = Describe("Viewer", func() {
 		})
 	})
 })
+
+// replayed is VWR-02's refusal of a launch opened before.
+const replayed = "al gebruikte opening"
+
+// openedOnce makes a fresh launch for the scenario's client, opens it once
+// (as a valid view, not judged) and returns it with when it was made, for
+// VWR-02 to open again.
+func openedOnce(ctx context.Context, vw *spec.Viewer, s *fixtures.Scenario) (string, time.Time) {
+	GinkgoHelper()
+	launched := time.Now()
+	u, err := vw.Launch(s.Client)
+	if err != nil {
+		spec.Broke(fmt.Errorf("launching the viewer for %s: %w", s.ID, err))
+	}
+	bounded(1, func(int) { _, err = open(ctx, vw, u, false) })
+	if err != nil {
+		spec.Broke(fmt.Errorf("opening the viewer for %s: %w", s.ID, err))
+	}
+	return u, launched
+}
+
+// stale tells that a launch made at launched and opened again at reopened
+// may be refused for its age alone: its context token (the shortest-lived
+// launch) was no longer valid, so the refusal says nothing of the check
+// against reuse.
+func stale(launched, reopened time.Time) bool {
+	return reopened.Sub(launched) >= token.ContextTTL
+}
 
 // need returns the run's viewer, or skips the spec; a viewer the bench
 // cannot open (no browser) is the bench's error, never the candidate's fail.
