@@ -530,6 +530,11 @@ type needle struct {
 	re   *regexp.Regexp
 }
 
+// space matches what separates the parts of a name or date on a page: any
+// white space (non-breaking and narrow ones included), zero-width spaces and
+// joiners, and a non-breaking space still written as an HTML entity.
+const space = `(?:[\s\p{Z}\x{200b}-\x{200d}\x{2060}\x{feff}]|&nbsp;|&#160;|&#x[aA]0;)+`
+
 // needles are the client's full name and family name (any case, any
 // spacing), her BSN with or without separators, and with born her birth
 // date as 1995-04-12, 12-04-1995, 12-4-1995, 12/04/1995 and 12 april 1995.
@@ -539,7 +544,7 @@ func needles(c fixtures.Client, born bool) []needle {
 		for i, p := range parts {
 			parts[i] = regexp.QuoteMeta(p)
 		}
-		return regexp.MustCompile(`(?i)(^|\P{L})` + strings.Join(parts, `\s+`) + `($|\P{L})`)
+		return regexp.MustCompile(`(?i)(^|\P{L})` + strings.Join(parts, space) + `($|\P{L})`)
 	}
 	digits := func(s string) *regexp.Regexp {
 		var b strings.Builder
@@ -566,7 +571,7 @@ func needles(c fixtures.Client, born bool) []needle {
 		for _, f := range []string{"2006-01-02", "02-01-2006", "2-1-2006", "02/01/2006", "2/1/2006"} {
 			forms = append(forms, regexp.QuoteMeta(d.Format(f)))
 		}
-		forms = append(forms, fmt.Sprintf(`%d\s+%s\s+%d`, d.Day(), dutchMonths[d.Month()-1], d.Year()))
+		forms = append(forms, fmt.Sprintf(`%d%s%s%s%d`, d.Day(), space, dutchMonths[d.Month()-1], space, d.Year()))
 		out = append(out, needle{"haar geboortedatum", regexp.MustCompile(`(?i)(^|\D)(` + strings.Join(slices.Compact(forms), "|") + `)($|\D)`)})
 	}
 	return out
