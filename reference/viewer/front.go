@@ -67,6 +67,25 @@ func StartFront(ctx context.Context, opts FrontOptions) (*Stack, error) {
 	return st, nil
 }
 
+// under checks that the escaped rest of a path after /fhir stays under
+// the FHIR base once decoded: no encoded slash or backslash, no "." or ".."
+// segment, no bad escape.
+func under(rest string) error {
+	if l := strings.ToLower(rest); strings.Contains(l, "%2f") || strings.Contains(l, "%5c") || strings.Contains(rest, `\`) {
+		return fmt.Errorf("the path %q has an encoded slash or a backslash", rest)
+	}
+	p, err := url.PathUnescape(rest)
+	if err != nil {
+		return fmt.Errorf("the path %q: %w", rest, err)
+	}
+	for _, seg := range strings.Split(p, "/") {
+		if seg == "." || seg == ".." {
+			return fmt.Errorf("the path %q has a %q segment", rest, seg)
+		}
+	}
+	return nil
+}
+
 // forward passes a viewer's reads under /fhir/ to the XIS's FHIR base with
 // the viewer's own token: GET and HEAD, and POST of a _search. Nothing else
 // reaches the XIS through the front.
@@ -94,6 +113,10 @@ func forward(up *url.URL, rt http.RoundTripper) http.Handler {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead && !search {
 			w.Header().Set("Allow", "GET, HEAD, POST (_search)")
 			http.Error(w, "the viewer reads the XIS: only GET, HEAD and POST _search pass", http.StatusMethodNotAllowed)
+			return
+		}
+		if err := under(strings.TrimPrefix(r.URL.EscapedPath(), "/fhir")); err != nil {
+			http.Error(w, "the viewer reads the XIS's FHIR base only: "+err.Error(), http.StatusBadRequest)
 			return
 		}
 		rp.ServeHTTP(w, r)
