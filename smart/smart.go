@@ -65,6 +65,9 @@ type Config struct {
 type Client struct {
 	ID          string
 	RedirectURI string
+	// exchange marks a viewer registered for the token exchange
+	// (RegisterExchange): only it may trade context tokens.
+	exchange bool
 }
 
 // Context is what one launch opens: the client (Patient id at the FHIR
@@ -197,7 +200,7 @@ func (s *Server) RegisterExchange(id string) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.clients[id] = Client{ID: id}
+	s.clients[id] = Client{ID: id, exchange: true}
 	return nil
 }
 
@@ -420,14 +423,19 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 // the token as a JWT: the issuer's signature, iss, exp and iat (a minute's
 // leeway), and that aud is the registered client presenting it. It does
 // not remember the jti: refusing a context token that was used before is
-// the viewer's own check (VWR-02).
+// the viewer's own check (VWR-02). Only a client registered for the
+// exchange (RegisterExchange) may use it, and only for a context token
+// whose fhir_base is this server's FHIR base.
 func (s *Server) exchange(w http.ResponseWriter, f url.Values) {
 	s.mu.Lock()
-	_, known := s.clients[f.Get("client_id")]
+	c, known := s.clients[f.Get("client_id")]
 	s.mu.Unlock()
 	switch {
 	case !known:
 		oauthError(w, http.StatusUnauthorized, "invalid_client", "unknown client_id")
+		return
+	case !c.exchange:
+		oauthError(w, http.StatusBadRequest, "unauthorized_client", "this client is not registered for the token exchange")
 		return
 	case f.Get("subject_token_type") != TokenTypeJWT:
 		oauthError(w, http.StatusBadRequest, "invalid_request", "subject_token_type must be "+TokenTypeJWT)
@@ -436,6 +444,10 @@ func (s *Server) exchange(w http.ResponseWriter, f url.Values) {
 	l, err := s.trust.VerifyContext(f.Get("subject_token"), f.Get("client_id"), s.now())
 	if err != nil {
 		oauthError(w, http.StatusBadRequest, "invalid_grant", "the subject_token is no valid context token for this client: "+err.Error())
+		return
+	}
+	if strings.TrimSuffix(l.Context.FHIRBase, "/") != strings.TrimSuffix(s.fhir, "/") {
+		oauthError(w, http.StatusBadRequest, "invalid_grant", "the context token's fhir_base is not this server's FHIR base")
 		return
 	}
 	tok, err := s.issuer.Issue(l.Professional, s.audience(), s.now(), AccessTTL)

@@ -239,6 +239,10 @@ func TestAContextTokenIsExchangedForAnAccessTokenOfItsProfessional(t *testing.T)
 		return tok
 	}
 	good := issue("token-viewer", b.now)
+	elsewhere, err := b.issuer.IssueContext(anouk, token.Context{Patient: "p1", FHIRBase: "http://127.0.0.1:1/fhir"}, "token-viewer", b.now, token.ContextTTL)
+	if err != nil {
+		t.Fatal(err)
+	}
 	ctx := context.Background()
 	endpoint := b.http.URL + TokenPath
 	tr, err := ExchangeContext(ctx, nil, endpoint, "token-viewer", good)
@@ -266,6 +270,8 @@ func TestAContextTokenIsExchangedForAnAccessTokenOfItsProfessional(t *testing.T)
 		{"expired", "token-viewer", issue("token-viewer", b.now.Add(-10*time.Minute))},
 		{"another viewer's token", "token-viewer", issue("viewer", b.now)},
 		{"an unknown client", "nobody", good},
+		{"a client of the code flow", "viewer", issue("viewer", b.now)},
+		{"a token for another FHIR base", "token-viewer", elsewhere},
 		{"no token", "token-viewer", ""},
 	}
 	for _, tc := range cases {
