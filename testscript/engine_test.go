@@ -254,17 +254,39 @@ func TestOperationErrorsAreJudgedByWhoseFaultTheyAre(t *testing.T) {
 		_, _ = w.Write([]byte("<html>geen FHIR</html>"))
 	}))
 	defer garbage.Close()
+	// located answers a create with 201, an empty body and (when loc) the
+	// new Patient's Location, and a read of Patient/p1 with her
+	located := func(loc bool) string {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/fhir+json")
+			switch {
+			case r.Method == http.MethodPost && loc:
+				w.Header().Set("Location", "http://"+r.Host+"/Patient/p1/_history/1")
+				w.WriteHeader(http.StatusCreated)
+			case r.Method == http.MethodPost:
+				w.WriteHeader(http.StatusCreated)
+			case r.URL.Path == "/Patient/p1":
+				_, _ = w.Write([]byte(`{"resourceType":"Patient","id":"p1"}`))
+			default:
+				w.WriteHeader(http.StatusNotFound)
+			}
+		}))
+		t.Cleanup(srv.Close)
+		return srv.URL
+	}
 	gone := httptest.NewServer(http.NotFoundHandler())
 	gone.Close() // nobody listens: the request cannot be sent
 	cases := []struct {
-		name      string
-		server    string
-		operation testscript.Status // of the read
-		result    string            // of the TestReport
-		fail      int
+		name       string
+		server     string
+		operation  testscript.Status // of the read
+		result     string            // of the TestReport
+		pass, fail int
 	}{
-		{"the candidate answered garbage", garbage.URL, testscript.Fail, "fail", 1},
-		{"no answer at all (the bench's or the setup's problem)", gone.URL, "", "pending", 0},
+		{"the candidate answered garbage", garbage.URL, testscript.Fail, "fail", 0, 1},
+		{"an empty body without Location", located(false), testscript.Fail, "fail", 0, 1},
+		{"an empty body with the new resource's Location", located(true), testscript.Pass, "pass", 1, 0},
+		{"no answer at all (the bench's or the setup's problem)", gone.URL, "", "pending", 0, 0},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -280,8 +302,8 @@ func TestOperationErrorsAreJudgedByWhoseFaultTheyAre(t *testing.T) {
 				}
 			}
 			c := res.Asserts()
-			if c.Pass != 0 || c.Fail != tc.fail || res.Failed() != (tc.fail > 0) {
-				t.Errorf("asserts %+v, want none passed and %d failed\n%s", c, tc.fail, outcomes(res))
+			if c.Pass != tc.pass || c.Fail != tc.fail || res.Failed() != (tc.fail > 0) {
+				t.Errorf("asserts %+v, want %d passed and %d failed\n%s", c, tc.pass, tc.fail, outcomes(res))
 			}
 			if tc.operation != "" && (len(ops) != 2 || ops[1] != tc.operation) {
 				t.Errorf("operations %v, want the read %s\n%s", ops, tc.operation, outcomes(res))

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -656,6 +657,27 @@ func (r *run) operation(op *Operation) (*exchange, error) {
 	return ex, nil
 }
 
+// fhirID is a FHIR id's form.
+var fhirID = regexp.MustCompile(`^[A-Za-z0-9\-.]{1,64}$`)
+
+// located reads the type and id of the resource an answer's Location
+// header names ([base/]Type/id[/_history/version]); "" for none.
+func located(h http.Header) (typ, id string) {
+	loc, _, _ := strings.Cut(h.Get("Location"), "?")
+	parts := strings.Split(strings.TrimRight(loc, "/"), "/")
+	if i := slices.Index(parts, "_history"); i >= 0 {
+		parts = parts[:i]
+	}
+	if len(parts) < 2 {
+		return "", ""
+	}
+	typ, id = parts[len(parts)-2], parts[len(parts)-1]
+	if !fhirID.MatchString(id) || typ == "" || typ[0] < 'A' || typ[0] > 'Z' {
+		return "", ""
+	}
+	return typ, id
+}
+
 // route gives the method and URL of an operation.
 func (r *run) route(op *Operation, source map[string]any) (method, u string, body bool, err error) {
 	typ := op.Resource
@@ -665,6 +687,9 @@ func (r *run) route(op *Operation, source map[string]any) (method, u string, bod
 	if typ == "" && op.TargetID != "" {
 		if t, err := r.fixture(op.TargetID); err == nil {
 			typ = str(t, "resourceType")
+		}
+		if ex := r.exchanges[op.TargetID]; typ == "" && ex != nil {
+			typ, _ = located(ex.respHeader)
 		}
 	}
 	params, err := r.x.expand(op.Params)
@@ -687,8 +712,13 @@ func (r *run) route(op *Operation, source map[string]any) (method, u string, bod
 		}
 		id := str(t, "id")
 		if id == "" {
-			if _, answered := r.exchanges[op.TargetID]; answered {
-				return "", answerError{fmt.Errorf("target %q has no id: the answer it holds is no resource with an id", op.TargetID)}
+			if ex, answered := r.exchanges[op.TargetID]; answered {
+				// a create may answer with an empty body and the new
+				// resource's Location only
+				if _, id = located(ex.respHeader); id != "" {
+					return id, nil
+				}
+				return "", answerError{fmt.Errorf("target %q has no id: the answer it holds is no resource with an id, nor a Location with one", op.TargetID)}
 			}
 			return "", scriptError{fmt.Errorf("target %q has no id", op.TargetID)}
 		}
