@@ -26,12 +26,17 @@ func viewerInner(r *harness.Role) string {
 }
 
 // exposeViewerXIS lets a viewer in a container reach the stack's XIS host
-// (and nothing else) at viewerInner, through a back relay; the browser and
+// — its FHIR base and authorization server, not the bench's adapter — (and
+// nothing else) at viewerInner, through a back relay; the browser and
 // the bench still reach it on loopback. It does nothing for a viewer on
 // the bench's host.
 func exposeViewerXIS(ctx context.Context, r *harness.Role, st *viewer.Stack) (func(), error) {
 	if r.Spec.Kind() != "image" {
 		return func() {}, nil
+	}
+	if st.InnerTarget != "" {
+		// the FHIR base and the authorization server, not the adapter
+		return r.Expose(ctx, viewerXISAlias, st.InnerTarget)
 	}
 	u, err := url.Parse(st.XISURL)
 	if err != nil {

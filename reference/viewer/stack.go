@@ -122,6 +122,11 @@ type Stack struct {
 	// Inner is the XIS host as the viewer reaches it (StackOptions.Inner;
 	// XISURL when empty).
 	Inner string
+	// InnerTarget, when Inner is not XISURL, is the loopback host:port
+	// that stands for Inner (where a container viewer's back relay
+	// leads): it serves the FHIR base and the authorization server only,
+	// not the bench's adapter of the XIS.
+	InnerTarget string
 
 	opts    StackOptions
 	servers []*http.Server
@@ -184,6 +189,15 @@ func StartStack(ctx context.Context, opts StackOptions) (*Stack, error) {
 	mux.Handle("/", st.XIS)
 	mux.Handle(AuthPrefix+"/", http.StripPrefix(AuthPrefix, authHandler(st)))
 	st.serve(xisLn, mux)
+	if st.Inner != st.XISURL {
+		innerLn, err := listen(ctx)
+		if err != nil {
+			st.Close()
+			return nil, err
+		}
+		st.InnerTarget = innerLn.Addr().String()
+		st.serve(innerLn, viewerOnly(mux))
+	}
 
 	if opts.External != nil {
 		st.Viewer = *opts.External
@@ -213,6 +227,24 @@ func StartStack(ctx context.Context, opts StackOptions) (*Stack, error) {
 		return nil, err
 	}
 	return st, nil
+}
+
+// viewerOnly is what a viewer elsewhere may reach of the XIS host: the FHIR
+// base (a path that stays under it once decoded) and the authorization
+// server; the bench's adapter (/bench) and the rest answer 404.
+func viewerOnly(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p := r.URL.EscapedPath()
+		rest, fhir := strings.CutPrefix(p, "/fhir")
+		switch {
+		case fhir && (rest == "" || strings.HasPrefix(rest, "/")) && under(rest) == nil:
+		case strings.HasPrefix(p, AuthPrefix+"/") && under(strings.TrimPrefix(p, AuthPrefix)) == nil:
+		default:
+			http.NotFound(w, r)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 func authHandler(st *Stack) http.Handler {

@@ -72,10 +72,53 @@ func TestAStackForAViewerElsewhereSplitsWhatTheBrowserAndTheViewerReach(t *testi
 			if got := st.Origins(); len(got) != 1 || got[0] != st.XISURL {
 				t.Errorf("the browser may pass %v, want only %s", got, st.XISURL)
 			}
+			innerReaches(t, st, tc.inner != "")
 			launch, err := st.LaunchURL("p1", token.Professional{Name: "Anouk Verbeek", UZI: "999900011"})
 			if err != nil || !strings.Contains(launch, "iss="+url.QueryEscape(inner+"/fhir")) {
 				t.Errorf("launch %s (%v) does not name iss %s/fhir", launch, err, inner)
 			}
 		})
+	}
+}
+
+// innerReaches checks what the address standing for Inner serves: the FHIR
+// base and the authorization server, never the bench's adapter, which the
+// bench reaches on loopback.
+func innerReaches(t *testing.T, st *Stack, elsewhere bool) {
+	t.Helper()
+	if !elsewhere {
+		if st.InnerTarget != "" {
+			t.Errorf("a stack on loopback has an inner target %s", st.InnerTarget)
+		}
+		return
+	}
+	status := func(u string) int {
+		t.Helper()
+		resp, err := http.Get(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if got := status(st.XISURL + "/bench/health"); got != http.StatusOK {
+		t.Fatalf("the bench's adapter on loopback answered %d, want 200", got)
+	}
+	inner := "http://" + st.InnerTarget
+	tests := []struct {
+		name, path string
+		want       int
+	}{
+		{"the SMART configuration", "/fhir/.well-known/smart-configuration", http.StatusOK},
+		{"the issuer's keys", AuthPrefix + token.JWKSPath, http.StatusOK},
+		{"the bench's adapter", "/bench/health", http.StatusNotFound},
+		{"the adapter through an encoded dot-dot", "/fhir/..%2Fbench/health", http.StatusNotFound},
+		{"the adapter through a dot-dot segment", "/fhir/%2e%2e/bench/health", http.StatusNotFound},
+		{"a path beside the FHIR base", "/fhirx/Patient", http.StatusNotFound},
+	}
+	for _, tc := range tests {
+		if got := status(inner + tc.path); got != tc.want {
+			t.Errorf("%s: %s answered %d, want %d", tc.name, tc.path, got, tc.want)
+		}
 	}
 }
