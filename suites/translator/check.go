@@ -84,17 +84,50 @@ func TranslateAll(ctx context.Context, tr *harness.Adapter, regs []fixtures.Regi
 	return out, nil
 }
 
+// leaks is the BSNs the answer carries: in its raw bytes, or in any
+// string of it decoded as JSON (a BSN written with escapes, "\u0039…").
+func leaks(body []byte, bsns []string) []string {
+	var strs []string
+	var doc any
+	if json.Unmarshal(body, &doc) == nil {
+		strs = stringsIn(doc, strs)
+	}
+	var out []string
+	for _, bsn := range bsns {
+		if bsn == "" {
+			continue
+		}
+		if bytes.Contains(body, []byte(bsn)) || slices.ContainsFunc(strs, func(s string) bool { return strings.Contains(s, bsn) }) {
+			out = append(out, bsn)
+		}
+	}
+	return out
+}
+
+// stringsIn appends every string of a decoded JSON value, keys included.
+func stringsIn(v any, out []string) []string {
+	switch x := v.(type) {
+	case string:
+		out = append(out, x)
+	case []any:
+		for _, e := range x {
+			out = stringsIn(e, out)
+		}
+	case map[string]any:
+		for k, e := range x {
+			out = stringsIn(e, append(out, k))
+		}
+	}
+	return out
+}
+
 func translate(ctx context.Context, tr *harness.Adapter, reg fixtures.Registration, ada []byte) (Translated, error) {
 	t := Translated{Reg: reg}
 	status, body, err := post(ctx, tr, "application/xml", bytes.NewReader(ada))
 	if err != nil {
 		return t, fmt.Errorf("%s/%s: %w", reg.Scenario, reg.Event, err)
 	}
-	for _, bsn := range bsns(reg) {
-		if bsn != "" && bytes.Contains(body, []byte(bsn)) {
-			t.Leaked = append(t.Leaked, bsn)
-		}
-	}
+	t.Leaked = leaks(body, bsns(reg))
 	if status != http.StatusOK {
 		t.Problem = fmt.Sprintf("de vertaler antwoordde %d op een geldige ADA-instantie", status)
 		return t, nil
@@ -508,19 +541,30 @@ func Conformance(ctx context.Context, v spec.Validator, ts []Translated) (proble
 	return problems, undecided, nil
 }
 
+// geboortezorg says whether a profile is one of the STU3 profiles a MedMij
+// Geboortezorg answer claims: a zib (zib2017), a bc- profile or an
+// nl-core one; an HL7 base profile is none.
+func geboortezorg(canonical string) bool {
+	return strings.HasPrefix(canonical, fixtures.Nictiz+"zib-") || strings.HasPrefix(canonical, fixtures.Nictiz+"bc-") ||
+		strings.HasPrefix(canonical, "http://fhir.nl/fhir/StructureDefinition/nl-core-")
+}
+
 // claimsTargets checks that each resource claims the profiles the
 // transaction asks for it, and validates one that does not against them
 // (what it claims was validated with the Bundle). A resource the
-// transaction has no profile for must claim one of its own: every
-// resource of a MedMij Geboortezorg answer does.
+// transaction has no profile for must claim one of its own, a zib, bc- or
+// nl-core STU3 profile: every resource of a MedMij Geboortezorg answer does.
 func claimsTargets(ctx context.Context, v spec.Validator, rs []map[string]any, targets Targets, resolve spec.Resolve) (errs, undecided []string, err error) {
 	people := patientsOf(rs)
 	for _, r := range rs {
 		name := fmt.Sprint(r["resourceType"], "/", r["id"])
 		want, got := targets.For(r, people), Claimed(r)
 		if want == nil {
-			if len(got) == 0 {
+			switch {
+			case len(got) == 0:
 				errs = append(errs, "  "+name+": claimt geen profiel (meta.profile ontbreekt)")
+			case !slices.ContainsFunc(got, geboortezorg):
+				errs = append(errs, fmt.Sprintf("  %s: claimt %s, geen zib-, bc- of nl-core-profiel (STU3) van MedMij Geboortezorg", name, strings.Join(got, ", ")))
 			}
 			continue
 		}

@@ -80,11 +80,53 @@ func TestClaimsTargets(t *testing.T) {
 			}
 		})
 	}
-	t.Run("a resource of no kind the transaction knows, without a claim", func(t *testing.T) {
-		r := map[string]any{"resourceType": "Observation", "id": "x", "code": map[string]any{"coding": []any{map[string]any{"system": "http://example.org", "code": "x"}}}}
-		errs, _, err := claimsTargets(context.Background(), stu3(t), []map[string]any{r}, targets, nil)
-		if err != nil || len(errs) != 1 || !strings.Contains(errs[0], "claimt geen profiel") {
-			t.Fatalf("findings %q (%v), want one saying it claims no profile", errs, err)
-		}
-	})
+	unknown := []struct {
+		name   string
+		claims []any // nil: no meta
+		want   string
+	}{
+		{"without a claim", nil, "claimt geen profiel"},
+		{"claiming the HL7 base profile", []any{fixtures.ProfileObservation}, "geen zib-, bc- of nl-core-profiel"},
+		{"claiming nl-core", []any{fixtures.STU3NLCoreObservation}, ""},
+		{"claiming a zib", []any{fixtures.STU3BodyWeight}, ""},
+	}
+	for _, c := range unknown {
+		t.Run("a resource of no kind the transaction knows, "+c.name, func(t *testing.T) {
+			r := map[string]any{"resourceType": "Observation", "id": "x", "code": map[string]any{"coding": []any{map[string]any{"system": "http://example.org", "code": "x"}}}}
+			if c.claims != nil {
+				r["meta"] = map[string]any{"profile": c.claims}
+			}
+			errs, _, err := claimsTargets(context.Background(), stu3(t), []map[string]any{r}, targets, nil)
+			got := strings.Join(errs, "\n")
+			if err != nil || (c.want == "") != (got == "") || !strings.Contains(got, c.want) {
+				t.Fatalf("findings %q (%v), want %q", got, err, c.want)
+			}
+		})
+	}
+}
+
+// TestLeaksFindsTheBSNHoweverWritten: VRT-03 finds her BSN in the answer
+// written plainly, with JSON escapes, or in a key; not a BSN the answer
+// does not carry.
+func TestLeaksFindsTheBSNHoweverWritten(t *testing.T) {
+	const bsn = "999990019"
+	cases := []struct {
+		name   string
+		body   string
+		leaked bool
+	}{
+		{"plainly", `{"resourceType":"Bundle","id":"999990019"}`, true},
+		{"with JSON escapes", `{"resourceType":"Bundle","id":"\u0039\u00399990019"}`, true},
+		{"all escaped in a nested value", `{"resourceType":"Bundle","entry":[{"resource":{"identifier":[{"value":"\u0039\u0039\u0039\u0039\u0039\u0030\u0030\u0031\u0039"}]}}]}`, true},
+		{"in a key", `{"\u0039\u0039\u0039\u0039\u0039\u0030\u0030\u0031\u0039":1}`, true},
+		{"not there", `{"resourceType":"Bundle","id":"999990020"}`, false},
+		{"not JSON, not there", `<html/>`, false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if got := leaks([]byte(c.body), []string{bsn, ""}); (len(got) > 0) != c.leaked {
+				t.Fatalf("leaks %v, want leaked %v", got, c.leaked)
+			}
+		})
+	}
 }
