@@ -64,8 +64,10 @@ func parseRead(e harness.Entry, base, who string) (read, bool) {
 	}
 	if e.Request.Method == "POST" {
 		switch e.Response.Status {
-		case http.StatusNotFound, http.StatusMethodNotAllowed, http.StatusNotImplemented:
-			return read{}, false // a search by form not served: IDX-04's finding, no refused read
+		case http.StatusBadRequest, http.StatusNotFound, http.StatusMethodNotAllowed, http.StatusNotImplemented:
+			// a search by form not served (as IDX-09 takes it): IDX-04's
+			// finding, no refused read
+			return read{}, false
 		}
 		if len(segs) != 2 || segs[1] != "_search" || e.Request.PostData == nil {
 			return read{}, false // a registration, a transaction: no read

@@ -202,6 +202,8 @@ func TestParseReadTakesSearchesByForm(t *testing.T) {
 		{"the same search by form", entry("POST", "/DocumentReference/_search", form, 200), true, form},
 		{"a refused search by form", entry("POST", "/DocumentReference/_search", form, 403), true, form},
 		{"a search by form not served", entry("POST", "/DocumentReference/_search", form, 405), false, ""},
+		{"a search by form not understood (400)", entry("POST", "/DocumentReference/_search", form, 400), false, ""},
+		{"a search by form not found (404)", entry("POST", "/DocumentReference/_search", form, 404), false, ""},
 		{"a registration (ITI-65)", entry("POST", "", `{"resourceType":"Bundle"}`, 200), false, ""},
 		{"a create", entry("POST", "/DocumentReference", `{"resourceType":"DocumentReference"}`, 201), false, ""},
 		{"a delete", entry("DELETE", "/DocumentReference/1", "", 204), false, ""},
