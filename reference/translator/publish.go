@@ -69,8 +69,9 @@ func byCode(cs ...fixtures.Coding) map[string]fixtures.Coding {
 // into the registration it tells: who registered it, the woman (and the
 // child a baring names), and every fact it has an element for. The
 // event is named after the instance's content (the same instance twice
-// is the same event). An element the translator does not publish is an
-// error naming it (ErrUnknown), never silently dropped.
+// is the same event). It reads the elements it knows by their paths and
+// ignores any other element: only another transaction, or a glucose curve
+// it cannot publish, is an error (ErrUnknown).
 func registration(tx *Node, raw []byte) (fixtures.Registration, error) {
 	var reg fixtures.Registration
 	if tx.Name != adaRoot {
