@@ -51,24 +51,22 @@ type Text struct {
 	Text  string
 }
 
-// textual reports whether a response of this MIME type is read for
-// Content: text, JSON, JavaScript, XML (SVG included) and form data;
-// images, fonts, media and other binary types are not.
-func textual(mimeType string) bool {
+// unreadType reports whether a response of this MIME type is left unread
+// by Content: images (SVG aside, which is text), fonts, audio and video.
+// Every other body (text, JSON, PDF, application/octet-stream, unknown
+// types) is read as its bytes, up to the bounds.
+func unreadType(mimeType string) bool {
 	t, _, err := mime.ParseMediaType(mimeType)
 	if err != nil {
 		t = strings.ToLower(strings.TrimSpace(mimeType))
 	}
-	switch {
-	case t == "":
-		return true // unknown: read it (a script may fetch text without a type)
-	case strings.HasPrefix(t, "text/"), strings.HasSuffix(t, "+json"), strings.HasSuffix(t, "+xml"):
-		return true
+	if t == "image/svg+xml" {
+		return false
 	}
-	switch t {
-	case "application/json", "application/javascript", "application/ecmascript", "application/x-javascript",
-		"application/xml", "application/x-www-form-urlencoded", "application/x-ndjson", "multipart/form-data":
-		return true
+	for _, media := range []string{"image/", "font/", "audio/", "video/"} {
+		if strings.HasPrefix(t, media) {
+			return true
+		}
 	}
 	return false
 }
@@ -122,8 +120,8 @@ func (p *Page) unread(msg string) {
 
 // readBody asks the browser, as soon as a response finished loading, for
 // its body: a body is gone from the browser's buffer once the page moves
-// on. Only textual responses that can have a body are read; ev runs on the
-// event goroutine, the read on its own.
+// on. Every response that can have a body is read, images, fonts and media
+// aside; ev runs on the event goroutine, the read on its own.
 func (p *Page) readBody(ev *network.EventLoadingFinished) {
 	l := p.netlog
 	l.mu.Lock()
@@ -135,24 +133,27 @@ func (p *Page) readBody(ev *network.EventLoadingFinished) {
 	}
 	status, mimeType, method := e.Response.Status, e.Response.Content.MimeType, e.Request.Method
 	where := fmt.Sprintf("antwoord op %s %s", method, redact(e.Request.URL))
-	l.mu.Unlock()
 	switch {
 	case method == "HEAD" || method == "OPTIONS" || status == 204 || status == 304 || (status >= 300 && status < 400):
+		l.mu.Unlock()
 		return
-	case !textual(mimeType):
+	case unreadType(mimeType):
+		l.mu.Unlock()
 		return
 	case int64(ev.EncodedDataLength) > MaxTrafficBytes:
+		l.mu.Unlock()
 		p.unread(fmt.Sprintf("%s: niet gelezen, groter dan %d MiB", where, MaxTrafficBytes>>20))
 		return
 	}
-	l.reads.Add(1)
+	l.reading++
+	l.mu.Unlock()
 	go func() {
-		defer l.reads.Done()
 		ctx, cancel := context.WithTimeout(p.tab, 10*time.Second)
 		defer cancel()
 		res, err := chromedp.Call(ctx, network.GetResponseBody, network.GetResponseBodyParams{RequestID: ev.RequestID})
 		l.mu.Lock()
 		defer l.mu.Unlock()
+		l.reading--
 		if l.generation != gen {
 			return
 		}
@@ -240,43 +241,57 @@ func (p *Page) Content() (*Content, error) {
 // is named as unread.
 func (p *Page) settle() error {
 	l := p.netlog
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		l.mu.Lock()
-		open := len(l.pending)
+	open, err := p.await(func() int { return len(l.pending) })
+	if err != nil {
+		return err
+	}
+	if open > 0 {
 		var urls []string
-		if open > 0 && time.Now().After(deadline) {
-			for id := range l.pending {
-				if e, ok := l.entries[id]; ok && len(urls) < 10 {
-					urls = append(urls, redact(e.Request.URL))
-				}
+		l.mu.Lock()
+		for id := range l.pending {
+			if e, ok := l.entries[id]; ok {
+				urls = append(urls, redact(e.Request.URL))
 			}
 		}
 		l.mu.Unlock()
-		if open == 0 {
-			break
-		}
+		slices.Sort(urls)
+		msg := fmt.Sprintf("%d verzoek(en) na 10 s nog zonder antwoord", open)
 		if len(urls) > 0 {
-			slices.Sort(urls)
-			p.unread(fmt.Sprintf("%d verzoek(en) na 10 s nog zonder antwoord: %s", open, strings.Join(urls, ", ")))
-			break
+			msg += ": " + strings.Join(urls[:min(len(urls), 10)], ", ")
+		}
+		p.unread(msg)
+	}
+	reading, err := p.await(func() int { return l.reading })
+	if err != nil {
+		return err
+	}
+	if reading > 0 {
+		p.unread(fmt.Sprintf("%d antwoord(en) niet binnen 10 s gelezen", reading))
+	}
+	return nil
+}
+
+// settleWait is how long settle waits for open requests, and again for
+// bodies being read.
+var settleWait = 10 * time.Second
+
+// await polls n (under the netLog's lock) until it is 0 or settleWait has
+// passed, and returns its last value.
+func (p *Page) await(n func() int) (int, error) {
+	deadline := time.Now().Add(settleWait)
+	for {
+		p.netlog.mu.Lock()
+		k := n()
+		p.netlog.mu.Unlock()
+		if k == 0 || time.Now().After(deadline) {
+			return k, nil
 		}
 		select {
 		case <-p.ctx.Done():
-			return p.ctx.Err()
+			return k, p.ctx.Err()
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
-	waited := make(chan struct{})
-	go func() { l.reads.Wait(); close(waited) }()
-	select {
-	case <-waited:
-	case <-time.After(10 * time.Second):
-		p.unread("niet alle antwoorden waren binnen 10 s gelezen")
-	case <-p.ctx.Done():
-		return p.ctx.Err()
-	}
-	return nil
 }
 
 // templates is the markup of every template's content, nested ones and

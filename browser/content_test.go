@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 )
 
@@ -36,6 +38,7 @@ document.cookie = 'c=KOEKJE' + '-GEHEIM';
 Promise.all([
   fetch('/post', {method: 'POST', body: 'VERZOEK' + '-GEHEIM'}),
   fetch('/big.txt').then(r => r.text()),
+  fetch('/blob').then(r => r.arrayBuffer()),
 ]).then(() => {
   document.title = 'klaar';
   fetch('/data.json').then(r => r.json()); // still open when the test reads
@@ -55,6 +58,10 @@ new EventSource('/events');
 		fmt.Fprint(w, "data: BERICHT-GEHEIM\n\n")
 		w.(http.Flusher).Flush()
 		<-r.Context().Done()
+	})
+	mux.HandleFunc("/blob", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/octet-stream")
+		fmt.Fprint(w, `{"bsn":"BINAIR-GEHEIM"}`)
 	})
 	mux.HandleFunc("/forever", func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() })
 	mux.HandleFunc("/post", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) })
@@ -109,6 +116,7 @@ func TestContentFindsWhatAPageHidesAndNamesWhatItCouldNotRead(t *testing.T) {
 		{"a fetched body the page does not show", "ANTWOORD-GEHEIM", traffic.String()},
 		{"a response header", "KOPREGEL-GEHEIM", traffic.String()},
 		{"a request body", "VERZOEK-GEHEIM", traffic.String()},
+		{"a body served as application/octet-stream", "BINAIR-GEHEIM", traffic.String()},
 		{"an EventSource message", "BERICHT-GEHEIM", traffic.String()},
 		{"the document's own body", "COMMENTAAR-GEHEIM", traffic.String()},
 		{"a cookie", "c=KOEKJE-GEHEIM", strings.Join(c.Cookies, "\n")},
@@ -123,6 +131,92 @@ func TestContentFindsWhatAPageHidesAndNamesWhatItCouldNotRead(t *testing.T) {
 	for _, want := range []string{"big.txt: groter dan 2 MiB", "nog zonder antwoord: ", srv.URL + "/events", srv.URL + "/forever"} {
 		if !strings.Contains(strings.Join(c.Unread, "\n"), want) {
 			t.Errorf("%q is not named as unread: %q", want, c.Unread)
+		}
+	}
+}
+
+func TestUnreadTypesAreOnlyImagesFontsAndMedia(t *testing.T) {
+	cases := []struct {
+		name, mimeType string
+		unread         bool
+	}{
+		{"JSON", "application/json; charset=utf-8", false},
+		{"octet-stream", "application/octet-stream", false},
+		{"PDF", "application/pdf", false},
+		{"no type", "", false},
+		{"a malformed type", "application/x-weird;;", false},
+		{"an image", "image/png", true},
+		{"SVG, which is text", "image/svg+xml", false},
+		{"a font", "font/woff2", true},
+		{"audio", "audio/mpeg", true},
+		{"video in capitals", "Video/MP4", true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := unreadType(tc.mimeType); got != tc.unread {
+				t.Errorf("unreadType(%q) = %v, want %v", tc.mimeType, got, tc.unread)
+			}
+		})
+	}
+}
+
+// A redirect hop past the bound of entries leaves a request open without
+// an entry: settle must still stop waiting at its deadline.
+func TestSettleStopsAtItsDeadlineForARequestWithoutEntry(t *testing.T) {
+	defer func(d time.Duration) { settleWait = d }(settleWait)
+	settleWait = 200 * time.Millisecond
+	l := newNetLog(1)
+	first := &network.EventRequestWillBeSent{RequestID: "r", Request: &network.Request{Method: "GET", URL: "http://127.0.0.1/a"}}
+	l.request(first)
+	hop := &network.EventRequestWillBeSent{RequestID: "r", Request: &network.Request{Method: "GET", URL: "http://127.0.0.1/b"},
+		RedirectResponse: &network.Response{Status: 302, URL: "http://127.0.0.1/a"}}
+	l.request(hop)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	p := &Page{ctx: ctx, netlog: l}
+	if err := p.settle(); err != nil {
+		t.Fatalf("settle: %v", err)
+	}
+	if want := "1 verzoek(en) na 10 s nog zonder antwoord"; !slices.Contains(l.traffic.unread, want) {
+		t.Errorf("unread = %q, want %q", l.traffic.unread, want)
+	}
+}
+
+// A page that polls without pause keeps bodies being read while Content
+// waits for them; run with -race.
+func TestContentOfAPageThatPollsConstantly(t *testing.T) {
+	needChromium(t)
+	mux := http.NewServeMux()
+	mux.HandleFunc("/", htmlPage(`<!doctype html><html lang="nl"><title>peiling</title><body><p>Geen toegang</p><script>
+setInterval(() => fetch('/poll').then(r => r.text()), 2);
+</script></body></html>`))
+	mux.HandleFunc("/poll", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain")
+		fmt.Fprint(w, "PEILING-GEHEIM")
+	})
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	b, err := Launch(context.Background(), Options{PageTimeout: 90 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	p, err := b.Open(context.Background(), srv.URL+"/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	for i := range 3 {
+		c, err := p.Content()
+		if err != nil {
+			t.Fatalf("read %d: %v", i, err)
+		}
+		found := false
+		for _, x := range c.Traffic {
+			found = found || strings.Contains(x.Text, "PEILING-GEHEIM")
+		}
+		if !found {
+			t.Errorf("read %d: no polled body read; unread: %q", i, c.Unread)
 		}
 	}
 }

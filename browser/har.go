@@ -89,7 +89,7 @@ type netLog struct {
 	// that a body read in flight for an earlier document is dropped
 	traffic    traffic
 	generation int
-	reads      sync.WaitGroup
+	reading    int // bodies being read (readBody)
 	sockets    map[network.RequestID]string
 	pending    map[network.RequestID]bool // requests not finished yet
 }
