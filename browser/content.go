@@ -35,7 +35,8 @@ type Content struct {
 	// roots, input and textarea values.
 	DOM string
 	// Traffic is what went over the network: each request's URL and body,
-	// each response's headers and (textual) body, WebSocket and
+	// each response's headers and body (images, fonts and media aside),
+	// WebSocket and
 	// EventSource messages.
 	Traffic []Text
 	// Cookies are the cookies of the page's browser context, name=value.
