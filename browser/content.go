@@ -36,8 +36,7 @@ type Content struct {
 	DOM string
 	// Traffic is what went over the network: each request's URL and body,
 	// each response's headers and body (images, fonts and media aside),
-	// WebSocket and
-	// EventSource messages.
+	// WebSocket and EventSource messages.
 	Traffic []Text
 	// Cookies are the cookies of the page's browser context, name=value.
 	Cookies []string
