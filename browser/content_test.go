@@ -220,3 +220,38 @@ setInterval(() => fetch('/poll').then(r => r.text()), 2);
 		}
 	}
 }
+
+// Bodies read while settle waits for them, as for a page that polls: the
+// count of reads in flight must not race with the wait; run with -race.
+func TestSettleWhileBodiesKeepBeingRead(t *testing.T) {
+	defer func(d time.Duration) { settleWait = d }(settleWait)
+	settleWait = 300 * time.Millisecond
+	l := newNetLog(10)
+	l.request(&network.EventRequestWillBeSent{RequestID: "r", Request: &network.Request{Method: "GET", URL: "http://127.0.0.1/poll"}})
+	l.response(&network.EventResponseReceived{RequestID: "r", Response: &network.Response{Status: 200, MimeType: "text/plain", URL: "http://127.0.0.1/poll"}})
+	l.finished("r", 10, "")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	// tab is no DevTools target: each read fails at once and is named unread
+	p := &Page{ctx: ctx, tab: ctx, netlog: l}
+	stop, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+				p.readBody(&network.EventLoadingFinished{RequestID: "r"})
+				time.Sleep(100 * time.Microsecond)
+			}
+		}
+	}()
+	for i := range 50 {
+		if err := p.settle(); err != nil {
+			t.Fatalf("settle %d: %v", i, err)
+		}
+	}
+	close(stop)
+	<-done
+}
