@@ -74,19 +74,27 @@ new EventSource('/events');
 	return srv
 }
 
+// openPage opens u in a browser of its own, both closed when t ends.
+func openPage(t *testing.T, u string) *Page {
+	t.Helper()
+	b, err := Launch(context.Background(), Options{PageTimeout: 90 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(b.Close)
+	p, err := b.Open(context.Background(), u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.Close)
+	return p
+}
+
 func TestContentFindsWhatAPageHidesAndNamesWhatItCouldNotRead(t *testing.T) {
 	needChromium(t)
 	srv := hiding(t)
-	b, err := Launch(context.Background(), Options{PageTimeout: 60 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
-	p, err := b.Open(context.Background(), srv.URL+"/hidden")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
+	p := openPage(t, srv.URL+"/hidden")
+	var err error
 	for title := ""; title != "klaar"; {
 		if title, err = chromedp.Run(p.Context(), chromedp.Evaluate[string]("document.title")); err != nil {
 			t.Fatalf("waiting for the page's requests: %v", err)
@@ -196,16 +204,7 @@ setInterval(() => fetch('/poll').then(r => r.text()), 2);
 	})
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
-	b, err := Launch(context.Background(), Options{PageTimeout: 90 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
-	p, err := b.Open(context.Background(), srv.URL+"/")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
+	p := openPage(t, srv.URL+"/")
 	for i := range 3 {
 		c, err := p.Content()
 		if err != nil {
