@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 )
 
 // Labels every container and network of a run carries, beside LabelRun:
@@ -514,6 +515,12 @@ func removeRun(ctx context.Context, runID string) ([]Leftover, error) {
 				path = "/containers/" + it.id + "?force=1&v=1"
 			}
 			status, body, err := dockerDo(ctx, host, http.MethodDelete, path, nil)
+			if err == nil && status == http.StatusConflict && kind == "container" && bytes.Contains(body, []byte("already in progress")) {
+				// the engine is removing it already (an auto-removed
+				// relay whose process died with the run): wait until it is
+				// gone rather than report a leftover that is on its way out
+				status = awaitGone(ctx, host, "/containers/"+it.id+"/json")
+			}
 			if err != nil || (status != http.StatusNoContent && status != http.StatusOK && status != http.StatusNotFound) {
 				errs = append(errs, fmt.Errorf("removing %s %s: %v (status %d %s)", kind, shortID(it.id), err, status, snippet(body)))
 				continue
@@ -522,4 +529,23 @@ func removeRun(ctx context.Context, runID string) ([]Leftover, error) {
 		}
 	}
 	return removed, errors.Join(errs...)
+}
+
+// awaitGone polls a Docker object until the engine answers 404 for it
+// (gone: http.StatusNotFound) or 15 s pass (the last status, or 409 when
+// the engine did not answer).
+func awaitGone(ctx context.Context, host, path string) int {
+	deadline := time.Now().Add(15 * time.Second)
+	last := http.StatusConflict
+	for time.Now().Before(deadline) && ctx.Err() == nil {
+		status, _, err := dockerGet(ctx, host, path)
+		if err == nil {
+			if status == http.StatusNotFound {
+				return status
+			}
+			last = http.StatusConflict
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	return last
 }
